@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: MIT
+# swarmwatch build: bpf/*.bpf.c -> build/bpf/*.bpf.o -> build/swarmwatch.bpf.o
+# (linked) -> build/swarmwatch.skel.h -> build/swarmwatch.
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+VERSION := 0.1.0
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
+	  -DSW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
+LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lm -lpthread
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SAN)
+endif
+
+# clang's own system include dirs, so that -target bpf finds asm/types.h etc.
+CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Ibpf/$(ARCH) -Ibpf -Iinclude -MMD -MP $(CLANG_BPF_SYS_INCLUDES)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKEL := $(BUILD)/swarmwatch.skel.h
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
+LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TEST_HELPER_SRCS := $(wildcard tests/bpf/*.c)
+TEST_HELPER_BINS := $(TEST_HELPER_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
+BENCH_SRCS := $(wildcard bench/*/*.c)
+BENCH_BPF_SRCS := $(wildcard bench/*/*.bpf.c)
+
+.PHONY: all deps run test tests format format-check clean unpin bench-overhead
+all: $(BUILD)/swarmwatch
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/swarmwatch.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(BUILD)/swarmwatch.bpf.o
+	$(BPFTOOL) gen skeleton $< name swarmwatch_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKEL)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/swarmwatch: $(USER_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests/unit
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tests/bpf/%: tests/bpf/%.c | $(BUILD)/tests/bpf
+	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+tests: $(BUILD)/swarmwatch $(UNIT_BINS) $(TEST_HELPER_BINS)
+
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf:
+	mkdir -p $@
+
+# Installs missing Debian packages (build and test); says what is missing elsewhere.
+deps:
+	@tools/deps
+
+run: deps all
+	$(BUILD)/swarmwatch run $(ARGS)
+
+test: deps tests
+	@tests/run
+
+# Removes the pinned maps and programs (kernel counters restart from zero).
+unpin: all
+	$(BUILD)/swarmwatch run --unpin
+
+bench-overhead: deps all
+	bench/overhead/run
+
+FORMAT_SRCS = $(wildcard bpf/*.bpf.c bpf/*.bpf.h include/*.h user/*.c user/*.h tests/*/*.c bench/*/*.c)
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format-check: ok"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(BPF_OBJS:.o=.d) $(USER_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TEST_HELPER_BINS:=.d)

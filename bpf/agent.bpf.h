@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Helpers every program uses: task lookup, per-agent counters, drop counts. */
+#ifndef SWARMWATCH_AGENT_BPF_H
+#define SWARMWATCH_AGENT_BPF_H
+
+#include "swarmwatch.h"
+#include "log2.h"
+#include "maps.bpf.h"
+
+/* Agent state of task t, or NULL when t is not tracked. One lookup. */
+static __always_inline struct sw_task *sw_task_of(struct task_struct *t)
+{
+	return bpf_task_storage_get(&tasks, t, 0, 0);
+}
+
+static __always_inline struct sw_agent_stats *sw_stats(__u32 slot)
+{
+	return bpf_map_lookup_elem(&agent_stats, &slot);
+}
+
+static __always_inline void sw_count(__u32 counter)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &counter);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void sw_hist_add(__u64 *hist, __u64 *sum, __u64 ns)
+{
+	__u32 b = sw_log2_bucket(ns, SW_LAT_SLOTS);
+
+	if (b < SW_LAT_SLOTS)	/* always true; keeps the verifier's bound */
+		hist[b] += 1;
+	*sum += ns;
+}
+
+#endif /* SWARMWATCH_AGENT_BPF_H */

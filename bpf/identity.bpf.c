@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Identity and lifecycle: which agent each task belongs to, process starts,
+ * exits by outcome, OOM kills. Defines every shared map.
+ *
+ * A task is tracked when it has an entry in `tasks`. At exec the kernel
+ * classifies by the SWARMWATCH_AGENT environment marker, then by cgroup
+ * (ids the daemon put in `cgroup_agents`); what it cannot classify goes to
+ * the daemon as an event when command rules exist. At fork the child
+ * inherits its parent's slot.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#define SW_DEFINE_MAPS
+#include "agent.bpf.h"
+#include "compat.bpf.h"
+
+const volatile __u32 max_agents = 256;
+const volatile __u8 have_cgroup_rules = 0;
+const volatile __u8 have_command_rules = 0;
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define ENV_CHUNK 64
+#define EEXIST 17
+
+struct env_scan {
+	__u64 p;		/* next user address to read */
+	__u64 end;		/* end of the environment block */
+	__u8 at_start;		/* p is the start of an entry */
+	__u8 found;
+	struct sw_name name;
+};
+
+static long env_step(__u32 i, struct env_scan *c)
+{
+	char buf[ENV_CHUNK];
+	const char marker[] = SW_ENV_MARKER;
+	long n;
+	int k;
+
+	if (c->p >= c->end)
+		return 1;
+	n = bpf_probe_read_user_str(buf, sizeof(buf), (const void *)c->p);
+	if (n <= 0)
+		return 1;
+	if (c->at_start && n > SW_ENV_MARKER_LEN + 1) {
+		int match = 1;
+
+		for (k = 0; k < SW_ENV_MARKER_LEN; k++) {
+			if (buf[k] != marker[k]) {
+				match = 0;
+				break;
+			}
+		}
+		if (match) {
+			int done = 0;
+
+			for (k = 0; k < SW_NAME_LEN - 1; k++) {
+				char ch = buf[SW_ENV_MARKER_LEN + k];
+
+				if (!ch)
+					done = 1;
+				c->name.name[k] = done ? 0 : ch;
+			}
+			c->name.name[SW_NAME_LEN - 1] = 0;
+			c->found = 1;
+			return 1;
+		}
+	}
+	/* A full chunk may end mid-entry; anything shorter ended at a NUL. */
+	if (n < ENV_CHUNK) {
+		c->p += n;
+		c->at_start = 1;
+	} else {
+		c->p += ENV_CHUNK - 1;
+		c->at_start = 0;
+	}
+	return 0;
+}
+
+/* Reads the current task's environment for the marker; 1 and the name if present. */
+static __always_inline int env_marker(struct task_struct *t, struct sw_name *name)
+{
+	struct env_scan c = {};
+
+	c.p = BPF_CORE_READ(t, mm, env_start);
+	c.end = BPF_CORE_READ(t, mm, env_end);
+	c.at_start = 1;
+	bpf_loop(SW_ENV_MAX_READS, env_step, &c, 0);
+	if (!c.found) {
+		if (c.p < c.end)
+			sw_count(SW_CNT_ENV_TRUNCATED);
+		return 0;
+	}
+	if (!c.name.name[0])
+		return 0;
+	__builtin_memcpy(name, &c.name, sizeof(*name));
+	return 1;
+}
+
+/* Slot of agent `name`, allocating one on first sight; folds past max_agents. */
+static __always_inline __u32 slot_of_name(struct sw_name *name)
+{
+	__u32 zero = 0, slot, *s, *next;
+	long err;
+
+	s = bpf_map_lookup_elem(&agent_names, name);
+	if (s)
+		return *s;
+	next = bpf_map_lookup_elem(&slot_next, &zero);
+	if (!next)
+		return SW_SLOT_OTHER;
+	slot = __sync_fetch_and_add(next, 1);
+	if (slot < 1 || slot > max_agents)
+		slot = SW_SLOT_OTHER;
+	err = bpf_map_update_elem(&agent_names, name, &slot, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* Another CPU named it first; its slot wins, ours is left unused. */
+		s = bpf_map_lookup_elem(&agent_names, name);
+		if (s)
+			return *s;
+	} else if (err) {
+		sw_count(SW_CNT_NAMES_FULL);
+	}
+	return slot;
+}
+
+static __always_inline void emit(__u32 type, struct task_struct *t, __u32 slot)
+{
+	struct sw_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		sw_count(SW_CNT_RINGBUF_FULL);
+		return;
+	}
+	e->type = type;
+	e->pid = BPF_CORE_READ(t, tgid);
+	e->slot = slot;
+	e->pad = 0;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int on_exec(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_agent_stats *stats;
+	struct sw_name name;
+	struct sw_task *st;
+	__u32 slot, *cs;
+
+	st = sw_task_of(t);
+	if (env_marker(t, &name)) {
+		slot = slot_of_name(&name);
+	} else {
+		__u64 cg = bpf_get_current_cgroup_id();
+
+		cs = have_cgroup_rules ? bpf_map_lookup_elem(&cgroup_agents, &cg) : NULL;
+		if (!cs) {
+			if (have_command_rules)
+				emit(SW_EV_EXEC, t, st ? st->slot : SW_SLOT_NONE);
+			return 0;
+		}
+		slot = *cs;
+	}
+	if (st && st->slot == slot)
+		return 0;	/* same agent as its parent: part of that instance */
+	if (!st) {
+		st = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!st) {
+			sw_count(SW_CNT_TASK_STORAGE_FULL);
+			return 0;
+		}
+	}
+	st->slot = slot;
+	st->flags |= SW_TASK_ROOT;
+	if (slot == SW_SLOT_OTHER)
+		sw_count(SW_CNT_FOLDED);
+	stats = sw_stats(slot);
+	if (stats)
+		stats->process_starts += 1;
+	emit(SW_EV_ROOT, t, slot);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sw_exec_btf)
+{
+	return on_exec();
+}
+
+SEC("raw_tp/sched_process_exec")
+int sw_exec_raw(void *ctx)
+{
+	return on_exec();
+}
+
+/* Children and threads inherit the agent; a new process counts as a start. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct sw_agent_stats *stats;
+	struct sw_task *ps, *cs;
+	__u32 slot;
+
+	ps = sw_task_of(parent);
+	if (!ps)
+		return 0;
+	slot = ps->slot;
+	cs = bpf_task_storage_get(&tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!cs) {
+		sw_count(SW_CNT_TASK_STORAGE_FULL);
+		return 0;
+	}
+	cs->slot = slot;
+	cs->flags = 0;
+	if (child->pid == child->tgid) {
+		stats = sw_stats(slot);
+		if (stats)
+			stats->process_starts += 1;
+	}
+	return 0;
+}
+
+static __always_inline int on_exit(int group_dead)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_agent_stats *stats;
+	struct sw_task *st;
+	int code, outcome;
+
+	if (!group_dead)
+		return 0;
+	st = sw_task_of(t);
+	if (!st)
+		return 0;
+	stats = sw_stats(st->slot);
+	if (!stats)
+		return 0;
+	code = BPF_CORE_READ(t, exit_code);
+	if (code & 0x7f)
+		outcome = SW_EXIT_SIGNAL;
+	else if (code >> 8)
+		outcome = SW_EXIT_ERROR;
+	else
+		outcome = SW_EXIT_OK;
+	stats->process_exits[outcome] += 1;
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sw_exit_btf, struct task_struct *p, bool group_dead)
+{
+	return on_exit(sw_group_dead(p, group_dead));
+}
+
+SEC("raw_tp/sched_process_exit")
+int sw_exit_raw(__u64 *ctx)
+{
+	return on_exit(sw_group_dead(bpf_get_current_task_btf(), ctx[1]));
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(sw_oom, struct task_struct *victim)
+{
+	struct sw_agent_stats *stats;
+	struct sw_task *st;
+
+	st = sw_task_of(victim);
+	if (!st)
+		return 0;
+	stats = sw_stats(st->slot);
+	if (stats)
+		stats->oom_kills += 1;
+	return 0;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps shared by every swarmwatch BPF object. identity.bpf.c defines them
+ * (SW_DEFINE_MAPS); the other objects see extern declarations and the static
+ * linker resolves them to the one definition. Sizes set here are defaults:
+ * the daemon resizes agent-indexed maps to max_agents + 1 before load.
+ */
+#ifndef SWARMWATCH_MAPS_BPF_H
+#define SWARMWATCH_MAPS_BPF_H
+
+#ifdef SW_DEFINE_MAPS
+#define SW_MAP
+#else
+#define SW_MAP extern
+#endif
+
+/* Per-task agent slot and scratch timestamps. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sw_task);
+} tasks SEC(".maps");
+
+/* Cumulative counters per agent slot and CPU. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 257);
+	__type(key, __u32);
+	__type(value, struct sw_agent_stats);
+} agent_stats SEC(".maps");
+
+/* Agent name -> slot, filled by the kernel (environment marker) and by the
+ * daemon (cgroup and command rules). */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1028);
+	__type(key, struct sw_name);
+	__type(value, __u32);
+} agent_names SEC(".maps");
+
+/* Slot allocator: element 0 is the next free slot. Memory-mapped by the
+ * daemon, which allocates with the same atomic add as the kernel. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} slot_next SEC(".maps");
+
+/* cgroup v2 id -> slot, filled by the daemon from cgroup path rules. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} cgroup_agents SEC(".maps");
+
+/* In-kernel drops and folds, enum sw_counter. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Rare events for the daemon: unclassified execs, new instance roots. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* Process starts the daemon classified (command rules), per slot. Written
+ * only by the daemon; pinned so that the counter survives its restarts. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 257);
+	__type(key, __u32);
+	__type(value, __u64);
+} user_starts SEC(".maps");
+
+/* Layout stamp, checked by the daemon before it reuses pinned maps. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sw_meta);
+} meta SEC(".maps");
+
+#endif /* SWARMWATCH_MAPS_BPF_H */

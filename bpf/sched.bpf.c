@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Scheduler view of tracked tasks: on-CPU time, run-queue delay (wakeup or
+ * preemption to switch-in), voluntary and involuntary context switches.
+ * These hooks need typed task pointers, so they are tp_btf only.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "agent.bpf.h"
+
+#define TASK_RUNNING 0
+
+static __always_inline int on_wakeup(struct task_struct *p)
+{
+	struct sw_task *st = sw_task_of(p);
+
+	if (st)
+		st->wake_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sw_wakeup, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(sw_wakeup_new, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	struct sw_agent_stats *s;
+	struct sw_task *st;
+	__u64 now = 0;
+
+	st = sw_task_of(prev);
+	if (st) {
+		now = bpf_ktime_get_ns();
+		s = sw_stats(st->slot);
+		if (s) {
+			if (st->oncpu_ns)
+				s->cpu_ns += now - st->oncpu_ns;
+			if (prev_state == TASK_RUNNING) {
+				s->ctx_involuntary += 1;
+				st->wake_ns = now;	/* still runnable: waits in the queue */
+			} else {
+				s->ctx_voluntary += 1;
+			}
+		}
+		st->oncpu_ns = 0;
+	}
+	st = sw_task_of(next);
+	if (!st)
+		return 0;
+	if (!now)
+		now = bpf_ktime_get_ns();
+	if (st->wake_ns) {
+		s = sw_stats(st->slot);
+		if (s)
+			sw_hist_add(s->runq_lat, &s->runq_lat_sum_ns, now - st->wake_ns);
+		st->wake_ns = 0;
+	}
+	st->oncpu_ns = now;
+	return 0;
+}

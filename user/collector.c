@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Per-tick collection: drains kernel events into identity, reads the
+ * cumulative counters and publishes them as an immutable snapshot.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector.h"
+#include "log.h"
+
+#define CGROUP_RESCAN_NS (5ULL * 1000000000ULL)
+
+struct collector {
+	const struct config *cfg;
+	struct kernel *k;
+	struct identity *id;
+	__u32 nslots;				/* max_agents + 1 */
+	char (*names)[SW_NAME_LEN];		/* slot -> name, "" if unused */
+	struct sw_agent_stats *stats;		/* scratch, one per slot */
+	__u8 (*shown)[SW_ERRNO_SLOTS];		/* sticky errno labels per slot */
+	__u64 ticks;
+	__u64 last_cgroup_scan;
+	pthread_mutex_t lock;
+	struct snapshot *current;
+};
+
+static __u64 now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+struct collector *collector__new(const struct config *c, struct kernel *k, struct identity *id)
+{
+	struct collector *col = calloc(1, sizeof(*col));
+
+	if (!col)
+		return NULL;
+	col->cfg = c;
+	col->k = k;
+	col->id = id;
+	col->nslots = c->max_agents + 1;
+	col->names = calloc(col->nslots, sizeof(*col->names));
+	col->stats = calloc(col->nslots, sizeof(*col->stats));
+	col->shown = calloc(col->nslots, sizeof(*col->shown));
+	pthread_mutex_init(&col->lock, NULL);
+	if (!col->names || !col->stats || !col->shown) {
+		collector__free(col);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return col;
+}
+
+static void snapshot_put(struct snapshot *s)
+{
+	if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		free(s->agents);
+		free(s);
+	}
+}
+
+void collector__free(struct collector *col)
+{
+	if (!col)
+		return;
+	snapshot_put(col->current);
+	pthread_mutex_destroy(&col->lock);
+	free(col->names);
+	free(col->stats);
+	free(col->shown);
+	free(col);
+}
+
+void collector__pick_errnos(const __u64 *errors, __u8 *shown, int top)
+{
+	int n = 0, e, best;
+
+	for (e = 1; e < SW_ERRNO_SLOTS; e++)
+		n += shown[e];
+	while (n < top) {
+		best = 0;
+		for (e = 1; e < SW_ERRNO_SLOTS; e++)
+			if (!shown[e] && errors[e] && (!best || errors[e] > errors[best]))
+				best = e;
+		if (!best)
+			break;
+		shown[best] = 1;
+		n++;
+	}
+}
+
+static void on_name(void *ctx, const char *name, __u32 slot)
+{
+	struct collector *col = ctx;
+
+	if (slot > 0 && slot < col->nslots)
+		snprintf(col->names[slot], SW_NAME_LEN, "%s", name);
+}
+
+static bool stats_empty(const struct sw_agent_stats *s)
+{
+	static const struct sw_agent_stats zero;
+
+	return !memcmp(s, &zero, sizeof(zero));
+}
+
+int collector__tick(struct collector *col)
+{
+	__u64 t0 = now_ns(CLOCK_MONOTONIC);
+	struct snapshot *s, *old;
+	__u32 nread, slot;
+	int n = 0, err;
+
+	kernel__drain(col->k);
+	identity__poll(col->id);
+	if (t0 - col->last_cgroup_scan >= CGROUP_RESCAN_NS) {
+		identity__scan_cgroups(col->id);
+		col->last_cgroup_scan = t0;
+	}
+	kernel__for_each_name(col->k, on_name, col);
+	err = kernel__read_stats(col->k, col->nslots, col->stats);
+	if (err < 0) {
+		pr_warn("collector: cannot read agent counters: %s", strerror(-err));
+		return err;
+	}
+	nread = err;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->agents = calloc(nread ? nread : 1, sizeof(*s->agents));
+	if (!s->agents) {
+		free(s);
+		return -ENOMEM;
+	}
+	kernel__read_counters(col->k, s->counters);
+	for (slot = 0; slot < nread; slot++) {
+		struct agent_snap *a = &s->agents[n];
+
+		if (slot == SW_SLOT_OTHER) {
+			if (stats_empty(&col->stats[slot]) && !s->counters[SW_CNT_FOLDED])
+				continue;
+			snprintf(a->name, sizeof(a->name), "other");
+		} else if (!col->names[slot][0]) {
+			continue;
+		} else {
+			memcpy(a->name, col->names[slot], sizeof(a->name));
+		}
+		a->slot = slot;
+		a->instances = identity__instances(col->id, slot);
+		a->user_starts = kernel__user_starts(col->k, slot);
+		a->s = col->stats[slot];
+		collector__pick_errnos(a->s.syscall_errors, col->shown[slot], col->cfg->top_errnos);
+		memcpy(a->errno_shown, col->shown[slot], sizeof(a->errno_shown));
+		n++;
+	}
+	s->nagents = n;
+	for (n = 0; n < COLLECTOR_MAX; n++)
+		s->up[n] = kernel__collector_up(col->k, n);
+	s->nprogs = kernel__prog_stats(col->k, s->progs, KERNEL_MAX_PROGS);
+	s->nmaps = kernel__map_stats(col->k, s->maps, KERNEL_MAX_MAPS);
+	s->ticks = ++col->ticks;
+	s->time = now_ns(CLOCK_REALTIME) / 1e9;
+	s->tick_seconds = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	s->refs = 1;
+
+	pthread_mutex_lock(&col->lock);
+	old = col->current;
+	col->current = s;
+	pthread_mutex_unlock(&col->lock);
+	snapshot_put(old);
+	return 0;
+}
+
+struct snapshot *collector__acquire(struct collector *col)
+{
+	struct snapshot *s;
+
+	pthread_mutex_lock(&col->lock);
+	s = col->current;
+	if (s)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&col->lock);
+	return s;
+}
+
+void collector__release(struct collector *col, struct snapshot *s)
+{
+	(void)col;
+	snapshot_put(s);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SW_COLLECTOR_H
+#define SW_COLLECTOR_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "identity.h"
+#include "kernel.h"
+
+/* One agent's cumulative state at a tick. */
+struct agent_snap {
+	char name[SW_NAME_LEN];
+	__u32 slot;
+	__u32 instances;
+	__u64 user_starts;			/* starts the daemon classified */
+	struct sw_agent_stats s;
+	__u8 errno_shown[SW_ERRNO_SLOTS];	/* 1: exported under its own name */
+};
+
+/*
+ * What the collector publishes each tick. Immutable once published and
+ * reference-counted, so HTTP threads render it while the next tick runs.
+ */
+struct snapshot {
+	int refs;
+	double time;				/* unix time of the tick */
+	__u64 ticks;
+	double tick_seconds;			/* how long the tick took */
+	int nagents;
+	struct agent_snap *agents;
+	__u64 counters[SW_CNT_MAX];
+	bool up[COLLECTOR_MAX];
+	struct prog_stat progs[KERNEL_MAX_PROGS];
+	int nprogs;
+	struct map_stat maps[KERNEL_MAX_MAPS];
+	int nmaps;
+};
+
+struct collector;
+
+struct collector *collector__new(const struct config *c, struct kernel *k, struct identity *id);
+void collector__free(struct collector *col);
+
+/* Reads the kernel's maps and publishes a new snapshot; 0 or -errno. */
+int collector__tick(struct collector *col);
+
+/* The latest snapshot with a reference taken, or NULL before the first tick. */
+struct snapshot *collector__acquire(struct collector *col);
+void collector__release(struct collector *col, struct snapshot *s);
+
+/*
+ * Picks which errnos of an agent get their own label: the ones already
+ * shown stay (so "other" never decreases), and new ones are added, largest
+ * count first, until `top` are shown. Pure; exposed for tests.
+ */
+void collector__pick_errnos(const __u64 *errors, __u8 *shown, int top);
+
+#endif

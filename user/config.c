@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: MIT
+/*
+ * JSON configuration: defaults, parsing, validation with errors that point
+ * at the line and column and suggest the key that was probably meant.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "syscalls.h"
+
+const char config__builtin[] =
+	"{\n"
+	"  \"listen\": \"0.0.0.0:7979\",\n"
+	"  \"interval\": \"1s\",\n"
+	"  \"pin_path\": \"/sys/fs/bpf/swarmwatch\",\n"
+	"  \"max_agents\": 256,\n"
+	"  \"identity\": {\n"
+	"    \"marker\": true,\n"
+	"    \"rules\": [\n"
+	"      {\"match\": \"cgroup\",\n"
+	"       \"regex\": \"/(docker|cri-containerd|crio|libpod)-([0-9a-f]{12})[0-9a-f]*\\\\.scope$\",\n"
+	"       \"name\": \"container-$2\"},\n"
+	"      {\"match\": \"cgroup\", \"regex\": \"^/system\\\\.slice/([^/]+)\\\\.service$\", \"name\": \"$1\"},\n"
+	"      {\"match\": \"comm\",\n"
+	"       \"regex\": \"^(claude|codex|aider|goose|opencode|gemini|cursor-agent|openhands)$\",\n"
+	"       \"name\": \"$1\"}\n"
+	"    ]\n"
+	"  },\n"
+	"  \"syscalls\": {\n"
+	"    \"ignored_errnos\": [\"EAGAIN\", \"EINTR\", \"EINPROGRESS\", \"EALREADY\"],\n"
+	"    \"top_errnos\": 8\n"
+	"  },\n"
+	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true}\n"
+	"}\n";
+
+static const char *const collector_names[COLLECTOR_MAX] = {
+	[COLLECTOR_IDENTITY] = "identity",	 [COLLECTOR_SYSCALLS] = "syscalls",
+	[COLLECTOR_SCHED] = "sched",		 [COLLECTOR_PAGE_FAULTS] = "page_faults",
+	[COLLECTOR_OOM] = "oom",
+};
+
+const char *config__collector_name(enum collector_id c)
+{
+	return c < COLLECTOR_MAX ? collector_names[c] : "unknown";
+}
+
+/* Parse context: the text, for locating keys, and the error sink. */
+struct parse {
+	const char *text;
+	const char *origin;
+	char *err;
+	size_t errlen;
+};
+
+/* Line and column (1-based) of the first `"key"` followed by a colon. */
+static void locate(const struct parse *p, const char *key, int *line, int *col)
+{
+	size_t klen = strlen(key);
+	const char *s = p->text, *hit = NULL, *q;
+
+	*line = 1;
+	*col = 1;
+	while ((s = strchr(s, '"'))) {
+		if (!strncmp(s + 1, key, klen) && s[klen + 1] == '"') {
+			for (q = s + klen + 2; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
+				;
+			if (*q == ':') {
+				hit = s;
+				break;
+			}
+		}
+		s++;
+	}
+	if (!hit)
+		return;
+	for (q = p->text; q < hit; q++) {
+		if (*q == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static int fail_at(const struct parse *p, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Writes "origin:line:col: message" for the position of `key` and returns -EINVAL. */
+static int fail_at(const struct parse *p, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	int line = 0, col = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (key)
+		locate(p, key, &line, &col);
+	if (line)
+		snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->origin, line, col, msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", p->origin, msg);
+	return -EINVAL;
+}
+
+static int edit_distance(const char *a, const char *b)
+{
+	int la = strlen(a), lb = strlen(b), i, j;
+	int d[64][64];
+
+	if (la >= 64 || lb >= 64)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+
+			d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+	}
+	return d[la][lb];
+}
+
+/* Rejects keys of `obj` not in `allowed` (NULL-terminated), suggesting the closest. */
+static int check_keys(const struct parse *p, json_t *obj, const char *where,
+		      const char *const *allowed)
+{
+	const char *key, *best = NULL;
+	int i, d, bestd;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		for (i = 0; allowed[i]; i++)
+			if (!strcmp(key, allowed[i]))
+				break;
+		if (allowed[i])
+			continue;
+		bestd = 3;
+		for (i = 0; allowed[i]; i++) {
+			d = edit_distance(key, allowed[i]);
+			if (d < bestd) {
+				bestd = d;
+				best = allowed[i];
+			}
+		}
+		if (best)
+			return fail_at(p, key, "unknown key \"%s\" in %s (did you mean \"%s\"?)", key,
+				       where, best);
+		return fail_at(p, key, "unknown key \"%s\" in %s", key, where);
+	}
+	return 0;
+}
+
+int config__parse_duration(const char *s, __u64 *ns)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = { { "ns", 1 },   { "us", 1e3 },  { "ms", 1e6 },	  { "s", 1e9 },
+		      { "m", 60e9 }, { "h", 3600e9 }, { "", 1e9 } };
+	char *end;
+	double v;
+	size_t i;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -EINVAL;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(end, units[i].unit)) {
+			v *= units[i].ns;
+			if (v > 1e18)
+				return -EINVAL;
+			*ns = (__u64)v;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int get_string(const struct parse *p, json_t *obj, const char *key, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return fail_at(p, key, "\"%s\" must be a string", key);
+	*out = json_string_value(v);
+	return 1;
+}
+
+static int get_bool(const struct parse *p, json_t *obj, const char *key, bool *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return fail_at(p, key, "\"%s\" must be true or false", key);
+	*out = json_is_true(v);
+	return 1;
+}
+
+static int get_int(const struct parse *p, json_t *obj, const char *key, long long lo, long long hi,
+		   long long *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v))
+		return fail_at(p, key, "\"%s\" must be an integer", key);
+	if (json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return fail_at(p, key, "\"%s\" is %lld, must be between %lld and %lld", key,
+			       json_integer_value(v), lo, hi);
+	*out = json_integer_value(v);
+	return 1;
+}
+
+/* Highest $N a name template uses, or -1; -EINVAL for a lone '$'. */
+static int template_max_group(const char *t)
+{
+	int max = -1;
+
+	for (; *t; t++) {
+		if (*t != '$')
+			continue;
+		if (t[1] < '0' || t[1] > '9')
+			return -EINVAL;
+		if (t[1] - '0' > max)
+			max = t[1] - '0';
+		t++;
+	}
+	return max;
+}
+
+static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *out)
+{
+	static const char *const keys[] = { "match", "regex", "name", NULL };
+	static const char *const matches[] = { [RULE_CGROUP] = "cgroup", [RULE_COMM] = "comm",
+					       [RULE_EXE] = "exe", [RULE_CMDLINE] = "cmdline" };
+	const char *match = NULL, *regex = NULL, *name = NULL;
+	char where[64], msg[256];
+	int err, i, maxg;
+
+	snprintf(where, sizeof(where), "identity.rules[%d]", index);
+	if (!json_is_object(r))
+		return fail_at(p, "rules", "%s must be an object", where);
+	err = check_keys(p, r, where, keys);
+	if (err)
+		return err;
+	if ((err = get_string(p, r, "match", &match)) < 0 ||
+	    (err = get_string(p, r, "regex", &regex)) < 0 ||
+	    (err = get_string(p, r, "name", &name)) < 0)
+		return err;
+	if (!match || !regex)
+		return fail_at(p, "rules", "%s needs \"match\" and \"regex\"", where);
+	for (i = 0; i < 4; i++)
+		if (!strcmp(match, matches[i]))
+			break;
+	if (i == 4)
+		return fail_at(p, "match",
+			       "%s: \"match\" is \"%s\", must be cgroup, comm, exe or cmdline",
+			       where, match);
+	out->match = i;
+	err = regcomp(&out->re, regex, REG_EXTENDED);
+	if (err) {
+		regerror(err, &out->re, msg, sizeof(msg));
+		return fail_at(p, "regex", "%s: invalid regex \"%s\": %s", where, regex, msg);
+	}
+	out->regex = strdup(regex);
+	if (!name)
+		name = out->re.re_nsub ? "$1" : NULL;
+	if (!name) {
+		regfree(&out->re);
+		free(out->regex);
+		return fail_at(p, "regex", "%s: regex has no capture group, so it needs a \"name\"",
+			       where);
+	}
+	out->name = strdup(name);
+	maxg = template_max_group(name);
+	if (maxg == -EINVAL || maxg > (int)out->re.re_nsub) {
+		regfree(&out->re);
+		free(out->regex);
+		free(out->name);
+		if (maxg == -EINVAL)
+			return fail_at(p, "name", "%s: name \"%s\": '$' must be followed by a digit",
+				       where, name);
+		return fail_at(p, "name", "%s: name \"%s\" uses $%d but the regex has %zu groups",
+			       where, name, maxg, out->re.re_nsub);
+	}
+	return 0;
+}
+
+static int parse_identity(const struct parse *p, json_t *id, struct config *c)
+{
+	static const char *const keys[] = { "marker", "rules", NULL };
+	struct rule *rules;
+	json_t *rs, *r;
+	int err, pass;
+	size_t i, n;
+
+	if (!json_is_object(id))
+		return fail_at(p, "identity", "\"identity\" must be an object");
+	err = check_keys(p, id, "identity", keys);
+	if (err || (err = get_bool(p, id, "marker", &c->marker)) < 0)
+		return err;
+	rs = json_object_get(id, "rules");
+	if (!rs)
+		return 0;
+	if (!json_is_array(rs))
+		return fail_at(p, "rules", "\"rules\" must be an array");
+	n = json_array_size(rs);
+	rules = calloc(n ? n : 1, sizeof(*rules));
+	if (!rules)
+		return -ENOMEM;
+	/* Cgroup rules first, then command rules, each in file order. */
+	for (pass = 0; pass < 2; pass++) {
+		json_array_foreach(rs, i, r) {
+			struct rule tmp;
+			const char *m = json_is_object(r) ?
+				json_string_value(json_object_get(r, "match")) : NULL;
+			int is_cgroup = m && !strcmp(m, "cgroup");
+
+			if ((pass == 0) != is_cgroup)
+				continue;
+			memset(&tmp, 0, sizeof(tmp));
+			err = parse_rule(p, r, i, &tmp);
+			if (err)
+				goto err_rules;
+			rules[c->nrules++] = tmp;
+			if (is_cgroup)
+				c->ncgroup_rules++;
+		}
+	}
+	c->rules = rules;
+	return 0;
+
+err_rules:
+	c->rules = rules;	/* config__free releases what was compiled */
+	return err;
+}
+
+static int parse_syscalls(const struct parse *p, json_t *s, struct config *c)
+{
+	static const char *const keys[] = { "ignored_errnos", "top_errnos", NULL };
+	long long top = 0;
+	json_t *list, *e;
+	size_t i;
+	int err;
+
+	if (!json_is_object(s))
+		return fail_at(p, "syscalls", "\"syscalls\" must be an object");
+	err = check_keys(p, s, "syscalls", keys);
+	if (err)
+		return err;
+	err = get_int(p, s, "top_errnos", 1, 64, &top);
+	if (err < 0)
+		return err;
+	if (err)
+		c->top_errnos = top;
+	list = json_object_get(s, "ignored_errnos");
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return fail_at(p, "ignored_errnos", "\"ignored_errnos\" must be an array of names");
+	memset(c->errno_ignored, 0, sizeof(c->errno_ignored));
+	json_array_foreach(list, i, e) {
+		int n = json_is_string(e) ? syscalls__errno_parse(json_string_value(e)) : -EINVAL;
+
+		if (n < 0)
+			return fail_at(p, "ignored_errnos",
+				       "ignored_errnos[%zu]: not an errno name (like \"EAGAIN\")", i);
+		c->errno_ignored[n] = 1;
+	}
+	return 0;
+}
+
+static int parse_collectors(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = { "syscalls", "sched", "page_faults", "oom", NULL };
+	int err, i;
+
+	if (!json_is_object(o))
+		return fail_at(p, "collectors", "\"collectors\" must be an object");
+	err = check_keys(p, o, "collectors", keys);
+	if (err)
+		return err;
+	for (i = COLLECTOR_SYSCALLS; i < COLLECTOR_MAX; i++) {
+		err = get_bool(p, o, collector_names[i], &c->collectors[i]);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static void defaults(struct config *c)
+{
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "0.0.0.0:7979");
+	c->interval_ns = 1000000000ULL;
+	snprintf(c->pin_path, sizeof(c->pin_path), "/sys/fs/bpf/swarmwatch");
+	c->max_agents = 256;
+	c->marker = true;
+	c->top_errnos = 8;
+	c->errno_ignored[EAGAIN] = 1;
+	c->errno_ignored[EINTR] = 1;
+	c->errno_ignored[EINPROGRESS] = 1;
+	c->errno_ignored[EALREADY] = 1;
+	for (i = 0; i < COLLECTOR_MAX; i++)
+		c->collectors[i] = true;
+}
+
+int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "listen",	  "interval", "pin_path",  "max_agents",
+					    "identity", "syscalls", "collectors", NULL };
+	struct parse p = { text, origin, err, errlen };
+	const char *s = NULL;
+	long long n = 0;
+	json_error_t jerr;
+	json_t *root, *v;
+	int ret;
+
+	defaults(c);
+	c->origin = strdup(origin);
+	root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(err, errlen, "%s:%d:%d: %s", origin, jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root)) {
+		ret = fail_at(&p, NULL, "the configuration must be a JSON object");
+		goto out;
+	}
+	ret = check_keys(&p, root, "the configuration", keys);
+	if (ret)
+		goto out;
+	ret = get_string(&p, root, "listen", &s);
+	if (ret < 0)
+		goto out;
+	if (ret) {
+		if (strlen(s) >= sizeof(c->listen) || !strrchr(s, ':')) {
+			ret = fail_at(&p, "listen", "\"listen\" must be ADDR:PORT, got \"%s\"", s);
+			goto out;
+		}
+		snprintf(c->listen, sizeof(c->listen), "%s", s);
+	}
+	ret = get_string(&p, root, "interval", &s);
+	if (ret < 0)
+		goto out;
+	if (ret && (config__parse_duration(s, &c->interval_ns) || c->interval_ns < 10000000ULL ||
+		    c->interval_ns > 3600000000000ULL)) {
+		ret = fail_at(&p, "interval",
+			      "\"interval\" is \"%s\", must be a duration from 10ms to 1h (\"1s\")", s);
+		goto out;
+	}
+	ret = get_string(&p, root, "pin_path", &s);
+	if (ret < 0)
+		goto out;
+	if (ret) {
+		if (s[0] != '/' || strlen(s) >= sizeof(c->pin_path) - 64) {
+			ret = fail_at(&p, "pin_path", "\"pin_path\" must be an absolute path");
+			goto out;
+		}
+		snprintf(c->pin_path, sizeof(c->pin_path), "%s", s);
+	}
+	ret = get_int(&p, root, "max_agents", 1, SW_MAX_AGENTS_LIMIT, &n);
+	if (ret < 0)
+		goto out;
+	if (ret)
+		c->max_agents = n;
+	ret = 0;
+	if ((v = json_object_get(root, "identity")) && (ret = parse_identity(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "syscalls")) && (ret = parse_syscalls(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "collectors")) && (ret = parse_collectors(&p, v, c)))
+		goto out;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int config__load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "r");
+	if (!f) {
+		ret = -errno;
+		defaults(c);
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		return ret;
+	}
+	text = calloc(1, 1 << 20);
+	if (!text) {
+		fclose(f);
+		defaults(c);
+		return -ENOMEM;
+	}
+	len = fread(text, 1, (1 << 20) - 1, f);
+	ret = ferror(f) ? -EIO : 0;
+	if (!ret && !feof(f)) {
+		ret = -EFBIG;
+		snprintf(err, errlen, "%s: larger than 1 MiB", path);
+	}
+	fclose(f);
+	text[len] = 0;
+	if (!ret)
+		ret = config__parse(c, text, path, err, errlen);
+	else
+		defaults(c);
+	free(text);
+	return ret;
+}
+
+void config__free(struct config *c)
+{
+	int i;
+
+	for (i = 0; i < c->nrules; i++) {
+		regfree(&c->rules[i].re);
+		free(c->rules[i].regex);
+		free(c->rules[i].name);
+	}
+	free(c->rules);
+	free(c->origin);
+	c->rules = NULL;
+	c->nrules = 0;
+	c->origin = NULL;
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+/* `swarmwatch run`: load, tag, then tick until told to stop. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "config.h"
+#include "daemon.h"
+#include "http.h"
+#include "identity.h"
+#include "kernel.h"
+#include "log.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: swarmwatch run [--config FILE] [--listen ADDR:PORT] [--interval DURATION]\n"
+		"                      [--pin-path DIR] [-v] [--unpin]\n"
+		"\n"
+		"Watches the agents on this host through eBPF and serves Prometheus metrics.\n"
+		"\n"
+		"  -c, --config FILE        JSON configuration (default: built-in defaults)\n"
+		"  -l, --listen ADDR:PORT   HTTP address (default 0.0.0.0:7979)\n"
+		"  -i, --interval DURATION  collector tick, e.g. 500ms, 1s (default 1s)\n"
+		"  -p, --pin-path DIR       bpffs directory for pinned maps\n"
+		"                           (default /sys/fs/bpf/swarmwatch)\n"
+		"      --unpin              remove the pinned maps and programs, then exit\n"
+		"  -v, --verbose            debug output, including libbpf's messages\n"
+		"  -h, --help               this text\n");
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void on_event(void *ctx, const struct sw_event *e)
+{
+	identity__event(ctx, e);
+}
+
+/* Loads the configuration: --config FILE, or the built-in defaults. */
+static int load_config(struct config *c, const char *path)
+{
+	char err[768];
+	int ret;
+
+	if (path)
+		ret = config__load(c, path, err, sizeof(err));
+	else
+		ret = config__parse(c, config__builtin, "built-in defaults", err, sizeof(err));
+	if (ret)
+		pr_err("config: %s", err);
+	return ret;
+}
+
+static void log_collectors(struct kernel *k)
+{
+	char up[256] = "", down[256] = "";
+	int i;
+
+	for (i = 0; i < COLLECTOR_MAX; i++) {
+		char *dst = kernel__collector_up(k, i) ? up : down;
+
+		if (dst[0])
+			strncat(dst, " ", 255 - strlen(dst));
+		strncat(dst, config__collector_name(i), 255 - strlen(dst));
+	}
+	pr_info("collectors up: %s%s%s%s", up, down[0] ? "; off: " : "", down, "");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "pin-path", required_argument, NULL, 'p' },
+		{ "unpin", no_argument, NULL, 'U' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *listen = NULL, *interval = NULL, *pin_path = NULL;
+	struct collector *col = NULL;
+	struct identity *id = NULL;
+	struct identity_maps maps;
+	struct kernel *k = NULL;
+	struct http *h = NULL;
+	struct sigaction sa;
+	struct config cfg;
+	bool unpin = false;
+	char err[512];
+	int opt, ret = 1;
+	__u64 next;
+
+	while ((opt = getopt_long(argc, argv, "c:l:i:p:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'i':
+			interval = optarg;
+			break;
+		case 'p':
+			pin_path = optarg;
+			break;
+		case 'U':
+			unpin = true;
+			break;
+		case 'v':
+			log__set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		default:
+			run_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		pr_err("run: unexpected argument \"%s\" (see swarmwatch run --help)", argv[optind]);
+		return 2;
+	}
+	if (load_config(&cfg, config_path))
+		return 1;
+	if (listen)
+		snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen);
+	if (pin_path) {
+		if (pin_path[0] != '/' || strlen(pin_path) >= sizeof(cfg.pin_path) - 64) {
+			pr_err("--pin-path must be an absolute path");
+			goto out;
+		}
+		snprintf(cfg.pin_path, sizeof(cfg.pin_path), "%s", pin_path);
+	}
+	if (interval && (config__parse_duration(interval, &cfg.interval_ns) ||
+			 cfg.interval_ns < 10000000ULL || cfg.interval_ns > 3600000000000ULL)) {
+		pr_err("--interval \"%s\": must be a duration from 10ms to 1h, like 500ms or 1s",
+		       interval);
+		goto out;
+	}
+	if (unpin) {
+		int n = kernel__unpin(cfg.pin_path);
+
+		if (n < 0) {
+			pr_err("cannot unpin %s: %s", cfg.pin_path, strerror(-n));
+			goto out;
+		}
+		pr_info("removed %d pinned objects from %s", n, cfg.pin_path);
+		ret = 0;
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Bind first: a busy port should fail before anything touches the kernel. */
+	h = http__start(cfg.listen, cfg.interval_ns, err, sizeof(err));
+	if (!h) {
+		pr_err("%s", err);
+		goto out;
+	}
+	k = kernel__open(&cfg);
+	if (!k)
+		goto out;
+	kernel__identity_maps(k, &maps);
+	id = identity__new(&cfg, &maps);
+	if (!id) {
+		pr_err("out of memory");
+		goto out;
+	}
+	kernel__on_event(k, on_event, id);
+	identity__scan_cgroups(id);
+	identity__scan_proc(id);
+	col = collector__new(&cfg, k, id);
+	if (!col) {
+		pr_err("out of memory");
+		goto out;
+	}
+	log_collectors(k);
+	pr_info("swarmwatch " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",
+		cfg.listen, cfg.interval_ns / 1e9, cfg.pin_path);
+	next = mono_ns();
+	while (!stopping) {
+		__u64 now = mono_ns();
+
+		if (now >= next) {
+			collector__tick(col);
+			http__attach(h, col);
+			next += cfg.interval_ns;
+			if (next <= now)
+				next = now + cfg.interval_ns;	/* fell behind: skip, don't burst */
+			continue;
+		}
+		/* Wait for the next tick, handling exec events as they come. */
+		kernel__poll(k, (int)((next - now + 999999) / 1000000));
+	}
+	pr_info("stopping; pinned maps stay in %s (swarmwatch run --unpin removes them)",
+		cfg.pin_path);
+	ret = 0;
+out:
+	http__stop(h);
+	collector__free(col);
+	kernel__close(k);
+	identity__free(id);
+	config__free(&cfg);
+	return ret;
+}
+
+int cmd_check_config(int argc, char **argv)
+{
+	struct config cfg;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("usage: swarmwatch check-config FILE\n\n"
+		       "Parses and validates a configuration file without starting anything.\n"
+		       "Exit status 0 when it is valid; otherwise one line says what is wrong.\n");
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: swarmwatch check-config FILE\n");
+		return 2;
+	}
+	if (load_config(&cfg, argv[1])) {
+		config__free(&cfg);
+		return 1;
+	}
+	printf("%s: ok (%d cgroup rules, %d command rules, max_agents %u, interval %.3gs)\n",
+	       argv[1], cfg.ncgroup_rules, cfg.nrules - cfg.ncgroup_rules, cfg.max_agents,
+	       cfg.interval_ns / 1e9);
+	config__free(&cfg);
+	return 0;
+}

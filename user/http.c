@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: MIT
+/* HTTP endpoints: /metrics (text 0.0.4, gzip on request), /healthz, /. */
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "prom.h"
+
+struct http {
+	struct MHD_Daemon *mhd;
+	struct collector *col;
+	__u64 interval_ns;
+	int fd;
+};
+
+int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char *colon, *h = listen;
+	size_t n;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		h = listen + 1;
+		n = close - h;
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon)
+			return -EINVAL;
+		n = colon - listen;
+	}
+	if (n >= hostlen || strlen(colon + 1) >= portlen || !colon[1])
+		return -EINVAL;
+	memcpy(host, h, n);
+	host[n] = 0;
+	strcpy(port, colon + 1);
+	for (h = port; *h; h++)
+		if (*h < '0' || *h > '9')
+			return -EINVAL;
+	return atoi(port) > 0 && atoi(port) < 65536 ? 0 : -EINVAL;
+}
+
+int http__accepts_gzip(const char *ae)
+{
+	const char *p;
+
+	if (!ae)
+		return 0;
+	for (p = ae; (p = strcasestr(p, "gzip")); p += 4) {
+		const char *q = p + 4;
+
+		if ((p != ae && p[-1] != ' ' && p[-1] != ',') || (*q && *q != ',' && *q != ';' &&
+								  *q != ' '))
+			continue;
+		while (*q == ' ')
+			q++;
+		if (*q == ';') {
+			q++;
+			while (*q == ' ')
+				q++;
+			if (!strncasecmp(q, "q=0", 3) && strspn(q + 3, ".0") == strcspn(q + 3, ", "))
+				return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static int bind_listen(const char *addr, char *err, size_t errlen)
+{
+	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	char host[256], port[16];
+	int fd = -1, one = 1, rc, e = 0;
+
+	if (http__split_listen(addr, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "listen address \"%s\" is not ADDR:PORT (e.g. 0.0.0.0:7979)",
+			 addr);
+		return -EINVAL;
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc) {
+		snprintf(err, errlen, "listen address \"%s\": %s", addr, gai_strerror(rc));
+		return -EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 64))
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		if (e == EADDRINUSE)
+			snprintf(err, errlen,
+				 "listen %s: address already in use (is another swarmwatch running? "
+				 "pick another with --listen)", addr);
+		else
+			snprintf(err, errlen, "listen %s: %s", addr, strerror(e));
+		return -e;
+	}
+	return fd;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
+			       char *body, size_t len, int gzipped)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	if (gzipped)
+		MHD_add_response_header(r, "Content-Encoding", "gzip");
+	MHD_add_response_header(r, "Vary", "Accept-Encoding");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, "Allow", "GET, HEAD");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	char *body = strdup(text);
+
+	if (!body)
+		return MHD_NO;
+	return respond(c, status, "text/plain; charset=utf-8", body, strlen(body), 0);
+}
+
+/* gzip-compresses in[0..len) into a malloc'd buffer; NULL on failure. */
+static char *gzip(const char *in, size_t len, size_t *outlen)
+{
+	z_stream z = { 0 };
+	size_t cap;
+	char *out;
+
+	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	cap = deflateBound(&z, len);
+	out = malloc(cap);
+	if (!out) {
+		deflateEnd(&z);
+		return NULL;
+	}
+	z.next_in = (Bytef *)in;
+	z.avail_in = len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
+{
+	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col) : NULL;
+	struct buf b;
+	size_t zlen;
+	char *z;
+
+	if (!s)
+		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no data yet: first tick pending\n");
+	buf__init(&b);
+	metrics__render(&b, s);
+	collector__release(h->col, s);
+	if (b.failed || !b.data) {
+		buf__free(&b);
+		return respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	if (http__accepts_gzip(ae)) {
+		z = gzip(b.data, b.len, &zlen);
+		if (z) {
+			buf__free(&b);
+			return respond(c, MHD_HTTP_OK, PROM_CONTENT_TYPE, z, zlen, 1);
+		}
+	}
+	return respond(c, MHD_HTTP_OK, PROM_CONTENT_TYPE, b.data, b.len, 0);
+}
+
+static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
+{
+	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col) : NULL;
+	struct timespec ts;
+	double age, limit = 3.0 * h->interval_ns / 1e9 + 2;
+	char msg[128];
+
+	if (!s)
+		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	age = ts.tv_sec + ts.tv_nsec / 1e9 - s->time;
+	collector__release(h->col, s);
+	if (age > limit) {
+		snprintf(msg, sizeof(msg), "stale: last collector tick %.1f s ago\n", age);
+		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
+	}
+	return respond_text(c, MHD_HTTP_OK, "ok\n");
+}
+
+static void html_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<':
+			buf__puts(b, "&lt;");
+			break;
+		case '>':
+			buf__puts(b, "&gt;");
+			break;
+		case '&':
+			buf__puts(b, "&amp;");
+			break;
+		case '"':
+			buf__puts(b, "&quot;");
+			break;
+		default:
+			buf__putc(b, *s);
+		}
+	}
+}
+
+static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
+{
+	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col) : NULL;
+	struct buf b;
+	int i;
+
+	buf__init(&b);
+	buf__puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>swarmwatch</title>"
+		      "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em 1em;"
+		      "text-align:right}td:first-child,th:first-child{text-align:left}</style>"
+		      "</head><body>\n<h1>swarmwatch " SW_VERSION "</h1>\n"
+		      "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a>"
+		      "</p>\n");
+	if (s) {
+		buf__puts(&b, "<table><tr><th>agent</th><th>instances</th><th>syscalls</th>"
+			      "<th>CPU s</th><th>starts</th><th>exits</th></tr>\n");
+		for (i = 0; i < s->nagents; i++) {
+			const struct agent_snap *a = &s->agents[i];
+			__u64 sys = 0, ex = 0;
+			int j;
+
+			for (j = 0; j < SW_CLASS_MAX; j++)
+				sys += a->s.syscalls[j];
+			for (j = 0; j < SW_EXIT_MAX; j++)
+				ex += a->s.process_exits[j];
+			buf__puts(&b, "<tr><td>");
+			html_escape(&b, a->name);
+			buf__printf(&b, "</td><td>%u</td><td>%llu</td><td>%.2f</td><td>%llu</td>"
+					"<td>%llu</td></tr>\n", a->instances, (unsigned long long)sys,
+				    a->s.cpu_ns / 1e9,
+				    (unsigned long long)(a->s.process_starts + a->user_starts),
+				    (unsigned long long)ex);
+		}
+		buf__puts(&b, "</table>\n");
+		collector__release(h->col, s);
+	}
+	buf__puts(&b, "</body></html>\n");
+	if (b.failed || !b.data) {
+		buf__free(&b);
+		return respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	return respond(c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len, 0);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **req)
+{
+	struct http *h = cls;
+
+	(void)version;
+	(void)upload_data;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		*upload_data_size = 0;
+		return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+	}
+	if (!*req) {
+		/* Headers only so far; answer on the second call. */
+		*req = (void *)1;
+		return MHD_YES;
+	}
+	if (!strcmp(url, "/metrics"))
+		return serve_metrics(h, c);
+	if (!strcmp(url, "/healthz"))
+		return serve_health(h, c);
+	if (!strcmp(url, "/"))
+		return serve_index(h, c);
+	return respond_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+void http__attach(struct http *h, struct collector *col)
+{
+	__atomic_store_n(&h->col, col, __ATOMIC_RELEASE);
+}
+
+struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t errlen)
+{
+	struct http *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->interval_ns = interval_ns;
+	h->fd = bind_listen(addr, err, errlen);
+	if (h->fd < 0) {
+		free(h);
+		return NULL;
+	}
+	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+				  handle, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)128,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				  MHD_OPTION_END);
+	if (!h->mhd) {
+		snprintf(err, errlen, "listen %s: cannot start the HTTP server", addr);
+		close(h->fd);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void http__stop(struct http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->mhd);
+	close(h->fd);
+	free(h);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SW_HTTP_H
+#define SW_HTTP_H
+
+#include <linux/types.h>
+#include <stddef.h>
+
+#include "collector.h"
+
+struct http;
+
+/*
+ * Binds `listen` (ADDR:PORT, [V6]:PORT or HOST:PORT) and serves /metrics,
+ * /healthz and / on a thread of its own; until http__attach() gives it a
+ * collector, /metrics answers 503. On failure returns NULL with a one-line
+ * reason in err.
+ */
+struct http *http__start(const char *listen, __u64 interval_ns, char *err, size_t errlen);
+
+/* Starts serving the collector's snapshots. */
+void http__attach(struct http *h, struct collector *col);
+void http__stop(struct http *h);
+
+/* Splits "host:port" / "[v6]:port" into host and port; 0 or -EINVAL. */
+int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen);
+
+/* Whether an Accept-Encoding header value accepts gzip. */
+int http__accepts_gzip(const char *accept_encoding);
+
+#endif

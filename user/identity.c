@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Which processes belong to which agent, seen from userspace: the rule
+ * engine, the start-up scan of /proc, cgroup rules, classification of execs
+ * that the kernel could not classify, and instance roots.
+ *
+ * The kernel classifies by environment marker and by cgroup id at exec and
+ * makes children inherit at fork; this file covers what needs regexes or
+ * happened before the daemon started.
+ */
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "identity.h"
+#include "log.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+#define MAX_CGROUPS 4096
+#define MAX_CGROUP_DEPTH 32
+
+void identity__expand(const char *tmpl, const char *subject, const regmatch_t *m, size_t nm,
+		      char name[SW_NAME_LEN])
+{
+	size_t len = 0;
+
+	for (; *tmpl && len < SW_NAME_LEN - 1; tmpl++) {
+		size_t g, n;
+
+		if (*tmpl != '$' || tmpl[1] < '0' || tmpl[1] > '9') {
+			name[len++] = *tmpl;
+			continue;
+		}
+		g = *++tmpl - '0';
+		if (g >= nm || m[g].rm_so < 0)
+			continue;
+		n = m[g].rm_eo - m[g].rm_so;
+		if (n > SW_NAME_LEN - 1 - len)
+			n = SW_NAME_LEN - 1 - len;
+		memcpy(name + len, subject + m[g].rm_so, n);
+		len += n;
+	}
+	name[len] = 0;
+}
+
+static const char *rule_subject(const struct rule *r, const struct proc_info *p)
+{
+	switch (r->match) {
+	case RULE_CGROUP:
+		return p->cgroup;
+	case RULE_COMM:
+		return p->comm;
+	case RULE_EXE:
+		return p->exe;
+	case RULE_CMDLINE:
+		return p->cmdline;
+	}
+	return NULL;
+}
+
+enum identity_source identity__classify(const struct config *c, const struct proc_info *p,
+					unsigned sources, char name[SW_NAME_LEN])
+{
+	regmatch_t m[10];
+	int i;
+
+	if ((sources & (1u << IDENTITY_MARKER)) && c->marker && p->marker && p->marker[0]) {
+		snprintf(name, SW_NAME_LEN, "%s", p->marker);
+		return IDENTITY_MARKER;
+	}
+	for (i = 0; i < c->nrules; i++) {
+		const struct rule *r = &c->rules[i];
+		enum identity_source src = i < c->ncgroup_rules ? IDENTITY_CGROUP : IDENTITY_COMMAND;
+		const char *subject = rule_subject(r, p);
+
+		if (!(sources & (1u << src)) || !subject)
+			continue;
+		if (regexec(&r->re, subject, 10, m, 0))
+			continue;
+		identity__expand(r->name, subject, m, 10, name);
+		if (name[0])
+			return src;
+	}
+	return IDENTITY_NONE;
+}
+
+/* ---- runtime state ---- */
+
+struct root {
+	pid_t pid;
+	__u32 slot;
+	int pidfd;	/* readable once the process has exited */
+};
+
+struct identity {
+	const struct config *cfg;
+	struct identity_maps maps;
+	char cgroup_root[PATH_MAX];	/* cgroup v2 mount point, "" if none */
+	struct root *roots;
+	int nroots, roots_cap;
+	__u64 *cgroup_ids;		/* ids currently in the cgroup map */
+	int ncgroup_ids;
+	pid_t self;
+};
+
+static int pidfd_open(pid_t pid, unsigned flags)
+{
+	return syscall(SYS_pidfd_open, pid, flags);
+}
+
+/* Reads up to size-1 bytes of a /proc file; returns the length or -errno. */
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n, len = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((size_t)len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			len = -errno;
+			break;
+		}
+		if (!n)
+			break;
+		len += n;
+	}
+	close(fd);
+	if (len >= 0)
+		buf[len] = 0;
+	return len;
+}
+
+static void find_cgroup_root(struct identity *id)
+{
+	char line[4096], mnt[PATH_MAX], *sep;
+	FILE *f;
+
+	id->cgroup_root[0] = 0;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
+			snprintf(id->cgroup_root, sizeof(id->cgroup_root), "%s", mnt);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+struct identity *identity__new(const struct config *c, const struct identity_maps *maps)
+{
+	struct identity *id = calloc(1, sizeof(*id));
+
+	if (!id)
+		return NULL;
+	id->cfg = c;
+	id->maps = *maps;
+	id->self = getpid();
+	find_cgroup_root(id);
+	if (!id->cgroup_root[0] && c->ncgroup_rules)
+		pr_warn("identity: no cgroup v2 hierarchy is mounted; cgroup rules will not match");
+	return id;
+}
+
+void identity__free(struct identity *id)
+{
+	int i;
+
+	if (!id)
+		return;
+	for (i = 0; i < id->nroots; i++)
+		close(id->roots[i].pidfd);
+	free(id->roots);
+	free(id->cgroup_ids);
+	free(id);
+}
+
+__u32 identity__slot(struct identity *id, const char *name)
+{
+	struct sw_name key;
+	__u32 slot;
+
+	memset(&key, 0, sizeof(key));
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	if (!bpf_map_lookup_elem(id->maps.names_fd, &key, &slot))
+		return slot;
+	slot = __atomic_fetch_add(id->maps.slot_next, 1, __ATOMIC_SEQ_CST);
+	if (slot < 1 || slot > id->cfg->max_agents)
+		slot = SW_SLOT_OTHER;
+	if (bpf_map_update_elem(id->maps.names_fd, &key, &slot, BPF_NOEXIST)) {
+		if (errno == EEXIST && !bpf_map_lookup_elem(id->maps.names_fd, &key, &slot))
+			return slot;
+		pr_warn("identity: agent name table is full; \"%s\" folds into \"other\"", name);
+		slot = SW_SLOT_OTHER;
+	}
+	return slot;
+}
+
+/* Counts one process folded into "other" by the daemon, in the pinned meta map. */
+static void count_fold(struct identity *id)
+{
+	struct sw_meta meta;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(id->maps.meta_fd, &zero, &meta))
+		return;
+	meta.user_folds++;
+	bpf_map_update_elem(id->maps.meta_fd, &zero, &meta, BPF_ANY);
+}
+
+static void add_root(struct identity *id, pid_t pid, __u32 slot)
+{
+	struct root *r;
+	int i, fd;
+
+	for (i = 0; i < id->nroots; i++) {
+		if (id->roots[i].pid == pid) {
+			id->roots[i].slot = slot;
+			return;
+		}
+	}
+	fd = pidfd_open(pid, 0);
+	if (fd < 0)
+		return;	/* already gone */
+	if (id->nroots == id->roots_cap) {
+		int cap = id->roots_cap ? id->roots_cap * 2 : 64;
+
+		r = realloc(id->roots, cap * sizeof(*r));
+		if (!r) {
+			close(fd);
+			return;
+		}
+		id->roots = r;
+		id->roots_cap = cap;
+	}
+	id->roots[id->nroots++] = (struct root){ .pid = pid, .slot = slot, .pidfd = fd };
+}
+
+void identity__poll(struct identity *id)
+{
+	struct pollfd *pfd;
+	int i, j;
+
+	if (!id->nroots)
+		return;
+	pfd = calloc(id->nroots, sizeof(*pfd));
+	if (!pfd)
+		return;
+	for (i = 0; i < id->nroots; i++) {
+		pfd[i].fd = id->roots[i].pidfd;
+		pfd[i].events = POLLIN;
+	}
+	if (poll(pfd, id->nroots, 0) > 0) {
+		for (i = 0, j = 0; i < id->nroots; i++) {
+			if (pfd[i].revents) {
+				close(id->roots[i].pidfd);
+				continue;
+			}
+			id->roots[j++] = id->roots[i];
+		}
+		id->nroots = j;
+	}
+	free(pfd);
+}
+
+__u32 identity__instances(const struct identity *id, __u32 slot)
+{
+	__u32 n = 0;
+	int i;
+
+	for (i = 0; i < id->nroots; i++)
+		n += id->roots[i].slot == slot;
+	return n;
+}
+
+/* Puts every thread of process pid into agent `slot`; the leader carries ROOT if root. */
+static int tag_process(struct identity *id, pid_t pid, __u32 slot, bool root)
+{
+	char path[64];
+	struct dirent *de;
+	int tagged = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid = atoi(de->d_name);
+		struct sw_task t;
+		int fd;
+
+		if (tid <= 0)
+			continue;
+		fd = pidfd_open(tid, tid == pid ? 0 : PIDFD_THREAD);
+		if (fd < 0)
+			continue;	/* exited, or a kernel without thread pidfds */
+		if (!bpf_map_lookup_elem(id->maps.tasks_fd, &fd, &t) && t.slot == slot) {
+			close(fd);
+			tagged++;
+			continue;
+		}
+		memset(&t, 0, sizeof(t));
+		t.slot = slot;
+		t.flags = root && tid == pid ? SW_TASK_ROOT : 0;
+		if (bpf_map_update_elem(id->maps.tasks_fd, &fd, &t, BPF_ANY))
+			pr_debug("identity: cannot tag task %d: %s", tid, strerror(errno));
+		else
+			tagged++;
+		close(fd);
+	}
+	closedir(d);
+	return tagged;
+}
+
+/* Everything the rules may look at for one process, read from /proc. */
+struct proc_data {
+	char comm[SW_COMM_LEN + 16];
+	char exe[PATH_MAX];
+	char cmdline[1024];
+	char cgroup[PATH_MAX];
+	char marker[SW_NAME_LEN];
+	pid_t ppid;
+	struct proc_info info;
+};
+
+static void read_marker(pid_t pid, struct proc_data *d)
+{
+	static char env[65536];
+	char path[64];
+	ssize_t n, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	n = read_file(path, env, sizeof(env));
+	for (i = 0; i < n; i += strlen(env + i) + 1) {
+		if (!strncmp(env + i, SW_ENV_MARKER, SW_ENV_MARKER_LEN)) {
+			snprintf(d->marker, sizeof(d->marker), "%s", env + i + SW_ENV_MARKER_LEN);
+			d->info.marker = d->marker;
+			return;
+		}
+	}
+}
+
+/* Reads comm, ppid, exe, cmdline, cgroup (and the marker if want_marker); -errno if gone. */
+static int read_proc(struct identity *id, pid_t pid, bool want_marker, struct proc_data *d)
+{
+	char path[64], stat[1024], *p;
+	ssize_t n, i;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	n = read_file(path, stat, sizeof(stat));
+	if (n < 0)
+		return n;
+	p = strrchr(stat, ')');
+	if (!p || !strchr(stat, '(') || sscanf(p + 1, " %*c %d", &d->ppid) != 1)
+		return -EINVAL;
+	*p = 0;
+	snprintf(d->comm, sizeof(d->comm), "%s", strchr(stat, '(') + 1);
+	d->info.comm = d->comm;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, d->exe, sizeof(d->exe) - 1);
+	if (n < 0)
+		return -errno;	/* kernel threads have no executable */
+	d->exe[n] = 0;
+	d->info.exe = d->exe;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	n = read_file(path, d->cmdline, sizeof(d->cmdline));
+	for (i = 0; i < n; i++)
+		if (!d->cmdline[i])
+			d->cmdline[i] = ' ';
+	while (n > 0 && d->cmdline[n - 1] == ' ')
+		d->cmdline[--n] = 0;
+	d->info.cmdline = d->cmdline;
+	if (id->cgroup_root[0]) {
+		static char cg[8192];
+
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+		if (read_file(path, cg, sizeof(cg)) > 0) {
+			char *line = strstr(cg, "0::");
+
+			if (line == cg || (line && line[-1] == '\n')) {
+				snprintf(d->cgroup, sizeof(d->cgroup), "%s", line + 3);
+				d->cgroup[strcspn(d->cgroup, "\n")] = 0;
+				d->info.cgroup = d->cgroup;
+			}
+		}
+	}
+	if (want_marker)
+		read_marker(pid, d);
+	return 0;
+}
+
+/* Classification of one process during the start-up scan. */
+struct scanned {
+	pid_t pid, ppid;
+	char name[SW_NAME_LEN];	/* own match, "" if none */
+	int resolved;		/* index of the process whose match it carries, -1 none */
+};
+
+static int cmp_scanned(const void *a, const void *b)
+{
+	const struct scanned *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int find_scanned(struct scanned *s, int n, pid_t pid)
+{
+	struct scanned key = { .pid = pid };
+	struct scanned *hit = bsearch(&key, s, n, sizeof(*s), cmp_scanned);
+
+	return hit ? (int)(hit - s) : -1;
+}
+
+int identity__scan_proc(struct identity *id)
+{
+	struct scanned *s = NULL, *tmp;
+	int n = 0, cap = 0, i, depth, tagged = 0, roots = 0;
+	struct proc_data d;
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		pid_t pid = atoi(de->d_name);
+
+		if (pid <= 0 || pid == id->self || read_proc(id, pid, true, &d))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			tmp = realloc(s, cap * sizeof(*s));
+			if (!tmp)
+				break;
+			s = tmp;
+		}
+		s[n].pid = pid;
+		s[n].ppid = d.ppid;
+		s[n].resolved = -1;
+		if (!identity__classify(id->cfg, &d.info, IDENTITY_ALL, s[n].name))
+			s[n].name[0] = 0;
+		n++;
+	}
+	closedir(dir);
+	qsort(s, n, sizeof(*s), cmp_scanned);
+	/* Unmatched processes carry the match of their nearest matched ancestor. */
+	for (i = 0; i < n; i++) {
+		int j = i;
+
+		for (depth = 0; depth < 64 && j >= 0; depth++) {
+			if (s[j].name[0]) {
+				s[i].resolved = j;
+				break;
+			}
+			j = find_scanned(s, n, s[j].ppid);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		int p, r = s[i].resolved;
+		bool root;
+		__u32 slot;
+
+		if (r < 0)
+			continue;
+		p = find_scanned(s, n, s[i].ppid);
+		root = r == i && (p < 0 || s[p].resolved < 0 ||
+				  strcmp(s[s[p].resolved].name, s[i].name));
+		slot = identity__slot(id, s[r].name);
+		if (tag_process(id, s[i].pid, slot, root) > 0) {
+			tagged++;
+			if (slot == SW_SLOT_OTHER)
+				count_fold(id);
+		}
+		if (root) {
+			add_root(id, s[i].pid, slot);
+			roots++;
+		}
+	}
+	free(s);
+	pr_info("identity: tagged %d running processes, %d agent instances", tagged, roots);
+	return tagged;
+}
+
+static int add_cgroup_id(__u64 **ids, int *n, __u64 cgid)
+{
+	__u64 *p;
+
+	if (*n >= MAX_CGROUPS)
+		return -E2BIG;
+	p = realloc(*ids, (*n + 1) * sizeof(**ids));
+	if (!p)
+		return -ENOMEM;
+	p[(*n)++] = cgid;
+	*ids = p;
+	return 0;
+}
+
+static void walk_cgroups(struct identity *id, char *path, size_t rootlen, int depth, __u64 **ids,
+			 int *n)
+{
+	struct proc_info info = { 0 };
+	char name[SW_NAME_LEN];
+	size_t len = strlen(path);
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (depth > MAX_CGROUP_DEPTH || stat(path, &st))
+		return;
+	info.cgroup = len > rootlen ? path + rootlen : "/";
+	if (identity__classify(id->cfg, &info, 1u << IDENTITY_CGROUP, name)) {
+		__u32 slot = identity__slot(id, name);
+		__u64 cgid = st.st_ino;
+
+		if (!add_cgroup_id(ids, n, cgid))
+			bpf_map_update_elem(id->maps.cgroups_fd, &cgid, &slot, BPF_ANY);
+	}
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (len + 1 + strlen(de->d_name) >= PATH_MAX)
+			continue;
+		path[len] = '/';
+		strcpy(path + len + 1, de->d_name);
+		walk_cgroups(id, path, rootlen, depth + 1, ids, n);
+		path[len] = 0;
+	}
+	closedir(d);
+}
+
+int identity__scan_cgroups(struct identity *id)
+{
+	char path[PATH_MAX];
+	__u64 *ids = NULL;
+	int n = 0, i, j;
+
+	if (!id->cfg->ncgroup_rules || !id->cgroup_root[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s", id->cgroup_root);
+	walk_cgroups(id, path, strlen(path), 0, &ids, &n);
+	for (i = 0; i < id->ncgroup_ids; i++) {
+		for (j = 0; j < n && ids[j] != id->cgroup_ids[i]; j++)
+			;
+		if (j == n)
+			bpf_map_delete_elem(id->maps.cgroups_fd, &id->cgroup_ids[i]);
+	}
+	free(id->cgroup_ids);
+	id->cgroup_ids = ids;
+	id->ncgroup_ids = n;
+	return n;
+}
+
+void identity__event(struct identity *id, const struct sw_event *e)
+{
+	char name[SW_NAME_LEN];
+	enum identity_source src;
+	struct proc_data d;
+	__u32 slot, start;
+	__u64 starts;
+
+	if (e->type == SW_EV_ROOT) {
+		add_root(id, e->pid, e->slot);
+		return;
+	}
+	if (e->type != SW_EV_EXEC || (pid_t)e->pid == id->self)
+		return;
+	if (read_proc(id, e->pid, false, &d))
+		return;	/* exited before we looked */
+	src = identity__classify(id->cfg, &d.info, (1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND),
+				 name);
+	if (src == IDENTITY_NONE)
+		return;
+	slot = identity__slot(id, name);
+	if (src == IDENTITY_CGROUP)
+		bpf_map_update_elem(id->maps.cgroups_fd, &e->cgroup_id, &slot, BPF_ANY);
+	if (slot == e->slot)
+		return;
+	if (tag_process(id, e->pid, slot, true) <= 0)
+		return;
+	if (slot == SW_SLOT_OTHER)
+		count_fold(id);
+	add_root(id, e->pid, slot);
+	start = slot;
+	if (!bpf_map_lookup_elem(id->maps.user_starts_fd, &start, &starts)) {
+		starts++;
+		bpf_map_update_elem(id->maps.user_starts_fd, &start, &starts, BPF_ANY);
+	}
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SW_IDENTITY_H
+#define SW_IDENTITY_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "swarmwatch.h"
+
+/* What the rules look at for one process; NULL where unknown. */
+struct proc_info {
+	const char *marker;	/* value of SWARMWATCH_AGENT in its environment */
+	const char *cgroup;	/* cgroup v2 path, "/system.slice/x.service" */
+	const char *comm;
+	const char *exe;
+	const char *cmdline;	/* arguments joined by spaces */
+};
+
+enum identity_source {
+	IDENTITY_NONE = 0,
+	IDENTITY_MARKER,
+	IDENTITY_CGROUP,
+	IDENTITY_COMMAND,
+};
+
+/*
+ * Applies the rules to p, first match wins: the environment marker (when
+ * enabled), cgroup rules, then command rules. When `sources` excludes a kind
+ * (bit 1 << IDENTITY_x), those rules are skipped. On a match, writes the
+ * agent name (at most SW_NAME_LEN - 1 bytes) and returns its source; else
+ * IDENTITY_NONE. A rule whose name expands to "" does not match.
+ */
+enum identity_source identity__classify(const struct config *c, const struct proc_info *p,
+					unsigned sources, char name[SW_NAME_LEN]);
+
+#define IDENTITY_ALL ((1u << IDENTITY_MARKER) | (1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND))
+
+/* Expands a name template ($0..$9) over a regexec match of `subject`. */
+void identity__expand(const char *tmpl, const char *subject, const regmatch_t *m, size_t nm,
+		      char name[SW_NAME_LEN]);
+
+struct identity;
+
+/* The BPF maps identity works on. */
+struct identity_maps {
+	int tasks_fd;
+	int names_fd;
+	int cgroups_fd;
+	int user_starts_fd;
+	int meta_fd;
+	__u32 *slot_next;	/* mapped `slot_next`, shared with the kernel */
+};
+
+/* Creates the runtime identity state; NULL and errno on failure. */
+struct identity *identity__new(const struct config *c, const struct identity_maps *maps);
+void identity__free(struct identity *id);
+
+/*
+ * Tags every process already running that the rules (or an ancestor)
+ * assign to an agent, with all its threads, and records instance roots.
+ * Returns the number of processes tagged.
+ */
+int identity__scan_proc(struct identity *id);
+
+/* Re-reads the cgroup v2 tree and refreshes the cgroup -> agent map. */
+int identity__scan_cgroups(struct identity *id);
+
+/* Handles one ring-buffer event from the kernel. */
+void identity__event(struct identity *id, const struct sw_event *e);
+
+/* Drops instance roots that have exited. */
+void identity__poll(struct identity *id);
+
+/* Live instances (tree roots) of agent slot `slot`. */
+__u32 identity__instances(const struct identity *id, __u32 slot);
+
+/* Slot of agent `name`, allocated on first use like the kernel does. */
+__u32 identity__slot(struct identity *id, const char *name);
+
+#endif

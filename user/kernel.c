@@ -1,0 +1,828 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon's side of the BPF object: feature probes, loading, pinning,
+ * attaching per collector, and reading the maps back.
+ */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kernel.h"
+#include "log.h"
+#include "swarmwatch.skel.h"
+#include "syscalls.h"
+
+_Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
+_Static_assert(sizeof(struct sw_agent_stats) == 234 * 8, "sw_agent_stats layout");
+_Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
+_Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
+_Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");
+
+#define BPF_FS_MAGIC 0xcafe4a11
+
+/* One BPF program: the collector it belongs to and its hook. */
+struct prog_desc {
+	enum collector_id col;
+	const char *tp;			/* tracepoint name */
+	struct bpf_program *btf;	/* tp_btf variant */
+	struct bpf_program *raw;	/* raw_tp variant, NULL if it needs typed pointers */
+};
+
+struct kernel {
+	struct swarmwatch_bpf *skel;
+	const struct config *cfg;
+	struct prog_desc progs[KERNEL_MAX_PROGS];
+	int nprogs;
+	struct bpf_link *links[KERNEL_MAX_PROGS];
+	bool up[COLLECTOR_MAX];
+	int stats_fd;			/* keeps BPF run-time stats on, -1 if off */
+	__u32 *slot_next;		/* mmap of `slot_next` */
+	size_t slot_next_len;
+	struct ring_buffer *rb;
+	kernel_event_fn on_event;
+	void *ctx;
+	int ncpus;
+	void *percpu_buf;		/* scratch for per-CPU reads */
+	size_t percpu_len;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!log__enabled(LOG_DEBUG))
+		return 0;
+	(void)level;
+	fputs("swarmwatch: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Effective capability bit `cap` of this process. */
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static int check_privileges(void)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} caps[] = { { 39 /* CAP_BPF */, "CAP_BPF" },
+		     { 38 /* CAP_PERFMON */, "CAP_PERFMON" },
+		     { CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+		     { CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" } };
+	size_t i;
+
+	if (has_cap(CAP_SYS_ADMIN))
+		return 0;
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (!has_cap(caps[i].cap)) {
+			pr_err("swarmwatch needs root or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and "
+			       "CAP_DAC_READ_SEARCH (missing %s): run it with sudo", caps[i].name);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+static int check_kernel(void)
+{
+	union bpf_attr attr;
+	int fd;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		pr_err("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): swarmwatch "
+		       "needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+		return -ENOTSUP;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = BPF_MAP_TYPE_ARRAY;
+	attr.key_size = 4;
+	attr.value_size = 4;
+	attr.max_entries = 1;
+	fd = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+	if (fd < 0) {
+		if (errno == ENOSYS)
+			pr_err("this kernel has no BPF support (CONFIG_BPF_SYSCALL is off)");
+		else
+			pr_err("the kernel refuses BPF: %s (check kernel.unprivileged_bpf_disabled, "
+			       "lockdown and seccomp)", strerror(errno));
+		return -ENOTSUP;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Whether tp_btf programs load and attach here. Probed by trying, since
+ * `bpftool feature probe` misreports tracing programs on some kernels.
+ */
+static bool probe_tp_btf(const char *tp)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
+	int fd, link, id;
+
+	id = libbpf_find_vmlinux_btf_id(tp, BPF_TRACE_RAW_TP);
+	if (id < 0)
+		return false;
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
+	if (fd < 0)
+		return false;
+	link = bpf_raw_tracepoint_open(NULL, fd);
+	close(fd);
+	if (link < 0)
+		return false;
+	close(link);
+	return true;
+}
+
+static bool tracepoint_exists(const char *tp)
+{
+	return libbpf_find_vmlinux_btf_id(tp, BPF_TRACE_RAW_TP) >= 0;
+}
+
+/* Whether sched_process_exit passes group_dead (three arguments incl. the context). */
+static bool exit_has_group_dead(void)
+{
+	const struct btf_type *t;
+	struct btf *btf;
+	bool ret = false;
+	int id;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
+	if (id > 0) {
+		t = btf__type_by_id(btf, id);
+		t = btf__type_by_id(btf, t->type);	/* pointer */
+		if (t && btf_is_ptr(t))
+			t = btf__type_by_id(btf, t->type);	/* function prototype */
+		ret = t && btf_is_func_proto(t) && btf_vlen(t) == 3;
+	}
+	btf__free(btf);
+	return ret;
+}
+
+static void fill_progs(struct kernel *k)
+{
+	struct swarmwatch_bpf *s = k->skel;
+	const struct prog_desc t[] = {
+		{ COLLECTOR_IDENTITY, "sched_process_exec", s->progs.sw_exec_btf,
+		  s->progs.sw_exec_raw },
+		{ COLLECTOR_IDENTITY, "sched_process_fork", s->progs.sw_fork, NULL },
+		{ COLLECTOR_IDENTITY, "sched_process_exit", s->progs.sw_exit_btf,
+		  s->progs.sw_exit_raw },
+		{ COLLECTOR_SYSCALLS, "sys_enter", s->progs.sw_sys_enter_btf,
+		  s->progs.sw_sys_enter_raw },
+		{ COLLECTOR_SYSCALLS, "sys_exit", s->progs.sw_sys_exit_btf,
+		  s->progs.sw_sys_exit_raw },
+		{ COLLECTOR_SCHED, "sched_switch", s->progs.sw_switch, NULL },
+		{ COLLECTOR_SCHED, "sched_wakeup", s->progs.sw_wakeup, NULL },
+		{ COLLECTOR_SCHED, "sched_wakeup_new", s->progs.sw_wakeup_new, NULL },
+		{ COLLECTOR_PAGE_FAULTS, "page_fault_user", s->progs.sw_fault_btf,
+		  s->progs.sw_fault_raw },
+		{ COLLECTOR_OOM, "mark_victim", s->progs.sw_oom, NULL },
+	};
+
+	memcpy(k->progs, t, sizeof(t));
+	k->nprogs = sizeof(t) / sizeof(t[0]);
+}
+
+/*
+ * Decides for each collector whether it can run and which program variant
+ * each hook uses; turns off autoload for everything else.
+ */
+static void plan_collectors(struct kernel *k)
+{
+	bool btf_ok = probe_tp_btf("sys_enter");
+	int i, c;
+
+	if (!btf_ok)
+		pr_warn("tp_btf programs do not attach on this kernel; using raw_tp where possible");
+	for (c = 0; c < COLLECTOR_MAX; c++)
+		k->up[c] = k->cfg->collectors[c];
+	for (i = 0; i < k->nprogs; i++) {
+		struct prog_desc *d = &k->progs[i];
+
+		if (!k->up[d->col])
+			continue;
+		if (!tracepoint_exists(d->tp)) {
+			pr_warn("collector %s: tracepoint %s is missing on this kernel; its metrics are "
+				"off", config__collector_name(d->col), d->tp);
+			k->up[d->col] = false;
+		} else if (!btf_ok && !d->raw) {
+			pr_warn("collector %s: %s needs tp_btf, which this kernel refuses; its metrics "
+				"are off", config__collector_name(d->col), d->tp);
+			k->up[d->col] = false;
+		}
+	}
+	for (i = 0; i < k->nprogs; i++) {
+		struct prog_desc *d = &k->progs[i];
+		bool on = k->up[d->col];
+
+		bpf_program__set_autoload(d->btf, on && btf_ok);
+		if (d->raw)
+			bpf_program__set_autoload(d->raw, on && !btf_ok);
+	}
+}
+
+static int ensure_bpffs(const char *pin_path)
+{
+	char dir[256], *slash;
+	struct statfs st;
+
+	snprintf(dir, sizeof(dir), "%s", pin_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = 0;
+	if (!statfs(dir, &st) && st.f_type == BPF_FS_MAGIC)
+		goto make_dir;
+	if (strcmp(dir, "/sys/fs/bpf")) {
+		pr_err("pin path %s: %s is not a bpffs mount (mount -t bpf bpf %s)", pin_path, dir,
+		       dir);
+		return -ENOTDIR;
+	}
+	if (mount("bpf", dir, "bpf", 0, "mode=0700")) {
+		pr_err("cannot mount bpffs on %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	pr_info("mounted bpffs on %s", dir);
+make_dir:
+	if (mkdir(pin_path, 0700) && errno != EEXIST) {
+		pr_err("cannot create pin path %s: %s", pin_path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Maps kept across restarts; the ring buffer and rodata are per run. */
+static bool map_is_pinned(const struct bpf_map *m)
+{
+	enum bpf_map_type t = bpf_map__type(m);
+
+	return t != BPF_MAP_TYPE_RINGBUF && strcmp(bpf_map__name(m), "swarmwat.rodata") &&
+	       !strstr(bpf_map__name(m), ".rodata");
+}
+
+/* Why the map pinned at `path` cannot be reused for m; NULL if it can (or is absent). */
+static const char *pin_mismatch(const struct bpf_map *m, const char *path)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	const char *why = NULL;
+	int fd;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return NULL;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		why = "unreadable";
+	else if (info.type != bpf_map__type(m))
+		why = "map type";
+	else if (info.key_size != bpf_map__key_size(m) || info.value_size != bpf_map__value_size(m))
+		why = "key or value size";
+	else if (info.max_entries != bpf_map__max_entries(m))
+		why = "max entries (max_agents changed?)";
+	else if (info.map_flags != bpf_map__map_flags(m))
+		why = "flags";
+	close(fd);
+	return why;
+}
+
+static __u32 pinned_layout(const char *pin_path)
+{
+	struct sw_meta meta;
+	char path[320];
+	__u32 zero = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/meta", pin_path);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &zero, &meta))
+		meta.layout = 0;
+	close(fd);
+	return meta.layout;
+}
+
+/* Points every kept map at its pin; unpins them all first if any is incompatible. */
+static int setup_pins(struct kernel *k)
+{
+	const char *pin = k->cfg->pin_path, *why = NULL, *which = NULL;
+	struct bpf_map *m;
+	char path[320];
+	__u32 layout;
+
+	layout = pinned_layout(pin);
+	if (layout && layout != SW_LAYOUT_VERSION) {
+		why = "layout version";
+		which = "meta";
+	}
+	bpf_object__for_each_map(m, k->skel->obj) {
+		if (!map_is_pinned(m))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin, bpf_map__name(m));
+		if (!why && (why = pin_mismatch(m, path)))
+			which = bpf_map__name(m);
+	}
+	if (why) {
+		pr_warn("pinned maps in %s differ from this build (%s of %s); recreating them, kernel "
+			"counters restart from zero", pin, why, which);
+		bpf_object__for_each_map(m, k->skel->obj) {
+			snprintf(path, sizeof(path), "%s/%s", pin, bpf_map__name(m));
+			unlink(path);
+		}
+	}
+	bpf_object__for_each_map(m, k->skel->obj) {
+		if (!map_is_pinned(m))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin, bpf_map__name(m));
+		if (bpf_map__set_pin_path(m, path))
+			return -errno;
+	}
+	return 0;
+}
+
+static void set_rodata(struct kernel *k)
+{
+	const struct config *c = k->cfg;
+	struct swarmwatch_bpf__rodata *ro = k->skel->rodata;
+	__u32 slots = c->max_agents + 1;
+
+	ro->max_agents = c->max_agents;
+	ro->have_cgroup_rules = c->ncgroup_rules > 0;
+	ro->have_command_rules = c->nrules > 0;	/* cgroups created later are checked too */
+	ro->exit_has_group_dead = exit_has_group_dead();
+	syscalls__fill_classes(ro->syscall_class, SW_SYSCALL_MAX);
+	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
+	bpf_map__set_max_entries(k->skel->maps.agent_stats, slots);
+	bpf_map__set_max_entries(k->skel->maps.user_starts, slots);
+	bpf_map__set_max_entries(k->skel->maps.agent_names, slots * 4);
+}
+
+static int init_shared_state(struct kernel *k)
+{
+	int meta_fd = bpf_map__fd(k->skel->maps.meta);
+	int next_fd = bpf_map__fd(k->skel->maps.slot_next);
+	struct sw_meta meta;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(meta_fd, &zero, &meta))
+		return -errno;
+	if (meta.layout != SW_LAYOUT_VERSION) {
+		meta.layout = SW_LAYOUT_VERSION;
+		meta.max_agents = k->cfg->max_agents;
+		meta.user_folds = 0;
+		if (bpf_map_update_elem(meta_fd, &zero, &meta, BPF_ANY))
+			return -errno;
+	}
+	k->slot_next_len = sysconf(_SC_PAGESIZE);
+	k->slot_next = mmap(NULL, k->slot_next_len, PROT_READ | PROT_WRITE, MAP_SHARED, next_fd, 0);
+	if (k->slot_next == MAP_FAILED) {
+		k->slot_next = NULL;
+		return -errno;
+	}
+	if (*k->slot_next == 0)
+		__atomic_store_n(k->slot_next, 1, __ATOMIC_SEQ_CST);	/* slot 0 is "other" */
+	return 0;
+}
+
+static void pin_programs(struct kernel *k)
+{
+	char dir[320], path[400];
+	int i;
+
+	snprintf(dir, sizeof(dir), "%s/progs", k->cfg->pin_path);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return;
+	for (i = 0; i < k->nprogs; i++) {
+		struct bpf_program *p = k->progs[i].btf;
+
+		if (!k->links[i])
+			continue;
+		if (!bpf_program__autoload(p))
+			p = k->progs[i].raw;
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_program__name(p));
+		unlink(path);
+		if (bpf_program__pin(p, path))
+			pr_debug("cannot pin program %s: %s", path, strerror(errno));
+	}
+}
+
+static int attach(struct kernel *k)
+{
+	int i, err;
+
+	for (i = 0; i < k->nprogs; i++) {
+		struct prog_desc *d = &k->progs[i];
+		struct bpf_program *p = bpf_program__autoload(d->btf) ? d->btf : d->raw;
+
+		if (!k->up[d->col] || !p || !bpf_program__autoload(p))
+			continue;
+		k->links[i] = bpf_program__attach(p);
+		if (!k->links[i]) {
+			err = -errno;
+			pr_warn("collector %s: cannot attach to %s: %s; its metrics are off",
+				config__collector_name(d->col), d->tp, strerror(-err));
+			k->links[i] = NULL;
+			k->up[d->col] = false;
+		}
+	}
+	/* Detach the rest of a collector that lost one of its hooks. */
+	for (i = 0; i < k->nprogs; i++) {
+		if (k->links[i] && !k->up[k->progs[i].col]) {
+			bpf_link__destroy(k->links[i]);
+			k->links[i] = NULL;
+		}
+	}
+	if (!k->up[COLLECTOR_IDENTITY]) {
+		pr_err("cannot trace process lifecycle (exec, fork, exit) on this kernel; swarmwatch "
+		       "cannot tell agents apart without it (run with -v for details)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int on_ringbuf(void *ctx, void *data, size_t size)
+{
+	struct kernel *k = ctx;
+
+	if (size >= sizeof(struct sw_event) && k->on_event)
+		k->on_event(k->ctx, data);
+	return 0;
+}
+
+struct kernel *kernel__open(const struct config *c)
+{
+	struct kernel *k;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	if (check_privileges() || check_kernel())
+		return NULL;
+	if (ensure_bpffs(c->pin_path))
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->cfg = c;
+	k->stats_fd = -1;
+	k->ncpus = libbpf_num_possible_cpus();
+	k->skel = swarmwatch_bpf__open();
+	if (!k->skel) {
+		pr_err("cannot open the BPF object: %s", strerror(errno));
+		goto err_free;
+	}
+	fill_progs(k);
+	plan_collectors(k);
+	set_rodata(k);
+	err = setup_pins(k);
+	if (err) {
+		pr_err("cannot set up pinned maps in %s: %s", c->pin_path, strerror(-err));
+		goto err_destroy;
+	}
+	err = swarmwatch_bpf__load(k->skel);
+	if (err) {
+		pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
+		       strerror(-err));
+		goto err_destroy;
+	}
+	err = init_shared_state(k);
+	if (err) {
+		pr_err("cannot initialize BPF maps: %s", strerror(-err));
+		goto err_destroy;
+	}
+	if (attach(k))
+		goto err_destroy;
+	pin_programs(k);
+	k->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (k->stats_fd < 0)
+		pr_debug("BPF run-time statistics unavailable: %s", strerror(errno));
+	k->rb = ring_buffer__new(bpf_map__fd(k->skel->maps.events), on_ringbuf, k, NULL);
+	if (!k->rb) {
+		pr_err("cannot open the event ring buffer: %s", strerror(errno));
+		goto err_destroy;
+	}
+	return k;
+
+err_destroy:
+	kernel__close(k);
+	return NULL;
+err_free:
+	free(k);
+	return NULL;
+}
+
+static void unpin_programs(const char *pin_path)
+{
+	char dir[320], path[640];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/progs", pin_path);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+void kernel__close(struct kernel *k)
+{
+	int i;
+
+	if (!k)
+		return;
+	ring_buffer__free(k->rb);
+	for (i = 0; i < k->nprogs; i++)
+		bpf_link__destroy(k->links[i]);
+	unpin_programs(k->cfg->pin_path);
+	if (k->slot_next)
+		munmap(k->slot_next, k->slot_next_len);
+	if (k->stats_fd >= 0)
+		close(k->stats_fd);
+	swarmwatch_bpf__destroy(k->skel);
+	free(k->percpu_buf);
+	free(k);
+}
+
+int kernel__unpin(const char *pin_path)
+{
+	char path[640];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	unpin_programs(pin_path);
+	d = opendir(pin_path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_path, de->d_name);
+		if (!unlink(path))
+			n++;
+	}
+	closedir(d);
+	if (rmdir(pin_path))
+		return -errno;
+	return n;
+}
+
+void kernel__identity_maps(struct kernel *k, struct identity_maps *maps)
+{
+	maps->tasks_fd = bpf_map__fd(k->skel->maps.tasks);
+	maps->names_fd = bpf_map__fd(k->skel->maps.agent_names);
+	maps->cgroups_fd = bpf_map__fd(k->skel->maps.cgroup_agents);
+	maps->user_starts_fd = bpf_map__fd(k->skel->maps.user_starts);
+	maps->meta_fd = bpf_map__fd(k->skel->maps.meta);
+	maps->slot_next = k->slot_next;
+}
+
+void kernel__on_event(struct kernel *k, kernel_event_fn fn, void *ctx)
+{
+	k->on_event = fn;
+	k->ctx = ctx;
+}
+
+int kernel__drain(struct kernel *k)
+{
+	return ring_buffer__consume(k->rb);
+}
+
+int kernel__poll(struct kernel *k, int timeout_ms)
+{
+	return ring_buffer__poll(k->rb, timeout_ms);
+}
+
+bool kernel__collector_up(const struct kernel *k, enum collector_id c)
+{
+	return c < COLLECTOR_MAX && k->up[c];
+}
+
+int kernel__ncpus(const struct kernel *k)
+{
+	return k->ncpus;
+}
+
+static void *percpu_scratch(struct kernel *k, size_t len)
+{
+	void *p;
+
+	if (len <= k->percpu_len)
+		return k->percpu_buf;
+	p = realloc(k->percpu_buf, len);
+	if (!p)
+		return NULL;
+	k->percpu_buf = p;
+	k->percpu_len = len;
+	return p;
+}
+
+/* Reads keys [0, n) of a per-CPU array of u64 fields and sums over CPUs into out. */
+static int read_percpu_sum(struct kernel *k, int fd, __u32 n, size_t value_size, __u64 *out)
+{
+	size_t words = value_size / 8, per_key = value_size * k->ncpus;
+	__u32 count = n, batch = 0, i, key;
+	__u64 *vals;
+	__u32 *keys;
+	int err, cpu;
+	size_t w;
+
+	vals = percpu_scratch(k, (size_t)n * per_key + (size_t)n * sizeof(__u32));
+	if (!vals)
+		return -ENOMEM;
+	keys = (__u32 *)((char *)vals + (size_t)n * per_key);
+	err = bpf_map_lookup_batch(fd, NULL, &batch, keys, vals, &count, NULL);
+	if (err && errno != ENOENT) {
+		/* Older kernels: one lookup per key. */
+		for (key = 0; key < n; key++) {
+			if (bpf_map_lookup_elem(fd, &key, (char *)vals + key * per_key))
+				return -errno;
+			keys[key] = key;
+		}
+		count = n;
+	}
+	memset(out, 0, (size_t)n * value_size);
+	for (i = 0; i < count; i++) {
+		__u64 *dst, *src;
+
+		if (keys[i] >= n)
+			continue;
+		dst = out + (size_t)keys[i] * words;
+		for (cpu = 0; cpu < k->ncpus; cpu++) {
+			src = (__u64 *)((char *)vals + i * per_key + cpu * value_size);
+			for (w = 0; w < words; w++)
+				dst[w] += src[w];
+		}
+	}
+	return count;
+}
+
+int kernel__read_stats(struct kernel *k, __u32 nslots, struct sw_agent_stats *out)
+{
+	__u32 max = bpf_map__max_entries(k->skel->maps.agent_stats);
+
+	if (nslots > max)
+		nslots = max;
+	return read_percpu_sum(k, bpf_map__fd(k->skel->maps.agent_stats), nslots,
+			       sizeof(struct sw_agent_stats), (__u64 *)out);
+}
+
+int kernel__read_counters(struct kernel *k, __u64 out[SW_CNT_MAX])
+{
+	struct sw_meta meta;
+	__u32 zero = 0;
+	int err;
+
+	err = read_percpu_sum(k, bpf_map__fd(k->skel->maps.counters), SW_CNT_MAX, sizeof(__u64),
+			      out);
+	if (err < 0)
+		return err;
+	if (!bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.meta), &zero, &meta))
+		out[SW_CNT_FOLDED] += meta.user_folds;
+	return 0;
+}
+
+__u64 kernel__user_starts(struct kernel *k, __u32 slot)
+{
+	__u64 v = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.user_starts), &slot, &v))
+		return 0;
+	return v;
+}
+
+int kernel__for_each_name(struct kernel *k, void (*fn)(void *ctx, const char *name, __u32 slot),
+			  void *ctx)
+{
+	int fd = bpf_map__fd(k->skel->maps.agent_names);
+	struct sw_name key, next, *prev = NULL;
+	int n = 0;
+	__u32 slot;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &slot))
+			continue;
+		key.name[SW_NAME_LEN - 1] = 0;
+		fn(ctx, key.name, slot);
+		n++;
+	}
+	return n;
+}
+
+int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)
+{
+	int i, n = 0;
+
+	for (i = 0; i < k->nprogs && n < max; i++) {
+		struct bpf_program *p = bpf_program__autoload(k->progs[i].btf) ? k->progs[i].btf :
+										   k->progs[i].raw;
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		if (!k->links[i] || !p)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		out[n].name = bpf_program__name(p);
+		out[n].run_ns = info.run_time_ns;
+		out[n].runs = info.run_cnt;
+		n++;
+	}
+	return n;
+}
+
+static __u64 fd_memlock(int fd)
+{
+	char path[64], line[256];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static __s64 count_entries(int fd, __u32 key_size)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+	__s64 n = 0;
+
+	if (key_size > sizeof(key))
+		return -1;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+int kernel__map_stats(struct kernel *k, struct map_stat *out, int max)
+{
+	struct bpf_map *m;
+	int n = 0;
+
+	bpf_object__for_each_map(m, k->skel->obj) {
+		enum bpf_map_type t = bpf_map__type(m);
+		int fd = bpf_map__fd(m);
+
+		if (n >= max || strstr(bpf_map__name(m), ".rodata"))
+			continue;
+		out[n].name = bpf_map__name(m);
+		out[n].max_entries = bpf_map__max_entries(m);
+		if (t == BPF_MAP_TYPE_HASH)
+			out[n].entries = count_entries(fd, bpf_map__key_size(m));
+		else if (t == BPF_MAP_TYPE_ARRAY || t == BPF_MAP_TYPE_PERCPU_ARRAY)
+			out[n].entries = out[n].max_entries;
+		else
+			out[n].entries = -1;
+		out[n].memory_bytes = fd_memlock(fd);
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+/* The /metrics page: per-agent families, then swarmwatch's own. */
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "prom.h"
+#include "syscalls.h"
+
+#define NS 1e-9
+
+/* A per-agent family whose value is one field of the agent's counters. */
+struct simple_family {
+	const char *name;
+	const char *type;
+	const char *help;
+	double (*value)(const struct agent_snap *a);
+};
+
+static double v_instances(const struct agent_snap *a)
+{
+	return a->instances;
+}
+
+static double v_cpu(const struct agent_snap *a)
+{
+	return a->s.cpu_ns * NS;
+}
+
+static double v_faults(const struct agent_snap *a)
+{
+	return a->s.page_faults;
+}
+
+static double v_starts(const struct agent_snap *a)
+{
+	return a->s.process_starts + a->user_starts;
+}
+
+static double v_ooms(const struct agent_snap *a)
+{
+	return a->s.oom_kills;
+}
+
+static const struct simple_family simple_families[] = {
+	{ "swarmwatch_agent_instances", "gauge",
+	  "Live instances of the agent (process trees whose root a rule matched).", v_instances },
+	{ "swarmwatch_agent_cpu_seconds_total", "counter",
+	  "CPU time the agent's tasks spent running.", v_cpu },
+	{ "swarmwatch_agent_page_faults_total", "counter", "User page faults of the agent's tasks.",
+	  v_faults },
+	{ "swarmwatch_agent_process_starts_total", "counter",
+	  "Processes started in the agent (forks of its processes and classified execs).",
+	  v_starts },
+	{ "swarmwatch_agent_oom_kills_total", "counter",
+	  "Processes of the agent chosen as victim by the OOM killer.", v_ooms },
+};
+
+static void render_agents(struct buf *b, const struct snapshot *s)
+{
+	static const char *const outcomes[SW_EXIT_MAX] = { "ok", "error", "signal" };
+	struct prom_label l[2] = { { "agent", NULL }, { NULL, NULL } };
+	size_t f;
+	int i, j;
+
+	for (f = 0; f < sizeof(simple_families) / sizeof(simple_families[0]); f++) {
+		const struct simple_family *sf = &simple_families[f];
+
+		prom__family(b, sf->name, sf->type, sf->help);
+		for (i = 0; i < s->nagents; i++) {
+			l[0].value = s->agents[i].name;
+			prom__sample(b, sf->name, l, 1, sf->value(&s->agents[i]));
+		}
+	}
+
+	prom__family(b, "swarmwatch_agent_syscalls_total", "counter",
+		     "Completed syscalls of the agent's tasks by class.");
+	l[1].name = "class";
+	for (i = 0; i < s->nagents; i++) {
+		l[0].value = s->agents[i].name;
+		for (j = 0; j < SW_CLASS_MAX; j++) {
+			l[1].value = syscalls__class_name(j);
+			prom__sample_u64(b, "swarmwatch_agent_syscalls_total", l, 2,
+					 s->agents[i].s.syscalls[j]);
+		}
+	}
+
+	prom__family(b, "swarmwatch_agent_syscall_errors_total", "counter",
+		     "Failed syscalls of the agent by errno (the most frequent ones; the rest as "
+		     "other).");
+	l[1].name = "errno";
+	for (i = 0; i < s->nagents; i++) {
+		const struct agent_snap *a = &s->agents[i];
+		__u64 other = a->s.syscall_errors[0];
+		bool any = other != 0;
+
+		l[0].value = a->name;
+		for (j = 1; j < SW_ERRNO_SLOTS; j++) {
+			if (!a->errno_shown[j]) {
+				other += a->s.syscall_errors[j];
+				any |= a->s.syscall_errors[j] != 0;
+				continue;
+			}
+			l[1].value = syscalls__errno_name(j);
+			prom__sample_u64(b, "swarmwatch_agent_syscall_errors_total", l, 2,
+					 a->s.syscall_errors[j]);
+		}
+		if (any) {
+			l[1].value = "other";
+			prom__sample_u64(b, "swarmwatch_agent_syscall_errors_total", l, 2, other);
+		}
+	}
+
+	prom__family(b, "swarmwatch_agent_syscall_duration_seconds", "histogram",
+		     "Time from syscall entry to exit for the agent's tasks.");
+	for (i = 0; i < s->nagents; i++) {
+		l[0].value = s->agents[i].name;
+		prom__histogram_log2(b, "swarmwatch_agent_syscall_duration_seconds", l, 1,
+				     s->agents[i].s.syscall_lat, SW_LAT_SLOTS,
+				     METRICS_SYSCALL_LE_LO, METRICS_SYSCALL_LE_HI, NS,
+				     s->agents[i].s.syscall_lat_sum_ns * NS);
+	}
+
+	prom__family(b, "swarmwatch_agent_runqueue_delay_seconds", "histogram",
+		     "Time the agent's tasks waited runnable before getting a CPU.");
+	for (i = 0; i < s->nagents; i++) {
+		l[0].value = s->agents[i].name;
+		prom__histogram_log2(b, "swarmwatch_agent_runqueue_delay_seconds", l, 1,
+				     s->agents[i].s.runq_lat, SW_LAT_SLOTS, METRICS_RUNQ_LE_LO,
+				     METRICS_RUNQ_LE_HI, NS, s->agents[i].s.runq_lat_sum_ns * NS);
+	}
+
+	prom__family(b, "swarmwatch_agent_context_switches_total", "counter",
+		     "Context switches of the agent's tasks: voluntary (blocked) or involuntary "
+		     "(preempted).");
+	l[1].name = "kind";
+	for (i = 0; i < s->nagents; i++) {
+		l[0].value = s->agents[i].name;
+		l[1].value = "voluntary";
+		prom__sample_u64(b, "swarmwatch_agent_context_switches_total", l, 2,
+				 s->agents[i].s.ctx_voluntary);
+		l[1].value = "involuntary";
+		prom__sample_u64(b, "swarmwatch_agent_context_switches_total", l, 2,
+				 s->agents[i].s.ctx_involuntary);
+	}
+
+	prom__family(b, "swarmwatch_agent_process_exits_total", "counter",
+		     "Processes of the agent that ended: ok (exit 0), error (non-zero exit), "
+		     "signal.");
+	l[1].name = "outcome";
+	for (i = 0; i < s->nagents; i++) {
+		l[0].value = s->agents[i].name;
+		for (j = 0; j < SW_EXIT_MAX; j++) {
+			l[1].value = outcomes[j];
+			prom__sample_u64(b, "swarmwatch_agent_process_exits_total", l, 2,
+					 s->agents[i].s.process_exits[j]);
+		}
+	}
+}
+
+static void render_bpf(struct buf *b, const struct snapshot *s)
+{
+	static const char *const reasons[] = {
+		[SW_CNT_RINGBUF_FULL] = "ringbuf_full",
+		[SW_CNT_TASK_STORAGE_FULL] = "task_storage_full",
+		[SW_CNT_NAMES_FULL] = "agent_names_full",
+		[SW_CNT_ENV_TRUNCATED] = "environment_truncated",
+	};
+	struct prom_label l = { NULL, NULL };
+	int i;
+
+	prom__family(b, "swarmwatch_collector_up", "gauge",
+		     "Whether a collector runs (1) or could not start on this kernel or is disabled "
+		     "(0).");
+	l.name = "collector";
+	for (i = 0; i < COLLECTOR_MAX; i++) {
+		l.value = config__collector_name(i);
+		prom__sample(b, "swarmwatch_collector_up", &l, 1, s->up[i]);
+	}
+
+	prom__family(b, "swarmwatch_bpf_program_run_seconds_total", "counter",
+		     "Time spent in each BPF program (needs BPF run-time statistics).");
+	l.name = "program";
+	for (i = 0; i < s->nprogs; i++) {
+		l.value = s->progs[i].name;
+		prom__sample(b, "swarmwatch_bpf_program_run_seconds_total", &l, 1,
+			     s->progs[i].run_ns * NS);
+	}
+	prom__family(b, "swarmwatch_bpf_program_runs_total", "counter",
+		     "Runs of each BPF program (needs BPF run-time statistics).");
+	for (i = 0; i < s->nprogs; i++) {
+		l.value = s->progs[i].name;
+		prom__sample_u64(b, "swarmwatch_bpf_program_runs_total", &l, 1, s->progs[i].runs);
+	}
+
+	l.name = "map";
+	prom__family(b, "swarmwatch_bpf_map_entries", "gauge",
+		     "Entries in each BPF map (arrays are always full; task storage is not counted).");
+	for (i = 0; i < s->nmaps; i++) {
+		if (s->maps[i].entries < 0)
+			continue;
+		l.value = s->maps[i].name;
+		prom__sample_u64(b, "swarmwatch_bpf_map_entries", &l, 1, s->maps[i].entries);
+	}
+	prom__family(b, "swarmwatch_bpf_map_max_entries", "gauge", "Capacity of each BPF map.");
+	for (i = 0; i < s->nmaps; i++) {
+		l.value = s->maps[i].name;
+		prom__sample_u64(b, "swarmwatch_bpf_map_max_entries", &l, 1,
+				 s->maps[i].max_entries);
+	}
+	prom__family(b, "swarmwatch_bpf_map_memory_bytes", "gauge",
+		     "Kernel memory charged for each BPF map.");
+	for (i = 0; i < s->nmaps; i++) {
+		l.value = s->maps[i].name;
+		prom__sample_u64(b, "swarmwatch_bpf_map_memory_bytes", &l, 1,
+				 s->maps[i].memory_bytes);
+	}
+
+	prom__family(b, "swarmwatch_events_dropped_total", "counter",
+		     "Events the kernel side could not record, by reason.");
+	l.name = "reason";
+	for (i = 0; i < SW_CNT_FOLDED; i++) {
+		l.value = reasons[i];
+		prom__sample_u64(b, "swarmwatch_events_dropped_total", &l, 1, s->counters[i]);
+	}
+	prom__family(b, "swarmwatch_agent_folds_total", "counter",
+		     "Processes folded into agent \"other\" because max_agents was reached.");
+	prom__sample_u64(b, "swarmwatch_agent_folds_total", NULL, 0, s->counters[SW_CNT_FOLDED]);
+
+	prom__family(b, "swarmwatch_collector_ticks_total", "counter", "Collector ticks so far.");
+	prom__sample_u64(b, "swarmwatch_collector_ticks_total", NULL, 0, s->ticks);
+	prom__family(b, "swarmwatch_collector_tick_duration_seconds", "gauge",
+		     "How long the last collector tick took.");
+	prom__sample(b, "swarmwatch_collector_tick_duration_seconds", NULL, 0, s->tick_seconds);
+	prom__family(b, "swarmwatch_collector_last_tick_timestamp_seconds", "gauge",
+		     "Unix time of the last collector tick.");
+	prom__sample(b, "swarmwatch_collector_last_tick_timestamp_seconds", NULL, 0, s->time);
+}
+
+static int count_fds(void)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* the directory's own fd */
+}
+
+static void render_process(struct buf *b)
+{
+	unsigned long long utime = 0, stime = 0, start = 0, vsize = 0, btime = 0;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE), rss = 0;
+	char stat[1024], line[256], *p;
+	struct rlimit rl;
+	FILE *f;
+	size_t n = 0;
+
+	f = fopen("/proc/self/stat", "re");
+	if (f) {
+		n = fread(stat, 1, sizeof(stat) - 1, f);
+		fclose(f);
+	}
+	stat[n] = 0;
+	p = strrchr(stat, ')');
+	if (p)
+		sscanf(p + 2,
+		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+		       "%*d %llu %llu %ld",
+		       &utime, &stime, &start, &vsize, &rss);
+	f = fopen("/proc/stat", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "btime %llu", &btime) == 1)
+				break;
+		fclose(f);
+	}
+	prom__family(b, "process_cpu_seconds_total", "counter",
+		     "Total user and system CPU time spent in seconds.");
+	prom__sample(b, "process_cpu_seconds_total", NULL, 0, (double)(utime + stime) / tck);
+	prom__family(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	prom__sample_u64(b, "process_resident_memory_bytes", NULL, 0, (__u64)rss * page);
+	prom__family(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+	prom__sample_u64(b, "process_virtual_memory_bytes", NULL, 0, vsize);
+	prom__family(b, "process_start_time_seconds", "gauge",
+		     "Start time of the process since unix epoch in seconds.");
+	prom__sample(b, "process_start_time_seconds", NULL, 0, btime + (double)start / tck);
+	prom__family(b, "process_open_fds", "gauge", "Number of open file descriptors.");
+	prom__sample(b, "process_open_fds", NULL, 0, count_fds());
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		prom__family(b, "process_max_fds", "gauge",
+			     "Maximum number of open file descriptors.");
+		prom__sample_u64(b, "process_max_fds", NULL, 0, rl.rlim_cur);
+	}
+}
+
+static void render_build_info(struct buf *b)
+{
+	struct prom_label l[3];
+	char libbpf[32];
+	struct utsname u;
+
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "unknown");
+	snprintf(libbpf, sizeof(libbpf), "%u.%u", libbpf_major_version(), libbpf_minor_version());
+	l[0] = (struct prom_label){ "version", SW_VERSION };
+	l[1] = (struct prom_label){ "libbpf", libbpf };
+	l[2] = (struct prom_label){ "kernel", u.release };
+	prom__family(b, "swarmwatch_build_info", "gauge",
+		     "swarmwatch version, libbpf version and kernel release; always 1.");
+	prom__sample(b, "swarmwatch_build_info", l, 3, 1);
+}
+
+void metrics__render(struct buf *b, const struct snapshot *s)
+{
+	render_agents(b, s);
+	render_bpf(b, s);
+	render_build_info(b);
+	render_process(b);
+}
