@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/* Configuration parsing: defaults, valid files, and every kind of bad input. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char err[768];
+
+static int parse(struct config *c, const char *text)
+{
+	err[0] = 0;
+	return config__parse(c, text, "test.json", err, sizeof(err));
+}
+
+static void expect_error(const char *text, const char *what)
+{
+	struct config c;
+
+	assert_int_equal(parse(&c, text), -EINVAL);
+	if (!strstr(err, what))
+		fail_msg("error \"%s\" does not contain \"%s\"", err, what);
+	assert_null(strchr(err, '\n'));	/* one line */
+	config__free(&c);
+}
+
+static void test_builtin(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, config__builtin), 0);
+	assert_string_equal(c.listen, "0.0.0.0:7979");
+	assert_true(c.interval_ns == 1000000000ULL);
+	assert_string_equal(c.pin_path, "/sys/fs/bpf/swarmwatch");
+	assert_int_equal(c.max_agents, 256);
+	assert_true(c.marker);
+	assert_int_equal(c.ncgroup_rules, 2);
+	assert_int_equal(c.nrules, 3);
+	assert_true(c.errno_ignored[EAGAIN] && c.errno_ignored[EINTR] &&
+		    c.errno_ignored[EINPROGRESS]);
+	assert_false(c.errno_ignored[ENOENT]);
+	config__free(&c);
+}
+
+static void test_empty_object_defaults(void **state)
+{
+	struct config c;
+	int i;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_int_equal(c.nrules, 0);
+	assert_true(c.errno_ignored[EAGAIN]);
+	for (i = 0; i < COLLECTOR_MAX; i++)
+		assert_true(c.collectors[i]);
+	config__free(&c);
+}
+
+static void test_full(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{\"listen\": \"127.0.0.1:9000\", \"interval\": \"250ms\",\n"
+				   " \"max_agents\": 8, \"pin_path\": \"/sys/fs/bpf/x\",\n"
+				   " \"identity\": {\"marker\": false, \"rules\": [\n"
+				   "   {\"match\": \"comm\", \"regex\": \"^w-(.*)$\"},\n"
+				   "   {\"match\": \"cgroup\", \"regex\": \"^/a/(b)$\", \"name\": \"g-$1\"}]},\n"
+				   " \"syscalls\": {\"ignored_errnos\": [\"ENOENT\"], \"top_errnos\": 3},\n"
+				   " \"collectors\": {\"sched\": false}}"),
+			 0);
+	assert_string_equal(c.listen, "127.0.0.1:9000");
+	assert_true(c.interval_ns == 250000000ULL);
+	assert_int_equal(c.max_agents, 8);
+	assert_false(c.marker);
+	/* cgroup rules are ordered first */
+	assert_int_equal(c.ncgroup_rules, 1);
+	assert_int_equal(c.rules[0].match, RULE_CGROUP);
+	assert_string_equal(c.rules[0].name, "g-$1");
+	assert_int_equal(c.rules[1].match, RULE_COMM);
+	assert_string_equal(c.rules[1].name, "$1");	/* default: first capture */
+	assert_true(c.errno_ignored[ENOENT]);
+	assert_false(c.errno_ignored[EAGAIN]);	/* the list replaces the default */
+	assert_int_equal(c.top_errnos, 3);
+	assert_false(c.collectors[COLLECTOR_SCHED]);
+	assert_true(c.collectors[COLLECTOR_SYSCALLS]);
+	config__free(&c);
+}
+
+static void test_syntax_error_position(void **state)
+{
+	(void)state;
+	expect_error("{\n  \"listen\": \"a:1\",\n  \"interval\" \"1s\"\n}", "test.json:3:");
+	expect_error("", "test.json:");
+	expect_error("[1, 2]", "must be a JSON object");
+	expect_error("{\"listen\": \"a:1\", \"listen\": \"b:2\"}", "duplicate");
+}
+
+static void test_unknown_key_suggestion(void **state)
+{
+	(void)state;
+	expect_error("{\n\n   \"intervall\": \"1s\"}", "test.json:3:4: unknown key \"intervall\"");
+	expect_error("{\"intervall\": \"1s\"}", "(did you mean \"interval\"?)");
+	expect_error("{\"identity\": {\"rulez\": []}}", "did you mean \"rules\"");
+	expect_error("{\"zzzzzzzzzzzz\": 1}", "unknown key \"zzzzzzzzzzzz\" in the configuration");
+	expect_error("{\"collectors\": {\"shed\": true}}", "did you mean \"sched\"");
+}
+
+static void test_bad_values(void **state)
+{
+	(void)state;
+	expect_error("{\"interval\": \"fast\"}", "\"interval\" is \"fast\"");
+	expect_error("{\"interval\": \"1ms\"}", "from 10ms to 1h");
+	expect_error("{\"interval\": 5}", "must be a string");
+	expect_error("{\"max_agents\": 0}", "between 1 and 1024");
+	expect_error("{\"max_agents\": 100000}", "between 1 and 1024");
+	expect_error("{\"max_agents\": \"5\"}", "must be an integer");
+	expect_error("{\"listen\": \"nocolon\"}", "ADDR:PORT");
+	expect_error("{\"pin_path\": \"relative\"}", "absolute path");
+	expect_error("{\"identity\": {\"marker\": 1}}", "true or false");
+	expect_error("{\"syscalls\": {\"ignored_errnos\": [\"ENOPE\"]}}", "not an errno name");
+	expect_error("{\"syscalls\": {\"top_errnos\": 0}}", "between 1 and 64");
+}
+
+static void test_bad_rules(void **state)
+{
+	(void)state;
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": \"(\"}]}}",
+		     "invalid regex");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"pid\", \"regex\": \"x\"}]}}",
+		     "must be cgroup, comm, exe or cmdline");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": \"^x$\"}]}}",
+		     "needs a \"name\"");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": \"(a)\", "
+		     "\"name\": \"$3\"}]}}",
+		     "uses $3 but the regex has 1 groups");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": \"(a)\", "
+		     "\"name\": \"x$\"}]}}",
+		     "must be followed by a digit");
+	expect_error("{\"identity\": {\"rules\": [{\"regex\": \"(a)\"}]}}", "needs \"match\"");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": \"(a)\", "
+		     "\"nmae\": \"x\"}]}}",
+		     "did you mean \"name\"");
+	expect_error("{\"identity\": {\"rules\": {}}}", "must be an array");
+}
+
+static void test_duration(void **state)
+{
+	__u64 ns;
+
+	(void)state;
+	assert_int_equal(config__parse_duration("1s", &ns), 0);
+	assert_true(ns == 1000000000ULL);
+	assert_int_equal(config__parse_duration("1.5m", &ns), 0);
+	assert_true(ns == 90000000000ULL);
+	assert_int_equal(config__parse_duration("2", &ns), 0);
+	assert_true(ns == 2000000000ULL);
+	assert_int_equal(config__parse_duration("100us", &ns), 0);
+	assert_true(ns == 100000ULL);
+	assert_int_equal(config__parse_duration("", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("-1s", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("1 s", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("1d", &ns), -EINVAL);
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/swarmwatch-config-XXXXXX";
+	struct config c;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_int_equal(config__load(&c, "/nonexistent/swarmwatch.json", err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/swarmwatch.json: cannot read"));
+	config__free(&c);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("{\n  \"max_agents\": 4,\n  \"listn\": \"x:1\"\n}\n", f);
+	fclose(f);
+	assert_int_equal(config__load(&c, path, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":3:3: unknown key \"listn\""));
+	assert_non_null(strstr(err, path));
+	config__free(&c);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_builtin),
+		cmocka_unit_test(test_empty_object_defaults),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_syntax_error_position),
+		cmocka_unit_test(test_unknown_key_suggestion),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_bad_rules),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_load_file),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
