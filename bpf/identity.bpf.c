@@ -154,6 +154,7 @@ static __always_inline int on_exec(void)
 	struct sw_name name;
 	struct sw_task *st;
 	__u32 slot, *cs;
+	__u64 ran;
 
 	st = sw_task_of(t);
 	if (env_marker(t, &name)) {
@@ -171,13 +172,20 @@ static __always_inline int on_exec(void)
 	}
 	if (st && st->slot == slot)
 		return 0;	/* same agent as its parent: part of that instance */
+	ran = BPF_CORE_READ(t, se.sum_exec_runtime);
 	if (!st) {
 		st = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!st) {
 			sw_count(SW_CNT_TASK_STORAGE_FULL);
 			return 0;
 		}
+	} else {
+		/* Leaving another agent: it keeps the CPU time used so far. */
+		stats = sw_stats(st->slot);
+		if (stats && ran > st->cpu_seen_ns)
+			stats->cpu_ns += ran - st->cpu_seen_ns;
 	}
+	st->cpu_seen_ns = ran;
 	st->slot = slot;
 	st->flags |= SW_TASK_ROOT;
 	if (slot == SW_SLOT_OTHER)

@@ -3,10 +3,16 @@
  * Scheduler view of tracked tasks: on-CPU time, run-queue delay (wakeup or
  * preemption to switch-in), voluntary and involuntary context switches.
  * These hooks need typed task pointers, so they are tp_btf only.
+ *
+ * CPU time is the growth of the kernel's own se.sum_exec_runtime between
+ * switch-outs, not a sum of timed intervals: a missed event then delays a
+ * sample instead of losing it, and the total matches what the kernel
+ * reports in /proc.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "agent.bpf.h"
 
 #define TASK_RUNNING 0
@@ -42,11 +48,13 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 
 	st = sw_task_of(prev);
 	if (st) {
+		__u64 ran = BPF_CORE_READ(prev, se.sum_exec_runtime);
+
 		now = bpf_ktime_get_ns();
 		s = sw_stats(st->slot);
 		if (s) {
-			if (st->oncpu_ns)
-				s->cpu_ns += now - st->oncpu_ns;
+			if (ran > st->cpu_seen_ns)
+				s->cpu_ns += ran - st->cpu_seen_ns;
 			if (prev_state == TASK_RUNNING) {
 				s->ctx_involuntary += 1;
 				st->wake_ns = now;	/* still runnable: waits in the queue */
@@ -54,7 +62,7 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 				s->ctx_voluntary += 1;
 			}
 		}
-		st->oncpu_ns = 0;
+		st->cpu_seen_ns = ran;
 	}
 	st = sw_task_of(next);
 	if (!st)
@@ -67,6 +75,5 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 			sw_hist_add(s->runq_lat, &s->runq_lat_sum_ns, now - st->wake_ns);
 		st->wake_ns = 0;
 	}
-	st->oncpu_ns = now;
 	return 0;
 }

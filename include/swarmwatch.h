@@ -62,7 +62,7 @@ struct sw_task {
 	__u32 flags;		/* SW_TASK_* */
 	__u64 sys_enter_ns;	/* start of the current syscall, 0 if none */
 	__u64 wake_ns;		/* became runnable (woken or preempted), 0 if not waiting */
-	__u64 oncpu_ns;		/* last switched onto a CPU, 0 if unknown */
+	__u64 cpu_seen_ns;	/* se.sum_exec_runtime already counted */
 	__u32 sys_nr;		/* number of the current syscall */
 	__u32 pad;
 };

@@ -202,7 +202,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	log_collectors(k);
-	pr_info("swarmwatch " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",
+	pr_info("version " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",
 		cfg.listen, cfg.interval_ns / 1e9, cfg.pin_path);
 	next = mono_ns();
 	while (!stopping) {

@@ -294,7 +294,22 @@ __u32 identity__instances(const struct identity *id, __u32 slot)
 	return n;
 }
 
-/* Puts every thread of process pid into agent `slot`; the leader carries ROOT if root. */
+/* CPU time task tid has used so far (ns), from its schedstat; 0 if unknown. */
+static __u64 task_runtime(pid_t pid, pid_t tid)
+{
+	unsigned long long ns = 0;
+	char path[96], text[128];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
+	if (read_file(path, text, sizeof(text)) > 0)
+		sscanf(text, "%llu", &ns);
+	return ns;
+}
+
+/*
+ * Puts every thread of process pid into agent `slot`; the leader carries
+ * ROOT if root. CPU time counts from now on.
+ */
 static int tag_process(struct identity *id, pid_t pid, __u32 slot, bool root)
 {
 	char path[64];
@@ -324,6 +339,7 @@ static int tag_process(struct identity *id, pid_t pid, __u32 slot, bool root)
 		memset(&t, 0, sizeof(t));
 		t.slot = slot;
 		t.flags = root && tid == pid ? SW_TASK_ROOT : 0;
+		t.cpu_seen_ns = task_runtime(pid, tid);
 		if (bpf_map_update_elem(id->maps.tasks_fd, &fd, &t, BPF_ANY))
 			pr_debug("identity: cannot tag task %d: %s", tid, strerror(errno));
 		else

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers for tests that run the real daemon: start and stop it on a free
+ * loopback port with a private pin path, fetch pages over HTTP, read sample
+ * values out of the exposition text.
+ */
+#ifndef SW_HARNESS_H
+#define SW_HARNESS_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct daemon {
+	pid_t pid;
+	int port;
+	char pin_path[128];
+	char log_path[128];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *swarmwatch_bin(void)
+{
+	const char *b = getenv("SWARMWATCH");
+
+	return b ? b : "build/swarmwatch";
+}
+
+/* A loopback port that was free a moment ago. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+	    !getsockname(fd, (struct sockaddr *)&a, &len))
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/*
+ * HTTP request to 127.0.0.1:port; returns the status and stores the whole
+ * response (headers and body, NUL-terminated) in *resp, to be freed.
+ */
+static int http_request(int port, const char *method, const char *path, const char *headers,
+			char **resp)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = 10 };
+	size_t len = 0, cap = 65536;
+	char req[1024], *buf;
+	int fd, status = -1;
+	ssize_t n;
+
+	*resp = NULL;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n",
+		 method, path, headers ? headers : "");
+	if (write(fd, req, strlen(req)) < 0) {
+		close(fd);
+		return -1;
+	}
+	buf = malloc(cap);
+	while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (len + 1 == cap) {
+			char *p = realloc(buf, cap *= 2);
+
+			if (!p) {
+				free(buf);
+				buf = NULL;
+			}
+			buf = p;
+		}
+	}
+	close(fd);
+	if (!buf)
+		return -1;
+	buf[len] = 0;
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		status = -1;
+	*resp = buf;
+	return status;
+}
+
+static int http_get(int port, const char *path, char **resp)
+{
+	return http_request(port, "GET", path, NULL, resp);
+}
+
+/* Body of a response, after the blank line. */
+static const char *http_body(const char *resp)
+{
+	const char *p = resp ? strstr(resp, "\r\n\r\n") : NULL;
+
+	return p ? p + 4 : "";
+}
+
+/* Value of the sample whose series is exactly `series` ("name{labels}"); NAN if absent. */
+static double metric(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+	const char *p = text;
+
+	while ((p = strstr(p, series))) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return 0.0 / 0.0;
+}
+
+static double metricf(const char *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static double metricf(const char *text, const char *fmt, ...)
+{
+	char series[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(series, sizeof(series), fmt, ap);
+	va_end(ap);
+	return metric(text, series);
+}
+
+/* Starts `swarmwatch run` with extra arguments (NULL-terminated list); 0 once /healthz is ok. */
+static int daemon_start(struct daemon *d, const char *const *extra)
+{
+	char port[32], listen[64];
+	const char *argv[32];
+	double deadline;
+	char *resp;
+	int i = 0, j, fd;
+
+	if (!d->pin_path[0])
+		snprintf(d->pin_path, sizeof(d->pin_path), "/sys/fs/bpf/swarmwatch-test-%d", getpid());
+	if (!d->log_path[0])
+		snprintf(d->log_path, sizeof(d->log_path), "/tmp/swarmwatch-test-%d.log", getpid());
+	d->port = free_port();
+	snprintf(port, sizeof(port), "%d", d->port);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
+	argv[i++] = swarmwatch_bin();
+	argv[i++] = "run";
+	argv[i++] = "--listen";
+	argv[i++] = listen;
+	argv[i++] = "--interval";
+	argv[i++] = "100ms";
+	argv[i++] = "--pin-path";
+	argv[i++] = d->pin_path;
+	for (j = 0; extra && extra[j] && i < 31; j++)
+		argv[i++] = extra[j];
+	argv[i] = NULL;
+	d->pid = fork();
+	if (d->pid == 0) {
+		fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	deadline = now_s() + 30;
+	while (now_s() < deadline) {
+		int st, status = http_get(d->port, "/healthz", &resp);
+
+		free(resp);
+		if (status == 200)
+			return 0;
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return -1;
+		}
+		usleep(50000);
+	}
+	return -1;
+}
+
+/* Stops the daemon with SIGTERM; returns its exit status, or -1. */
+static int daemon_stop(struct daemon *d)
+{
+	double deadline = now_s() + 15;
+	int st;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	while (now_s() < deadline) {
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		}
+		usleep(20000);
+	}
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &st, 0);
+	d->pid = 0;
+	return -1;
+}
+
+/* Prints the daemon's log as TAP diagnostics. */
+static void daemon_dump_log(const struct daemon *d)
+{
+	char line[1024];
+	FILE *f = fopen(d->log_path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("# daemon: %s", line);
+	fclose(f);
+}
+
+/* Whether this process may load BPF: root, and the bpf syscall answers. */
+static const char *bpf_unavailable(void)
+{
+	if (geteuid() != 0)
+		return "needs root";
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return "kernel has no BTF";
+	if (syscall(SYS_bpf, -1, NULL, 0) < 0 && errno == ENOSYS)
+		return "kernel has no BPF";
+	return NULL;
+}
+
+#endif

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Capture against the running kernel: a child tagged SWARMWATCH_AGENT=probe
+ * makes exactly 100000 getppid() and 1000 failing open() calls; one child
+ * exits 3, one is killed by SIGKILL; a "busy" agent spins for 1 s of CPU.
+ * Then: pinned maps survive a restart, and the HTTP endpoints behave.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "tap.h"
+
+#define GETPPID_CALLS 100000
+#define FAILED_OPENS 1000
+
+static int workload(const char *kind)
+{
+	struct timespec ts;
+	int i;
+
+	if (!strcmp(kind, "syscalls")) {
+		for (i = 0; i < GETPPID_CALLS; i++)
+			syscall(SYS_getppid);
+		for (i = 0; i < FAILED_OPENS; i++)
+			if (open("/nonexistent/swarmwatch-probe", O_RDONLY) >= 0 || errno != ENOENT)
+				return 1;
+		return 0;
+	}
+	if (!strcmp(kind, "exit3"))
+		return 3;
+	if (!strcmp(kind, "sleep")) {
+		pause();
+		return 0;
+	}
+	if (!strcmp(kind, "busy")) {
+		do
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		while (ts.tv_sec < 1);
+		return 0;
+	}
+	return 2;
+}
+
+/* Runs this binary as workload `kind` with SWARMWATCH_AGENT=agent, via exec. */
+static pid_t spawn(const char *agent, const char *kind)
+{
+	char env_agent[64];
+	char *const envp[] = { env_agent, "PATH=/usr/bin:/bin", NULL };
+	char *const argv[] = { "swarmwatch-probe", "--workload", (char *)kind, NULL };
+	pid_t pid;
+
+	snprintf(env_agent, sizeof(env_agent), "SWARMWATCH_AGENT=%s", agent);
+	pid = fork();
+	if (pid == 0) {
+		execve("/proc/self/exe", argv, envp);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+	int st = 0;
+
+	waitpid(pid, &st, 0);
+	return st;
+}
+
+static const char *const checks[] = {
+	"daemon starts and answers /healthz",
+	"all collectors up",
+	"probe: >= 100000 process-class syscalls",
+	"probe: >= 1000 ENOENT errors",
+	"probe: syscall histogram count equals its syscall total",
+	"probe: histogram +Inf bucket equals its count",
+	"probe: exit outcome error counted once",
+	"probe: exit outcome signal counted once",
+	"probe: exit outcome ok counted once",
+	"probe: 3 process starts",
+	"probe: no live instances after its processes ended",
+	"busy: 0.9-1.1 s of CPU",
+	"busy: run-queue delay histogram has samples",
+	"/metrics has the 0.0.4 content type",
+	"/metrics gzip when asked",
+	"POST is refused with 405",
+	"unknown path is 404",
+	"landing page lists the agent",
+	"maps are pinned under the pin path",
+	"bpftool prints the pinned map with field names",
+	"daemon exits 0 on SIGTERM",
+	"a restarted daemon continues the pinned counters",
+	"second daemon on the same port fails with a clear error",
+	"non-root run fails with a clear error",
+	"--unpin removes the pinned maps",
+};
+
+#define NCHECKS (sizeof(checks) / sizeof(checks[0]))
+
+static char *scrape(int port)
+{
+	char *resp;
+
+	if (http_get(port, "/metrics", &resp) != 200) {
+		free(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+/* Scrapes until the probe's SIGKILL exit and the busy agent's CPU show up. */
+static char *scrape_settled(int port)
+{
+	double deadline = now_s() + 15;
+	char *m = NULL;
+
+	while (now_s() < deadline) {
+		free(m);
+		m = scrape(port);
+		if (m && metric(m, "swarmwatch_agent_process_exits_total{agent=\"probe\","
+				   "outcome=\"signal\"}") >= 1 &&
+		    metric(m, "swarmwatch_agent_process_exits_total{agent=\"busy\",outcome=\"ok\"}") >=
+			    1)
+			break;
+		usleep(100000);
+	}
+	usleep(300000);	/* one more tick, so the last counters are in */
+	free(m);
+	return scrape(port);
+}
+
+static double probe_syscalls(const char *m)
+{
+	static const char *const classes[] = { "other", "file",	 "net", "process",
+					       "memory", "ipc", "time" };
+	double sum = 0;
+	size_t i;
+
+	for (i = 0; i < 7; i++)
+		sum += metricf(m, "swarmwatch_agent_syscalls_total{agent=\"probe\",class=\"%s\"}",
+			       classes[i]);
+	return sum;
+}
+
+static int run_fails_with(const char *const *argv, const char *message, int as_nobody)
+{
+	char log[] = "/tmp/swarmwatch-fail-XXXXXX", text[4096] = "";
+	int fd = mkstemp(log), st;
+	ssize_t n;
+	pid_t pid;
+
+	if (fd < 0)
+		return 0;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (as_nobody && (setgid(65534) || setuid(65534)))
+			_exit(99);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	st = wait_status(pid);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, text, sizeof(text) - 1);
+	text[n > 0 ? n : 0] = 0;
+	while (n > 0 && text[n - 1] == '\n')
+		text[--n] = 0;
+	close(fd);
+	unlink(log);
+	tap_diag("exit %d: %s", WIFEXITED(st) ? WEXITSTATUS(st) : -1, text);
+	return WIFEXITED(st) && WEXITSTATUS(st) != 0 && strstr(text, message) &&
+	       !strchr(text, '\n');	/* one line */
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	const char *why;
+	char *m = NULL, *resp = NULL, path[256], cmd[512], port_arg[64];
+	double v, count, total;
+	pid_t p_sys, p_exit, p_kill, p_busy;
+	struct stat st;
+	size_t i;
+	int ok;
+
+	if (argc == 3 && !strcmp(argv[1], "--workload"))
+		return workload(argv[2]);
+	printf("1..%zu\n", NCHECKS);
+	why = bpf_unavailable();
+	if (why) {
+		for (i = 0; i < NCHECKS; i++)
+			tap_skip(why, "%s", checks[i]);
+		return 0;
+	}
+	if (!tap_check(!daemon_start(&d, NULL), "%s", checks[0])) {
+		daemon_dump_log(&d);
+		for (i = 1; i < NCHECKS; i++)
+			tap_check(0, "%s (daemon did not start)", checks[i]);
+		return 1;
+	}
+
+	p_sys = spawn("probe", "syscalls");
+	p_busy = spawn("busy", "busy");
+	if (WEXITSTATUS(wait_status(p_sys)) != 0)
+		tap_diag("syscall workload failed");
+	p_exit = spawn("probe", "exit3");
+	wait_status(p_exit);
+	p_kill = spawn("probe", "sleep");
+	usleep(200000);
+	kill(p_kill, SIGKILL);
+	wait_status(p_kill);
+	wait_status(p_busy);
+	m = scrape_settled(d.port);
+	if (!m)
+		m = strdup("");
+
+	ok = 1;
+	for (i = 0; i < 5; i++) {
+		static const char *const names[] = { "identity", "syscalls", "sched", "page_faults",
+						     "oom" };
+
+		ok &= metricf(m, "swarmwatch_collector_up{collector=\"%s\"}", names[i]) == 1;
+	}
+	tap_check(ok, "%s", checks[1]);
+	v = metric(m, "swarmwatch_agent_syscalls_total{agent=\"probe\",class=\"process\"}");
+	tap_diag("probe process syscalls: %.0f", v);
+	tap_check(v >= GETPPID_CALLS, "%s", checks[2]);
+	v = metric(m, "swarmwatch_agent_syscall_errors_total{agent=\"probe\",errno=\"ENOENT\"}");
+	tap_diag("probe ENOENT: %.0f", v);
+	tap_check(v >= FAILED_OPENS, "%s", checks[3]);
+	count = metric(m, "swarmwatch_agent_syscall_duration_seconds_count{agent=\"probe\"}");
+	total = probe_syscalls(m);
+	tap_diag("probe histogram count %.0f, syscall total %.0f", count, total);
+	tap_check(count == total && total > 0, "%s", checks[4]);
+	tap_check(metric(m, "swarmwatch_agent_syscall_duration_seconds_bucket{agent=\"probe\","
+			    "le=\"+Inf\"}") == count,
+		  "%s", checks[5]);
+	tap_check(metric(m, "swarmwatch_agent_process_exits_total{agent=\"probe\",outcome=\"error\"}") ==
+			  1,
+		  "%s", checks[6]);
+	tap_check(metric(m, "swarmwatch_agent_process_exits_total{agent=\"probe\","
+			    "outcome=\"signal\"}") == 1,
+		  "%s", checks[7]);
+	tap_check(metric(m, "swarmwatch_agent_process_exits_total{agent=\"probe\",outcome=\"ok\"}") ==
+			  1,
+		  "%s", checks[8]);
+	v = metric(m, "swarmwatch_agent_process_starts_total{agent=\"probe\"}");
+	tap_diag("probe starts: %.0f", v);
+	tap_check(v == 3, "%s", checks[9]);
+	tap_check(metric(m, "swarmwatch_agent_instances{agent=\"probe\"}") == 0, "%s", checks[10]);
+	v = metric(m, "swarmwatch_agent_cpu_seconds_total{agent=\"busy\"}");
+	tap_diag("busy CPU: %.3f s", v);
+	tap_check(v >= 0.9 && v <= 1.1, "%s", checks[11]);
+	tap_check(metric(m, "swarmwatch_agent_runqueue_delay_seconds_count{agent=\"busy\"}") >= 1,
+		  "%s", checks[12]);
+
+	http_get(d.port, "/metrics", &resp);
+	tap_check(resp && strstr(resp, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+		  "%s", checks[13]);
+	free(resp);
+	http_request(d.port, "GET", "/metrics", "Accept-Encoding: gzip\r\n", &resp);
+	tap_check(resp && strstr(resp, "Content-Encoding: gzip\r\n") &&
+			  (unsigned char)http_body(resp)[0] == 0x1f &&
+			  (unsigned char)http_body(resp)[1] == 0x8b,
+		  "%s", checks[14]);
+	free(resp);
+	tap_check(http_request(d.port, "POST", "/metrics", "Content-Length: 0\r\n", &resp) == 405,
+		  "%s", checks[15]);
+	free(resp);
+	tap_check(http_get(d.port, "/nope", &resp) == 404, "%s", checks[16]);
+	free(resp);
+	tap_check(http_get(d.port, "/", &resp) == 200 && strstr(resp, "<td>probe</td>"), "%s",
+		  checks[17]);
+	free(resp);
+
+	snprintf(path, sizeof(path), "%s/agent_stats", d.pin_path);
+	ok = !stat(path, &st);
+	snprintf(path, sizeof(path), "%s/tasks", d.pin_path);
+	ok &= !stat(path, &st);
+	tap_check(ok, "%s", checks[18]);
+	snprintf(cmd, sizeof(cmd), "bpftool map dump pinned %s/meta 2>&1 | grep -q '\"layout\"'",
+		 d.pin_path);
+	if (system("command -v bpftool >/dev/null 2>&1") == 0)
+		tap_check(system(cmd) == 0, "%s", checks[19]);
+	else
+		tap_skip("bpftool not installed", "%s", checks[19]);
+
+	total = metric(m, "swarmwatch_agent_syscalls_total{agent=\"probe\",class=\"process\"}");
+	tap_check(daemon_stop(&d) == 0, "%s", checks[20]);
+	free(m);
+	m = NULL;
+	if (!daemon_start(&d, NULL)) {
+		usleep(300000);
+		m = scrape(d.port);
+	}
+	v = m ? metric(m, "swarmwatch_agent_syscalls_total{agent=\"probe\",class=\"process\"}") : NAN;
+	tap_diag("after restart: %.0f (before: %.0f)", v, total);
+	tap_check(v >= total && total >= GETPPID_CALLS, "%s", checks[21]);
+
+	snprintf(port_arg, sizeof(port_arg), "127.0.0.1:%d", d.port);
+	{
+		const char *const second[] = { swarmwatch_bin(), "run", "--listen", port_arg,
+					       "--pin-path", d.pin_path, NULL };
+
+		tap_check(run_fails_with(second, "address already in use", 0), "%s", checks[22]);
+	}
+	daemon_stop(&d);
+	snprintf(port_arg, sizeof(port_arg), "127.0.0.1:%d", free_port());
+	{
+		const char *const nobody[] = { swarmwatch_bin(), "run", "--listen", port_arg,
+					       "--pin-path", d.pin_path, NULL };
+
+		tap_check(run_fails_with(nobody, "needs root", 1), "%s", checks[23]);
+	}
+	{
+		const char *const unpin[] = { swarmwatch_bin(), "run", "--unpin", "--pin-path",
+					      d.pin_path, NULL };
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 1);
+			dup2(null, 2);
+			execv(unpin[0], (char **)unpin);
+			_exit(127);
+		}
+		wait_status(pid);
+		tap_check(stat(d.pin_path, &st) != 0 && errno == ENOENT, "%s", checks[24]);
+	}
+	if (tap_failed)
+		daemon_dump_log(&d);
+	free(m);
+	unlink(d.log_path);
+	return tap_failed ? 1 : 0;
+}
