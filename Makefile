@@ -9,6 +9,14 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 VERSION := 0.1.0
 
+ifeq ($(V),1)
+Q =
+msg = @true
+else
+Q = @
+msg = @printf '  %-8s %s\n'
+endif
+
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
 	  -DSW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
@@ -43,30 +51,44 @@ BENCH_BPF_SRCS := $(wildcard bench/*/*.bpf.c)
 all: $(BUILD)/swarmwatch
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(msg) BPF $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/swarmwatch.bpf.o: $(BPF_OBJS)
-	$(BPFTOOL) gen object $@ $^
+	$(msg) LINK $@
+	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(SKEL): $(BUILD)/swarmwatch.bpf.o
-	$(BPFTOOL) gen skeleton $< name swarmwatch_bpf > $@.tmp && mv $@.tmp $@
+	$(msg) SKEL $@
+	$(Q)$(BPFTOOL) gen skeleton $< name swarmwatch_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKEL)
-	$(CC) $(CFLAGS) -c $< -o $@
+# Syscall names and numbers of the build architecture, from <asm/unistd.h>.
+$(BUILD)/syscall_table.h: | $(BUILD)/user
+	$(msg) GEN $@
+	$(Q)echo '#include <sys/syscall.h>' | $(CC) -E -dM - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/{ "\1", \2 },/p' | sort > $@.tmp
+	$(Q)test -s $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKEL) $(BUILD)/syscall_table.h
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/swarmwatch: $(USER_OBJS)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests/unit
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(msg) TEST $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c | $(BUILD)/tests/bpf
-	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+	$(msg) TEST $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 tests: $(BUILD)/swarmwatch $(UNIT_BINS) $(TEST_HELPER_BINS)
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
 # Installs missing Debian packages (build and test); says what is missing elsewhere.
 deps:

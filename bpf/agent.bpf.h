@@ -30,7 +30,7 @@ static __always_inline void sw_hist_add(__u64 *hist, __u64 *sum, __u64 ns)
 {
 	__u32 b = sw_log2_bucket(ns, SW_LAT_SLOTS);
 
-	if (b < SW_LAT_SLOTS)	/* always true; keeps the verifier's bound */
+	if (b < SW_LAT_SLOTS) /* always true; keeps the verifier's bound */
 		hist[b] += 1;
 	*sum += ns;
 }

@@ -28,9 +28,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define EEXIST 17
 
 struct env_scan {
-	__u64 p;		/* next user address to read */
-	__u64 end;		/* end of the environment block */
-	__u8 at_start;		/* p is the start of an entry */
+	__u64 p; /* next user address to read */
+	__u64 end; /* end of the environment block */
+	__u8 at_start; /* p is the start of an entry */
 	__u8 found;
 	struct sw_name name;
 };
@@ -171,7 +171,7 @@ static __always_inline int on_exec(void)
 		slot = *cs;
 	}
 	if (st && st->slot == slot)
-		return 0;	/* same agent as its parent: part of that instance */
+		return 0; /* same agent as its parent: part of that instance */
 	ran = BPF_CORE_READ(t, se.sum_exec_runtime);
 	if (!st) {
 		st = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

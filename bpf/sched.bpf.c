@@ -57,7 +57,7 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 				s->cpu_ns += ran - st->cpu_seen_ns;
 			if (prev_state == TASK_RUNNING) {
 				s->ctx_involuntary += 1;
-				st->wake_ns = now;	/* still runnable: waits in the queue */
+				st->wake_ns = now; /* still runnable: waits in the queue */
 			} else {
 				s->ctx_voluntary += 1;
 			}

@@ -16,11 +16,21 @@ static __always_inline __u32 sw_log2_floor(__u64 v)
 {
 	__u32 r = 0, s;
 
-	s = (v > 0xffffffffULL) << 5; v >>= s; r |= s;
-	s = (v > 0xffffULL) << 4; v >>= s; r |= s;
-	s = (v > 0xffULL) << 3; v >>= s; r |= s;
-	s = (v > 0xfULL) << 2; v >>= s; r |= s;
-	s = (v > 0x3ULL) << 1; v >>= s; r |= s;
+	s = (v > 0xffffffffULL) << 5;
+	v >>= s;
+	r |= s;
+	s = (v > 0xffffULL) << 4;
+	v >>= s;
+	r |= s;
+	s = (v > 0xffULL) << 3;
+	v >>= s;
+	r |= s;
+	s = (v > 0xfULL) << 2;
+	v >>= s;
+	r |= s;
+	s = (v > 0x3ULL) << 1;
+	v >>= s;
+	r |= s;
 	r |= (__u32)(v >> 1);
 	return r;
 }

@@ -10,16 +10,16 @@
  * layout are recreated instead of reused. */
 #define SW_LAYOUT_VERSION 1
 
-#define SW_NAME_LEN 32		/* agent name, NUL-terminated */
+#define SW_NAME_LEN 32 /* agent name, NUL-terminated */
 #define SW_COMM_LEN 16
-#define SW_SLOT_OTHER 0		/* agents beyond max_agents fold here */
+#define SW_SLOT_OTHER 0 /* agents beyond max_agents fold here */
 #define SW_MAX_AGENTS_LIMIT 1024
-#define SW_SYSCALL_MAX 512	/* syscall numbers at or above land in "other" */
-#define SW_ERRNO_SLOTS 136	/* errno 1..135; 0 collects larger values */
-#define SW_LAT_SLOTS 40		/* ceil-log2 of nanoseconds: 1 ns .. 2^39 ns (~550 s) */
+#define SW_SYSCALL_MAX 512 /* syscall numbers at or above land in "other" */
+#define SW_ERRNO_SLOTS 136 /* errno 1..135; 0 collects larger values */
+#define SW_LAT_SLOTS 40 /* ceil-log2 of nanoseconds: 1 ns .. 2^39 ns (~550 s) */
 #define SW_ENV_MARKER "SWARMWATCH_AGENT="
 #define SW_ENV_MARKER_LEN 17
-#define SW_ENV_MAX_READS 512	/* bound on environment reads per exec */
+#define SW_ENV_MAX_READS 512 /* bound on environment reads per exec */
 
 /* Syscall classes, the `class` label of swarmwatch_agent_syscalls_total. */
 enum sw_class {
@@ -42,28 +42,28 @@ enum sw_exit_outcome {
 
 /* Indexes of the per-CPU `counters` array: in-kernel drops and folds. */
 enum sw_counter {
-	SW_CNT_RINGBUF_FULL = 0,	/* event lost: ring buffer full */
-	SW_CNT_TASK_STORAGE_FULL,	/* task could not be tagged */
-	SW_CNT_NAMES_FULL,		/* agent name table full */
-	SW_CNT_ENV_TRUNCATED,		/* environment longer than the scan bound */
-	SW_CNT_FOLDED,			/* process folded into agent "other" */
+	SW_CNT_RINGBUF_FULL = 0, /* event lost: ring buffer full */
+	SW_CNT_TASK_STORAGE_FULL, /* task could not be tagged */
+	SW_CNT_NAMES_FULL, /* agent name table full */
+	SW_CNT_ENV_TRUNCATED, /* environment longer than the scan bound */
+	SW_CNT_FOLDED, /* process folded into agent "other" */
 	SW_CNT_MAX,
 };
 
 /* Task flags */
-#define SW_TASK_ROOT 1u		/* this task's process is an instance root */
+#define SW_TASK_ROOT 1u /* this task's process is an instance root */
 
 /*
  * Per-task state, in the `tasks` task-storage map. A task with no entry is
  * not tracked. Children and threads inherit `slot` at fork.
  */
 struct sw_task {
-	__u32 slot;		/* agent slot, index into `agent_stats` */
-	__u32 flags;		/* SW_TASK_* */
-	__u64 sys_enter_ns;	/* start of the current syscall, 0 if none */
-	__u64 wake_ns;		/* became runnable (woken or preempted), 0 if not waiting */
-	__u64 cpu_seen_ns;	/* se.sum_exec_runtime already counted */
-	__u32 sys_nr;		/* number of the current syscall */
+	__u32 slot; /* agent slot, index into `agent_stats` */
+	__u32 flags; /* SW_TASK_* */
+	__u64 sys_enter_ns; /* start of the current syscall, 0 if none */
+	__u64 wake_ns; /* became runnable (woken or preempted), 0 if not waiting */
+	__u64 cpu_seen_ns; /* se.sum_exec_runtime already counted */
+	__u32 sys_nr; /* number of the current syscall */
 	__u32 pad;
 };
 
@@ -73,13 +73,13 @@ struct sw_task {
  * with 2^(i-1) < v <= 2^i nanoseconds (slot 0: v <= 1).
  */
 struct sw_agent_stats {
-	__u64 syscalls[SW_CLASS_MAX];		/* completed syscalls by class */
-	__u64 syscall_errors[SW_ERRNO_SLOTS];	/* failed syscalls by errno */
-	__u64 syscall_lat[SW_LAT_SLOTS];	/* syscall latency histogram */
+	__u64 syscalls[SW_CLASS_MAX]; /* completed syscalls by class */
+	__u64 syscall_errors[SW_ERRNO_SLOTS]; /* failed syscalls by errno */
+	__u64 syscall_lat[SW_LAT_SLOTS]; /* syscall latency histogram */
 	__u64 syscall_lat_sum_ns;
-	__u64 runq_lat[SW_LAT_SLOTS];		/* run-queue delay histogram */
+	__u64 runq_lat[SW_LAT_SLOTS]; /* run-queue delay histogram */
 	__u64 runq_lat_sum_ns;
-	__u64 cpu_ns;				/* on-CPU time */
+	__u64 cpu_ns; /* on-CPU time */
 	__u64 ctx_voluntary;
 	__u64 ctx_involuntary;
 	__u64 page_faults;
@@ -94,15 +94,15 @@ struct sw_name {
 };
 
 enum sw_event_type {
-	SW_EV_EXEC = 1,		/* exec that kernel rules did not classify */
-	SW_EV_ROOT = 2,		/* a new instance root was classified in the kernel */
+	SW_EV_EXEC = 1, /* exec that kernel rules did not classify */
+	SW_EV_ROOT = 2, /* a new instance root was classified in the kernel */
 };
 
 /* Ring-buffer record sent to the daemon. */
 struct sw_event {
-	__u32 type;		/* enum sw_event_type */
-	__u32 pid;		/* tgid */
-	__u32 slot;		/* current slot, or SW_SLOT_NONE */
+	__u32 type; /* enum sw_event_type */
+	__u32 pid; /* tgid */
+	__u32 slot; /* current slot, or SW_SLOT_NONE */
 	__u32 pad;
 	__u64 cgroup_id;
 	char comm[SW_COMM_LEN];
@@ -112,9 +112,9 @@ struct sw_event {
 
 /* Layout stamp kept in the pinned `meta` array. */
 struct sw_meta {
-	__u32 layout;		/* SW_LAYOUT_VERSION of the maps' creator */
+	__u32 layout; /* SW_LAYOUT_VERSION of the maps' creator */
 	__u32 max_agents;
-	__u64 user_folds;	/* processes the daemon folded into "other" */
+	__u64 user_folds; /* processes the daemon folded into "other" */
 };
 
 #endif /* SWARMWATCH_H */

@@ -10,10 +10,10 @@
  * failure it stops growing and sets `failed`; callers check once at the end.
  */
 struct buf {
-	char *data;	/* NUL-terminated contents, or NULL when empty */
-	size_t len;	/* bytes used, not counting the NUL */
-	size_t cap;	/* bytes allocated */
-	int failed;	/* an append did not fit: contents are truncated */
+	char *data; /* NUL-terminated contents, or NULL when empty */
+	size_t len; /* bytes used, not counting the NUL */
+	size_t cap; /* bytes allocated */
+	int failed; /* an append did not fit: contents are truncated */
 };
 
 void buf__init(struct buf *b);

@@ -19,10 +19,10 @@ struct collector {
 	const struct config *cfg;
 	struct kernel *k;
 	struct identity *id;
-	__u32 nslots;				/* max_agents + 1 */
-	char (*names)[SW_NAME_LEN];		/* slot -> name, "" if unused */
-	struct sw_agent_stats *stats;		/* scratch, one per slot */
-	__u8 (*shown)[SW_ERRNO_SLOTS];		/* sticky errno labels per slot */
+	__u32 nslots; /* max_agents + 1 */
+	char (*names)[SW_NAME_LEN]; /* slot -> name, "" if unused */
+	struct sw_agent_stats *stats; /* scratch, one per slot */
+	__u8 (*shown)[SW_ERRNO_SLOTS]; /* sticky errno labels per slot */
 	__u64 ticks;
 	__u64 last_cgroup_scan;
 	pthread_mutex_t lock;

@@ -14,9 +14,9 @@ struct agent_snap {
 	char name[SW_NAME_LEN];
 	__u32 slot;
 	__u32 instances;
-	__u64 user_starts;			/* starts the daemon classified */
+	__u64 user_starts; /* starts the daemon classified */
 	struct sw_agent_stats s;
-	__u8 errno_shown[SW_ERRNO_SLOTS];	/* 1: exported under its own name */
+	__u8 errno_shown[SW_ERRNO_SLOTS]; /* 1: exported under its own name */
 };
 
 /*
@@ -25,9 +25,9 @@ struct agent_snap {
  */
 struct snapshot {
 	int refs;
-	double time;				/* unix time of the tick */
+	double time; /* unix time of the tick */
 	__u64 ticks;
-	double tick_seconds;			/* how long the tick took */
+	double tick_seconds; /* how long the tick took */
 	int nagents;
 	struct agent_snap *agents;
 	__u64 counters[SW_CNT_MAX];

@@ -39,8 +39,8 @@ const char config__builtin[] =
 	"}\n";
 
 static const char *const collector_names[COLLECTOR_MAX] = {
-	[COLLECTOR_IDENTITY] = "identity",	 [COLLECTOR_SYSCALLS] = "syscalls",
-	[COLLECTOR_SCHED] = "sched",		 [COLLECTOR_PAGE_FAULTS] = "page_faults",
+	[COLLECTOR_IDENTITY] = "identity", [COLLECTOR_SYSCALLS] = "syscalls",
+	[COLLECTOR_SCHED] = "sched",	   [COLLECTOR_PAGE_FAULTS] = "page_faults",
 	[COLLECTOR_OOM] = "oom",
 };
 
@@ -67,7 +67,8 @@ static void locate(const struct parse *p, const char *key, int *line, int *col)
 	*col = 1;
 	while ((s = strchr(s, '"'))) {
 		if (!strncmp(s + 1, key, klen) && s[klen + 1] == '"') {
-			for (q = s + klen + 2; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
+			for (q = s + klen + 2; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r';
+			     q++)
 				;
 			if (*q == ':') {
 				hit = s;
@@ -140,7 +141,7 @@ static int check_keys(const struct parse *p, json_t *obj, const char *where,
 	int i, d, bestd;
 	json_t *v;
 
-	json_object_foreach(obj, key, v) {
+	json_object_foreach (obj, key, v) {
 		for (i = 0; allowed[i]; i++)
 			if (!strcmp(key, allowed[i]))
 				break;
@@ -155,8 +156,8 @@ static int check_keys(const struct parse *p, json_t *obj, const char *where,
 			}
 		}
 		if (best)
-			return fail_at(p, key, "unknown key \"%s\" in %s (did you mean \"%s\"?)", key,
-				       where, best);
+			return fail_at(p, key, "unknown key \"%s\" in %s (did you mean \"%s\"?)",
+				       key, where, best);
 		return fail_at(p, key, "unknown key \"%s\" in %s", key, where);
 	}
 	return 0;
@@ -167,8 +168,8 @@ int config__parse_duration(const char *s, __u64 *ns)
 	static const struct {
 		const char *unit;
 		double ns;
-	} units[] = { { "ns", 1 },   { "us", 1e3 },  { "ms", 1e6 },	  { "s", 1e9 },
-		      { "m", 60e9 }, { "h", 3600e9 }, { "", 1e9 } };
+	} units[] = {{"ns", 1},	  {"us", 1e3},	 {"ms", 1e6}, {"s", 1e9},
+		     {"m", 60e9}, {"h", 3600e9}, {"", 1e9}};
 	char *end;
 	double v;
 	size_t i;
@@ -250,9 +251,11 @@ static int template_max_group(const char *t)
 
 static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *out)
 {
-	static const char *const keys[] = { "match", "regex", "name", NULL };
-	static const char *const matches[] = { [RULE_CGROUP] = "cgroup", [RULE_COMM] = "comm",
-					       [RULE_EXE] = "exe", [RULE_CMDLINE] = "cmdline" };
+	static const char *const keys[] = {"match", "regex", "name", NULL};
+	static const char *const matches[] = {[RULE_CGROUP] = "cgroup",
+					      [RULE_COMM] = "comm",
+					      [RULE_EXE] = "exe",
+					      [RULE_CMDLINE] = "cmdline"};
 	const char *match = NULL, *regex = NULL, *name = NULL;
 	char where[64], msg[256];
 	int err, i, maxg;
@@ -298,8 +301,9 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 		free(out->regex);
 		free(out->name);
 		if (maxg == -EINVAL)
-			return fail_at(p, "name", "%s: name \"%s\": '$' must be followed by a digit",
-				       where, name);
+			return fail_at(p, "name",
+				       "%s: name \"%s\": '$' must be followed by a digit", where,
+				       name);
 		return fail_at(p, "name", "%s: name \"%s\" uses $%d but the regex has %zu groups",
 			       where, name, maxg, out->re.re_nsub);
 	}
@@ -308,7 +312,7 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 
 static int parse_identity(const struct parse *p, json_t *id, struct config *c)
 {
-	static const char *const keys[] = { "marker", "rules", NULL };
+	static const char *const keys[] = {"marker", "rules", NULL};
 	struct rule *rules;
 	json_t *rs, *r;
 	int err, pass;
@@ -330,10 +334,11 @@ static int parse_identity(const struct parse *p, json_t *id, struct config *c)
 		return -ENOMEM;
 	/* Cgroup rules first, then command rules, each in file order. */
 	for (pass = 0; pass < 2; pass++) {
-		json_array_foreach(rs, i, r) {
+		json_array_foreach (rs, i, r) {
 			struct rule tmp;
-			const char *m = json_is_object(r) ?
-				json_string_value(json_object_get(r, "match")) : NULL;
+			const char *m = json_is_object(r)
+						? json_string_value(json_object_get(r, "match"))
+						: NULL;
 			int is_cgroup = m && !strcmp(m, "cgroup");
 
 			if ((pass == 0) != is_cgroup)
@@ -351,13 +356,13 @@ static int parse_identity(const struct parse *p, json_t *id, struct config *c)
 	return 0;
 
 err_rules:
-	c->rules = rules;	/* config__free releases what was compiled */
+	c->rules = rules; /* config__free releases what was compiled */
 	return err;
 }
 
 static int parse_syscalls(const struct parse *p, json_t *s, struct config *c)
 {
-	static const char *const keys[] = { "ignored_errnos", "top_errnos", NULL };
+	static const char *const keys[] = {"ignored_errnos", "top_errnos", NULL};
 	long long top = 0;
 	json_t *list, *e;
 	size_t i;
@@ -379,12 +384,13 @@ static int parse_syscalls(const struct parse *p, json_t *s, struct config *c)
 	if (!json_is_array(list))
 		return fail_at(p, "ignored_errnos", "\"ignored_errnos\" must be an array of names");
 	memset(c->errno_ignored, 0, sizeof(c->errno_ignored));
-	json_array_foreach(list, i, e) {
+	json_array_foreach (list, i, e) {
 		int n = json_is_string(e) ? syscalls__errno_parse(json_string_value(e)) : -EINVAL;
 
 		if (n < 0)
 			return fail_at(p, "ignored_errnos",
-				       "ignored_errnos[%zu]: not an errno name (like \"EAGAIN\")", i);
+				       "ignored_errnos[%zu]: not an errno name (like \"EAGAIN\")",
+				       i);
 		c->errno_ignored[n] = 1;
 	}
 	return 0;
@@ -392,7 +398,7 @@ static int parse_syscalls(const struct parse *p, json_t *s, struct config *c)
 
 static int parse_collectors(const struct parse *p, json_t *o, struct config *c)
 {
-	static const char *const keys[] = { "syscalls", "sched", "page_faults", "oom", NULL };
+	static const char *const keys[] = {"syscalls", "sched", "page_faults", "oom", NULL};
 	int err, i;
 
 	if (!json_is_object(o))
@@ -429,9 +435,9 @@ static void defaults(struct config *c)
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "listen",	  "interval", "pin_path",  "max_agents",
-					    "identity", "syscalls", "collectors", NULL };
-	struct parse p = { text, origin, err, errlen };
+	static const char *const keys[] = {"listen",   "interval", "pin_path",	 "max_agents",
+					   "identity", "syscalls", "collectors", NULL};
+	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
 	json_error_t jerr;
@@ -468,7 +474,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	if (ret && (config__parse_duration(s, &c->interval_ns) || c->interval_ns < 10000000ULL ||
 		    c->interval_ns > 3600000000000ULL)) {
 		ret = fail_at(&p, "interval",
-			      "\"interval\" is \"%s\", must be a duration from 10ms to 1h (\"1s\")", s);
+			      "\"interval\" is \"%s\", must be a duration from 10ms to 1h (\"1s\")",
+			      s);
 		goto out;
 	}
 	ret = get_string(&p, root, "pin_path", &s);

@@ -11,9 +11,9 @@
 
 /* Collectors: groups of BPF programs that come and go together. */
 enum collector_id {
-	COLLECTOR_IDENTITY,	/* exec, fork, exit: agents, starts, exits */
-	COLLECTOR_SYSCALLS,	/* syscall counts, errors, latency */
-	COLLECTOR_SCHED,	/* CPU time, run-queue delay, context switches */
+	COLLECTOR_IDENTITY, /* exec, fork, exit: agents, starts, exits */
+	COLLECTOR_SYSCALLS, /* syscall counts, errors, latency */
+	COLLECTOR_SCHED, /* CPU time, run-queue delay, context switches */
 	COLLECTOR_PAGE_FAULTS,
 	COLLECTOR_OOM,
 	COLLECTOR_MAX,
@@ -22,33 +22,33 @@ enum collector_id {
 const char *config__collector_name(enum collector_id c);
 
 enum rule_match {
-	RULE_CGROUP,	/* cgroup v2 path, e.g. /system.slice/foo.service */
-	RULE_COMM,	/* task comm, 15 characters at most */
-	RULE_EXE,	/* path of the executable */
-	RULE_CMDLINE,	/* arguments joined by single spaces */
+	RULE_CGROUP, /* cgroup v2 path, e.g. /system.slice/foo.service */
+	RULE_COMM, /* task comm, 15 characters at most */
+	RULE_EXE, /* path of the executable */
+	RULE_CMDLINE, /* arguments joined by single spaces */
 };
 
 /* One identity rule: a regex over one process attribute and a name template. */
 struct rule {
 	enum rule_match match;
-	char *regex;	/* source text */
-	char *name;	/* template: literal text with $0..$9 captures */
-	regex_t re;	/* compiled, REG_EXTENDED */
+	char *regex; /* source text */
+	char *name; /* template: literal text with $0..$9 captures */
+	regex_t re; /* compiled, REG_EXTENDED */
 };
 
 struct config {
-	char *origin;			/* file name, or "built-in defaults" */
-	char listen[128];		/* ADDR:PORT for the HTTP server */
-	__u64 interval_ns;		/* collector tick */
-	char pin_path[256];		/* bpffs directory for pinned maps */
-	__u32 max_agents;		/* agents beyond fold into "other" */
-	bool marker;			/* honour SWARMWATCH_AGENT= in the environment */
-	struct rule *rules;		/* cgroup rules first, then command rules */
+	char *origin; /* file name, or "built-in defaults" */
+	char listen[128]; /* ADDR:PORT for the HTTP server */
+	__u64 interval_ns; /* collector tick */
+	char pin_path[256]; /* bpffs directory for pinned maps */
+	__u32 max_agents; /* agents beyond fold into "other" */
+	bool marker; /* honour SWARMWATCH_AGENT= in the environment */
+	struct rule *rules; /* cgroup rules first, then command rules */
 	int nrules;
-	int ncgroup_rules;		/* rules[0..ncgroup_rules) match cgroups */
-	__u8 errno_ignored[SW_ERRNO_SLOTS];	/* 1: not counted as an error */
-	int top_errnos;			/* errno labels per agent before "other" */
-	bool collectors[COLLECTOR_MAX];	/* enabled by configuration */
+	int ncgroup_rules; /* rules[0..ncgroup_rules) match cgroups */
+	__u8 errno_ignored[SW_ERRNO_SLOTS]; /* 1: not counted as an error */
+	int top_errnos; /* errno labels per agent before "other" */
+	bool collectors[COLLECTOR_MAX]; /* enabled by configuration */
 };
 
 /* The configuration used when no file is given, as JSON text. */

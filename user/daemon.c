@@ -89,14 +89,14 @@ static void log_collectors(struct kernel *k)
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "pin-path", required_argument, NULL, 'p' },
-		{ "unpin", no_argument, NULL, 'U' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"listen", required_argument, NULL, 'l'},
+		{"interval", required_argument, NULL, 'i'},
+		{"pin-path", required_argument, NULL, 'p'},
+		{"unpin", no_argument, NULL, 'U'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *listen = NULL, *interval = NULL, *pin_path = NULL;
 	struct collector *col = NULL;
@@ -213,7 +213,7 @@ int cmd_run(int argc, char **argv)
 			http__attach(h, col);
 			next += cfg.interval_ns;
 			if (next <= now)
-				next = now + cfg.interval_ns;	/* fell behind: skip, don't burst */
+				next = now + cfg.interval_ns; /* fell behind: skip, don't burst */
 			continue;
 		}
 		/* Wait for the next tick, handling exec events as they come. */

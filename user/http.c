@@ -63,8 +63,8 @@ int http__accepts_gzip(const char *ae)
 	for (p = ae; (p = strcasestr(p, "gzip")); p += 4) {
 		const char *q = p + 4;
 
-		if ((p != ae && p[-1] != ' ' && p[-1] != ',') || (*q && *q != ',' && *q != ';' &&
-								  *q != ' '))
+		if ((p != ae && p[-1] != ' ' && p[-1] != ',') ||
+		    (*q && *q != ',' && *q != ';' && *q != ' '))
 			continue;
 		while (*q == ' ')
 			q++;
@@ -72,7 +72,8 @@ int http__accepts_gzip(const char *ae)
 			q++;
 			while (*q == ' ')
 				q++;
-			if (!strncasecmp(q, "q=0", 3) && strspn(q + 3, ".0") == strcspn(q + 3, ", "))
+			if (!strncasecmp(q, "q=0", 3) &&
+			    strspn(q + 3, ".0") == strcspn(q + 3, ", "))
 				return 0;
 		}
 		return 1;
@@ -82,7 +83,7 @@ int http__accepts_gzip(const char *ae)
 
 static int bind_listen(const char *addr, char *err, size_t errlen)
 {
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	struct addrinfo hints = {0}, *res = NULL, *ai;
 	char host[256], port[16];
 	int fd = -1, one = 1, rc, e = 0;
 
@@ -115,9 +116,11 @@ static int bind_listen(const char *addr, char *err, size_t errlen)
 	freeaddrinfo(res);
 	if (fd < 0) {
 		if (e == EADDRINUSE)
-			snprintf(err, errlen,
-				 "listen %s: address already in use (is another swarmwatch running? "
-				 "pick another with --listen)", addr);
+			snprintf(
+				err, errlen,
+				"listen %s: address already in use (is another swarmwatch running? "
+				"pick another with --listen)",
+				addr);
 		else
 			snprintf(err, errlen, "listen %s: %s", addr, strerror(e));
 		return -e;
@@ -160,7 +163,7 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, c
 /* gzip-compresses in[0..len) into a malloc'd buffer; NULL on failure. */
 static char *gzip(const char *in, size_t len, size_t *outlen)
 {
-	z_stream z = { 0 };
+	z_stream z = {0};
 	size_t cap;
 	char *out;
 
@@ -189,13 +192,15 @@ static char *gzip(const char *in, size_t len, size_t *outlen)
 static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
 {
 	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
-	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col) : NULL;
+	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col)
+									: NULL;
 	struct buf b;
 	size_t zlen;
 	char *z;
 
 	if (!s)
-		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no data yet: first tick pending\n");
+		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				    "no data yet: first tick pending\n");
 	buf__init(&b);
 	metrics__render(&b, s);
 	collector__release(h->col, s);
@@ -215,7 +220,8 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
 
 static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
 {
-	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col) : NULL;
+	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col)
+									: NULL;
 	struct timespec ts;
 	double age, limit = 3.0 * h->interval_ns / 1e9 + 2;
 	char msg[128];
@@ -256,17 +262,19 @@ static void html_escape(struct buf *b, const char *s)
 
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 {
-	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col) : NULL;
+	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col)
+									: NULL;
 	struct buf b;
 	int i;
 
 	buf__init(&b);
-	buf__puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>swarmwatch</title>"
-		      "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em 1em;"
-		      "text-align:right}td:first-child,th:first-child{text-align:left}</style>"
-		      "</head><body>\n<h1>swarmwatch " SW_VERSION "</h1>\n"
-		      "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a>"
-		      "</p>\n");
+	buf__puts(&b,
+		  "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>swarmwatch</title>"
+		  "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em 1em;"
+		  "text-align:right}td:first-child,th:first-child{text-align:left}</style>"
+		  "</head><body>\n<h1>swarmwatch " SW_VERSION "</h1>\n"
+		  "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a>"
+		  "</p>\n");
 	if (s) {
 		buf__puts(&b, "<table><tr><th>agent</th><th>instances</th><th>syscalls</th>"
 			      "<th>CPU s</th><th>starts</th><th>exits</th></tr>\n");
@@ -281,9 +289,10 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 				ex += a->s.process_exits[j];
 			buf__puts(&b, "<tr><td>");
 			html_escape(&b, a->name);
-			buf__printf(&b, "</td><td>%u</td><td>%llu</td><td>%.2f</td><td>%llu</td>"
-					"<td>%llu</td></tr>\n", a->instances, (unsigned long long)sys,
-				    a->s.cpu_ns / 1e9,
+			buf__printf(&b,
+				    "</td><td>%u</td><td>%llu</td><td>%.2f</td><td>%llu</td>"
+				    "<td>%llu</td></tr>\n",
+				    a->instances, (unsigned long long)sys, a->s.cpu_ns / 1e9,
 				    (unsigned long long)(a->s.process_starts + a->user_starts),
 				    (unsigned long long)ex);
 		}

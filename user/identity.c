@@ -82,7 +82,8 @@ enum identity_source identity__classify(const struct config *c, const struct pro
 	}
 	for (i = 0; i < c->nrules; i++) {
 		const struct rule *r = &c->rules[i];
-		enum identity_source src = i < c->ncgroup_rules ? IDENTITY_CGROUP : IDENTITY_COMMAND;
+		enum identity_source src = i < c->ncgroup_rules ? IDENTITY_CGROUP
+								: IDENTITY_COMMAND;
 		const char *subject = rule_subject(r, p);
 
 		if (!(sources & (1u << src)) || !subject)
@@ -101,16 +102,16 @@ enum identity_source identity__classify(const struct config *c, const struct pro
 struct root {
 	pid_t pid;
 	__u32 slot;
-	int pidfd;	/* readable once the process has exited */
+	int pidfd; /* readable once the process has exited */
 };
 
 struct identity {
 	const struct config *cfg;
 	struct identity_maps maps;
-	char cgroup_root[PATH_MAX];	/* cgroup v2 mount point, "" if none */
+	char cgroup_root[PATH_MAX]; /* cgroup v2 mount point, "" if none */
 	struct root *roots;
 	int nroots, roots_cap;
-	__u64 *cgroup_ids;		/* ids currently in the cgroup map */
+	__u64 *cgroup_ids; /* ids currently in the cgroup map */
 	int ncgroup_ids;
 	pid_t self;
 };
@@ -242,7 +243,7 @@ static void add_root(struct identity *id, pid_t pid, __u32 slot)
 	}
 	fd = pidfd_open(pid, 0);
 	if (fd < 0)
-		return;	/* already gone */
+		return; /* already gone */
 	if (id->nroots == id->roots_cap) {
 		int cap = id->roots_cap ? id->roots_cap * 2 : 64;
 
@@ -254,7 +255,7 @@ static void add_root(struct identity *id, pid_t pid, __u32 slot)
 		id->roots = r;
 		id->roots_cap = cap;
 	}
-	id->roots[id->nroots++] = (struct root){ .pid = pid, .slot = slot, .pidfd = fd };
+	id->roots[id->nroots++] = (struct root){.pid = pid, .slot = slot, .pidfd = fd};
 }
 
 void identity__poll(struct identity *id)
@@ -330,7 +331,7 @@ static int tag_process(struct identity *id, pid_t pid, __u32 slot, bool root)
 			continue;
 		fd = pidfd_open(tid, tid == pid ? 0 : PIDFD_THREAD);
 		if (fd < 0)
-			continue;	/* exited, or a kernel without thread pidfds */
+			continue; /* exited, or a kernel without thread pidfds */
 		if (!bpf_map_lookup_elem(id->maps.tasks_fd, &fd, &t) && t.slot == slot) {
 			close(fd);
 			tagged++;
@@ -398,7 +399,7 @@ static int read_proc(struct identity *id, pid_t pid, bool want_marker, struct pr
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, d->exe, sizeof(d->exe) - 1);
 	if (n < 0)
-		return -errno;	/* kernel threads have no executable */
+		return -errno; /* kernel threads have no executable */
 	d->exe[n] = 0;
 	d->info.exe = d->exe;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
@@ -431,8 +432,8 @@ static int read_proc(struct identity *id, pid_t pid, bool want_marker, struct pr
 /* Classification of one process during the start-up scan. */
 struct scanned {
 	pid_t pid, ppid;
-	char name[SW_NAME_LEN];	/* own match, "" if none */
-	int resolved;		/* index of the process whose match it carries, -1 none */
+	char name[SW_NAME_LEN]; /* own match, "" if none */
+	int resolved; /* index of the process whose match it carries, -1 none */
 };
 
 static int cmp_scanned(const void *a, const void *b)
@@ -444,7 +445,7 @@ static int cmp_scanned(const void *a, const void *b)
 
 static int find_scanned(struct scanned *s, int n, pid_t pid)
 {
-	struct scanned key = { .pid = pid };
+	struct scanned key = {.pid = pid};
 	struct scanned *hit = bsearch(&key, s, n, sizeof(*s), cmp_scanned);
 
 	return hit ? (int)(hit - s) : -1;
@@ -502,8 +503,8 @@ int identity__scan_proc(struct identity *id)
 		if (r < 0)
 			continue;
 		p = find_scanned(s, n, s[i].ppid);
-		root = r == i && (p < 0 || s[p].resolved < 0 ||
-				  strcmp(s[s[p].resolved].name, s[i].name));
+		root = r == i &&
+		       (p < 0 || s[p].resolved < 0 || strcmp(s[s[p].resolved].name, s[i].name));
 		slot = identity__slot(id, s[r].name);
 		if (tag_process(id, s[i].pid, slot, root) > 0) {
 			tagged++;
@@ -537,7 +538,7 @@ static int add_cgroup_id(__u64 **ids, int *n, __u64 cgid)
 static void walk_cgroups(struct identity *id, char *path, size_t rootlen, int depth, __u64 **ids,
 			 int *n)
 {
-	struct proc_info info = { 0 };
+	struct proc_info info = {0};
 	char name[SW_NAME_LEN];
 	size_t len = strlen(path);
 	struct dirent *de;
@@ -607,9 +608,9 @@ void identity__event(struct identity *id, const struct sw_event *e)
 	if (e->type != SW_EV_EXEC || (pid_t)e->pid == id->self)
 		return;
 	if (read_proc(id, e->pid, false, &d))
-		return;	/* exited before we looked */
-	src = identity__classify(id->cfg, &d.info, (1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND),
-				 name);
+		return; /* exited before we looked */
+	src = identity__classify(id->cfg, &d.info,
+				 (1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND), name);
 	if (src == IDENTITY_NONE)
 		return;
 	slot = identity__slot(id, name);

@@ -11,11 +11,11 @@
 
 /* What the rules look at for one process; NULL where unknown. */
 struct proc_info {
-	const char *marker;	/* value of SWARMWATCH_AGENT in its environment */
-	const char *cgroup;	/* cgroup v2 path, "/system.slice/x.service" */
+	const char *marker; /* value of SWARMWATCH_AGENT in its environment */
+	const char *cgroup; /* cgroup v2 path, "/system.slice/x.service" */
 	const char *comm;
 	const char *exe;
-	const char *cmdline;	/* arguments joined by spaces */
+	const char *cmdline; /* arguments joined by spaces */
 };
 
 enum identity_source {
@@ -50,7 +50,7 @@ struct identity_maps {
 	int cgroups_fd;
 	int user_starts_fd;
 	int meta_fd;
-	__u32 *slot_next;	/* mapped `slot_next`, shared with the kernel */
+	__u32 *slot_next; /* mapped `slot_next`, shared with the kernel */
 };
 
 /* Creates the runtime identity state; NULL and errno on failure. */

@@ -37,9 +37,9 @@ _Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");
 /* One BPF program: the collector it belongs to and its hook. */
 struct prog_desc {
 	enum collector_id col;
-	const char *tp;			/* tracepoint name */
-	struct bpf_program *btf;	/* tp_btf variant */
-	struct bpf_program *raw;	/* raw_tp variant, NULL if it needs typed pointers */
+	const char *tp; /* tracepoint name */
+	struct bpf_program *btf; /* tp_btf variant */
+	struct bpf_program *raw; /* raw_tp variant, NULL if it needs typed pointers */
 };
 
 struct kernel {
@@ -49,14 +49,14 @@ struct kernel {
 	int nprogs;
 	struct bpf_link *links[KERNEL_MAX_PROGS];
 	bool up[COLLECTOR_MAX];
-	int stats_fd;			/* keeps BPF run-time stats on, -1 if off */
-	__u32 *slot_next;		/* mmap of `slot_next` */
+	int stats_fd; /* keeps BPF run-time stats on, -1 if off */
+	__u32 *slot_next; /* mmap of `slot_next` */
 	size_t slot_next_len;
 	struct ring_buffer *rb;
 	kernel_event_fn on_event;
 	void *ctx;
 	int ncpus;
-	void *percpu_buf;		/* scratch for per-CPU reads */
+	void *percpu_buf; /* scratch for per-CPU reads */
 	size_t percpu_len;
 };
 
@@ -72,7 +72,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 /* Effective capability bit `cap` of this process. */
 static bool has_cap(int cap)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2] = {};
 
 	if (syscall(SYS_capget, &h, d))
@@ -85,10 +85,10 @@ static int check_privileges(void)
 	static const struct {
 		int cap;
 		const char *name;
-	} caps[] = { { 39 /* CAP_BPF */, "CAP_BPF" },
-		     { 38 /* CAP_PERFMON */, "CAP_PERFMON" },
-		     { CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
-		     { CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" } };
+	} caps[] = {{39 /* CAP_BPF */, "CAP_BPF"},
+		    {38 /* CAP_PERFMON */, "CAP_PERFMON"},
+		    {CAP_SYS_PTRACE, "CAP_SYS_PTRACE"},
+		    {CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH"}};
 	size_t i;
 
 	if (has_cap(CAP_SYS_ADMIN))
@@ -96,7 +96,8 @@ static int check_privileges(void)
 	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		if (!has_cap(caps[i].cap)) {
 			pr_err("swarmwatch needs root or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and "
-			       "CAP_DAC_READ_SEARCH (missing %s): run it with sudo", caps[i].name);
+			       "CAP_DAC_READ_SEARCH (missing %s): run it with sudo",
+			       caps[i].name);
 			return -EPERM;
 		}
 	}
@@ -124,7 +125,8 @@ static int check_kernel(void)
 			pr_err("this kernel has no BPF support (CONFIG_BPF_SYSCALL is off)");
 		else
 			pr_err("the kernel refuses BPF: %s (check kernel.unprivileged_bpf_disabled, "
-			       "lockdown and seccomp)", strerror(errno));
+			       "lockdown and seccomp)",
+			       strerror(errno));
 		return -ENOTSUP;
 	}
 	close(fd);
@@ -138,8 +140,8 @@ static int check_kernel(void)
 static bool probe_tp_btf(const char *tp)
 {
 	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
 	int fd, link, id;
@@ -178,9 +180,9 @@ static bool exit_has_group_dead(void)
 	id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
 	if (id > 0) {
 		t = btf__type_by_id(btf, id);
-		t = btf__type_by_id(btf, t->type);	/* pointer */
+		t = btf__type_by_id(btf, t->type); /* pointer */
 		if (t && btf_is_ptr(t))
-			t = btf__type_by_id(btf, t->type);	/* function prototype */
+			t = btf__type_by_id(btf, t->type); /* function prototype */
 		ret = t && btf_is_func_proto(t) && btf_vlen(t) == 3;
 	}
 	btf__free(btf);
@@ -191,21 +193,21 @@ static void fill_progs(struct kernel *k)
 {
 	struct swarmwatch_bpf *s = k->skel;
 	const struct prog_desc t[] = {
-		{ COLLECTOR_IDENTITY, "sched_process_exec", s->progs.sw_exec_btf,
-		  s->progs.sw_exec_raw },
-		{ COLLECTOR_IDENTITY, "sched_process_fork", s->progs.sw_fork, NULL },
-		{ COLLECTOR_IDENTITY, "sched_process_exit", s->progs.sw_exit_btf,
-		  s->progs.sw_exit_raw },
-		{ COLLECTOR_SYSCALLS, "sys_enter", s->progs.sw_sys_enter_btf,
-		  s->progs.sw_sys_enter_raw },
-		{ COLLECTOR_SYSCALLS, "sys_exit", s->progs.sw_sys_exit_btf,
-		  s->progs.sw_sys_exit_raw },
-		{ COLLECTOR_SCHED, "sched_switch", s->progs.sw_switch, NULL },
-		{ COLLECTOR_SCHED, "sched_wakeup", s->progs.sw_wakeup, NULL },
-		{ COLLECTOR_SCHED, "sched_wakeup_new", s->progs.sw_wakeup_new, NULL },
-		{ COLLECTOR_PAGE_FAULTS, "page_fault_user", s->progs.sw_fault_btf,
-		  s->progs.sw_fault_raw },
-		{ COLLECTOR_OOM, "mark_victim", s->progs.sw_oom, NULL },
+		{COLLECTOR_IDENTITY, "sched_process_exec", s->progs.sw_exec_btf,
+		 s->progs.sw_exec_raw},
+		{COLLECTOR_IDENTITY, "sched_process_fork", s->progs.sw_fork, NULL},
+		{COLLECTOR_IDENTITY, "sched_process_exit", s->progs.sw_exit_btf,
+		 s->progs.sw_exit_raw},
+		{COLLECTOR_SYSCALLS, "sys_enter", s->progs.sw_sys_enter_btf,
+		 s->progs.sw_sys_enter_raw},
+		{COLLECTOR_SYSCALLS, "sys_exit", s->progs.sw_sys_exit_btf,
+		 s->progs.sw_sys_exit_raw},
+		{COLLECTOR_SCHED, "sched_switch", s->progs.sw_switch, NULL},
+		{COLLECTOR_SCHED, "sched_wakeup", s->progs.sw_wakeup, NULL},
+		{COLLECTOR_SCHED, "sched_wakeup_new", s->progs.sw_wakeup_new, NULL},
+		{COLLECTOR_PAGE_FAULTS, "page_fault_user", s->progs.sw_fault_btf,
+		 s->progs.sw_fault_raw},
+		{COLLECTOR_OOM, "mark_victim", s->progs.sw_oom, NULL},
 	};
 
 	memcpy(k->progs, t, sizeof(t));
@@ -232,11 +234,13 @@ static void plan_collectors(struct kernel *k)
 			continue;
 		if (!tracepoint_exists(d->tp)) {
 			pr_warn("collector %s: tracepoint %s is missing on this kernel; its metrics are "
-				"off", config__collector_name(d->col), d->tp);
+				"off",
+				config__collector_name(d->col), d->tp);
 			k->up[d->col] = false;
 		} else if (!btf_ok && !d->raw) {
 			pr_warn("collector %s: %s needs tp_btf, which this kernel refuses; its metrics "
-				"are off", config__collector_name(d->col), d->tp);
+				"are off",
+				config__collector_name(d->col), d->tp);
 			k->up[d->col] = false;
 		}
 	}
@@ -344,7 +348,7 @@ static int setup_pins(struct kernel *k)
 		why = "layout version";
 		which = "meta";
 	}
-	bpf_object__for_each_map(m, k->skel->obj) {
+	bpf_object__for_each_map (m, k->skel->obj) {
 		if (!map_is_pinned(m))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin, bpf_map__name(m));
@@ -353,13 +357,14 @@ static int setup_pins(struct kernel *k)
 	}
 	if (why) {
 		pr_warn("pinned maps in %s differ from this build (%s of %s); recreating them, kernel "
-			"counters restart from zero", pin, why, which);
-		bpf_object__for_each_map(m, k->skel->obj) {
+			"counters restart from zero",
+			pin, why, which);
+		bpf_object__for_each_map (m, k->skel->obj) {
 			snprintf(path, sizeof(path), "%s/%s", pin, bpf_map__name(m));
 			unlink(path);
 		}
 	}
-	bpf_object__for_each_map(m, k->skel->obj) {
+	bpf_object__for_each_map (m, k->skel->obj) {
 		if (!map_is_pinned(m))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin, bpf_map__name(m));
@@ -377,7 +382,7 @@ static void set_rodata(struct kernel *k)
 
 	ro->max_agents = c->max_agents;
 	ro->have_cgroup_rules = c->ncgroup_rules > 0;
-	ro->have_command_rules = c->nrules > 0;	/* cgroups created later are checked too */
+	ro->have_command_rules = c->nrules > 0; /* cgroups created later are checked too */
 	ro->exit_has_group_dead = exit_has_group_dead();
 	syscalls__fill_classes(ro->syscall_class, SW_SYSCALL_MAX);
 	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
@@ -409,7 +414,7 @@ static int init_shared_state(struct kernel *k)
 		return -errno;
 	}
 	if (*k->slot_next == 0)
-		__atomic_store_n(k->slot_next, 1, __ATOMIC_SEQ_CST);	/* slot 0 is "other" */
+		__atomic_store_n(k->slot_next, 1, __ATOMIC_SEQ_CST); /* slot 0 is "other" */
 	return 0;
 }
 
@@ -751,8 +756,8 @@ int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)
 	int i, n = 0;
 
 	for (i = 0; i < k->nprogs && n < max; i++) {
-		struct bpf_program *p = bpf_program__autoload(k->progs[i].btf) ? k->progs[i].btf :
-										   k->progs[i].raw;
+		struct bpf_program *p = bpf_program__autoload(k->progs[i].btf) ? k->progs[i].btf
+									       : k->progs[i].raw;
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
 
@@ -807,7 +812,7 @@ int kernel__map_stats(struct kernel *k, struct map_stat *out, int max)
 	struct bpf_map *m;
 	int n = 0;
 
-	bpf_object__for_each_map(m, k->skel->obj) {
+	bpf_object__for_each_map (m, k->skel->obj) {
 		enum bpf_map_type t = bpf_map__type(m);
 		int fd = bpf_map__fd(m);
 

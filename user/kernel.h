@@ -20,8 +20,8 @@ struct prog_stat {
 struct map_stat {
 	const char *name;
 	__u32 max_entries;
-	__s64 entries;		/* -1 when the map type cannot be counted */
-	__u64 memory_bytes;	/* memlock the kernel charges for it */
+	__s64 entries; /* -1 when the map type cannot be counted */
+	__u64 memory_bytes; /* memlock the kernel charges for it */
 };
 
 #define KERNEL_MAX_PROGS 16

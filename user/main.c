@@ -23,11 +23,11 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{ "run", cmd_run, "watch the agents on this host and serve metrics" },
-	{ "check-config", cmd_check_config, "validate a configuration file" },
-	{ "detect", cmd_detect, "score a timestamp,value CSV with the anomaly detectors" },
-	{ "version", cmd_version, "print the version" },
-	{ "help", cmd_help, "this text" },
+	{"run", cmd_run, "watch the agents on this host and serve metrics"},
+	{"check-config", cmd_check_config, "validate a configuration file"},
+	{"detect", cmd_detect, "score a timestamp,value CSV with the anomaly detectors"},
+	{"version", cmd_version, "print the version"},
+	{"help", cmd_help, "this text"},
 };
 
 static int cmd_help(int argc, char **argv)

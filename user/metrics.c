@@ -48,23 +48,22 @@ static double v_ooms(const struct agent_snap *a)
 }
 
 static const struct simple_family simple_families[] = {
-	{ "swarmwatch_agent_instances", "gauge",
-	  "Live instances of the agent (process trees whose root a rule matched).", v_instances },
-	{ "swarmwatch_agent_cpu_seconds_total", "counter",
-	  "CPU time the agent's tasks spent running.", v_cpu },
-	{ "swarmwatch_agent_page_faults_total", "counter", "User page faults of the agent's tasks.",
-	  v_faults },
-	{ "swarmwatch_agent_process_starts_total", "counter",
-	  "Processes started in the agent (forks of its processes and classified execs).",
-	  v_starts },
-	{ "swarmwatch_agent_oom_kills_total", "counter",
-	  "Processes of the agent chosen as victim by the OOM killer.", v_ooms },
+	{"swarmwatch_agent_instances", "gauge",
+	 "Live instances of the agent (process trees whose root a rule matched).", v_instances},
+	{"swarmwatch_agent_cpu_seconds_total", "counter",
+	 "CPU time the agent's tasks spent running.", v_cpu},
+	{"swarmwatch_agent_page_faults_total", "counter", "User page faults of the agent's tasks.",
+	 v_faults},
+	{"swarmwatch_agent_process_starts_total", "counter",
+	 "Processes started in the agent (forks of its processes and classified execs).", v_starts},
+	{"swarmwatch_agent_oom_kills_total", "counter",
+	 "Processes of the agent chosen as victim by the OOM killer.", v_ooms},
 };
 
 static void render_agents(struct buf *b, const struct snapshot *s)
 {
-	static const char *const outcomes[SW_EXIT_MAX] = { "ok", "error", "signal" };
-	struct prom_label l[2] = { { "agent", NULL }, { NULL, NULL } };
+	static const char *const outcomes[SW_EXIT_MAX] = {"ok", "error", "signal"};
+	struct prom_label l[2] = {{"agent", NULL}, {NULL, NULL}};
 	size_t f;
 	int i, j;
 
@@ -171,12 +170,13 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 		[SW_CNT_NAMES_FULL] = "agent_names_full",
 		[SW_CNT_ENV_TRUNCATED] = "environment_truncated",
 	};
-	struct prom_label l = { NULL, NULL };
+	struct prom_label l = {NULL, NULL};
 	int i;
 
-	prom__family(b, "swarmwatch_collector_up", "gauge",
-		     "Whether a collector runs (1) or could not start on this kernel or is disabled "
-		     "(0).");
+	prom__family(
+		b, "swarmwatch_collector_up", "gauge",
+		"Whether a collector runs (1) or could not start on this kernel or is disabled "
+		"(0).");
 	l.name = "collector";
 	for (i = 0; i < COLLECTOR_MAX; i++) {
 		l.value = config__collector_name(i);
@@ -199,8 +199,9 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 	}
 
 	l.name = "map";
-	prom__family(b, "swarmwatch_bpf_map_entries", "gauge",
-		     "Entries in each BPF map (arrays are always full; task storage is not counted).");
+	prom__family(
+		b, "swarmwatch_bpf_map_entries", "gauge",
+		"Entries in each BPF map (arrays are always full; task storage is not counted).");
 	for (i = 0; i < s->nmaps; i++) {
 		if (s->maps[i].entries < 0)
 			continue;
@@ -254,7 +255,7 @@ static int count_fds(void)
 	while ((de = readdir(d)))
 		n += de->d_name[0] != '.';
 	closedir(d);
-	return n - 1;	/* the directory's own fd */
+	return n - 1; /* the directory's own fd */
 }
 
 static void render_process(struct buf *b)
@@ -313,9 +314,9 @@ static void render_build_info(struct buf *b)
 	if (uname(&u))
 		snprintf(u.release, sizeof(u.release), "unknown");
 	snprintf(libbpf, sizeof(libbpf), "%u.%u", libbpf_major_version(), libbpf_minor_version());
-	l[0] = (struct prom_label){ "version", SW_VERSION };
-	l[1] = (struct prom_label){ "libbpf", libbpf };
-	l[2] = (struct prom_label){ "kernel", u.release };
+	l[0] = (struct prom_label){"version", SW_VERSION};
+	l[1] = (struct prom_label){"libbpf", libbpf};
+	l[2] = (struct prom_label){"kernel", u.release};
 	prom__family(b, "swarmwatch_build_info", "gauge",
 		     "swarmwatch version, libbpf version and kernel release; always 1.");
 	prom__sample(b, "swarmwatch_build_info", l, 3, 1);

@@ -6,9 +6,9 @@
 #include "collector.h"
 
 /* Exported histogram ranges: buckets le = 2^lo .. 2^hi nanoseconds. */
-#define METRICS_SYSCALL_LE_LO 8		/* 256 ns */
-#define METRICS_SYSCALL_LE_HI 34	/* ~17 s */
-#define METRICS_RUNQ_LE_LO 10		/* ~1 us */
+#define METRICS_SYSCALL_LE_LO 8 /* 256 ns */
+#define METRICS_SYSCALL_LE_HI 34 /* ~17 s */
+#define METRICS_RUNQ_LE_LO 10 /* ~1 us */
 #define METRICS_RUNQ_LE_HI 34
 
 /* Renders snapshot s (and this process's own metrics) in text format 0.0.4. */

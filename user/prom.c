@@ -112,9 +112,8 @@ void prom__sample_u64(struct buf *b, const char *name, const struct prom_label *
 	buf__printf(b, " %llu\n", (unsigned long long)value);
 }
 
-void prom__histogram_log2(struct buf *b, const char *name, const struct prom_label *labels,
-			  int n, const __u64 *slots, int nslots, int lo, int hi, double unit,
-			  double sum)
+void prom__histogram_log2(struct buf *b, const char *name, const struct prom_label *labels, int n,
+			  const __u64 *slots, int nslots, int lo, int hi, double unit, double sum)
 {
 	__u64 cum = 0, total = 0;
 	char le[40];

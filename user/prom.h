@@ -32,9 +32,8 @@ void prom__sample_u64(struct buf *b, const char *name, const struct prom_label *
  * i in [lo, hi] (hi < nslots - 1), cumulative from slot 0, then le="+Inf"
  * equal to _count. `sum` is in the exported unit already.
  */
-void prom__histogram_log2(struct buf *b, const char *name, const struct prom_label *labels,
-			  int n, const __u64 *slots, int nslots, int lo, int hi, double unit,
-			  double sum);
+void prom__histogram_log2(struct buf *b, const char *name, const struct prom_label *labels, int n,
+			  const __u64 *slots, int nslots, int lo, int hi, double unit, double sum);
 
 /* Appends v escaped as a label value: backslash, double quote, newline. */
 void prom__escape_label(struct buf *b, const char *v);

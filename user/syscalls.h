@@ -9,6 +9,9 @@
 /* Fills classes[0..n) with the enum sw_class of each syscall number. */
 void syscalls__fill_classes(__u8 *classes, int n);
 
+/* Number of syscall `name` on this architecture, or -ENOENT. */
+int syscalls__number(const char *name);
+
 /* The `class` label value of a class; "other" for anything out of range. */
 const char *syscalls__class_name(int cls);
 

@@ -47,7 +47,7 @@ static const char *swarmwatch_bin(void)
 /* A loopback port that was free a moment ago. */
 static int free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
 
@@ -66,9 +66,10 @@ static int free_port(void)
 static int http_request(int port, const char *method, const char *path, const char *headers,
 			char **resp)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct timeval tv = { .tv_sec = 10 };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = 10};
 	size_t len = 0, cap = 65536;
 	char req[1024], *buf;
 	int fd, status = -1;
@@ -83,8 +84,9 @@ static int http_request(int port, const char *method, const char *path, const ch
 		close(fd);
 		return -1;
 	}
-	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n",
-		 method, path, headers ? headers : "");
+	snprintf(req, sizeof(req),
+		 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n", method, path,
+		 headers ? headers : "");
 	if (write(fd, req, strlen(req)) < 0) {
 		close(fd);
 		return -1;
@@ -162,7 +164,8 @@ static int daemon_start(struct daemon *d, const char *const *extra)
 	int i = 0, j, fd;
 
 	if (!d->pin_path[0])
-		snprintf(d->pin_path, sizeof(d->pin_path), "/sys/fs/bpf/swarmwatch-test-%d", getpid());
+		snprintf(d->pin_path, sizeof(d->pin_path), "/sys/fs/bpf/swarmwatch-test-%d",
+			 getpid());
 	if (!d->log_path[0])
 		snprintf(d->log_path, sizeof(d->log_path), "/tmp/swarmwatch-test-%d.log", getpid());
 	d->port = free_port();

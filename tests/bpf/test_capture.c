@@ -47,8 +47,8 @@ static int workload(const char *kind)
 static pid_t spawn(const char *agent, const char *kind)
 {
 	char env_agent[64];
-	char *const envp[] = { env_agent, "PATH=/usr/bin:/bin", NULL };
-	char *const argv[] = { "swarmwatch-probe", "--workload", (char *)kind, NULL };
+	char *const envp[] = {env_agent, "PATH=/usr/bin:/bin", NULL};
+	char *const argv[] = {"swarmwatch-probe", "--workload", (char *)kind, NULL};
 	pid_t pid;
 
 	snprintf(env_agent, sizeof(env_agent), "SWARMWATCH_AGENT=%s", agent);
@@ -118,22 +118,24 @@ static char *scrape_settled(int port)
 	while (now_s() < deadline) {
 		free(m);
 		m = scrape(port);
-		if (m && metric(m, "swarmwatch_agent_process_exits_total{agent=\"probe\","
-				   "outcome=\"signal\"}") >= 1 &&
-		    metric(m, "swarmwatch_agent_process_exits_total{agent=\"busy\",outcome=\"ok\"}") >=
+		if (m &&
+		    metric(m, "swarmwatch_agent_process_exits_total{agent=\"probe\","
+			      "outcome=\"signal\"}") >= 1 &&
+		    metric(m,
+			   "swarmwatch_agent_process_exits_total{agent=\"busy\",outcome=\"ok\"}") >=
 			    1)
 			break;
 		usleep(100000);
 	}
-	usleep(300000);	/* one more tick, so the last counters are in */
+	usleep(300000); /* one more tick, so the last counters are in */
 	free(m);
 	return scrape(port);
 }
 
 static double probe_syscalls(const char *m)
 {
-	static const char *const classes[] = { "other", "file",	 "net", "process",
-					       "memory", "ipc", "time" };
+	static const char *const classes[] = {"other",	"file", "net", "process",
+					      "memory", "ipc",	"time"};
 	double sum = 0;
 	size_t i;
 
@@ -171,12 +173,12 @@ static int run_fails_with(const char *const *argv, const char *message, int as_n
 	unlink(log);
 	tap_diag("exit %d: %s", WIFEXITED(st) ? WEXITSTATUS(st) : -1, text);
 	return WIFEXITED(st) && WEXITSTATUS(st) != 0 && strstr(text, message) &&
-	       !strchr(text, '\n');	/* one line */
+	       !strchr(text, '\n'); /* one line */
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { 0 };
+	struct daemon d = {0};
 	const char *why;
 	char *m = NULL, *resp = NULL, path[256], cmd[512], port_arg[64];
 	double v, count, total;
@@ -218,8 +220,8 @@ int main(int argc, char **argv)
 
 	ok = 1;
 	for (i = 0; i < 5; i++) {
-		static const char *const names[] = { "identity", "syscalls", "sched", "page_faults",
-						     "oom" };
+		static const char *const names[] = {"identity", "syscalls", "sched", "page_faults",
+						    "oom"};
 
 		ok &= metricf(m, "swarmwatch_collector_up{collector=\"%s\"}", names[i]) == 1;
 	}
@@ -237,13 +239,16 @@ int main(int argc, char **argv)
 	tap_check(metric(m, "swarmwatch_agent_syscall_duration_seconds_bucket{agent=\"probe\","
 			    "le=\"+Inf\"}") == count,
 		  "%s", checks[5]);
-	tap_check(metric(m, "swarmwatch_agent_process_exits_total{agent=\"probe\",outcome=\"error\"}") ==
-			  1,
-		  "%s", checks[6]);
+	tap_check(
+		metric(m,
+		       "swarmwatch_agent_process_exits_total{agent=\"probe\",outcome=\"error\"}") ==
+			1,
+		"%s", checks[6]);
 	tap_check(metric(m, "swarmwatch_agent_process_exits_total{agent=\"probe\","
 			    "outcome=\"signal\"}") == 1,
 		  "%s", checks[7]);
-	tap_check(metric(m, "swarmwatch_agent_process_exits_total{agent=\"probe\",outcome=\"ok\"}") ==
+	tap_check(metric(m,
+			 "swarmwatch_agent_process_exits_total{agent=\"probe\",outcome=\"ok\"}") ==
 			  1,
 		  "%s", checks[8]);
 	v = metric(m, "swarmwatch_agent_process_starts_total{agent=\"probe\"}");
@@ -257,7 +262,8 @@ int main(int argc, char **argv)
 		  "%s", checks[12]);
 
 	http_get(d.port, "/metrics", &resp);
-	tap_check(resp && strstr(resp, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+	tap_check(resp && strstr(resp,
+				 "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
 		  "%s", checks[13]);
 	free(resp);
 	http_request(d.port, "GET", "/metrics", "Accept-Encoding: gzip\r\n", &resp);
@@ -295,28 +301,29 @@ int main(int argc, char **argv)
 		usleep(300000);
 		m = scrape(d.port);
 	}
-	v = m ? metric(m, "swarmwatch_agent_syscalls_total{agent=\"probe\",class=\"process\"}") : NAN;
+	v = m ? metric(m, "swarmwatch_agent_syscalls_total{agent=\"probe\",class=\"process\"}")
+	      : NAN;
 	tap_diag("after restart: %.0f (before: %.0f)", v, total);
 	tap_check(v >= total && total >= GETPPID_CALLS, "%s", checks[21]);
 
 	snprintf(port_arg, sizeof(port_arg), "127.0.0.1:%d", d.port);
 	{
-		const char *const second[] = { swarmwatch_bin(), "run", "--listen", port_arg,
-					       "--pin-path", d.pin_path, NULL };
+		const char *const second[] = {swarmwatch_bin(), "run",	    "--listen", port_arg,
+					      "--pin-path",	d.pin_path, NULL};
 
 		tap_check(run_fails_with(second, "address already in use", 0), "%s", checks[22]);
 	}
 	daemon_stop(&d);
 	snprintf(port_arg, sizeof(port_arg), "127.0.0.1:%d", free_port());
 	{
-		const char *const nobody[] = { swarmwatch_bin(), "run", "--listen", port_arg,
-					       "--pin-path", d.pin_path, NULL };
+		const char *const nobody[] = {swarmwatch_bin(), "run",	    "--listen", port_arg,
+					      "--pin-path",	d.pin_path, NULL};
 
 		tap_check(run_fails_with(nobody, "needs root", 1), "%s", checks[23]);
 	}
 	{
-		const char *const unpin[] = { swarmwatch_bin(), "run", "--unpin", "--pin-path",
-					      d.pin_path, NULL };
+		const char *const unpin[] = {swarmwatch_bin(), "run",	   "--unpin",
+					     "--pin-path",     d.pin_path, NULL};
 		pid_t pid = fork();
 
 		if (pid == 0) {

@@ -28,7 +28,7 @@ static void expect_error(const char *text, const char *what)
 	assert_int_equal(parse(&c, text), -EINVAL);
 	if (!strstr(err, what))
 		fail_msg("error \"%s\" does not contain \"%s\"", err, what);
-	assert_null(strchr(err, '\n'));	/* one line */
+	assert_null(strchr(err, '\n')); /* one line */
 	config__free(&c);
 }
 
@@ -70,14 +70,16 @@ static void test_full(void **state)
 	struct config c;
 
 	(void)state;
-	assert_int_equal(parse(&c, "{\"listen\": \"127.0.0.1:9000\", \"interval\": \"250ms\",\n"
-				   " \"max_agents\": 8, \"pin_path\": \"/sys/fs/bpf/x\",\n"
-				   " \"identity\": {\"marker\": false, \"rules\": [\n"
-				   "   {\"match\": \"comm\", \"regex\": \"^w-(.*)$\"},\n"
-				   "   {\"match\": \"cgroup\", \"regex\": \"^/a/(b)$\", \"name\": \"g-$1\"}]},\n"
-				   " \"syscalls\": {\"ignored_errnos\": [\"ENOENT\"], \"top_errnos\": 3},\n"
-				   " \"collectors\": {\"sched\": false}}"),
-			 0);
+	assert_int_equal(
+		parse(&c,
+		      "{\"listen\": \"127.0.0.1:9000\", \"interval\": \"250ms\",\n"
+		      " \"max_agents\": 8, \"pin_path\": \"/sys/fs/bpf/x\",\n"
+		      " \"identity\": {\"marker\": false, \"rules\": [\n"
+		      "   {\"match\": \"comm\", \"regex\": \"^w-(.*)$\"},\n"
+		      "   {\"match\": \"cgroup\", \"regex\": \"^/a/(b)$\", \"name\": \"g-$1\"}]},\n"
+		      " \"syscalls\": {\"ignored_errnos\": [\"ENOENT\"], \"top_errnos\": 3},\n"
+		      " \"collectors\": {\"sched\": false}}"),
+		0);
 	assert_string_equal(c.listen, "127.0.0.1:9000");
 	assert_true(c.interval_ns == 250000000ULL);
 	assert_int_equal(c.max_agents, 8);
@@ -87,9 +89,9 @@ static void test_full(void **state)
 	assert_int_equal(c.rules[0].match, RULE_CGROUP);
 	assert_string_equal(c.rules[0].name, "g-$1");
 	assert_int_equal(c.rules[1].match, RULE_COMM);
-	assert_string_equal(c.rules[1].name, "$1");	/* default: first capture */
+	assert_string_equal(c.rules[1].name, "$1"); /* default: first capture */
 	assert_true(c.errno_ignored[ENOENT]);
-	assert_false(c.errno_ignored[EAGAIN]);	/* the list replaces the default */
+	assert_false(c.errno_ignored[EAGAIN]); /* the list replaces the default */
 	assert_int_equal(c.top_errnos, 3);
 	assert_false(c.collectors[COLLECTOR_SCHED]);
 	assert_true(c.collectors[COLLECTOR_SYSCALLS]);

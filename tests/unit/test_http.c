@@ -51,8 +51,8 @@ static void test_accepts_gzip(void **state)
 
 static void test_pick_errnos_sticky(void **state)
 {
-	__u64 errors[SW_ERRNO_SLOTS] = { 0 };
-	__u8 shown[SW_ERRNO_SLOTS] = { 0 };
+	__u64 errors[SW_ERRNO_SLOTS] = {0};
+	__u8 shown[SW_ERRNO_SLOTS] = {0};
 
 	(void)state;
 	errors[ENOENT] = 5;

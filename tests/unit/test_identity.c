@@ -17,16 +17,17 @@ static int setup(void **state)
 	char err[512];
 
 	(void)state;
-	return config__parse(&cfg,
-			     "{\"identity\": {\"rules\": [\n"
-			     " {\"match\": \"comm\", \"regex\": \"^(worker)-([0-9]+)$\", \"name\": \"$1\"},\n"
-			     " {\"match\": \"cmdline\", \"regex\": \"--agent[= ]([a-z]+)\"},\n"
-			     " {\"match\": \"exe\", \"regex\": \"/opt/agents/([^/]+)/bin/\","
-			     "  \"name\": \"opt-$1\"},\n"
-			     " {\"match\": \"cgroup\", \"regex\": \"^/system\\\\.slice/([^/]+)\\\\.service$\"},\n"
-			     " {\"match\": \"comm\", \"regex\": \"^(empty)()$\", \"name\": \"$2\"}\n"
-			     "]}}",
-			     "test", err, sizeof(err));
+	return config__parse(
+		&cfg,
+		"{\"identity\": {\"rules\": [\n"
+		" {\"match\": \"comm\", \"regex\": \"^(worker)-([0-9]+)$\", \"name\": \"$1\"},\n"
+		" {\"match\": \"cmdline\", \"regex\": \"--agent[= ]([a-z]+)\"},\n"
+		" {\"match\": \"exe\", \"regex\": \"/opt/agents/([^/]+)/bin/\","
+		"  \"name\": \"opt-$1\"},\n"
+		" {\"match\": \"cgroup\", \"regex\": \"^/system\\\\.slice/([^/]+)\\\\.service$\"},\n"
+		" {\"match\": \"comm\", \"regex\": \"^(empty)()$\", \"name\": \"$2\"}\n"
+		"]}}",
+		"test", err, sizeof(err));
 }
 
 static int teardown(void **state)
@@ -43,8 +44,8 @@ static enum identity_source classify(const struct proc_info *p, char *name)
 
 static void test_marker_first(void **state)
 {
-	struct proc_info p = { .marker = "planner", .cgroup = "/system.slice/x.service",
-			       .comm = "worker-1" };
+	struct proc_info p = {
+		.marker = "planner", .cgroup = "/system.slice/x.service", .comm = "worker-1"};
 	char name[SW_NAME_LEN];
 
 	(void)state;
@@ -58,7 +59,7 @@ static void test_marker_first(void **state)
 
 static void test_cgroup_before_command(void **state)
 {
-	struct proc_info p = { .cgroup = "/system.slice/nginx.service", .comm = "worker-7" };
+	struct proc_info p = {.cgroup = "/system.slice/nginx.service", .comm = "worker-7"};
 	char name[SW_NAME_LEN];
 
 	(void)state;
@@ -72,8 +73,9 @@ static void test_cgroup_before_command(void **state)
 
 static void test_command_rules(void **state)
 {
-	struct proc_info p = { .comm = "python3", .exe = "/usr/bin/python3.11",
-			       .cmdline = "python3 run.py --agent=coder" };
+	struct proc_info p = {.comm = "python3",
+			      .exe = "/usr/bin/python3.11",
+			      .cmdline = "python3 run.py --agent=coder"};
 	char name[SW_NAME_LEN];
 
 	(void)state;
@@ -89,8 +91,8 @@ static void test_command_rules(void **state)
 
 static void test_sources_mask(void **state)
 {
-	struct proc_info p = { .marker = "m", .cgroup = "/system.slice/a.service",
-			       .comm = "worker-1" };
+	struct proc_info p = {
+		.marker = "m", .cgroup = "/system.slice/a.service", .comm = "worker-1"};
 	char name[SW_NAME_LEN];
 
 	(void)state;
@@ -104,7 +106,7 @@ static void test_sources_mask(void **state)
 
 static void test_empty_name_is_no_match(void **state)
 {
-	struct proc_info p = { .comm = "empty" };
+	struct proc_info p = {.comm = "empty"};
 	char name[SW_NAME_LEN];
 
 	(void)state;
@@ -113,7 +115,7 @@ static void test_empty_name_is_no_match(void **state)
 
 static void test_missing_attributes(void **state)
 {
-	struct proc_info p = { 0 };
+	struct proc_info p = {0};
 	char name[SW_NAME_LEN];
 
 	(void)state;
@@ -122,7 +124,7 @@ static void test_missing_attributes(void **state)
 
 static void test_marker_disabled(void **state)
 {
-	struct proc_info p = { .marker = "planner" };
+	struct proc_info p = {.marker = "planner"};
 	char name[SW_NAME_LEN];
 
 	(void)state;
@@ -134,7 +136,7 @@ static void test_marker_disabled(void **state)
 static void test_expand_truncates(void **state)
 {
 	const char *subject = "0123456789012345678901234567890123456789";
-	regmatch_t m[2] = { { 0, 40 }, { 5, 10 } };
+	regmatch_t m[2] = {{0, 40}, {5, 10}};
 	char name[SW_NAME_LEN];
 
 	(void)state;
@@ -143,7 +145,7 @@ static void test_expand_truncates(void **state)
 	assert_memory_equal(name, "x-0123", 6);
 	identity__expand("[$1]", subject, m, 2, name);
 	assert_string_equal(name, "[56789]");
-	identity__expand("$7", subject, m, 2, name);	/* group out of range: empty */
+	identity__expand("$7", subject, m, 2, name); /* group out of range: empty */
 	assert_string_equal(name, "");
 	identity__expand("a$$b", subject, m, 2, name);
 	assert_string_equal(name, "a$$b");
@@ -151,7 +153,7 @@ static void test_expand_truncates(void **state)
 
 static void test_marker_truncated(void **state)
 {
-	struct proc_info p = { .marker = "a-very-long-agent-name-that-goes-past-the-limit" };
+	struct proc_info p = {.marker = "a-very-long-agent-name-that-goes-past-the-limit"};
 	char name[SW_NAME_LEN];
 
 	(void)state;

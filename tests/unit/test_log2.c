@@ -40,7 +40,7 @@ static void test_bucket_edges(void **state)
 	for (i = 1; i < 63; i++) {
 		__u64 p = 1ULL << i;
 
-		assert_int_equal(sw_log2_bucket(p, 64), i);	/* on the edge: le = 2^i */
+		assert_int_equal(sw_log2_bucket(p, 64), i); /* on the edge: le = 2^i */
 		assert_int_equal(sw_log2_bucket(p + 1, 64), i + 1);
 	}
 	/* 268 lands in le=512, not le=256. */

@@ -32,7 +32,7 @@ static void test_escape_label(void **state)
 
 static void test_sample_line(void **state)
 {
-	struct prom_label l[2] = { { "agent", "we\"ird" }, { "class", "file" } };
+	struct prom_label l[2] = {{"agent", "we\"ird"}, {"class", "file"}};
 	struct buf b;
 
 	(void)state;
@@ -91,18 +91,18 @@ static double line_value(const char *text, const char *prefix)
 
 static void test_histogram_invariants(void **state)
 {
-	__u64 slots[SW_LAT_SLOTS] = { 0 };
-	struct prom_label l = { "agent", "a" };
+	__u64 slots[SW_LAT_SLOTS] = {0};
+	struct prom_label l = {"agent", "a"};
 	unsigned long long prev = 0, v;
 	const char *p;
 	struct buf b;
 	int buckets = 0;
 
 	(void)state;
-	slots[0] = 3;	/* <= 1 ns: below the first exported bucket */
+	slots[0] = 3; /* <= 1 ns: below the first exported bucket */
 	slots[9] = 5;
 	slots[20] = 7;
-	slots[SW_LAT_SLOTS - 1] = 11;	/* overflow: only in +Inf */
+	slots[SW_LAT_SLOTS - 1] = 11; /* overflow: only in +Inf */
 	buf__init(&b);
 	prom__histogram_log2(&b, "h_seconds", &l, 1, slots, SW_LAT_SLOTS, 8, 34, 1e-9, 42.5);
 	for (p = b.data; (p = strstr(p, "h_seconds_bucket{")); p++) {
@@ -111,7 +111,7 @@ static void test_histogram_invariants(void **state)
 		while (eol[-1] != ' ')
 			eol--;
 		v = strtoull(eol, NULL, 10);
-		assert_true(v >= prev);	/* cumulative */
+		assert_true(v >= prev); /* cumulative */
 		prev = v;
 		buckets++;
 	}
@@ -129,7 +129,7 @@ static void test_histogram_invariants(void **state)
 
 static void test_histogram_empty(void **state)
 {
-	__u64 slots[SW_LAT_SLOTS] = { 0 };
+	__u64 slots[SW_LAT_SLOTS] = {0};
 	struct buf b;
 
 	(void)state;
@@ -159,9 +159,12 @@ static void test_buf_growth(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape_label),	  cmocka_unit_test(test_sample_line),
-		cmocka_unit_test(test_values),		  cmocka_unit_test(test_help_escape),
-		cmocka_unit_test(test_histogram_invariants), cmocka_unit_test(test_histogram_empty),
+		cmocka_unit_test(test_escape_label),
+		cmocka_unit_test(test_sample_line),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_help_escape),
+		cmocka_unit_test(test_histogram_invariants),
+		cmocka_unit_test(test_histogram_empty),
 		cmocka_unit_test(test_buf_growth),
 	};
 

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for the end-to-end tests: TAP output, free ports, cleanup.
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SWARMWATCH=${SWARMWATCH:-$top/build/swarmwatch}
+tap_n=0
+tap_failed=0
+
+ok() {	# ok CONDITION-EXIT-STATUS NAME
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_n - $2"
+	else
+		echo "not ok $tap_n - $2"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+skip_all() {	# skip_all REASON NAME...
+	local why=$1; shift
+	for name in "$@"; do
+		tap_n=$((tap_n + 1))
+		echo "ok $tap_n - $name # SKIP $why"
+	done
+	exit 0
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for SECONDS COMMAND...: retries the command every 0.2 s until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	while [ $SECONDS -lt $deadline ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}

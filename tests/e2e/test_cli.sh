@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The command line: help on every command, exit codes, one-line errors for
+# bad configuration and bad flags. Needs no privileges.
+set -u
+. "$(dirname "$0")/lib.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "1..12"
+
+# expect_fail NAME EXIT-CODE MESSAGE COMMAND...: fails with that code and one line containing MESSAGE
+expect_fail() {
+	local name=$1 code=$2 msg=$3; shift 3
+	"$@" >"$work/out" 2>&1
+	local rc=$? lines
+	lines=$(wc -l <"$work/out")
+	if [ $rc -eq "$code" ] && grep -qF -- "$msg" "$work/out" && [ "$lines" -eq 1 ]; then
+		ok 0 "$name"
+	else
+		sed 's/^/# /' "$work/out"
+		echo "# exit $rc, $lines lines"
+		ok 1 "$name"
+	fi
+}
+
+out=$("$SWARMWATCH" version)
+[[ "$out" =~ ^swarmwatch\ [0-9]+\.[0-9]+\.[0-9]+ ]]
+ok $? "version prints the version"
+
+rc=0
+for cmd in run check-config detect; do
+	"$SWARMWATCH" $cmd --help | grep -q "usage: swarmwatch $cmd" || rc=1
+done
+"$SWARMWATCH" --help | grep -q "commands:" || rc=1
+ok $rc "--help on every command"
+
+expect_fail "unknown command exits 2" 2 'unknown command "frobnicate"' "$SWARMWATCH" frobnicate
+
+"$SWARMWATCH" check-config /dev/stdin <<<'{"max_agents": 10}' >"$work/out" 2>&1
+ok $? "check-config accepts a valid file"
+
+printf '{\n  "listen": "0.0.0.0:7979",\n  "intervall": "1s"\n}\n' >"$work/typo.json"
+expect_fail "unknown key: file:line:column and a suggestion" 1 \
+	"$work/typo.json:3:3: unknown key \"intervall\" in the configuration (did you mean \"interval\"?)" \
+	"$SWARMWATCH" check-config "$work/typo.json"
+
+printf '{"identity": {"rules": [\n  {"match": "comm", "regex": "([a-z"}]}}\n' >"$work/regex.json"
+expect_fail "invalid regex is reported with its position" 1 "$work/regex.json:2:" \
+	"$SWARMWATCH" check-config "$work/regex.json"
+
+printf '{"max_agents": 5,\n' >"$work/broken.json"
+expect_fail "malformed JSON is reported with its position" 1 "$work/broken.json:2:" \
+	"$SWARMWATCH" check-config "$work/broken.json"
+
+expect_fail "missing file" 1 "cannot read: No such file or directory" \
+	"$SWARMWATCH" check-config "$work/absent.json"
+
+expect_fail "run refuses a bad config before touching the kernel" 1 "did you mean \"interval\"" \
+	"$SWARMWATCH" run --config "$work/typo.json"
+
+expect_fail "run refuses a bad --interval" 1 '--interval "soon"' \
+	"$SWARMWATCH" run --interval soon
+
+expect_fail "run refuses a bad --listen" 1 'is not ADDR:PORT' \
+	"$SWARMWATCH" run --listen nowhere
+
+expect_fail "run refuses stray arguments" 2 'unexpected argument "extra"' \
+	"$SWARMWATCH" run extra
+[ $tap_failed -eq 0 ]
