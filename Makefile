@@ -47,7 +47,7 @@ TEST_HELPER_BINS := $(TEST_HELPER_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 BENCH_SRCS := $(wildcard bench/*/*.c)
 BENCH_BPF_SRCS := $(wildcard bench/*/*.bpf.c)
 
-.PHONY: all deps run test tests format format-check clean unpin bench-overhead
+.PHONY: all deps run test tests format format-check clean unpin bench-bins bench-overhead
 all: $(BUILD)/swarmwatch
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
@@ -87,7 +87,26 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c | $(BUILD)/tests/bpf
 
 tests: $(BUILD)/swarmwatch $(UNIT_BINS) $(TEST_HELPER_BINS)
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf:
+# Benchmarks: the getppid loop and the empty-program floor.
+$(BUILD)/bench/floor.bpf.o: bench/overhead/floor.bpf.c | $(BUILD)/bench
+	$(msg) BPF $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/floor.skel.h: $(BUILD)/bench/floor.bpf.o
+	$(msg) SKEL $@
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench/floor: bench/overhead/floor.c $(BUILD)/bench/floor.skel.h
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench $< -lbpf -lelf -lz -o $@
+
+$(BUILD)/bench/loop: bench/overhead/loop.c | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop
+
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 # Installs missing Debian packages (build and test); says what is missing elsewhere.
@@ -104,7 +123,7 @@ test: deps tests
 unpin: all
 	$(BUILD)/swarmwatch run --unpin
 
-bench-overhead: deps all
+bench-overhead: deps bench-bins
 	bench/overhead/run
 
 FORMAT_SRCS = $(wildcard bpf/*.bpf.c bpf/*.bpf.h include/*.h user/*.c user/*.h tests/*/*.c bench/*/*.c)

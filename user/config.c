@@ -35,7 +35,8 @@ const char config__builtin[] =
 	"    \"ignored_errnos\": [\"EAGAIN\", \"EINTR\", \"EINPROGRESS\", \"EALREADY\"],\n"
 	"    \"top_errnos\": 8\n"
 	"  },\n"
-	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true}\n"
+	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true},\n"
+	"  \"bpf_stats\": false\n"
 	"}\n";
 
 static const char *const collector_names[COLLECTOR_MAX] = {
@@ -436,7 +437,7 @@ static void defaults(struct config *c)
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"listen",   "interval", "pin_path",	 "max_agents",
-					   "identity", "syscalls", "collectors", NULL};
+					   "identity", "syscalls", "collectors", "bpf_stats", NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -493,6 +494,9 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 		goto out;
 	if (ret)
 		c->max_agents = n;
+	ret = get_bool(&p, root, "bpf_stats", &c->bpf_stats);
+	if (ret < 0)
+		goto out;
 	ret = 0;
 	if ((v = json_object_get(root, "identity")) && (ret = parse_identity(&p, v, c)))
 		goto out;

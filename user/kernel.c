@@ -526,9 +526,11 @@ struct kernel *kernel__open(const struct config *c)
 	if (attach(k))
 		goto err_destroy;
 	pin_programs(k);
-	k->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (k->stats_fd < 0)
-		pr_debug("BPF run-time statistics unavailable: %s", strerror(errno));
+	if (c->bpf_stats) {
+		k->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (k->stats_fd < 0)
+			pr_warn("cannot turn on BPF run-time statistics: %s", strerror(errno));
+	}
 	k->rb = ring_buffer__new(bpf_map__fd(k->skel->maps.events), on_ringbuf, k, NULL);
 	if (!k->rb) {
 		pr_err("cannot open the event ring buffer: %s", strerror(errno));
@@ -751,9 +753,29 @@ int kernel__for_each_name(struct kernel *k, void (*fn)(void *ctx, const char *na
 	return n;
 }
 
+/* Whether programs are being timed: by us, or by kernel.bpf_stats_enabled. */
+static bool stats_on(const struct kernel *k)
+{
+	char v = '0';
+	int fd;
+
+	if (k->stats_fd >= 0)
+		return true;
+	fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1)
+			v = '0';
+		close(fd);
+	}
+	return v == '1';
+}
+
 int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)
 {
 	int i, n = 0;
+
+	if (!stats_on(k))
+		return 0;
 
 	for (i = 0; i < k->nprogs && n < max; i++) {
 		struct bpf_program *p = bpf_program__autoload(k->progs[i].btf) ? k->progs[i].btf

@@ -184,7 +184,8 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 	}
 
 	prom__family(b, "swarmwatch_bpf_program_run_seconds_total", "counter",
-		     "Time spent in each BPF program (needs BPF run-time statistics).");
+		     "Time spent in each BPF program (only while BPF run-time statistics are on: "
+		     "bpf_stats in the configuration, or sysctl kernel.bpf_stats_enabled=1).");
 	l.name = "program";
 	for (i = 0; i < s->nprogs; i++) {
 		l.value = s->progs[i].name;
@@ -192,7 +193,7 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 			     s->progs[i].run_ns * NS);
 	}
 	prom__family(b, "swarmwatch_bpf_program_runs_total", "counter",
-		     "Runs of each BPF program (needs BPF run-time statistics).");
+		     "Runs of each BPF program (only while BPF run-time statistics are on).");
 	for (i = 0; i < s->nprogs; i++) {
 		l.value = s->progs[i].name;
 		prom__sample_u64(b, "swarmwatch_bpf_program_runs_total", &l, 1, s->progs[i].runs);

@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the detectors (detect, iforest, forecast) and of `swarmwatch detect`, on
+ * synthetic series whose answers are known.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cmd_detect.h"
+#include "detect.h"
+#include "forecast.h"
+#include "iforest.h"
+
+/* Closeness of doubles, naming the expression and both values when it fails. */
+#define assert_near(a, b, tol) check_near((a), (b), (tol), #a, __FILE__, __LINE__)
+
+static void check_near(double a, double b, double tol, const char *what, const char *file, int line)
+{
+	if (fabs(a - b) <= tol)
+		return;
+	print_error("%s = %.17g, expected %.17g within %g\n", what, a, b, tol);
+	_fail(file, line);
+}
+
+/* Sample interval of the synthetic series: five minutes, like most public benchmark data. */
+#define INTERVAL 300.0
+
+/* Deterministic generator for the synthetic series (xorshift64*, Box-Muller for normals). */
+struct gen {
+	uint64_t s;
+};
+
+static double gen_unit(struct gen *g)
+{
+	g->s ^= g->s >> 12;
+	g->s ^= g->s << 25;
+	g->s ^= g->s >> 27;
+	return ((g->s * 0x2545f4914f6cdd1dull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double gen_normal(struct gen *g)
+{
+	double u = gen_unit(g), v = gen_unit(g);
+
+	return sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v);
+}
+
+/* Run of an ensemble over a series: which samples raised an anomaly. */
+struct run {
+	size_t n;
+	uint8_t *flag;
+	double *score;
+	size_t alarms;
+	size_t first; /* index of the first alarm, n when none */
+};
+
+/* Score x with the default parameters; mask selects components (0 = the default ensemble). */
+static void run_series_mask(const double *x, size_t n, uint32_t mask, struct run *r)
+{
+	struct detect_ensemble *d = malloc(sizeof(*d));
+	struct detect_params p;
+	struct detect_result res;
+	size_t i;
+
+	assert_non_null(d);
+	assert_int_equal(detect__params_default(&p, INTERVAL), 0);
+	if (mask)
+		p.mask = mask;
+	assert_int_equal(detect__init(d, &p), 0);
+	r->n = n;
+	r->flag = calloc(n, 1);
+	r->score = calloc(n, sizeof(double));
+	assert_non_null(r->flag);
+	assert_non_null(r->score);
+	r->alarms = 0;
+	r->first = n;
+	for (i = 0; i < n; i++) {
+		assert_int_equal(detect__update(d, i * INTERVAL, x[i], &res), 0);
+		assert_true(res.score >= 0.0 && res.score <= 1.0);
+		r->score[i] = res.score;
+		if (res.anomaly) {
+			r->flag[i] = 1;
+			r->alarms++;
+			if (r->first == n)
+				r->first = i;
+		}
+	}
+	free(d);
+}
+
+static void run_series(const double *x, size_t n, struct run *r)
+{
+	run_series_mask(x, n, 0, r);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->flag);
+	free(r->score);
+}
+
+/* Alarms raised in [lo, hi). */
+static size_t alarms_in(const struct run *r, size_t lo, size_t hi)
+{
+	size_t i, c = 0;
+
+	for (i = lo; i < hi && i < r->n; i++)
+		c += r->flag[i];
+	return c;
+}
+
+static double *noise_series(size_t n, double level, double sd, uint64_t seed)
+{
+	struct gen g = {seed};
+	double *x = malloc(n * sizeof(*x));
+	size_t i;
+
+	assert_non_null(x);
+	for (i = 0; i < n; i++)
+		x[i] = level + sd * gen_normal(&g);
+	return x;
+}
+
+static void test_window_stats_match_brute_force(void **state)
+{
+	struct detect_window *w = malloc(sizeof(*w));
+	double x[300], s[300], dev[300], med, mad, q, want_med, want_mad;
+	struct gen g = {7};
+	size_t i, j, k, n;
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(detect__window_init(w, 0), -EINVAL);
+	assert_int_equal(detect__window_init(w, DETECT_WINDOW_MAX + 1), -EINVAL);
+	assert_int_equal(detect__window_init(w, 101), 0);
+	assert_int_equal(detect__window_mad(w, &med, &mad), -ENODATA);
+	for (i = 0; i < 300; i++) {
+		/* Discrete values too, so ties are exercised. */
+		x[i] = i % 3 ? gen_normal(&g) : floor(4 * gen_unit(&g));
+		assert_int_equal(detect__window_push(w, x[i]), 0);
+		n = i + 1 < 101 ? i + 1 : 101;
+		for (j = 0; j < n; j++)
+			s[j] = x[i + 1 - n + j];
+		/* Insertion sort of the reference copy. */
+		for (j = 1; j < n; j++)
+			for (k = j; k > 0 && s[k - 1] > s[k]; k--) {
+				q = s[k];
+				s[k] = s[k - 1];
+				s[k - 1] = q;
+			}
+		want_med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+		for (j = 0; j < n; j++)
+			dev[j] = fabs(s[j] - want_med);
+		for (j = 1; j < n; j++)
+			for (k = j; k > 0 && dev[k - 1] > dev[k]; k--) {
+				q = dev[k];
+				dev[k] = dev[k - 1];
+				dev[k - 1] = q;
+			}
+		want_mad = n % 2 ? dev[n / 2] : 0.5 * (dev[n / 2 - 1] + dev[n / 2]);
+		assert_int_equal(detect__window_mad(w, &med, &mad), 0);
+		assert_near(med, want_med, 1e-12);
+		assert_near(mad, want_mad, 1e-12);
+		assert_int_equal(detect__window_quantile(w, 0.0, &q), 0);
+		assert_near(q, s[0], 0.0);
+		assert_int_equal(detect__window_quantile(w, 1.0, &q), 0);
+		assert_near(q, s[n - 1], 0.0);
+	}
+	assert_int_equal(detect__window_quantile(w, 1.5, &q), -EINVAL);
+	assert_int_equal(detect__window_push(w, NAN), -EINVAL);
+	free(w);
+}
+
+static void test_ewma_and_trend_basics(void **state)
+{
+	struct detect_ewma e;
+	struct detect_trend t;
+	double z, slope, tstat;
+	struct gen g = {3};
+	int i;
+
+	(void)state;
+	assert_int_equal(detect__ewma_init(&e, 0.0), -EINVAL);
+	assert_int_equal(detect__ewma_init(&e, 0.05), 0);
+	for (i = 0; i < 2000; i++)
+		assert_int_equal(detect__ewma_update(&e, 10.0 + gen_normal(&g), &z), 0);
+	assert_near(e.mean, 10.0, 0.3);
+	assert_near(sqrt(e.var), 1.0, 0.3);
+	assert_int_equal(detect__ewma_update(&e, e.mean + 8.0, &z), 0);
+	assert_true(z > 5.0);
+
+	assert_int_equal(detect__trend_init(&t, 2), -EINVAL);
+	assert_int_equal(detect__trend_init(&t, 100), 0);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(detect__trend_update(&t, 0.5 * i + gen_normal(&g), &slope, &tstat),
+				 0);
+	assert_near(slope, 0.5, 0.02);
+	assert_true(tstat > 50.0);
+	/* A flat noisy window has no significant slope. */
+	for (i = 0; i < 100; i++)
+		assert_int_equal(detect__trend_update(&t, gen_normal(&g), &slope, &tstat), 0);
+	assert_true(fabs(tstat) < 4.0);
+}
+
+static void test_defaults_follow_interval(void **state)
+{
+	struct detect_params a, b;
+	uint32_t mask;
+
+	(void)state;
+	assert_int_equal(detect__params_default(&a, 0.0), -EINVAL);
+	assert_int_equal(detect__params_default(&a, 300.0), 0);
+	assert_int_equal(detect__params_default(&b, 1.0), 0);
+	assert_true(a.window <= DETECT_WINDOW_MAX && b.window <= DETECT_WINDOW_MAX);
+	assert_true(a.warmup >= 32 && a.warmup <= a.window);
+	assert_int_equal(detect__mask_from_name("ensemble", &mask), 0);
+	assert_int_equal(mask, DETECT_MASK_DEFAULT);
+	assert_int_equal(detect__mask_from_name("all", &mask), 0);
+	assert_int_equal(mask, DETECT_MASK_ALL);
+	assert_int_equal(detect__mask_from_name("mad", &mask), 0);
+	assert_int_equal(mask, 1u << DETECT_C_MAD);
+	assert_int_equal(detect__mask_from_name("nope", &mask), -ENOENT);
+}
+
+static void test_step_change(void **state)
+{
+	size_t n = 3000, at = 1800;
+	double *x = noise_series(n, 10.0, 1.0, 11);
+	struct run r;
+	size_t i;
+
+	(void)state;
+	for (i = at; i < n; i++)
+		x[i] += 8.0;
+	run_series(x, n, &r);
+	assert_int_equal(alarms_in(&r, 0, at), 0);
+	assert_true(r.first >= at && r.first < at + 6);
+	run_free(&r);
+	free(x);
+}
+
+static void test_spike(void **state)
+{
+	size_t n = 3000, at = 2000;
+	double *x = noise_series(n, 50.0, 2.0, 12);
+	struct run r;
+
+	(void)state;
+	x[at] += 30.0;
+	run_series(x, n, &r);
+	assert_int_equal(alarms_in(&r, 0, at), 0);
+	assert_int_equal(r.first, at);
+	assert_true(r.score[at] >= 0.65);
+	run_free(&r);
+	free(x);
+}
+
+static void test_slow_drift(void **state)
+{
+	size_t n = 4000, at = 2000;
+	double *x = noise_series(n, 100.0, 1.0, 13);
+	struct run r;
+	size_t i;
+
+	(void)state;
+	/* A twentieth of a standard deviation per sample: no single step stands out. */
+	for (i = at; i < n; i++)
+		x[i] += 0.05 * (i - at);
+	run_series(x, n, &r);
+	assert_int_equal(alarms_in(&r, 0, at), 0);
+	assert_true(r.first > at && r.first < at + 600);
+	run_free(&r);
+	free(x);
+}
+
+static void test_seasonal_with_injected_anomaly(void **state)
+{
+	size_t n = 288 * 14, at = 288 * 11 + 72, len = 24, i;
+	double *x = noise_series(n, 0.0, 0.3, 14);
+	struct run r;
+
+	(void)state;
+	for (i = 0; i < n; i++)
+		x[i] += 50.0 + 10.0 * sin(2.0 * M_PI * i / 288.0);
+	/*
+	 * Two hours stuck at the daily mean while the cycle is at its peak: every value is inside
+	 * the usual range, only the time of day makes it wrong.
+	 */
+	for (i = at; i < at + len; i++)
+		x[i] = 50.0 + 0.3 * sin(i);
+	/* Only the seasonal baseline can see this one, so it is tested on its own. */
+	run_series_mask(x, n, 1u << DETECT_C_SEASON, &r);
+	assert_int_equal(alarms_in(&r, 0, at), 0);
+	assert_true(alarms_in(&r, at, at + len) >= 1);
+	run_free(&r);
+	free(x);
+}
+
+static void test_flat_series_never_alarms(void **state)
+{
+	size_t n = 5000, i;
+	double *x = malloc(n * sizeof(*x));
+	struct run r;
+
+	(void)state;
+	assert_non_null(x);
+	for (i = 0; i < n; i++)
+		x[i] = 42.0;
+	run_series(x, n, &r);
+	assert_int_equal(r.alarms, 0);
+	for (i = 0; i < n; i++)
+		assert_near(r.score[i], 0.0, 1e-12);
+	run_free(&r);
+	free(x);
+}
+
+static void test_constant_then_noisy(void **state)
+{
+	size_t n = 5000, at = 1000, i;
+	double *x = noise_series(n, 5.0, 1.0, 15);
+	struct run r;
+
+	(void)state;
+	for (i = 0; i < at; i++)
+		x[i] = 5.0;
+	run_series(x, n, &r);
+	/* The onset of noise is a change worth one alarm; then the detector must settle. */
+	assert_int_equal(alarms_in(&r, 0, at), 0);
+	assert_true(alarms_in(&r, at, n) <= 2);
+	assert_int_equal(alarms_in(&r, n - 2000, n), 0);
+	run_free(&r);
+	free(x);
+}
+
+/* Continue two ensembles on the same input and compare every result bit for bit. */
+static void test_serialization_round_trip(void **state)
+{
+	struct detect_ensemble *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	size_t n = 4000, i, size = detect__state_size();
+	double *x = noise_series(n, 20.0, 3.0, 16);
+	unsigned char *buf = malloc(size);
+	struct detect_result ra, rb;
+	struct detect_params p;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(buf);
+	for (i = 0; i < n; i++)
+		x[i] += 5.0 * sin(2.0 * M_PI * i / 288.0) + (i % 997 == 0 ? 25.0 : 0.0);
+	assert_int_equal(detect__params_default(&p, INTERVAL), 0);
+	assert_int_equal(detect__init(a, &p), 0);
+	for (i = 0; i < 2500; i++)
+		assert_int_equal(detect__update(a, i * INTERVAL, x[i], &ra), 0);
+	assert_int_equal(detect__save(a, buf, size - 1), -ENOSPC);
+	assert_int_equal(detect__save(a, buf, size), (long)size);
+	memset(b, 0xa5, sizeof(*b));
+	assert_int_equal(detect__restore(b, buf, size), 0);
+	for (i = 2500; i < n; i++) {
+		assert_int_equal(detect__update(a, i * INTERVAL, x[i], &ra), 0);
+		assert_int_equal(detect__update(b, i * INTERVAL, x[i], &rb), 0);
+		assert_memory_equal(&ra, &rb, sizeof(ra));
+	}
+	/* Any flipped byte is caught; a short buffer too. */
+	buf[size / 2] ^= 1;
+	assert_int_equal(detect__restore(b, buf, size), -EBADMSG);
+	buf[size / 2] ^= 1;
+	assert_int_equal(detect__restore(b, buf, size - 1), -EBADMSG);
+	free(buf);
+	free(x);
+	free(a);
+	free(b);
+}
+
+static void test_iforest_isolates_planted_outliers(void **state)
+{
+	struct iforest *f = malloc(sizeof(*f));
+	struct iforest_params p;
+	struct gen g = {21};
+	double pt[2], s, worst_inlier = 0.0, best_outlier = 1.0;
+	static const double outliers[][2] = {{6, 6}, {-7, 1}, {0, 8}, {5, -6}};
+	size_t i;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(iforest__params_default(&p, 0), -EINVAL);
+	assert_int_equal(iforest__params_default(&p, 2), 0);
+	assert_int_equal(iforest__init(f, &p), 0);
+	assert_int_equal(iforest__score(f, pt, &s), -ENODATA);
+	for (i = 0; i < 1500; i++) {
+		pt[0] = gen_normal(&g);
+		pt[1] = 3.0 + 0.5 * gen_normal(&g);
+		assert_int_equal(iforest__push(f, pt), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(iforest__score(f, outliers[i], &s), 0);
+		best_outlier = fmin(best_outlier, s);
+	}
+	/* Inliers near the centre of the cloud. */
+	for (i = 0; i < 200; i++) {
+		pt[0] = 0.5 * gen_normal(&g);
+		pt[1] = 3.0 + 0.25 * gen_normal(&g);
+		assert_int_equal(iforest__score(f, pt, &s), 0);
+		worst_inlier = fmax(worst_inlier, s);
+	}
+	assert_true(best_outlier > 0.6);
+	assert_true(worst_inlier < 0.5);
+	assert_true(best_outlier > worst_inlier);
+	free(f);
+}
+
+static void test_iforest_path_length_matches_c(void **state)
+{
+	struct iforest *f = malloc(sizeof(*f));
+	struct iforest_params p;
+	struct gen g = {22};
+	double pt[2], h, sum = 0.0, *pts;
+	size_t i;
+
+	(void)state;
+	assert_near(iforest__c(1), 0.0, 0.0);
+	assert_near(iforest__c(2), 1.0, 0.0);
+	assert_near(iforest__c(256), 10.2448, 1e-3);
+	assert_non_null(f);
+	/* No height limit: the mean depth of the training points is c(psi) in expectation. */
+	assert_int_equal(iforest__params_default(&p, 2), 0);
+	p.window = p.psi;
+	p.max_depth = 30;
+	assert_int_equal(iforest__init(f, &p), 0);
+	pts = malloc(p.psi * 2 * sizeof(double));
+	assert_non_null(pts);
+	for (i = 0; i < p.psi; i++) {
+		pts[2 * i] = gen_unit(&g);
+		pts[2 * i + 1] = gen_unit(&g);
+		assert_int_equal(iforest__push(f, &pts[2 * i]), 0);
+	}
+	for (i = 0; i < p.psi; i++) {
+		pt[0] = pts[2 * i];
+		pt[1] = pts[2 * i + 1];
+		assert_int_equal(iforest__path_length(f, pt, &h), 0);
+		sum += h;
+	}
+	assert_near(sum / p.psi, iforest__c(p.psi), 0.1 * iforest__c(p.psi));
+	free(pts);
+	free(f);
+}
+
+static void test_iforest_round_trip(void **state)
+{
+	struct iforest *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	size_t size = iforest__state_size(), i;
+	unsigned char *buf = malloc(size);
+	struct iforest_params p;
+	struct gen g = {23};
+	double pt[3], sa, sb;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(buf);
+	assert_int_equal(iforest__params_default(&p, 3), 0);
+	p.window = 512;
+	p.retrain = 128;
+	assert_int_equal(iforest__init(a, &p), 0);
+	for (i = 0; i < 700; i++) {
+		pt[0] = gen_normal(&g);
+		pt[1] = gen_normal(&g);
+		pt[2] = gen_normal(&g);
+		assert_int_equal(iforest__push(a, pt), 0);
+	}
+	assert_int_equal(iforest__save(a, buf, size), (long)size);
+	assert_int_equal(iforest__restore(b, buf, size), 0);
+	/* Both retrain on the same schedule with the same generator state. */
+	for (i = 0; i < 300; i++) {
+		pt[0] = gen_normal(&g);
+		pt[1] = gen_normal(&g);
+		pt[2] = 3.0 * gen_normal(&g);
+		assert_int_equal(iforest__push(a, pt), 0);
+		assert_int_equal(iforest__push(b, pt), 0);
+		assert_int_equal(iforest__score(a, pt, &sa), 0);
+		assert_int_equal(iforest__score(b, pt, &sb), 0);
+		assert_memory_equal(&sa, &sb, sizeof(sa));
+	}
+	buf[100] ^= 0x10;
+	assert_int_equal(iforest__restore(b, buf, size), -EBADMSG);
+	free(buf);
+	free(a);
+	free(b);
+}
+
+static void test_holt_winters_recovers_trend_and_season(void **state)
+{
+	struct forecast *f = malloc(sizeof(*f));
+	struct forecast_params p;
+	struct gen g = {31};
+	size_t t, m = 24, covered = 0, trials = 0;
+	double y, mean, lo, hi, want;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(forecast__params_default(&p, 1), -EINVAL);
+	assert_int_equal(forecast__params_default(&p, m), 0);
+	assert_int_equal(forecast__init(f, &p), 0);
+	assert_int_equal(forecast__predict(f, 1, &mean, &lo, &hi), -ENODATA);
+	for (t = 0; t < 2400; t++) {
+		y = 100.0 + 0.5 * t + 10.0 * sin(2.0 * M_PI * t / m) + gen_normal(&g);
+		assert_int_equal(forecast__update(f, y), 0);
+	}
+	assert_near(f->trend, 0.5, 0.05);
+	for (t = 0; t < m; t++) {
+		/* Seasonal offset of phase t, against the generator's sine. */
+		want = 10.0 * sin(2.0 * M_PI * t / m);
+		assert_near(f->season[t], want, 1.0);
+	}
+	/* Forecast one season ahead without learning: the mean follows the true curve. */
+	for (t = 1; t <= m; t++) {
+		assert_int_equal(forecast__predict(f, t, &mean, &lo, &hi), 0);
+		want = 100.0 + 0.5 * (2399 + t) + 10.0 * sin(2.0 * M_PI * (2399 + t) / m);
+		assert_near(mean, want, 2.0);
+		assert_true(lo < mean && mean < hi);
+	}
+	/* One-step 95 % intervals on held-out samples cover about 95 % of the noise. */
+	for (t = 2400; t < 6400; t++) {
+		y = 100.0 + 0.5 * t + 10.0 * sin(2.0 * M_PI * t / m) + gen_normal(&g);
+		assert_int_equal(forecast__predict(f, 1, &mean, &lo, &hi), 0);
+		covered += y >= lo && y <= hi;
+		trials++;
+		assert_int_equal(forecast__update(f, y), 0);
+	}
+	assert_near((double)covered / trials, 0.95, 0.025);
+	free(f);
+}
+
+static void test_holt_trend_and_time_to_threshold(void **state)
+{
+	struct forecast *f = malloc(sizeof(*f)), *g2 = malloc(sizeof(*g2));
+	size_t size = forecast__state_size(), t;
+	unsigned char *buf = malloc(size);
+	struct forecast_params p;
+	struct gen g = {32};
+	uint32_t mid, early, late;
+	double m1, m2, lo, hi;
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(g2);
+	assert_non_null(buf);
+	assert_int_equal(forecast__params_default(&p, 0), 0);
+	assert_int_equal(forecast__init(f, &p), 0);
+	for (t = 0; t < 1000; t++)
+		assert_int_equal(forecast__update(f, 3.0 + 2.0 * t + 0.5 * gen_normal(&g)), 0);
+	assert_near(f->trend, 2.0, 0.05);
+	/* Level near 2001: threshold 2201 is crossed in about 100 samples. */
+	assert_int_equal(forecast__time_to_threshold(f, 2201.0, 1000, 0.8, &mid, &early, &late), 0);
+	assert_true(mid >= 95 && mid <= 105);
+	assert_true(early <= mid && (late == 0 || late >= mid));
+	assert_int_equal(forecast__time_to_threshold(f, 1e9, 100, 0.8, &mid, &early, &late),
+			 -ERANGE);
+	assert_int_equal(forecast__time_to_threshold(f, 2201.0, 100, 1.5, &mid, &early, &late),
+			 -EINVAL);
+	/* Exact round trip. */
+	assert_int_equal(forecast__save(f, buf, size), (long)size);
+	assert_int_equal(forecast__restore(g2, buf, size), 0);
+	assert_int_equal(forecast__update(f, 2005.0), 0);
+	assert_int_equal(forecast__update(g2, 2005.0), 0);
+	assert_int_equal(forecast__predict(f, 10, &m1, &lo, &hi), 0);
+	assert_int_equal(forecast__predict(g2, 10, &m2, &lo, &hi), 0);
+	assert_memory_equal(&m1, &m2, sizeof(m1));
+	buf[0] ^= 0xff;
+	assert_int_equal(forecast__restore(g2, buf, size), -EBADMSG);
+	free(buf);
+	free(f);
+	free(g2);
+}
+
+/* Locate a checked-in data file whether the tests run from the repository root or below. */
+static const char *data_path(const char *rel, char *buf, size_t len)
+{
+	static const char *const prefixes[] = {"", "../", "../../", "../../../"};
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		snprintf(buf, len, "%s%s", prefixes[i], rel);
+		if (access(buf, R_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+static int run_cmd(const char *in, const char *out)
+{
+	char *argv[] = {"detect", "--input", (char *)in, "--output", (char *)out, NULL};
+
+	return cmd_detect(5, argv);
+}
+
+static void test_cmd_detect_flags_expected_rows(void **state)
+{
+	/* Data rows (0-based, header excluded) that hold the planted spike and level shift. */
+	static const long expected[] = {900, 1300};
+	char in[512], out[] = "/tmp/swarmwatch-test-detect-XXXXXX", line[256];
+	long row = -1, found[8];
+	size_t nfound = 0, i;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_non_null(data_path("tests/data/detect/synthetic.csv", in, sizeof(in)));
+	fd = mkstemp(out);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(run_cmd(in, out), 0);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_string_equal(line, "timestamp,value,anomaly_score,is_anomaly\n");
+	while (fgets(line, sizeof(line), f)) {
+		row++;
+		if (line[strlen(line) - 2] == '1') {
+			assert_true(nfound < 8);
+			found[nfound++] = row;
+		}
+	}
+	fclose(f);
+	unlink(out);
+	assert_int_equal(row, 1599);
+	assert_int_equal(nfound, 2);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(found[i], expected[i]);
+}
+
+static void test_cmd_detect_rejects_bad_input(void **state)
+{
+	static const char *const bad[] = {
+		"time,value\n2024-01-01 00:00:00,1\n",
+		"timestamp,value\n2024-01-01 00:00:00,1\n2024-13-01 00:00:00,2\n",
+		"timestamp,value\n2024-01-01 00:00:00,abc\n",
+		"timestamp,value\n2024-01-01 00:00:00\n",
+		"timestamp,value\n2024-01-01 00:00:00,1,2\n",
+		"",
+	};
+	char in[] = "/tmp/swarmwatch-test-bad-XXXXXX", out[] = "/tmp/swarmwatch-test-out-XXXXXX";
+	char *argv_help[] = {"detect", "--help", NULL};
+	char *argv_none[] = {"detect", NULL};
+	char *argv_det[] = {"detect", "--input", in, "--detector", "nope", NULL};
+	size_t i;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(in);
+	assert_true(fd >= 0);
+	close(fd);
+	fd = mkstemp(out);
+	assert_true(fd >= 0);
+	close(fd);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fopen(in, "w");
+		assert_non_null(f);
+		fputs(bad[i], f);
+		fclose(f);
+		assert_int_equal(run_cmd(in, out), 1);
+	}
+	/* A good file with CRLF line ends and a single row is fine. */
+	f = fopen(in, "w");
+	assert_non_null(f);
+	fputs("timestamp,value\r\n2024-01-01T00:00:00Z,1.5\r\n", f);
+	fclose(f);
+	assert_int_equal(run_cmd(in, out), 0);
+	assert_int_equal(run_cmd("/nonexistent/swarmwatch.csv", out), 1);
+	assert_int_equal(cmd_detect(2, argv_help), 0);
+	assert_int_equal(cmd_detect(1, argv_none), 2);
+	assert_int_equal(cmd_detect(5, argv_det), 2);
+	unlink(in);
+	unlink(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_window_stats_match_brute_force),
+		cmocka_unit_test(test_ewma_and_trend_basics),
+		cmocka_unit_test(test_defaults_follow_interval),
+		cmocka_unit_test(test_step_change),
+		cmocka_unit_test(test_spike),
+		cmocka_unit_test(test_slow_drift),
+		cmocka_unit_test(test_seasonal_with_injected_anomaly),
+		cmocka_unit_test(test_flat_series_never_alarms),
+		cmocka_unit_test(test_constant_then_noisy),
+		cmocka_unit_test(test_serialization_round_trip),
+		cmocka_unit_test(test_iforest_isolates_planted_outliers),
+		cmocka_unit_test(test_iforest_path_length_matches_c),
+		cmocka_unit_test(test_iforest_round_trip),
+		cmocka_unit_test(test_holt_winters_recovers_trend_and_season),
+		cmocka_unit_test(test_holt_trend_and_time_to_threshold),
+		cmocka_unit_test(test_cmd_detect_flags_expected_rows),
+		cmocka_unit_test(test_cmd_detect_rejects_bad_input),
+	};
+
+	return cmocka_run_group_tests_name("detect", tests, NULL, NULL);
+}

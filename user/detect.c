@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: MIT
+/*
+ * detect: streaming anomaly detectors for one numeric series (see detect.h).
+ *
+ * The ensemble scores every sample against what was learned before it, then learns it. Each
+ * component yields a z-like, scale-free deviation; the largest one relative to its reference
+ * level becomes the raw score. The raw score is then compared with its own long-run
+ * distribution (how unusual is this much surprise for this series), which makes one default
+ * threshold work on calm and on noisy series alike.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "detect.h"
+
+#define DETECT_MAGIC 0x54445753u /* "SWDT" */
+#define DETECT_VERSION 1u
+
+/* Scale floor relative to |median| so a flat series does not turn every wobble into an alarm. */
+#define SCALE_FLOOR_REL 1e-3
+/* Absolute scale floor for series that sit at zero. */
+#define SCALE_FLOOR_ABS 1e-9
+/* Floor of the deviation of log(1 + raw score): keeps a never-surprised series from alarming. */
+#define LIKELIHOOD_SD_FLOOR 0.05
+
+const char *const detect_names[] = {
+	[DETECT_C_MAD] = "mad",	      [DETECT_C_LEVEL] = "level", [DETECT_C_EWMA] = "ewma",
+	[DETECT_C_BAND] = "band",     [DETECT_C_TREND] = "trend", [DETECT_C_SEASON] = "season",
+	[DETECT_C_SPREAD] = "spread", [DETECT_C_COUNT] = NULL,
+};
+
+/*
+ * Reference level of each component: the z that counts as "as surprising as a 1.0 robust z of
+ * a single sample". Level and spread deviations are averages, so they are scaled up.
+ */
+static const double component_ref[DETECT_C_COUNT] = {
+	[DETECT_C_MAD] = 1.0,	 [DETECT_C_LEVEL] = 0.8, [DETECT_C_EWMA] = 1.0,
+	[DETECT_C_BAND] = 0.25,	 [DETECT_C_TREND] = 1.5, [DETECT_C_SEASON] = 1.0,
+	[DETECT_C_SPREAD] = 0.6,
+};
+
+static double clamp(double x, double lo, double hi)
+{
+	return x < lo ? lo : (x > hi ? hi : x);
+}
+
+static uint32_t clamp_u32(double x, uint32_t lo, uint32_t hi)
+{
+	if (!(x >= lo))
+		return lo;
+	if (x > hi)
+		return hi;
+	return (uint32_t)x;
+}
+
+int detect__ewma_init(struct detect_ewma *e, double alpha)
+{
+	if (!(alpha > 0.0 && alpha <= 1.0))
+		return -EINVAL;
+	memset(e, 0, sizeof(*e));
+	e->alpha = alpha;
+	return 0;
+}
+
+/* Score-free EWMA step shared by the public update and the ensemble. */
+static void ewma_learn(struct detect_ewma *e, double x)
+{
+	double d;
+
+	if (e->n == 0) {
+		e->mean = x;
+		e->var = 0.0;
+	} else {
+		/* West's incremental form keeps the variance non-negative. */
+		d = x - e->mean;
+		e->mean += e->alpha * d;
+		e->var = (1.0 - e->alpha) * (e->var + e->alpha * d * d);
+	}
+	e->n++;
+}
+
+static double ewma_z(const struct detect_ewma *e, double x)
+{
+	double sd;
+
+	if (e->n < 2)
+		return 0.0;
+	sd = sqrt(e->var);
+	sd = fmax(sd, fmax(SCALE_FLOOR_REL * fabs(e->mean), SCALE_FLOOR_ABS));
+	return fabs(x - e->mean) / sd;
+}
+
+int detect__ewma_update(struct detect_ewma *e, double x, double *z)
+{
+	if (!isfinite(x))
+		return -EINVAL;
+	*z = ewma_z(e, x);
+	ewma_learn(e, x);
+	return 0;
+}
+
+int detect__window_init(struct detect_window *w, uint32_t cap)
+{
+	if (cap == 0 || cap > DETECT_WINDOW_MAX)
+		return -EINVAL;
+	memset(w, 0, sizeof(*w));
+	w->cap = cap;
+	return 0;
+}
+
+/* First index in a[0..n) whose value is >= x (lower) or > x (upper). */
+static uint32_t bound(const double *a, uint32_t n, double x, bool upper)
+{
+	uint32_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (a[mid] < x || (upper && a[mid] == x))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int detect__window_push(struct detect_window *w, double x)
+{
+	uint32_t i, j;
+	double old;
+
+	if (!isfinite(x))
+		return -EINVAL;
+	j = bound(w->sorted, w->n, x, true);
+	if (w->n < w->cap) {
+		w->ring[(w->head + w->n) % w->cap] = x;
+		memmove(w->sorted + j + 1, w->sorted + j, (w->n - j) * sizeof(double));
+		w->sorted[j] = x;
+		w->n++;
+		return 0;
+	}
+	old = w->ring[w->head];
+	w->ring[w->head] = x;
+	w->head = (w->head + 1) % w->cap;
+	/* Drop the evicted value and insert the new one with a single shift between them. */
+	i = bound(w->sorted, w->n, old, false);
+	if (j > i) {
+		memmove(w->sorted + i, w->sorted + i + 1, (j - 1 - i) * sizeof(double));
+		w->sorted[j - 1] = x;
+	} else {
+		memmove(w->sorted + j + 1, w->sorted + j, (i - j) * sizeof(double));
+		w->sorted[j] = x;
+	}
+	return 0;
+}
+
+static double sorted_quantile(const double *a, uint32_t n, double q)
+{
+	double pos = q * (n - 1), frac;
+	uint32_t k = (uint32_t)pos;
+
+	if (k + 1 >= n)
+		return a[n - 1];
+	frac = pos - k;
+	return a[k] + frac * (a[k + 1] - a[k]);
+}
+
+int detect__window_quantile(const struct detect_window *w, double q, double *out)
+{
+	if (!(q >= 0.0 && q <= 1.0))
+		return -EINVAL;
+	if (w->n == 0)
+		return -ENODATA;
+	*out = sorted_quantile(w->sorted, w->n, q);
+	return 0;
+}
+
+/*
+ * The absolute deviations below the median (read leftwards) and above it (read rightwards)
+ * form two ascending sequences; the MAD is the median of their union, found by binary search
+ * for how many elements the lower sequence contributes.
+ */
+struct dev_seqs {
+	const double *s; /* sorted samples */
+	uint32_t split; /* samples strictly below the median */
+	uint32_t n; /* samples */
+	double m; /* median */
+};
+
+static double dev_lo(const struct dev_seqs *d, uint32_t i)
+{
+	return d->m - d->s[d->split - 1 - i];
+}
+
+static double dev_hi(const struct dev_seqs *d, uint32_t j)
+{
+	return d->s[d->split + j] - d->m;
+}
+
+/* k-th smallest (0-based) deviation. */
+static double dev_kth(const struct dev_seqs *d, uint32_t k)
+{
+	uint32_t a = d->split, b = d->n - d->split;
+	uint32_t lo = k + 1 > b ? k + 1 - b : 0, hi = k + 1 < a ? k + 1 : a, i, j;
+	double r = 0.0;
+
+	while (lo < hi) {
+		i = lo + (hi - lo) / 2;
+		j = k + 1 - i;
+		if (dev_lo(d, i) < dev_hi(d, j - 1))
+			lo = i + 1;
+		else
+			hi = i;
+	}
+	i = lo;
+	j = k + 1 - i;
+	if (i > 0)
+		r = dev_lo(d, i - 1);
+	if (j > 0)
+		r = fmax(r, dev_hi(d, j - 1));
+	return r;
+}
+
+static void window_mad(const struct detect_window *w, double *median, double *mad)
+{
+	struct dev_seqs d;
+
+	d.s = w->sorted;
+	d.n = w->n;
+	d.m = sorted_quantile(w->sorted, w->n, 0.5);
+	d.split = bound(w->sorted, w->n, d.m, false);
+	*median = d.m;
+	if (w->n % 2)
+		*mad = dev_kth(&d, w->n / 2);
+	else
+		*mad = 0.5 * (dev_kth(&d, w->n / 2 - 1) + dev_kth(&d, w->n / 2));
+}
+
+int detect__window_mad(const struct detect_window *w, double *median, double *mad)
+{
+	if (w->n == 0)
+		return -ENODATA;
+	window_mad(w, median, mad);
+	return 0;
+}
+
+int detect__trend_init(struct detect_trend *t, uint32_t cap)
+{
+	if (cap < 3 || cap > DETECT_TREND_MAX)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	t->cap = cap;
+	return 0;
+}
+
+/* Exact sums from the ring, to stop rounding drift of the running sums. */
+static void trend_resum(struct detect_trend *t)
+{
+	uint32_t i;
+	double y;
+
+	t->sy = t->sxy = t->syy = 0.0;
+	for (i = 0; i < t->n; i++) {
+		y = t->ring[(t->head + i) % t->cap];
+		t->sy += y;
+		t->sxy += i * y;
+		t->syy += y * y;
+	}
+}
+
+static void trend_learn(struct detect_trend *t, double y)
+{
+	double old;
+
+	if (t->n < t->cap) {
+		t->ring[(t->head + t->n) % t->cap] = y;
+		t->sxy += t->n * y;
+		t->n++;
+		t->sy += y;
+		t->syy += y * y;
+		return;
+	}
+	old = t->ring[t->head];
+	t->ring[t->head] = y;
+	t->head = (t->head + 1) % t->cap;
+	/* Every index shifts down by one as the oldest leaves. */
+	t->sxy -= t->sy - old;
+	t->sy += y - old;
+	t->sxy += (t->n - 1) * y;
+	t->syy += y * y - old * old;
+	if (t->head == 0)
+		trend_resum(t);
+}
+
+static void trend_fit(const struct detect_trend *t, double *slope, double *tstat)
+{
+	double n = t->n, sx, sxx, sxx_c, sxy_c, syy_c, b, sse, se;
+
+	*slope = 0.0;
+	*tstat = 0.0;
+	if (t->n < 3)
+		return;
+	sx = n * (n - 1) / 2;
+	sxx = (n - 1) * n * (2 * n - 1) / 6;
+	sxx_c = sxx - sx * sx / n;
+	sxy_c = t->sxy - sx * t->sy / n;
+	syy_c = t->syy - t->sy * t->sy / n;
+	b = sxy_c / sxx_c;
+	sse = fmax(syy_c - b * sxy_c, 0.0);
+	se = sqrt(sse / (n - 2) / sxx_c);
+	*slope = b;
+	if (se > 0.0)
+		*tstat = b / se;
+	else if (b != 0.0)
+		*tstat = copysign(INFINITY, b);
+}
+
+int detect__trend_update(struct detect_trend *t, double y, double *slope, double *tstat)
+{
+	if (!isfinite(y))
+		return -EINVAL;
+	trend_learn(t, y);
+	trend_fit(t, slope, tstat);
+	return 0;
+}
+
+int detect__season_init(struct detect_season *s, double period_s, double interval_s, double alpha)
+{
+	double bucket_s;
+
+	if (!(period_s > 0.0) || !(interval_s > 0.0) || !(alpha > 0.0 && alpha <= 1.0))
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	bucket_s = fmax(interval_s, period_s / DETECT_SEASON_MAX);
+	s->buckets = clamp_u32(ceil(period_s / bucket_s), 1, DETECT_SEASON_MAX);
+	s->period_s = period_s;
+	s->alpha = alpha;
+	return 0;
+}
+
+static uint32_t season_bucket(const struct detect_season *s, double ts)
+{
+	double phase = fmod(ts, s->period_s);
+
+	if (phase < 0)
+		phase += s->period_s;
+	return clamp_u32(phase / s->period_s * s->buckets, 0, s->buckets - 1);
+}
+
+static void season_step(struct detect_season *s, double ts, double x, double *dev, double *scale)
+{
+	uint32_t b = season_bucket(s, ts);
+	double d;
+
+	*dev = 0.0;
+	*scale = 0.0;
+	if (s->seen[b] == 0) {
+		s->mean[b] = x;
+		s->mad[b] = 0.0;
+		s->seen[b] = 1;
+		return;
+	}
+	d = x - s->mean[b];
+	if (s->seen[b] >= 2) {
+		*dev = d;
+		*scale = 1.2533 * s->mad[b];
+	}
+	/* The first periods learn fast, then the bucket settles on alpha. */
+	s->mean[b] += fmax(s->alpha, 1.0 / (s->seen[b] + 1)) * d;
+	s->mad[b] += fmax(s->alpha, 1.0 / (s->seen[b] + 1)) * (fabs(d) - s->mad[b]);
+	if (s->seen[b] < UINT32_MAX)
+		s->seen[b]++;
+}
+
+int detect__season_update(struct detect_season *s, double ts, double x, double *dev, double *scale)
+{
+	if (!isfinite(ts) || !isfinite(x) || s->buckets == 0)
+		return -EINVAL;
+	season_step(s, ts, x, dev, scale);
+	return 0;
+}
+
+/* Samples in span_s seconds at interval_s, clamped to [lo, hi]. */
+static uint32_t span(double span_s, double interval_s, uint32_t lo, uint32_t hi)
+{
+	return clamp_u32(span_s / interval_s, lo, hi);
+}
+
+int detect__params_default(struct detect_params *p, double interval_s)
+{
+	const double day = 86400.0;
+
+	if (!(interval_s > 0.0) || !isfinite(interval_s))
+		return -EINVAL;
+	memset(p, 0, sizeof(*p));
+	p->interval_s = interval_s;
+	/* Spans of time turned into samples, clamped to what the structs hold. */
+	p->window = span(4 * day, interval_s, 64, DETECT_WINDOW_MAX);
+	p->warmup = span(day, interval_s, 32, p->window / 2);
+	p->short_len = 6;
+	p->trend_len = clamp_u32(p->window / 4, 16, DETECT_TREND_MAX);
+	p->refractory = span(day, interval_s, 16, p->window / 2);
+	p->peak_halflife = span(4 * day, interval_s, 64, 8192);
+	p->mask = DETECT_MASK_DEFAULT;
+	p->ewma_alpha = 2.0 / (span(2 * day, interval_s, 32, 4096) + 1);
+	p->likelihood_alpha = 1.0 / span(2 * day, interval_s, 64, 4096);
+	p->threshold = 0.65;
+	p->z_ref = 4.0;
+	p->season_s = day;
+	return 0;
+}
+
+int detect__mask_from_name(const char *name, uint32_t *mask)
+{
+	uint32_t i;
+
+	if (!strcmp(name, "ensemble")) {
+		*mask = DETECT_MASK_DEFAULT;
+		return 0;
+	}
+	if (!strcmp(name, "all")) {
+		*mask = DETECT_MASK_ALL;
+		return 0;
+	}
+	for (i = 0; i < DETECT_C_COUNT; i++) {
+		if (!strcmp(name, detect_names[i])) {
+			*mask = 1u << i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int detect__init(struct detect_ensemble *d, const struct detect_params *p)
+{
+	int err;
+
+	if (p->short_len < 1 || p->short_len > 64 || p->warmup < 2 || !(p->z_ref > 0.0) ||
+	    !(p->interval_s > 0.0) || p->peak_halflife < 1 || !(p->mask & DETECT_MASK_ALL))
+		return -EINVAL;
+	memset(d, 0, sizeof(*d));
+	d->p = *p;
+	err = detect__window_init(&d->win, p->window);
+	if (!err)
+		err = detect__trend_init(&d->trend, p->trend_len);
+	if (!err)
+		err = detect__ewma_init(&d->ewma, p->ewma_alpha);
+	if (!err)
+		err = detect__ewma_init(&d->spread, p->ewma_alpha);
+	if (!err)
+		err = detect__ewma_init(&d->raw_stats, p->likelihood_alpha);
+	if (!err && p->season_s > 0.0 && p->season_s >= 4 * p->interval_s)
+		err = detect__season_init(&d->season, p->season_s, p->interval_s, 0.1);
+	if (err)
+		return err;
+	d->since_alarm = UINT64_MAX / 2;
+	d->peak_decay = exp(log(0.5) / p->peak_halflife);
+	d->step_floor = INFINITY;
+	d->magic = DETECT_MAGIC;
+	d->version = DETECT_VERSION;
+	return 0;
+}
+
+/* Robust scale of the history with the floors that keep flat and discrete series sane. */
+static double robust_scale(const struct detect_ensemble *d, double median, double mad)
+{
+	double s = 1.4826 * mad;
+
+	s = fmax(s, 0.5 * d->spread.mean);
+	if (isfinite(d->step_floor))
+		s = fmax(s, d->step_floor);
+	return fmax(s, fmax(SCALE_FLOOR_REL * fabs(median), SCALE_FLOOR_ABS));
+}
+
+/* Compute every component deviation of x against the state learned so far. */
+static void score_components(struct detect_ensemble *d, double ts, double x, double *c)
+{
+	const struct detect_params *p = &d->p;
+	double med, mad, scale, lo, hi, width, slope, tstat, dev, sscale;
+	double short_mean, short_step, ratio;
+	uint32_t k = p->short_len;
+
+	memset(c, 0, DETECT_C_COUNT * sizeof(*c));
+	if (d->win.n < 8)
+		return;
+	window_mad(&d->win, &med, &mad);
+	scale = robust_scale(d, med, mad);
+	c[DETECT_C_MAD] = fabs(x - med) / scale;
+
+	/* The short window includes x: mean of the k most recent samples. */
+	short_mean = (d->short_sum - d->short_ring[d->short_head] + x) / k;
+	c[DETECT_C_LEVEL] = fabs(short_mean - med) / scale;
+	c[DETECT_C_EWMA] = ewma_z(&d->ewma, x);
+
+	lo = sorted_quantile(d->win.sorted, d->win.n, 0.01);
+	hi = sorted_quantile(d->win.sorted, d->win.n, 0.99);
+	width = fmax(hi - lo, scale);
+	if (x > hi)
+		c[DETECT_C_BAND] = (x - hi) / width;
+	else if (x < lo)
+		c[DETECT_C_BAND] = (lo - x) / width;
+
+	trend_fit(&d->trend, &slope, &tstat);
+	if (fabs(tstat) > 3.0 && d->trend.n == d->trend.cap)
+		c[DETECT_C_TREND] = fabs(slope) * d->trend.n / scale;
+
+	if (d->season.buckets) {
+		season_step(&d->season, ts, x, &dev, &sscale);
+		if (sscale > 0.0)
+			c[DETECT_C_SEASON] = fabs(dev) / fmax(sscale, 0.25 * scale);
+	}
+
+	short_step = (d->short_abs - d->short_step[d->short_head] + fabs(x - d->prev_x)) / k;
+	if (d->spread.n > 1 && d->spread.mean > 0.0) {
+		ratio = (short_step + 1e-3 * scale) / (d->spread.mean + 1e-3 * scale);
+		c[DETECT_C_SPREAD] = fabs(log(ratio));
+	}
+}
+
+/* Learn x into every component after it was scored. */
+static void learn(struct detect_ensemble *d, double ts, double x)
+{
+	uint32_t k = d->p.short_len;
+	double step = d->n ? fabs(x - d->prev_x) : 0.0;
+
+	detect__window_push(&d->win, x);
+	trend_learn(&d->trend, x);
+	ewma_learn(&d->ewma, x);
+	if (d->n) {
+		ewma_learn(&d->spread, step);
+		if (step > 0.0 && step < d->step_floor)
+			d->step_floor = step;
+	}
+	d->short_sum += x - d->short_ring[d->short_head];
+	d->short_abs += step - d->short_step[d->short_head];
+	d->short_ring[d->short_head] = x;
+	d->short_step[d->short_head] = step;
+	d->short_head = (d->short_head + 1) % k;
+	d->prev_x = x;
+	d->last_ts = ts;
+	d->n++;
+}
+
+/*
+ * How unusual is this much surprise for this series. The log of the raw score is compared with
+ * its own long-run mean and deviation (a series that is always a little surprising is not
+ * alarming), and the result is tempered by the raw score itself (a calm series that becomes
+ * slightly less calm is not alarming either): z = sqrt(z_relative * raw).
+ */
+static double likelihood(struct detect_ensemble *d, double raw)
+{
+	double l = log1p(raw), sd, z = 0.0;
+
+	sd = fmax(sqrt(d->raw_stats.var), LIKELIHOOD_SD_FLOOR);
+	if (d->raw_stats.n > 1)
+		z = (l - d->raw_stats.mean) / sd;
+	ewma_learn(&d->raw_stats, l);
+	if (z <= 0.0)
+		return 0.0;
+	z = sqrt(z * raw);
+	return z / (z + d->p.z_ref);
+}
+
+/* Mean of the enabled components, each divided by its reference level; notes the driver. */
+static double combine(const struct detect_params *p, struct detect_result *r)
+{
+	double sum = 0.0, top = -1.0, v;
+	uint32_t i, cnt = 0;
+
+	for (i = 0; i < DETECT_C_COUNT; i++) {
+		if (!(p->mask & (1u << i)))
+			continue;
+		v = r->component[i] / component_ref[i];
+		sum += v;
+		cnt++;
+		if (v > top) {
+			top = v;
+			r->driver = i;
+		}
+	}
+	return cnt ? 0.5 * (sum / cnt + top) : 0.0;
+}
+
+int detect__update(struct detect_ensemble *d, double ts, double x, struct detect_result *r)
+{
+	const struct detect_params *p = &d->p;
+	double score;
+
+	if (!isfinite(ts) || !isfinite(x) || d->magic != DETECT_MAGIC)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	score_components(d, ts, x, r->component);
+	score = clamp(likelihood(d, combine(p, r)), 0.0, 1.0);
+	learn(d, ts, x);
+	r->confidence = clamp((double)d->n / (2.0 * p->warmup), 0.0, 1.0);
+	if (d->n <= p->warmup)
+		return 0;
+	/*
+	 * Rising edge: a score keeps its value only when it beats every recent one (the peak
+	 * decays with a half-life of peak_halflife samples). One event then yields one high score
+	 * instead of a run of them, which is what an operator wants paged and what benchmarks
+	 * that charge every flagged row reward.
+	 */
+	if (score > d->recent_peak)
+		r->score = score;
+	d->recent_peak = fmax(d->recent_peak * d->peak_decay, score);
+	if (d->since_alarm < UINT64_MAX)
+		d->since_alarm++;
+	if (r->score >= p->threshold && d->since_alarm > p->refractory) {
+		r->anomaly = true;
+		d->since_alarm = 0;
+	}
+	return 0;
+}
+
+uint32_t detect__checksum(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Saved form: header, the raw struct, then a checksum over both. */
+struct detect_blob_hdr {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t size;
+};
+
+size_t detect__state_size(void)
+{
+	return sizeof(struct detect_blob_hdr) + sizeof(struct detect_ensemble) + sizeof(uint32_t);
+}
+
+long detect__save(const struct detect_ensemble *d, void *buf, size_t len)
+{
+	struct detect_blob_hdr h = {
+		.magic = DETECT_MAGIC,
+		.version = DETECT_VERSION,
+		.size = sizeof(*d),
+	};
+	unsigned char *b = buf;
+	uint32_t sum;
+
+	if (d->magic != DETECT_MAGIC)
+		return -EINVAL;
+	if (len < detect__state_size())
+		return -ENOSPC;
+	memcpy(b, &h, sizeof(h));
+	memcpy(b + sizeof(h), d, sizeof(*d));
+	sum = detect__checksum(b, sizeof(h) + sizeof(*d));
+	memcpy(b + sizeof(h) + sizeof(*d), &sum, sizeof(sum));
+	return (long)detect__state_size();
+}
+
+int detect__restore(struct detect_ensemble *d, const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	struct detect_blob_hdr h;
+	struct detect_params p;
+	uint32_t sum, magic, wcap, tcap, buckets;
+
+	if (len < detect__state_size())
+		return -EBADMSG;
+	memcpy(&h, b, sizeof(h));
+	if (h.magic != DETECT_MAGIC)
+		return -EBADMSG;
+	if (h.version != DETECT_VERSION)
+		return -EPROTO;
+	if (h.size != sizeof(*d))
+		return -EBADMSG;
+	memcpy(&sum, b + sizeof(h) + sizeof(*d), sizeof(sum));
+	if (sum != detect__checksum(b, sizeof(h) + sizeof(*d)))
+		return -EBADMSG;
+	/* Check the fields that bound array indexing before anything is overwritten. */
+	b += sizeof(h);
+	memcpy(&magic, b + offsetof(struct detect_ensemble, magic), sizeof(magic));
+	memcpy(&p, b + offsetof(struct detect_ensemble, p), sizeof(p));
+	memcpy(&wcap, b + offsetof(struct detect_ensemble, win.cap), sizeof(wcap));
+	memcpy(&tcap, b + offsetof(struct detect_ensemble, trend.cap), sizeof(tcap));
+	memcpy(&buckets, b + offsetof(struct detect_ensemble, season.buckets), sizeof(buckets));
+	if (magic != DETECT_MAGIC || wcap == 0 || wcap > DETECT_WINDOW_MAX || tcap < 3 ||
+	    tcap > DETECT_TREND_MAX || p.short_len < 1 || p.short_len > 64 ||
+	    buckets > DETECT_SEASON_MAX)
+		return -EBADMSG;
+	memcpy(d, b, sizeof(*d));
+	return 0;
+}

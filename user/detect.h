@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * detect: streaming anomaly detectors for one numeric series.
+ *
+ * Pure math, no I/O and no global state: every detector lives in a caller-owned struct of fixed
+ * size (no pointers inside), so memory per series is constant and the state can be copied to a
+ * byte buffer and restored exactly. The same code scores live series in the daemon and CSV files
+ * in `swarmwatch detect`.
+ *
+ * Building blocks, each usable alone:
+ *   detect_ewma     exponentially weighted mean/variance and its z-score
+ *   detect_window   sliding window kept sorted: median, MAD, percentiles
+ *   detect_trend    least-squares slope over a sliding window with its t statistic
+ *   detect_season   per-phase baseline for a period (time of day/week), learned when present
+ *
+ * detect_ensemble combines them into one score in [0, 1], a confidence and a decision at a
+ * default threshold that needs no tuning per series. All its parameters are in samples and
+ * derived from the sample interval by detect__params_default().
+ */
+#ifndef SWARMWATCH_DETECT_H
+#define SWARMWATCH_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Capacity of the sliding history window, in samples. */
+#define DETECT_WINDOW_MAX 1024
+/* Capacity of the seasonal baseline, in phase buckets per period. */
+#define DETECT_SEASON_MAX 288
+/* Capacity of the trend window, in samples. */
+#define DETECT_TREND_MAX 256
+
+/* Exponentially weighted mean and variance. */
+struct detect_ewma {
+	double alpha; /* weight of the newest sample, (0, 1] */
+	double mean; /* weighted mean */
+	double var; /* weighted variance around the mean */
+	uint64_t n; /* samples seen */
+};
+
+/* Sliding window of the last cap samples, kept both in arrival order and sorted. */
+struct detect_window {
+	uint32_t cap; /* capacity, <= DETECT_WINDOW_MAX */
+	uint32_t n; /* samples held, <= cap */
+	uint32_t head; /* ring index of the oldest sample once full */
+	uint32_t pad;
+	double ring[DETECT_WINDOW_MAX]; /* arrival order */
+	double sorted[DETECT_WINDOW_MAX]; /* ascending */
+};
+
+/* Least-squares slope over the last cap samples, x = 0, 1, 2, ... */
+struct detect_trend {
+	uint32_t cap; /* capacity, <= DETECT_TREND_MAX */
+	uint32_t n; /* samples held */
+	uint32_t head; /* ring index of the oldest sample once full */
+	uint32_t pad;
+	double sy; /* sum of y */
+	double sxy; /* sum of i * y, i = age order index 0..n-1 */
+	double syy; /* sum of y * y */
+	double ring[DETECT_TREND_MAX];
+};
+
+/* Per-phase baseline of a periodic series: one EWMA per bucket of the period. */
+struct detect_season {
+	double period_s; /* period in seconds (0 = none) */
+	uint32_t buckets; /* phase buckets, <= DETECT_SEASON_MAX */
+	uint32_t pad;
+	double alpha; /* EWMA weight per bucket update */
+	double mean[DETECT_SEASON_MAX]; /* per-bucket mean */
+	double mad[DETECT_SEASON_MAX]; /* per-bucket mean absolute deviation */
+	uint32_t seen[DETECT_SEASON_MAX]; /* updates per bucket */
+};
+
+/* Index of each component score in struct detect_result. */
+enum detect_component {
+	DETECT_C_MAD, /* robust z of the sample against the window median/MAD */
+	DETECT_C_LEVEL, /* robust z of the recent short mean: level shifts */
+	DETECT_C_EWMA, /* EWMA z-score */
+	DETECT_C_BAND, /* distance outside the P1..P99 band of the window */
+	DETECT_C_TREND, /* significant slope that moved the series out of its range */
+	DETECT_C_SEASON, /* deviation from the same phase of the period */
+	DETECT_C_SPREAD, /* change of the short-term spread (noise level) */
+	DETECT_C_COUNT,
+};
+
+/* Bit mask of enabled components. */
+#define DETECT_MASK_ALL ((1u << DETECT_C_COUNT) - 1)
+/*
+ * The default ensemble: the components that together scored best on the public benchmark
+ * (EWMA z, percentile band, seasonal baseline). The others stay selectable by name.
+ */
+#define DETECT_MASK_DEFAULT \
+	((1u << DETECT_C_EWMA) | (1u << DETECT_C_BAND) | (1u << DETECT_C_SEASON))
+
+/* Ensemble parameters; detect__params_default() fills every field. */
+struct detect_params {
+	double interval_s; /* sample interval in seconds */
+	uint32_t window; /* history window, samples */
+	uint32_t warmup; /* samples before the first verdict */
+	uint32_t short_len; /* samples of the recent short window */
+	uint32_t trend_len; /* samples of the trend regression */
+	uint32_t refractory; /* samples after a detection during which no new one is raised */
+	uint32_t peak_halflife; /* samples for the rising-edge peak to decay by half */
+	uint32_t mask; /* enabled components, DETECT_MASK_DEFAULT by default */
+	double ewma_alpha; /* weight of the EWMA detector */
+	double likelihood_alpha; /* weight of the long-run score statistics */
+	double threshold; /* decision threshold on the score */
+	double z_ref; /* robust z that maps to score 0.5 */
+	double season_s; /* candidate period in seconds (0 = no seasonal component) */
+};
+
+/* Verdict for one sample. */
+struct detect_result {
+	double score; /* anomaly score in [0, 1] */
+	double confidence; /* how much the detector has learned, [0, 1] */
+	bool anomaly; /* decision at params.threshold */
+	uint32_t driver; /* enum detect_component that scored highest */
+	double component[DETECT_C_COUNT]; /* per-component z-like scores, >= 0 */
+};
+
+/* Streaming ensemble for one series. Plain data: copy, save and restore freely. */
+struct detect_ensemble {
+	uint32_t magic; /* DETECT_MAGIC once initialised */
+	uint32_t version; /* layout version */
+	struct detect_params p; /* parameters */
+	uint64_t n; /* samples seen */
+	uint64_t since_alarm; /* samples since the last raised anomaly */
+	double last_ts; /* timestamp of the previous sample, seconds */
+	double prev_x; /* previous sample */
+	double step_floor; /* smallest non-zero step seen: value resolution */
+	double short_ring[64]; /* last short_len samples */
+	double short_sum; /* sum of short_ring */
+	double short_abs; /* sum of |step| over the short window */
+	double short_step[64]; /* last short_len absolute steps */
+	uint32_t short_head; /* ring index of the oldest short sample */
+	uint32_t pad;
+	double recent_peak; /* decaying maximum of recent scores (rising edge) */
+	double peak_decay; /* per-sample decay of recent_peak */
+	struct detect_ewma ewma; /* EWMA z-score detector */
+	struct detect_ewma spread; /* long-run mean absolute step */
+	struct detect_ewma raw_stats; /* long-run statistics of the raw score */
+	struct detect_window win; /* robust history window */
+	struct detect_trend trend; /* slope detector */
+	struct detect_season season; /* seasonal baseline */
+};
+
+/* Names of the detectors selectable with detect__mask_from_name(). */
+extern const char *const detect_names[];
+
+/*
+ * detect__ewma_init - set up an EWMA mean/variance with weight alpha in (0, 1].
+ * Returns 0, or -EINVAL when alpha is out of range.
+ */
+int detect__ewma_init(struct detect_ewma *e, double alpha);
+
+/*
+ * detect__ewma_update - score x against the current mean/variance, then learn it.
+ * Stores |x - mean| / std in *z (0 until two samples were seen; the std is floored at a small
+ * fraction of |mean| so a constant series does not divide by zero). Returns 0, or -EINVAL for a
+ * non-finite x, in which case the state is unchanged.
+ */
+int detect__ewma_update(struct detect_ewma *e, double x, double *z);
+
+/*
+ * detect__window_init - set up an empty sliding window holding up to cap samples.
+ * Returns 0, or -EINVAL when cap is 0 or above DETECT_WINDOW_MAX.
+ */
+int detect__window_init(struct detect_window *w, uint32_t cap);
+
+/*
+ * detect__window_push - add x, evicting the oldest sample once the window is full.
+ * O(cap) worst case (one memmove), O(log cap) comparisons. Returns 0, or -EINVAL for a
+ * non-finite x.
+ */
+int detect__window_push(struct detect_window *w, double x);
+
+/*
+ * detect__window_quantile - linear-interpolated quantile q in [0, 1] of the held samples.
+ * Returns 0, -ENODATA when the window is empty, -EINVAL when q is out of range.
+ */
+int detect__window_quantile(const struct detect_window *w, double q, double *out);
+
+/*
+ * detect__window_mad - median and median absolute deviation of the held samples, in
+ * O(log n) from the sorted copy. Returns 0 or -ENODATA when the window is empty.
+ */
+int detect__window_mad(const struct detect_window *w, double *median, double *mad);
+
+/*
+ * detect__trend_init - set up a slope detector over the last cap samples.
+ * Returns 0, or -EINVAL when cap is below 3 or above DETECT_TREND_MAX.
+ */
+int detect__trend_init(struct detect_trend *t, uint32_t cap);
+
+/*
+ * detect__trend_update - add y and report the least-squares slope per sample over the window
+ * and its t statistic (slope divided by its standard error; 0 while fewer than 3 samples are
+ * held). Returns 0, or -EINVAL for a non-finite y.
+ */
+int detect__trend_update(struct detect_trend *t, double y, double *slope, double *tstat);
+
+/*
+ * detect__season_init - set up a baseline for a period of period_s seconds split into at most
+ * DETECT_SEASON_MAX phase buckets of at least interval_s each. alpha is the EWMA weight per
+ * bucket. Returns 0, or -EINVAL for a non-positive period, interval or out-of-range alpha.
+ */
+int detect__season_init(struct detect_season *s, double period_s, double interval_s, double alpha);
+
+/*
+ * detect__season_update - score x at time ts (seconds) against its phase bucket, then learn it.
+ * *dev receives x minus the bucket mean and *scale the bucket's deviation scale; both are 0
+ * while the bucket has seen fewer than two periods. Returns 0 or -EINVAL for non-finite input.
+ */
+int detect__season_update(struct detect_season *s, double ts, double x, double *dev, double *scale);
+
+/*
+ * detect__params_default - fill p with the defaults for a series sampled every interval_s
+ * seconds. Windows are fixed spans of time converted to samples and clamped to the struct
+ * capacities, so the same call suits 1 s agent series and 5 min NAB files. Returns 0, or
+ * -EINVAL when interval_s is not positive.
+ */
+int detect__params_default(struct detect_params *p, double interval_s);
+
+/*
+ * detect__mask_from_name - component mask for a detector name: "ensemble" (the default mix),
+ * "all" (every component) or one component: "mad", "level", "ewma", "band", "trend", "season",
+ * "spread". Returns 0 or -ENOENT.
+ */
+int detect__mask_from_name(const char *name, uint32_t *mask);
+
+/*
+ * detect__init - set up an ensemble with parameters p (copied). Returns 0, or -EINVAL when a
+ * parameter is outside the struct capacities.
+ */
+int detect__init(struct detect_ensemble *d, const struct detect_params *p);
+
+/*
+ * detect__update - feed the sample x taken at ts seconds and fill *r with its verdict.
+ * Samples must arrive in time order; the score is 0 and no anomaly is raised during warm-up.
+ * Returns 0, or -EINVAL for non-finite input, in which case the state is unchanged.
+ */
+int detect__update(struct detect_ensemble *d, double ts, double x, struct detect_result *r);
+
+/*
+ * detect__state_size - bytes needed by detect__save().
+ */
+size_t detect__state_size(void);
+
+/*
+ * detect__save - write the complete state of d to buf (len bytes) for later restore. The format
+ * carries a magic, a layout version, the size and a checksum; it is meant for the same build on
+ * the same host. Returns the number of bytes written, -EINVAL when d is not initialised, or
+ * -ENOSPC when len is below detect__state_size().
+ */
+long detect__save(const struct detect_ensemble *d, void *buf, size_t len);
+
+/*
+ * detect__restore - rebuild d from a buffer written by detect__save(). Continuing from the
+ * restored state gives bit-identical scores. Returns 0, -EBADMSG for a corrupt buffer
+ * (checksum, magic or size mismatch) or -EPROTO for another layout version; d is untouched on
+ * error.
+ */
+int detect__restore(struct detect_ensemble *d, const void *buf, size_t len);
+
+/*
+ * detect__checksum - 32-bit FNV-1a of len bytes, used by the state formats of this module.
+ */
+uint32_t detect__checksum(const void *buf, size_t len);
+
+#endif /* SWARMWATCH_DETECT_H */

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/*
+ * forecast: Holt and additive Holt-Winters smoothing with prediction intervals (see
+ * forecast.h).
+ *
+ * The recursions are the classical ones (level, trend, season updated from the new sample);
+ * the interval formula is written for the ETS parametrisation, so the weights are converted:
+ * beta_ets = alpha * beta and gamma_ets = gamma * (1 - alpha).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "detect.h"
+#include "forecast.h"
+
+#define FORECAST_MAGIC 0x43465753u /* "SWFC" */
+#define FORECAST_VERSION 1u
+#define Z95 1.959963984540054
+
+int forecast__params_default(struct forecast_params *p, uint32_t period)
+{
+	if (period == 1 || period > FORECAST_SEASON_MAX)
+		return -EINVAL;
+	memset(p, 0, sizeof(*p));
+	p->alpha = 0.2;
+	p->beta = 0.05;
+	p->gamma = 0.1;
+	p->var_alpha = 0.01;
+	p->period = period;
+	return 0;
+}
+
+int forecast__init(struct forecast *f, const struct forecast_params *p)
+{
+	if (!(p->alpha > 0.0 && p->alpha < 1.0) || !(p->beta >= 0.0 && p->beta < 1.0) ||
+	    !(p->gamma >= 0.0 && p->gamma < 1.0) || !(p->var_alpha > 0.0 && p->var_alpha <= 1.0) ||
+	    p->period == 1 || p->period > FORECAST_SEASON_MAX)
+		return -EINVAL;
+	memset(f, 0, sizeof(*f));
+	f->p = *p;
+	f->magic = FORECAST_MAGIC;
+	f->version = FORECAST_VERSION;
+	return 0;
+}
+
+/* Samples needed before the first forecast. */
+static uint64_t init_len(const struct forecast *f)
+{
+	return f->p.period ? 2ull * f->p.period : 2;
+}
+
+int forecast__ready(const struct forecast *f)
+{
+	return f->n >= init_len(f);
+}
+
+/*
+ * Classical start from the first two seasons: the level and slope from their means, each
+ * phase's offset from the detrended samples at that phase.
+ */
+static void init_from_buffer(struct forecast *f)
+{
+	uint32_t m = f->p.period, i;
+	double m1 = 0.0, m2 = 0.0, base;
+
+	if (!m) {
+		f->level = f->init[1];
+		f->trend = f->init[1] - f->init[0];
+		return;
+	}
+	for (i = 0; i < m; i++) {
+		m1 += f->init[i];
+		m2 += f->init[m + i];
+	}
+	m1 /= m;
+	m2 /= m;
+	f->trend = (m2 - m1) / m;
+	/* The first season's mean sits at its middle, t = (m - 1) / 2. */
+	for (i = 0; i < m; i++) {
+		base = m1 + f->trend * (i - (m - 1) / 2.0);
+		f->season[i] = 0.5 * ((f->init[i] - base) + (f->init[m + i] - base - f->trend * m));
+	}
+	f->level = m1 + f->trend * (2 * m - 1 - (m - 1) / 2.0);
+}
+
+int forecast__update(struct forecast *f, double y)
+{
+	const struct forecast_params *p = &f->p;
+	uint32_t ph = p->period ? (uint32_t)(f->n % p->period) : 0;
+	double s, e, level, w;
+
+	if (!isfinite(y))
+		return -EINVAL;
+	if (f->n < init_len(f)) {
+		f->init[f->n++] = y;
+		if (f->n == init_len(f))
+			init_from_buffer(f);
+		return 0;
+	}
+	s = p->period ? f->season[ph] : 0.0;
+	e = y - (f->level + f->trend + s);
+	level = p->alpha * (y - s) + (1.0 - p->alpha) * (f->level + f->trend);
+	f->trend = p->beta * (level - f->level) + (1.0 - p->beta) * f->trend;
+	f->level = level;
+	if (p->period)
+		f->season[ph] = p->gamma * (y - level) + (1.0 - p->gamma) * s;
+	/* Plain mean of squared errors at first, then an EWMA so the variance can move. */
+	w = fmax(1.0 / (f->n_err + 1), p->var_alpha);
+	f->var += w * (e * e - f->var);
+	f->n_err++;
+	f->n++;
+	return 0;
+}
+
+int forecast__sd(const struct forecast *f, uint32_t h, double *sd)
+{
+	const struct forecast_params *p = &f->p;
+	double a = p->alpha, b = p->alpha * p->beta, g = p->gamma * (1.0 - p->alpha);
+	double hh = h, k, v;
+
+	if (h == 0)
+		return -EINVAL;
+	if (!forecast__ready(f))
+		return -ENODATA;
+	v = 1.0 + (hh - 1.0) * (a * a + a * b * hh + b * b * hh * (2.0 * hh - 1.0) / 6.0);
+	if (p->period) {
+		k = floor((hh - 1.0) / p->period);
+		v += g * k * (2.0 * a + g + b * p->period * (k + 1.0));
+	}
+	*sd = sqrt(f->var * v);
+	return 0;
+}
+
+/* Point forecast h samples past the last one learned. */
+static double point(const struct forecast *f, uint32_t h)
+{
+	double y = f->level + h * f->trend;
+
+	if (f->p.period)
+		y += f->season[(f->n - 1 + h) % f->p.period];
+	return y;
+}
+
+int forecast__predict(const struct forecast *f, uint32_t h, double *mean, double *lo, double *hi)
+{
+	double sd;
+	int err;
+
+	err = forecast__sd(f, h, &sd);
+	if (err)
+		return err;
+	*mean = point(f, h);
+	if (lo)
+		*lo = *mean - Z95 * sd;
+	if (hi)
+		*hi = *mean + Z95 * sd;
+	return 0;
+}
+
+/* Two-sided normal quantile for central coverage conf, by bisection on erfc. */
+static double z_for_conf(double conf)
+{
+	double lo = 0.0, hi = 40.0, mid;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		mid = 0.5 * (lo + hi);
+		if (erfc(mid / M_SQRT2) > 1.0 - conf)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return 0.5 * (lo + hi);
+}
+
+int forecast__time_to_threshold(const struct forecast *f, double threshold, uint32_t max_h,
+				double conf, uint32_t *h_mid, uint32_t *h_early, uint32_t *h_late)
+{
+	double z, sd, y, dir;
+	uint32_t h;
+	int err;
+
+	if (!(conf > 0.0 && conf < 1.0))
+		return -EINVAL;
+	if (!forecast__ready(f))
+		return -ENODATA;
+	z = z_for_conf(conf);
+	dir = f->level < threshold ? 1.0 : -1.0;
+	*h_mid = *h_early = *h_late = 0;
+	for (h = 1; h <= max_h; h++) {
+		err = forecast__sd(f, h, &sd);
+		if (err)
+			return err;
+		y = point(f, h);
+		/* Distance past the threshold in the crossing direction. */
+		if (!*h_early && dir * (y + dir * z * sd - threshold) >= 0.0)
+			*h_early = h;
+		if (!*h_mid && dir * (y - threshold) >= 0.0)
+			*h_mid = h;
+		if (!*h_late && dir * (y - dir * z * sd - threshold) >= 0.0)
+			*h_late = h;
+		if (*h_late)
+			break;
+	}
+	return *h_mid ? 0 : -ERANGE;
+}
+
+struct forecast_blob_hdr {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t size;
+};
+
+size_t forecast__state_size(void)
+{
+	return sizeof(struct forecast_blob_hdr) + sizeof(struct forecast) + sizeof(uint32_t);
+}
+
+long forecast__save(const struct forecast *f, void *buf, size_t len)
+{
+	struct forecast_blob_hdr h = {
+		.magic = FORECAST_MAGIC,
+		.version = FORECAST_VERSION,
+		.size = sizeof(*f),
+	};
+	unsigned char *b = buf;
+	uint32_t sum;
+
+	if (f->magic != FORECAST_MAGIC)
+		return -EINVAL;
+	if (len < forecast__state_size())
+		return -ENOSPC;
+	memcpy(b, &h, sizeof(h));
+	memcpy(b + sizeof(h), f, sizeof(*f));
+	sum = detect__checksum(b, sizeof(h) + sizeof(*f));
+	memcpy(b + sizeof(h) + sizeof(*f), &sum, sizeof(sum));
+	return (long)forecast__state_size();
+}
+
+int forecast__restore(struct forecast *f, const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	struct forecast_blob_hdr h;
+	struct forecast_params p;
+	uint32_t sum, magic;
+
+	if (len < forecast__state_size())
+		return -EBADMSG;
+	memcpy(&h, b, sizeof(h));
+	if (h.magic != FORECAST_MAGIC)
+		return -EBADMSG;
+	if (h.version != FORECAST_VERSION)
+		return -EPROTO;
+	if (h.size != sizeof(*f))
+		return -EBADMSG;
+	memcpy(&sum, b + sizeof(h) + sizeof(*f), sizeof(sum));
+	if (sum != detect__checksum(b, sizeof(h) + sizeof(*f)))
+		return -EBADMSG;
+	b += sizeof(h);
+	memcpy(&magic, b + offsetof(struct forecast, magic), sizeof(magic));
+	memcpy(&p, b + offsetof(struct forecast, p), sizeof(p));
+	if (magic != FORECAST_MAGIC || p.period == 1 || p.period > FORECAST_SEASON_MAX)
+		return -EBADMSG;
+	memcpy(f, b, sizeof(*f));
+	return 0;
+}
