@@ -47,6 +47,7 @@ TEST_HELPER_BINS := $(TEST_HELPER_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 BENCH_SRCS := $(wildcard bench/*/*.c)
 BENCH_BPF_SRCS := $(wildcard bench/*/*.bpf.c)
 
+.DELETE_ON_ERROR:
 .PHONY: all deps run test tests format format-check clean unpin bench-bins bench-overhead
 all: $(BUILD)/swarmwatch
 

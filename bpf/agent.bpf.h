@@ -20,6 +20,46 @@ static __always_inline struct sw_task *sw_task_of(struct task_struct *t)
 	return bpf_task_storage_get(&tasks, t, 0, 0);
 }
 
+/*
+ * Set by the daemon when sched_switch keeps `oncpu` current (the sched
+ * collector runs); otherwise the syscall hooks fall back to task storage.
+ */
+#ifdef SW_DEFINE_MAPS
+const volatile __u8 use_oncpu = 0;
+#else
+extern const volatile __u8 use_oncpu;
+#endif
+
+static __always_inline struct sw_cpu *sw_oncpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&oncpu, &zero);
+}
+
+/*
+ * Syscall state of the current task, or NULL when it is not tracked. With
+ * `oncpu` this is a per-CPU array read and a thread id compare: no
+ * task-storage lookup, for tracked and untracked tasks alike. The record
+ * cannot go stale: every switch to another task passes sched_switch, which
+ * rewrites it.
+ */
+static __always_inline struct sw_sys *sw_current_sys(void)
+{
+	struct sw_task *st;
+
+	if (use_oncpu) {
+		struct sw_cpu *c = sw_oncpu();
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		if (!c || !tid || c->tid != tid)
+			return NULL;
+		return &c->sys;
+	}
+	st = sw_task_of(bpf_get_current_task_btf());
+	return st ? &st->sys : NULL;
+}
+
 static __always_inline struct sw_agent_stats *sw_stats(__u32 slot)
 {
 	return bpf_map_lookup_elem(&agent_stats, &slot);

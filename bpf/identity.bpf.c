@@ -147,6 +147,21 @@ static __always_inline void emit(__u32 type, struct task_struct *t, __u32 slot)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* The running task t just became tracked or changed agent: refresh this CPU's record. */
+static __always_inline void oncpu_load(struct task_struct *t, struct sw_task *st)
+{
+	struct sw_cpu *c = sw_oncpu();
+
+	if (!c)
+		return;
+	c->sys.slot = st->sys.slot;
+	if (c->tid != (__u32)BPF_CORE_READ(t, pid)) {
+		c->sys.enter_ns = 0;
+		c->sys.nr = 0;
+		c->tid = BPF_CORE_READ(t, pid);
+	}
+}
+
 static __always_inline int on_exec(void)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -165,12 +180,12 @@ static __always_inline int on_exec(void)
 		cs = have_cgroup_rules ? bpf_map_lookup_elem(&cgroup_agents, &cg) : NULL;
 		if (!cs) {
 			if (have_command_rules)
-				emit(SW_EV_EXEC, t, st ? st->slot : SW_SLOT_NONE);
+				emit(SW_EV_EXEC, t, st ? st->sys.slot : SW_SLOT_NONE);
 			return 0;
 		}
 		slot = *cs;
 	}
-	if (st && st->slot == slot)
+	if (st && st->sys.slot == slot)
 		return 0; /* same agent as its parent: part of that instance */
 	ran = BPF_CORE_READ(t, se.sum_exec_runtime);
 	if (!st) {
@@ -181,13 +196,14 @@ static __always_inline int on_exec(void)
 		}
 	} else {
 		/* Leaving another agent: it keeps the CPU time used so far. */
-		stats = sw_stats(st->slot);
+		stats = sw_stats(st->sys.slot);
 		if (stats && ran > st->cpu_seen_ns)
 			stats->cpu_ns += ran - st->cpu_seen_ns;
 	}
 	st->cpu_seen_ns = ran;
-	st->slot = slot;
+	st->sys.slot = slot;
 	st->flags |= SW_TASK_ROOT;
+	oncpu_load(t, st);
 	if (slot == SW_SLOT_OTHER)
 		sw_count(SW_CNT_FOLDED);
 	stats = sw_stats(slot);
@@ -220,13 +236,13 @@ int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
 	ps = sw_task_of(parent);
 	if (!ps)
 		return 0;
-	slot = ps->slot;
+	slot = ps->sys.slot;
 	cs = bpf_task_storage_get(&tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!cs) {
 		sw_count(SW_CNT_TASK_STORAGE_FULL);
 		return 0;
 	}
-	cs->slot = slot;
+	cs->sys.slot = slot;
 	cs->flags = 0;
 	if (child->pid == child->tgid) {
 		stats = sw_stats(slot);
@@ -248,7 +264,7 @@ static __always_inline int on_exit(int group_dead)
 	st = sw_task_of(t);
 	if (!st)
 		return 0;
-	stats = sw_stats(st->slot);
+	stats = sw_stats(st->sys.slot);
 	if (!stats)
 		return 0;
 	code = BPF_CORE_READ(t, exit_code);
@@ -283,7 +299,7 @@ int BPF_PROG(sw_oom, struct task_struct *victim)
 	st = sw_task_of(victim);
 	if (!st)
 		return 0;
-	stats = sw_stats(st->slot);
+	stats = sw_stats(st->sys.slot);
 	if (stats)
 		stats->oom_kills += 1;
 	return 0;

@@ -22,6 +22,14 @@ SW_MAP struct {
 	__type(value, struct sw_task);
 } tasks SEC(".maps");
 
+/* The tracked task running on each CPU (see struct sw_cpu). Per run, not pinned. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sw_cpu);
+} oncpu SEC(".maps");
+
 /* Cumulative counters per agent slot and CPU. */
 SW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -42,16 +42,22 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
+	struct sw_cpu *c = sw_oncpu();
 	struct sw_agent_stats *s;
 	struct sw_task *st;
 	__u64 now = 0;
 
 	st = sw_task_of(prev);
 	if (st) {
+		/* Its syscall in progress waits in task storage while it is off the CPU. */
+		if (c && c->tid == prev->pid) {
+			st->sys.enter_ns = c->sys.enter_ns;
+			st->sys.nr = c->sys.nr;
+		}
 		__u64 ran = BPF_CORE_READ(prev, se.sum_exec_runtime);
 
 		now = bpf_ktime_get_ns();
-		s = sw_stats(st->slot);
+		s = sw_stats(st->sys.slot);
 		if (s) {
 			if (ran > st->cpu_seen_ns)
 				s->cpu_ns += ran - st->cpu_seen_ns;
@@ -64,13 +70,19 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 		}
 		st->cpu_seen_ns = ran;
 	}
+	if (c)
+		c->tid = 0;
 	st = sw_task_of(next);
 	if (!st)
 		return 0;
+	if (c) {
+		c->sys = st->sys;
+		c->tid = next->pid;
+	}
 	if (!now)
 		now = bpf_ktime_get_ns();
 	if (st->wake_ns) {
-		s = sw_stats(st->slot);
+		s = sw_stats(st->sys.slot);
 		if (s)
 			sw_hist_add(s->runq_lat, &s->runq_lat_sum_ns, now - st->wake_ns);
 		st->wake_ns = 0;

@@ -18,19 +18,19 @@ const volatile __u8 errno_ignored[SW_ERRNO_SLOTS] = {};
 
 static __always_inline int on_sys_enter(long id)
 {
-	struct sw_task *st = sw_task_of(bpf_get_current_task_btf());
+	struct sw_sys *sys = sw_current_sys();
 
-	if (!st || id < 0)
+	if (!sys || id < 0)
 		return 0;
-	st->sys_enter_ns = bpf_ktime_get_ns();
-	st->sys_nr = (__u32)id;
+	sys->enter_ns = bpf_ktime_get_ns();
+	sys->nr = (__u32)id;
 	return 0;
 }
 
-static __always_inline void count_exit(struct sw_task *st, __u64 t0, long ret)
+static __always_inline void count_exit(struct sw_sys *sys, __u64 t0, long ret)
 {
-	struct sw_agent_stats *s = sw_stats(st->slot);
-	__u32 nr = st->sys_nr, cls = SW_CLASS_OTHER;
+	struct sw_agent_stats *s = sw_stats(sys->slot);
+	__u32 nr = sys->nr, cls = SW_CLASS_OTHER;
 	long err;
 
 	if (!s)
@@ -55,16 +55,16 @@ static __always_inline void count_exit(struct sw_task *st, __u64 t0, long ret)
 
 static __always_inline int on_sys_exit(long ret)
 {
-	struct sw_task *st = sw_task_of(bpf_get_current_task_btf());
+	struct sw_sys *sys = sw_current_sys();
 	__u64 t0;
 
-	if (!st)
+	if (!sys)
 		return 0;
-	t0 = st->sys_enter_ns;
+	t0 = sys->enter_ns;
 	if (!t0)
 		return 0;
-	st->sys_enter_ns = 0;
-	count_exit(st, t0, ret);
+	sys->enter_ns = 0;
+	count_exit(sys, t0, ret);
 	return 0;
 }
 
@@ -94,12 +94,12 @@ int sw_sys_exit_raw(__u64 *ctx)
 
 static __always_inline int on_fault(void)
 {
-	struct sw_task *st = sw_task_of(bpf_get_current_task_btf());
+	struct sw_sys *sys = sw_current_sys();
 	struct sw_agent_stats *s;
 
-	if (!st)
+	if (!sys)
 		return 0;
-	s = sw_stats(st->slot);
+	s = sw_stats(sys->slot);
 	if (s)
 		s->page_faults += 1;
 	return 0;

@@ -8,7 +8,7 @@
 
 /* Bump when any map key/value layout below changes: pinned maps of another
  * layout are recreated instead of reused. */
-#define SW_LAYOUT_VERSION 1
+#define SW_LAYOUT_VERSION 2
 
 #define SW_NAME_LEN 32 /* agent name, NUL-terminated */
 #define SW_COMM_LEN 16
@@ -54,17 +54,34 @@ enum sw_counter {
 #define SW_TASK_ROOT 1u /* this task's process is an instance root */
 
 /*
+ * What the syscall hooks need of a task. It lives in the task's `tasks`
+ * entry, and while a tracked task runs, sched_switch copies it into the
+ * CPU's `oncpu` record, so that the syscall hooks find it without a
+ * task-storage lookup.
+ */
+struct sw_sys {
+	__u64 enter_ns; /* start of the syscall in progress, 0 if none */
+	__u32 nr; /* its number */
+	__u32 slot; /* the task's agent slot; the `tasks` entry is authoritative */
+};
+
+/*
  * Per-task state, in the `tasks` task-storage map. A task with no entry is
- * not tracked. Children and threads inherit `slot` at fork.
+ * not tracked. Children and threads inherit the slot at fork.
  */
 struct sw_task {
-	__u32 slot; /* agent slot, index into `agent_stats` */
+	struct sw_sys sys;
 	__u32 flags; /* SW_TASK_* */
-	__u64 sys_enter_ns; /* start of the current syscall, 0 if none */
+	__u32 pad;
 	__u64 wake_ns; /* became runnable (woken or preempted), 0 if not waiting */
 	__u64 cpu_seen_ns; /* se.sum_exec_runtime already counted */
-	__u32 sys_nr; /* number of the current syscall */
+};
+
+/* Per-CPU record in `oncpu`: the tracked task running on this CPU. */
+struct sw_cpu {
+	__u32 tid; /* its thread id, 0 when the running task is not tracked */
 	__u32 pad;
+	struct sw_sys sys;
 };
 
 /*

@@ -332,13 +332,13 @@ static int tag_process(struct identity *id, pid_t pid, __u32 slot, bool root)
 		fd = pidfd_open(tid, tid == pid ? 0 : PIDFD_THREAD);
 		if (fd < 0)
 			continue; /* exited, or a kernel without thread pidfds */
-		if (!bpf_map_lookup_elem(id->maps.tasks_fd, &fd, &t) && t.slot == slot) {
+		if (!bpf_map_lookup_elem(id->maps.tasks_fd, &fd, &t) && t.sys.slot == slot) {
 			close(fd);
 			tagged++;
 			continue;
 		}
 		memset(&t, 0, sizeof(t));
-		t.slot = slot;
+		t.sys.slot = slot;
 		t.flags = root && tid == pid ? SW_TASK_ROOT : 0;
 		t.cpu_seen_ns = task_runtime(pid, tid);
 		if (bpf_map_update_elem(id->maps.tasks_fd, &fd, &t, BPF_ANY))

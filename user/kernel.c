@@ -27,6 +27,7 @@
 #include "syscalls.h"
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
+_Static_assert(sizeof(struct sw_cpu) == 24, "sw_cpu layout");
 _Static_assert(sizeof(struct sw_agent_stats) == 234 * 8, "sw_agent_stats layout");
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
 _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
@@ -288,7 +289,7 @@ static bool map_is_pinned(const struct bpf_map *m)
 {
 	enum bpf_map_type t = bpf_map__type(m);
 
-	return t != BPF_MAP_TYPE_RINGBUF && strcmp(bpf_map__name(m), "swarmwat.rodata") &&
+	return t != BPF_MAP_TYPE_RINGBUF && strcmp(bpf_map__name(m), "oncpu") &&
 	       !strstr(bpf_map__name(m), ".rodata");
 }
 
@@ -384,6 +385,7 @@ static void set_rodata(struct kernel *k)
 	ro->have_cgroup_rules = c->ncgroup_rules > 0;
 	ro->have_command_rules = c->nrules > 0; /* cgroups created later are checked too */
 	ro->exit_has_group_dead = exit_has_group_dead();
+	ro->use_oncpu = k->up[COLLECTOR_SCHED];
 	syscalls__fill_classes(ro->syscall_class, SW_SYSCALL_MAX);
 	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
 	bpf_map__set_max_entries(k->skel->maps.agent_stats, slots);
@@ -457,6 +459,17 @@ static int attach(struct kernel *k)
 				config__collector_name(d->col), d->tp, strerror(-err));
 			k->links[i] = NULL;
 			k->up[d->col] = false;
+		}
+	}
+	/* Syscall and fault hooks read the CPU record that sched_switch keeps. */
+	if (k->skel->rodata->use_oncpu && !k->up[COLLECTOR_SCHED]) {
+		for (i = COLLECTOR_SYSCALLS; i <= COLLECTOR_PAGE_FAULTS; i++) {
+			if (i != COLLECTOR_SCHED && k->up[i]) {
+				pr_warn("collector %s: off, since the sched collector it relies on "
+					"could not attach",
+					config__collector_name(i));
+				k->up[i] = false;
+			}
 		}
 	}
 	/* Detach the rest of a collector that lost one of its hooks. */

@@ -94,6 +94,8 @@ static const char *const checks[] = {
 	"second daemon on the same port fails with a clear error",
 	"non-root run fails with a clear error",
 	"--unpin removes the pinned maps",
+	"without the sched collector, syscalls are still counted (task-storage path)",
+	"without the sched collector, collector_up{collector=\"sched\"} is 0",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -336,6 +338,38 @@ int main(int argc, char **argv)
 		}
 		wait_status(pid);
 		tap_check(stat(d.pin_path, &st) != 0 && errno == ENOENT, "%s", checks[24]);
+	}
+	{
+		char cfg[] = "/tmp/swarmwatch-nosched-XXXXXX";
+		const char *const extra[] = {"--config", cfg, NULL};
+		int fd = mkstemp(cfg);
+		pid_t p;
+
+		if (fd >= 0) {
+			dprintf(fd, "{\"collectors\": {\"sched\": false}}\n");
+			close(fd);
+		}
+		free(m);
+		m = NULL;
+		if (!daemon_start(&d, extra)) {
+			p = spawn("nosched", "syscalls");
+			wait_status(p);
+			usleep(400000);
+			m = scrape(d.port);
+		}
+		v = m ? metric(m, "swarmwatch_agent_syscalls_total{agent=\"nosched\","
+				  "class=\"process\"}")
+		      : NAN;
+		tap_diag("nosched process syscalls: %.0f", v);
+		tap_check(v >= GETPPID_CALLS, "%s", checks[25]);
+		tap_check(m && metric(m, "swarmwatch_collector_up{collector=\"sched\"}") == 0, "%s",
+			  checks[26]);
+		daemon_stop(&d);
+		unlink(cfg);
+		snprintf(cmd, sizeof(cmd), "%s run --unpin --pin-path %s >/dev/null 2>&1",
+			 swarmwatch_bin(), d.pin_path);
+		if (system(cmd))
+			tap_diag("unpin failed");
 	}
 	if (tap_failed)
 		daemon_dump_log(&d);
