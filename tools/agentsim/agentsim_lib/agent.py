@@ -118,6 +118,8 @@ class Agent:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        # Started with both blocked: a stop sent during start-up is delivered now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
         self.apply(self.cfg)
 
     def _on_signal(self, signum, frame):

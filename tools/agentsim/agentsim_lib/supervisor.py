@@ -334,6 +334,11 @@ class Supervisor:
         env["AGENTSIM_RUN_ID"] = self.run_id
         env["AGENTSIM_INSTANCE"] = "%s-%d" % (pool.name, slot)
         cmd = [sys.executable, AGENT_SCRIPT, "agent", "--pool", pool.name, "--slot", str(slot)]
+        # The agent starts with SIGTERM and SIGINT blocked, so a stop that
+        # arrives while Python is still starting stays pending until the
+        # agent's handler is installed, and the agent then ends cleanly.
+        stop_signals = {signal.SIGTERM, signal.SIGINT}
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=None, env=env, cwd=self.tmp, close_fds=True,
@@ -342,6 +347,8 @@ class Supervisor:
             self.say("pool %s: cannot start an instance: %s", pool.name, e)
             pool.restart_at[slot] = now + max(pool.restart_delay, 1.0)
             return
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         inst = Instance(pool, slot, gen, proc, time.monotonic())
         cfg = scn.agent_config(self.settings[pool.name], slot)
         inst.last_cfg = json.dumps(cfg, sort_keys=True)
