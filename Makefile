@@ -21,6 +21,9 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
 	  -DSW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
 LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lm -lpthread
+# The privileged tests' own binaries stay unsanitized: their children are the
+# measured workload, and the sanitizer runtime would add processes and syscalls.
+HELPER_CFLAGS := $(CFLAGS)
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SAN)
@@ -84,7 +87,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests/unit
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c | $(BUILD)/tests/bpf
 	$(msg) TEST $@
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(HELPER_CFLAGS) $< -o $@
 
 tests: $(BUILD)/swarmwatch $(UNIT_BINS) $(TEST_HELPER_BINS)
 

@@ -436,8 +436,9 @@ static void defaults(struct config *c)
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"listen",   "interval", "pin_path",	 "max_agents",
-					   "identity", "syscalls", "collectors", "bpf_stats", NULL};
+	static const char *const keys[] = {"listen",	 "interval",  "pin_path",
+					   "max_agents", "identity",  "syscalls",
+					   "collectors", "bpf_stats", NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;

@@ -49,7 +49,7 @@ struct config {
 	__u8 errno_ignored[SW_ERRNO_SLOTS]; /* 1: not counted as an error */
 	int top_errnos; /* errno labels per agent before "other" */
 	bool collectors[COLLECTOR_MAX]; /* enabled by configuration */
-	bool bpf_stats;			/* turn on BPF run-time statistics (costs ~20 ns a run) */
+	bool bpf_stats; /* turn on BPF run-time statistics (costs ~20 ns a run) */
 };
 
 /* The configuration used when no file is given, as JSON text. */

@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 	double t0;
 
 	if (argc > 1 && !strcmp(argv[1], "--agent")) {
-		struct timespec nap = { 0, 100 * 1000 * 1000 };
+		struct timespec nap = {0, 100 * 1000 * 1000};
 
 		for (;;) {
 			for (i = 0; i < 50; i++)
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
-	for (i = 0; i < 10000; i++)	/* warm up */
+	for (i = 0; i < 10000; i++) /* warm up */
 		syscall(SYS_getppid);
 	t0 = now_ns();
 	for (i = 0; i < n; i++)
