@@ -87,7 +87,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests/unit
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c | $(BUILD)/tests/bpf
 	$(msg) TEST $@
-	$(Q)$(CC) $(HELPER_CFLAGS) $< -o $@
+	$(Q)$(CC) $(HELPER_CFLAGS) $< -lpthread -o $@
 
 tests: $(BUILD)/swarmwatch $(UNIT_BINS) $(TEST_HELPER_BINS)
 

@@ -29,7 +29,7 @@ struct daemon {
 	char log_path[128];
 };
 
-static double now_s(void)
+static inline double now_s(void)
 {
 	struct timespec ts;
 
@@ -37,7 +37,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static const char *swarmwatch_bin(void)
+static inline const char *swarmwatch_bin(void)
 {
 	const char *b = getenv("SWARMWATCH");
 
@@ -45,7 +45,7 @@ static const char *swarmwatch_bin(void)
 }
 
 /* A loopback port that was free a moment ago. */
-static int free_port(void)
+static inline int free_port(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
@@ -63,8 +63,8 @@ static int free_port(void)
  * HTTP request to 127.0.0.1:port; returns the status and stores the whole
  * response (headers and body, NUL-terminated) in *resp, to be freed.
  */
-static int http_request(int port, const char *method, const char *path, const char *headers,
-			char **resp)
+static inline int http_request(int port, const char *method, const char *path, const char *headers,
+			       char **resp)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET,
 				.sin_port = htons(port),
@@ -114,13 +114,13 @@ static int http_request(int port, const char *method, const char *path, const ch
 	return status;
 }
 
-static int http_get(int port, const char *path, char **resp)
+static inline int http_get(int port, const char *path, char **resp)
 {
 	return http_request(port, "GET", path, NULL, resp);
 }
 
 /* Body of a response, after the blank line. */
-static const char *http_body(const char *resp)
+static inline const char *http_body(const char *resp)
 {
 	const char *p = resp ? strstr(resp, "\r\n\r\n") : NULL;
 
@@ -128,7 +128,7 @@ static const char *http_body(const char *resp)
 }
 
 /* Value of the sample whose series is exactly `series` ("name{labels}"); NAN if absent. */
-static double metric(const char *text, const char *series)
+static inline double metric(const char *text, const char *series)
 {
 	size_t n = strlen(series);
 	const char *p = text;
@@ -141,9 +141,10 @@ static double metric(const char *text, const char *series)
 	return 0.0 / 0.0;
 }
 
-static double metricf(const char *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline double metricf(const char *text, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-static double metricf(const char *text, const char *fmt, ...)
+static inline double metricf(const char *text, const char *fmt, ...)
 {
 	char series[512];
 	va_list ap;
@@ -155,7 +156,7 @@ static double metricf(const char *text, const char *fmt, ...)
 }
 
 /* Starts `swarmwatch run` with extra arguments (NULL-terminated list); 0 once /healthz is ok. */
-static int daemon_start(struct daemon *d, const char *const *extra)
+static inline int daemon_start(struct daemon *d, const char *const *extra)
 {
 	char port[32], listen[64];
 	const char *argv[32];
@@ -209,7 +210,7 @@ static int daemon_start(struct daemon *d, const char *const *extra)
 }
 
 /* Stops the daemon with SIGTERM; returns its exit status, or -1. */
-static int daemon_stop(struct daemon *d)
+static inline int daemon_stop(struct daemon *d)
 {
 	double deadline = now_s() + 15;
 	int st;
@@ -231,7 +232,7 @@ static int daemon_stop(struct daemon *d)
 }
 
 /* Prints the daemon's log as TAP diagnostics. */
-static void daemon_dump_log(const struct daemon *d)
+static inline void daemon_dump_log(const struct daemon *d)
 {
 	char line[1024];
 	FILE *f = fopen(d->log_path, "r");
@@ -244,7 +245,7 @@ static void daemon_dump_log(const struct daemon *d)
 }
 
 /* Whether this process may load BPF: root, and the bpf syscall answers. */
-static const char *bpf_unavailable(void)
+static inline const char *bpf_unavailable(void)
 {
 	if (geteuid() != 0)
 		return "needs root";

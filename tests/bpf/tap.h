@@ -11,7 +11,7 @@
 
 static int tap_n, tap_failed;
 
-static void tap_vline(int ok, const char *skip, const char *fmt, va_list ap)
+static inline void tap_vline(int ok, const char *skip, const char *fmt, va_list ap)
 {
 	printf("%sok %d - ", ok ? "" : "not ", ++tap_n);
 	vprintf(fmt, ap);
@@ -23,7 +23,7 @@ static void tap_vline(int ok, const char *skip, const char *fmt, va_list ap)
 }
 
 /* Reports check `fmt` passed when cond is true; returns cond. */
-static int __attribute__((format(printf, 2, 3))) tap_check(int cond, const char *fmt, ...)
+static inline int __attribute__((format(printf, 2, 3))) tap_check(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -33,7 +33,8 @@ static int __attribute__((format(printf, 2, 3))) tap_check(int cond, const char 
 	return cond;
 }
 
-static void __attribute__((format(printf, 2, 3))) tap_skip(const char *why, const char *fmt, ...)
+static inline void __attribute__((format(printf, 2, 3)))
+tap_skip(const char *why, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -43,7 +44,7 @@ static void __attribute__((format(printf, 2, 3))) tap_skip(const char *why, cons
 }
 
 /* Prints a diagnostic line that TAP readers ignore. */
-static void __attribute__((format(printf, 1, 2))) tap_diag(const char *fmt, ...)
+static inline void __attribute__((format(printf, 1, 2))) tap_diag(const char *fmt, ...)
 {
 	va_list ap;
 
