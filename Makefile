@@ -18,15 +18,15 @@ msg = @printf '  %-8s %s\n'
 endif
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
 	  -DSW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
 LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lm -lpthread
 # The privileged tests' own binaries stay unsanitized: their children are the
 # measured workload, and the sanitizer runtime would add processes and syscalls.
 HELPER_CFLAGS := $(CFLAGS)
 ifneq ($(SAN),)
-CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=$(SAN)
+override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=$(SAN)
 endif
 
 # clang's own system include dirs, so that -target bpf finds asm/types.h etc.
@@ -47,11 +47,13 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TEST_HELPER_SRCS := $(wildcard tests/bpf/*.c)
 TEST_HELPER_BINS := $(TEST_HELPER_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 BENCH_SRCS := $(wildcard bench/*/*.c)
 BENCH_BPF_SRCS := $(wildcard bench/*/*.bpf.c)
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test tests format format-check clean unpin bench-bins bench-overhead
+.PHONY: all deps run test tests fuzz format format-check clean unpin bench-bins bench-overhead
 all: $(BUILD)/swarmwatch
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
@@ -89,7 +91,26 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c | $(BUILD)/tests/bpf
 	$(msg) TEST $@
 	$(Q)$(CC) $(HELPER_CFLAGS) $< -lpthread -o $@
 
-tests: $(BUILD)/swarmwatch $(UNIT_BINS) $(TEST_HELPER_BINS)
+tests: $(BUILD)/swarmwatch $(UNIT_BINS) $(TEST_HELPER_BINS) $(FUZZ_BINS)
+
+# Fuzz targets, built to replay their corpus in the normal test run.
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB_OBJS) | $(BUILD)/tests/fuzz
+	$(msg) TEST $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c $(LIB_OBJS) $(LDLIBS) -o $@
+
+# The same targets under libFuzzer: make fuzz FUZZ_TARGET=fuzz_config FUZZ_SECONDS=60
+FUZZ_TARGET ?= fuzz_config
+FUZZ_SECONDS ?= 60
+fuzz: | $(BUILD)/user
+	$(MAKE) BUILD=$(BUILD)/libfuzzer CC=clang SAN=address,undefined \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $(BUILD)/libfuzzer/swarmwatch
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iuser \
+		-I$(BUILD)/libfuzzer tests/fuzz/$(FUZZ_TARGET).c \
+		$$(ls $(BUILD)/libfuzzer/user/*.o | grep -v '/main\.o$$') $(LDLIBS) \
+		-o $(BUILD)/libfuzzer/$(FUZZ_TARGET)
+	mkdir -p $(BUILD)/libfuzzer/corpus-$(FUZZ_TARGET)
+	$(BUILD)/libfuzzer/$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) \
+		$(BUILD)/libfuzzer/corpus-$(FUZZ_TARGET) tests/fuzz/corpus/$(subst fuzz_,,$(FUZZ_TARGET))
 
 # Benchmarks: the getppid loop and the empty-program floor.
 $(BUILD)/bench/floor.bpf.o: bench/overhead/floor.bpf.c | $(BUILD)/bench
@@ -110,7 +131,7 @@ $(BUILD)/bench/loop: bench/overhead/loop.c | $(BUILD)/bench
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/bench:
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 # Installs missing Debian packages (build and test); says what is missing elsewhere.
@@ -130,7 +151,7 @@ unpin: all
 bench-overhead: deps bench-bins
 	bench/overhead/run
 
-FORMAT_SRCS = $(wildcard bpf/*.bpf.c bpf/*.bpf.h include/*.h user/*.c user/*.h tests/*/*.c bench/*/*.c)
+FORMAT_SRCS = $(wildcard bpf/*.bpf.c bpf/*.bpf.h include/*.h user/*.c user/*.h tests/*/*.c tests/*/*.h bench/*/*.c)
 format:
 	clang-format -i $(FORMAT_SRCS)
 

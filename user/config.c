@@ -250,6 +250,58 @@ static int template_max_group(const char *t)
 	return max;
 }
 
+/*
+ * Rejects patterns that make glibc's regcomp() blow up in time or memory:
+ * stacked quantifiers ("a++", undefined in POSIX anyway) and large
+ * repetition bounds, which it expands. Returns NULL or what is wrong.
+ */
+static const char *regex_too_costly(const char *re, char *why, size_t whylen)
+{
+	int bounds = 0, in_bracket = 0, prev_quant = 0;
+	const char *c;
+
+	if (strlen(re) > 512)
+		return "longer than 512 characters";
+	for (c = re; *c; c++) {
+		int quant = 0;
+
+		if (*c == '\\' && c[1]) {
+			c++;
+			prev_quant = 0;
+			continue;
+		}
+		if (in_bracket) {
+			in_bracket = *c != ']' || c[-1] == '[' || (c[-1] == '^' && c[-2] == '[');
+			continue;
+		}
+		if (*c == '[') {
+			in_bracket = 1;
+		} else if (*c == '*' || *c == '+' || *c == '?') {
+			quant = 1;
+		} else if (*c == '{') {
+			const char *e = strchr(c, '}');
+			long lo = strtol(c + 1, NULL, 10), hi = lo;
+			const char *comma = strchr(c, ',');
+
+			if (!e)
+				break; /* regcomp reports it */
+			if (comma && comma < e)
+				hi = comma + 1 == e ? lo : strtol(comma + 1, NULL, 10);
+			bounds += (hi > lo ? hi : lo) + 1;
+			c = e;
+			quant = 1;
+		}
+		if (quant && prev_quant) {
+			snprintf(why, whylen, "stacked quantifiers at offset %d", (int)(c - re));
+			return why;
+		}
+		prev_quant = quant;
+	}
+	if (bounds > 1000)
+		return "repetition bounds add up to more than 1000";
+	return NULL;
+}
+
 static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *out)
 {
 	static const char *const keys[] = {"match", "regex", "name", NULL};
@@ -257,7 +309,7 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 					      [RULE_COMM] = "comm",
 					      [RULE_EXE] = "exe",
 					      [RULE_CMDLINE] = "cmdline"};
-	const char *match = NULL, *regex = NULL, *name = NULL;
+	const char *match = NULL, *regex = NULL, *name = NULL, *costly;
 	char where[64], msg[256];
 	int err, i, maxg;
 
@@ -281,6 +333,9 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 			       "%s: \"match\" is \"%s\", must be cgroup, comm, exe or cmdline",
 			       where, match);
 	out->match = i;
+	if ((costly = regex_too_costly(regex, msg, sizeof(msg))))
+		return fail_at(p, "regex", "%s: regex \"%s\" is too costly to compile: %s", where,
+			       regex, costly);
 	err = regcomp(&out->re, regex, REG_EXTENDED);
 	if (err) {
 		regerror(err, &out->re, msg, sizeof(msg));

@@ -153,6 +153,13 @@ static void test_bad_rules(void **state)
 		     "\"nmae\": \"x\"}]}}",
 		     "did you mean \"name\"");
 	expect_error("{\"identity\": {\"rules\": {}}}", "must be an array");
+	/* Patterns that would make regcomp() take gigabytes are refused up front. */
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": "
+		     "\"^(a+++++++++++)$\"}]}}",
+		     "too costly to compile: stacked quantifiers");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": "
+		     "\"((a{1,999}){1,999})\"}]}}",
+		     "repetition bounds add up to more than 1000");
 }
 
 static void test_duration(void **state)
