@@ -116,8 +116,8 @@ int collector__tick(struct collector *col)
 {
 	__u64 t0 = now_ns(CLOCK_MONOTONIC);
 	struct snapshot *s, *old;
+	int n = 0, err, nnames, i;
 	__u32 nread, slot;
-	int n = 0, err;
 
 	kernel__drain(col->k);
 	identity__poll(col->id);
@@ -125,7 +125,7 @@ int collector__tick(struct collector *col)
 		identity__scan_cgroups(col->id);
 		col->last_cgroup_scan = t0;
 	}
-	kernel__for_each_name(col->k, on_name, col);
+	nnames = kernel__for_each_name(col->k, on_name, col);
 	err = kernel__read_stats(col->k, col->nslots, col->stats);
 	if (err < 0) {
 		pr_warn("collector: cannot read agent counters: %s", strerror(-err));
@@ -166,6 +166,12 @@ int collector__tick(struct collector *col)
 		s->up[n] = kernel__collector_up(col->k, n);
 	s->nprogs = kernel__prog_stats(col->k, s->progs, KERNEL_MAX_PROGS);
 	s->nmaps = kernel__map_stats(col->k, s->maps, KERNEL_MAX_MAPS);
+	for (i = 0; i < s->nmaps; i++) {
+		if (!strcmp(s->maps[i].name, "agent_names"))
+			s->maps[i].entries = nnames;
+		else if (!strcmp(s->maps[i].name, "cgroup_agents"))
+			s->maps[i].entries = identity__cgroup_count(col->id);
+	}
 	s->ticks = ++col->ticks;
 	s->time = now_ns(CLOCK_REALTIME) / 1e9;
 	s->tick_seconds = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;

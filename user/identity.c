@@ -593,6 +593,11 @@ int identity__scan_cgroups(struct identity *id)
 	return n;
 }
 
+int identity__cgroup_count(const struct identity *id)
+{
+	return id->ncgroup_ids;
+}
+
 void identity__event(struct identity *id, const struct sw_event *e)
 {
 	char name[SW_NAME_LEN];

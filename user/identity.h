@@ -76,6 +76,9 @@ void identity__poll(struct identity *id);
 /* Live instances (tree roots) of agent slot `slot`. */
 __u32 identity__instances(const struct identity *id, __u32 slot);
 
+/* Cgroups currently mapped to an agent by cgroup rules. */
+int identity__cgroup_count(const struct identity *id);
+
 /* Slot of agent `name`, allocated on first use like the kernel does. */
 __u32 identity__slot(struct identity *id, const char *name);
 

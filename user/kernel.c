@@ -58,6 +58,8 @@ struct kernel {
 	void *ctx;
 	int ncpus;
 	void *percpu_buf; /* scratch for per-CPU reads */
+	struct map_stat maps[KERNEL_MAX_MAPS];
+	int nmaps;
 	size_t percpu_len;
 };
 
@@ -487,6 +489,8 @@ static int attach(struct kernel *k)
 	return 0;
 }
 
+static void read_map_stats(struct kernel *k);
+
 static int on_ringbuf(void *ctx, void *data, size_t size)
 {
 	struct kernel *k = ctx;
@@ -539,6 +543,7 @@ struct kernel *kernel__open(const struct config *c)
 	if (attach(k))
 		goto err_destroy;
 	pin_programs(k);
+	read_map_stats(k);
 	if (c->bpf_stats) {
 		k->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (k->stats_fd < 0)
@@ -826,43 +831,32 @@ static __u64 fd_memlock(int fd)
 	return v;
 }
 
-static __s64 count_entries(int fd, __u32 key_size)
+/* Sizes and memory are fixed once loaded: read them once. */
+static void read_map_stats(struct kernel *k)
 {
-	char key[64], next[64];
-	void *prev = NULL;
-	__s64 n = 0;
+	struct bpf_map *m;
 
-	if (key_size > sizeof(key))
-		return -1;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		n++;
+	k->nmaps = 0;
+	bpf_object__for_each_map (m, k->skel->obj) {
+		enum bpf_map_type t = bpf_map__type(m);
+		struct map_stat *ms = &k->maps[k->nmaps];
+
+		if (k->nmaps >= KERNEL_MAX_MAPS || strstr(bpf_map__name(m), ".rodata"))
+			continue;
+		ms->name = bpf_map__name(m);
+		ms->max_entries = bpf_map__max_entries(m);
+		ms->entries = -1;
+		if (t == BPF_MAP_TYPE_ARRAY || t == BPF_MAP_TYPE_PERCPU_ARRAY)
+			ms->entries = ms->max_entries;
+		ms->memory_bytes = fd_memlock(bpf_map__fd(m));
+		k->nmaps++;
 	}
-	return n;
 }
 
 int kernel__map_stats(struct kernel *k, struct map_stat *out, int max)
 {
-	struct bpf_map *m;
-	int n = 0;
+	int n = k->nmaps < max ? k->nmaps : max;
 
-	bpf_object__for_each_map (m, k->skel->obj) {
-		enum bpf_map_type t = bpf_map__type(m);
-		int fd = bpf_map__fd(m);
-
-		if (n >= max || strstr(bpf_map__name(m), ".rodata"))
-			continue;
-		out[n].name = bpf_map__name(m);
-		out[n].max_entries = bpf_map__max_entries(m);
-		if (t == BPF_MAP_TYPE_HASH)
-			out[n].entries = count_entries(fd, bpf_map__key_size(m));
-		else if (t == BPF_MAP_TYPE_ARRAY || t == BPF_MAP_TYPE_PERCPU_ARRAY)
-			out[n].entries = out[n].max_entries;
-		else
-			out[n].entries = -1;
-		out[n].memory_bytes = fd_memlock(fd);
-		n++;
-	}
+	memcpy(out, k->maps, n * sizeof(*out));
 	return n;
 }

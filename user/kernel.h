@@ -78,6 +78,8 @@ int kernel__for_each_name(struct kernel *k, void (*fn)(void *ctx, const char *na
 			  void *ctx);
 
 int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max);
+
+/* Capacity and memory of each map; entries only for arrays (hashes: -1, the caller knows). */
 int kernel__map_stats(struct kernel *k, struct map_stat *out, int max);
 
 #endif

@@ -96,6 +96,7 @@ static const char *const checks[] = {
 	"--unpin removes the pinned maps",
 	"without the sched collector, syscalls are still counted (task-storage path)",
 	"without the sched collector, collector_up{collector=\"sched\"} is 0",
+	"map fill and kernel memory are exported",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -263,6 +264,13 @@ int main(int argc, char **argv)
 	tap_check(metric(m, "swarmwatch_agent_runqueue_delay_seconds_count{agent=\"busy\"}") >= 1,
 		  "%s", checks[12]);
 
+	tap_check(metric(m, "swarmwatch_bpf_map_entries{map=\"agent_names\"}") >= 2 &&
+			  metric(m, "swarmwatch_bpf_map_max_entries{map=\"agent_stats\"}") == 257 &&
+			  metric(m, "swarmwatch_bpf_map_memory_bytes{map=\"agent_stats\"}") >=
+				  257.0 * 234 * 8 &&
+			  metric(m, "swarmwatch_events_dropped_total{reason=\"ringbuf_full\"}") ==
+				  0,
+		  "%s", checks[27]);
 	http_get(d.port, "/metrics", &resp);
 	tap_check(resp && strstr(resp,
 				 "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
