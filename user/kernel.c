@@ -720,7 +720,11 @@ static int read_percpu_sum(struct kernel *k, int fd, __u32 n, size_t value_size,
 int kernel__read_stats(struct kernel *k, __u32 nslots, struct sw_agent_stats *out)
 {
 	__u32 max = bpf_map__max_entries(k->skel->maps.agent_stats);
+	__u32 used = __atomic_load_n(k->slot_next, __ATOMIC_RELAXED);
 
+	/* Slots at or past the allocator's mark were never handed out. */
+	if (used < max)
+		max = used ? used : 1;
 	if (nslots > max)
 		nslots = max;
 	return read_percpu_sum(k, bpf_map__fd(k->skel->maps.agent_stats), nslots,

@@ -62,8 +62,9 @@ bool kernel__collector_up(const struct kernel *k, enum collector_id c);
 int kernel__ncpus(const struct kernel *k);
 
 /*
- * Reads agent_stats for slots [0, nslots) summed over CPUs into out.
- * Returns the number of slots read or -errno.
+ * Reads agent_stats for slots [0, nslots) summed over CPUs into out, only as
+ * far as slots have been handed out. Returns the number of slots read or
+ * -errno.
  */
 int kernel__read_stats(struct kernel *k, __u32 nslots, struct sw_agent_stats *out);
 
