@@ -3,10 +3,11 @@
  * detect: streaming anomaly detectors for one numeric series (see detect.h).
  *
  * The ensemble scores every sample against what was learned before it, then learns it. Each
- * component yields a z-like, scale-free deviation; the largest one relative to its reference
- * level becomes the raw score. The raw score is then compared with its own long-run
- * distribution (how unusual is this much surprise for this series), which makes one default
- * threshold work on calm and on noisy series alike.
+ * component yields a z-like, scale-free deviation. Each deviation is then divided by a high
+ * quantile of that same component's own history on this series (how unusual is this much
+ * surprise here), and the largest ratio becomes the score. A series that is always a little
+ * surprising, or a component that is noisy on this series, thereby raises its own bar, which
+ * makes one default threshold work on calm and on noisy series alike.
  */
 #include <errno.h>
 #include <math.h>
@@ -16,29 +17,36 @@
 #include "detect.h"
 
 #define DETECT_MAGIC 0x54445753u /* "SWDT" */
-#define DETECT_VERSION 1u
+#define DETECT_VERSION 2u
 
 /* Scale floor relative to |median| so a flat series does not turn every wobble into an alarm. */
 #define SCALE_FLOOR_REL 1e-3
 /* Absolute scale floor for series that sit at zero. */
 #define SCALE_FLOOR_ABS 1e-9
-/* Floor of the deviation of log(1 + raw score): keeps a never-surprised series from alarming. */
-#define LIKELIHOOD_SD_FLOOR 0.05
+/* Surprise histograms: bin 0 holds values <= TAIL_MIN, the others split [TAIL_MIN, TAIL_MAX]. */
+#define TAIL_MIN 1e-4
+#define TAIL_MAX 1e8
+/* Halve the histogram counts when they reach this total: a long but finite memory. */
+#define TAIL_CAP (1u << 22)
+/* Floor of a bucket's seasonal scale, relative to the robust scale of the whole window. */
+#define SEASON_SCALE_REL 0.15
+
+/*
+ * Smallest reference each component is divided by, whatever its history: the deviation that a
+ * plain noisy series reaches about once in a few thousand samples (4 sigma for a single
+ * sample). A series too young or too calm for its own quantile to mean much does not alarm on
+ * noise. Averages (level, spread) and the band distance are on smaller scales.
+ */
+static const double component_floor[DETECT_C_COUNT] = {
+	[DETECT_C_MAD] = 4.0,	 [DETECT_C_LEVEL] = 3.2, [DETECT_C_EWMA] = 4.0,
+	[DETECT_C_BAND] = 1.0,	 [DETECT_C_TREND] = 6.0, [DETECT_C_SEASON] = 4.0,
+	[DETECT_C_SPREAD] = 2.4,
+};
 
 const char *const detect_names[] = {
 	[DETECT_C_MAD] = "mad",	      [DETECT_C_LEVEL] = "level", [DETECT_C_EWMA] = "ewma",
 	[DETECT_C_BAND] = "band",     [DETECT_C_TREND] = "trend", [DETECT_C_SEASON] = "season",
 	[DETECT_C_SPREAD] = "spread", [DETECT_C_COUNT] = NULL,
-};
-
-/*
- * Reference level of each component: the z that counts as "as surprising as a 1.0 robust z of
- * a single sample". Level and spread deviations are averages, so they are scaled up.
- */
-static const double component_ref[DETECT_C_COUNT] = {
-	[DETECT_C_MAD] = 1.0,	 [DETECT_C_LEVEL] = 0.8, [DETECT_C_EWMA] = 1.0,
-	[DETECT_C_BAND] = 0.25,	 [DETECT_C_TREND] = 1.5, [DETECT_C_SEASON] = 1.0,
-	[DETECT_C_SPREAD] = 0.6,
 };
 
 static double clamp(double x, double lo, double hi)
@@ -381,6 +389,64 @@ int detect__season_update(struct detect_season *s, double ts, double x, double *
 	return 0;
 }
 
+/* Width of one logarithmic histogram bin, in natural-log units. */
+static double tail_step(void)
+{
+	return log(TAIL_MAX / TAIL_MIN) / (DETECT_TAIL_BINS - 1);
+}
+
+static uint32_t tail_bin(double v)
+{
+	if (!(v > TAIL_MIN))
+		return 0;
+	return clamp_u32(1.0 + log(v / TAIL_MIN) / tail_step(), 1, DETECT_TAIL_BINS - 1);
+}
+
+static void tail_push(struct detect_tail *t, double v)
+{
+	uint32_t b = tail_bin(v), i;
+
+	t->count[b]++;
+	t->total++;
+	if (b > t->top)
+		t->top = b;
+	if (t->total < TAIL_CAP)
+		return;
+	/* Forget half of the past; bins that empty out no longer bound the top. */
+	t->total = 0;
+	t->top = 0;
+	for (i = 0; i < DETECT_TAIL_BINS; i++) {
+		t->count[i] /= 2;
+		t->total += t->count[i];
+		if (t->count[i])
+			t->top = i;
+	}
+}
+
+/*
+ * Quantile q of the pushed values, interpolated geometrically inside its bin; 0 when it falls
+ * in bin 0 (the component was mostly silent). Scans down from the highest occupied bin, so
+ * the cost is the number of bins spanned by the top (1 - q) of the history.
+ */
+static double tail_quantile(const struct detect_tail *t, double q)
+{
+	double above = (1.0 - q) * t->total, acc = 0.0, pos;
+	uint32_t b;
+
+	if (!t->total)
+		return 0.0;
+	for (b = t->top; b > 0; b--) {
+		if (acc + t->count[b] > above)
+			break;
+		acc += t->count[b];
+	}
+	if (!b)
+		return 0.0;
+	/* Share of the bin that lies below the quantile. */
+	pos = 1.0 - (above - acc) / t->count[b];
+	return TAIL_MIN * exp((b - 1 + pos) * tail_step());
+}
+
 /* Samples in span_s seconds at interval_s, clamped to [lo, hi]. */
 static uint32_t span(double span_s, double interval_s, uint32_t lo, uint32_t hi)
 {
@@ -400,13 +466,12 @@ int detect__params_default(struct detect_params *p, double interval_s)
 	p->warmup = span(day, interval_s, 32, p->window / 2);
 	p->short_len = 6;
 	p->trend_len = clamp_u32(p->window / 4, 16, DETECT_TREND_MAX);
-	p->refractory = span(day, interval_s, 16, p->window / 2);
-	p->peak_halflife = span(4 * day, interval_s, 64, 8192);
+	p->refractory = span(day / 3, interval_s, 16, p->window / 2);
+	p->peak_halflife = span(1.5 * day, interval_s, 64, 8192);
 	p->mask = DETECT_MASK_DEFAULT;
 	p->ewma_alpha = 2.0 / (span(2 * day, interval_s, 32, 4096) + 1);
-	p->likelihood_alpha = 1.0 / span(2 * day, interval_s, 64, 4096);
-	p->threshold = 0.65;
-	p->z_ref = 4.0;
+	p->tail_q = 0.999;
+	p->threshold = 0.5;
 	p->season_s = day;
 	return 0;
 }
@@ -436,8 +501,9 @@ int detect__init(struct detect_ensemble *d, const struct detect_params *p)
 {
 	int err;
 
-	if (p->short_len < 1 || p->short_len > 64 || p->warmup < 2 || !(p->z_ref > 0.0) ||
-	    !(p->interval_s > 0.0) || p->peak_halflife < 1 || !(p->mask & DETECT_MASK_ALL))
+	if (p->short_len < 1 || p->short_len > 64 || p->warmup < 2 ||
+	    !(p->tail_q > 0.0 && p->tail_q < 1.0) || !(p->interval_s > 0.0) ||
+	    p->peak_halflife < 1 || !(p->mask & DETECT_MASK_ALL))
 		return -EINVAL;
 	memset(d, 0, sizeof(*d));
 	d->p = *p;
@@ -449,7 +515,7 @@ int detect__init(struct detect_ensemble *d, const struct detect_params *p)
 	if (!err)
 		err = detect__ewma_init(&d->spread, p->ewma_alpha);
 	if (!err)
-		err = detect__ewma_init(&d->raw_stats, p->likelihood_alpha);
+		err = detect__ewma_init(&d->season_res, p->ewma_alpha);
 	if (!err && p->season_s > 0.0 && p->season_s >= 4 * p->interval_s)
 		err = detect__season_init(&d->season, p->season_s, p->interval_s, 0.1);
 	if (err)
@@ -478,7 +544,7 @@ static void score_components(struct detect_ensemble *d, double ts, double x, dou
 {
 	const struct detect_params *p = &d->p;
 	double med, mad, scale, lo, hi, width, slope, tstat, dev, sscale;
-	double short_mean, short_step, ratio;
+	double short_mean, short_step, ratio, pooled;
 	uint32_t k = p->short_len;
 
 	memset(c, 0, DETECT_C_COUNT * sizeof(*c));
@@ -507,8 +573,16 @@ static void score_components(struct detect_ensemble *d, double ts, double x, dou
 
 	if (d->season.buckets) {
 		season_step(&d->season, ts, x, &dev, &sscale);
-		if (sscale > 0.0)
-			c[DETECT_C_SEASON] = fabs(dev) / fmax(sscale, 0.25 * scale);
+		if (sscale > 0.0) {
+			/*
+			 * A bucket learns from one sample per period, so its own scale is noisy
+			 * for weeks; the pooled residual scale of all buckets bounds it below.
+			 */
+			pooled = d->season_res.n > 1 ? 1.2533 * d->season_res.mean : 0.0;
+			c[DETECT_C_SEASON] =
+				fabs(dev) / fmax(fmax(sscale, pooled), SEASON_SCALE_REL * scale);
+			ewma_learn(&d->season_res, fabs(dev));
+		}
 	}
 
 	short_step = (d->short_abs - d->short_step[d->short_head] + fabs(x - d->prev_x)) / k;
@@ -543,43 +617,29 @@ static void learn(struct detect_ensemble *d, double ts, double x)
 }
 
 /*
- * How unusual is this much surprise for this series. The log of the raw score is compared with
- * its own long-run mean and deviation (a series that is always a little surprising is not
- * alarming), and the result is tempered by the raw score itself (a calm series that becomes
- * slightly less calm is not alarming either): z = sqrt(z_relative * raw).
+ * How unusual is each component's deviation for this series: its ratio to the tail_q quantile
+ * of the same component's history (never below the component's floor), after which the
+ * history learns it. The largest ratio r among the enabled components is mapped to
+ * r / (1 + r): 0.5 means "as surprising as the 1-in-1000 worst moment of this component on
+ * this series so far, and beyond what plain noise reaches".
  */
-static double likelihood(struct detect_ensemble *d, double raw)
+static double normalize(struct detect_ensemble *d, struct detect_result *r)
 {
-	double l = log1p(raw), sd, z = 0.0;
-
-	sd = fmax(sqrt(d->raw_stats.var), LIKELIHOOD_SD_FLOOR);
-	if (d->raw_stats.n > 1)
-		z = (l - d->raw_stats.mean) / sd;
-	ewma_learn(&d->raw_stats, l);
-	if (z <= 0.0)
-		return 0.0;
-	z = sqrt(z * raw);
-	return z / (z + d->p.z_ref);
-}
-
-/* Mean of the enabled components, each divided by its reference level; notes the driver. */
-static double combine(const struct detect_params *p, struct detect_result *r)
-{
-	double sum = 0.0, top = -1.0, v;
-	uint32_t i, cnt = 0;
+	double top = 0.0, q, v;
+	uint32_t i;
 
 	for (i = 0; i < DETECT_C_COUNT; i++) {
-		if (!(p->mask & (1u << i)))
+		if (!(d->p.mask & (1u << i)))
 			continue;
-		v = r->component[i] / component_ref[i];
-		sum += v;
-		cnt++;
+		q = fmax(tail_quantile(&d->tail[i], d->p.tail_q), component_floor[i]);
+		v = r->component[i] / q;
+		tail_push(&d->tail[i], r->component[i]);
 		if (v > top) {
 			top = v;
 			r->driver = i;
 		}
 	}
-	return cnt ? 0.5 * (sum / cnt + top) : 0.0;
+	return top / (1.0 + top);
 }
 
 int detect__update(struct detect_ensemble *d, double ts, double x, struct detect_result *r)
@@ -591,7 +651,7 @@ int detect__update(struct detect_ensemble *d, double ts, double x, struct detect
 		return -EINVAL;
 	memset(r, 0, sizeof(*r));
 	score_components(d, ts, x, r->component);
-	score = clamp(likelihood(d, combine(p, r)), 0.0, 1.0);
+	score = clamp(normalize(d, r), 0.0, 1.0);
 	learn(d, ts, x);
 	r->confidence = clamp((double)d->n / (2.0 * p->warmup), 0.0, 1.0);
 	if (d->n <= p->warmup)
@@ -607,7 +667,13 @@ int detect__update(struct detect_ensemble *d, double ts, double x, struct detect
 	d->recent_peak = fmax(d->recent_peak * d->peak_decay, score);
 	if (d->since_alarm < UINT64_MAX)
 		d->since_alarm++;
-	if (r->score >= p->threshold && d->since_alarm > p->refractory) {
+	/*
+	 * Refractory: after a raised anomaly the score itself stays 0 for refractory samples, so
+	 * whoever thresholds the score (an alert rule, a benchmark) sees one event, not a burst.
+	 */
+	if (d->since_alarm <= p->refractory)
+		r->score = 0.0;
+	if (r->score >= p->threshold) {
 		r->anomaly = true;
 		d->since_alarm = 0;
 	}
@@ -665,7 +731,7 @@ int detect__restore(struct detect_ensemble *d, const void *buf, size_t len)
 	const unsigned char *b = buf;
 	struct detect_blob_hdr h;
 	struct detect_params p;
-	uint32_t sum, magic, wcap, tcap, buckets;
+	uint32_t sum, magic, wcap, tcap, buckets, top, i;
 
 	if (len < detect__state_size())
 		return -EBADMSG;
@@ -688,8 +754,13 @@ int detect__restore(struct detect_ensemble *d, const void *buf, size_t len)
 	memcpy(&buckets, b + offsetof(struct detect_ensemble, season.buckets), sizeof(buckets));
 	if (magic != DETECT_MAGIC || wcap == 0 || wcap > DETECT_WINDOW_MAX || tcap < 3 ||
 	    tcap > DETECT_TREND_MAX || p.short_len < 1 || p.short_len > 64 ||
-	    buckets > DETECT_SEASON_MAX)
+	    buckets > DETECT_SEASON_MAX || !(p.tail_q > 0.0 && p.tail_q < 1.0))
 		return -EBADMSG;
+	for (i = 0; i < DETECT_C_COUNT; i++) {
+		memcpy(&top, b + offsetof(struct detect_ensemble, tail[i].top), sizeof(top));
+		if (top >= DETECT_TAIL_BINS)
+			return -EBADMSG;
+	}
 	memcpy(d, b, sizeof(*d));
 	return 0;
 }

@@ -30,6 +30,8 @@
 #define DETECT_SEASON_MAX 288
 /* Capacity of the trend window, in samples. */
 #define DETECT_TREND_MAX 256
+/* Bins of the per-component surprise histograms (logarithmic, see detect_tail). */
+#define DETECT_TAIL_BINS 256
 
 /* Exponentially weighted mean and variance. */
 struct detect_ewma {
@@ -72,6 +74,18 @@ struct detect_season {
 	uint32_t seen[DETECT_SEASON_MAX]; /* updates per bucket */
 };
 
+/*
+ * Running distribution of one non-negative surprise value: a histogram with logarithmic bins
+ * (bin 0 holds values at or below 1e-4, then DETECT_TAIL_BINS - 1 bins up to
+ * 1e8), used to read a high quantile of everything the series has produced. Counts are halved
+ * once the total reaches a cap, so the memory is long but finite.
+ */
+struct detect_tail {
+	uint32_t count[DETECT_TAIL_BINS]; /* samples per bin */
+	uint32_t total; /* sum of count */
+	uint32_t top; /* highest non-empty bin */
+};
+
 /* Index of each component score in struct detect_result. */
 enum detect_component {
 	DETECT_C_MAD, /* robust z of the sample against the window median/MAD */
@@ -88,10 +102,12 @@ enum detect_component {
 #define DETECT_MASK_ALL ((1u << DETECT_C_COUNT) - 1)
 /*
  * The default ensemble: the components that together scored best on the public benchmark
- * (EWMA z, percentile band, seasonal baseline). The others stay selectable by name.
+ * (EWMA z, percentile band, seasonal baseline, level of the recent short window). The others
+ * stay selectable by name.
  */
-#define DETECT_MASK_DEFAULT \
-	((1u << DETECT_C_EWMA) | (1u << DETECT_C_BAND) | (1u << DETECT_C_SEASON))
+#define DETECT_MASK_DEFAULT                                                        \
+	((1u << DETECT_C_EWMA) | (1u << DETECT_C_BAND) | (1u << DETECT_C_SEASON) | \
+	 (1u << DETECT_C_LEVEL))
 
 /* Ensemble parameters; detect__params_default() fills every field. */
 struct detect_params {
@@ -100,13 +116,12 @@ struct detect_params {
 	uint32_t warmup; /* samples before the first verdict */
 	uint32_t short_len; /* samples of the recent short window */
 	uint32_t trend_len; /* samples of the trend regression */
-	uint32_t refractory; /* samples after a detection during which no new one is raised */
+	uint32_t refractory; /* samples after a detection during which the score is held at 0 */
 	uint32_t peak_halflife; /* samples for the rising-edge peak to decay by half */
 	uint32_t mask; /* enabled components, DETECT_MASK_DEFAULT by default */
 	double ewma_alpha; /* weight of the EWMA detector */
-	double likelihood_alpha; /* weight of the long-run score statistics */
-	double threshold; /* decision threshold on the score */
-	double z_ref; /* robust z that maps to score 0.5 */
+	double tail_q; /* quantile of a component's own history that maps to score 0.5 */
+	double threshold; /* decision threshold on the score (0.5: beyond the tail_q quantile) */
 	double season_s; /* candidate period in seconds (0 = no seasonal component) */
 };
 
@@ -139,7 +154,8 @@ struct detect_ensemble {
 	double peak_decay; /* per-sample decay of recent_peak */
 	struct detect_ewma ewma; /* EWMA z-score detector */
 	struct detect_ewma spread; /* long-run mean absolute step */
-	struct detect_ewma raw_stats; /* long-run statistics of the raw score */
+	struct detect_ewma season_res; /* pooled absolute deviation from the seasonal baseline */
+	struct detect_tail tail[DETECT_C_COUNT]; /* history of each component's deviation */
 	struct detect_window win; /* robust history window */
 	struct detect_trend trend; /* slope detector */
 	struct detect_season season; /* seasonal baseline */
