@@ -54,7 +54,7 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 			st->sys.enter_ns = c->sys.enter_ns;
 			st->sys.nr = c->sys.nr;
 		}
-		__u64 ran = BPF_CORE_READ(prev, se.sum_exec_runtime);
+		__u64 ran = prev->se.sum_exec_runtime; /* typed pointer: a plain load */
 
 		now = bpf_ktime_get_ns();
 		s = sw_stats(st->sys.slot);
