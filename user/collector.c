@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "anomaly.h"
 #include "collector.h"
 #include "log.h"
 
@@ -27,6 +28,7 @@ struct collector {
 	__u64 last_cgroup_scan;
 	pthread_mutex_t lock;
 	struct snapshot *current;
+	struct anomaly *anomaly; /* detector state, touched by the collector thread only */
 };
 
 static __u64 now_ns(clockid_t clk)
@@ -40,6 +42,7 @@ static __u64 now_ns(clockid_t clk)
 struct collector *collector__new(const struct config *c, struct kernel *k, struct identity *id)
 {
 	struct collector *col = calloc(1, sizeof(*col));
+	struct anomaly_params ap;
 
 	if (!col)
 		return NULL;
@@ -50,8 +53,12 @@ struct collector *collector__new(const struct config *c, struct kernel *k, struc
 	col->names = calloc(col->nslots, sizeof(*col->names));
 	col->stats = calloc(col->nslots, sizeof(*col->stats));
 	col->shown = calloc(col->nslots, sizeof(*col->shown));
+	anomaly__params_default(&ap, c->interval_ns / 1e9);
+	ap.warmup = c->anomaly_warmup;
+	ap.hold_s = c->anomaly_hold_ns / 1e9;
+	col->anomaly = anomaly__new(&ap);
 	pthread_mutex_init(&col->lock, NULL);
-	if (!col->names || !col->stats || !col->shown) {
+	if (!col->names || !col->stats || !col->shown || !col->anomaly) {
 		collector__free(col);
 		errno = ENOMEM;
 		return NULL;
@@ -62,6 +69,7 @@ struct collector *collector__new(const struct config *c, struct kernel *k, struc
 static void snapshot_put(struct snapshot *s)
 {
 	if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		free(s->anomalies);
 		free(s->agents);
 		free(s);
 	}
@@ -76,6 +84,7 @@ void collector__free(struct collector *col)
 	free(col->names);
 	free(col->stats);
 	free(col->shown);
+	anomaly__free(col->anomaly);
 	free(col);
 }
 
@@ -116,6 +125,7 @@ int collector__tick(struct collector *col)
 {
 	__u64 t0 = now_ns(CLOCK_MONOTONIC);
 	struct snapshot *s, *old;
+	double t_read;
 	int n = 0, err, nnames, i;
 	__u32 nread, slot;
 
@@ -126,6 +136,8 @@ int collector__tick(struct collector *col)
 		col->last_cgroup_scan = t0;
 	}
 	nnames = kernel__for_each_name(col->k, on_name, col);
+	/* Stamped when the counters are read, so per-tick rates divide by the true interval. */
+	t_read = now_ns(CLOCK_REALTIME) / 1e9;
 	err = kernel__read_stats(col->k, col->nslots, col->stats);
 	if (err < 0) {
 		pr_warn("collector: cannot read agent counters: %s", strerror(-err));
@@ -173,7 +185,9 @@ int collector__tick(struct collector *col)
 			s->maps[i].entries = identity__cgroup_count(col->id);
 	}
 	s->ticks = ++col->ticks;
-	s->time = now_ns(CLOCK_REALTIME) / 1e9;
+	s->time = t_read;
+	if (anomaly__update(col->anomaly, s))
+		pr_warn("collector: no anomaly scores this tick: out of memory");
 	s->tick_seconds = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	s->refs = 1;
 

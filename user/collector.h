@@ -23,9 +23,11 @@ struct agent_snap {
  * What the collector publishes each tick. Immutable once published and
  * reference-counted, so HTTP threads render it while the next tick runs.
  */
+struct anomaly_view;
+
 struct snapshot {
 	int refs;
-	double time; /* unix time of the tick */
+	double time; /* unix time the tick read the counters */
 	__u64 ticks;
 	double tick_seconds; /* how long the tick took */
 	int nagents;
@@ -36,6 +38,7 @@ struct snapshot {
 	int nprogs;
 	struct map_stat maps[KERNEL_MAX_MAPS];
 	int nmaps;
+	struct anomaly_view *anomalies; /* scores and episodes of the tick; NULL if unavailable */
 };
 
 struct collector;

@@ -36,7 +36,8 @@ const char config__builtin[] =
 	"    \"top_errnos\": 8\n"
 	"  },\n"
 	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true},\n"
-	"  \"bpf_stats\": false\n"
+	"  \"bpf_stats\": false,\n"
+	"  \"anomaly\": {\"hold\": \"1m\"}\n"
 	"}\n";
 
 static const char *const collector_names[COLLECTOR_MAX] = {
@@ -470,6 +471,33 @@ static int parse_collectors(const struct parse *p, json_t *o, struct config *c)
 	return 0;
 }
 
+static int parse_anomaly(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {"warmup", "hold", NULL};
+	const char *s = NULL;
+	long long n = 0;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_at(p, "anomaly", "\"anomaly\" must be an object");
+	err = check_keys(p, o, "anomaly", keys);
+	if (err)
+		return err;
+	err = get_int(p, o, "warmup", 2, 1000000, &n);
+	if (err < 0)
+		return err;
+	if (err)
+		c->anomaly_warmup = n;
+	err = get_string(p, o, "hold", &s);
+	if (err < 0)
+		return err;
+	if (err && (config__parse_duration(s, &c->anomaly_hold_ns) ||
+		    c->anomaly_hold_ns > 86400000000000ULL))
+		return fail_at(p, "hold",
+			       "\"hold\" is \"%s\", must be a duration up to 24h (\"1m\")", s);
+	return 0;
+}
+
 static void defaults(struct config *c)
 {
 	int i;
@@ -481,6 +509,7 @@ static void defaults(struct config *c)
 	c->max_agents = 256;
 	c->marker = true;
 	c->top_errnos = 8;
+	c->anomaly_hold_ns = 60000000000ULL;
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;
@@ -491,9 +520,9 @@ static void defaults(struct config *c)
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"listen",	 "interval",  "pin_path",
-					   "max_agents", "identity",  "syscalls",
-					   "collectors", "bpf_stats", NULL};
+	static const char *const keys[] = {"listen",   "interval", "pin_path",	 "max_agents",
+					   "identity", "syscalls", "collectors", "bpf_stats",
+					   "anomaly",  NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -559,6 +588,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	if ((v = json_object_get(root, "syscalls")) && (ret = parse_syscalls(&p, v, c)))
 		goto out;
 	if ((v = json_object_get(root, "collectors")) && (ret = parse_collectors(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "anomaly")) && (ret = parse_anomaly(&p, v, c)))
 		goto out;
 out:
 	json_decref(root);

@@ -50,6 +50,8 @@ struct config {
 	int top_errnos; /* errno labels per agent before "other" */
 	bool collectors[COLLECTOR_MAX]; /* enabled by configuration */
 	bool bpf_stats; /* turn on BPF run-time statistics (costs ~20 ns a run) */
+	__u32 anomaly_warmup; /* samples before a detector gives verdicts; 0: its default */
+	__u64 anomaly_hold_ns; /* an episode stays open this long after its last detection */
 };
 
 /* The configuration used when no file is given, as JSON text. */

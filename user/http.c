@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* HTTP endpoints: /metrics (text 0.0.4, gzip on request), /healthz, /. */
+/* HTTP endpoints: /metrics (text 0.0.4, gzip on request), /healthz, /, /api/v1/anomalies. */
 #include <errno.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "anomaly.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -238,6 +240,38 @@ static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
 	return respond_text(c, MHD_HTTP_OK, "ok\n");
 }
 
+#define JSON_CONTENT_TYPE "application/json"
+
+/* {"error": message} with the given status. */
+static enum MHD_Result respond_json_error(struct MHD_Connection *c, unsigned status,
+					  const char *message)
+{
+	json_t *o = json_pack("{s:s}", "error", message);
+	char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (!body)
+		return MHD_NO;
+	return respond(c, status, JSON_CONTENT_TYPE, body, strlen(body), 0);
+}
+
+static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c)
+{
+	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col)
+									: NULL;
+	char *body;
+
+	if (!s)
+		return respond_json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  "no data yet: first tick pending");
+	body = s->anomalies ? anomaly__json(s->anomalies) : NULL;
+	collector__release(h->col, s);
+	if (!body)
+		return respond_json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  "no anomaly data this tick: out of memory");
+	return respond(c, MHD_HTTP_OK, JSON_CONTENT_TYPE, body, strlen(body), 0);
+}
+
 static void html_escape(struct buf *b, const char *s)
 {
 	for (; *s; s++) {
@@ -274,7 +308,7 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 		  "text-align:right}td:first-child,th:first-child{text-align:left}</style>"
 		  "</head><body>\n<h1>swarmwatch " SW_VERSION "</h1>\n"
 		  "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a>"
-		  "</p>\n");
+		  " &middot; <a href=\"/api/v1/anomalies\">/api/v1/anomalies</a></p>\n");
 	if (s) {
 		buf__puts(&b, "<table><tr><th>agent</th><th>instances</th><th>syscalls</th>"
 			      "<th>CPU s</th><th>starts</th><th>exits</th></tr>\n");
@@ -330,6 +364,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return serve_health(h, c);
 	if (!strcmp(url, "/"))
 		return serve_index(h, c);
+	if (!strcmp(url, "/api/v1/anomalies"))
+		return serve_anomalies(h, c);
+	if (!strncmp(url, "/api/", 5) || !strcmp(url, "/api"))
+		return respond_json_error(c, MHD_HTTP_NOT_FOUND, "not found");
 	return respond_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 

@@ -2,12 +2,14 @@
 /* The /metrics page: per-agent families, then swarmwatch's own. */
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "anomaly.h"
 #include "metrics.h"
 #include "prom.h"
 #include "syscalls.h"
@@ -160,6 +162,76 @@ static void render_agents(struct buf *b, const struct snapshot *s)
 					 s->agents[i].s.process_exits[j]);
 		}
 	}
+}
+
+/* Per-agent, per-signal gauge `name` from one of the view's arrays. */
+static void render_signal_family(struct buf *b, const struct anomaly_view *v, const char *name,
+				 const char *help, size_t offset)
+{
+	struct prom_label l[2] = {{"agent", NULL}, {"signal", NULL}};
+	int i, j;
+
+	prom__family(b, name, "gauge", help);
+	for (i = 0; i < v->nagents; i++) {
+		const struct anomaly_agent *a = &v->agents[i];
+		const double *vals = (const double *)((const char *)a + offset);
+
+		l[0].value = a->name;
+		for (j = 0; j < ANOMALY_NSIGNALS; j++) {
+			if (!(a->scored & (1u << j)))
+				continue;
+			l[1].value = anomaly__signal_name(j);
+			prom__sample(b, name, l, 2, vals[j]);
+		}
+	}
+}
+
+static void render_anomalies(struct buf *b, const struct anomaly_view *v)
+{
+	struct prom_label l[3] = {{"agent", NULL}, {"signal", NULL}, {"horizon", NULL}};
+	int i, j, k;
+
+	render_signal_family(b, v, "swarmwatch_agent_anomaly_score",
+			     "Anomaly score of an agent's signal in [0, 1]; held at its peak while "
+			     "the signal's detection is recent.",
+			     offsetof(struct anomaly_agent, score));
+	render_signal_family(b, v, "swarmwatch_agent_anomaly_confidence",
+			     "How much the signal's detector has learned, in [0, 1]; no verdicts "
+			     "before 0.5.",
+			     offsetof(struct anomaly_agent, confidence));
+	prom__family(b, "swarmwatch_agent_anomalous", "gauge",
+		     "Whether an anomaly episode of the agent is ongoing (1) or not (0).");
+	for (i = 0; i < v->nagents; i++) {
+		l[0].value = v->agents[i].name;
+		prom__sample(b, "swarmwatch_agent_anomalous", l, 1, v->agents[i].anomalous);
+	}
+	prom__family(b, "swarmwatch_anomalies_total", "counter",
+		     "Anomaly episodes of the agent since swarmwatch first saw it.");
+	for (i = 0; i < v->nagents; i++) {
+		l[0].value = v->agents[i].name;
+		prom__sample_u64(b, "swarmwatch_anomalies_total", l, 1, v->agents[i].episodes);
+	}
+	prom__family(b, "swarmwatch_agent_forecast", "gauge",
+		     "Holt forecast of an agent's signal at a horizon ahead (signal units: "
+		     "syscalls/s, ratio, CPU s/s, seconds).");
+	for (i = 0; i < v->nagents; i++) {
+		const struct anomaly_agent *a = &v->agents[i];
+
+		l[0].value = a->name;
+		for (j = 0; j < ANOMALY_NSIGNALS; j++) {
+			if (!(a->forecast & (1u << j)))
+				continue;
+			l[1].value = anomaly__signal_name(j);
+			for (k = 0; k < ANOMALY_NHORIZONS; k++) {
+				l[2].value = anomaly__horizon_name(k);
+				prom__sample(b, "swarmwatch_agent_forecast", l, 3,
+					     a->predicted[j][k]);
+			}
+		}
+	}
+	prom__family(b, "swarmwatch_anomaly_threshold", "gauge",
+		     "Score at and above which a detection is raised.");
+	prom__sample(b, "swarmwatch_anomaly_threshold", NULL, 0, v->threshold);
 }
 
 static void render_bpf(struct buf *b, const struct snapshot *s)
@@ -326,6 +398,8 @@ static void render_build_info(struct buf *b)
 void metrics__render(struct buf *b, const struct snapshot *s)
 {
 	render_agents(b, s);
+	if (s->anomalies)
+		render_anomalies(b, s->anomalies);
 	render_bpf(b, s);
 	render_build_info(b);
 	render_process(b);

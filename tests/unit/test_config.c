@@ -133,6 +133,33 @@ static void test_bad_values(void **state)
 	expect_error("{\"syscalls\": {\"top_errnos\": 0}}", "between 1 and 64");
 }
 
+static void test_anomaly(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_int_equal(c.anomaly_warmup, 0); /* the detector's own warm-up */
+	assert_true(c.anomaly_hold_ns == 60000000000ULL);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"anomaly\": {\"warmup\": 20, \"hold\": \"5m\"}}"), 0);
+	assert_int_equal(c.anomaly_warmup, 20);
+	assert_true(c.anomaly_hold_ns == 300000000000ULL);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"anomaly\": {\"warmup\": 2, \"hold\": \"0s\"}}"), 0);
+	assert_int_equal(c.anomaly_warmup, 2);
+	assert_true(c.anomaly_hold_ns == 0);
+	config__free(&c);
+	expect_error("{\"anomaly\": {\"warmup\": 1}}", "between 2 and 1000000");
+	expect_error("{\"anomaly\": {\"warmup\": 1000001}}", "between 2 and 1000000");
+	expect_error("{\"anomaly\": {\"warmup\": \"10\"}}", "must be an integer");
+	expect_error("{\"anomaly\": {\"hold\": \"soon\"}}", "\"hold\" is \"soon\"");
+	expect_error("{\"anomaly\": {\"hold\": \"25h\"}}", "up to 24h");
+	expect_error("{\"anomaly\": {\"warmpu\": 5}}", "did you mean \"warmup\"");
+	expect_error("{\"anomaly\": 5}", "\"anomaly\" must be an object");
+	expect_error("{\"anomally\": {}}", "did you mean \"anomaly\"");
+}
+
 static void test_bad_rules(void **state)
 {
 	(void)state;
@@ -215,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_key_suggestion),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_rules),
+		cmocka_unit_test(test_anomaly),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_load_file),
 	};

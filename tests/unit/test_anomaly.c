@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Per-agent anomaly scoring on synthetic snapshots with a fake clock: a 10x step of one agent's
+ * syscall rate opens one episode that lists syscall_rate and nothing else, quantiles of log2
+ * histograms, state freed with the agent, the JSON document and the /metrics families.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "anomaly.h"
+#include "buf.h"
+#include "collector.h"
+#include "metrics.h"
+
+#define T0 1800000000.0 /* fake clock: unix time of the first tick */
+#define WARMUP 30
+#define HOLD 60.0
+
+/* A deterministic generator, so every run sees the same series. */
+static __u64 rng = 88172645463325252ULL;
+
+static double uniform(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (rng >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Factor 1 +- spread, uniform. */
+static double jitter(double spread)
+{
+	return 1.0 + spread * (2.0 * uniform() - 1.0);
+}
+
+/* A synthetic agent: cumulative counters advanced by one tick at `rate` syscalls/s. */
+static void advance(struct agent_snap *a, double rate, double dt)
+{
+	static const struct {
+		int slot;
+		double share;
+	} lat[] = {{9, 0.2}, {10, 0.4}, {11, 0.3}, {12, 0.08}, {16, 0.02}};
+	__u64 n = (__u64)(rate * dt * jitter(0.05)), k;
+	size_t i;
+
+	a->s.syscalls[0] += n / 2;
+	a->s.syscalls[1] += n - n / 2;
+	a->s.syscall_errors[2] += (__u64)(0.01 * n * jitter(0.1));
+	a->s.cpu_ns += (__u64)(0.2e9 * dt * jitter(0.05));
+	for (i = 0; i < sizeof(lat) / sizeof(lat[0]); i++) {
+		k = (__u64)(n * lat[i].share * jitter(0.1));
+		a->s.syscall_lat[lat[i].slot] += k;
+		a->s.syscall_lat_sum_ns += k << lat[i].slot;
+	}
+	a->s.runq_lat[12] += (__u64)(300 * jitter(0.1));
+	a->s.runq_lat[14] += (__u64)(30 * jitter(0.1));
+	a->s.runq_lat[17] += (__u64)(3 * jitter(0.3));
+}
+
+static void agent_init(struct agent_snap *a, const char *name, __u32 slot)
+{
+	memset(a, 0, sizeof(*a));
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->slot = slot;
+	a->instances = 1;
+}
+
+static struct anomaly *tracker(void)
+{
+	struct anomaly_params p;
+	struct anomaly *an;
+
+	anomaly__params_default(&p, 1.0);
+	p.warmup = WARMUP;
+	p.hold_s = HOLD;
+	an = anomaly__new(&p);
+	assert_non_null(an);
+	return an;
+}
+
+/* Runs one tick over agents[0..n) at time t; the snapshot keeps its view. */
+static void tick(struct anomaly *an, struct snapshot *s, struct agent_snap *agents, int n, double t)
+{
+	free(s->anomalies);
+	memset(s, 0, sizeof(*s));
+	s->time = t;
+	s->agents = agents;
+	s->nagents = n;
+	assert_int_equal(anomaly__update(an, s), 0);
+	assert_non_null(s->anomalies);
+}
+
+static const struct anomaly_agent *view_agent(const struct anomaly_view *v, const char *name)
+{
+	int i;
+
+	for (i = 0; i < v->nagents; i++)
+		if (!strcmp(v->agents[i].name, name))
+			return &v->agents[i];
+	return NULL;
+}
+
+/*
+ * Three agents steady for 200 ticks, then alpha's syscall rate steps up 10x. Returns with the
+ * tracker after `after` ticks of the new level; *first_hit is the tick alpha's syscall_rate
+ * score first reached the threshold (-1 if never). Fails if anything else crossed it.
+ */
+static void run_step(struct anomaly *an, struct snapshot *s, struct agent_snap *agents, int after,
+		     int *first_hit)
+{
+	static const char *const names[] = {"alpha", "beta", "gamma"};
+	int i, j, k, steady = 200;
+	double rate;
+
+	rng = 88172645463325252ULL;
+	for (i = 0; i < 3; i++)
+		agent_init(&agents[i], names[i], i + 1);
+	*first_hit = -1;
+	for (k = 0; k < steady + after; k++) {
+		for (i = 0; i < 3; i++) {
+			rate = 1000.0 * (i + 1);
+			if (i == 0 && k >= steady)
+				rate *= 10;
+			advance(&agents[i], rate, 1.0);
+		}
+		tick(an, s, agents, 3, T0 + k);
+		for (i = 0; i < 3; i++) {
+			const struct anomaly_agent *a = view_agent(s->anomalies, names[i]);
+
+			assert_non_null(a);
+			for (j = 0; j < ANOMALY_NSIGNALS; j++) {
+				if (a->score[j] < s->anomalies->threshold)
+					continue;
+				if (i == 0 && j == ANOMALY_SYSCALL_RATE && k >= steady) {
+					if (*first_hit < 0)
+						*first_hit = k;
+					continue;
+				}
+				fail_msg("tick %d: %s %s scored %.3f", k, names[i],
+					 anomaly__signal_name(j), a->score[j]);
+			}
+		}
+	}
+}
+
+static void test_step_opens_one_episode(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap agents[3];
+	struct snapshot s = {0};
+	const struct anomaly_agent *a;
+	const struct anomaly_view *v;
+	int hit, j;
+
+	(void)state;
+	run_step(an, &s, agents, 10, &hit);
+	assert_true(hit >= 200 && hit <= 203);
+	v = s.anomalies;
+	a = view_agent(v, "alpha");
+	assert_true(a->anomalous);
+	assert_int_equal(a->episodes, 1);
+	assert_true(a->score[ANOMALY_SYSCALL_RATE] >= v->threshold);
+	assert_true(a->confidence[ANOMALY_SYSCALL_RATE] > 0.5);
+	assert_true((a->scored & (1u << ANOMALY_SYSCALL_RATE)) &&
+		    (a->scored & (1u << ANOMALY_RUNQ_P99)));
+	for (j = 0; j < ANOMALY_NSIGNALS; j++)
+		assert_true(a->score[j] >= 0.0 && a->score[j] <= 1.0);
+	assert_false(view_agent(v, "beta")->anomalous);
+	assert_int_equal(view_agent(v, "gamma")->episodes, 0);
+
+	assert_int_equal(v->ncurrent, 1);
+	assert_string_equal(v->current[0].agent, "alpha");
+	assert_int_equal(v->current[0].signals, 1u << ANOMALY_SYSCALL_RATE);
+	assert_true(v->current[0].start == T0 + hit);
+	assert_true(v->current[0].end == 0);
+	assert_true(v->current[0].peak >= v->threshold && v->current[0].peak <= 1.0);
+	assert_true(v->current[0].score[ANOMALY_SYSCALL_RATE] == v->current[0].peak);
+	assert_int_equal(v->nrecent, 1);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+static void test_episode_closes_after_hold(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap agents[3];
+	struct snapshot s = {0};
+	const struct anomaly_view *v;
+	int hit;
+
+	(void)state;
+	run_step(an, &s, agents, 100, &hit);
+	v = s.anomalies;
+	assert_int_equal(v->ncurrent, 0);
+	assert_false(view_agent(v, "alpha")->anomalous);
+	assert_int_equal(view_agent(v, "alpha")->episodes, 1);
+	assert_true(view_agent(v, "alpha")->score[ANOMALY_SYSCALL_RATE] < v->threshold);
+	assert_int_equal(v->nrecent, 1);
+	assert_string_equal(v->recent[0].agent, "alpha");
+	assert_true(v->recent[0].end > v->recent[0].start + HOLD);
+	assert_true(v->recent[0].end <= v->recent[0].start + HOLD + 1);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+static void test_quantile_log2(void **state)
+{
+	__u64 h[SW_LAT_SLOTS] = {0};
+	double q;
+
+	(void)state;
+	h[10] = 100; /* all in (512, 1024] */
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 1, &q), 0);
+	assert_true(q == 768.0);
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.99, 1, &q), 0);
+	assert_true(fabs(q - (512 + 0.99 * 512)) < 1e-9);
+	memset(h, 0, sizeof(h));
+	h[3] = 50; /* (4, 8] */
+	h[4] = 50; /* (8, 16] */
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 1, &q), 0);
+	assert_true(q == 8.0);
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.75, 1, &q), 0);
+	assert_true(q == 12.0);
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.25, 1, &q), 0);
+	assert_true(q == 6.0);
+	memset(h, 0, sizeof(h));
+	h[0] = 4; /* [0, 1] */
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 1, &q), 0);
+	assert_true(q == 0.5);
+	/* Too few samples, an empty histogram, q out of range. */
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 5, &q), -ENODATA);
+	memset(h, 0, sizeof(h));
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 0, &q), -ENODATA);
+	h[5] = 1;
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.0, 0, &q), -EINVAL);
+	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 1.0, 0, &q), -EINVAL);
+}
+
+static void test_latency_signal_from_delta(void **state)
+{
+	struct anomaly *an = tracker();
+	struct snapshot s = {0};
+	struct agent_snap a;
+	const struct anomaly_agent *v;
+
+	(void)state;
+	agent_init(&a, "lat", 1);
+	a.s.syscall_lat[20] = 1000000; /* history before the first tick: not in any sample */
+	a.s.syscalls[0] = 1000000;
+	tick(an, &s, &a, 1, T0);
+	a.s.syscall_lat[10] += 100;
+	a.s.syscalls[0] += 100;
+	tick(an, &s, &a, 1, T0 + 2);
+	v = view_agent(s.anomalies, "lat");
+	assert_true(fabs(v->value[ANOMALY_SYSCALL_P50] - 768e-9) < 1e-15);
+	assert_true(fabs(v->value[ANOMALY_SYSCALL_RATE] - 50.0) < 1e-12);
+	assert_true(v->scored & (1u << ANOMALY_SYSCALL_P99));
+	/* No CPU or run-queue samples moved: the error ratio is 0, the run queue unscored. */
+	assert_true(v->value[ANOMALY_ERROR_RATIO] == 0.0);
+	assert_false(v->scored & (1u << ANOMALY_RUNQ_P99));
+	/* A tick without syscalls skips the ratio and the quantiles. */
+	tick(an, &s, &a, 1, T0 + 3);
+	v = view_agent(s.anomalies, "lat");
+	assert_true(v->value[ANOMALY_SYSCALL_RATE] == 0.0);
+	assert_true(fabs(v->value[ANOMALY_SYSCALL_P50] - 768e-9) < 1e-15);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+static void test_state_freed_with_agent(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap agents[3];
+	struct snapshot s = {0};
+	size_t full, fewer;
+	int hit;
+
+	(void)state;
+	assert_int_equal(anomaly__agents(an), 0);
+	run_step(an, &s, agents, 5, &hit);
+	assert_int_equal(anomaly__agents(an), 3);
+	full = anomaly__state_bytes(an);
+	/* alpha leaves during its episode: the episode closes at its last tick. */
+	advance(&agents[1], 2000, 1.0);
+	advance(&agents[2], 3000, 1.0);
+	tick(an, &s, &agents[1], 2, T0 + 205);
+	assert_int_equal(anomaly__agents(an), 2);
+	fewer = anomaly__state_bytes(an);
+	assert_true(full - fewer > 30 * 1024 * ANOMALY_NSIGNALS);
+	assert_int_equal(s.anomalies->nagents, 2);
+	assert_int_equal(s.anomalies->ncurrent, 0);
+	assert_int_equal(s.anomalies->nrecent, 1);
+	assert_string_equal(s.anomalies->recent[0].agent, "alpha");
+	assert_true(s.anomalies->recent[0].end == T0 + 204);
+	/* Back again: fresh state, no sample until a second snapshot. */
+	tick(an, &s, agents, 3, T0 + 206);
+	assert_int_equal(anomaly__agents(an), 3);
+	assert_int_equal(view_agent(s.anomalies, "alpha")->episodes, 0);
+	assert_int_equal(view_agent(s.anomalies, "alpha")->scored, 0);
+	/* Everyone leaves. */
+	tick(an, &s, agents, 0, T0 + 207);
+	assert_int_equal(anomaly__agents(an), 0);
+	assert_int_equal(s.anomalies->nagents, 0);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+static void test_rfc3339(void **state)
+{
+	char buf[40];
+
+	(void)state;
+	anomaly__rfc3339(0, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+	anomaly__rfc3339(1700000000.25, buf, sizeof(buf));
+	assert_string_equal(buf, "2023-11-14T22:13:20.250Z");
+}
+
+static void test_json_round_trip(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap agents[3];
+	struct snapshot s = {0};
+	json_t *root, *cur, *e, *sig;
+	json_error_t jerr;
+	char *text, start[40];
+	int hit;
+
+	(void)state;
+	run_step(an, &s, agents, 5, &hit);
+	text = anomaly__json(s.anomalies);
+	assert_non_null(text);
+	root = json_loads(text, 0, &jerr);
+	if (!root)
+		fail_msg("%s: %s", jerr.text, text);
+	assert_true(json_is_string(json_object_get(root, "time")));
+	assert_true(json_real_value(json_object_get(root, "threshold")) == s.anomalies->threshold);
+	cur = json_object_get(root, "current");
+	assert_int_equal(json_array_size(cur), 1);
+	assert_int_equal(json_array_size(json_object_get(root, "recent")), 1);
+	e = json_array_get(cur, 0);
+	assert_string_equal(json_string_value(json_object_get(e, "agent")), "alpha");
+	anomaly__rfc3339(T0 + hit, start, sizeof(start));
+	assert_string_equal(json_string_value(json_object_get(e, "start")), start);
+	assert_true(json_is_null(json_object_get(e, "end")));
+	assert_true(json_is_true(json_object_get(e, "ongoing")));
+	assert_true(json_real_value(json_object_get(e, "peak_score")) >= s.anomalies->threshold);
+	assert_true(json_real_value(json_object_get(e, "confidence")) > 0.5);
+	assert_int_equal(json_array_size(json_object_get(e, "signals")), 1);
+	sig = json_array_get(json_object_get(e, "signals"), 0);
+	assert_string_equal(json_string_value(json_object_get(sig, "signal")), "syscall_rate");
+	assert_true(json_real_value(json_object_get(sig, "score")) >= s.anomalies->threshold);
+	json_decref(root);
+	free(text);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+static void test_metrics_families(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap agents[3];
+	struct snapshot s = {0};
+	struct buf b;
+	int hit;
+
+	(void)state;
+	run_step(an, &s, agents, 5, &hit);
+	buf__init(&b);
+	metrics__render(&b, &s);
+	assert_false(b.failed);
+	assert_non_null(strstr(b.data, "# TYPE swarmwatch_agent_anomaly_score gauge\n"));
+	assert_non_null(strstr(
+		b.data,
+		"\nswarmwatch_agent_anomaly_score{agent=\"alpha\",signal=\"syscall_rate\"} "));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomaly_confidence{agent=\"beta\","
+				       "signal=\"runqueue_delay_p99\"} 1\n"));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomalous{agent=\"alpha\"} 1\n"));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomalous{agent=\"beta\"} 0\n"));
+	assert_non_null(strstr(b.data, "# TYPE swarmwatch_anomalies_total counter\n"));
+	assert_non_null(strstr(b.data, "\nswarmwatch_anomalies_total{agent=\"alpha\"} 1\n"));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_forecast{agent=\"gamma\","
+				       "signal=\"cpu\",horizon=\"30m\"} "));
+	assert_non_null(strstr(b.data, "\nswarmwatch_anomaly_threshold 0."));
+	buf__free(&b);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Per-tick cost with 100 agents x 6 signals once the detectors hold a full window (the dearest
+ * state); reported, not asserted.
+ */
+static void test_cost_100_agents(void **state)
+{
+	enum { AGENTS = 100, WARM = 1100, MEASURED = 200 };
+	struct agent_snap *agents = calloc(AGENTS, sizeof(*agents));
+	struct anomaly *an = tracker();
+	struct snapshot s = {0};
+	double t, spent = 0, worst = 0;
+	char name[32];
+	int i, k;
+
+	(void)state;
+	assert_non_null(agents);
+	for (i = 0; i < AGENTS; i++) {
+		snprintf(name, sizeof(name), "agent-%d", i);
+		agent_init(&agents[i], name, i + 1);
+	}
+	for (k = 0; k < WARM + MEASURED; k++) {
+		for (i = 0; i < AGENTS; i++)
+			advance(&agents[i], 500.0 + 10 * i, 1.0);
+		t = mono();
+		tick(an, &s, agents, AGENTS, T0 + k);
+		t = mono() - t;
+		if (k >= WARM) {
+			spent += t;
+			worst = fmax(worst, t);
+		}
+	}
+	printf("# anomaly__update, %d agents x %d signals: %.1f us per tick on average "
+	       "(%.2f us per signal), worst %.1f us; state %.1f MiB\n",
+	       AGENTS, ANOMALY_NSIGNALS, spent / MEASURED * 1e6,
+	       spent / MEASURED / (AGENTS * ANOMALY_NSIGNALS) * 1e6, worst * 1e6,
+	       anomaly__state_bytes(an) / 1048576.0);
+	assert_int_equal(anomaly__agents(an), AGENTS);
+	free(s.anomalies);
+	anomaly__free(an);
+	free(agents);
+}
+
+static void test_bad_params(void **state)
+{
+	struct anomaly_params p;
+
+	(void)state;
+	anomaly__params_default(&p, 0);
+	assert_null(anomaly__new(&p));
+	assert_int_equal(errno, EINVAL);
+	anomaly__params_default(&p, 1);
+	p.warmup = 1;
+	assert_null(anomaly__new(&p));
+	assert_string_equal(anomaly__signal_name(ANOMALY_NSIGNALS), "unknown");
+	assert_string_equal(anomaly__horizon_name(ANOMALY_H5M), "5m");
+	assert_string_equal(anomaly__signal_name(ANOMALY_SYSCALL_P99), "syscall_latency_p99");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_step_opens_one_episode),
+		cmocka_unit_test(test_episode_closes_after_hold),
+		cmocka_unit_test(test_quantile_log2),
+		cmocka_unit_test(test_latency_signal_from_delta),
+		cmocka_unit_test(test_state_freed_with_agent),
+		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_metrics_families),
+		cmocka_unit_test(test_cost_100_agents),
+		cmocka_unit_test(test_bad_params),
+	};
+
+	return cmocka_run_group_tests_name("anomaly", tests, NULL, NULL);
+}
