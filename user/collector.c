@@ -24,6 +24,8 @@ struct collector {
 	char (*names)[SW_NAME_LEN]; /* slot -> name, "" if unused */
 	struct sw_agent_stats *stats; /* scratch, one per slot */
 	__u8 (*shown)[SW_ERRNO_SLOTS]; /* sticky errno labels per slot */
+	__u64 *activity; /* per slot: sum of its event counters at the last change */
+	__u64 *active_ns; /* per slot: when those counters last moved (monotonic) */
 	__u64 ticks;
 	__u64 last_cgroup_scan;
 	pthread_mutex_t lock;
@@ -53,6 +55,8 @@ struct collector *collector__new(const struct config *c, struct kernel *k, struc
 	col->names = calloc(col->nslots, sizeof(*col->names));
 	col->stats = calloc(col->nslots, sizeof(*col->stats));
 	col->shown = calloc(col->nslots, sizeof(*col->shown));
+	col->activity = calloc(col->nslots, sizeof(*col->activity));
+	col->active_ns = calloc(col->nslots, sizeof(*col->active_ns));
 	anomaly__params_default(&ap, c->interval_ns / 1e9);
 	ap.warmup = c->anomaly_warmup;
 	ap.hold_s = c->anomaly_hold_ns / 1e9;
@@ -114,6 +118,35 @@ static void on_name(void *ctx, const char *name, __u32 slot)
 		snprintf(col->names[slot], SW_NAME_LEN, "%s", name);
 }
 
+/* A number that grows whenever the agent does anything the kernel counts. */
+static __u64 activity_of(const struct sw_agent_stats *s, __u64 user_starts)
+{
+	__u64 sum = s->cpu_ns + s->page_faults + s->process_starts + s->oom_kills + user_starts +
+		    s->ctx_voluntary + s->ctx_involuntary;
+	int i;
+
+	for (i = 0; i < SW_CLASS_MAX; i++)
+		sum += s->syscalls[i];
+	for (i = 0; i < SW_EXIT_MAX; i++)
+		sum += s->process_exits[i];
+	return sum;
+}
+
+/*
+ * Whether an agent is still exported: it has live instances, or its
+ * counters moved within agent_retention. A retired agent keeps its kernel
+ * counters and slot, and reappears where it left off when it comes back.
+ */
+static bool agent_current(struct collector *col, __u32 slot, __u32 instances, __u64 activity,
+			  __u64 now)
+{
+	if (!col->active_ns[slot] || activity != col->activity[slot]) {
+		col->activity[slot] = activity;
+		col->active_ns[slot] = now;
+	}
+	return instances > 0 || now - col->active_ns[slot] < col->cfg->agent_retention_ns;
+}
+
 static bool stats_empty(const struct sw_agent_stats *s)
 {
 	static const struct sw_agent_stats zero;
@@ -168,6 +201,9 @@ int collector__tick(struct collector *col)
 		a->slot = slot;
 		a->instances = identity__instances(col->id, slot);
 		a->user_starts = kernel__user_starts(col->k, slot);
+		if (!agent_current(col, slot, a->instances,
+				   activity_of(&col->stats[slot], a->user_starts), t0))
+			continue;
 		a->s = col->stats[slot];
 		collector__pick_errnos(a->s.syscall_errors, col->shown[slot], col->cfg->top_errnos);
 		memcpy(a->errno_shown, col->shown[slot], sizeof(a->errno_shown));

@@ -19,6 +19,7 @@ const char config__builtin[] =
 	"  \"interval\": \"1s\",\n"
 	"  \"pin_path\": \"/sys/fs/bpf/swarmwatch\",\n"
 	"  \"max_agents\": 256,\n"
+	"  \"agent_retention\": \"10m\",\n"
 	"  \"identity\": {\n"
 	"    \"marker\": true,\n"
 	"    \"rules\": [\n"
@@ -231,6 +232,26 @@ static int get_int(const struct parse *p, json_t *obj, const char *key, long lon
 		return fail_at(p, key, "\"%s\" is %lld, must be between %lld and %lld", key,
 			       json_integer_value(v), lo, hi);
 	*out = json_integer_value(v);
+	return 1;
+}
+
+/*
+ * Reads duration `key` (a string like "250ms") into *ns when present and
+ * within [lo, hi] nanoseconds; `hint` is shown in the error.
+ */
+static int get_duration(const struct parse *p, json_t *obj, const char *key, __u64 lo, __u64 hi,
+			const char *range, __u64 *ns)
+{
+	const char *s = NULL;
+	__u64 v;
+	int err;
+
+	err = get_string(p, obj, key, &s);
+	if (err <= 0)
+		return err;
+	if (config__parse_duration(s, &v) || v < lo || v > hi)
+		return fail_at(p, key, "\"%s\" is \"%s\", must be a duration %s", key, s, range);
+	*ns = v;
 	return 1;
 }
 
@@ -474,7 +495,6 @@ static int parse_collectors(const struct parse *p, json_t *o, struct config *c)
 static int parse_anomaly(const struct parse *p, json_t *o, struct config *c)
 {
 	static const char *const keys[] = {"warmup", "hold", NULL};
-	const char *s = NULL;
 	long long n = 0;
 	int err;
 
@@ -488,14 +508,9 @@ static int parse_anomaly(const struct parse *p, json_t *o, struct config *c)
 		return err;
 	if (err)
 		c->anomaly_warmup = n;
-	err = get_string(p, o, "hold", &s);
-	if (err < 0)
-		return err;
-	if (err && (config__parse_duration(s, &c->anomaly_hold_ns) ||
-		    c->anomaly_hold_ns > 86400000000000ULL))
-		return fail_at(p, "hold",
-			       "\"hold\" is \"%s\", must be a duration up to 24h (\"1m\")", s);
-	return 0;
+	err = get_duration(p, o, "hold", 0, 86400000000000ULL, "up to 24h (\"1m\")",
+			   &c->anomaly_hold_ns);
+	return err < 0 ? err : 0;
 }
 
 static void defaults(struct config *c)
@@ -510,6 +525,7 @@ static void defaults(struct config *c)
 	c->marker = true;
 	c->top_errnos = 8;
 	c->anomaly_hold_ns = 60000000000ULL;
+	c->agent_retention_ns = 600000000000ULL;
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;
@@ -520,9 +536,10 @@ static void defaults(struct config *c)
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"listen",   "interval", "pin_path",	 "max_agents",
-					   "identity", "syscalls", "collectors", "bpf_stats",
-					   "anomaly",  NULL};
+	static const char *const keys[] = {"listen",	      "interval",  "pin_path",
+					   "max_agents",      "identity",  "syscalls",
+					   "collectors",      "bpf_stats", "anomaly",
+					   "agent_retention", NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -554,16 +571,14 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 		}
 		snprintf(c->listen, sizeof(c->listen), "%s", s);
 	}
-	ret = get_string(&p, root, "interval", &s);
+	ret = get_duration(&p, root, "interval", 10000000ULL, 3600000000000ULL,
+			   "from 10ms to 1h (\"1s\")", &c->interval_ns);
 	if (ret < 0)
 		goto out;
-	if (ret && (config__parse_duration(s, &c->interval_ns) || c->interval_ns < 10000000ULL ||
-		    c->interval_ns > 3600000000000ULL)) {
-		ret = fail_at(&p, "interval",
-			      "\"interval\" is \"%s\", must be a duration from 10ms to 1h (\"1s\")",
-			      s);
+	ret = get_duration(&p, root, "agent_retention", 1000000000ULL, 30 * 86400000000000ULL,
+			   "from 1s to 30 days (\"10m\")", &c->agent_retention_ns);
+	if (ret < 0)
 		goto out;
-	}
 	ret = get_string(&p, root, "pin_path", &s);
 	if (ret < 0)
 		goto out;

@@ -51,6 +51,7 @@ struct config {
 	bool collectors[COLLECTOR_MAX]; /* enabled by configuration */
 	bool bpf_stats; /* turn on BPF run-time statistics (costs ~20 ns a run) */
 	__u32 anomaly_warmup; /* samples before a detector gives verdicts; 0: its default */
+	__u64 agent_retention_ns; /* idle agents without instances stop being exported */
 	__u64 anomaly_hold_ns; /* an episode stays open this long after its last detection */
 };
 

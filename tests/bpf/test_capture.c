@@ -97,6 +97,8 @@ static const char *const checks[] = {
 	"without the sched collector, syscalls are still counted (task-storage path)",
 	"without the sched collector, collector_up{collector=\"sched\"} is 0",
 	"map fill and kernel memory are exported",
+	"an agent idle past agent_retention with no instance is no longer exported",
+	"a retired agent that comes back continues its counters",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -354,7 +356,8 @@ int main(int argc, char **argv)
 		pid_t p;
 
 		if (fd >= 0) {
-			dprintf(fd, "{\"collectors\": {\"sched\": false}}\n");
+			dprintf(fd,
+				"{\"collectors\": {\"sched\": false}, \"agent_retention\": \"2s\"}\n");
 			close(fd);
 		}
 		free(m);
@@ -372,6 +375,22 @@ int main(int argc, char **argv)
 		tap_check(v >= GETPPID_CALLS, "%s", checks[25]);
 		tap_check(m && metric(m, "swarmwatch_collector_up{collector=\"sched\"}") == 0, "%s",
 			  checks[26]);
+		/* Idle past agent_retention with no instance: no longer exported. */
+		usleep(3000000);
+		free(m);
+		m = scrape(d.port);
+		tap_check(m && !strstr(m, "agent=\"nosched\""), "%s", checks[28]);
+		/* Back again: its counters continue where they were. */
+		p = spawn("nosched", "syscalls");
+		wait_status(p);
+		usleep(400000);
+		free(m);
+		m = scrape(d.port);
+		v = m ? metric(m, "swarmwatch_agent_syscalls_total{agent=\"nosched\","
+				  "class=\"process\"}")
+		      : NAN;
+		tap_diag("nosched after its return: %.0f", v);
+		tap_check(v >= 2 * GETPPID_CALLS, "%s", checks[29]);
 		daemon_stop(&d);
 		unlink(cfg);
 		snprintf(cmd, sizeof(cmd), "%s run --unpin --pin-path %s >/dev/null 2>&1",

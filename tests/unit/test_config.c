@@ -123,6 +123,8 @@ static void test_bad_values(void **state)
 	expect_error("{\"interval\": \"fast\"}", "\"interval\" is \"fast\"");
 	expect_error("{\"interval\": \"1ms\"}", "from 10ms to 1h");
 	expect_error("{\"interval\": 5}", "must be a string");
+	expect_error("{\"agent_retention\": \"0s\"}", "from 1s to 30 days");
+	expect_error("{\"agent_retention\": \"soon\"}", "\"agent_retention\" is \"soon\"");
 	expect_error("{\"max_agents\": 0}", "between 1 and 1024");
 	expect_error("{\"max_agents\": 100000}", "between 1 and 1024");
 	expect_error("{\"max_agents\": \"5\"}", "must be an integer");
