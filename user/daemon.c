@@ -236,9 +236,15 @@ int cmd_check_config(int argc, char **argv)
 	struct config cfg;
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: swarmwatch check-config FILE\n\n"
+		printf("usage: swarmwatch check-config FILE\n"
+		       "       swarmwatch check-config --defaults\n\n"
 		       "Parses and validates a configuration file without starting anything.\n"
-		       "Exit status 0 when it is valid; otherwise one line says what is wrong.\n");
+		       "Exit status 0 when it is valid; otherwise one line says what is wrong.\n"
+		       "--defaults prints the built-in configuration, a starting point for a file.\n");
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--defaults")) {
+		fputs(config__builtin, stdout);
 		return 0;
 	}
 	if (argc != 2) {

@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "1..12"
+echo "1..14"
 
 # expect_fail NAME EXIT-CODE MESSAGE COMMAND...: fails with that code and one line containing MESSAGE
 expect_fail() {
@@ -66,4 +66,16 @@ expect_fail "run refuses a bad --listen" 1 'is not ADDR:PORT' \
 
 expect_fail "run refuses stray arguments" 2 'unexpected argument "extra"' \
 	"$SWARMWATCH" run extra
+"$SWARMWATCH" check-config --defaults >"$work/defaults.json" &&
+	"$SWARMWATCH" check-config "$work/defaults.json" >/dev/null
+ok $? "the built-in defaults print and validate"
+
+# The README shows the built-in defaults: keep it true.
+python3 - "$top/README.md" "$work/defaults.json" <<'PY'
+import json, re, sys
+readme = open(sys.argv[1]).read()
+m = re.search(r"defaults, which are:\s*```json\n(.*?)```", readme, re.S)
+sys.exit(0 if m and json.loads(m.group(1)) == json.load(open(sys.argv[2])) else 1)
+PY
+ok $? "README's configuration block equals the built-in defaults"
 [ $tap_failed -eq 0 ]
