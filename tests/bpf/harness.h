@@ -244,6 +244,47 @@ static inline void daemon_dump_log(const struct daemon *d)
 	fclose(f);
 }
 
+/*
+ * Runs `path` (this test binary when NULL) by exec, as `... --workload KIND`,
+ * with SWARMWATCH_AGENT=agent in an otherwise minimal environment (none when
+ * agent is NULL), so the kernel classifies it at exec. Returns its pid.
+ */
+static inline pid_t spawn_workload(const char *path, const char *agent, const char *kind)
+{
+	char env_agent[64];
+	char *envp[] = {env_agent, "PATH=/usr/bin:/bin", NULL};
+	char *const argv[] = {"swarmwatch-probe", "--workload", (char *)kind, NULL};
+	pid_t pid;
+
+	snprintf(env_agent, sizeof(env_agent), "SWARMWATCH_AGENT=%s", agent ? agent : "");
+	pid = fork();
+	if (pid == 0) {
+		execve(path ? path : "/proc/self/exe", argv, agent ? envp : envp + 1);
+		_exit(127);
+	}
+	return pid;
+}
+
+static inline int wait_status(pid_t pid)
+{
+	int st = 0;
+
+	waitpid(pid, &st, 0);
+	return st;
+}
+
+/* The /metrics page, to be freed, or NULL. */
+static inline char *scrape(int port)
+{
+	char *resp;
+
+	if (http_get(port, "/metrics", &resp) != 200) {
+		free(resp);
+		return NULL;
+	}
+	return resp;
+}
+
 /* Whether this process may load BPF: root, and the bpf syscall answers. */
 static inline const char *bpf_unavailable(void)
 {

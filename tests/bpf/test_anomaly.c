@@ -41,33 +41,6 @@ static int workload(void)
 	return 0;
 }
 
-static pid_t spawn(const char *agent)
-{
-	char env_agent[64];
-	char *const envp[] = {env_agent, "PATH=/usr/bin:/bin", NULL};
-	char *const argv[] = {"swarmwatch-spike", "--workload", NULL};
-	pid_t pid;
-
-	snprintf(env_agent, sizeof(env_agent), "SWARMWATCH_AGENT=%s", agent);
-	pid = fork();
-	if (pid == 0) {
-		execve("/proc/self/exe", argv, envp);
-		_exit(127);
-	}
-	return pid;
-}
-
-static char *scrape(int port)
-{
-	char *resp;
-
-	if (http_get(port, "/metrics", &resp) != 200) {
-		free(resp);
-		return NULL;
-	}
-	return resp;
-}
-
 static double wall_s(void)
 {
 	struct timespec ts;
@@ -162,7 +135,7 @@ int main(int argc, char **argv)
 	pid_t child;
 	size_t i;
 
-	if (argc == 2 && !strcmp(argv[1], "--workload"))
+	if (argc == 3 && !strcmp(argv[1], "--workload"))
 		return workload();
 	printf("1..%zu\n", NCHECKS);
 	why = bpf_unavailable();
@@ -186,7 +159,7 @@ int main(int argc, char **argv)
 
 	spawned = wall_s();
 	burst_at = spawned + STEADY_S;
-	child = spawn("spike");
+	child = spawn_workload(NULL, "spike", "spike");
 	/* Steady phase: watch the score and the confidence. */
 	while (wall_s() < burst_at - 0.3) {
 		usleep(200000);

@@ -43,31 +43,6 @@ static int workload(const char *kind)
 	return 2;
 }
 
-/* Runs this binary as workload `kind` with SWARMWATCH_AGENT=agent, via exec. */
-static pid_t spawn(const char *agent, const char *kind)
-{
-	char env_agent[64];
-	char *const envp[] = {env_agent, "PATH=/usr/bin:/bin", NULL};
-	char *const argv[] = {"swarmwatch-probe", "--workload", (char *)kind, NULL};
-	pid_t pid;
-
-	snprintf(env_agent, sizeof(env_agent), "SWARMWATCH_AGENT=%s", agent);
-	pid = fork();
-	if (pid == 0) {
-		execve("/proc/self/exe", argv, envp);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_status(pid_t pid)
-{
-	int st = 0;
-
-	waitpid(pid, &st, 0);
-	return st;
-}
-
 static const char *const checks[] = {
 	"daemon starts and answers /healthz",
 	"all collectors up",
@@ -102,17 +77,6 @@ static const char *const checks[] = {
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
-
-static char *scrape(int port)
-{
-	char *resp;
-
-	if (http_get(port, "/metrics", &resp) != 200) {
-		free(resp);
-		return NULL;
-	}
-	return resp;
-}
 
 /* Scrapes until the probe's SIGKILL exit and the busy agent's CPU show up. */
 static char *scrape_settled(int port)
@@ -208,13 +172,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	p_sys = spawn("probe", "syscalls");
-	p_busy = spawn("busy", "busy");
+	p_sys = spawn_workload(NULL, "probe", "syscalls");
+	p_busy = spawn_workload(NULL, "busy", "busy");
 	if (WEXITSTATUS(wait_status(p_sys)) != 0)
 		tap_diag("syscall workload failed");
-	p_exit = spawn("probe", "exit3");
+	p_exit = spawn_workload(NULL, "probe", "exit3");
 	wait_status(p_exit);
-	p_kill = spawn("probe", "sleep");
+	p_kill = spawn_workload(NULL, "probe", "sleep");
 	usleep(200000);
 	kill(p_kill, SIGKILL);
 	wait_status(p_kill);
@@ -363,7 +327,7 @@ int main(int argc, char **argv)
 		free(m);
 		m = NULL;
 		if (!daemon_start(&d, extra)) {
-			p = spawn("nosched", "syscalls");
+			p = spawn_workload(NULL, "nosched", "syscalls");
 			wait_status(p);
 			usleep(400000);
 			m = scrape(d.port);
@@ -381,7 +345,7 @@ int main(int argc, char **argv)
 		m = scrape(d.port);
 		tap_check(m && !strstr(m, "agent=\"nosched\""), "%s", checks[28]);
 		/* Back again: its counters continue where they were. */
-		p = spawn("nosched", "syscalls");
+		p = spawn_workload(NULL, "nosched", "syscalls");
 		wait_status(p);
 		usleep(400000);
 		free(m);

@@ -31,8 +31,6 @@ static void *thread_calls(void *arg)
 	return NULL;
 }
 
-static pid_t spawn_env(const char *path, const char *agent, const char *kind);
-
 static int workload(const char *kind)
 {
 	if (!strcmp(kind, "small")) {
@@ -76,38 +74,6 @@ static int workload(const char *kind)
 	return 2;
 }
 
-/* Runs this binary through `path` as workload `kind`, with SWARMWATCH_AGENT=agent if given. */
-static pid_t spawn_env(const char *path, const char *agent, const char *kind)
-{
-	char env_agent[64];
-	char *envp[] = {env_agent, NULL};
-	char *const argv[] = {"swarmwatch-probe", "--workload", (char *)kind, NULL};
-	pid_t pid;
-
-	snprintf(env_agent, sizeof(env_agent), "SWARMWATCH_AGENT=%s", agent ? agent : "");
-	if (!agent)
-		envp[0] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		execve(path, argv, envp);
-		_exit(127);
-	}
-	return pid;
-}
-
-static pid_t spawn(const char *agent, const char *kind)
-{
-	return spawn_env("/proc/self/exe", agent, kind);
-}
-
-static int wait_status(pid_t pid)
-{
-	int st = 0;
-
-	waitpid(pid, &st, 0);
-	return st;
-}
-
 static const char *const checks[] = {
 	"daemon starts with max_agents 5 and a command rule",
 	"pinned maps of another max_agents are recreated, and the log says so",
@@ -127,17 +93,6 @@ static const char *const checks[] = {
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
-
-static char *scrape(int port)
-{
-	char *resp;
-
-	if (http_get(port, "/metrics", &resp) != 200) {
-		free(resp);
-		return NULL;
-	}
-	return resp;
-}
 
 static int log_contains(const char *path, const char *text)
 {
@@ -225,7 +180,7 @@ int main(int argc, char **argv)
 	/* A first run with the default max_agents leaves pins of another size. */
 	if (!daemon_start(&d, NULL))
 		daemon_stop(&d);
-	pre = spawn("pre", "sleep");
+	pre = spawn_workload(NULL, "pre", "sleep");
 	usleep(200000);
 	if (!tap_check(!daemon_start(&d, extra), "%s", checks[0])) {
 		daemon_dump_log(&d);
@@ -242,9 +197,9 @@ int main(int argc, char **argv)
 	kill(pre, SIGKILL);
 	wait_status(pre);
 
-	p = spawn("family", "family");
+	p = spawn_workload(NULL, "family", "family");
 	wait_status(p);
-	cmd = spawn_env(link, NULL, "late");
+	cmd = spawn_workload(link, NULL, "late");
 	usleep(1000000);
 	free(m);
 	m = scrape(d.port);
@@ -258,10 +213,10 @@ int main(int argc, char **argv)
 		tap_check(v == 1, "%s", checks[8]);
 	}
 	wait_status(cmd);
-	p = spawn("outer", "reexec");
+	p = spawn_workload(NULL, "outer", "reexec");
 	wait_status(p);
-	o1 = spawn("overflow1", "small");
-	o2 = spawn("overflow2", "small");
+	o1 = spawn_workload(NULL, "overflow1", "small");
+	o2 = spawn_workload(NULL, "overflow2", "small");
 	wait_status(o1);
 	wait_status(o2);
 	usleep(400000);
