@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "detect.h"
+#include "blob.h"
 #include "forecast.h"
 
 #define FORECAST_MAGIC 0x43465753u /* "SWFC" */
@@ -207,58 +208,28 @@ int forecast__time_to_threshold(const struct forecast *f, double threshold, uint
 	return *h_mid ? 0 : -ERANGE;
 }
 
-struct forecast_blob_hdr {
-	uint32_t magic;
-	uint32_t version;
-	uint64_t size;
-};
-
 size_t forecast__state_size(void)
 {
-	return sizeof(struct forecast_blob_hdr) + sizeof(struct forecast) + sizeof(uint32_t);
+	return blob__size(sizeof(struct forecast));
 }
 
 long forecast__save(const struct forecast *f, void *buf, size_t len)
 {
-	struct forecast_blob_hdr h = {
-		.magic = FORECAST_MAGIC,
-		.version = FORECAST_VERSION,
-		.size = sizeof(*f),
-	};
-	unsigned char *b = buf;
-	uint32_t sum;
-
 	if (f->magic != FORECAST_MAGIC)
 		return -EINVAL;
-	if (len < forecast__state_size())
-		return -ENOSPC;
-	memcpy(b, &h, sizeof(h));
-	memcpy(b + sizeof(h), f, sizeof(*f));
-	sum = detect__checksum(b, sizeof(h) + sizeof(*f));
-	memcpy(b + sizeof(h) + sizeof(*f), &sum, sizeof(sum));
-	return (long)forecast__state_size();
+	return blob__save(buf, len, FORECAST_MAGIC, FORECAST_VERSION, f, sizeof(*f));
 }
 
 int forecast__restore(struct forecast *f, const void *buf, size_t len)
 {
-	const unsigned char *b = buf;
-	struct forecast_blob_hdr h;
+	const unsigned char *b;
 	struct forecast_params p;
-	uint32_t sum, magic;
+	uint32_t magic;
+	int err;
 
-	if (len < forecast__state_size())
-		return -EBADMSG;
-	memcpy(&h, b, sizeof(h));
-	if (h.magic != FORECAST_MAGIC)
-		return -EBADMSG;
-	if (h.version != FORECAST_VERSION)
-		return -EPROTO;
-	if (h.size != sizeof(*f))
-		return -EBADMSG;
-	memcpy(&sum, b + sizeof(h) + sizeof(*f), sizeof(sum));
-	if (sum != detect__checksum(b, sizeof(h) + sizeof(*f)))
-		return -EBADMSG;
-	b += sizeof(h);
+	err = blob__open(buf, len, FORECAST_MAGIC, FORECAST_VERSION, sizeof(*f), (const void **)&b);
+	if (err)
+		return err;
 	memcpy(&magic, b + offsetof(struct forecast, magic), sizeof(magic));
 	memcpy(&p, b + offsetof(struct forecast, p), sizeof(p));
 	if (magic != FORECAST_MAGIC || p.period == 1 || p.period > FORECAST_SEASON_MAX)

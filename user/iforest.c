@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detect.h"
+#include "blob.h"
 #include "iforest.h"
 
 #define IFOREST_MAGIC 0x46495753u /* "SWIF" */
@@ -248,36 +249,16 @@ int iforest__score(const struct iforest *f, const double *x, double *score)
 	return 0;
 }
 
-struct iforest_blob_hdr {
-	uint32_t magic;
-	uint32_t version;
-	uint64_t size;
-};
-
 size_t iforest__state_size(void)
 {
-	return sizeof(struct iforest_blob_hdr) + sizeof(struct iforest) + sizeof(uint32_t);
+	return blob__size(sizeof(struct iforest));
 }
 
 long iforest__save(const struct iforest *f, void *buf, size_t len)
 {
-	struct iforest_blob_hdr h = {
-		.magic = IFOREST_MAGIC,
-		.version = IFOREST_VERSION,
-		.size = sizeof(*f),
-	};
-	unsigned char *b = buf;
-	uint32_t sum;
-
 	if (f->magic != IFOREST_MAGIC)
 		return -EINVAL;
-	if (len < iforest__state_size())
-		return -ENOSPC;
-	memcpy(b, &h, sizeof(h));
-	memcpy(b + sizeof(h), f, sizeof(*f));
-	sum = detect__checksum(b, sizeof(h) + sizeof(*f));
-	memcpy(b + sizeof(h) + sizeof(*f), &sum, sizeof(sum));
-	return (long)iforest__state_size();
+	return blob__save(buf, len, IFOREST_MAGIC, IFOREST_VERSION, f, sizeof(*f));
 }
 
 /* Every index the scoring and training paths follow must stay inside the arrays. */
@@ -309,23 +290,13 @@ static int check_restored(const struct iforest *f)
 
 int iforest__restore(struct iforest *f, const void *buf, size_t len)
 {
-	const unsigned char *b = buf;
-	struct iforest_blob_hdr h;
-	uint32_t sum;
+	const void *state;
+	int err;
 
-	if (len < iforest__state_size())
-		return -EBADMSG;
-	memcpy(&h, b, sizeof(h));
-	if (h.magic != IFOREST_MAGIC)
-		return -EBADMSG;
-	if (h.version != IFOREST_VERSION)
-		return -EPROTO;
-	if (h.size != sizeof(*f))
-		return -EBADMSG;
-	memcpy(&sum, b + sizeof(h) + sizeof(*f), sizeof(sum));
-	if (sum != detect__checksum(b, sizeof(h) + sizeof(*f)))
-		return -EBADMSG;
+	err = blob__open(buf, len, IFOREST_MAGIC, IFOREST_VERSION, sizeof(*f), &state);
+	if (err)
+		return err;
 	/* The checksum vouches for the bytes; check_restored() for the indices in them. */
-	memcpy(f, b + sizeof(h), sizeof(*f));
+	memcpy(f, state, sizeof(*f));
 	return check_restored(f);
 }
