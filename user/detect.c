@@ -17,7 +17,7 @@
 #include "detect.h"
 
 #define DETECT_MAGIC 0x54445753u /* "SWDT" */
-#define DETECT_VERSION 2u
+#define DETECT_VERSION 3u
 
 /* Scale floor relative to |median| so a flat series does not turn every wobble into an alarm. */
 #define SCALE_FLOOR_REL 1e-3
@@ -30,6 +30,10 @@
 #define TAIL_CAP (1u << 22)
 /* Floor of a bucket's seasonal scale, relative to the robust scale of the whole window. */
 #define SEASON_SCALE_REL 0.15
+/* What a seasonal bucket learns is clipped to this many times its deviation scale. */
+#define SEASON_CLIP 2.0
+/* Span of phase, in seconds, on either side of a bucket that shares its deviation scale. */
+#define SEASON_REACH_S 3600.0
 
 /*
  * Smallest reference each component is divided by, whatever its history: the deviation that a
@@ -342,6 +346,7 @@ int detect__season_init(struct detect_season *s, double period_s, double interva
 	memset(s, 0, sizeof(*s));
 	bucket_s = fmax(interval_s, period_s / DETECT_SEASON_MAX);
 	s->buckets = clamp_u32(ceil(period_s / bucket_s), 1, DETECT_SEASON_MAX);
+	s->reach = clamp_u32(SEASON_REACH_S * s->buckets / period_s, 1, (s->buckets - 1) / 2);
 	s->period_s = period_s;
 	s->alpha = alpha;
 	return 0;
@@ -356,10 +361,31 @@ static uint32_t season_bucket(const struct detect_season *s, double ts)
 	return clamp_u32(phase / s->period_s * s->buckets, 0, s->buckets - 1);
 }
 
+/*
+ * Deviation scale around bucket b: the mean absolute deviation of the buckets within reach of
+ * it that have learned one, turned into a normal-equivalent sigma (0 when none has).
+ */
+static double season_scale(const struct detect_season *s, uint32_t b)
+{
+	uint32_t i, k, n = 0, reach = s->reach;
+	double acc = 0.0;
+
+	k = (b + s->buckets - reach % s->buckets) % s->buckets;
+	for (i = 0; i <= 2 * reach && i < s->buckets; i++) {
+		if (s->seen[k] >= 2) {
+			acc += s->mad[k];
+			n++;
+		}
+		if (++k == s->buckets)
+			k = 0;
+	}
+	return n ? 1.2533 * acc / n : 0.0;
+}
+
 static void season_step(struct detect_season *s, double ts, double x, double *dev, double *scale)
 {
 	uint32_t b = season_bucket(s, ts);
-	double d;
+	double d, sc;
 
 	*dev = 0.0;
 	*scale = 0.0;
@@ -370,13 +396,20 @@ static void season_step(struct detect_season *s, double ts, double x, double *de
 		return;
 	}
 	d = x - s->mean[b];
-	if (s->seen[b] >= 2) {
+	sc = s->seen[b] >= 2 ? season_scale(s, b) : 0.0;
+	if (s->seen[b] >= DETECT_SEASON_MIN_SEEN) {
 		*dev = d;
-		*scale = 1.2533 * s->mad[b];
+		*scale = sc;
 	}
-	/* The first periods learn fast, then the bucket settles on alpha. */
+	/* Huber-style learning: one wild sample moves the bucket by at most SEASON_CLIP scales. */
+	if (sc > 0.0)
+		d = clamp(d, -SEASON_CLIP * sc, SEASON_CLIP * sc);
+	/*
+	 * The first periods learn as plain averages (the first deviation gets its full weight, so
+	 * the scale is not biased low), then the bucket settles on alpha.
+	 */
 	s->mean[b] += fmax(s->alpha, 1.0 / (s->seen[b] + 1)) * d;
-	s->mad[b] += fmax(s->alpha, 1.0 / (s->seen[b] + 1)) * (fabs(d) - s->mad[b]);
+	s->mad[b] += fmax(s->alpha, 1.0 / s->seen[b]) * (fabs(d) - s->mad[b]);
 	if (s->seen[b] < UINT32_MAX)
 		s->seen[b]++;
 }
@@ -464,7 +497,7 @@ int detect__params_default(struct detect_params *p, double interval_s)
 	/* Spans of time turned into samples, clamped to what the structs hold. */
 	p->window = span(4 * day, interval_s, 64, DETECT_WINDOW_MAX);
 	p->warmup = span(day, interval_s, 32, p->window / 2);
-	p->short_len = 6;
+	p->short_len = 4;
 	p->trend_len = clamp_u32(p->window / 4, 16, DETECT_TREND_MAX);
 	p->refractory = span(day / 3, interval_s, 16, p->window / 2);
 	p->peak_halflife = span(1.5 * day, interval_s, 64, 8192);
@@ -514,8 +547,6 @@ int detect__init(struct detect_ensemble *d, const struct detect_params *p)
 		err = detect__ewma_init(&d->ewma, p->ewma_alpha);
 	if (!err)
 		err = detect__ewma_init(&d->spread, p->ewma_alpha);
-	if (!err)
-		err = detect__ewma_init(&d->season_res, p->ewma_alpha);
 	if (!err && p->season_s > 0.0 && p->season_s >= 4 * p->interval_s)
 		err = detect__season_init(&d->season, p->season_s, p->interval_s, 0.1);
 	if (err)
@@ -544,7 +575,7 @@ static void score_components(struct detect_ensemble *d, double ts, double x, dou
 {
 	const struct detect_params *p = &d->p;
 	double med, mad, scale, lo, hi, width, slope, tstat, dev, sscale;
-	double short_mean, short_step, ratio, pooled;
+	double short_mean, short_step, ratio;
 	uint32_t k = p->short_len;
 
 	memset(c, 0, DETECT_C_COUNT * sizeof(*c));
@@ -573,16 +604,8 @@ static void score_components(struct detect_ensemble *d, double ts, double x, dou
 
 	if (d->season.buckets) {
 		season_step(&d->season, ts, x, &dev, &sscale);
-		if (sscale > 0.0) {
-			/*
-			 * A bucket learns from one sample per period, so its own scale is noisy
-			 * for weeks; the pooled residual scale of all buckets bounds it below.
-			 */
-			pooled = d->season_res.n > 1 ? 1.2533 * d->season_res.mean : 0.0;
-			c[DETECT_C_SEASON] =
-				fabs(dev) / fmax(fmax(sscale, pooled), SEASON_SCALE_REL * scale);
-			ewma_learn(&d->season_res, fabs(dev));
-		}
+		if (sscale > 0.0)
+			c[DETECT_C_SEASON] = fabs(dev) / fmax(sscale, SEASON_SCALE_REL * scale);
 	}
 
 	short_step = (d->short_abs - d->short_step[d->short_head] + fabs(x - d->prev_x)) / k;

@@ -63,11 +63,18 @@ struct detect_trend {
 	double ring[DETECT_TREND_MAX];
 };
 
-/* Per-phase baseline of a periodic series: one EWMA per bucket of the period. */
+/*
+ * Per-phase baseline of a periodic series: one EWMA mean and mean absolute deviation per bucket
+ * of the period. A bucket learns from one sample per period, so its deviation scale is read
+ * from the buckets within an hour of it (the noise level of a series changes over the day, but
+ * smoothly), and a bucket scores only once it has seen DETECT_SEASON_MIN_SEEN periods.
+ */
+#define DETECT_SEASON_MIN_SEEN 4
+
 struct detect_season {
 	double period_s; /* period in seconds (0 = none) */
 	uint32_t buckets; /* phase buckets, <= DETECT_SEASON_MAX */
-	uint32_t pad;
+	uint32_t reach; /* buckets on either side that share their deviation scale */
 	double alpha; /* EWMA weight per bucket update */
 	double mean[DETECT_SEASON_MAX]; /* per-bucket mean */
 	double mad[DETECT_SEASON_MAX]; /* per-bucket mean absolute deviation */
@@ -154,7 +161,6 @@ struct detect_ensemble {
 	double peak_decay; /* per-sample decay of recent_peak */
 	struct detect_ewma ewma; /* EWMA z-score detector */
 	struct detect_ewma spread; /* long-run mean absolute step */
-	struct detect_ewma season_res; /* pooled absolute deviation from the seasonal baseline */
 	struct detect_tail tail[DETECT_C_COUNT]; /* history of each component's deviation */
 	struct detect_window win; /* robust history window */
 	struct detect_trend trend; /* slope detector */
@@ -225,8 +231,10 @@ int detect__season_init(struct detect_season *s, double period_s, double interva
 
 /*
  * detect__season_update - score x at time ts (seconds) against its phase bucket, then learn it.
- * *dev receives x minus the bucket mean and *scale the bucket's deviation scale; both are 0
- * while the bucket has seen fewer than two periods. Returns 0 or -EINVAL for non-finite input.
+ * *dev receives x minus the bucket mean and *scale the deviation scale of the buckets within an
+ * hour of it; both are 0 while the bucket has seen fewer than DETECT_SEASON_MIN_SEEN periods.
+ * What the bucket learns is clipped to twice that scale, so a spike does not leave a false
+ * alarm at the same time of the next period. Returns 0 or -EINVAL for non-finite input.
  */
 int detect__season_update(struct detect_season *s, double ts, double x, double *dev, double *scale);
 

@@ -306,6 +306,52 @@ static void test_seasonal_with_injected_anomaly(void **state)
 	free(x);
 }
 
+/*
+ * Noise that is calm at night and loud by day: a night-time excursion that would be ordinary at
+ * noon is caught by the seasonal baseline, which reads each time of day's own noise level.
+ */
+static void test_seasonal_scale_follows_time_of_day(void **state)
+{
+	size_t n = 288 * 14, at = 288 * 10 + 12, len = 6, i;
+	double *x = noise_series(n, 0.0, 1.0, 17), loud;
+	struct run r;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		/* Standard deviation 0.2 around midnight, 3 around noon. */
+		loud = 0.5 - 0.5 * cos(2.0 * M_PI * (i % 288) / 288.0);
+		x[i] = 100.0 + (0.2 + 2.8 * loud) * x[i];
+	}
+	for (i = at; i < at + len; i++)
+		x[i] += 2.5;
+	run_series_mask(x, n, 1u << DETECT_C_SEASON, &r);
+	assert_int_equal(alarms_in(&r, 0, at), 0);
+	assert_true(alarms_in(&r, at, at + len) >= 1);
+	run_free(&r);
+	free(x);
+}
+
+/*
+ * A spike on a daily series is one event: what the seasonal bucket learns from it is clipped,
+ * so the same time of the following days does not look anomalous against a dragged baseline.
+ */
+static void test_seasonal_spike_leaves_no_echo(void **state)
+{
+	size_t n = 288 * 14, at = 288 * 3 + 100, i;
+	double *x = noise_series(n, 0.0, 0.5, 18);
+	struct run r;
+
+	(void)state;
+	for (i = 0; i < n; i++)
+		x[i] += 50.0 + 10.0 * sin(2.0 * M_PI * i / 288.0);
+	/* Early, while the buckets still learn fast and before they score. */
+	x[at] += 40.0;
+	run_series_mask(x, n, 1u << DETECT_C_SEASON, &r);
+	assert_int_equal(alarms_in(&r, at + 1, n), 0);
+	run_free(&r);
+	free(x);
+}
+
 static void test_flat_series_never_alarms(void **state)
 {
 	size_t n = 5000, i;
@@ -695,6 +741,8 @@ int main(void)
 		cmocka_unit_test(test_spike),
 		cmocka_unit_test(test_slow_drift),
 		cmocka_unit_test(test_seasonal_with_injected_anomaly),
+		cmocka_unit_test(test_seasonal_scale_follows_time_of_day),
+		cmocka_unit_test(test_seasonal_spike_leaves_no_echo),
 		cmocka_unit_test(test_flat_series_never_alarms),
 		cmocka_unit_test(test_constant_then_noisy),
 		cmocka_unit_test(test_serialization_round_trip),
