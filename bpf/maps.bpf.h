@@ -65,6 +65,14 @@ SW_MAP struct {
 	__type(value, __u32);
 } cgroup_agents SEC(".maps");
 
+/* TCP sockets of tracked agents: which agent owns each. Freed with the socket. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sw_sock);
+} socks SEC(".maps");
+
 /* In-kernel drops and folds, enum sw_counter. */
 SW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -8,7 +8,7 @@
 
 /* Bump when any map key/value layout below changes: pinned maps of another
  * layout are recreated instead of reused. */
-#define SW_LAYOUT_VERSION 2
+#define SW_LAYOUT_VERSION 3
 
 #define SW_NAME_LEN 32 /* agent name, NUL-terminated */
 #define SW_COMM_LEN 16
@@ -40,12 +40,23 @@ enum sw_exit_outcome {
 	SW_EXIT_MAX,
 };
 
+/* Outcomes of a TCP connect, the `result` label. */
+enum sw_tcp_result {
+	SW_TCP_OK = 0,
+	SW_TCP_REFUSED,
+	SW_TCP_TIMEOUT,
+	SW_TCP_ERROR,
+	SW_TCP_RESULT_MAX,
+};
+
 /* Indexes of the per-CPU `counters` array: in-kernel drops and folds. */
 enum sw_counter {
 	SW_CNT_RINGBUF_FULL = 0, /* event lost: ring buffer full */
 	SW_CNT_TASK_STORAGE_FULL, /* task could not be tagged */
 	SW_CNT_NAMES_FULL, /* agent name table full */
-	SW_CNT_ENV_TRUNCATED, /* environment longer than the scan bound */
+	SW_CNT_ENV_TRUNCATED,
+	SW_CNT_SOCK_STORAGE_FULL,
+	/* socket could not be given an owner */ /* environment longer than the scan bound */
 	SW_CNT_FOLDED, /* process folded into agent "other" */
 	SW_CNT_MAX,
 };
@@ -103,7 +114,26 @@ struct sw_agent_stats {
 	__u64 process_starts;
 	__u64 process_exits[SW_EXIT_MAX];
 	__u64 oom_kills;
+	__u64 tcp_connects[SW_TCP_RESULT_MAX]; /* active opens by result */
+	__u64 tcp_connect_lat[SW_LAT_SLOTS]; /* SYN sent to established */
+	__u64 tcp_connect_lat_sum_ns;
+	__u64 tcp_opened; /* connections that reached ESTABLISHED */
+	__u64 tcp_closed; /* ... and left it; opened - closed = active */
+	__u64 tcp_retransmits;
+	__u64 tcp_resets_sent;
+	__u64 tcp_resets_received;
+	__u64 net_sent_bytes; /* returned by sends on TCP sockets */
+	__u64 net_received_bytes; /* returned by receives on TCP sockets */
 };
+
+/* Per-socket state in the `socks` socket-storage map: the owning agent. */
+struct sw_sock {
+	__u32 slot; /* agent slot of the task that connected or first used it */
+	__u32 flags; /* SW_SOCK_* */
+	__u64 connect_ns; /* when the SYN went out, 0 if not an active open */
+};
+
+#define SW_SOCK_ESTABLISHED 1u /* counted in tcp_opened, not yet in tcp_closed */
 
 /* Key of the `agent_names` hash: name -> slot. */
 struct sw_name {

@@ -36,7 +36,8 @@ const char config__builtin[] =
 	"    \"ignored_errnos\": [\"EAGAIN\", \"EINTR\", \"EINPROGRESS\", \"EALREADY\"],\n"
 	"    \"top_errnos\": 8\n"
 	"  },\n"
-	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true},\n"
+	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true,\n"
+	"                 \"net\": true},\n"
 	"  \"bpf_stats\": false,\n"
 	"  \"anomaly\": {\"hold\": \"1m\"}\n"
 	"}\n";
@@ -44,7 +45,7 @@ const char config__builtin[] =
 static const char *const collector_names[COLLECTOR_MAX] = {
 	[COLLECTOR_IDENTITY] = "identity", [COLLECTOR_SYSCALLS] = "syscalls",
 	[COLLECTOR_SCHED] = "sched",	   [COLLECTOR_PAGE_FAULTS] = "page_faults",
-	[COLLECTOR_OOM] = "oom",
+	[COLLECTOR_OOM] = "oom",	   [COLLECTOR_NET] = "net",
 };
 
 const char *config__collector_name(enum collector_id c)
@@ -476,7 +477,7 @@ static int parse_syscalls(const struct parse *p, json_t *s, struct config *c)
 
 static int parse_collectors(const struct parse *p, json_t *o, struct config *c)
 {
-	static const char *const keys[] = {"syscalls", "sched", "page_faults", "oom", NULL};
+	static const char *const keys[] = {"syscalls", "sched", "page_faults", "oom", "net", NULL};
 	int err, i;
 
 	if (!json_is_object(o))

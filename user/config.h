@@ -16,6 +16,7 @@ enum collector_id {
 	COLLECTOR_SCHED, /* CPU time, run-queue delay, context switches */
 	COLLECTOR_PAGE_FAULTS,
 	COLLECTOR_OOM,
+	COLLECTOR_NET, /* TCP connects, connections, retransmits, resets, bytes */
 	COLLECTOR_MAX,
 };
 

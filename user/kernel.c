@@ -28,7 +28,7 @@
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
 _Static_assert(sizeof(struct sw_cpu) == 24, "sw_cpu layout");
-_Static_assert(sizeof(struct sw_agent_stats) == 234 * 8, "sw_agent_stats layout");
+_Static_assert(sizeof(struct sw_agent_stats) == 286 * 8, "sw_agent_stats layout");
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
 _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
 _Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");
@@ -211,6 +211,12 @@ static void fill_progs(struct kernel *k)
 		{COLLECTOR_PAGE_FAULTS, "page_fault_user", s->progs.sw_fault_btf,
 		 s->progs.sw_fault_raw},
 		{COLLECTOR_OOM, "mark_victim", s->progs.sw_oom, NULL},
+		{COLLECTOR_NET, "inet_sock_set_state", s->progs.sw_tcp_state, NULL},
+		{COLLECTOR_NET, "tcp_retransmit_skb", s->progs.sw_tcp_retransmit, NULL},
+		{COLLECTOR_NET, "tcp_send_reset", s->progs.sw_tcp_send_reset, NULL},
+		{COLLECTOR_NET, "tcp_receive_reset", s->progs.sw_tcp_receive_reset, NULL},
+		{COLLECTOR_NET, "sock_send_length", s->progs.sw_sock_send, NULL},
+		{COLLECTOR_NET, "sock_recv_length", s->progs.sw_sock_recv, NULL},
 	};
 
 	memcpy(k->progs, t, sizeof(t));

@@ -24,8 +24,8 @@ struct map_stat {
 	__u64 memory_bytes; /* memlock the kernel charges for it */
 };
 
-#define KERNEL_MAX_PROGS 16
-#define KERNEL_MAX_MAPS 12
+#define KERNEL_MAX_PROGS 24
+#define KERNEL_MAX_MAPS 16
 
 struct kernel;
 

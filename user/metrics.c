@@ -49,6 +49,27 @@ static double v_ooms(const struct agent_snap *a)
 	return a->s.oom_kills;
 }
 
+static double v_tcp_active(const struct agent_snap *a)
+{
+	/* Per-CPU counts of opens and closes; the difference is exact once summed. */
+	return a->s.tcp_opened >= a->s.tcp_closed ? a->s.tcp_opened - a->s.tcp_closed : 0;
+}
+
+static double v_retransmits(const struct agent_snap *a)
+{
+	return a->s.tcp_retransmits;
+}
+
+static double v_sent(const struct agent_snap *a)
+{
+	return a->s.net_sent_bytes;
+}
+
+static double v_received(const struct agent_snap *a)
+{
+	return a->s.net_received_bytes;
+}
+
 static const struct simple_family simple_families[] = {
 	{"swarmwatch_agent_instances", "gauge",
 	 "Live instances of the agent (process trees whose root a rule matched).", v_instances},
@@ -60,7 +81,55 @@ static const struct simple_family simple_families[] = {
 	 "Processes started in the agent (forks of its processes and classified execs).", v_starts},
 	{"swarmwatch_agent_oom_kills_total", "counter",
 	 "Processes of the agent chosen as victim by the OOM killer.", v_ooms},
+	{"swarmwatch_agent_tcp_active_connections", "gauge",
+	 "Established TCP connections the agent opened or used.", v_tcp_active},
+	{"swarmwatch_agent_tcp_retransmits_total", "counter",
+	 "TCP segments retransmitted on the agent's connections.", v_retransmits},
+	{"swarmwatch_agent_network_sent_bytes_total", "counter",
+	 "Bytes the agent's tasks sent on TCP sockets.", v_sent},
+	{"swarmwatch_agent_network_received_bytes_total", "counter",
+	 "Bytes the agent's tasks received on TCP sockets.", v_received},
 };
+
+static void render_tcp(struct buf *b, const struct snapshot *s)
+{
+	static const char *const results[SW_TCP_RESULT_MAX] = {"ok", "refused", "timeout", "error"};
+	struct prom_label l[2] = {{"agent", NULL}, {"result", NULL}};
+	int i, j;
+
+	prom__family(b, "swarmwatch_agent_tcp_connects_total", "counter",
+		     "TCP connects the agent made, by result (refused: reset by the peer; timeout: "
+		     "no answer; error: any other failure).");
+	for (i = 0; i < s->nagents; i++) {
+		l[0].value = s->agents[i].name;
+		for (j = 0; j < SW_TCP_RESULT_MAX; j++) {
+			l[1].value = results[j];
+			prom__sample_u64(b, "swarmwatch_agent_tcp_connects_total", l, 2,
+					 s->agents[i].s.tcp_connects[j]);
+		}
+	}
+	prom__family(b, "swarmwatch_agent_tcp_connect_duration_seconds", "histogram",
+		     "Time from the agent's SYN to an established connection.");
+	for (i = 0; i < s->nagents; i++) {
+		l[0].value = s->agents[i].name;
+		prom__histogram_log2(b, "swarmwatch_agent_tcp_connect_duration_seconds", l, 1,
+				     s->agents[i].s.tcp_connect_lat, SW_LAT_SLOTS,
+				     METRICS_CONNECT_LE_LO, METRICS_CONNECT_LE_HI, NS,
+				     s->agents[i].s.tcp_connect_lat_sum_ns * NS);
+	}
+	prom__family(b, "swarmwatch_agent_tcp_resets_total", "counter",
+		     "TCP resets on the agent's connections, sent or received.");
+	l[1].name = "direction";
+	for (i = 0; i < s->nagents; i++) {
+		l[0].value = s->agents[i].name;
+		l[1].value = "sent";
+		prom__sample_u64(b, "swarmwatch_agent_tcp_resets_total", l, 2,
+				 s->agents[i].s.tcp_resets_sent);
+		l[1].value = "received";
+		prom__sample_u64(b, "swarmwatch_agent_tcp_resets_total", l, 2,
+				 s->agents[i].s.tcp_resets_received);
+	}
+}
 
 static void render_agents(struct buf *b, const struct snapshot *s)
 {
@@ -162,6 +231,7 @@ static void render_agents(struct buf *b, const struct snapshot *s)
 					 s->agents[i].s.process_exits[j]);
 		}
 	}
+	render_tcp(b, s);
 }
 
 /* Per-agent, per-signal gauge `name` from one of the view's arrays. */
@@ -241,6 +311,7 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 		[SW_CNT_TASK_STORAGE_FULL] = "task_storage_full",
 		[SW_CNT_NAMES_FULL] = "agent_names_full",
 		[SW_CNT_ENV_TRUNCATED] = "environment_truncated",
+		[SW_CNT_SOCK_STORAGE_FULL] = "socket_storage_full",
 	};
 	struct prom_label l = {NULL, NULL};
 	int i;

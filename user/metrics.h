@@ -10,6 +10,8 @@
 #define METRICS_SYSCALL_LE_HI 34 /* ~17 s */
 #define METRICS_RUNQ_LE_LO 10 /* ~1 us */
 #define METRICS_RUNQ_LE_HI 34
+#define METRICS_CONNECT_LE_LO 12 /* ~4 us */
+#define METRICS_CONNECT_LE_HI 35 /* ~34 s */
 
 /* Renders snapshot s (and this process's own metrics) in text format 0.0.4. */
 void metrics__render(struct buf *b, const struct snapshot *s);

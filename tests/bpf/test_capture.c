@@ -188,9 +188,9 @@ int main(int argc, char **argv)
 		m = strdup("");
 
 	ok = 1;
-	for (i = 0; i < 5; i++) {
-		static const char *const names[] = {"identity", "syscalls", "sched", "page_faults",
-						    "oom"};
+	for (i = 0; i < 6; i++) {
+		static const char *const names[] = {"identity",	   "syscalls", "sched",
+						    "page_faults", "oom",      "net"};
 
 		ok &= metricf(m, "swarmwatch_collector_up{collector=\"%s\"}", names[i]) == 1;
 	}

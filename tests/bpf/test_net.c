@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+/*
+ * TCP health per agent against the running kernel. A tagged client makes
+ * 50 request/response exchanges with a tagged server on loopback, one
+ * connection that it aborts with a reset, and 10 connects to a closed port.
+ * Both sides' counters must match what was done, byte for byte.
+ */
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "harness.h"
+#include "tap.h"
+
+#define EXCHANGES 50
+#define REQUEST 1000
+#define RESPONSE 2000
+#define REFUSED 10
+#define LISTEN_FD 100 /* inherited across exec by both workloads */
+
+static int read_full(int fd, char *buf, int n)
+{
+	int got = 0, r;
+
+	while (got < n && (r = read(fd, buf + got, n - got)) > 0)
+		got += r;
+	return got;
+}
+
+static int write_full(int fd, const char *buf, int n)
+{
+	int put = 0, r;
+
+	while (put < n && (r = write(fd, buf + put, n - put)) > 0)
+		put += r;
+	return put;
+}
+
+static int serve(void)
+{
+	static char buf[RESPONSE];
+	int i, c;
+
+	for (i = 0; i <= EXCHANGES; i++) {
+		c = accept(LISTEN_FD, NULL, NULL);
+		if (c < 0)
+			return 1;
+		if (i < EXCHANGES) {
+			if (read_full(c, buf, REQUEST) != REQUEST ||
+			    write_full(c, buf, RESPONSE) != RESPONSE)
+				return 1;
+			while (read(c, buf, sizeof(buf)) > 0) /* until the client closes */
+				;
+		} else {
+			/* The last client sends 10 bytes, then aborts: a reset arrives. */
+			if (read_full(c, buf, 10) != 10)
+				return 1;
+			while (read(c, buf, sizeof(buf)) > 0)
+				;
+		}
+		close(c);
+	}
+	return 0;
+}
+
+static int connect_to(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static int client(void)
+{
+	static char buf[RESPONSE];
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	int i, fd, port, closed_port;
+
+	if (getsockname(LISTEN_FD, (struct sockaddr *)&a, &len))
+		return 1;
+	port = ntohs(a.sin_port);
+	close(LISTEN_FD);
+	for (i = 0; i < EXCHANGES; i++) {
+		fd = connect_to(port);
+		if (fd < 0 || write_full(fd, buf, REQUEST) != REQUEST ||
+		    read_full(fd, buf, RESPONSE) != RESPONSE)
+			return 1;
+		close(fd);
+	}
+	fd = connect_to(port);
+	if (fd < 0 || write_full(fd, buf, 10) != 10)
+		return 1;
+	usleep(100000); /* let the server read first */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	closed_port = free_port();
+	for (i = 0; i < REFUSED; i++)
+		if (connect_to(closed_port) != -ECONNREFUSED)
+			return 1;
+	return 0;
+}
+
+static const char *const checks[] = {
+	"collector_up{collector=\"net\"} is 1",
+	"client: 51 connects ok",
+	"client: 10 connects refused",
+	"client: connect latency histogram counts the 51 successful connects",
+	"client: sent bytes equal what it wrote",
+	"client: received bytes equal what it read",
+	"server: received bytes equal what the client sent",
+	"server: sent bytes equal what the client received",
+	"client: the aborted connection counts one reset sent",
+	"server: that reset counts as received",
+	"no active connections are left for either agent",
+	"the socket-storage map dropped nothing",
+};
+
+#define NCHECKS (sizeof(checks) / sizeof(checks[0]))
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct daemon d = {0};
+	pid_t srv, cli;
+	const char *why;
+	char *m = NULL;
+	int lfd, st1, st2;
+	double deadline;
+	size_t i;
+
+	if (argc == 3 && !strcmp(argv[1], "--workload"))
+		return !strcmp(argv[2], "server") ? serve() : client();
+	printf("1..%zu\n", NCHECKS);
+	why = bpf_unavailable();
+	if (why) {
+		for (i = 0; i < NCHECKS; i++)
+			tap_skip(why, "%s", checks[i]);
+		return 0;
+	}
+	if (daemon_start(&d, NULL)) {
+		daemon_dump_log(&d);
+		for (i = 0; i < NCHECKS; i++)
+			tap_check(0, "%s (daemon did not start)", checks[i]);
+		return 1;
+	}
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 64) ||
+	    dup2(lfd, LISTEN_FD) < 0)
+		tap_diag("cannot listen: %s", strerror(errno));
+	close(lfd);
+	srv = spawn_workload(NULL, "netserver", "server");
+	cli = spawn_workload(NULL, "netclient", "client");
+	close(LISTEN_FD);
+	st2 = wait_status(cli);
+	st1 = wait_status(srv);
+	tap_diag("client exit %d, server exit %d", WEXITSTATUS(st2), WEXITSTATUS(st1));
+	deadline = now_s() + 5;
+	do {
+		usleep(200000);
+		free(m);
+		m = scrape(d.port);
+	} while (
+		m && now_s() < deadline &&
+		metric(m,
+		       "swarmwatch_agent_process_exits_total{agent=\"netserver\",outcome=\"ok\"}") <
+			1);
+	if (!m)
+		m = strdup("");
+	tap_check(metric(m, "swarmwatch_collector_up{collector=\"net\"}") == 1, "%s", checks[0]);
+	tap_check(
+		metric(m,
+		       "swarmwatch_agent_tcp_connects_total{agent=\"netclient\",result=\"ok\"}") ==
+			EXCHANGES + 1,
+		"%s", checks[1]);
+	tap_check(metric(m, "swarmwatch_agent_tcp_connects_total{agent=\"netclient\","
+			    "result=\"refused\"}") == REFUSED,
+		  "%s", checks[2]);
+	tap_check(
+		metric(m,
+		       "swarmwatch_agent_tcp_connect_duration_seconds_count{agent=\"netclient\"}") ==
+			EXCHANGES + 1,
+		"%s", checks[3]);
+	tap_check(metric(m, "swarmwatch_agent_network_sent_bytes_total{agent=\"netclient\"}") ==
+			  EXCHANGES * REQUEST + 10,
+		  "%s", checks[4]);
+	tap_check(metric(m, "swarmwatch_agent_network_received_bytes_total{agent=\"netclient\"}") ==
+			  EXCHANGES * RESPONSE,
+		  "%s", checks[5]);
+	tap_check(metric(m, "swarmwatch_agent_network_received_bytes_total{agent=\"netserver\"}") ==
+			  EXCHANGES * REQUEST + 10,
+		  "%s", checks[6]);
+	tap_check(metric(m, "swarmwatch_agent_network_sent_bytes_total{agent=\"netserver\"}") ==
+			  EXCHANGES * RESPONSE,
+		  "%s", checks[7]);
+	tap_check(metric(m, "swarmwatch_agent_tcp_resets_total{agent=\"netclient\","
+			    "direction=\"sent\"}") == 1,
+		  "%s", checks[8]);
+	tap_check(metric(m, "swarmwatch_agent_tcp_resets_total{agent=\"netserver\","
+			    "direction=\"received\"}") == 1,
+		  "%s", checks[9]);
+	tap_check(metric(m, "swarmwatch_agent_tcp_active_connections{agent=\"netclient\"}") == 0 &&
+			  metric(m,
+				 "swarmwatch_agent_tcp_active_connections{agent=\"netserver\"}") ==
+				  0,
+		  "%s", checks[10]);
+	tap_check(metric(m, "swarmwatch_events_dropped_total{reason=\"socket_storage_full\"}") == 0,
+		  "%s", checks[11]);
+	if (tap_failed) {
+		char *p;
+
+		for (p = strtok(m, "\n"); p; p = strtok(NULL, "\n"))
+			if (strstr(p, "agent=\"net") &&
+			    (strstr(p, "tcp_") || strstr(p, "network_")) && !strstr(p, "_bucket"))
+				tap_diag("%s", p);
+		daemon_dump_log(&d);
+	}
+	daemon_stop(&d);
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "%s run --unpin --pin-path %s >/dev/null 2>&1",
+			 swarmwatch_bin(), d.pin_path);
+		if (system(cmd))
+			tap_diag("unpin failed");
+	}
+	free(m);
+	unlink(d.log_path);
+	return tap_failed ? 1 : 0;
+}
