@@ -39,10 +39,12 @@ static __always_inline struct sw_cpu *sw_oncpu(void)
 
 /*
  * Syscall state of the current task, or NULL when it is not tracked. With
- * `oncpu` this is a per-CPU array read and a thread id compare: no
- * task-storage lookup, for tracked and untracked tasks alike. The record
- * cannot go stale: every switch to another task passes sched_switch, which
- * rewrites it.
+ * `oncpu` this is one per-CPU array read, for tracked and untracked tasks
+ * alike: sched_switch rewrites the record at every switch, before the
+ * incoming task runs, so the record always describes the current task and
+ * needs no identity check. (A running task that the daemon tags from
+ * userspace keeps its old record until its next switch: a few syscalls go
+ * uncounted, or to the agent it had before.)
  */
 static __always_inline struct sw_sys *sw_current_sys(void)
 {
@@ -50,9 +52,8 @@ static __always_inline struct sw_sys *sw_current_sys(void)
 
 	if (use_oncpu) {
 		struct sw_cpu *c = sw_oncpu();
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-		if (!c || !tid || c->tid != tid)
+		if (!c || !c->tid)
 			return NULL;
 		return &c->sys;
 	}
