@@ -7,6 +7,15 @@
 #include "log2.h"
 #include "maps.bpf.h"
 
+/* Number of the syscall that a task's saved user registers belong to. */
+#if defined(__TARGET_ARCH_x86)
+#define SW_SYSCALL_NR(regs) ((regs)->orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define SW_SYSCALL_NR(regs) ((regs)->syscallno)
+#else
+#error "swarmwatch: name this architecture's syscall-number register"
+#endif
+
 /*
  * Agent state of task t, or NULL when t is not tracked. Most tasks on a
  * host have no BPF local storage at all: a plain load of t->bpf_storage

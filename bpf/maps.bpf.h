@@ -73,6 +73,15 @@ SW_MAP struct {
 	__type(value, struct sw_sock);
 } socks SEC(".maps");
 
+/* Requests per agent, peer, role and status, with their latency. Grows as used. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct sw_req_key);
+	__type(value, struct sw_req_stats);
+} requests SEC(".maps");
+
 /* In-kernel drops and folds, enum sw_counter. */
 SW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -8,7 +8,7 @@
 
 /* Bump when any map key/value layout below changes: pinned maps of another
  * layout are recreated instead of reused. */
-#define SW_LAYOUT_VERSION 3
+#define SW_LAYOUT_VERSION 4
 
 #define SW_NAME_LEN 32 /* agent name, NUL-terminated */
 #define SW_COMM_LEN 16
@@ -54,9 +54,9 @@ enum sw_counter {
 	SW_CNT_RINGBUF_FULL = 0, /* event lost: ring buffer full */
 	SW_CNT_TASK_STORAGE_FULL, /* task could not be tagged */
 	SW_CNT_NAMES_FULL, /* agent name table full */
-	SW_CNT_ENV_TRUNCATED,
-	SW_CNT_SOCK_STORAGE_FULL,
-	/* socket could not be given an owner */ /* environment longer than the scan bound */
+	SW_CNT_ENV_TRUNCATED, /* environment longer than the scan bound */
+	SW_CNT_SOCK_STORAGE_FULL, /* socket could not be given an owner */
+	SW_CNT_REQUESTS_FULL, /* request series table full */
 	SW_CNT_FOLDED, /* process folded into agent "other" */
 	SW_CNT_MAX,
 };
@@ -126,11 +126,46 @@ struct sw_agent_stats {
 	__u64 net_received_bytes; /* returned by receives on TCP sockets */
 };
 
-/* Per-socket state in the `socks` socket-storage map: the owning agent. */
+enum sw_role {
+	SW_ROLE_NONE = 0,
+	SW_ROLE_CLIENT, /* connected it, or wrote first */
+	SW_ROLE_SERVER, /* read first: it answers requests */
+};
+
+/* Request outcome, the `status` label: unknown, 1xx..5xx (1..5), error. */
+enum sw_status {
+	SW_STATUS_UNKNOWN = 0, /* not HTTP, or not readable */
+	SW_STATUS_ERROR = 6, /* reset or closed before any response byte */
+	SW_STATUS_MAX,
+};
+
+/* Per-socket state in the `socks` socket-storage map: owner and request in flight. */
 struct sw_sock {
 	__u32 slot; /* agent slot of the task that connected or first used it */
 	__u32 flags; /* SW_SOCK_* */
 	__u64 connect_ns; /* when the SYN went out, 0 if not an active open */
+	__u64 req_ns; /* start of the request in flight, 0 when idle */
+	__u8 role; /* enum sw_role */
+	__u8 family; /* AF_INET or AF_INET6 of the peer */
+	__u16 dport; /* peer port, host order */
+	__u32 daddr[4]; /* peer address (IPv4 in daddr[0]), network order */
+};
+
+/* Key of the `requests` hash: one series per agent, peer, role and status. */
+struct sw_req_key {
+	__u32 slot;
+	__u8 role;
+	__u8 status;
+	__u16 port; /* peer port, host order */
+	__u32 family;
+	__u32 addr[4]; /* peer address, network order */
+};
+
+/* Value of the `requests` hash. */
+struct sw_req_stats {
+	__u64 count;
+	__u64 lat[SW_LAT_SLOTS]; /* request start to first response byte */
+	__u64 lat_sum_ns;
 };
 
 #define SW_SOCK_ESTABLISHED 1u /* counted in tcp_opened, not yet in tcp_closed */

@@ -16,6 +16,8 @@
 
 #define CGROUP_RESCAN_NS (5ULL * 1000000000ULL)
 
+#define UPSTREAM_LEN 48
+
 struct collector {
 	const struct config *cfg;
 	struct kernel *k;
@@ -26,6 +28,8 @@ struct collector {
 	__u8 (*shown)[SW_ERRNO_SLOTS]; /* sticky errno labels per slot */
 	__u64 *activity; /* per slot: sum of its event counters at the last change */
 	__u64 *active_ns; /* per slot: when those counters last moved (monotonic) */
+	char *upstreams; /* per slot: top_upstreams labels of 48 bytes, "" if free */
+	int *agent_index; /* per slot: index in the snapshot being built, -1 if none */
 	__u64 ticks;
 	__u64 last_cgroup_scan;
 	pthread_mutex_t lock;
@@ -57,12 +61,15 @@ struct collector *collector__new(const struct config *c, struct kernel *k, struc
 	col->shown = calloc(col->nslots, sizeof(*col->shown));
 	col->activity = calloc(col->nslots, sizeof(*col->activity));
 	col->active_ns = calloc(col->nslots, sizeof(*col->active_ns));
+	col->upstreams = calloc((size_t)col->nslots * c->top_upstreams, UPSTREAM_LEN);
+	col->agent_index = calloc(col->nslots, sizeof(*col->agent_index));
 	anomaly__params_default(&ap, c->interval_ns / 1e9);
 	ap.warmup = c->anomaly_warmup;
 	ap.hold_s = c->anomaly_hold_ns / 1e9;
 	col->anomaly = anomaly__new(&ap);
 	pthread_mutex_init(&col->lock, NULL);
-	if (!col->names || !col->stats || !col->shown || !col->anomaly) {
+	if (!col->names || !col->stats || !col->shown || !col->anomaly || !col->activity ||
+	    !col->active_ns || !col->upstreams || !col->agent_index) {
 		collector__free(col);
 		errno = ENOMEM;
 		return NULL;
@@ -75,6 +82,7 @@ static void snapshot_put(struct snapshot *s)
 	if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		free(s->anomalies);
 		free(s->agents);
+		free(s->requests);
 		free(s);
 	}
 }
@@ -88,6 +96,10 @@ void collector__free(struct collector *col)
 	free(col->names);
 	free(col->stats);
 	free(col->shown);
+	free(col->activity);
+	free(col->active_ns);
+	free(col->upstreams);
+	free(col->agent_index);
 	anomaly__free(col->anomaly);
 	free(col);
 }
@@ -145,6 +157,107 @@ static bool agent_current(struct collector *col, __u32 slot, __u32 instances, __
 		col->active_ns[slot] = now;
 	}
 	return instances > 0 || now - col->active_ns[slot] < col->cfg->agent_retention_ns;
+}
+
+/*
+ * The upstream label of a peer for agent `slot`: its name or ip:port while
+ * the agent has fewer than top_upstreams labels, "other" after that. A
+ * label once given stays, so "other" never decreases.
+ */
+static const char *upstream_for(struct collector *col, __u32 slot, const char *label)
+{
+	char *list = col->upstreams + (size_t)slot * col->cfg->top_upstreams * UPSTREAM_LEN;
+	int i;
+
+	for (i = 0; i < col->cfg->top_upstreams; i++) {
+		char *u = list + (size_t)i * UPSTREAM_LEN;
+
+		if (!u[0]) {
+			snprintf(u, UPSTREAM_LEN, "%s", label);
+			return u;
+		}
+		if (!strcmp(u, label))
+			return u;
+	}
+	return "other";
+}
+
+struct request_build {
+	struct collector *col;
+	struct snapshot *s;
+	int cap;
+};
+
+static void on_request(void *ctx, const struct sw_req_key *k, const struct sw_req_stats *v)
+{
+	struct request_build *rb = ctx;
+	struct snapshot *s = rb->s;
+	char label[UPSTREAM_LEN];
+	struct request_series *r;
+	const char *up;
+	int agent, i;
+
+	if (k->slot >= rb->col->nslots || (agent = rb->col->agent_index[k->slot]) < 0)
+		return; /* an agent not exported (retired) */
+	config__upstream_label(rb->col->cfg, k->family, k->addr, k->port, label, sizeof(label));
+	up = upstream_for(rb->col, k->slot, label);
+	for (i = 0; i < s->nrequests; i++) {
+		r = &s->requests[i];
+		if (r->agent == agent && r->role == k->role && r->status == k->status &&
+		    !strcmp(r->upstream, up))
+			goto add;
+	}
+	if (s->nrequests == rb->cap) {
+		int cap = rb->cap ? rb->cap * 2 : 64;
+
+		r = realloc(s->requests, cap * sizeof(*r));
+		if (!r)
+			return; /* the series is missing from this tick only */
+		s->requests = r;
+		rb->cap = cap;
+	}
+	r = &s->requests[s->nrequests++];
+	memset(r, 0, sizeof(*r));
+	r->agent = agent;
+	r->role = k->role;
+	r->status = k->status;
+	snprintf(r->upstream, sizeof(r->upstream), "%s", up);
+add:
+	r->count += v->count;
+	r->lat_sum_ns += v->lat_sum_ns;
+	for (i = 0; i < SW_LAT_SLOTS; i++)
+		r->lat[i] += v->lat[i];
+}
+
+static int cmp_series(const void *a, const void *b)
+{
+	const struct request_series *x = a, *y = b;
+	int c;
+
+	if (x->agent != y->agent)
+		return x->agent - y->agent;
+	c = strcmp(x->upstream, y->upstream);
+	if (c)
+		return c;
+	if (x->role != y->role)
+		return x->role - y->role;
+	return x->status - y->status;
+}
+
+/* Reads the kernel's request series into s, labelled and folded per agent. */
+static void collect_requests(struct collector *col, struct snapshot *s)
+{
+	struct request_build rb = {.col = col, .s = s};
+	__u32 slot;
+	int i;
+
+	for (slot = 0; slot < col->nslots; slot++)
+		col->agent_index[slot] = -1;
+	for (i = 0; i < s->nagents; i++)
+		col->agent_index[s->agents[i].slot] = i;
+	kernel__for_each_request(col->k, on_request, &rb);
+	if (s->nrequests)
+		qsort(s->requests, s->nrequests, sizeof(*s->requests), cmp_series);
 }
 
 static bool stats_empty(const struct sw_agent_stats *s)
@@ -210,6 +323,7 @@ int collector__tick(struct collector *col)
 		n++;
 	}
 	s->nagents = n;
+	collect_requests(col, s);
 	for (n = 0; n < COLLECTOR_MAX; n++)
 		s->up[n] = kernel__collector_up(col->k, n);
 	s->nprogs = kernel__prog_stats(col->k, s->progs, KERNEL_MAX_PROGS);

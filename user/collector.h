@@ -25,6 +25,17 @@ struct agent_snap {
  */
 struct anomaly_view;
 
+/* Requests of one agent to or from one upstream, in one role, with one status. */
+struct request_series {
+	int agent; /* index into snapshot agents */
+	char upstream[48]; /* configured name, "ip:port", or "other" */
+	__u8 role; /* enum sw_role */
+	__u8 status; /* enum sw_status, 1..5 for the HTTP class */
+	__u64 count;
+	__u64 lat[SW_LAT_SLOTS];
+	__u64 lat_sum_ns;
+};
+
 struct snapshot {
 	int refs;
 	double time; /* unix time the tick read the counters */
@@ -32,6 +43,8 @@ struct snapshot {
 	double tick_seconds; /* how long the tick took */
 	int nagents;
 	struct agent_snap *agents;
+	struct request_series *requests; /* sorted by agent, upstream, role, status */
+	int nrequests;
 	__u64 counters[SW_CNT_MAX];
 	bool up[COLLECTOR_MAX];
 	struct prog_stat progs[KERNEL_MAX_PROGS];

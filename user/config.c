@@ -4,6 +4,7 @@
  * at the line and column and suggest the key that was probably meant.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -493,6 +494,112 @@ static int parse_collectors(const struct parse *p, json_t *o, struct config *c)
 	return 0;
 }
 
+/* "10.0.0.0/8", "::1/128" or a bare address (a /32 or /128). */
+static int parse_cidr(const char *s, struct upstream *u)
+{
+	char ip[64], *slash;
+	int max;
+
+	if (strlen(s) >= sizeof(ip))
+		return -EINVAL;
+	strcpy(ip, s);
+	slash = strchr(ip, '/');
+	if (slash)
+		*slash = 0;
+	memset(u->addr, 0, sizeof(u->addr));
+	if (inet_pton(AF_INET, ip, u->addr) == 1) {
+		u->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, ip, u->addr) == 1) {
+		u->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	u->prefix = max;
+	if (slash) {
+		char *end;
+		long n = strtol(slash + 1, &end, 10);
+
+		if (*end || end == slash + 1 || n < 0 || n > max)
+			return -EINVAL;
+		u->prefix = n;
+	}
+	return 0;
+}
+
+static int parse_upstreams(const struct parse *p, json_t *list, struct config *c)
+{
+	static const char *const keys[] = {"name", "cidr", "port", NULL};
+	char where[48];
+	json_t *u;
+	size_t i;
+	int err;
+
+	if (!json_is_array(list))
+		return fail_at(p, "upstreams", "\"upstreams\" must be an array");
+	json_array_foreach (list, i, u) {
+		struct upstream *up = &c->upstreams[c->nupstreams];
+		const char *name = NULL, *cidr = NULL;
+		long long port = 0;
+
+		snprintf(where, sizeof(where), "upstreams[%zu]", i);
+		if (c->nupstreams == CONFIG_MAX_UPSTREAMS)
+			return fail_at(p, "upstreams", "more than %d upstreams",
+				       CONFIG_MAX_UPSTREAMS);
+		if (!json_is_object(u))
+			return fail_at(p, "upstreams", "%s must be an object", where);
+		if ((err = check_keys(p, u, where, keys)) ||
+		    (err = get_string(p, u, "name", &name)) < 0 ||
+		    (err = get_string(p, u, "cidr", &cidr)) < 0 ||
+		    (err = get_int(p, u, "port", 1, 65535, &port)) < 0)
+			return err;
+		if (!name || !name[0] || strlen(name) >= sizeof(up->name))
+			return fail_at(p, "upstreams", "%s needs a \"name\" of 1 to %zu characters",
+				       where, sizeof(up->name) - 1);
+		if (!cidr)
+			return fail_at(p, "upstreams", "%s needs a \"cidr\"", where);
+		if (parse_cidr(cidr, up))
+			return fail_at(p, "cidr", "%s: \"%s\" is not an address or CIDR block",
+				       where, cidr);
+		snprintf(up->name, sizeof(up->name), "%s", name);
+		up->port = port;
+		c->nupstreams++;
+	}
+	return 0;
+}
+
+static bool prefix_match(const __u32 *a, const __u32 *b, int bits)
+{
+	const unsigned char *x = (const void *)a, *y = (const void *)b;
+	int i;
+
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (x[i] != y[i])
+			return false;
+	return !bits || !((x[i] ^ y[i]) & (0xff << (8 - bits)));
+}
+
+void config__upstream_label(const struct config *c, int family, const __u32 addr[4], int port,
+			    char *out, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+	int i;
+
+	for (i = 0; i < c->nupstreams; i++) {
+		const struct upstream *u = &c->upstreams[i];
+
+		if (u->family == family && (!u->port || u->port == port) &&
+		    prefix_match(u->addr, addr, u->prefix)) {
+			snprintf(out, len, "%s", u->name);
+			return;
+		}
+	}
+	if (!inet_ntop(family, addr, ip, sizeof(ip)))
+		snprintf(ip, sizeof(ip), "unknown");
+	snprintf(out, len, family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
+}
+
 static int parse_anomaly(const struct parse *p, json_t *o, struct config *c)
 {
 	static const char *const keys[] = {"warmup", "hold", NULL};
@@ -527,6 +634,7 @@ static void defaults(struct config *c)
 	c->top_errnos = 8;
 	c->anomaly_hold_ns = 60000000000ULL;
 	c->agent_retention_ns = 600000000000ULL;
+	c->top_upstreams = 8;
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;
@@ -537,10 +645,10 @@ static void defaults(struct config *c)
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"listen",	      "interval",  "pin_path",
-					   "max_agents",      "identity",  "syscalls",
-					   "collectors",      "bpf_stats", "anomaly",
-					   "agent_retention", NULL};
+	static const char *const keys[] = {
+		"listen",    "interval",      "pin_path",  "max_agents", "identity",
+		"syscalls",  "collectors",    "bpf_stats", "anomaly",	 "agent_retention",
+		"upstreams", "top_upstreams", NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -607,6 +715,14 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 		goto out;
 	if ((v = json_object_get(root, "anomaly")) && (ret = parse_anomaly(&p, v, c)))
 		goto out;
+	if ((v = json_object_get(root, "upstreams")) && (ret = parse_upstreams(&p, v, c)))
+		goto out;
+	ret = get_int(&p, root, "top_upstreams", 1, 64, &n);
+	if (ret < 0)
+		goto out;
+	if (ret)
+		c->top_upstreams = n;
+	ret = 0;
 out:
 	json_decref(root);
 	return ret;

@@ -37,6 +37,17 @@ struct rule {
 	regex_t re; /* compiled, REG_EXTENDED */
 };
 
+#define CONFIG_MAX_UPSTREAMS 64
+
+/* A named upstream: peers in a CIDR block, on one port or any. */
+struct upstream {
+	char name[48];
+	int family; /* AF_INET or AF_INET6 */
+	__u32 addr[4]; /* network order */
+	int prefix; /* prefix length in bits */
+	int port; /* 0: any port */
+};
+
 struct config {
 	char *origin; /* file name, or "built-in defaults" */
 	char listen[128]; /* ADDR:PORT for the HTTP server */
@@ -49,6 +60,9 @@ struct config {
 	int ncgroup_rules; /* rules[0..ncgroup_rules) match cgroups */
 	__u8 errno_ignored[SW_ERRNO_SLOTS]; /* 1: not counted as an error */
 	int top_errnos; /* errno labels per agent before "other" */
+	struct upstream upstreams[CONFIG_MAX_UPSTREAMS];
+	int nupstreams;
+	int top_upstreams; /* upstream labels per agent before "other" */
 	bool collectors[COLLECTOR_MAX]; /* enabled by configuration */
 	bool bpf_stats; /* turn on BPF run-time statistics (costs ~20 ns a run) */
 	__u32 anomaly_warmup; /* samples before a detector gives verdicts; 0: its default */
@@ -69,6 +83,13 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 int config__load(struct config *c, const char *path, char *err, size_t errlen);
 
 void config__free(struct config *c);
+
+/*
+ * Label of a peer: the name of the first configured upstream whose block
+ * and port match, else "ip:port" ("[v6]:port"). Writes at most len bytes.
+ */
+void config__upstream_label(const struct config *c, int family, const __u32 addr[4], int port,
+			    char *out, size_t len);
 
 /* Parses "250ms", "1s", "2m", "1h" or a bare number of seconds; 0 or -EINVAL. */
 int config__parse_duration(const char *s, __u64 *ns);

@@ -28,6 +28,9 @@
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
 _Static_assert(sizeof(struct sw_cpu) == 24, "sw_cpu layout");
+_Static_assert(sizeof(struct sw_sock) == 48, "sw_sock layout");
+_Static_assert(sizeof(struct sw_req_key) == 28, "sw_req_key layout");
+_Static_assert(sizeof(struct sw_req_stats) == 42 * 8, "sw_req_stats layout");
 _Static_assert(sizeof(struct sw_agent_stats) == 286 * 8, "sw_agent_stats layout");
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
 _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
@@ -394,6 +397,10 @@ static void set_rodata(struct kernel *k)
 	ro->have_command_rules = c->nrules > 0; /* cgroups created later are checked too */
 	ro->exit_has_group_dead = exit_has_group_dead();
 	ro->use_oncpu = k->up[COLLECTOR_SCHED];
+	ro->nr_read = syscalls__number("read");
+	ro->nr_write = syscalls__number("write");
+	ro->nr_recvfrom = syscalls__number("recvfrom");
+	ro->nr_sendto = syscalls__number("sendto");
 	syscalls__fill_classes(ro->syscall_class, SW_SYSCALL_MAX);
 	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
 	bpf_map__set_max_entries(k->skel->maps.agent_stats, slots);
@@ -796,6 +803,27 @@ static bool stats_on(const struct kernel *k)
 		close(fd);
 	}
 	return v == '1';
+}
+
+int kernel__for_each_request(struct kernel *k,
+			     void (*fn)(void *ctx, const struct sw_req_key *key,
+					const struct sw_req_stats *val),
+			     void *ctx)
+{
+	int fd = bpf_map__fd(k->skel->maps.requests);
+	struct sw_req_key key, next, *prev = NULL;
+	struct sw_req_stats val;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		fn(ctx, &key, &val);
+		n++;
+	}
+	return n;
 }
 
 int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)

@@ -78,6 +78,12 @@ __u64 kernel__user_starts(struct kernel *k, __u32 slot);
 int kernel__for_each_name(struct kernel *k, void (*fn)(void *ctx, const char *name, __u32 slot),
 			  void *ctx);
 
+/* Calls fn for each request series in the kernel; returns how many. */
+int kernel__for_each_request(struct kernel *k,
+			     void (*fn)(void *ctx, const struct sw_req_key *key,
+					const struct sw_req_stats *val),
+			     void *ctx);
+
 int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max);
 
 /* Capacity and memory of each map; entries only for arrays (hashes: -1, the caller knows). */

@@ -131,6 +131,55 @@ static void render_tcp(struct buf *b, const struct snapshot *s)
 	}
 }
 
+static void render_requests(struct buf *b, const struct snapshot *s)
+{
+	static const char *const statuses[SW_STATUS_MAX] = {"unknown", "1xx", "2xx",  "3xx",
+							    "4xx",     "5xx", "error"};
+	static const char *const roles[] = {"unknown", "client", "server"};
+	struct prom_label l[4] = {
+		{"agent", NULL}, {"upstream", NULL}, {"role", NULL}, {"status", NULL}};
+	__u64 lat[SW_LAT_SLOTS], sum;
+	int i, j, k;
+
+	prom__family(b, "swarmwatch_agent_requests_total", "counter",
+		     "Requests paired with their responses on the agent's TCP connections, by "
+		     "upstream, role and status class (error: reset or closed before any "
+		     "response byte; unknown: not HTTP).");
+	for (i = 0; i < s->nrequests; i++) {
+		const struct request_series *r = &s->requests[i];
+
+		l[0].value = s->agents[r->agent].name;
+		l[1].value = r->upstream;
+		l[2].value = roles[r->role < 3 ? r->role : 0];
+		l[3].value = statuses[r->status < SW_STATUS_MAX ? r->status : 0];
+		prom__sample_u64(b, "swarmwatch_agent_requests_total", l, 4, r->count);
+	}
+	prom__family(b, "swarmwatch_agent_request_duration_seconds", "histogram",
+		     "Time from a request's first byte to its response's first byte (client), or "
+		     "from reading a request to writing the response (server).");
+	for (i = 0; i < s->nrequests; i = j) {
+		const struct request_series *r = &s->requests[i];
+
+		memset(lat, 0, sizeof(lat));
+		sum = 0;
+		/* Series are sorted: one histogram per agent, upstream and role. */
+		for (j = i; j < s->nrequests && s->requests[j].agent == r->agent &&
+			    s->requests[j].role == r->role &&
+			    !strcmp(s->requests[j].upstream, r->upstream);
+		     j++) {
+			for (k = 0; k < SW_LAT_SLOTS; k++)
+				lat[k] += s->requests[j].lat[k];
+			sum += s->requests[j].lat_sum_ns;
+		}
+		l[0].value = s->agents[r->agent].name;
+		l[1].value = r->upstream;
+		l[2].value = roles[r->role < 3 ? r->role : 0];
+		prom__histogram_log2(b, "swarmwatch_agent_request_duration_seconds", l, 3, lat,
+				     SW_LAT_SLOTS, METRICS_REQUEST_LE_LO, METRICS_REQUEST_LE_HI, NS,
+				     sum * NS);
+	}
+}
+
 static void render_agents(struct buf *b, const struct snapshot *s)
 {
 	static const char *const outcomes[SW_EXIT_MAX] = {"ok", "error", "signal"};
@@ -232,6 +281,7 @@ static void render_agents(struct buf *b, const struct snapshot *s)
 		}
 	}
 	render_tcp(b, s);
+	render_requests(b, s);
 }
 
 /* Per-agent, per-signal gauge `name` from one of the view's arrays. */
@@ -312,6 +362,7 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 		[SW_CNT_NAMES_FULL] = "agent_names_full",
 		[SW_CNT_ENV_TRUNCATED] = "environment_truncated",
 		[SW_CNT_SOCK_STORAGE_FULL] = "socket_storage_full",
+		[SW_CNT_REQUESTS_FULL] = "request_series_full",
 	};
 	struct prom_label l = {NULL, NULL};
 	int i;

@@ -155,6 +155,96 @@ static inline double metricf(const char *text, const char *fmt, ...)
 	return metric(text, series);
 }
 
+/* Whether the label set [lb, rb) ("{...}") holds the pair `key="value"` as a whole. */
+static inline int label_pair_at(const char *lb, const char *rb, const char *pair)
+{
+	size_t n = strlen(pair);
+	const char *q;
+
+	for (q = lb + 1; q + n <= rb; q++)
+		if ((q[-1] == '{' || q[-1] == ',') && !strncmp(q, pair, n) &&
+		    (q + n == rb || q[n] == ',' || q[n] == '}'))
+			return 1;
+	return 0;
+}
+
+/*
+ * Sum over every sample of metric `name` whose label set holds each of the
+ * `key="value"` pairs in ap (NULL-terminated); when le is not NAN, only the
+ * samples whose le label equals it as a number (histogram buckets, however
+ * the daemon prints the bound). NAN when no sample matched.
+ */
+static inline double sum_metric_va(const char *text, const char *name, double le, va_list ap)
+{
+	const char *pairs[16], *p = text, *eol, *lb, *rb, *pair, *v;
+	size_t n = strlen(name);
+	int npairs = 0, matched = 0, i, ok;
+	double sum = 0, b;
+
+	while (npairs < 16 && (pair = va_arg(ap, const char *)))
+		pairs[npairs++] = pair;
+	for (; p && *p; p = *eol ? eol + 1 : NULL) {
+		eol = strchr(p, '\n');
+		if (!eol)
+			eol = p + strlen(p);
+		if (strncmp(p, name, n) || (p[n] != '{' && p[n] != ' '))
+			continue;
+		lb = p + n;
+		rb = lb;
+		if (*lb == '{') {
+			for (rb = lb; rb < eol && *rb != '}'; rb++)
+				;
+			if (rb == eol)
+				continue;
+		}
+		for (ok = 1, i = 0; ok && i < npairs; i++)
+			ok = label_pair_at(lb, rb, pairs[i]);
+		if (ok && le == le) {
+			ok = 0;
+			for (v = lb + 1; v + 4 < rb; v++)
+				if ((v[-1] == '{' || v[-1] == ',') && !strncmp(v, "le=\"", 4))
+					break;
+			if (v + 4 < rb) {
+				b = strtod(v + 4, NULL);
+				ok = b - le < le * 1e-3 && le - b < le * 1e-3;
+			}
+		}
+		if (!ok)
+			continue;
+		sum += strtod(*rb == '}' ? rb + 1 : rb, NULL);
+		matched++;
+	}
+	return matched ? sum : 0.0 / 0.0;
+}
+
+/*
+ * Sum over every sample of `name` whose labels hold all the given pairs,
+ * e.g. sum_metric(text, "x_total", "agent=\"a\"", "role=\"server\"", NULL).
+ * NAN when no sample matched.
+ */
+static inline double sum_metric(const char *text, const char *name, ...)
+{
+	va_list ap;
+	double r;
+
+	va_start(ap, name);
+	r = sum_metric_va(text, name, 0.0 / 0.0, ap);
+	va_end(ap);
+	return r;
+}
+
+/* As sum_metric, for the samples of histogram bucket series `name` whose le is `le`. */
+static inline double sum_bucket(const char *text, const char *name, double le, ...)
+{
+	va_list ap;
+	double r;
+
+	va_start(ap, le);
+	r = sum_metric_va(text, name, le, ap);
+	va_end(ap);
+	return r;
+}
+
 /* Starts `swarmwatch run` with extra arguments (NULL-terminated list); 0 once /healthz is ok. */
 static inline int daemon_start(struct daemon *d, const char *const *extra)
 {

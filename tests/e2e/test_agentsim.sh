@@ -3,11 +3,10 @@
 # swarmwatch watches a 20-second agentsim run of the `normal` scenario (pools
 # planner, coder, reviewer): every pool shows up as an agent, the instance
 # gauges follow agentsim's live instance counts (also across a scale-up and a
-# scale-down), CPU and syscalls are counted per agent, and once agentsim has
-# stopped its agents the gauges fall to 0 and the exits are counted.
-#
-# Not covered yet: request counts per agent against agentsim's log
-# (swarmwatch_agent_requests_total is not exported yet).
+# scale-down), CPU and syscalls are counted per agent, once agentsim has
+# stopped its agents the gauges fall to 0 and the exits are counted, and the
+# HTTP requests each pool made (swarmwatch_agent_requests_total, role client)
+# match the `request` records of agentsim's log within 5 %.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -23,7 +22,8 @@ checks=("swarmwatch serves /metrics"
 	"process starts are at least agentsim's instance starts for every agent"
 	"agentsim runs to its end and exits 0"
 	"instance gauges drop to 0 after agentsim has cleaned up"
-	"process exits are at least agentsim's instance exits for every agent")
+	"process exits are at least agentsim's instance exits for every agent"
+	"client requests per agent are within 5 % of agentsim's request records for every pool")
 echo "1..${#checks[@]}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
 [ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
@@ -217,6 +217,56 @@ def main():
         print("# %s: swarmwatch %s, agentsim %s" % (name, seen, truth))
         return 0 if all(seen[p] is not None and truth[p] > 0 and seen[p] >= truth[p]
                         for p in names) else 1
+    if cmd == "requests":
+        # requests LOG TRIES POOL...: swarmwatch_agent_requests_total{role="client"}
+        # summed per agent over all other labels (upstream, status) is within
+        # 5 % of the pool's `request` records in agentsim's log. Each record is
+        # one HTTP request on the wire: every LLM attempt (retries of 429/5xx,
+        # resets and timeouts each have their own record) and every tool HTTP
+        # call; only a connect that was refused never sent a request. Retried to
+        # allow for a tick of lag. Fails when the metric is not exported at all.
+        log, tries, names = rest[0], int(rest[1]), rest[2:]
+        truth = dict((p, 0) for p in names)
+        with open(log) as f:
+            for line in f:
+                ev = json.loads(line)
+                if ev.get("event") != "request" or ev.get("pool") not in truth:
+                    continue
+                if ev.get("status") == "error" and ev.get("error") == "ConnectionRefusedError":
+                    continue
+                truth[ev["pool"]] += 1
+        if not any(truth.values()):
+            print("# no request records in the agentsim log")
+            return 1
+        name = "swarmwatch_agent_requests_total"
+        seen, exported = {}, False
+        for _ in range(tries):
+            try:
+                text = get(metrics_url)
+            except Exception as e:
+                print("# fetch failed: %s" % e)
+                time.sleep(0.3)
+                continue
+            exported = any(SAMPLE.match(l) and SAMPLE.match(l).group(1) == name
+                           for l in text.splitlines())
+            vals = per_agent(text, name, role="client")
+            seen = {p: vals.get(p, 0.0) for p in names}
+            if exported and all(abs(seen[p] - truth[p]) <= 0.05 * truth[p] for p in names):
+                break
+            time.sleep(0.3)
+        else:
+            if not exported:
+                print("# swarmwatch exports no %s" % name)
+            for line in text.splitlines() if exported else []:
+                if line.startswith(name + "{") and 'role="client"' in line and \
+                        any('agent="%s"' % p in line for p in names):
+                    print("# " + line)
+            print("# %s{role=\"client\"}: swarmwatch %s, agentsim request records %s"
+                  % (name, seen, truth))
+            return 1
+        print("# %s{role=\"client\"}: swarmwatch %s, agentsim request records %s"
+              % (name, seen, truth))
+        return 0
     return 2
 
 sys.exit(main())
@@ -225,7 +275,7 @@ check() { python3 "$work/check.py" "$1" "$metrics_url" "${@:2}"; }
 
 # agentsim: 20 s, its own state folder, a free control port; bounded by timeout.
 AGENTSIM_STATE_DIR=$work timeout -k 5 35 "$agentsim" run --scenario normal --duration 20 \
-	--control-port 0 --log "$work/truth.jsonl" --no-request-log -q >"$work/agentsim.out" 2>&1 &
+	--control-port 0 --log "$work/truth.jsonl" -q >"$work/agentsim.out" 2>&1 &
 as_pid=$!
 control=
 for _ in $(seq 75); do
@@ -297,6 +347,9 @@ check gauges-zero "$run_id" 20 "${pools[@]}"
 ok $? "${checks[9]}"
 check at-least swarmwatch_agent_process_exits_total "$work/truth.jsonl" exits "${pools[@]}"
 ok $? "${checks[10]}"
+# After the end of the run: every request agentsim's agents made is in the log.
+check requests "$work/truth.jsonl" 20 "${pools[@]}"
+ok $? "${checks[11]}"
 
 if [ $tap_failed -gt 0 ]; then
 	sed 's/^/# swarmwatch: /' "$work/swarmwatch.log" | tail -20

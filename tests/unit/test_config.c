@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,61 @@ static void test_bad_rules(void **state)
 		     "repetition bounds add up to more than 1000");
 }
 
+static void test_upstreams(void **state)
+{
+	__u32 a[4] = {0}, b[4] = {0};
+	struct config c;
+	char label[64];
+
+	(void)state;
+	assert_int_equal(
+		parse(&c, "{\"upstreams\": [\n"
+			  " {\"name\": \"llm-api\", \"cidr\": \"10.1.0.0/16\", \"port\": 443},\n"
+			  " {\"name\": \"any-10\", \"cidr\": \"10.0.0.0/8\"},\n"
+			  " {\"name\": \"v6-local\", \"cidr\": \"::1\"}],\n"
+			  " \"top_upstreams\": 3}"),
+		0);
+	assert_int_equal(c.nupstreams, 3);
+	assert_int_equal(c.top_upstreams, 3);
+	inet_pton(AF_INET, "10.1.2.3", a);
+	config__upstream_label(&c, AF_INET, a, 443, label, sizeof(label));
+	assert_string_equal(label, "llm-api");
+	/* Same block, another port: the next rule that matches. */
+	config__upstream_label(&c, AF_INET, a, 80, label, sizeof(label));
+	assert_string_equal(label, "any-10");
+	inet_pton(AF_INET, "192.168.1.9", a);
+	config__upstream_label(&c, AF_INET, a, 8080, label, sizeof(label));
+	assert_string_equal(label, "192.168.1.9:8080");
+	inet_pton(AF_INET6, "::1", b);
+	config__upstream_label(&c, AF_INET6, b, 9, label, sizeof(label));
+	assert_string_equal(label, "v6-local");
+	inet_pton(AF_INET6, "fe80::2", b);
+	config__upstream_label(&c, AF_INET6, b, 9, label, sizeof(label));
+	assert_string_equal(label, "[fe80::2]:9");
+	config__free(&c);
+	/* Prefix boundaries: /12 keeps 10.0-10.15. */
+	assert_int_equal(
+		parse(&c, "{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"10.0.0.0/12\"}]}"), 0);
+	inet_pton(AF_INET, "10.15.255.255", a);
+	config__upstream_label(&c, AF_INET, a, 1, label, sizeof(label));
+	assert_string_equal(label, "x");
+	inet_pton(AF_INET, "10.16.0.0", a);
+	config__upstream_label(&c, AF_INET, a, 1, label, sizeof(label));
+	assert_string_equal(label, "10.16.0.0:1");
+	config__free(&c);
+	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"10.0.0.0/33\"}]}",
+		     "not an address or CIDR block");
+	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"nope\"}]}",
+		     "not an address or CIDR block");
+	expect_error("{\"upstreams\": [{\"cidr\": \"10.0.0.1\"}]}", "needs a \"name\"");
+	expect_error("{\"upstreams\": [{\"name\": \"x\"}]}", "needs a \"cidr\"");
+	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"::1\", \"port\": 0}]}",
+		     "between 1 and 65535");
+	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"::1\", \"prot\": 1}]}",
+		     "did you mean \"port\"");
+	expect_error("{\"top_upstreams\": 0}", "between 1 and 64");
+}
+
 static void test_duration(void **state)
 {
 	__u64 ns;
@@ -245,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_rules),
 		cmocka_unit_test(test_anomaly),
+		cmocka_unit_test(test_upstreams),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_load_file),
 	};
