@@ -77,7 +77,8 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
 	key.slot = ss->slot;
 	key.role = ss->role;
 	key.status = status;
-	key.port = ss->dport;
+	/* A server's peers come from ephemeral ports: one series per client address. */
+	key.port = ss->role == SW_ROLE_SERVER ? 0 : ss->dport;
 	key.family = ss->family;
 	__builtin_memcpy(key.addr, ss->daddr, sizeof(key.addr));
 	r = bpf_map_lookup_elem(&requests, &key);

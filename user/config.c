@@ -597,7 +597,10 @@ void config__upstream_label(const struct config *c, int family, const __u32 addr
 	}
 	if (!inet_ntop(family, addr, ip, sizeof(ip)))
 		snprintf(ip, sizeof(ip), "unknown");
-	snprintf(out, len, family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
+	if (!port)
+		snprintf(out, len, "%s", ip);
+	else
+		snprintf(out, len, family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
 }
 
 static int parse_anomaly(const struct parse *p, json_t *o, struct config *c)

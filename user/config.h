@@ -86,7 +86,8 @@ void config__free(struct config *c);
 
 /*
  * Label of a peer: the name of the first configured upstream whose block
- * and port match, else "ip:port" ("[v6]:port"). Writes at most len bytes.
+ * and port match, else "ip:port" ("[v6]:port"), or "ip" when port is 0 (a
+ * server's clients). Writes at most len bytes.
  */
 void config__upstream_label(const struct config *c, int family, const __u32 addr[4], int port,
 			    char *out, size_t len);

@@ -329,6 +329,7 @@ static const char *const checks[] = {
 	"client: latency histogram counts 60 to 65 requests",
 	"client: >= 55 requests in the bucket le=0.067108864 (50 ms answers), < 5 below",
 	"non-HTTP client: 10 requests with status unknown, none other",
+	"server: one upstream, the client's address without its ephemeral port, for all 65",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -470,6 +471,12 @@ int main(int argc, char **argv)
 	expect(v == REQUESTS - FAILING, checks[5], "%g, want %d", v, REQUESTS - FAILING);
 	v = requests(m, server_agent, "server", "5xx");
 	expect(v == FAILING, checks[6], "%g, want %d", v, FAILING);
+	v = sum_metric(m, REQ_TOTAL, server_pair, "upstream=\"127.0.0.1\"", "role=\"server\"",
+		       NULL);
+	n = sum_metric(m, REQ_TOTAL, server_pair, NULL);
+	expect(v == REQUESTS + CLOSED && n == v, checks[10],
+	       "%g with upstream 127.0.0.1 and role server, %g in all, want %d", v, n,
+	       REQUESTS + CLOSED);
 	/*
 	 * The histogram is per agent/upstream/role, over all statuses: the 5
 	 * unanswered requests may be timed too (to the close), so 60 to 65.

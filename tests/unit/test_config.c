@@ -223,6 +223,8 @@ static void test_upstreams(void **state)
 	inet_pton(AF_INET6, "fe80::2", b);
 	config__upstream_label(&c, AF_INET6, b, 9, label, sizeof(label));
 	assert_string_equal(label, "[fe80::2]:9");
+	config__upstream_label(&c, AF_INET6, b, 0, label, sizeof(label));
+	assert_string_equal(label, "fe80::2");
 	config__free(&c);
 	/* Prefix boundaries: /12 keeps 10.0-10.15. */
 	assert_int_equal(
