@@ -94,6 +94,17 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
 		if (!r)
 			return;
 	}
+	if (ss->role == SW_ROLE_CLIENT) {
+		/* Per agent, for the anomaly detectors: what its calls cost it. */
+		struct sw_agent_stats *s = sw_stats(ss->slot);
+
+		if (s) {
+			s->client_requests += 1;
+			s->client_failures += status == 5 || status == SW_STATUS_ERROR;
+			if (b < SW_LAT_SLOTS)
+				s->client_req_lat[b] += 1;
+		}
+	}
 	/* Not per-CPU: several CPUs may add to one series at once. */
 	__sync_fetch_and_add(&r->count, 1);
 	if (b < SW_LAT_SLOTS)

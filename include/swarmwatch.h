@@ -124,6 +124,9 @@ struct sw_agent_stats {
 	__u64 tcp_resets_received;
 	__u64 net_sent_bytes; /* returned by sends on TCP sockets */
 	__u64 net_received_bytes; /* returned by receives on TCP sockets */
+	__u64 client_requests; /* requests the agent made (client role), every peer */
+	__u64 client_failures; /* ... of which answered 5xx or ended in error */
+	__u64 client_req_lat[SW_LAT_SLOTS]; /* ... their latency */
 };
 
 enum sw_role {

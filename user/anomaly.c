@@ -20,6 +20,8 @@
 /* Fewest latency samples in a tick for its median, and for its 99th percentile. */
 #define MIN_P50_SAMPLES 10
 #define MIN_P99_SAMPLES 50
+#define MIN_RATIO_REQUESTS 10 /* a failure ratio of fewer requests is mostly noise */
+#define MIN_REQ_SAMPLES 1 /* requests are few per tick: any is a sample */
 
 /*
  * One signal: how a tick's sample is derived from two consecutive cumulative snapshots of an
@@ -126,6 +128,33 @@ static int s_runq_p99(const struct sw_agent_stats *cur, const struct sw_agent_st
 	return hist_quantile(cur->runq_lat, prev->runq_lat, 0.99, MIN_P99_SAMPLES, out);
 }
 
+static int s_request_p50(const struct sw_agent_stats *cur, const struct sw_agent_stats *prev,
+			 double dt, double *out)
+{
+	(void)dt;
+	return hist_quantile(cur->client_req_lat, prev->client_req_lat, 0.5, MIN_REQ_SAMPLES, out);
+}
+
+static int s_request_p99(const struct sw_agent_stats *cur, const struct sw_agent_stats *prev,
+			 double dt, double *out)
+{
+	(void)dt;
+	return hist_quantile(cur->client_req_lat, prev->client_req_lat, 0.99, MIN_REQ_SAMPLES, out);
+}
+
+static int s_request_failures(const struct sw_agent_stats *cur, const struct sw_agent_stats *prev,
+			      double dt, double *out)
+{
+	__u64 n, f;
+
+	(void)dt;
+	if (!delta(cur->client_requests, prev->client_requests, &n) || n < MIN_RATIO_REQUESTS ||
+	    !delta(cur->client_failures, prev->client_failures, &f))
+		return 0;
+	*out = f > n ? 1.0 : (double)f / n;
+	return 1;
+}
+
 static const struct signal_def signals[ANOMALY_NSIGNALS] = {
 	[ANOMALY_SYSCALL_RATE] = {"syscall_rate", s_syscall_rate, INFINITY},
 	[ANOMALY_ERROR_RATIO] = {"error_ratio", s_error_ratio, 1.0},
@@ -133,6 +162,9 @@ static const struct signal_def signals[ANOMALY_NSIGNALS] = {
 	[ANOMALY_SYSCALL_P50] = {"syscall_latency_p50", s_syscall_p50, INFINITY},
 	[ANOMALY_SYSCALL_P99] = {"syscall_latency_p99", s_syscall_p99, INFINITY},
 	[ANOMALY_RUNQ_P99] = {"runqueue_delay_p99", s_runq_p99, INFINITY},
+	[ANOMALY_REQUEST_P50] = {"request_latency_p50", s_request_p50, INFINITY},
+	[ANOMALY_REQUEST_P99] = {"request_latency_p99", s_request_p99, INFINITY},
+	[ANOMALY_REQUEST_FAILURES] = {"request_failure_ratio", s_request_failures, 1.0},
 };
 
 static const struct {

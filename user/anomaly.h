@@ -27,6 +27,9 @@ enum anomaly_signal {
 	ANOMALY_SYSCALL_P50, /* median syscall latency in the tick, seconds */
 	ANOMALY_SYSCALL_P99, /* 99th percentile syscall latency in the tick, seconds */
 	ANOMALY_RUNQ_P99, /* 99th percentile run-queue delay in the tick, seconds */
+	ANOMALY_REQUEST_P50, /* median latency of the agent's requests (client), seconds */
+	ANOMALY_REQUEST_P99, /* 99th percentile of the same */
+	ANOMALY_REQUEST_FAILURES, /* its requests answered 5xx or failed / all, in the tick */
 	ANOMALY_NSIGNALS,
 };
 

@@ -31,7 +31,7 @@ _Static_assert(sizeof(struct sw_cpu) == 24, "sw_cpu layout");
 _Static_assert(sizeof(struct sw_sock) == 48, "sw_sock layout");
 _Static_assert(sizeof(struct sw_req_key) == 28, "sw_req_key layout");
 _Static_assert(sizeof(struct sw_req_stats) == 42 * 8, "sw_req_stats layout");
-_Static_assert(sizeof(struct sw_agent_stats) == 286 * 8, "sw_agent_stats layout");
+_Static_assert(sizeof(struct sw_agent_stats) == 328 * 8, "sw_agent_stats layout");
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
 _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
 _Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");

@@ -75,17 +75,22 @@ static void agent_init(struct agent_snap *a, const char *name, __u32 slot)
 	a->instances = 1;
 }
 
-static struct anomaly *tracker(void)
+static struct anomaly *tracker_warmup(__u32 warmup)
 {
 	struct anomaly_params p;
 	struct anomaly *an;
 
 	anomaly__params_default(&p, 1.0);
-	p.warmup = WARMUP;
+	p.warmup = warmup;
 	p.hold_s = HOLD;
 	an = anomaly__new(&p);
 	assert_non_null(an);
 	return an;
+}
+
+static struct anomaly *tracker(void)
+{
+	return tracker_warmup(WARMUP);
 }
 
 /* Runs one tick over agents[0..n) at time t; the snapshot keeps its view. */
@@ -186,6 +191,54 @@ static void test_step_opens_one_episode(void **state)
 	assert_true(v->current[0].peak >= v->threshold && v->current[0].peak <= 1.0);
 	assert_true(v->current[0].score[ANOMALY_SYSCALL_RATE] == v->current[0].peak);
 	assert_int_equal(v->nrecent, 1);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
+ * Requests an agent makes: steady at 20 per tick with about 2 % failures and
+ * latencies around 100 ms, then alpha's upstream starts failing half of
+ * them. The episode names request_failure_ratio; the request latency
+ * signals are scored all along.
+ */
+static void test_request_failures_step(void **state)
+{
+	struct anomaly *an = tracker_warmup(150); /* a ratio of small counts needs more history */
+	struct agent_snap agents[2];
+	struct snapshot s = {0};
+	const struct anomaly_agent *a;
+	int i, k, steady = 400, hit = -1;
+
+	(void)state;
+	rng = 88172645463325252ULL;
+	agent_init(&agents[0], "alpha", 1);
+	agent_init(&agents[1], "beta", 2);
+	for (k = 0; k < steady + 10; k++) {
+		for (i = 0; i < 2; i++) {
+			struct agent_snap *ag = &agents[i];
+			__u64 n = (__u64)(20 * jitter(0.2));
+			double share = i == 0 && k >= steady ? 0.5 : 0.02 * jitter(0.5);
+
+			advance(ag, 1000, 1.0);
+			ag->s.client_requests += n;
+			ag->s.client_failures += (__u64)(n * share + (uniform() < 0.3));
+			ag->s.client_req_lat[26] += n / 4;
+			ag->s.client_req_lat[27] += n - n / 4;
+		}
+		tick(an, &s, agents, 2, T0 + k);
+		a = view_agent(s.anomalies, "alpha");
+		if (hit < 0 && a->score[ANOMALY_REQUEST_FAILURES] >= s.anomalies->threshold)
+			hit = k;
+		assert_true(view_agent(s.anomalies, "beta")->score[ANOMALY_REQUEST_FAILURES] <
+			    s.anomalies->threshold);
+	}
+	assert_true(hit >= steady && hit <= steady + 3);
+	a = view_agent(s.anomalies, "alpha");
+	assert_true(a->anomalous);
+	assert_true(a->scored & (1u << ANOMALY_REQUEST_P50));
+	assert_true(a->scored & (1u << ANOMALY_REQUEST_P99));
+	assert_true(s.anomalies->ncurrent >= 1);
+	assert_true(s.anomalies->current[0].signals & (1u << ANOMALY_REQUEST_FAILURES));
 	free(s.anomalies);
 	anomaly__free(an);
 }
@@ -467,6 +520,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_step_opens_one_episode),
+		cmocka_unit_test(test_request_failures_step),
 		cmocka_unit_test(test_episode_closes_after_hold),
 		cmocka_unit_test(test_quantile_log2),
 		cmocka_unit_test(test_latency_signal_from_delta),
