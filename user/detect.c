@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "blob.h"
 #include "detect.h"
 
 #define DETECT_MAGIC 0x54445753u /* "SWDT" */
@@ -703,73 +704,29 @@ int detect__update(struct detect_ensemble *d, double ts, double x, struct detect
 	return 0;
 }
 
-uint32_t detect__checksum(const void *buf, size_t len)
-{
-	const unsigned char *b = buf;
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-/* Saved form: header, the raw struct, then a checksum over both. */
-struct detect_blob_hdr {
-	uint32_t magic;
-	uint32_t version;
-	uint64_t size;
-};
-
 size_t detect__state_size(void)
 {
-	return sizeof(struct detect_blob_hdr) + sizeof(struct detect_ensemble) + sizeof(uint32_t);
+	return blob__size(sizeof(struct detect_ensemble));
 }
 
 long detect__save(const struct detect_ensemble *d, void *buf, size_t len)
 {
-	struct detect_blob_hdr h = {
-		.magic = DETECT_MAGIC,
-		.version = DETECT_VERSION,
-		.size = sizeof(*d),
-	};
-	unsigned char *b = buf;
-	uint32_t sum;
-
 	if (d->magic != DETECT_MAGIC)
 		return -EINVAL;
-	if (len < detect__state_size())
-		return -ENOSPC;
-	memcpy(b, &h, sizeof(h));
-	memcpy(b + sizeof(h), d, sizeof(*d));
-	sum = detect__checksum(b, sizeof(h) + sizeof(*d));
-	memcpy(b + sizeof(h) + sizeof(*d), &sum, sizeof(sum));
-	return (long)detect__state_size();
+	return blob__save(buf, len, DETECT_MAGIC, DETECT_VERSION, d, sizeof(*d));
 }
 
 int detect__restore(struct detect_ensemble *d, const void *buf, size_t len)
 {
-	const unsigned char *b = buf;
-	struct detect_blob_hdr h;
+	uint32_t magic, wcap, tcap, buckets, top, i;
+	const unsigned char *b;
 	struct detect_params p;
-	uint32_t sum, magic, wcap, tcap, buckets, top, i;
+	int err;
 
-	if (len < detect__state_size())
-		return -EBADMSG;
-	memcpy(&h, b, sizeof(h));
-	if (h.magic != DETECT_MAGIC)
-		return -EBADMSG;
-	if (h.version != DETECT_VERSION)
-		return -EPROTO;
-	if (h.size != sizeof(*d))
-		return -EBADMSG;
-	memcpy(&sum, b + sizeof(h) + sizeof(*d), sizeof(sum));
-	if (sum != detect__checksum(b, sizeof(h) + sizeof(*d)))
-		return -EBADMSG;
+	err = blob__open(buf, len, DETECT_MAGIC, DETECT_VERSION, sizeof(*d), (const void **)&b);
+	if (err)
+		return err;
 	/* Check the fields that bound array indexing before anything is overwritten. */
-	b += sizeof(h);
 	memcpy(&magic, b + offsetof(struct detect_ensemble, magic), sizeof(magic));
 	memcpy(&p, b + offsetof(struct detect_ensemble, p), sizeof(p));
 	memcpy(&wcap, b + offsetof(struct detect_ensemble, win.cap), sizeof(wcap));

@@ -287,9 +287,4 @@ long detect__save(const struct detect_ensemble *d, void *buf, size_t len);
  */
 int detect__restore(struct detect_ensemble *d, const void *buf, size_t len);
 
-/*
- * detect__checksum - 32-bit FNV-1a of len bytes, used by the state formats of this module.
- */
-uint32_t detect__checksum(const void *buf, size_t len);
-
 #endif /* SWARMWATCH_DETECT_H */

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "detect.h"
 #include "blob.h"
 #include "forecast.h"
 

@@ -6,7 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "detect.h"
 #include "blob.h"
 #include "iforest.h"
 
