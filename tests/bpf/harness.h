@@ -321,6 +321,17 @@ static inline int daemon_stop(struct daemon *d)
 	return -1;
 }
 
+/* Removes the daemon's pinned maps (it must be stopped). */
+static inline void daemon_unpin(const struct daemon *d)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s run --unpin --pin-path %s >/dev/null 2>&1", swarmwatch_bin(),
+		 d->pin_path);
+	if (system(cmd))
+		printf("# unpinning %s failed\n", d->pin_path);
+}
+
 /* Prints the daemon's log as TAP diagnostics. */
 static inline void daemon_dump_log(const struct daemon *d)
 {

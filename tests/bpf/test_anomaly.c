@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	       conf = 0, v;
 	const char *why, *p, *body;
 	struct daemon d = {0};
-	char *m = NULL, cmd[512];
+	char *m = NULL;
 	int fd, ok, status;
 	pid_t child;
 	size_t i;
@@ -242,10 +242,7 @@ int main(int argc, char **argv)
 	tap_check(daemon_stop(&d) == 0, "%s", checks[10]);
 	if (tap_failed)
 		daemon_dump_log(&d);
-	snprintf(cmd, sizeof(cmd), "%s run --unpin --pin-path %s >/dev/null 2>&1", swarmwatch_bin(),
-		 d.pin_path);
-	if (system(cmd))
-		tap_diag("unpin failed");
+	daemon_unpin(&d);
 	free(m);
 	unlink(cfg);
 	unlink(d.log_path);

@@ -357,10 +357,7 @@ int main(int argc, char **argv)
 		tap_check(v >= 2 * GETPPID_CALLS, "%s", checks[29]);
 		daemon_stop(&d);
 		unlink(cfg);
-		snprintf(cmd, sizeof(cmd), "%s run --unpin --pin-path %s >/dev/null 2>&1",
-			 swarmwatch_bin(), d.pin_path);
-		if (system(cmd))
-			tap_diag("unpin failed");
+		daemon_unpin(&d);
 	}
 	if (tap_failed)
 		daemon_dump_log(&d);

@@ -278,14 +278,7 @@ int main(int argc, char **argv)
 	daemon_stop(&d);
 	if (tap_failed)
 		daemon_dump_log(&d);
-	{
-		char cmdline[512];
-
-		snprintf(cmdline, sizeof(cmdline), "%s run --unpin --pin-path %s >/dev/null 2>&1",
-			 swarmwatch_bin(), d.pin_path);
-		if (system(cmdline))
-			tap_diag("unpin failed");
-	}
+	daemon_unpin(&d);
 	free(m);
 	unlink(cfg);
 	unlink(link);

@@ -223,14 +223,7 @@ int main(int argc, char **argv)
 		daemon_dump_log(&d);
 	}
 	daemon_stop(&d);
-	{
-		char cmd[512];
-
-		snprintf(cmd, sizeof(cmd), "%s run --unpin --pin-path %s >/dev/null 2>&1",
-			 swarmwatch_bin(), d.pin_path);
-		if (system(cmd))
-			tap_diag("unpin failed");
-	}
+	daemon_unpin(&d);
 	free(m);
 	unlink(d.log_path);
 	return tap_failed ? 1 : 0;
