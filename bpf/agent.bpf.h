@@ -70,6 +70,59 @@ static __always_inline struct sw_sys *sw_current_sys(void)
 	return st ? &st->sys : NULL;
 }
 
+static __always_inline void sw_count(__u32 counter);
+
+/*
+ * A tracked task is, rarely, seen running with no CPU record (a few times
+ * in 10,000 switches on the project's kernel; the cause is not known).
+ * Task storage has the last word: rebuild the record from it, and count it.
+ */
+static __always_inline struct sw_sys *sw_repair_record(struct sw_cpu *c)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_task *st = sw_task_of(t);
+
+	if (!st)
+		return NULL;
+	if (!c)
+		return &st->sys;
+	c->sys = st->sys;
+	c->tid = t->pid;
+	sw_count(SW_CNT_ONCPU_REPAIRED);
+	return &c->sys;
+}
+
+/* sw_current_sys() for hooks off the syscall hot path (connects, sends, receives). */
+static __always_inline struct sw_sys *sw_current_sys_checked(void)
+{
+	struct sw_sys *sys = sw_current_sys();
+
+	if (sys || !use_oncpu)
+		return sys;
+	return sw_repair_record(sw_oncpu());
+}
+
+/*
+ * sw_current_sys() for syscall exit: an untracked-looking task is checked
+ * against task storage once every 64 exits on the CPU, so a missing record
+ * costs at most a few dozen syscalls and the common path stays one read.
+ */
+static __always_inline struct sw_sys *sw_current_sys_paced(void)
+{
+	struct sw_cpu *c;
+
+	if (!use_oncpu)
+		return sw_current_sys();
+	c = sw_oncpu();
+	if (!c)
+		return NULL;
+	if (c->tid)
+		return &c->sys;
+	if (++c->untracked & 63)
+		return NULL;
+	return sw_repair_record(c);
+}
+
 static __always_inline struct sw_agent_stats *sw_stats(__u32 slot)
 {
 	return bpf_map_lookup_elem(&agent_stats, &slot);

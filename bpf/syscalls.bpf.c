@@ -55,7 +55,7 @@ static __always_inline void count_exit(struct sw_sys *sys, __u64 t0, long ret)
 
 static __always_inline int on_sys_exit(long ret)
 {
-	struct sw_sys *sys = sw_current_sys();
+	struct sw_sys *sys = sw_current_sys_paced();
 	__u64 t0;
 
 	if (!sys)

@@ -57,6 +57,7 @@ enum sw_counter {
 	SW_CNT_ENV_TRUNCATED, /* environment longer than the scan bound */
 	SW_CNT_SOCK_STORAGE_FULL, /* socket could not be given an owner */
 	SW_CNT_REQUESTS_FULL, /* request series table full */
+	SW_CNT_ONCPU_REPAIRED, /* a tracked task ran with no CPU record: rebuilt */
 	SW_CNT_FOLDED, /* process folded into agent "other" */
 	SW_CNT_MAX,
 };
@@ -91,7 +92,7 @@ struct sw_task {
 /* Per-CPU record in `oncpu`: the tracked task running on this CPU. */
 struct sw_cpu {
 	__u32 tid; /* its thread id, 0 when the running task is not tracked */
-	__u32 pad;
+	__u32 untracked; /* syscall exits seen with tid 0, to pace the record checks */
 	struct sw_sys sys;
 };
 

@@ -30,6 +30,7 @@ struct collector {
 	__u64 *active_ns; /* per slot: when those counters last moved (monotonic) */
 	char *upstreams; /* per slot: top_upstreams labels of 48 bytes, "" if free */
 	int *agent_index; /* per slot: index in the snapshot being built, -1 if none */
+	int request_entries; /* series in the kernel's request table at the last tick */
 	__u64 ticks;
 	__u64 last_cgroup_scan;
 	pthread_mutex_t lock;
@@ -186,6 +187,7 @@ struct request_build {
 	struct collector *col;
 	struct snapshot *s;
 	int cap;
+	int entries; /* series in the kernel's table */
 };
 
 static void on_request(void *ctx, const struct sw_req_key *k, const struct sw_req_stats *v)
@@ -255,7 +257,8 @@ static void collect_requests(struct collector *col, struct snapshot *s)
 		col->agent_index[slot] = -1;
 	for (i = 0; i < s->nagents; i++)
 		col->agent_index[s->agents[i].slot] = i;
-	kernel__for_each_request(col->k, on_request, &rb);
+	rb.entries = kernel__for_each_request(col->k, on_request, &rb);
+	col->request_entries = rb.entries;
 	if (s->nrequests)
 		qsort(s->requests, s->nrequests, sizeof(*s->requests), cmp_series);
 }
@@ -333,6 +336,8 @@ int collector__tick(struct collector *col)
 			s->maps[i].entries = nnames;
 		else if (!strcmp(s->maps[i].name, "cgroup_agents"))
 			s->maps[i].entries = identity__cgroup_count(col->id);
+		else if (!strcmp(s->maps[i].name, "requests"))
+			s->maps[i].entries = col->request_entries;
 	}
 	s->ticks = ++col->ticks;
 	s->time = t_read;

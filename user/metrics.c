@@ -363,6 +363,7 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 		[SW_CNT_ENV_TRUNCATED] = "environment_truncated",
 		[SW_CNT_SOCK_STORAGE_FULL] = "socket_storage_full",
 		[SW_CNT_REQUESTS_FULL] = "request_series_full",
+		[SW_CNT_ONCPU_REPAIRED] = "cpu_record_repaired",
 	};
 	struct prom_label l = {NULL, NULL};
 	int i;

@@ -16,6 +16,7 @@
 #define RESPONSE 2000
 #define REFUSED 10
 #define LISTEN_FD 100 /* inherited across exec by both workloads */
+#define CHURN 10000 /* short connections of the churn phase */
 
 static int read_full(int fd, char *buf, int n)
 {
@@ -76,6 +77,41 @@ static int connect_to(int port)
 	return fd;
 }
 
+/* Churn: CHURN connections, each a 4-byte ping and its echo, then closed. */
+static int echo_serve(void)
+{
+	char buf[4];
+	int i, c;
+
+	for (i = 0; i < CHURN; i++) {
+		c = accept(LISTEN_FD, NULL, NULL);
+		if (c < 0 || read_full(c, buf, 4) != 4 || write_full(c, buf, 4) != 4)
+			return 1;
+		close(c);
+	}
+	return 0;
+}
+
+static int churn(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	char buf[4] = "ping";
+	int i, fd, port;
+
+	if (getsockname(LISTEN_FD, (struct sockaddr *)&a, &len))
+		return 1;
+	port = ntohs(a.sin_port);
+	close(LISTEN_FD);
+	for (i = 0; i < CHURN; i++) {
+		fd = connect_to(port);
+		if (fd < 0 || write_full(fd, buf, 4) != 4 || read_full(fd, buf, 4) != 4)
+			return 1;
+		close(fd);
+	}
+	return 0;
+}
+
 static int client(void)
 {
 	static char buf[RESPONSE];
@@ -121,6 +157,8 @@ static const char *const checks[] = {
 	"server: that reset counts as received",
 	"no active connections are left for either agent",
 	"the socket-storage map dropped nothing",
+	"10000 short connections: both sides counted, the request table stays at its steady size",
+	"10000 short connections: no connection left active, nothing dropped",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -137,7 +175,10 @@ int main(int argc, char **argv)
 	size_t i;
 
 	if (argc == 3 && !strcmp(argv[1], "--workload"))
-		return !strcmp(argv[2], "server") ? serve() : client();
+		return !strcmp(argv[2], "server")  ? serve()
+		       : !strcmp(argv[2], "echo")  ? echo_serve()
+		       : !strcmp(argv[2], "churn") ? churn()
+						   : client();
 	printf("1..%zu\n", NCHECKS);
 	why = bpf_unavailable();
 	if (why) {
@@ -221,6 +262,47 @@ int main(int argc, char **argv)
 			    (strstr(p, "tcp_") || strstr(p, "network_")) && !strstr(p, "_bucket"))
 				tap_diag("%s", p);
 		daemon_dump_log(&d);
+	}
+	/* Churn: many short connections must not grow the kernel's tables. */
+	{
+		double before = metric(m, "swarmwatch_bpf_map_entries{map=\"requests\"}");
+		double churn_ok, reqs, entries;
+
+		lfd = socket(AF_INET, SOCK_STREAM, 0);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 512) ||
+		    dup2(lfd, LISTEN_FD) < 0)
+			tap_diag("cannot listen: %s", strerror(errno));
+		close(lfd);
+		srv = spawn_workload(NULL, "netecho", "echo");
+		cli = spawn_workload(NULL, "netchurn", "churn");
+		close(LISTEN_FD);
+		st2 = wait_status(cli);
+		st1 = wait_status(srv);
+		tap_diag("churn exit %d, echo exit %d", WEXITSTATUS(st2), WEXITSTATUS(st1));
+		usleep(500000);
+		free(m);
+		m = scrape(d.port);
+		if (!m)
+			m = strdup("");
+		churn_ok = metric(m, "swarmwatch_agent_tcp_connects_total{agent=\"netchurn\","
+				     "result=\"ok\"}");
+		reqs = sum_metric(m, "swarmwatch_agent_requests_total", "agent=\"netecho\"", NULL);
+		entries = metric(m, "swarmwatch_bpf_map_entries{map=\"requests\"}");
+		tap_diag("cpu records repaired: %.0f",
+			 metric(m,
+				"swarmwatch_events_dropped_total{reason=\"cpu_record_repaired\"}"));
+		tap_diag("churn: %.0f connects, %.0f requests served, requests table %.0f -> %.0f",
+			 churn_ok, reqs, before, entries);
+		tap_check(churn_ok == CHURN && reqs == CHURN && entries <= before + 4, "%s",
+			  checks[12]);
+		tap_check(metric(m,
+				 "swarmwatch_agent_tcp_active_connections{agent=\"netchurn\"}") ==
+					  0 &&
+				  metric(m, "swarmwatch_events_dropped_total{reason="
+					    "\"socket_storage_full\"}") == 0 &&
+				  metric(m, "swarmwatch_events_dropped_total{reason="
+					    "\"request_series_full\"}") == 0,
+			  "%s", checks[13]);
 	}
 	daemon_stop(&d);
 	daemon_unpin(&d);
