@@ -2,19 +2,20 @@
 /*
  * Request capture per agent against the running kernel (plaintext HTTP/1.x
  * over TCP). A tagged HTTP/1.1 server (reqserver) answers every request after
- * 50 ms with the status the request asks for; a tagged client (reqclient)
- * makes 60 requests over 3 keep-alive connections, each request sent in two
- * writes (headers, then body) and each response read in several reads, 18 of
- * them asking for a 500, then 5 requests on connections the server closes
+ * 200 ms with the status the request asks for; a tagged client (reqclient)
+ * makes 200 requests over 10 keep-alive connections, each request sent in two
+ * writes (headers, then body) and each response read in several reads, 60 of
+ * them (30 %) asking for a 500, then 5 requests on connections the server closes
  * without answering. A third tagged client (reqping) exchanges PING/PONG lines
  * 10 times with an untagged line server: requests that are not HTTP.
  *
  * swarmwatch_agent_requests_total{agent,upstream,role,status} must count
- * 42 2xx, 18 5xx and 5 error requests for the client (all to upstream
- * 127.0.0.1:<server port>), 42 2xx and 18 5xx for the server (summed over
- * its upstreams, the clients' ephemeral ports), and 10 unknown for reqping;
+ * 140 2xx, 60 5xx and 5 error requests for the client (all to upstream
+ * 127.0.0.1:<server port>), 140 2xx and 60 5xx for the server (one upstream,
+ * the client's address), and 10 unknown for reqping;
  * swarmwatch_agent_request_duration_seconds must hold the client's requests
- * in the 2^26 ns (67 ms) bucket and not below 2^25 ns (33.5 ms).
+ * in the 2^28 ns (268 ms) bucket, the one containing 200 ms, and not below
+ * 2^27 ns (134 ms).
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,19 +24,19 @@
 #include "harness.h"
 #include "tap.h"
 
-#define CONNS 3
+#define CONNS 10
 #define PER_CONN 20
 #define REQUESTS (CONNS * PER_CONN) /* 60 answered requests */
-#define FAILING 18 /* of them answered 500: 30 % */
+#define FAILING 60 /* of them answered 500: 30 % */
 #define CLOSED 5 /* requests the server closes unanswered */
 #define PINGS 10 /* PING/PONG exchanges, not HTTP */
-#define DELAY_US 50000 /* server think time per request */
+#define DELAY_US 200000 /* server think time per request */
 #define REQ_BODY 100 /* request body bytes */
 #define RESP_BODY 1000 /* response body bytes */
 #define LISTEN_FD 100 /* HTTP server socket, inherited across exec */
 #define PING_FD 101 /* line server socket, inherited across exec */
-#define LE_50MS 0.067108864 /* 2^26 ns: the smallest bound >= 50 ms */
-#define LE_BELOW 0.033554432 /* 2^25 ns: the bound below it */
+#define LE_DELAY 0.268435456 /* 2^28 ns: the smallest bound >= 200 ms */
+#define LE_BELOW 0.134217728 /* 2^27 ns: the bound below it */
 #define REQ_TOTAL "swarmwatch_agent_requests_total"
 #define REQ_DURATION "swarmwatch_agent_request_duration_seconds"
 
@@ -306,7 +307,7 @@ static int ping_client(void)
 
 static int workload(const char *kind)
 {
-	alarm(25); /* never outlive the test */
+	alarm(90); /* never outlive the test */
 	if (!strcmp(kind, "server"))
 		return serve();
 	if (!strcmp(kind, "client"))
@@ -319,17 +320,17 @@ static int workload(const char *kind)
 }
 
 static const char *const checks[] = {
-	"workloads: the client got 42 200s and 18 500s, 5 unanswered; 10 PONGs; all exit 0",
-	"client: 42 requests with status 2xx",
-	"client: 18 requests with status 5xx",
+	"workloads: the client got 140 200s and 60 500s, 5 unanswered; 10 PONGs; all exit 0",
+	"client: 140 requests with status 2xx",
+	"client: 60 requests with status 5xx",
 	"client: 5 requests closed unanswered count as error",
-	"client: all 65 requests carry upstream 127.0.0.1:<server port>, role client",
-	"server: 42 requests with status 2xx (summed over upstreams)",
-	"server: 18 requests with status 5xx (summed over upstreams)",
-	"client: latency histogram counts 60 to 65 requests",
-	"client: >= 55 requests in the bucket le=0.067108864 (50 ms answers), < 5 below",
+	"client: all 205 requests carry upstream 127.0.0.1:<server port>, role client",
+	"server: 140 requests with status 2xx",
+	"server: 60 requests with status 5xx",
+	"client: latency histogram counts 200 to 205 requests",
+	"client: the bucket le=0.268435456 holds the 200 ms answers (>= 195), < 5 below",
 	"non-HTTP client: 10 requests with status unknown, none other",
-	"server: one upstream, the client's address without its ephemeral port, for all 65",
+	"server: one upstream, the client's address without its ephemeral port, for all 205",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -479,19 +480,19 @@ int main(int argc, char **argv)
 	       REQUESTS + CLOSED);
 	/*
 	 * The histogram is per agent/upstream/role, over all statuses: the 5
-	 * unanswered requests may be timed too (to the close), so 60 to 65.
+	 * unanswered requests may be timed too (to the close), so 200 to 205.
 	 */
 	n = sum_metric(m, REQ_DURATION "_count", client_pair, "role=\"client\"", NULL);
 	expect(n >= REQUESTS && n <= REQUESTS + CLOSED, checks[7], "%g, want %d to %d", n, REQUESTS,
 	       REQUESTS + CLOSED);
 	/*
-	 * Every answer, and every unanswered close, comes DELAY_US (50 ms) plus a
-	 * millisecond or two after the request's first write: in (2^25, 2^26] ns.
+	 * Every answer, and every unanswered close, comes DELAY_US (200 ms) plus a
+	 * millisecond or two after the request's first write: in (2^27, 2^28] ns.
 	 */
-	hi = sum_bucket(m, REQ_DURATION "_bucket", LE_50MS, client_pair, "role=\"client\"", NULL);
+	hi = sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY, client_pair, "role=\"client\"", NULL);
 	lo = sum_bucket(m, REQ_DURATION "_bucket", LE_BELOW, client_pair, "role=\"client\"", NULL);
 	expect(hi >= REQUESTS - CLOSED && lo < CLOSED, checks[8],
-	       "le=0.067108864 %g (want >= %d), le=0.033554432 %g (want < %d)", hi,
+	       "le=0.268435456 %g (want >= %d), le=0.134217728 %g (want < %d)", hi,
 	       REQUESTS - CLOSED, lo, CLOSED);
 	v = requests(m, ping_agent, "client", "unknown");
 	n = sum_metric(m, REQ_TOTAL, ping_pair, NULL);
