@@ -671,11 +671,6 @@ bool kernel__collector_up(const struct kernel *k, enum collector_id c)
 	return c < COLLECTOR_MAX && k->up[c];
 }
 
-int kernel__ncpus(const struct kernel *k)
-{
-	return k->ncpus;
-}
-
 static void *percpu_scratch(struct kernel *k, size_t len)
 {
 	void *p;

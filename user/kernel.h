@@ -59,7 +59,6 @@ void kernel__identity_maps(struct kernel *k, struct identity_maps *maps);
 int kernel__drain(struct kernel *k);
 
 bool kernel__collector_up(const struct kernel *k, enum collector_id c);
-int kernel__ncpus(const struct kernel *k);
 
 /*
  * Reads agent_stats for slots [0, nslots) summed over CPUs into out, only as

@@ -93,24 +93,13 @@ def check_signature(secret, body, header):
     return hmac.compare_digest(want, value.lower())
 
 
-class ControlServer:
+class ControlServer(httpbase.Served):
     """Serves the control endpoint for a Supervisor (see supervisor.py)."""
 
     def __init__(self, supervisor, port=DEFAULT_PORT, secret=None, host="127.0.0.1"):
         self.httpd = httpbase.LoopbackServer(host, port, _ControlHandler)
         self.httpd.sup = supervisor
         self.httpd.secret = secret
-
-    @property
-    def url(self):
-        return self.httpd.url
-
-    def start(self):
-        self.httpd.start()
-        return self
-
-    def stop(self):
-        self.httpd.stop()
 
 
 class _ControlHandler(httpbase.Handler):

@@ -77,6 +77,21 @@ class LoopbackServer(ThreadingHTTPServer):
         self.server_close()
 
 
+class Served:
+    """A mock server object that owns a LoopbackServer in self.httpd."""
+
+    @property
+    def url(self):
+        return self.httpd.url
+
+    def start(self):
+        self.httpd.start()
+        return self
+
+    def stop(self):
+        self.httpd.stop()
+
+
 class Handler(BaseHTTPRequestHandler):
     """Base handler: HTTP/1.1 keep-alive, quiet, JSON in and out."""
 

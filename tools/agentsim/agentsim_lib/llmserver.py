@@ -85,7 +85,7 @@ def plan_call(profile, seed, request_id, max_tokens):
             "completion_tokens": tokens, "finish_reason": finish, "rng": rng}
 
 
-class LLMServer:
+class LLMServer(httpbase.Served):
     """The mock LLM API; start() it, read .url, stop() it."""
 
     def __init__(self, seed=0, profile=None, port=0, ssl_context=None, host="127.0.0.1"):
@@ -98,17 +98,6 @@ class LLMServer:
         self._seq = itertools.count(1)
         self.httpd = httpbase.LoopbackServer(host, port, _LLMHandler, ssl_context)
         self.httpd.llm = self
-
-    @property
-    def url(self):
-        return self.httpd.url
-
-    def start(self):
-        self.httpd.start()
-        return self
-
-    def stop(self):
-        self.httpd.stop()
 
     def set_profiles(self, profiles, default=None):
         """Replace the per-pool profiles ({pool: profile}) and the fallback."""

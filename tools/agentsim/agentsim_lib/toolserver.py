@@ -18,7 +18,7 @@ from . import httpbase, sampling
 from .scenario import DEFAULT_TOOLS
 
 
-class ToolServer:
+class ToolServer(httpbase.Served):
 
     def __init__(self, seed=0, settings=None, port=0, host="127.0.0.1"):
         self.seed = seed
@@ -28,17 +28,6 @@ class ToolServer:
         self._seq = itertools.count(1)
         self.httpd = httpbase.LoopbackServer(host, port, _ToolHandler)
         self.httpd.tools = self
-
-    @property
-    def url(self):
-        return self.httpd.url
-
-    def start(self):
-        self.httpd.start()
-        return self
-
-    def stop(self):
-        self.httpd.stop()
 
     def count(self, pool, status):
         with self._lock:
