@@ -105,6 +105,41 @@ SW_MAP struct {
 	__type(value, __u64);
 } user_starts SEC(".maps");
 
+/* Connections found open by the daemon (pidfd_getfd), per slot: added to
+ * tcp_opened. Written only by the daemon; pinned like user_starts. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 257);
+	__type(key, __u32);
+	__type(value, __u64);
+} user_opened SEC(".maps");
+
+/* TLS capture per slot (enum sw_tls_mode), written by the daemon. Per run. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 257);
+	__type(key, __u32);
+	__type(value, __u32);
+} agent_tls SEC(".maps");
+
+/* OpenSSL call in progress per task (TLS capture). Per run. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sw_tls_call);
+} tls_calls SEC(".maps");
+
+/* Client requests over TLS whose response bytes have arrived and are being
+ * decrypted, by SSL * and process: the socket hook hands them to the
+ * SSL_read return probe. Short-lived; LRU bounds what is never finished. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sw_tls_key);
+	__type(value, struct sw_sock);
+} tls_pending SEC(".maps");
+
 /* Layout stamp, checked by the daemon before it reuses pinned maps. */
 SW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -21,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "agent.bpf.h"
+#include "request.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -67,64 +68,6 @@ static __always_inline struct sw_sock *sock_of(const struct sock *sk, struct sw_
 	return ss;
 }
 
-/* Adds one request of status `status` and latency ns to its series. */
-static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u64 ns)
-{
-	struct sw_req_key key = {};
-	struct sw_req_stats *r;
-	__u32 b = sw_log2_bucket(ns, SW_LAT_SLOTS);
-
-	key.slot = ss->slot;
-	key.role = ss->role;
-	key.status = status;
-	/* A server's peers come from ephemeral ports: one series per client address. */
-	key.port = ss->role == SW_ROLE_SERVER ? 0 : ss->dport;
-	key.family = ss->family;
-	__builtin_memcpy(key.addr, ss->daddr, sizeof(key.addr));
-	r = bpf_map_lookup_elem(&requests, &key);
-	if (!r) {
-		struct sw_req_stats zero = {};
-
-		if (bpf_map_update_elem(&requests, &key, &zero, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&requests, &key)) {
-			sw_count(SW_CNT_REQUESTS_FULL);
-			return;
-		}
-		r = bpf_map_lookup_elem(&requests, &key);
-		if (!r)
-			return;
-	}
-	if (ss->role == SW_ROLE_CLIENT) {
-		/* Per agent, for the anomaly detectors: what its calls cost it. */
-		struct sw_agent_stats *s = sw_stats(ss->slot);
-
-		if (s) {
-			s->client_requests += 1;
-			s->client_failures += status == 5 || status == SW_STATUS_ERROR;
-			if (b < SW_LAT_SLOTS)
-				s->client_req_lat[b] += 1;
-		}
-	}
-	/* Not per-CPU: several CPUs may add to one series at once. */
-	__sync_fetch_and_add(&r->count, 1);
-	if (b < SW_LAT_SLOTS)
-		__sync_fetch_and_add(&r->lat[b], 1);
-	__sync_fetch_and_add(&r->lat_sum_ns, ns);
-}
-
-/* Status class of a response whose first bytes are at user address buf. */
-static __always_inline __u32 response_status(__u64 buf)
-{
-	char h[12];
-
-	if (!buf || bpf_probe_read_user(h, sizeof(h), (const void *)buf))
-		return SW_STATUS_UNKNOWN;
-	if (h[0] != 'H' || h[1] != 'T' || h[2] != 'T' || h[3] != 'P' || h[4] != '/' ||
-	    h[8] != ' ' || h[9] < '1' || h[9] > '5')
-		return SW_STATUS_UNKNOWN;
-	return h[9] - '0';
-}
-
 /*
  * The user buffer of the read or write syscall in progress, from the
  * task's own saved registers (0 for other syscalls: readv, recvmsg, ...).
@@ -143,26 +86,82 @@ static __always_inline __u64 syscall_buffer(bool sent)
 }
 
 /*
+ * Whether data in the request direction (a client's write, a server's
+ * read) of a TLS socket starts a request: only application data does, and
+ * on the server side not the client's TLS 1.3 Finished, the first
+ * application-data record it receives.
+ */
+static __always_inline bool tls_request_starts(struct sw_sock *ss, bool sent)
+{
+	__u16 len = 0;
+
+	if (tls_record(syscall_buffer(sent), &len) != TLS_APPLICATION_DATA)
+		return false;
+	if (ss->role == SW_ROLE_SERVER && !(ss->flags & SW_SOCK_TLS_DATA) &&
+	    tls13_finished_len(len)) {
+		ss->flags |= SW_SOCK_TLS_DATA;
+		return false;
+	}
+	ss->flags |= SW_SOCK_TLS_DATA;
+	return true;
+}
+
+/*
  * One send (sent) or receive of data on a socket: starts a request, or
  * answers the one in flight, depending on the socket's role.
+ *
+ * A socket whose first bytes are a TLS handshake record carries encrypted
+ * requests: its handshake is not a request (tls_request_starts()) and the
+ * status is unknown, unless TLS capture pairs it (tls_on_socket()). With
+ * TLS 1.3 the session tickets a server sends after the handshake may be
+ * taken for the response to the client's first request on the connection:
+ * that request is then counted with too short a latency.
  */
 static __always_inline void track_request(struct sw_sock *ss, bool sent)
 {
+	__u32 status = SW_STATUS_UNKNOWN;
+	__u16 len;
 	__u64 now;
 
+	if (!(ss->flags & SW_SOCK_SNIFFED)) {
+		ss->flags |= SW_SOCK_SNIFFED;
+		if (tls_record(syscall_buffer(sent), &len) == TLS_HANDSHAKE)
+			ss->flags |= SW_SOCK_TLS;
+	}
 	if (!ss->role)
 		ss->role = sent ? SW_ROLE_CLIENT : SW_ROLE_SERVER;
 	/* A client's request goes out, a server's comes in. */
 	if (sent == (ss->role == SW_ROLE_CLIENT)) {
-		if (!ss->req_ns)
+		if (!ss->req_ns && (!(ss->flags & SW_SOCK_TLS) || tls_request_starts(ss, sent)))
 			ss->req_ns = bpf_ktime_get_ns();
 		return;
 	}
 	if (!ss->req_ns)
 		return; /* more of a response already counted */
 	now = bpf_ktime_get_ns();
-	count_request(ss, response_status(syscall_buffer(sent)), now - ss->req_ns);
+	if (!(ss->flags & SW_SOCK_TLS))
+		status = response_status(syscall_buffer(sent));
+	count_request(ss, status, now - ss->req_ns);
 	ss->req_ns = 0;
+}
+
+/*
+ * Whether the OpenSSL probes pair this socket's requests: it is in an
+ * OpenSSL call now, or it was (SW_SOCK_SSL), or it carries TLS for an agent
+ * with TLS capture on, whose handshake then is not mistaken for requests.
+ */
+static __always_inline bool paired_by_tls(struct sw_sock *ss, bool sent)
+{
+	__u32 *mode;
+
+	if (!tls_capture)
+		return false;
+	if (tls_on_socket(ss, sent) || (ss->flags & SW_SOCK_SSL))
+		return true;
+	if (!(ss->flags & SW_SOCK_TLS))
+		return false;
+	mode = bpf_map_lookup_elem(&agent_tls, &ss->slot);
+	return mode && *mode == SW_TLS_ON;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -290,7 +289,8 @@ static __always_inline int on_length(struct sock *sk, int ret, int flags, bool s
 		ss = sock_of(sk, cur);
 	if (!ss)
 		return 0;
-	track_request(ss, sent);
+	if (!paired_by_tls(ss, sent))
+		track_request(ss, sent);
 	s = sw_stats(ss->slot);
 	if (!s)
 		return 0;

@@ -8,7 +8,7 @@
 
 /* Bump when any map key/value layout below changes: pinned maps of another
  * layout are recreated instead of reused. */
-#define SW_LAYOUT_VERSION 4
+#define SW_LAYOUT_VERSION 5
 
 #define SW_NAME_LEN 32 /* agent name, NUL-terminated */
 #define SW_COMM_LEN 16
@@ -173,6 +173,44 @@ struct sw_req_stats {
 };
 
 #define SW_SOCK_ESTABLISHED 1u /* counted in tcp_opened, not yet in tcp_closed */
+#define SW_SOCK_SNIFFED 2u /* its first data was looked at */
+#define SW_SOCK_TLS 4u /* ... and was a TLS handshake record */
+#define SW_SOCK_SSL 8u /* requests are paired by the OpenSSL hooks, not by the socket's bytes */
+#define SW_SOCK_ADOPTED 16u /* found open by the daemon; counted in its user_opened */
+#define SW_SOCK_TLS_DATA 32u /* TLS: application data has been seen in the request direction */
+
+/* TLS capture per agent slot, in `agent_tls`: decided by the daemon from its config. */
+enum sw_tls_mode {
+	SW_TLS_UNDECIDED = 0, /* the daemon has not seen this slot yet: tell it about mappings */
+	SW_TLS_ON,
+	SW_TLS_OFF,
+};
+
+enum sw_tls_op {
+	SW_TLS_OP_NONE = 0,
+	SW_TLS_OP_READ, /* SSL_read, SSL_read_ex */
+	SW_TLS_OP_WRITE, /* SSL_write, SSL_write_ex */
+};
+
+/* The OpenSSL call a task is in, in the `tls_calls` task storage. */
+struct sw_tls_call {
+	__u64 ssl; /* its SSL * */
+	__u64 buf; /* its plaintext buffer */
+	__u64 readbytes; /* SSL_read_ex: where the byte count is written */
+	__u64 start_ns; /* when it was entered */
+	__u8 op; /* enum sw_tls_op */
+	__u8 armed; /* its first socket operation names its socket */
+	__u8 ex; /* SSL_read_ex: returns 1 and writes *readbytes */
+	__u8 mmap; /* an mmap of executable file pages is in progress */
+	__u32 pad;
+};
+
+/* Key of `tls_pending`: a client request whose response is being decrypted. */
+struct sw_tls_key {
+	__u64 ssl;
+	__u32 tgid;
+	__u32 pad;
+};
 
 /* Key of the `agent_names` hash: name -> slot. */
 struct sw_name {
@@ -182,6 +220,7 @@ struct sw_name {
 enum sw_event_type {
 	SW_EV_EXEC = 1, /* exec that kernel rules did not classify */
 	SW_EV_ROOT = 2, /* a new instance root was classified in the kernel */
+	SW_EV_MAP = 3, /* a task of an agent with TLS capture on or undecided mapped code */
 };
 
 /* Ring-buffer record sent to the daemon. */

@@ -22,6 +22,7 @@ struct collector {
 	const struct config *cfg;
 	struct kernel *k;
 	struct identity *id;
+	const struct tls *tls; /* NULL when TLS capture is off */
 	__u32 nslots; /* max_agents + 1 */
 	char (*names)[SW_NAME_LEN]; /* slot -> name, "" if unused */
 	struct sw_agent_stats *stats; /* scratch, one per slot */
@@ -44,6 +45,11 @@ static __u64 now_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void collector__set_tls(struct collector *col, const struct tls *t)
+{
+	col->tls = t;
 }
 
 struct collector *collector__new(const struct config *c, struct kernel *k, struct identity *id)
@@ -321,6 +327,7 @@ int collector__tick(struct collector *col)
 				   activity_of(&col->stats[slot], a->user_starts), t0))
 			continue;
 		a->s = col->stats[slot];
+		a->s.tcp_opened += kernel__user_opened(col->k, slot);
 		collector__pick_errnos(a->s.syscall_errors, col->shown[slot], col->cfg->top_errnos);
 		memcpy(a->errno_shown, col->shown[slot], sizeof(a->errno_shown));
 		n++;
@@ -338,7 +345,12 @@ int collector__tick(struct collector *col)
 			s->maps[i].entries = identity__cgroup_count(col->id);
 		else if (!strcmp(s->maps[i].name, "requests"))
 			s->maps[i].entries = col->request_entries;
+		else if (!strcmp(s->maps[i].name, "tls_pending"))
+			s->maps[i].entries = kernel__tls_pending(col->k);
 	}
+	s->tls_configured = col->cfg->ntls_agents > 0;
+	s->tls_up = col->tls != NULL;
+	tls__stats(col->tls, &s->tls);
 	s->ticks = ++col->ticks;
 	s->time = t_read;
 	if (anomaly__update(col->anomaly, s))

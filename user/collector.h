@@ -8,6 +8,7 @@
 #include "config.h"
 #include "identity.h"
 #include "kernel.h"
+#include "tls.h"
 
 /* One agent's cumulative state at a tick. */
 struct agent_snap {
@@ -51,6 +52,9 @@ struct snapshot {
 	int nprogs;
 	struct map_stat maps[KERNEL_MAX_MAPS];
 	int nmaps;
+	bool tls_configured; /* some agent has TLS capture on in the configuration */
+	bool tls_up; /* ... and its hooks run */
+	struct tls_stats tls;
 	struct anomaly_view *anomalies; /* scores and episodes of the tick; NULL if unavailable */
 };
 
@@ -58,6 +62,9 @@ struct collector;
 
 struct collector *collector__new(const struct config *c, struct kernel *k, struct identity *id);
 void collector__free(struct collector *col);
+
+/* Where TLS capture figures come from (NULL: off). */
+void collector__set_tls(struct collector *col, const struct tls *t);
 
 /* Reads the kernel's maps and publishes a new snapshot; 0 or -errno. */
 int collector__tick(struct collector *col);

@@ -4,6 +4,7 @@
  * at the line and column and suggest the key that was probably meant.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -40,6 +41,7 @@ const char config__builtin[] =
 	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true,\n"
 	"                 \"net\": true},\n"
 	"  \"bpf_stats\": false,\n"
+	"  \"tls\": {\"agents\": []},\n"
 	"  \"anomaly\": {\"hold\": \"1m\"}\n"
 	"}\n";
 
@@ -494,6 +496,52 @@ static int parse_collectors(const struct parse *p, json_t *o, struct config *c)
 	return 0;
 }
 
+/* "tls": {"agents": ["llm-*", "planner"]}: agents whose OpenSSL calls are probed. */
+static int parse_tls(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {"agents", NULL};
+	json_t *list, *e;
+	size_t i;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_at(p, "tls", "\"tls\" must be an object");
+	err = check_keys(p, o, "tls", keys);
+	if (err)
+		return err;
+	list = json_object_get(o, "agents");
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return fail_at(p, "agents",
+			       "\"tls.agents\" must be an array of agent name patterns");
+	json_array_foreach (list, i, e) {
+		const char *pat = json_string_value(e);
+
+		if (!pat || !pat[0] || strlen(pat) >= SW_NAME_LEN)
+			return fail_at(
+				p, "agents",
+				"tls.agents[%zu] must be an agent name or pattern of 1 to %d "
+				"characters",
+				i, SW_NAME_LEN - 1);
+		if (c->ntls_agents == CONFIG_MAX_TLS_AGENTS)
+			return fail_at(p, "agents", "more than %d tls.agents patterns",
+				       CONFIG_MAX_TLS_AGENTS);
+		snprintf(c->tls_agents[c->ntls_agents++], SW_NAME_LEN, "%s", pat);
+	}
+	return 0;
+}
+
+bool config__tls_agent(const struct config *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->ntls_agents; i++)
+		if (!fnmatch(c->tls_agents[i], name, 0))
+			return true;
+	return false;
+}
+
 /* "10.0.0.0/8", "::1/128" or a bare address (a /32 or /128). */
 static int parse_cidr(const char *s, struct upstream *u)
 {
@@ -651,7 +699,7 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	static const char *const keys[] = {
 		"listen",    "interval",      "pin_path",  "max_agents", "identity",
 		"syscalls",  "collectors",    "bpf_stats", "anomaly",	 "agent_retention",
-		"upstreams", "top_upstreams", NULL};
+		"upstreams", "top_upstreams", "tls",	   NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -719,6 +767,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	if ((v = json_object_get(root, "anomaly")) && (ret = parse_anomaly(&p, v, c)))
 		goto out;
 	if ((v = json_object_get(root, "upstreams")) && (ret = parse_upstreams(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "tls")) && (ret = parse_tls(&p, v, c)))
 		goto out;
 	ret = get_int(&p, root, "top_upstreams", 1, 64, &n);
 	if (ret < 0)

@@ -38,6 +38,7 @@ struct rule {
 };
 
 #define CONFIG_MAX_UPSTREAMS 64
+#define CONFIG_MAX_TLS_AGENTS 32
 
 /* A named upstream: peers in a CIDR block, on one port or any. */
 struct upstream {
@@ -64,6 +65,8 @@ struct config {
 	int nupstreams;
 	int top_upstreams; /* upstream labels per agent before "other" */
 	bool collectors[COLLECTOR_MAX]; /* enabled by configuration */
+	char tls_agents[CONFIG_MAX_TLS_AGENTS][SW_NAME_LEN]; /* fnmatch patterns: TLS capture on */
+	int ntls_agents;
 	bool bpf_stats; /* turn on BPF run-time statistics (costs ~20 ns a run) */
 	__u32 anomaly_warmup; /* samples before a detector gives verdicts; 0: its default */
 	__u64 agent_retention_ns; /* idle agents without instances stop being exported */
@@ -91,6 +94,9 @@ void config__free(struct config *c);
  */
 void config__upstream_label(const struct config *c, int family, const __u32 addr[4], int port,
 			    char *out, size_t len);
+
+/* Whether agent `name` has TLS capture on (matches a "tls.agents" pattern). */
+bool config__tls_agent(const struct config *c, const char *name);
 
 /* Parses "250ms", "1s", "2m", "1h" or a bare number of seconds; 0 or -EINVAL. */
 int config__parse_duration(const char *s, __u64 *ns);

@@ -16,6 +16,7 @@
 #include "identity.h"
 #include "kernel.h"
 #include "log.h"
+#include "tls.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -51,9 +52,17 @@ static __u64 mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+struct handlers {
+	struct identity *id;
+	struct tls *tls;
+};
+
 static void on_event(void *ctx, const struct sw_event *e)
 {
-	identity__event(ctx, e);
+	struct handlers *h = ctx;
+
+	identity__event(h->id, e);
+	tls__event(h->tls, e);
 }
 
 /* Loads the configuration: --config FILE, or the built-in defaults. */
@@ -101,7 +110,9 @@ int cmd_run(int argc, char **argv)
 	const char *config_path = NULL, *listen = NULL, *interval = NULL, *pin_path = NULL;
 	struct collector *col = NULL;
 	struct identity *id = NULL;
+	struct handlers handlers;
 	struct identity_maps maps;
+	struct tls *tls = NULL;
 	struct kernel *k = NULL;
 	struct http *h = NULL;
 	struct sigaction sa;
@@ -193,14 +204,18 @@ int cmd_run(int argc, char **argv)
 		pr_err("out of memory");
 		goto out;
 	}
-	kernel__on_event(k, on_event, id);
+	handlers.id = id;
+	handlers.tls = tls = tls__new(&cfg, k);
+	kernel__on_event(k, on_event, &handlers);
 	identity__scan_cgroups(id);
 	identity__scan_proc(id);
+	tls__scan(tls);
 	col = collector__new(&cfg, k, id);
 	if (!col) {
 		pr_err("out of memory");
 		goto out;
 	}
+	collector__set_tls(col, tls);
 	log_collectors(k);
 	pr_info("version " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",
 		cfg.listen, cfg.interval_ns / 1e9, cfg.pin_path);
@@ -209,6 +224,7 @@ int cmd_run(int argc, char **argv)
 		__u64 now = mono_ns();
 
 		if (now >= next) {
+			tls__poll(tls);
 			collector__tick(col);
 			http__attach(h, col);
 			next += cfg.interval_ns;
@@ -225,6 +241,7 @@ int cmd_run(int argc, char **argv)
 out:
 	http__stop(h);
 	collector__free(col);
+	tls__free(tls);
 	kernel__close(k);
 	identity__free(id);
 	config__free(&cfg);

@@ -50,6 +50,8 @@ struct identity_maps {
 	int cgroups_fd;
 	int user_starts_fd;
 	int meta_fd;
+	int socks_fd; /* socket storage: owners of TCP sockets */
+	int user_opened_fd; /* connections adopted by the daemon, per slot */
 	__u32 *slot_next; /* mapped `slot_next`, shared with the kernel */
 };
 

@@ -53,6 +53,8 @@ struct kernel {
 	int nprogs;
 	struct bpf_link *links[KERNEL_MAX_PROGS];
 	bool up[COLLECTOR_MAX];
+	bool tls_up; /* TLS capture: mmap hooks attached, OpenSSL probes loaded */
+	struct bpf_link *mmap_links[2];
 	int stats_fd; /* keeps BPF run-time stats on, -1 if off */
 	__u32 *slot_next; /* mmap of `slot_next` */
 	size_t slot_next_len;
@@ -226,6 +228,25 @@ static void fill_progs(struct kernel *k)
 	k->nprogs = sizeof(t) / sizeof(t[0]);
 }
 
+/* The OpenSSL probes and mmap hooks load only when some agent has TLS capture on. */
+static void plan_tls(struct kernel *k, bool btf_ok)
+{
+	struct swarmwatch_bpf *s = k->skel;
+	struct bpf_program *const progs[] = {s->progs.sw_ssl_write,   s->progs.sw_ssl_read,
+					     s->progs.sw_ssl_read_ex, s->progs.sw_ssl_read_ret,
+					     s->progs.sw_mmap_enter,  s->progs.sw_mmap_exit};
+	size_t i;
+
+	k->tls_up = k->cfg->ntls_agents > 0;
+	if (k->tls_up && (!k->up[COLLECTOR_NET] || !btf_ok)) {
+		pr_warn("tls: capture needs the net collector (tp_btf socket hooks); TLS capture is "
+			"off");
+		k->tls_up = false;
+	}
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		bpf_program__set_autoload(progs[i], k->tls_up);
+}
+
 /*
  * Decides for each collector whether it can run and which program variant
  * each hook uses; turns off autoload for everything else.
@@ -264,6 +285,7 @@ static void plan_collectors(struct kernel *k)
 		if (d->raw)
 			bpf_program__set_autoload(d->raw, on && !btf_ok);
 	}
+	plan_tls(k, btf_ok);
 }
 
 static int ensure_bpffs(const char *pin_path)
@@ -295,13 +317,23 @@ make_dir:
 	return 0;
 }
 
-/* Maps kept across restarts; the ring buffer and rodata are per run. */
+/*
+ * Maps kept across restarts. Per run: the ring buffer, rodata, the CPU
+ * records, and the TLS state, which follows this run's configuration and
+ * uprobes.
+ */
 static bool map_is_pinned(const struct bpf_map *m)
 {
-	enum bpf_map_type t = bpf_map__type(m);
+	static const char *const per_run[] = {"oncpu", "agent_tls", "tls_calls", "tls_pending"};
+	const char *name = bpf_map__name(m);
+	size_t i;
 
-	return t != BPF_MAP_TYPE_RINGBUF && strcmp(bpf_map__name(m), "oncpu") &&
-	       !strstr(bpf_map__name(m), ".rodata");
+	if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF || strstr(name, ".rodata"))
+		return false;
+	for (i = 0; i < sizeof(per_run) / sizeof(per_run[0]); i++)
+		if (!strcmp(name, per_run[i]))
+			return false;
+	return true;
 }
 
 /* Why the map pinned at `path` cannot be reused for m; NULL if it can (or is absent). */
@@ -397,6 +429,7 @@ static void set_rodata(struct kernel *k)
 	ro->have_command_rules = c->nrules > 0; /* cgroups created later are checked too */
 	ro->exit_has_group_dead = exit_has_group_dead();
 	ro->use_oncpu = k->up[COLLECTOR_SCHED];
+	ro->tls_capture = k->tls_up;
 	ro->nr_read = syscalls__number("read");
 	ro->nr_write = syscalls__number("write");
 	ro->nr_recvfrom = syscalls__number("recvfrom");
@@ -405,6 +438,8 @@ static void set_rodata(struct kernel *k)
 	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
 	bpf_map__set_max_entries(k->skel->maps.agent_stats, slots);
 	bpf_map__set_max_entries(k->skel->maps.user_starts, slots);
+	bpf_map__set_max_entries(k->skel->maps.user_opened, slots);
+	bpf_map__set_max_entries(k->skel->maps.agent_tls, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_names, slots * 4);
 }
 
@@ -492,6 +527,18 @@ static int attach(struct kernel *k)
 		if (k->links[i] && !k->up[k->progs[i].col]) {
 			bpf_link__destroy(k->links[i]);
 			k->links[i] = NULL;
+		}
+	}
+	if (k->tls_up) {
+		k->mmap_links[0] = bpf_program__attach(k->skel->progs.sw_mmap_enter);
+		k->mmap_links[1] =
+			k->mmap_links[0] ? bpf_program__attach(k->skel->progs.sw_mmap_exit) : NULL;
+		if (!k->mmap_links[1]) {
+			pr_warn("tls: cannot attach to syscalls/sys_*_mmap: %s; TLS capture is off",
+				strerror(errno));
+			bpf_link__destroy(k->mmap_links[0]);
+			k->mmap_links[0] = NULL;
+			k->tls_up = false;
 		}
 	}
 	if (!k->up[COLLECTOR_IDENTITY]) {
@@ -606,6 +653,8 @@ void kernel__close(struct kernel *k)
 	ring_buffer__free(k->rb);
 	for (i = 0; i < k->nprogs; i++)
 		bpf_link__destroy(k->links[i]);
+	bpf_link__destroy(k->mmap_links[0]);
+	bpf_link__destroy(k->mmap_links[1]);
 	unpin_programs(k->cfg->pin_path);
 	if (k->slot_next)
 		munmap(k->slot_next, k->slot_next_len);
@@ -647,7 +696,40 @@ void kernel__identity_maps(struct kernel *k, struct identity_maps *maps)
 	maps->cgroups_fd = bpf_map__fd(k->skel->maps.cgroup_agents);
 	maps->user_starts_fd = bpf_map__fd(k->skel->maps.user_starts);
 	maps->meta_fd = bpf_map__fd(k->skel->maps.meta);
+	maps->socks_fd = bpf_map__fd(k->skel->maps.socks);
+	maps->user_opened_fd = bpf_map__fd(k->skel->maps.user_opened);
 	maps->slot_next = k->slot_next;
+}
+
+bool kernel__tls(struct kernel *k, struct kernel_tls *out)
+{
+	struct swarmwatch_bpf *s = k->skel;
+
+	if (!k->tls_up)
+		return false;
+	out->ssl_write = s->progs.sw_ssl_write;
+	out->ssl_read = s->progs.sw_ssl_read;
+	out->ssl_read_ex = s->progs.sw_ssl_read_ex;
+	out->ssl_read_ret = s->progs.sw_ssl_read_ret;
+	out->agent_tls_fd = bpf_map__fd(s->maps.agent_tls);
+	out->tasks_fd = bpf_map__fd(s->maps.tasks);
+	out->names_fd = bpf_map__fd(s->maps.agent_names);
+	return true;
+}
+
+int kernel__tls_pending(struct kernel *k)
+{
+	int fd = bpf_map__fd(k->skel->maps.tls_pending), n = 0;
+	struct sw_tls_key key, next, *prev = NULL;
+
+	if (!k->tls_up)
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
 }
 
 void kernel__on_event(struct kernel *k, kernel_event_fn fn, void *ctx)
@@ -754,13 +836,23 @@ int kernel__read_counters(struct kernel *k, __u64 out[SW_CNT_MAX])
 	return 0;
 }
 
-__u64 kernel__user_starts(struct kernel *k, __u32 slot)
+static __u64 read_u64(int fd, __u32 key)
 {
 	__u64 v = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.user_starts), &slot, &v))
+	if (bpf_map_lookup_elem(fd, &key, &v))
 		return 0;
 	return v;
+}
+
+__u64 kernel__user_starts(struct kernel *k, __u32 slot)
+{
+	return read_u64(bpf_map__fd(k->skel->maps.user_starts), slot);
+}
+
+__u64 kernel__user_opened(struct kernel *k, __u32 slot)
+{
+	return read_u64(bpf_map__fd(k->skel->maps.user_opened), slot);
 }
 
 int kernel__for_each_name(struct kernel *k, void (*fn)(void *ctx, const char *name, __u32 slot),

@@ -5,6 +5,8 @@
 #include <linux/types.h>
 #include <stdbool.h>
 
+struct bpf_program;
+
 #include "config.h"
 #include "identity.h"
 #include "swarmwatch.h"
@@ -25,7 +27,7 @@ struct map_stat {
 };
 
 #define KERNEL_MAX_PROGS 24
-#define KERNEL_MAX_MAPS 16
+#define KERNEL_MAX_MAPS 24
 
 struct kernel;
 
@@ -39,6 +41,23 @@ typedef void (*kernel_event_fn)(void *ctx, const struct sw_event *e);
  * after printing a one-line error.
  */
 struct kernel *kernel__open(const struct config *c);
+
+/* What TLS capture works with: the OpenSSL probes (to attach per process) and maps. */
+struct kernel_tls {
+	struct bpf_program *ssl_write; /* uprobe: SSL_write, SSL_write_ex */
+	struct bpf_program *ssl_read; /* uprobe: SSL_read */
+	struct bpf_program *ssl_read_ex; /* uprobe: SSL_read_ex */
+	struct bpf_program *ssl_read_ret; /* uretprobe: SSL_read, SSL_read_ex */
+	int agent_tls_fd; /* enum sw_tls_mode per slot */
+	int tasks_fd;
+	int names_fd;
+};
+
+/* Fills out and returns true when TLS capture is configured and its hooks run. */
+bool kernel__tls(struct kernel *k, struct kernel_tls *out);
+
+/* Entries in the TLS pending-response table (0 when TLS capture is off). */
+int kernel__tls_pending(struct kernel *k);
 
 /* Sets where ring-buffer events go; none are read before this is called. */
 void kernel__on_event(struct kernel *k, kernel_event_fn fn, void *ctx);
@@ -72,6 +91,9 @@ int kernel__read_counters(struct kernel *k, __u64 out[SW_CNT_MAX]);
 
 /* Starts the daemon counted for slot (command rules); 0 when none. */
 __u64 kernel__user_starts(struct kernel *k, __u32 slot);
+
+/* Connections the daemon found open for slot (adopted sockets); 0 when none. */
+__u64 kernel__user_opened(struct kernel *k, __u32 slot);
 
 /* Calls fn for each agent name and slot in the kernel's name table. */
 int kernel__for_each_name(struct kernel *k, void (*fn)(void *ctx, const char *name, __u32 slot),

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Request accounting shared by the socket hooks and the OpenSSL probes. */
+#ifndef SWARMWATCH_REQUEST_BPF_H
+#define SWARMWATCH_REQUEST_BPF_H
+
+#include "agent.bpf.h"
+
+/* Adds one request of status `status` and latency ns to its series. */
+static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u64 ns)
+{
+	struct sw_req_key key = {};
+	struct sw_req_stats *r;
+	__u32 b = sw_log2_bucket(ns, SW_LAT_SLOTS);
+
+	key.slot = ss->slot;
+	key.role = ss->role;
+	key.status = status;
+	/* A server's peers come from ephemeral ports: one series per client address. */
+	key.port = ss->role == SW_ROLE_SERVER ? 0 : ss->dport;
+	key.family = ss->family;
+	__builtin_memcpy(key.addr, ss->daddr, sizeof(key.addr));
+	r = bpf_map_lookup_elem(&requests, &key);
+	if (!r) {
+		struct sw_req_stats zero = {};
+
+		if (bpf_map_update_elem(&requests, &key, &zero, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&requests, &key)) {
+			sw_count(SW_CNT_REQUESTS_FULL);
+			return;
+		}
+		r = bpf_map_lookup_elem(&requests, &key);
+		if (!r)
+			return;
+	}
+	if (ss->role == SW_ROLE_CLIENT) {
+		/* Per agent, for the anomaly detectors: what its calls cost it. */
+		struct sw_agent_stats *s = sw_stats(ss->slot);
+
+		if (s) {
+			s->client_requests += 1;
+			s->client_failures += status == 5 || status == SW_STATUS_ERROR;
+			if (b < SW_LAT_SLOTS)
+				s->client_req_lat[b] += 1;
+		}
+	}
+	/* Not per-CPU: several CPUs may add to one series at once. */
+	__sync_fetch_and_add(&r->count, 1);
+	if (b < SW_LAT_SLOTS)
+		__sync_fetch_and_add(&r->lat[b], 1);
+	__sync_fetch_and_add(&r->lat_sum_ns, ns);
+}
+
+/* Status class of a response whose first bytes are at user address buf. */
+static __always_inline __u32 response_status(__u64 buf)
+{
+	char h[12];
+
+	if (!buf || bpf_probe_read_user(h, sizeof(h), (const void *)buf))
+		return SW_STATUS_UNKNOWN;
+	if (h[0] != 'H' || h[1] != 'T' || h[2] != 'T' || h[3] != 'P' || h[4] != '/' ||
+	    h[8] != ' ' || h[9] < '1' || h[9] > '5')
+		return SW_STATUS_UNKNOWN;
+	return h[9] - '0';
+}
+
+/* TLS record types, the first byte of every record. */
+#define TLS_HANDSHAKE 0x16
+#define TLS_APPLICATION_DATA 0x17
+
+/*
+ * Type of the TLS record at user address buf (0 if it does not look like
+ * one); its length goes to *len.
+ */
+static __always_inline __u8 tls_record(__u64 buf, __u16 *len)
+{
+	__u8 h[5];
+
+	if (!buf || bpf_probe_read_user(h, sizeof(h), (const void *)buf))
+		return 0;
+	if (h[0] < 0x14 || h[0] > 0x18 || h[1] != 3 || h[2] > 4)
+		return 0;
+	*len = (__u16)h[3] << 8 | h[4];
+	return h[0];
+}
+
+/*
+ * Whether a TLS 1.3 record of this length can be the client's Finished
+ * message: its 32- or 48-byte MAC, the inner content type and the 16-byte
+ * AEAD tag. (A TLS 1.2 Finished travels as a handshake record.)
+ */
+static __always_inline bool tls13_finished_len(__u16 len)
+{
+	return len == 32 + 1 + 16 || len == 48 + 1 + 16;
+}
+
+/* Set by the daemon when some agent has TLS capture on (the OpenSSL probes load). */
+#ifdef SW_TLS_DEFINE
+const volatile __u8 tls_capture = 0;
+#else
+extern const volatile __u8 tls_capture;
+#endif
+
+/*
+ * A socket operation made inside an OpenSSL call (SSL_read or SSL_write,
+ * see tls.bpf.c): the call's first socket operation ties its SSL to this
+ * socket, whose requests from then on are paired by the OpenSSL calls and
+ * their plaintext instead of by the socket's encrypted bytes. Returns
+ * false when the current task is not in such a call.
+ *
+ * A client's request starts when SSL_write is entered; its response bytes
+ * arrive during an SSL_read, whose return probe then reads the status from
+ * the decrypted buffer: the request waits in `tls_pending` meanwhile. A
+ * server's request starts at the first encrypted bytes read, and its
+ * response is the plaintext handed to SSL_write.
+ */
+static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_tls_call *c;
+
+	if (!t->bpf_storage)
+		return false;
+	c = bpf_task_storage_get(&tls_calls, t, 0, 0);
+	if (!c || !c->armed)
+		return false;
+	c->armed = 0;
+	if (!(ss->flags & SW_SOCK_SSL)) {
+		ss->flags |= SW_SOCK_SSL;
+		ss->req_ns = 0; /* the socket-level pairing stops here */
+	}
+	if (!ss->role)
+		ss->role = sent ? SW_ROLE_CLIENT : SW_ROLE_SERVER;
+	if (sent != (c->op == SW_TLS_OP_WRITE))
+		return true; /* handshake or alert traffic inside the call */
+	if (sent) {
+		if (ss->role == SW_ROLE_CLIENT) {
+			if (!ss->req_ns)
+				ss->req_ns = c->start_ns;
+		} else if (ss->req_ns) {
+			count_request(ss, response_status(c->buf), bpf_ktime_get_ns() - ss->req_ns);
+			ss->req_ns = 0;
+		}
+		return true;
+	}
+	if (ss->role == SW_ROLE_SERVER) {
+		if (!ss->req_ns)
+			ss->req_ns = bpf_ktime_get_ns();
+	} else if (ss->req_ns) {
+		struct sw_tls_key key = {.ssl = c->ssl, .tgid = t->tgid};
+
+		bpf_map_update_elem(&tls_pending, &key, ss, BPF_ANY);
+		ss->req_ns = 0;
+	}
+	return true;
+}
+
+#endif /* SWARMWATCH_REQUEST_BPF_H */

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * TLS capture, opt-in per agent: probes on OpenSSL's SSL_write,
+ * SSL_write_ex, SSL_read and SSL_read_ex give the status class of requests
+ * that travel encrypted. The daemon attaches them, per process, to the
+ * libssl each opted-in agent process has mapped; the mmap hooks here tell
+ * it when such a process maps new code (a library loaded by dlopen, as
+ * Python's ssl module does).
+ *
+ * An entry probe records the call in the task's `tls_calls` entry; the
+ * socket hooks of net.bpf.c, which run inside the call on the same task,
+ * tie it to its socket and do the pairing (tls_on_socket()); the return
+ * probe of SSL_read reads the decrypted response. A probe hit costs a trap
+ * into the kernel (microseconds): a request costs three (SSL_write entry,
+ * SSL_read entry and return).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#define SW_TLS_DEFINE
+#include "request.bpf.h"
+
+#define PROT_EXEC 4
+
+/* Records an OpenSSL call on the current task, if it is tracked. */
+static __always_inline struct sw_tls_call *enter_call(__u64 ssl, __u64 buf, __u8 op)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_tls_call *c;
+
+	if (!sw_task_of(t))
+		return NULL;
+	c = bpf_task_storage_get(&tls_calls, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		return NULL;
+	c->ssl = ssl;
+	c->buf = buf;
+	c->readbytes = 0;
+	c->start_ns = bpf_ktime_get_ns();
+	c->op = op;
+	c->ex = 0;
+	/*
+	 * The call's first send or receive names its socket. A call that does
+	 * no I/O (data already buffered) leaves this set for the task's next
+	 * socket operation; SSL_read's return probe clears it.
+	 */
+	c->armed = 1;
+	return c;
+}
+
+/* SSL_write(SSL *, const void *buf, int num) and SSL_write_ex(..., size_t *written). */
+SEC("uprobe")
+int BPF_KPROBE(sw_ssl_write, void *ssl, const void *buf)
+{
+	enter_call((__u64)ssl, (__u64)buf, SW_TLS_OP_WRITE);
+	return 0;
+}
+
+/* SSL_read(SSL *, void *buf, int num): returns the bytes read. */
+SEC("uprobe")
+int BPF_KPROBE(sw_ssl_read, void *ssl, void *buf)
+{
+	enter_call((__u64)ssl, (__u64)buf, SW_TLS_OP_READ);
+	return 0;
+}
+
+/* SSL_read_ex(SSL *, void *buf, size_t num, size_t *readbytes): returns 1 on success. */
+SEC("uprobe")
+int BPF_KPROBE(sw_ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes)
+{
+	struct sw_tls_call *c = enter_call((__u64)ssl, (__u64)buf, SW_TLS_OP_READ);
+
+	if (c) {
+		c->ex = 1;
+		c->readbytes = (__u64)readbytes;
+	}
+	return 0;
+}
+
+/*
+ * Return of SSL_read or SSL_read_ex: if response bytes of a client request
+ * arrived during the call (tls_on_socket() moved the request to
+ * `tls_pending`) and the call returns data, that data starts the response.
+ */
+SEC("uretprobe")
+int BPF_KRETPROBE(sw_ssl_read_ret, long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_tls_key key = {};
+	struct sw_tls_call *c;
+	struct sw_sock *req;
+	__u64 n = 0;
+
+	if (!t->bpf_storage)
+		return 0;
+	c = bpf_task_storage_get(&tls_calls, t, 0, 0);
+	if (!c || c->op != SW_TLS_OP_READ)
+		return 0;
+	c->op = SW_TLS_OP_NONE;
+	c->armed = 0;
+	if (c->ex) {
+		if (ret != 1 || bpf_probe_read_user(&n, sizeof(n), (const void *)c->readbytes))
+			return 0;
+	} else if (ret > 0) {
+		n = ret;
+	}
+	if (!n)
+		return 0; /* no data yet (a partial record): the request stays pending */
+	key.ssl = c->ssl;
+	key.tgid = t->tgid;
+	req = bpf_map_lookup_elem(&tls_pending, &key);
+	if (!req)
+		return 0;
+	count_request(req, n >= 12 ? response_status(c->buf) : SW_STATUS_UNKNOWN,
+		      bpf_ktime_get_ns() - req->req_ns);
+	bpf_map_delete_elem(&tls_pending, &key);
+	return 0;
+}
+
+/*
+ * mmap of executable file pages by a task of an agent whose TLS capture is
+ * on or not yet decided: the daemon looks for a newly mapped libssl once
+ * the call has returned. Only mmap calls pay for these hooks.
+ */
+static __always_inline bool agent_wants_tls(struct sw_task *st)
+{
+	__u32 slot = st->sys.slot;
+	__u32 *mode = bpf_map_lookup_elem(&agent_tls, &slot);
+
+	return mode && *mode != SW_TLS_OFF;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int sw_mmap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_task *st = sw_task_of(t);
+	struct sw_tls_call *c;
+
+	if (!st || !(ctx->args[2] & PROT_EXEC) || (long)ctx->args[4] < 0 || !agent_wants_tls(st))
+		return 0;
+	c = bpf_task_storage_get(&tls_calls, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c)
+		c->mmap = 1;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int sw_mmap_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_tls_call *c;
+	struct sw_task *st;
+	struct sw_event *e;
+
+	if (!t->bpf_storage)
+		return 0;
+	c = bpf_task_storage_get(&tls_calls, t, 0, 0);
+	if (!c || !c->mmap)
+		return 0;
+	c->mmap = 0;
+	st = sw_task_of(t);
+	if (!st || (ctx->ret < 0 && ctx->ret > -4096))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		sw_count(SW_CNT_RINGBUF_FULL);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = SW_EV_MAP;
+	e->pid = t->tgid;
+	e->slot = st->sys.slot;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* Wake the daemon now: the process may call SSL_write within milliseconds. */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS capture: attaches the OpenSSL probes (bpf/tls.bpf.c) to the libssl
+ * mapped by each process of an agent that has TLS capture on ("tls.agents"
+ * in the configuration), and detaches them when the process exits.
+ */
+#ifndef SW_TLS_H
+#define SW_TLS_H
+
+#include <linux/types.h>
+
+#include "config.h"
+#include "kernel.h"
+
+struct tls;
+
+/* NULL when TLS capture is off (not configured, or its hooks did not attach). */
+struct tls *tls__new(const struct config *c, struct kernel *k);
+void tls__free(struct tls *t);
+
+/* Attaches to every running process of an opted-in agent that has libssl mapped. */
+void tls__scan(struct tls *t);
+
+/* Handles a ring-buffer event (SW_EV_MAP; SW_EV_EXEC after identity has seen it). */
+void tls__event(struct tls *t, const struct sw_event *e);
+
+/* Detaches from processes that exited, and looks again at ones tagged recently. */
+void tls__poll(struct tls *t);
+
+struct tls_stats {
+	__u32 processes; /* processes with the probes attached */
+	__u32 libraries; /* distinct libssl files seen */
+	__u64 attach_failures; /* processes whose probes could not be attached */
+};
+
+void tls__stats(const struct tls *t, struct tls_stats *out);
+
+#endif
