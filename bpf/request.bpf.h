@@ -85,12 +85,13 @@ static __always_inline __u8 tls_record(__u64 buf, __u16 *len)
 
 /*
  * Whether a TLS 1.3 record of this length can be the client's Finished
- * message: its 32- or 48-byte MAC, the inner content type and the 16-byte
- * AEAD tag. (A TLS 1.2 Finished travels as a handshake record.)
+ * message: handshake header (4 bytes), 32- or 48-byte verify data, inner
+ * content type (1) and AEAD tag (16). (A TLS 1.2 Finished travels as a
+ * handshake record.)
  */
 static __always_inline bool tls13_finished_len(__u16 len)
 {
-	return len == 32 + 1 + 16 || len == 48 + 1 + 16;
+	return len == 4 + 32 + 1 + 16 || len == 4 + 48 + 1 + 16;
 }
 
 /* Set by the daemon when some agent has TLS capture on (the OpenSSL probes load). */
