@@ -192,6 +192,38 @@ static void test_bad_rules(void **state)
 		     "repetition bounds add up to more than 1000");
 }
 
+static void test_tls(void **state)
+{
+	struct config c;
+	char long_name[80];
+
+	(void)state;
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_int_equal(c.ntls_agents, 0);
+	assert_false(config__tls_agent(&c, "planner"));
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"tls\": {\"agents\": [\"llm-*\", \"planner\"]}}"), 0);
+	assert_int_equal(c.ntls_agents, 2);
+	assert_true(config__tls_agent(&c, "llm-gateway"));
+	assert_true(config__tls_agent(&c, "planner"));
+	assert_false(config__tls_agent(&c, "planner-2"));
+	assert_false(config__tls_agent(&c, "other"));
+	config__free(&c);
+	expect_error("{\"tls\": []}", "\"tls\" must be an object");
+	expect_error("{\"tls\": {\"agent\": []}}", "unknown key");
+	expect_error("{\"tls\": {\"agents\": \"llm-*\"}}", "must be an array");
+	expect_error("{\"tls\": {\"agents\": [\"\"]}}", "tls.agents[0] must be");
+	expect_error("{\"tls\": {\"agents\": [\"a\", 3]}}", "tls.agents[1] must be");
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = 0;
+	{
+		char text[160];
+
+		snprintf(text, sizeof(text), "{\"tls\": {\"agents\": [\"%s\"]}}", long_name);
+		expect_error(text, "1 to 31 characters");
+	}
+}
+
 static void test_upstreams(void **state)
 {
 	__u32 a[4] = {0}, b[4] = {0};
@@ -304,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_bad_rules),
 		cmocka_unit_test(test_anomaly),
 		cmocka_unit_test(test_upstreams),
+		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_load_file),
 	};
