@@ -32,6 +32,7 @@ struct collector {
 	char *upstreams; /* per slot: top_upstreams labels of 48 bytes, "" if free */
 	int *agent_index; /* per slot: index in the snapshot being built, -1 if none */
 	int request_entries; /* series in the kernel's request table at the last tick */
+	bool *retired; /* per slot: a named agent no longer exported */
 	__u64 ticks;
 	__u64 last_cgroup_scan;
 	pthread_mutex_t lock;
@@ -70,13 +71,14 @@ struct collector *collector__new(const struct config *c, struct kernel *k, struc
 	col->active_ns = calloc(col->nslots, sizeof(*col->active_ns));
 	col->upstreams = calloc((size_t)col->nslots * c->top_upstreams, UPSTREAM_LEN);
 	col->agent_index = calloc(col->nslots, sizeof(*col->agent_index));
+	col->retired = calloc(col->nslots, sizeof(*col->retired));
 	anomaly__params_default(&ap, c->interval_ns / 1e9);
 	ap.warmup = c->anomaly_warmup;
 	ap.hold_s = c->anomaly_hold_ns / 1e9;
 	col->anomaly = anomaly__new(&ap);
 	pthread_mutex_init(&col->lock, NULL);
 	if (!col->names || !col->stats || !col->shown || !col->anomaly || !col->activity ||
-	    !col->active_ns || !col->upstreams || !col->agent_index) {
+	    !col->active_ns || !col->upstreams || !col->agent_index || !col->retired) {
 		collector__free(col);
 		errno = ENOMEM;
 		return NULL;
@@ -107,6 +109,7 @@ void collector__free(struct collector *col)
 	free(col->active_ns);
 	free(col->upstreams);
 	free(col->agent_index);
+	free(col->retired);
 	anomaly__free(col->anomaly);
 	free(col);
 }
@@ -194,7 +197,28 @@ struct request_build {
 	struct snapshot *s;
 	int cap;
 	int entries; /* series in the kernel's table */
+	struct sw_req_key *stale; /* series of retired agents, to delete */
+	int nstale, stale_cap;
 };
+
+/*
+ * Remembers a series of a retired agent: its counters left the exposition
+ * when the agent did, so the kernel's table can let it go. If the agent
+ * comes back, the series starts again from zero, as a new series would.
+ */
+static void keep_stale(struct request_build *rb, const struct sw_req_key *k)
+{
+	if (rb->nstale == rb->stale_cap) {
+		int cap = rb->stale_cap ? rb->stale_cap * 2 : 16;
+		struct sw_req_key *n = realloc(rb->stale, cap * sizeof(*n));
+
+		if (!n)
+			return; /* deleted on a later tick */
+		rb->stale = n;
+		rb->stale_cap = cap;
+	}
+	rb->stale[rb->nstale++] = *k;
+}
 
 static void on_request(void *ctx, const struct sw_req_key *k, const struct sw_req_stats *v)
 {
@@ -205,8 +229,14 @@ static void on_request(void *ctx, const struct sw_req_key *k, const struct sw_re
 	const char *up;
 	int agent, i;
 
-	if (k->slot >= rb->col->nslots || (agent = rb->col->agent_index[k->slot]) < 0)
-		return; /* an agent not exported (retired) */
+	if (k->slot >= rb->col->nslots)
+		return;
+	agent = rb->col->agent_index[k->slot];
+	if (agent < 0) {
+		if (rb->col->retired[k->slot])
+			keep_stale(rb, k);
+		return; /* an agent not exported */
+	}
 	config__upstream_label(rb->col->cfg, k->family, k->addr, k->port, label, sizeof(label));
 	up = upstream_for(rb->col, k->slot, label);
 	for (i = 0; i < s->nrequests; i++) {
@@ -264,6 +294,9 @@ static void collect_requests(struct collector *col, struct snapshot *s)
 	for (i = 0; i < s->nagents; i++)
 		col->agent_index[s->agents[i].slot] = i;
 	rb.entries = kernel__for_each_request(col->k, on_request, &rb);
+	for (i = 0; i < rb.nstale; i++)
+		rb.entries -= !kernel__delete_request(col->k, &rb.stale[i]);
+	free(rb.stale);
 	col->request_entries = rb.entries;
 	if (s->nrequests)
 		qsort(s->requests, s->nrequests, sizeof(*s->requests), cmp_series);
@@ -323,8 +356,10 @@ int collector__tick(struct collector *col)
 		a->slot = slot;
 		a->instances = identity__instances(col->id, slot);
 		a->user_starts = kernel__user_starts(col->k, slot);
-		if (!agent_current(col, slot, a->instances,
-				   activity_of(&col->stats[slot], a->user_starts), t0))
+		col->retired[slot] = !agent_current(col, slot, a->instances,
+						    activity_of(&col->stats[slot], a->user_starts),
+						    t0);
+		if (col->retired[slot])
 			continue;
 		a->s = col->stats[slot];
 		a->s.tcp_opened += kernel__user_opened(col->k, slot);

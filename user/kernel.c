@@ -913,6 +913,11 @@ int kernel__for_each_request(struct kernel *k,
 	return n;
 }
 
+int kernel__delete_request(struct kernel *k, const struct sw_req_key *key)
+{
+	return bpf_map_delete_elem(bpf_map__fd(k->skel->maps.requests), key) ? -errno : 0;
+}
+
 int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)
 {
 	int i, n = 0;

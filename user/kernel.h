@@ -105,6 +105,9 @@ int kernel__for_each_request(struct kernel *k,
 					const struct sw_req_stats *val),
 			     void *ctx);
 
+/* Deletes one request series from the kernel's table; 0 or -errno. */
+int kernel__delete_request(struct kernel *k, const struct sw_req_key *key);
+
 int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max);
 
 /* Capacity and memory of each map; entries only for arrays (hashes: -1, the caller knows). */

@@ -7,6 +7,8 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "harness.h"
@@ -20,6 +22,23 @@ static int workload(const char *kind)
 	struct timespec ts;
 	int i;
 
+	if (!strcmp(kind, "request")) {
+		/* One request to itself over loopback: a client and a server series. */
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t len = sizeof(a);
+		int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), s;
+		char buf[4];
+
+		if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+		    getsockname(l, (struct sockaddr *)&a, &len) ||
+		    connect(c, (struct sockaddr *)&a, sizeof(a)) || (s = accept(l, NULL, NULL)) < 0)
+			return 1;
+		if (write(c, "ping", 4) != 4 || read(s, buf, 4) != 4 || write(s, "pong", 4) != 4 ||
+		    read(c, buf, 4) != 4)
+			return 1;
+		return 0;
+	}
 	if (!strcmp(kind, "syscalls")) {
 		for (i = 0; i < GETPPID_CALLS; i++)
 			syscall(SYS_getppid);
@@ -74,6 +93,7 @@ static const char *const checks[] = {
 	"map fill and kernel memory are exported",
 	"an agent idle past agent_retention with no instance is no longer exported",
 	"a retired agent that comes back continues its counters",
+	"a retired agent's request series leave the kernel's table, and do not come back with it",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -315,6 +335,7 @@ int main(int argc, char **argv)
 	}
 	{
 		char cfg[] = "/tmp/swarmwatch-nosched-XXXXXX";
+		double series;
 		const char *const extra[] = {"--config", cfg, NULL};
 		int fd = mkstemp(cfg);
 		pid_t p;
@@ -329,9 +350,14 @@ int main(int argc, char **argv)
 		if (!daemon_start(&d, extra)) {
 			p = spawn_workload(NULL, "nosched", "syscalls");
 			wait_status(p);
+			p = spawn_workload(NULL, "nosched", "request");
+			tap_diag("request workload exit %d", WEXITSTATUS(wait_status(p)));
 			usleep(400000);
 			m = scrape(d.port);
 		}
+		series = m ? sum_metric(m, "swarmwatch_agent_requests_total", "agent=\"nosched\"",
+					NULL)
+			   : NAN;
 		v = m ? metric(m, "swarmwatch_agent_syscalls_total{agent=\"nosched\","
 				  "class=\"process\"}")
 		      : NAN;
@@ -344,6 +370,7 @@ int main(int argc, char **argv)
 		free(m);
 		m = scrape(d.port);
 		tap_check(m && !strstr(m, "agent=\"nosched\""), "%s", checks[28]);
+
 		/* Back again: its counters continue where they were. */
 		p = spawn_workload(NULL, "nosched", "syscalls");
 		wait_status(p);
@@ -355,6 +382,17 @@ int main(int argc, char **argv)
 		      : NAN;
 		tap_diag("nosched after its return: %.0f", v);
 		tap_check(v >= 2 * GETPPID_CALLS, "%s", checks[29]);
+		/*
+		 * Its request series were deleted from the kernel while it was
+		 * retired (their counters had left the exposition with it): they
+		 * do not come back with it.
+		 */
+		v = m ? sum_metric(m, "swarmwatch_agent_requests_total", "agent=\"nosched\"", NULL)
+		      : NAN;
+		tap_diag(
+			"nosched requests: %.0f before retirement, %.0f after its return (nan: none)",
+			series, v);
+		tap_check(series == 2 && (isnan(v) || v == 0), "%s", checks[30]);
 		daemon_stop(&d);
 		unlink(cfg);
 		daemon_unpin(&d);
