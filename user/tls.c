@@ -88,6 +88,7 @@ struct tls {
 	int nrecheck;
 	__u64 attach_failures;
 	bool warned_full;
+	bool warned_attach;
 };
 
 static int pidfd_open(pid_t pid)
@@ -427,8 +428,11 @@ static void check_pid(struct tls *t, pid_t pid)
 		pr_debug("tls: probing process %d (%d probes on %s)", pid, n, path);
 		return;
 	}
-	if (n != -ESRCH)
-		pr_warn("tls: cannot probe process %d: %s", pid, strerror(-n));
+	if (n != -ESRCH && !t->warned_attach)
+		pr_warn("tls: cannot probe process %d: %s (further failures are counted in "
+			"swarmwatch_tls_attach_failures_total)",
+			pid, strerror(-n));
+	t->warned_attach |= n != -ESRCH;
 	t->attach_failures += n != -ESRCH;
 	detach(t, p);
 	*p = t->procs[--t->nprocs];
