@@ -16,6 +16,7 @@
 #include "identity.h"
 #include "kernel.h"
 #include "log.h"
+#include "sockscan.h"
 #include "tls.h"
 
 static volatile sig_atomic_t stopping;
@@ -209,6 +210,8 @@ int cmd_run(int argc, char **argv)
 	kernel__on_event(k, on_event, &handlers);
 	identity__scan_cgroups(id);
 	identity__scan_proc(id);
+	if (kernel__collector_up(k, COLLECTOR_NET))
+		sockscan__adopt(&maps);
 	tls__scan(tls);
 	col = collector__new(&cfg, k, id);
 	if (!col) {
