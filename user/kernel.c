@@ -54,6 +54,7 @@ struct kernel {
 	struct bpf_link *links[KERNEL_MAX_PROGS];
 	bool up[COLLECTOR_MAX];
 	bool tls_up; /* TLS capture: mmap hooks attached, OpenSSL probes loaded */
+	bool tls_multi; /* ... as multi-uprobe programs */
 	struct bpf_link *mmap_links[2];
 	int stats_fd; /* keeps BPF run-time stats on, -1 if off */
 	__u32 *slot_next; /* mmap of `slot_next` */
@@ -228,6 +229,23 @@ static void fill_progs(struct kernel *k)
 	k->nprogs = sizeof(t) / sizeof(t[0]);
 }
 
+/*
+ * Whether the kernel has multi-uprobe links (6.6+): one link attaches a
+ * program at several offsets of a file, for one process, without perf
+ * events, and much faster than a process's first perf-event uprobe.
+ */
+static bool uprobe_multi_supported(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ret;
+
+	if (!btf)
+		return false;
+	ret = btf__find_by_name_kind(btf, "bpf_uprobe_multi_link", BTF_KIND_STRUCT) > 0;
+	btf__free(btf);
+	return ret;
+}
+
 /* The OpenSSL probes and mmap hooks load only when some agent has TLS capture on. */
 static void plan_tls(struct kernel *k, bool btf_ok)
 {
@@ -238,13 +256,19 @@ static void plan_tls(struct kernel *k, bool btf_ok)
 	size_t i;
 
 	k->tls_up = k->cfg->ntls_agents > 0;
+	k->tls_multi = k->tls_up && uprobe_multi_supported();
 	if (k->tls_up && (!k->up[COLLECTOR_NET] || !btf_ok)) {
 		pr_warn("tls: capture needs the net collector (tp_btf socket hooks); TLS capture is "
 			"off");
 		k->tls_up = false;
 	}
-	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		bpf_program__set_autoload(progs[i], k->tls_up);
+		/* The four OpenSSL probes come first: multi-uprobe links when the kernel has them. */
+		if (k->tls_multi && i < 4)
+			bpf_program__set_expected_attach_type(
+				progs[i], (enum bpf_attach_type)SW_TRACE_UPROBE_MULTI);
+	}
 }
 
 /*
@@ -711,6 +735,7 @@ bool kernel__tls(struct kernel *k, struct kernel_tls *out)
 	out->ssl_read = s->progs.sw_ssl_read;
 	out->ssl_read_ex = s->progs.sw_ssl_read_ex;
 	out->ssl_read_ret = s->progs.sw_ssl_read_ret;
+	out->multi = k->tls_multi;
 	out->agent_tls_fd = bpf_map__fd(s->maps.agent_tls);
 	out->tasks_fd = bpf_map__fd(s->maps.tasks);
 	out->names_fd = bpf_map__fd(s->maps.agent_names);

@@ -42,12 +42,16 @@ typedef void (*kernel_event_fn)(void *ctx, const struct sw_event *e);
  */
 struct kernel *kernel__open(const struct config *c);
 
+/* enum bpf_attach_type value of multi-uprobe links (Linux 6.6), newer than libbpf's headers. */
+#define SW_TRACE_UPROBE_MULTI 48
+
 /* What TLS capture works with: the OpenSSL probes (to attach per process) and maps. */
 struct kernel_tls {
 	struct bpf_program *ssl_write; /* uprobe: SSL_write, SSL_write_ex */
 	struct bpf_program *ssl_read; /* uprobe: SSL_read */
 	struct bpf_program *ssl_read_ex; /* uprobe: SSL_read_ex */
 	struct bpf_program *ssl_read_ret; /* uretprobe: SSL_read, SSL_read_ex */
+	bool multi; /* loaded for multi-uprobe links (BPF_TRACE_UPROBE_MULTI), else perf events */
 	int agent_tls_fd; /* enum sw_tls_mode per slot */
 	int tasks_fd;
 	int names_fd;

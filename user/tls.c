@@ -53,12 +53,19 @@ struct tls_lib {
 };
 
 /* A process with the probes attached. */
+/* One attachment: a perf-event uprobe (libbpf link) or a multi-uprobe link (fd). */
+struct probe {
+	struct bpf_link *link;
+	int fd; /* -1 when link is used */
+};
+
 struct tls_proc {
 	pid_t pid;
 	int pidfd; /* readable once it exited */
 	dev_t dev; /* the library attached to */
 	ino_t ino;
-	struct bpf_link *links[TLS_MAX_LINKS];
+	struct probe probes[TLS_MAX_LINKS];
+	int nprobes;
 };
 
 /*
@@ -71,7 +78,7 @@ struct reaper {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct bpf_link **links;
+	struct probe *probes;
 	int n, cap;
 	bool stop, started;
 };
@@ -131,6 +138,13 @@ struct tls *tls__new(const struct config *c, struct kernel *k)
 	return t;
 }
 
+static void destroy(struct probe *pr)
+{
+	bpf_link__destroy(pr->link);
+	if (pr->fd >= 0)
+		close(pr->fd);
+}
+
 static void *reap(void *arg)
 {
 	struct reaper *r = arg;
@@ -138,10 +152,10 @@ static void *reap(void *arg)
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
 		while (r->n) {
-			struct bpf_link *l = r->links[--r->n];
+			struct probe pr = r->probes[--r->n];
 
 			pthread_mutex_unlock(&r->lock);
-			bpf_link__destroy(l);
+			destroy(&pr);
 			pthread_mutex_lock(&r->lock);
 		}
 		if (r->stop)
@@ -152,40 +166,39 @@ static void *reap(void *arg)
 	return NULL;
 }
 
-/* Hands a link to the reaper thread (destroys it here if there is none). */
-static void drop_link(struct tls *t, struct bpf_link *l)
+/* Hands a probe to the reaper thread (destroys it here if there is none). */
+static void drop_probe(struct tls *t, struct probe pr)
 {
 	struct reaper *r = &t->reaper;
+	bool queued = false;
 
-	if (!l)
-		return;
 	pthread_mutex_lock(&r->lock);
 	if (r->started && r->n == r->cap) {
 		int cap = r->cap ? r->cap * 2 : 64;
-		struct bpf_link **nl = realloc(r->links, cap * sizeof(*nl));
+		struct probe *np = realloc(r->probes, cap * sizeof(*np));
 
-		if (nl) {
-			r->links = nl;
+		if (np) {
+			r->probes = np;
 			r->cap = cap;
 		}
 	}
 	if (r->started && r->n < r->cap) {
-		r->links[r->n++] = l;
-		l = NULL;
+		r->probes[r->n++] = pr;
+		queued = true;
 		pthread_cond_signal(&r->wake);
 	}
 	pthread_mutex_unlock(&r->lock);
-	bpf_link__destroy(l);
+	if (!queued)
+		destroy(&pr);
 }
 
 static void detach(struct tls *t, struct tls_proc *p)
 {
 	int i;
 
-	for (i = 0; i < TLS_MAX_LINKS; i++) {
-		drop_link(t, p->links[i]);
-		p->links[i] = NULL;
-	}
+	for (i = 0; i < p->nprobes; i++)
+		drop_probe(t, p->probes[i]);
+	p->nprobes = 0;
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	p->pidfd = -1;
@@ -206,7 +219,7 @@ void tls__free(struct tls *t)
 		pthread_mutex_unlock(&t->reaper.lock);
 		pthread_join(t->reaper.thread, NULL);
 	}
-	free(t->reaper.links);
+	free(t->reaper.probes);
 	free(t->procs);
 	free(t->libs);
 	free(t);
@@ -346,16 +359,79 @@ static struct tls_proc *find_proc(struct tls *t, pid_t pid)
 	return NULL;
 }
 
-static struct bpf_link *probe(struct bpf_program *prog, pid_t pid, const char *path, __u64 off,
-			      bool ret)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
+/* bpf(BPF_LINK_CREATE) attributes of a multi-uprobe link (Linux 6.6 uapi). */
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags; /* SW_UPROBE_MULTI_RETURN */
+	__u32 pid;
+};
 
-	return bpf_program__attach_uprobe_opts(prog, pid, path, off, &opts);
+#define SW_BPF_LINK_CREATE 28
+#define SW_UPROBE_MULTI_RETURN 1u
+
+/* Attaches prog at offsets [0, n) of path, for process pid only; the link's fd or -errno. */
+static int link_multi(struct bpf_program *prog, const char *path, const __u64 *offsets, int n,
+		      bool ret, pid_t pid)
+{
+	struct uprobe_multi_attr a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = bpf_program__fd(prog);
+	a.attach_type = SW_TRACE_UPROBE_MULTI;
+	a.path = (__u64)(unsigned long)path;
+	a.offsets = (__u64)(unsigned long)offsets;
+	a.cnt = n;
+	a.multi_flags = ret ? SW_UPROBE_MULTI_RETURN : 0;
+	a.pid = pid;
+	fd = syscall(SYS_bpf, SW_BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : fd;
 }
 
-static int attach_links(struct tls *t, struct tls_proc *p, const char *path,
+/* Multi-uprobe links: one per program, each at every offset it needs. */
+static int attach_multi(struct tls *t, struct tls_proc *p, const char *path,
 			const struct tls_lib *lib)
+{
+	const struct {
+		struct bpf_program *prog;
+		int fn[2];
+		bool ret;
+	} plan[] = {
+		{t->k.ssl_write, {FN_WRITE, FN_WRITE_EX}, false},
+		{t->k.ssl_read, {FN_READ, -1}, false},
+		{t->k.ssl_read_ex, {FN_READ_EX, -1}, false},
+		{t->k.ssl_read_ret, {FN_READ, FN_READ_EX}, true},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(plan) / sizeof(plan[0]); i++) {
+		__u64 off[2];
+		int j, n = 0, fd;
+
+		for (j = 0; j < 2; j++)
+			if (plan[i].fn[j] >= 0 && lib->off[plan[i].fn[j]])
+				off[n++] = lib->off[plan[i].fn[j]];
+		if (!n)
+			continue;
+		fd = link_multi(plan[i].prog, path, off, n, plan[i].ret, p->pid);
+		if (fd < 0)
+			return fd;
+		p->probes[p->nprobes++] = (struct probe){.fd = fd};
+	}
+	return p->nprobes;
+}
+
+/* Perf-event uprobes (kernels before 6.6): one per program and offset. */
+static int attach_perf(struct tls *t, struct tls_proc *p, const char *path,
+		       const struct tls_lib *lib)
 {
 	const struct {
 		struct bpf_program *prog;
@@ -366,17 +442,21 @@ static int attach_links(struct tls *t, struct tls_proc *p, const char *path,
 		{t->k.ssl_read, FN_READ, false},       {t->k.ssl_read_ret, FN_READ, true},
 		{t->k.ssl_read_ex, FN_READ_EX, false}, {t->k.ssl_read_ret, FN_READ_EX, true},
 	};
-	int i, n = 0;
+	int i;
 
 	for (i = 0; i < TLS_MAX_LINKS; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = plan[i].ret);
+		struct bpf_link *l;
+
 		if (!lib->off[plan[i].fn])
 			continue;
-		p->links[n] = probe(plan[i].prog, p->pid, path, lib->off[plan[i].fn], plan[i].ret);
-		if (!p->links[n])
+		l = bpf_program__attach_uprobe_opts(plan[i].prog, p->pid, path,
+						    lib->off[plan[i].fn], &opts);
+		if (!l)
 			return -errno;
-		n++;
+		p->probes[p->nprobes++] = (struct probe){.link = l, .fd = -1};
 	}
-	return n;
+	return p->nprobes;
 }
 
 /* Attaches the probes to process pid if it has a libssl mapped and none are attached yet. */
@@ -423,7 +503,10 @@ static void check_pid(struct tls *t, pid_t pid)
 	p->dev = st.st_dev;
 	p->ino = st.st_ino;
 	p->pidfd = pidfd_open(pid);
-	n = p->pidfd < 0 ? -errno : attach_links(t, p, path, lib);
+	if (p->pidfd < 0)
+		n = -errno;
+	else
+		n = t->k.multi ? attach_multi(t, p, path, lib) : attach_perf(t, p, path, lib);
 	if (n > 0) {
 		pr_debug("tls: probing process %d (%d probes on %s)", pid, n, path);
 		return;
