@@ -87,15 +87,16 @@ static __always_inline __u64 syscall_buffer(bool sent)
 
 /*
  * Whether data in the request direction (a client's write, a server's
- * read) of a TLS socket starts a request: only application data does, and
- * on the server side not the client's TLS 1.3 Finished, the first
+ * read) of a TLS socket starts a request: only application data does, not
+ * an encrypted TLS 1.3 alert (the close_notify of a clean close), and on
+ * the server side not the client's TLS 1.3 Finished, the first
  * application-data record it receives.
  */
 static __always_inline bool tls_request_starts(struct sw_sock *ss, bool sent)
 {
 	__u16 len = 0;
 
-	if (tls_record(syscall_buffer(sent), &len) != TLS_APPLICATION_DATA)
+	if (tls_record(syscall_buffer(sent), &len) != TLS_APPLICATION_DATA || tls13_alert_len(len))
 		return false;
 	if (ss->role == SW_ROLE_SERVER && !(ss->flags & SW_SOCK_TLS_DATA) &&
 	    tls13_finished_len(len)) {
@@ -147,21 +148,15 @@ static __always_inline void track_request(struct sw_sock *ss, bool sent)
 
 /*
  * Whether the OpenSSL probes pair this socket's requests: it is in an
- * OpenSSL call now, or it was (SW_SOCK_SSL), or it carries TLS for an agent
- * with TLS capture on, whose handshake then is not mistaken for requests.
+ * OpenSSL call now, or it was (SW_SOCK_SSL). Until then (the handshake, or
+ * requests made before the probes were attached) the socket's own bytes
+ * pair them, with status unknown.
  */
 static __always_inline bool paired_by_tls(struct sw_sock *ss, bool sent)
 {
-	__u32 *mode;
-
 	if (!tls_capture)
 		return false;
-	if (tls_on_socket(ss, sent) || (ss->flags & SW_SOCK_SSL))
-		return true;
-	if (!(ss->flags & SW_SOCK_TLS))
-		return false;
-	mode = bpf_map_lookup_elem(&agent_tls, &ss->slot);
-	return mode && *mode == SW_TLS_ON;
+	return tls_on_socket(ss, sent) || (ss->flags & SW_SOCK_SSL);
 }
 
 SEC("tp_btf/inet_sock_set_state")

@@ -94,6 +94,12 @@ static __always_inline bool tls13_finished_len(__u16 len)
 	return len == 4 + 32 + 1 + 16 || len == 4 + 48 + 1 + 16;
 }
 
+/* Whether a TLS 1.3 record of this length is an alert: 2 bytes, content type, AEAD tag. */
+static __always_inline bool tls13_alert_len(__u16 len)
+{
+	return len == 2 + 1 + 16;
+}
+
 /* Set by the daemon when some agent has TLS capture on (the OpenSSL probes load). */
 #ifdef SW_TLS_DEFINE
 const volatile __u8 tls_capture = 0;
