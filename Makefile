@@ -131,7 +131,7 @@ $(BUILD)/bench/loop: bench/overhead/loop.c | $(BUILD)/bench
 
 $(BUILD)/bench/reqbench: bench/requests/reqbench.c | $(BUILD)/bench
 	$(msg) CC $@
-	$(Q)$(CC) $(CFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) $< -lssl -lcrypto -o $@
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench
 
