@@ -211,7 +211,7 @@ int cmd_run(int argc, char **argv)
 	identity__scan_cgroups(id);
 	identity__scan_proc(id);
 	if (kernel__collector_up(k, COLLECTOR_NET))
-		sockscan__adopt(&maps);
+		sockscan__adopt(&maps, k);
 	tls__scan(tls);
 	col = collector__new(&cfg, k, id);
 	if (!col) {

@@ -65,6 +65,9 @@ struct netns {
 
 struct scan {
 	const struct identity_maps *maps;
+	__u32 *live; /* per slot: open connections with an owner, counted open */
+	__u32 nslots;
+	bool partial; /* some sockets or processes were not looked at */
 	struct netns *ns;
 	size_t nns, ns_cap;
 	char net_cgroups[1024]; /* the daemon's own, see same_net_cgroups() */
@@ -307,9 +310,9 @@ static int fill_peer(int fd, struct sw_sock *v)
  * Returns 1 if adopted, 0 if it already had an owner or is no longer an
  * established TCP socket, -errno if it could not be copied or written.
  */
-static int adopt_socket(const struct identity_maps *maps, int pidfd, int fd, __u64 inode,
-			__u32 slot, bool server)
+static int adopt_socket(struct scan *sc, int pidfd, int fd, __u64 inode, __u32 slot, bool server)
 {
+	const struct identity_maps *maps = sc->maps;
 	struct sw_sock v;
 	struct stat st;
 	int sfd, err = 0;
@@ -329,6 +332,10 @@ static int adopt_socket(const struct identity_maps *maps, int pidfd, int fd, __u
 	/* Key: the daemon's own fd of the socket. */
 	if (bpf_map_update_elem(maps->socks_fd, &sfd, &v, BPF_NOEXIST)) {
 		err = errno == EEXIST ? 0 : -errno;
+		/* Owned already: open in the kernel's count if it saw it established. */
+		if (!err && !bpf_map_lookup_elem(maps->socks_fd, &sfd, &v) &&
+		    (v.flags & SW_SOCK_ESTABLISHED) && v.slot < sc->nslots)
+			sc->live[v.slot]++;
 		goto out_close;
 	}
 	/*
@@ -336,9 +343,11 @@ static int adopt_socket(const struct identity_maps *maps, int pidfd, int fd, __u
 	 * then counted if and only if the kernel found our flag (and cleared
 	 * it): count the open in that case only.
 	 */
-	if (tcp_state(sfd) == TCP_ESTABLISHED)
+	if (tcp_state(sfd) == TCP_ESTABLISHED) {
 		err = 1;
-	else
+		if (slot < sc->nslots)
+			sc->live[slot]++;
+	} else
 		err = !bpf_map_lookup_elem(maps->socks_fd, &sfd, &v) &&
 		      !(v.flags & SW_SOCK_ESTABLISHED);
 out_close:
@@ -388,7 +397,7 @@ static int adopt_fds(struct scan *sc, pid_t pid, int pidfd, struct netns *ns, __
 		s = find_sock(ns, inode);
 		if (!s || s->done)
 			continue; /* not established TCP, or seen in another process */
-		ret = adopt_socket(sc->maps, pidfd, atoi(de->d_name), inode, slot,
+		ret = adopt_socket(sc, pidfd, atoi(de->d_name), inode, slot,
 				   is_listening(ns, s->lport));
 		if (ret < 0) {
 			pr_debug("sockscan: cannot adopt socket %llu of process %d: %s", inode, pid,
@@ -421,6 +430,7 @@ static void scan_process(struct scan *sc, pid_t pid)
 	if (!same_net_cgroups(sc, pid)) {
 		pr_debug("sockscan: process %d is in another net_cls/net_prio cgroup: skipped",
 			 pid);
+		sc->partial = true;
 		goto out_pidfd;
 	}
 	n = adopt_fds(sc, pid, pidfd, ns, t.sys.slot);
@@ -433,9 +443,39 @@ out_pidfd:
 	close(pidfd);
 }
 
-int sockscan__adopt(const struct identity_maps *maps)
+/*
+ * Sets each slot's active count (tcp_opened + user_opened - tcp_closed) to
+ * the connections found open, through user_opened. Only lowers it: a
+ * higher count than the scan found means connections that closed while no
+ * daemon ran (their close went uncounted). Counters are unsigned and only
+ * their difference is exported, so user_opened may wrap below zero.
+ */
+static void reconcile(struct scan *sc, struct kernel *k)
 {
-	struct scan sc = {.maps = maps};
+	struct sw_agent_stats *st = calloc(sc->nslots, sizeof(*st));
+	int n = st ? kernel__read_stats(k, sc->nslots, st) : -ENOMEM;
+	__u32 slot, fixed = 0;
+
+	for (slot = 0; n > 0 && slot < (__u32)n; slot++) {
+		__u64 user = kernel__user_opened(k, slot);
+		__u64 active = st[slot].tcp_opened + user - st[slot].tcp_closed;
+
+		if ((__s64)active <= (__s64)sc->live[slot])
+			continue;
+		user -= active - sc->live[slot];
+		if (!bpf_map_update_elem(sc->maps->user_opened_fd, &slot, &user, BPF_ANY))
+			fixed += active - sc->live[slot];
+	}
+	if (fixed)
+		pr_info("sockscan: %u connections counted open by an earlier run had closed since; "
+			"active connections corrected",
+			fixed);
+	free(st);
+}
+
+int sockscan__adopt(const struct identity_maps *maps, struct kernel *k)
+{
+	struct scan sc = {.maps = maps, .nslots = SW_MAX_AGENTS_LIMIT + 1};
 	pid_t self = getpid();
 	struct dirent *de;
 	size_t i;
@@ -447,6 +487,11 @@ int sockscan__adopt(const struct identity_maps *maps)
 
 		pr_warn("sockscan: cannot read /proc: %s", strerror(-err));
 		return err;
+	}
+	sc.live = calloc(sc.nslots, sizeof(*sc.live));
+	if (!sc.live) {
+		closedir(dir);
+		return -ENOMEM;
 	}
 	net_cgroups(self, sc.net_cgroups, sizeof(sc.net_cgroups));
 	while ((de = readdir(dir)) && sc.adopted < MAX_ADOPT) {
@@ -464,6 +509,9 @@ int sockscan__adopt(const struct identity_maps *maps)
 	if (sc.failed)
 		pr_warn("sockscan: %d open connections of agents not adopted (-v says why)",
 			sc.failed);
+	if (!sc.failed && !sc.partial && sc.adopted < MAX_ADOPT)
+		reconcile(&sc, k);
+	free(sc.live);
 	pr_info("sockscan: adopted %d open TCP connections of %d agent processes%s", sc.adopted,
 		sc.procs, sc.adopted >= MAX_ADOPT ? " (the limit per start)" : "");
 	return sc.adopted;

@@ -3,6 +3,7 @@
 #define SW_SOCKSCAN_H
 
 #include "identity.h"
+#include "kernel.h"
 
 /*
  * Adopts the TCP connections that tracked processes already held when the
@@ -14,9 +15,14 @@
  * is a server's, any other a client's. A socket several processes share is
  * adopted once. Call it after identity__scan_proc(), with the net
  * collector attached (its close is counted by the kernel). Processes that
- * exit meanwhile are skipped. Returns the number of sockets adopted (at most
+ * exit meanwhile are skipped.
+ *
+ * Then, when every socket could be looked at, it sets each agent's active
+ * connection count (opened - closed) to what is open: connections counted
+ * open by an earlier run that closed while no daemon ran would otherwise
+ * count as active for ever. Returns the number of sockets adopted (at most
  * 65536 per call), or -errno when /proc cannot be read.
  */
-int sockscan__adopt(const struct identity_maps *maps);
+int sockscan__adopt(const struct identity_maps *maps, struct kernel *k);
 
 #endif

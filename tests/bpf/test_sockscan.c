@@ -23,6 +23,7 @@
 #include "tap.h"
 
 #define CONNS 5
+#define HALF 2 /* connections closed while the daemon runs; the rest while it does not */
 #define CONNS_V4 3 /* the others over IPv6 when ::1 is up */
 #define LISTEN_FD 100 /* IPv4 listener, inherited across exec */
 #define LISTEN6_FD 101 /* IPv6 listener, absent without ::1 */
@@ -130,14 +131,14 @@ static int serve(void)
 /*
  * scancli: makes the connections and forks a child that holds them too,
  * then obeys commands: a digit i reads the greeting on connection i and
- * makes a request there; 'c' closes every connection (child first); 'e'
- * exits.
+ * makes a request there; 'h' closes the first HALF connections (the child
+ * lets go of them all first); 'c' closes the rest; 'e' exits.
  */
 static int client(void)
 {
 	static const char greeting[] = GREETING, request[] = REQUEST, response[] = RESPONSE;
 	char buf[sizeof(RESPONSE)], cmd;
-	int c[CONNS], hold[2], i, st;
+	int c[CONNS], hold[2], i, st, first = 0;
 	pid_t child;
 
 	for (i = 0; i < CONNS; i++) {
@@ -162,13 +163,17 @@ static int client(void)
 	if (child < 0 || ack('r'))
 		return 3;
 	while (read(CTL_FD, &cmd, 1) == 1 && cmd != 'e') {
-		if (cmd == 'c') {
-			close(hold[1]);
-			if (waitpid(child, &st, 0) != child)
-				return 4;
-			for (i = 0; i < CONNS; i++)
+		if (cmd == 'c' || cmd == 'h') {
+			if (child > 0) {
+				close(hold[1]);
+				if (waitpid(child, &st, 0) != child)
+					return 4;
+				child = 0;
+			}
+			for (i = first; i < (cmd == 'h' ? HALF : CONNS); i++)
 				close(c[i]);
-			if (ack('c'))
+			first = i;
+			if (ack(cmd))
 				return 4;
 			continue;
 		}
@@ -316,6 +321,11 @@ static int gauges_down(const char *m)
 	return active(m, client_agent) == 0 && active(m, server_agent) == 0;
 }
 
+static int gauges_half(const char *m)
+{
+	return active(m, client_agent) == CONNS - HALF && active(m, server_agent) == CONNS - HALF;
+}
+
 /* Reports check `name`; on failure prints what was seen ("got ..."). */
 static void __attribute__((format(printf, 3, 4)))
 expect(int ok, const char *name, const char *fmt, ...)
@@ -358,7 +368,8 @@ static const char *const checks[] = {
 	"client: 2 requests with role client, none other",
 	"server: 2 requests with role server, none other",
 	"daemon restarted: still 5 active connections each, none adopted twice",
-	"client: connections closed, both agents back to 0 active connections",
+	"client closes 2 connections: both agents at 3 active connections",
+	"the other 3 closed while no daemon ran: both at 0 after the restart",
 	"nothing dropped for lack of socket storage",
 	"workloads exit 0",
 };
@@ -447,16 +458,31 @@ int main(int argc, char **argv)
 	       checks[7], "client %g, server %g, want %d (restarted: %s, adopted %g)",
 	       active(m, client_agent), active(m, server_agent), CONNS, ok ? "yes" : "no", n);
 
-	ok = !worker_do(&cli, 'c', 'c');
+	ok = !worker_do(&cli, 'h', 'h');
 	free(m);
-	m = scrape_until(d.port, gauges_down);
-	expect(ok && gauges_down(m), checks[8], "client %g, server %g, want 0 and 0 (closed: %s)",
-	       active(m, client_agent), active(m, server_agent), ok ? "yes" : "no");
+	m = scrape_until(d.port, gauges_half);
+	expect(ok && gauges_half(m), checks[8], "client %g, server %g, want %d and %d (closed: %s)",
+	       active(m, client_agent), active(m, server_agent), CONNS - HALF, CONNS - HALF,
+	       ok ? "yes" : "no");
+
+	/*
+	 * Closes that happen while no daemon runs are not seen: the next start
+	 * finds fewer connections open than counted, and corrects the count.
+	 */
+	daemon_stop(&d);
+	ok = !worker_do(&cli, 'c', 'c');
+	usleep(100000); /* the server's side leaves ESTABLISHED on the FIN */
+	ok = ok && !daemon_start(&d, NULL);
+	free(m);
+	m = ok ? scrape_until(d.port, gauges_down) : strdup("");
+	expect(ok && gauges_down(m), checks[9], "client %g, server %g, want 0 and 0 (%s)",
+	       active(m, client_agent), active(m, server_agent),
+	       ok ? "closed and restarted" : "close or restart failed");
 	v = metric(m, "swarmwatch_events_dropped_total{reason=\"socket_storage_full\"}");
-	expect(v == 0, checks[9], "%g", v);
+	expect(v == 0, checks[10], "%g", v);
 	st1 = worker_stop(&cli);
 	st2 = worker_stop(&srv);
-	expect(st1 == 0 && st2 == 0, checks[10], "client %d, server %d", st1, st2);
+	expect(st1 == 0 && st2 == 0, checks[11], "client %d, server %d", st1, st2);
 
 	if (tap_failed) {
 		char *p;
