@@ -114,6 +114,17 @@ SW_MAP struct {
 	__type(value, __u64);
 } user_opened SEC(".maps");
 
+/* Resident memory per slot, in bytes: the task iterator (memory.bpf.c) sums
+ * it each time the daemon runs it; the daemon zeroes it before, through its
+ * memory map. Per run, not pinned. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 257);
+	__type(key, __u32);
+	__type(value, __u64);
+} agent_rss SEC(".maps");
+
 /* TLS capture per slot (enum sw_tls_mode), written by the daemon. Per run. */
 SW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

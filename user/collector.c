@@ -26,6 +26,8 @@ struct collector {
 	__u32 nslots; /* max_agents + 1 */
 	char (*names)[SW_NAME_LEN]; /* slot -> name, "" if unused */
 	struct sw_agent_stats *stats; /* scratch, one per slot */
+	__u64 *rss; /* scratch: resident bytes per slot */
+	bool rss_failed; /* sampling it failed at the last tick (warned when it starts failing) */
 	__u8 (*shown)[SW_ERRNO_SLOTS]; /* sticky errno labels per slot */
 	__u64 *activity; /* per slot: sum of its event counters at the last change */
 	__u64 *active_ns; /* per slot: when those counters last moved (monotonic) */
@@ -66,6 +68,7 @@ struct collector *collector__new(const struct config *c, struct kernel *k, struc
 	col->nslots = c->max_agents + 1;
 	col->names = calloc(col->nslots, sizeof(*col->names));
 	col->stats = calloc(col->nslots, sizeof(*col->stats));
+	col->rss = calloc(col->nslots, sizeof(*col->rss));
 	col->shown = calloc(col->nslots, sizeof(*col->shown));
 	col->activity = calloc(col->nslots, sizeof(*col->activity));
 	col->active_ns = calloc(col->nslots, sizeof(*col->active_ns));
@@ -77,8 +80,9 @@ struct collector *collector__new(const struct config *c, struct kernel *k, struc
 	ap.hold_s = c->anomaly_hold_ns / 1e9;
 	col->anomaly = anomaly__new(&ap);
 	pthread_mutex_init(&col->lock, NULL);
-	if (!col->names || !col->stats || !col->shown || !col->anomaly || !col->activity ||
-	    !col->active_ns || !col->upstreams || !col->agent_index || !col->retired) {
+	if (!col->names || !col->stats || !col->rss || !col->shown || !col->anomaly ||
+	    !col->activity || !col->active_ns || !col->upstreams || !col->agent_index ||
+	    !col->retired) {
 		collector__free(col);
 		errno = ENOMEM;
 		return NULL;
@@ -104,6 +108,7 @@ void collector__free(struct collector *col)
 	pthread_mutex_destroy(&col->lock);
 	free(col->names);
 	free(col->stats);
+	free(col->rss);
 	free(col->shown);
 	free(col->activity);
 	free(col->active_ns);
@@ -302,6 +307,19 @@ static void collect_requests(struct collector *col, struct snapshot *s)
 		qsort(s->requests, s->nrequests, sizeof(*s->requests), cmp_series);
 }
 
+/* Samples resident memory per slot into col->rss; whether it could. */
+static bool collect_rss(struct collector *col)
+{
+	int err = kernel__read_rss(col->k, col->nslots, col->rss);
+
+	if (err == -ENOTSUP)
+		return false; /* the iterator does not run here: said once at start */
+	if (err < 0 && !col->rss_failed)
+		pr_warn("collector: cannot sample resident memory: %s", strerror(-err));
+	col->rss_failed = err < 0;
+	return err >= 0;
+}
+
 static bool stats_empty(const struct sw_agent_stats *s)
 {
 	static const struct sw_agent_stats zero;
@@ -341,6 +359,7 @@ int collector__tick(struct collector *col)
 		return -ENOMEM;
 	}
 	kernel__read_counters(col->k, s->counters);
+	s->rss_up = collect_rss(col);
 	for (slot = 0; slot < nread; slot++) {
 		struct agent_snap *a = &s->agents[n];
 
@@ -356,6 +375,7 @@ int collector__tick(struct collector *col)
 		a->slot = slot;
 		a->instances = identity__instances(col->id, slot);
 		a->user_starts = kernel__user_starts(col->k, slot);
+		a->rss_bytes = s->rss_up ? col->rss[slot] : 0;
 		col->retired[slot] = !agent_current(col, slot, a->instances,
 						    activity_of(&col->stats[slot], a->user_starts),
 						    t0);

@@ -16,6 +16,7 @@ struct agent_snap {
 	__u32 slot;
 	__u32 instances;
 	__u64 user_starts; /* starts the daemon classified */
+	__u64 rss_bytes; /* resident memory of its processes at this tick (if rss_up) */
 	struct sw_agent_stats s;
 	__u8 errno_shown[SW_ERRNO_SLOTS]; /* 1: exported under its own name */
 };
@@ -48,6 +49,7 @@ struct snapshot {
 	int nrequests;
 	__u64 counters[SW_CNT_MAX];
 	bool up[COLLECTOR_MAX];
+	bool rss_up; /* the task iterator ran: agents' rss_bytes are set */
 	struct prog_stat progs[KERNEL_MAX_PROGS];
 	int nprogs;
 	struct map_stat maps[KERNEL_MAX_MAPS];

@@ -53,9 +53,15 @@ struct kernel {
 	int nprogs;
 	struct bpf_link *links[KERNEL_MAX_PROGS];
 	bool up[COLLECTOR_MAX];
+	bool btf_ok; /* tp_btf programs attach here */
 	bool tls_up; /* TLS capture: mmap hooks attached, OpenSSL probes loaded */
 	bool tls_multi; /* ... as multi-uprobe programs */
 	struct bpf_link *mmap_links[2];
+	bool rss_on; /* the task iterator summing resident memory is in the object */
+	struct bpf_link *rss_link; /* ... attached; NULL when the memory metric is off */
+	__u64 *rss; /* mmap of `agent_rss` */
+	size_t rss_len;
+	__u32 rss_slots;
 	int stats_fd; /* keeps BPF run-time stats on, -1 if off */
 	__u32 *slot_next; /* mmap of `slot_next` */
 	size_t slot_next_len;
@@ -247,39 +253,27 @@ static bool uprobe_multi_supported(void)
 }
 
 /* The OpenSSL probes and mmap hooks load only when some agent has TLS capture on. */
-static void plan_tls(struct kernel *k, bool btf_ok)
+static void plan_tls(struct kernel *k)
 {
-	struct swarmwatch_bpf *s = k->skel;
-	struct bpf_program *const progs[] = {s->progs.sw_ssl_write,   s->progs.sw_ssl_read,
-					     s->progs.sw_ssl_read_ex, s->progs.sw_ssl_read_ret,
-					     s->progs.sw_mmap_enter,  s->progs.sw_mmap_exit};
-	size_t i;
-
 	k->tls_up = k->cfg->ntls_agents > 0;
 	k->tls_multi = k->tls_up && uprobe_multi_supported();
-	if (k->tls_up && (!k->up[COLLECTOR_NET] || !btf_ok)) {
+	if (k->tls_up && (!k->up[COLLECTOR_NET] || !k->btf_ok)) {
 		pr_warn("tls: capture needs the net collector (tp_btf socket hooks); TLS capture is "
 			"off");
 		k->tls_up = false;
-	}
-	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		bpf_program__set_autoload(progs[i], k->tls_up);
-		/* The four OpenSSL probes come first: multi-uprobe links when the kernel has them. */
-		if (k->tls_multi && i < 4)
-			bpf_program__set_expected_attach_type(
-				progs[i], (enum bpf_attach_type)SW_TRACE_UPROBE_MULTI);
 	}
 }
 
 /*
  * Decides for each collector whether it can run and which program variant
- * each hook uses; turns off autoload for everything else.
+ * each hook uses (set_autoload() applies it).
  */
 static void plan_collectors(struct kernel *k)
 {
 	bool btf_ok = probe_tp_btf("sys_enter");
 	int i, c;
 
+	k->btf_ok = btf_ok;
 	if (!btf_ok)
 		pr_warn("tp_btf programs do not attach on this kernel; using raw_tp where possible");
 	for (c = 0; c < COLLECTOR_MAX; c++)
@@ -301,15 +295,34 @@ static void plan_collectors(struct kernel *k)
 			k->up[d->col] = false;
 		}
 	}
-	for (i = 0; i < k->nprogs; i++) {
+	plan_tls(k);
+}
+
+/* Loads the programs planned, and no others. */
+static void set_autoload(struct kernel *k)
+{
+	struct swarmwatch_bpf *s = k->skel;
+	struct bpf_program *const tls[] = {s->progs.sw_ssl_write,   s->progs.sw_ssl_read,
+					   s->progs.sw_ssl_read_ex, s->progs.sw_ssl_read_ret,
+					   s->progs.sw_mmap_enter,  s->progs.sw_mmap_exit};
+	size_t i;
+
+	for (i = 0; i < (size_t)k->nprogs; i++) {
 		struct prog_desc *d = &k->progs[i];
 		bool on = k->up[d->col];
 
-		bpf_program__set_autoload(d->btf, on && btf_ok);
+		bpf_program__set_autoload(d->btf, on && k->btf_ok);
 		if (d->raw)
-			bpf_program__set_autoload(d->raw, on && !btf_ok);
+			bpf_program__set_autoload(d->raw, on && !k->btf_ok);
 	}
-	plan_tls(k, btf_ok);
+	for (i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) {
+		bpf_program__set_autoload(tls[i], k->tls_up);
+		/* The four OpenSSL probes come first: multi-uprobe links when the kernel has them. */
+		if (k->tls_multi && i < 4)
+			bpf_program__set_expected_attach_type(
+				tls[i], (enum bpf_attach_type)SW_TRACE_UPROBE_MULTI);
+	}
+	bpf_program__set_autoload(s->progs.sw_task_rss, k->rss_on);
 }
 
 static int ensure_bpffs(const char *pin_path)
@@ -343,12 +356,13 @@ make_dir:
 
 /*
  * Maps kept across restarts. Per run: the ring buffer, rodata, the CPU
- * records, and the TLS state, which follows this run's configuration and
- * uprobes.
+ * records, the resident memory sampled each tick, and the TLS state, which
+ * follows this run's configuration and uprobes.
  */
 static bool map_is_pinned(const struct bpf_map *m)
 {
-	static const char *const per_run[] = {"oncpu", "agent_tls", "tls_calls", "tls_pending"};
+	static const char *const per_run[] = {"oncpu", "agent_rss", "agent_tls", "tls_calls",
+					      "tls_pending"};
 	const char *name = bpf_map__name(m);
 	size_t i;
 
@@ -458,12 +472,14 @@ static void set_rodata(struct kernel *k)
 	ro->nr_write = syscalls__number("write");
 	ro->nr_recvfrom = syscalls__number("recvfrom");
 	ro->nr_sendto = syscalls__number("sendto");
+	ro->page_size = sysconf(_SC_PAGESIZE);
 	syscalls__fill_classes(ro->syscall_class, SW_SYSCALL_MAX);
 	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
 	bpf_map__set_max_entries(k->skel->maps.agent_stats, slots);
 	bpf_map__set_max_entries(k->skel->maps.user_starts, slots);
 	bpf_map__set_max_entries(k->skel->maps.user_opened, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_tls, slots);
+	bpf_map__set_max_entries(k->skel->maps.agent_rss, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_names, slots * 4);
 }
 
@@ -573,7 +589,70 @@ static int attach(struct kernel *k)
 	return 0;
 }
 
+/*
+ * Maps `agent_rss` and attaches the task iterator that fills it. On failure
+ * the memory metric is off and everything else runs.
+ */
+static void attach_rss(struct kernel *k)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	int fd = bpf_map__fd(k->skel->maps.agent_rss);
+
+	if (!k->rss_on)
+		return;
+	k->rss_slots = bpf_map__max_entries(k->skel->maps.agent_rss);
+	k->rss_len = (k->rss_slots * sizeof(__u64) + page - 1) / page * page;
+	k->rss = mmap(NULL, k->rss_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (k->rss == MAP_FAILED) {
+		k->rss = NULL;
+		pr_warn("memory: cannot map agent_rss: %s; swarmwatch_agent_memory_resident_bytes is "
+			"off",
+			strerror(errno));
+		return;
+	}
+	k->rss_link = bpf_program__attach_iter(k->skel->progs.sw_task_rss, NULL);
+	if (!k->rss_link)
+		pr_warn("memory: cannot attach the task iterator: %s; "
+			"swarmwatch_agent_memory_resident_bytes is off",
+			strerror(errno));
+}
+
 static void read_map_stats(struct kernel *k);
+
+/* Readies the open object: programs to load, rodata, pinned maps; 0 or -errno. */
+static int prepare(struct kernel *k)
+{
+	int err;
+
+	set_autoload(k);
+	set_rodata(k);
+	err = setup_pins(k);
+	if (err)
+		pr_err("cannot set up pinned maps in %s: %s", k->cfg->pin_path, strerror(-err));
+	return err;
+}
+
+/*
+ * The object did not load (err). Loads it again without the task iterator,
+ * so that a kernel that refuses it (an rss_stat layout CO-RE does not know,
+ * a verifier that rejects it) still runs every collector. 0 and one warning
+ * if that loads; err otherwise.
+ */
+static int load_without_rss(struct kernel *k, int err)
+{
+	swarmwatch_bpf__destroy(k->skel);
+	k->rss_on = false;
+	k->skel = swarmwatch_bpf__open();
+	if (!k->skel)
+		return err;
+	fill_progs(k);
+	if (prepare(k) || swarmwatch_bpf__load(k->skel))
+		return err;
+	pr_warn("memory: the task iterator does not load on this kernel (%s); "
+		"swarmwatch_agent_memory_resident_bytes is off (run with -v for the verifier log)",
+		strerror(-err));
+	return 0;
+}
 
 static int on_ringbuf(void *ctx, void *data, size_t size)
 {
@@ -607,13 +686,12 @@ struct kernel *kernel__open(const struct config *c)
 	}
 	fill_progs(k);
 	plan_collectors(k);
-	set_rodata(k);
-	err = setup_pins(k);
-	if (err) {
-		pr_err("cannot set up pinned maps in %s: %s", c->pin_path, strerror(-err));
+	k->rss_on = true;
+	if (prepare(k))
 		goto err_destroy;
-	}
 	err = swarmwatch_bpf__load(k->skel);
+	if (err)
+		err = load_without_rss(k, err);
 	if (err) {
 		pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
 		       strerror(-err));
@@ -626,6 +704,7 @@ struct kernel *kernel__open(const struct config *c)
 	}
 	if (attach(k))
 		goto err_destroy;
+	attach_rss(k);
 	pin_programs(k);
 	read_map_stats(k);
 	if (c->bpf_stats) {
@@ -679,6 +758,9 @@ void kernel__close(struct kernel *k)
 		bpf_link__destroy(k->links[i]);
 	bpf_link__destroy(k->mmap_links[0]);
 	bpf_link__destroy(k->mmap_links[1]);
+	bpf_link__destroy(k->rss_link);
+	if (k->rss)
+		munmap(k->rss, k->rss_len);
 	unpin_programs(k->cfg->pin_path);
 	if (k->slot_next)
 		munmap(k->slot_next, k->slot_next_len);
@@ -861,6 +943,32 @@ int kernel__read_counters(struct kernel *k, __u64 out[SW_CNT_MAX])
 	return 0;
 }
 
+int kernel__read_rss(struct kernel *k, __u32 nslots, __u64 *out)
+{
+	char buf[64];
+	int fd, err = 0;
+	ssize_t n;
+
+	if (!k->rss_link)
+		return -ENOTSUP;
+	if (nslots > k->rss_slots)
+		nslots = k->rss_slots;
+	memset(k->rss, 0, k->rss_slots * sizeof(__u64));
+	/* Each read of a new iterator runs the program over every task; it writes no output. */
+	fd = bpf_iter_create(bpf_link__fd(k->rss_link));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	memcpy(out, k->rss, nslots * sizeof(__u64));
+	return nslots;
+}
+
 static __u64 read_u64(int fd, __u32 key)
 {
 	__u64 v = 0;
@@ -943,6 +1051,21 @@ int kernel__delete_request(struct kernel *k, const struct sw_req_key *key)
 	return bpf_map_delete_elem(bpf_map__fd(k->skel->maps.requests), key) ? -errno : 0;
 }
 
+/* Fills out with p's run-time statistics; false if the kernel does not tell. */
+static bool prog_stat_of(struct bpf_program *p, struct prog_stat *out)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return false;
+	out->name = bpf_program__name(p);
+	out->run_ns = info.run_time_ns;
+	out->runs = info.run_cnt;
+	return true;
+}
+
 int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)
 {
 	int i, n = 0;
@@ -953,19 +1076,12 @@ int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)
 	for (i = 0; i < k->nprogs && n < max; i++) {
 		struct bpf_program *p = bpf_program__autoload(k->progs[i].btf) ? k->progs[i].btf
 									       : k->progs[i].raw;
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
 
-		if (!k->links[i] || !p)
-			continue;
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-			continue;
-		out[n].name = bpf_program__name(p);
-		out[n].run_ns = info.run_time_ns;
-		out[n].runs = info.run_cnt;
-		n++;
+		if (k->links[i] && p && prog_stat_of(p, &out[n]))
+			n++;
 	}
+	if (k->rss_link && n < max && prog_stat_of(k->skel->progs.sw_task_rss, &out[n]))
+		n++;
 	return n;
 }
 

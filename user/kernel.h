@@ -99,6 +99,15 @@ __u64 kernel__user_starts(struct kernel *k, __u32 slot);
 /* Connections the daemon found open for slot (adopted sockets); 0 when none. */
 __u64 kernel__user_opened(struct kernel *k, __u32 slot);
 
+/*
+ * Resident memory of each slot's processes, in bytes: zeroes `agent_rss`,
+ * runs the task iterator once (it visits every task on the host and sums
+ * the tracked processes' resident pages per slot), and copies slots
+ * [0, nslots) to out. Returns the number of slots copied, or -ENOTSUP when
+ * the iterator does not run on this kernel, or another -errno.
+ */
+int kernel__read_rss(struct kernel *k, __u32 nslots, __u64 *out);
+
 /* Calls fn for each agent name and slot in the kernel's name table. */
 int kernel__for_each_name(struct kernel *k, void (*fn)(void *ctx, const char *name, __u32 slot),
 			  void *ctx);

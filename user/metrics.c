@@ -197,6 +197,17 @@ static void render_agents(struct buf *b, const struct snapshot *s)
 		}
 	}
 
+	if (s->rss_up) {
+		prom__family(b, "swarmwatch_agent_memory_resident_bytes", "gauge",
+			     "Resident memory of the agent's processes (file, anonymous and shared "
+			     "memory pages), sampled each collector tick.");
+		for (i = 0; i < s->nagents; i++) {
+			l[0].value = s->agents[i].name;
+			prom__sample_u64(b, "swarmwatch_agent_memory_resident_bytes", l, 1,
+					 s->agents[i].rss_bytes);
+		}
+	}
+
 	prom__family(b, "swarmwatch_agent_syscalls_total", "counter",
 		     "Completed syscalls of the agent's tasks by class.");
 	l[1].name = "class";

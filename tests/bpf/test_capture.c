@@ -2,12 +2,14 @@
 /*
  * Capture against the running kernel: a child tagged SWARMWATCH_AGENT=probe
  * makes exactly 100000 getppid() and 1000 failing open() calls; one child
- * exits 3, one is killed by SIGKILL; a "busy" agent spins for 1 s of CPU.
+ * exits 3, one is killed by SIGKILL; a "busy" agent spins for 1 s of CPU; a
+ * "memhog" agent holds 64 MiB of touched memory until it is killed.
  * Then: pinned maps survive a restart, and the HTTP endpoints behave.
  */
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -16,6 +18,9 @@
 
 #define GETPPID_CALLS 100000
 #define FAILED_OPENS 1000
+#define MIB (1024.0 * 1024.0)
+#define HOG_BYTES (64 << 20)
+#define MEMHOG_RSS "swarmwatch_agent_memory_resident_bytes{agent=\"memhog\"}"
 
 static int workload(const char *kind)
 {
@@ -50,6 +55,17 @@ static int workload(const char *kind)
 	if (!strcmp(kind, "exit3"))
 		return 3;
 	if (!strcmp(kind, "sleep")) {
+		pause();
+		return 0;
+	}
+	if (!strcmp(kind, "memory")) {
+		/* 64 MiB of anonymous memory, every page written, held until killed. */
+		char *p = mmap(NULL, HOG_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (p == MAP_FAILED)
+			return 1;
+		memset(p, 1, HOG_BYTES);
 		pause();
 		return 0;
 	}
@@ -94,6 +110,8 @@ static const char *const checks[] = {
 	"an agent idle past agent_retention with no instance is no longer exported",
 	"a retired agent that comes back continues its counters",
 	"a retired agent's request series leave the kernel's table, and do not come back with it",
+	"memhog: resident memory 64-104 MiB while it holds 64 MiB",
+	"memhog: resident memory 0 once its process is killed (still exported: agent_retention)",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -119,6 +137,23 @@ static char *scrape_settled(int port)
 	usleep(300000); /* one more tick, so the last counters are in */
 	free(m);
 	return scrape(port);
+}
+
+/* Scrapes until `series` is within [lo, hi] or 10 s pass; its last value (NAN: absent). */
+static double gauge_within(int port, const char *series, double lo, double hi)
+{
+	double deadline = now_s() + 10, v = NAN;
+	char *m;
+
+	while (now_s() < deadline) {
+		m = scrape(port);
+		v = m ? metric(m, series) : NAN;
+		free(m);
+		if (v >= lo && v <= hi)
+			break;
+		usleep(100000);
+	}
+	return v;
 }
 
 static double probe_syscalls(const char *m)
@@ -171,7 +206,7 @@ int main(int argc, char **argv)
 	const char *why;
 	char *m = NULL, *resp = NULL, path[256], cmd[512], port_arg[64];
 	double v, count, total;
-	pid_t p_sys, p_exit, p_kill, p_busy;
+	pid_t p_sys, p_exit, p_kill, p_busy, p_mem;
 	struct stat st;
 	size_t i;
 	int ok;
@@ -192,6 +227,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	p_mem = spawn_workload(NULL, "memhog", "memory");
 	p_sys = spawn_workload(NULL, "probe", "syscalls");
 	p_busy = spawn_workload(NULL, "busy", "busy");
 	if (WEXITSTATUS(wait_status(p_sys)) != 0)
@@ -249,6 +285,16 @@ int main(int argc, char **argv)
 	tap_check(v >= 0.9 && v <= 1.1, "%s", checks[11]);
 	tap_check(metric(m, "swarmwatch_agent_runqueue_delay_seconds_count{agent=\"busy\"}") >= 1,
 		  "%s", checks[12]);
+
+	/* Sampled each tick: the hog's 64 MiB plus its binary and libc, then nothing. */
+	v = gauge_within(d.port, MEMHOG_RSS, HOG_BYTES, HOG_BYTES + 40 * MIB);
+	tap_diag("memhog resident: %.2f MiB", v / MIB);
+	tap_check(v >= HOG_BYTES && v <= HOG_BYTES + 40 * MIB, "%s", checks[31]);
+	kill(p_mem, SIGKILL);
+	wait_status(p_mem);
+	v = gauge_within(d.port, MEMHOG_RSS, 0, 0);
+	tap_diag("memhog resident after SIGKILL: %.2f MiB (nan: not exported)", v / MIB);
+	tap_check(v == 0, "%s", checks[32]);
 
 	tap_check(metric(m, "swarmwatch_bpf_map_entries{map=\"agent_names\"}") >= 2 &&
 			  metric(m, "swarmwatch_bpf_map_max_entries{map=\"agent_stats\"}") == 257 &&
