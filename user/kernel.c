@@ -480,6 +480,9 @@ static void set_rodata(struct kernel *k)
 	bpf_map__set_max_entries(k->skel->maps.user_opened, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_tls, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_rss, slots);
+	/* An LRU hash is allocated in full at creation: only as large as TLS capture needs. */
+	if (!k->tls_up)
+		bpf_map__set_max_entries(k->skel->maps.tls_pending, 1);
 	bpf_map__set_max_entries(k->skel->maps.agent_names, slots * 4);
 }
 
