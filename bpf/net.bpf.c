@@ -147,16 +147,13 @@ static __always_inline void track_request(struct sw_sock *ss, bool sent)
 }
 
 /*
- * Whether the OpenSSL probes pair this socket's requests: it is in an
- * OpenSSL call now, or it was (SW_SOCK_SSL). Until then (the handshake, or
- * requests made before the probes were attached) the socket's own bytes
- * pair them, with status unknown.
+ * Whether the OpenSSL probes pair this socket's requests (tls_on_socket()).
+ * Until they take a socket over (the handshake, or requests made before
+ * the probes were attached) its own bytes pair them, with status unknown.
  */
 static __always_inline bool paired_by_tls(struct sw_sock *ss, bool sent)
 {
-	if (!tls_capture)
-		return false;
-	return tls_on_socket(ss, sent) || (ss->flags & SW_SOCK_SSL);
+	return tls_capture && tls_on_socket(ss, sent);
 }
 
 SEC("tp_btf/inet_sock_set_state")

@@ -108,54 +108,95 @@ extern const volatile __u8 tls_capture;
 #endif
 
 /*
- * A socket operation made inside an OpenSSL call (SSL_read or SSL_write,
- * see tls.bpf.c): the call's first socket operation ties its SSL to this
- * socket, whose requests from then on are paired by the OpenSSL calls and
- * their plaintext instead of by the socket's encrypted bytes. Returns
- * false when the current task is not in such a call.
+ * Takes socket ss over for the OpenSSL probes: from now on they pair its
+ * requests. A request the socket's bytes started stays in flight.
+ */
+static __always_inline void tls_take(struct sw_sock *ss, bool sent)
+{
+	ss->flags |= SW_SOCK_SSL;
+	if (!ss->role)
+		ss->role = sent ? SW_ROLE_CLIENT : SW_ROLE_SERVER;
+}
+
+/*
+ * A send or receive on a socket whose requests the OpenSSL probes pair (see
+ * tls.bpf.c), or one that carries an OpenSSL call's bytes and ties its SSL
+ * to the socket. Returns false when neither holds: the socket's own bytes
+ * pair its requests.
  *
- * A client's request starts when SSL_write is entered; its response bytes
- * arrive during an SSL_read, whose return probe then reads the status from
- * the decrypted buffer: the request waits in `tls_pending` meanwhile. A
- * server's request starts at the first encrypted bytes read, and its
+ * A client's request starts when SSL_write is entered; its response is the
+ * plaintext the next SSL_read returns, whose status the return probe reads.
+ * A server's request starts at the first encrypted bytes read, and its
  * response is the plaintext handed to SSL_write.
+ *
+ * Sends: the first send on a TLS socket after an SSL_write on the same task
+ * carries its bytes, made inside the call (a socket BIO, as most programs
+ * use) or just after it (a memory BIO, as Node.js uses). Receives: the
+ * first one inside SSL_read names the socket, and a client request whose
+ * response bytes arrive then waits in `tls_pending` (by SSL *) for the
+ * return probe; a receive outside any call, on a socket the probes pair,
+ * is a memory BIO's: the request waits in the task's `tls_calls` entry for
+ * the SSL_read that follows on the same task.
  */
 static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct sw_tls_call *c;
+	struct sw_tls_call *c = NULL;
 
-	if (!t->bpf_storage)
-		return false;
-	c = bpf_task_storage_get(&tls_calls, t, 0, 0);
-	if (!c || !c->armed)
-		return false;
-	c->armed = 0;
-	if (!(ss->flags & SW_SOCK_SSL)) {
-		ss->flags |= SW_SOCK_SSL;
-		ss->req_ns = 0; /* the socket-level pairing stops here */
-	}
-	if (!ss->role)
-		ss->role = sent ? SW_ROLE_CLIENT : SW_ROLE_SERVER;
-	if (sent != (c->op == SW_TLS_OP_WRITE))
-		return true; /* handshake or alert traffic inside the call */
+	if (t->bpf_storage)
+		c = bpf_task_storage_get(&tls_calls, t, 0, 0);
 	if (sent) {
-		if (ss->role == SW_ROLE_CLIENT) {
+		if (c && c->wpend && (ss->flags & (SW_SOCK_SSL | SW_SOCK_TLS))) {
+			c->wpend = 0;
+			tls_take(ss, sent);
+			if (ss->role == SW_ROLE_CLIENT) {
+				if (!ss->req_ns)
+					ss->req_ns = c->wstart_ns;
+			} else {
+				/*
+				 * A request that arrived with the handshake's last
+				 * bytes, before the probes held the socket: it started
+				 * when SSL_read returned it.
+				 */
+				if (!ss->req_ns)
+					ss->req_ns = c->rdata_ns;
+				if (ss->req_ns)
+					count_request(ss, response_status(c->wbuf),
+						      bpf_ktime_get_ns() - ss->req_ns);
+				ss->req_ns = 0;
+			}
+			c->rdata_ns = 0;
+			return true;
+		}
+		return ss->flags & SW_SOCK_SSL;
+	}
+	if (c && c->armed) {
+		c->armed = 0;
+		tls_take(ss, sent);
+		if (ss->role == SW_ROLE_SERVER) {
 			if (!ss->req_ns)
-				ss->req_ns = c->start_ns;
+				ss->req_ns = bpf_ktime_get_ns();
 		} else if (ss->req_ns) {
-			count_request(ss, response_status(c->buf), bpf_ktime_get_ns() - ss->req_ns);
+			struct sw_tls_key key = {.ssl = c->ssl, .tgid = t->tgid};
+
+			bpf_map_update_elem(&tls_pending, &key, ss, BPF_ANY);
 			ss->req_ns = 0;
 		}
 		return true;
 	}
+	if (!(ss->flags & SW_SOCK_SSL))
+		return false;
+	/* Outside SSL_read, on a socket the probes pair: a memory BIO's input. */
 	if (ss->role == SW_ROLE_SERVER) {
 		if (!ss->req_ns)
 			ss->req_ns = bpf_ktime_get_ns();
 	} else if (ss->req_ns) {
-		struct sw_tls_key key = {.ssl = c->ssl, .tgid = t->tgid};
-
-		bpf_map_update_elem(&tls_pending, &key, ss, BPF_ANY);
+		if (!c)
+			c = bpf_task_storage_get(&tls_calls, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (c) {
+			c->recv = *ss;
+			c->has_recv = 1;
+		}
 		ss->req_ns = 0;
 	}
 	return true;

@@ -8,9 +8,10 @@
  * Python's ssl module does).
  *
  * An entry probe records the call in the task's `tls_calls` entry; the
- * socket hooks of net.bpf.c, which run inside the call on the same task,
- * tie it to its socket and do the pairing (tls_on_socket()); the return
- * probe of SSL_read reads the decrypted response. A probe hit costs a trap
+ * socket hooks of net.bpf.c, which run inside the call on the same task
+ * (or, with a memory BIO as in Node.js, just before SSL_read and just after
+ * SSL_write), tie it to its socket and do the pairing (tls_on_socket());
+ * the return probe of SSL_read reads the decrypted response. A probe hit costs a trap
  * into the kernel (microseconds): a request costs three (SSL_write entry,
  * SSL_read entry and return).
  */
@@ -22,45 +23,55 @@
 
 #define PROT_EXEC 4
 
-/* Records an OpenSSL call on the current task, if it is tracked. */
-static __always_inline struct sw_tls_call *enter_call(__u64 ssl, __u64 buf, __u8 op)
+/* The current task's OpenSSL call state, if it is tracked. */
+static __always_inline struct sw_tls_call *task_calls(void)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct sw_tls_call *c;
 
 	if (!sw_task_of(t))
 		return NULL;
-	c = bpf_task_storage_get(&tls_calls, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return bpf_task_storage_get(&tls_calls, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+/*
+ * SSL_write(SSL *, const void *buf, int num) and SSL_write_ex(..., size_t
+ * *written). The next send of TLS records by this task carries its bytes:
+ * inside the call, or just after it with a memory BIO.
+ */
+SEC("uprobe")
+int BPF_KPROBE(sw_ssl_write, void *ssl, const void *buf)
+{
+	struct sw_tls_call *c = task_calls();
+
+	if (c) {
+		c->wbuf = (__u64)buf;
+		c->wstart_ns = bpf_ktime_get_ns();
+		c->wpend = 1;
+	}
+	return 0;
+}
+
+/* Records an SSL_read in progress: its first receive names its socket. */
+static __always_inline struct sw_tls_call *enter_read(__u64 ssl, __u64 buf)
+{
+	struct sw_tls_call *c = task_calls();
+
 	if (!c)
 		return NULL;
 	c->ssl = ssl;
 	c->buf = buf;
 	c->readbytes = 0;
-	c->start_ns = bpf_ktime_get_ns();
-	c->op = op;
 	c->ex = 0;
-	/*
-	 * The call's first send or receive names its socket. A call that does
-	 * no I/O (data already buffered) leaves this set for the task's next
-	 * socket operation; SSL_read's return probe clears it.
-	 */
+	c->reading = 1;
 	c->armed = 1;
 	return c;
-}
-
-/* SSL_write(SSL *, const void *buf, int num) and SSL_write_ex(..., size_t *written). */
-SEC("uprobe")
-int BPF_KPROBE(sw_ssl_write, void *ssl, const void *buf)
-{
-	enter_call((__u64)ssl, (__u64)buf, SW_TLS_OP_WRITE);
-	return 0;
 }
 
 /* SSL_read(SSL *, void *buf, int num): returns the bytes read. */
 SEC("uprobe")
 int BPF_KPROBE(sw_ssl_read, void *ssl, void *buf)
 {
-	enter_call((__u64)ssl, (__u64)buf, SW_TLS_OP_READ);
+	enter_read((__u64)ssl, (__u64)buf);
 	return 0;
 }
 
@@ -68,7 +79,7 @@ int BPF_KPROBE(sw_ssl_read, void *ssl, void *buf)
 SEC("uprobe")
 int BPF_KPROBE(sw_ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes)
 {
-	struct sw_tls_call *c = enter_call((__u64)ssl, (__u64)buf, SW_TLS_OP_READ);
+	struct sw_tls_call *c = enter_read((__u64)ssl, (__u64)buf);
 
 	if (c) {
 		c->ex = 1;
@@ -89,31 +100,39 @@ int BPF_KRETPROBE(sw_ssl_read_ret, long ret)
 	struct sw_tls_key key = {};
 	struct sw_tls_call *c;
 	struct sw_sock *req;
+	__u32 status;
 	__u64 n = 0;
 
 	if (!t->bpf_storage)
 		return 0;
 	c = bpf_task_storage_get(&tls_calls, t, 0, 0);
-	if (!c || c->op != SW_TLS_OP_READ)
+	if (!c || !c->reading)
 		return 0;
-	c->op = SW_TLS_OP_NONE;
+	c->reading = 0;
 	c->armed = 0;
+	/* Both return an int: the upper half of the register is not theirs. */
 	if (c->ex) {
-		if (ret != 1 || bpf_probe_read_user(&n, sizeof(n), (const void *)c->readbytes))
+		if ((int)ret != 1 || bpf_probe_read_user(&n, sizeof(n), (const void *)c->readbytes))
 			return 0;
-	} else if (ret > 0) {
-		n = ret;
+	} else if ((int)ret > 0) {
+		n = (int)ret;
 	}
 	if (!n)
 		return 0; /* no data yet (a partial record): the request stays pending */
+	status = n >= 12 ? response_status(c->buf) : SW_STATUS_UNKNOWN;
 	key.ssl = c->ssl;
 	key.tgid = t->tgid;
 	req = bpf_map_lookup_elem(&tls_pending, &key);
-	if (!req)
-		return 0;
-	count_request(req, n >= 12 ? response_status(c->buf) : SW_STATUS_UNKNOWN,
-		      bpf_ktime_get_ns() - req->req_ns);
-	bpf_map_delete_elem(&tls_pending, &key);
+	if (req) {
+		count_request(req, status, bpf_ktime_get_ns() - req->req_ns);
+		bpf_map_delete_elem(&tls_pending, &key);
+	} else if (c->has_recv) {
+		/* A memory BIO: the task read the response bytes just before this call. */
+		c->has_recv = 0;
+		count_request(&c->recv, status, bpf_ktime_get_ns() - c->recv.req_ns);
+	} else {
+		c->rdata_ns = bpf_ktime_get_ns(); /* perhaps a server's request */
+	}
 	return 0;
 }
 

@@ -186,23 +186,27 @@ enum sw_tls_mode {
 	SW_TLS_OFF,
 };
 
-enum sw_tls_op {
-	SW_TLS_OP_NONE = 0,
-	SW_TLS_OP_READ, /* SSL_read, SSL_read_ex */
-	SW_TLS_OP_WRITE, /* SSL_write, SSL_write_ex */
-};
-
-/* The OpenSSL call a task is in, in the `tls_calls` task storage. */
+/* The OpenSSL calls of a task, in the `tls_calls` task storage. */
 struct sw_tls_call {
-	__u64 ssl; /* its SSL * */
+	__u64 ssl; /* SSL * of the SSL_read in progress */
 	__u64 buf; /* its plaintext buffer */
 	__u64 readbytes; /* SSL_read_ex: where the byte count is written */
-	__u64 start_ns; /* when it was entered */
-	__u8 op; /* enum sw_tls_op */
-	__u8 armed; /* its first socket operation names its socket */
+	__u64 wbuf; /* plaintext of the last SSL_write */
+	__u64 wstart_ns; /* when it was entered */
+	__u64 rdata_ns; /* when an SSL_read last returned data that no request was waiting for */
+	__u8 reading; /* in SSL_read or SSL_read_ex (until the return probe) */
+	__u8 armed; /* ... and its first receive names its socket */
 	__u8 ex; /* SSL_read_ex: returns 1 and writes *readbytes */
 	__u8 mmap; /* an mmap of executable file pages is in progress */
-	__u32 pad;
+	__u8 wpend; /* the last SSL_write's encrypted bytes have not been sent yet */
+	__u8 has_recv; /* recv holds a client request whose response bytes came in */
+	__u8 pad[2];
+	/*
+	 * With a memory BIO (Node.js) OpenSSL does no I/O itself: the task reads
+	 * the encrypted response first, then decrypts it with SSL_read. The
+	 * request waits here, per task, from that read to SSL_read's return.
+	 */
+	struct sw_sock recv;
 };
 
 /* Key of `tls_pending`: a client request whose response is being decrypted. */

@@ -285,7 +285,8 @@ static bool read_offsets(const char *path, struct tls_lib *lib)
 	return ok;
 }
 
-static struct tls_lib *library(struct tls *t, const char *path, const struct stat *st)
+/* The functions of the file at path (st), read once per file; quiet: no warning if it has none. */
+static struct tls_lib *library(struct tls *t, const char *path, const struct stat *st, bool quiet)
 {
 	struct tls_lib *lib;
 	int i;
@@ -307,7 +308,7 @@ static struct tls_lib *library(struct tls *t, const char *path, const struct sta
 			(unsigned long long)lib->off[FN_WRITE],
 			(unsigned long long)lib->off[FN_READ],
 			lib->off[FN_READ_EX] ? ", and the _ex variants" : "");
-	else
+	else if (!quiet)
 		pr_warn("tls: %s has no SSL_write/SSL_read symbols; not probed", path);
 	return lib;
 }
@@ -347,6 +348,22 @@ static int find_libssl(pid_t pid, char *path, size_t len, struct stat *st)
 	}
 	fclose(f);
 	return ret;
+}
+
+/*
+ * Where process pid's OpenSSL is: its libssl, else its executable when that
+ * exports OpenSSL's functions (Node.js links OpenSSL in and exports it for
+ * native addons). NULL when it has none that can be probed.
+ */
+static struct tls_lib *find_openssl(struct tls *t, pid_t pid, char *path, size_t len,
+				    struct stat *st)
+{
+	if (!find_libssl(pid, path, len, st))
+		return library(t, path, st, false);
+	snprintf(path, len, "/proc/%d/exe", pid);
+	if (stat(path, st))
+		return NULL;
+	return library(t, path, st, true);
 }
 
 static struct tls_proc *find_proc(struct tls *t, pid_t pid)
@@ -468,13 +485,11 @@ static void check_pid(struct tls *t, pid_t pid)
 	struct stat st;
 	int n;
 
-	if (find_libssl(pid, path, sizeof(path), &st))
+	lib = find_openssl(t, pid, path, sizeof(path), &st);
+	if (!lib || !lib->usable)
 		return;
 	if (p && p->dev == st.st_dev && p->ino == st.st_ino)
 		return; /* already probed */
-	lib = library(t, path, &st);
-	if (!lib || !lib->usable)
-		return;
 	if (p) {
 		detach(t, p); /* exec'd into a program with another libssl */
 	} else {
