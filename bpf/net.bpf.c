@@ -85,26 +85,60 @@ static __always_inline __u64 syscall_buffer(bool sent)
 	return 0;
 }
 
+#define TLS_RECORDS_LOOKED_AT 4
+#define TLS_CHANGE_CIPHER_SPEC 0x14
+
 /*
  * Whether data in the request direction (a client's write, a server's
- * read) of a TLS socket starts a request: only application data does, not
- * an encrypted TLS 1.3 alert (the close_notify of a clean close), and on
- * the server side not the client's TLS 1.3 Finished, the first
- * application-data record it receives.
+ * read) of a TLS socket starts a request: it holds an application-data
+ * record, not counting an encrypted TLS 1.3 alert (the close_notify of a
+ * clean close) nor, on the server side, the client's TLS 1.3 Finished, the
+ * first application-data record it receives. The first few records of the
+ * `len` bytes are looked at: a client's Finished and first request often
+ * arrive in one read, after a ChangeCipherSpec.
  */
-static __always_inline bool tls_request_starts(struct sw_sock *ss, bool sent)
+static __always_inline bool tls_request_starts(struct sw_sock *ss, bool sent, int len)
 {
-	__u16 len = 0;
+	__u64 buf = syscall_buffer(sent);
+	__u32 off = 0;
+	int i;
 
-	if (tls_record(syscall_buffer(sent), &len) != TLS_APPLICATION_DATA || tls13_alert_len(len))
-		return false;
-	if (ss->role == SW_ROLE_SERVER && !(ss->flags & SW_SOCK_TLS_DATA) &&
-	    tls13_finished_len(len)) {
+	for (i = 0; i < TLS_RECORDS_LOOKED_AT && off + 5 <= (__u32)len; i++) {
+		__u16 rlen = 0;
+		__u8 type = tls_record(buf + off, &rlen);
+
+		if (!type)
+			return false;
+		off += 5 + rlen;
+		if (type == TLS_CHANGE_CIPHER_SPEC)
+			continue;
+		if (type != TLS_APPLICATION_DATA || tls13_alert_len(rlen))
+			return false;
+		if (ss->role == SW_ROLE_SERVER && !(ss->flags & SW_SOCK_TLS_DATA) &&
+		    tls13_finished_len(rlen)) {
+			ss->flags |= SW_SOCK_TLS_DATA;
+			continue;
+		}
 		ss->flags |= SW_SOCK_TLS_DATA;
-		return false;
+		return true;
 	}
-	ss->flags |= SW_SOCK_TLS_DATA;
-	return true;
+	return false;
+}
+
+/*
+ * Whether the current task's OpenSSL calls are probed: the probes, not the
+ * socket's bytes, end its TLS requests. (A task of an opted-in agent whose
+ * TLS library cannot be probed keeps the socket-level pairing.)
+ */
+static __always_inline bool tls_probed_task(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_tls_call *c;
+
+	if (!tls_capture || !t->bpf_storage)
+		return false;
+	c = bpf_task_storage_get(&tls_calls, t, 0, 0);
+	return c && c->probed;
 }
 
 /*
@@ -113,12 +147,13 @@ static __always_inline bool tls_request_starts(struct sw_sock *ss, bool sent)
  *
  * A socket whose first bytes are a TLS handshake record carries encrypted
  * requests: its handshake is not a request (tls_request_starts()) and the
- * status is unknown, unless TLS capture pairs it (tls_on_socket()). With
+ * status is unknown, unless TLS capture pairs it (tls_on_socket()): then a
+ * request the socket's bytes started is left for the probes to end. With
  * TLS 1.3 the session tickets a server sends after the handshake may be
  * taken for the response to the client's first request on the connection:
- * that request is then counted with too short a latency.
+ * without capture, that request is then counted with too short a latency.
  */
-static __always_inline void track_request(struct sw_sock *ss, bool sent)
+static __always_inline void track_request(struct sw_sock *ss, bool sent, int bytes)
 {
 	__u32 status = SW_STATUS_UNKNOWN;
 	__u16 len;
@@ -133,12 +168,15 @@ static __always_inline void track_request(struct sw_sock *ss, bool sent)
 		ss->role = sent ? SW_ROLE_CLIENT : SW_ROLE_SERVER;
 	/* A client's request goes out, a server's comes in. */
 	if (sent == (ss->role == SW_ROLE_CLIENT)) {
-		if (!ss->req_ns && (!(ss->flags & SW_SOCK_TLS) || tls_request_starts(ss, sent)))
+		if (!ss->req_ns &&
+		    (!(ss->flags & SW_SOCK_TLS) || tls_request_starts(ss, sent, bytes)))
 			ss->req_ns = bpf_ktime_get_ns();
 		return;
 	}
 	if (!ss->req_ns)
 		return; /* more of a response already counted */
+	if ((ss->flags & SW_SOCK_TLS) && tls_probed_task())
+		return; /* not a response the probes saw (session tickets): theirs to end */
 	now = bpf_ktime_get_ns();
 	if (!(ss->flags & SW_SOCK_TLS))
 		status = response_status(syscall_buffer(sent));
@@ -282,7 +320,7 @@ static __always_inline int on_length(struct sock *sk, int ret, int flags, bool s
 	if (!ss)
 		return 0;
 	if (!paired_by_tls(ss, sent))
-		track_request(ss, sent);
+		track_request(ss, sent, ret);
 	s = sw_stats(ss->slot);
 	if (!s)
 		return 0;

@@ -131,12 +131,11 @@ static __always_inline void tls_take(struct sw_sock *ss, bool sent)
  *
  * Sends: the first send on a TLS socket after an SSL_write on the same task
  * carries its bytes, made inside the call (a socket BIO, as most programs
- * use) or just after it (a memory BIO, as Node.js uses). Receives: the
- * first one inside SSL_read names the socket, and a client request whose
- * response bytes arrive then waits in `tls_pending` (by SSL *) for the
- * return probe; a receive outside any call, on a socket the probes pair,
- * is a memory BIO's: the request waits in the task's `tls_calls` entry for
- * the SSL_read that follows on the same task.
+ * use) or just after it (a memory BIO, as Node.js uses); the socket learns
+ * its SSL then. Receives: the first one inside SSL_read names the socket's
+ * SSL too. A client request whose response bytes arrive, inside SSL_read or
+ * just before it (a memory BIO), waits in `tls_pending` by SSL * for
+ * SSL_read's return probe.
  */
 static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
 {
@@ -149,6 +148,7 @@ static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
 		if (c && c->wpend && (ss->flags & (SW_SOCK_SSL | SW_SOCK_TLS))) {
 			c->wpend = 0;
 			tls_take(ss, sent);
+			ss->ssl = c->wssl;
 			if (ss->role == SW_ROLE_CLIENT) {
 				if (!ss->req_ns)
 					ss->req_ns = c->wstart_ns;
@@ -173,30 +173,18 @@ static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
 	if (c && c->armed) {
 		c->armed = 0;
 		tls_take(ss, sent);
-		if (ss->role == SW_ROLE_SERVER) {
-			if (!ss->req_ns)
-				ss->req_ns = bpf_ktime_get_ns();
-		} else if (ss->req_ns) {
-			struct sw_tls_key key = {.ssl = c->ssl, .tgid = t->tgid};
-
-			bpf_map_update_elem(&tls_pending, &key, ss, BPF_ANY);
-			ss->req_ns = 0;
-		}
-		return true;
-	}
-	if (!(ss->flags & SW_SOCK_SSL))
+		ss->ssl = c->ssl;
+	} else if (!(ss->flags & SW_SOCK_SSL)) {
 		return false;
-	/* Outside SSL_read, on a socket the probes pair: a memory BIO's input. */
+	}
+	/* Inside SSL_read, or before it with a memory BIO: the SSL is the socket's. */
 	if (ss->role == SW_ROLE_SERVER) {
 		if (!ss->req_ns)
 			ss->req_ns = bpf_ktime_get_ns();
-	} else if (ss->req_ns) {
-		if (!c)
-			c = bpf_task_storage_get(&tls_calls, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (c) {
-			c->recv = *ss;
-			c->has_recv = 1;
-		}
+	} else if (ss->req_ns && ss->ssl) {
+		struct sw_tls_key key = {.ssl = ss->ssl, .tgid = t->tgid};
+
+		bpf_map_update_elem(&tls_pending, &key, ss, BPF_ANY);
 		ss->req_ns = 0;
 	}
 	return true;

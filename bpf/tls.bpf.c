@@ -28,9 +28,14 @@ static __always_inline struct sw_tls_call *task_calls(void)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 
+	struct sw_tls_call *c;
+
 	if (!sw_task_of(t))
 		return NULL;
-	return bpf_task_storage_get(&tls_calls, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	c = bpf_task_storage_get(&tls_calls, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c)
+		c->probed = 1;
+	return c;
 }
 
 /*
@@ -44,10 +49,31 @@ int BPF_KPROBE(sw_ssl_write, void *ssl, const void *buf)
 	struct sw_tls_call *c = task_calls();
 
 	if (c) {
+		c->wssl = (__u64)ssl;
 		c->wbuf = (__u64)buf;
 		c->wstart_ns = bpf_ktime_get_ns();
 		c->wpend = 1;
 	}
+	return 0;
+}
+
+/*
+ * Return of SSL_write, for memory-BIO programs only (Node.js): a write that
+ * fails (mostly: the handshake is not done yet, the program retries later)
+ * produced no bytes, and the next TLS send on the task, perhaps another
+ * connection's, must not be taken for its own.
+ */
+SEC("uretprobe")
+int BPF_KRETPROBE(sw_ssl_write_ret, long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_tls_call *c;
+
+	if (!t->bpf_storage || (int)ret > 0)
+		return 0;
+	c = bpf_task_storage_get(&tls_calls, t, 0, 0);
+	if (c)
+		c->wpend = 0;
 	return 0;
 }
 
@@ -126,10 +152,6 @@ int BPF_KRETPROBE(sw_ssl_read_ret, long ret)
 	if (req) {
 		count_request(req, status, bpf_ktime_get_ns() - req->req_ns);
 		bpf_map_delete_elem(&tls_pending, &key);
-	} else if (c->has_recv) {
-		/* A memory BIO: the task read the response bytes just before this call. */
-		c->has_recv = 0;
-		count_request(&c->recv, status, bpf_ktime_get_ns() - c->recv.req_ns);
 	} else {
 		c->rdata_ns = bpf_ktime_get_ns(); /* perhaps a server's request */
 	}

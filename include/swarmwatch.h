@@ -8,7 +8,7 @@
 
 /* Bump when any map key/value layout below changes: pinned maps of another
  * layout are recreated instead of reused. */
-#define SW_LAYOUT_VERSION 5
+#define SW_LAYOUT_VERSION 6
 
 #define SW_NAME_LEN 32 /* agent name, NUL-terminated */
 #define SW_COMM_LEN 16
@@ -153,6 +153,7 @@ struct sw_sock {
 	__u8 family; /* AF_INET or AF_INET6 of the peer */
 	__u16 dport; /* peer port, host order */
 	__u32 daddr[4]; /* peer address (IPv4 in daddr[0]), network order */
+	__u64 ssl; /* TLS capture: the SSL * whose bytes it carries, 0 if none seen */
 };
 
 /* Key of the `requests` hash: one series per agent, peer, role and status. */
@@ -191,7 +192,8 @@ struct sw_tls_call {
 	__u64 ssl; /* SSL * of the SSL_read in progress */
 	__u64 buf; /* its plaintext buffer */
 	__u64 readbytes; /* SSL_read_ex: where the byte count is written */
-	__u64 wbuf; /* plaintext of the last SSL_write */
+	__u64 wssl; /* SSL * of the last SSL_write */
+	__u64 wbuf; /* its plaintext */
 	__u64 wstart_ns; /* when it was entered */
 	__u64 rdata_ns; /* when an SSL_read last returned data that no request was waiting for */
 	__u8 reading; /* in SSL_read or SSL_read_ex (until the return probe) */
@@ -199,14 +201,8 @@ struct sw_tls_call {
 	__u8 ex; /* SSL_read_ex: returns 1 and writes *readbytes */
 	__u8 mmap; /* an mmap of executable file pages is in progress */
 	__u8 wpend; /* the last SSL_write's encrypted bytes have not been sent yet */
-	__u8 has_recv; /* recv holds a client request whose response bytes came in */
+	__u8 probed; /* the task's OpenSSL calls hit the probes */
 	__u8 pad[2];
-	/*
-	 * With a memory BIO (Node.js) OpenSSL does no I/O itself: the task reads
-	 * the encrypted response first, then decrypts it with SSL_read. The
-	 * request waits here, per task, from that read to SSL_read's return.
-	 */
-	struct sw_sock recv;
 };
 
 /* Key of `tls_pending`: a client request whose response is being decrypted. */

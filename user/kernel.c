@@ -28,7 +28,7 @@
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
 _Static_assert(sizeof(struct sw_cpu) == 24, "sw_cpu layout");
-_Static_assert(sizeof(struct sw_sock) == 48, "sw_sock layout");
+_Static_assert(sizeof(struct sw_sock) == 56, "sw_sock layout");
 _Static_assert(sizeof(struct sw_req_key) == 28, "sw_req_key layout");
 _Static_assert(sizeof(struct sw_req_stats) == 42 * 8, "sw_req_stats layout");
 _Static_assert(sizeof(struct sw_agent_stats) == 328 * 8, "sw_agent_stats layout");
@@ -302,9 +302,10 @@ static void plan_collectors(struct kernel *k)
 static void set_autoload(struct kernel *k)
 {
 	struct swarmwatch_bpf *s = k->skel;
-	struct bpf_program *const tls[] = {s->progs.sw_ssl_write,   s->progs.sw_ssl_read,
-					   s->progs.sw_ssl_read_ex, s->progs.sw_ssl_read_ret,
-					   s->progs.sw_mmap_enter,  s->progs.sw_mmap_exit};
+	struct bpf_program *const tls[] = {s->progs.sw_ssl_write,     s->progs.sw_ssl_read,
+					   s->progs.sw_ssl_read_ex,   s->progs.sw_ssl_read_ret,
+					   s->progs.sw_ssl_write_ret, s->progs.sw_mmap_enter,
+					   s->progs.sw_mmap_exit};
 	size_t i;
 
 	for (i = 0; i < (size_t)k->nprogs; i++) {
@@ -317,8 +318,8 @@ static void set_autoload(struct kernel *k)
 	}
 	for (i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) {
 		bpf_program__set_autoload(tls[i], k->tls_up);
-		/* The four OpenSSL probes come first: multi-uprobe links when the kernel has them. */
-		if (k->tls_multi && i < 4)
+		/* The five OpenSSL probes come first: multi-uprobe links when the kernel has them. */
+		if (k->tls_multi && i < 5)
 			bpf_program__set_expected_attach_type(
 				tls[i], (enum bpf_attach_type)SW_TRACE_UPROBE_MULTI);
 	}
@@ -820,6 +821,7 @@ bool kernel__tls(struct kernel *k, struct kernel_tls *out)
 	out->ssl_read = s->progs.sw_ssl_read;
 	out->ssl_read_ex = s->progs.sw_ssl_read_ex;
 	out->ssl_read_ret = s->progs.sw_ssl_read_ret;
+	out->ssl_write_ret = s->progs.sw_ssl_write_ret;
 	out->multi = k->tls_multi;
 	out->agent_tls_fd = bpf_map__fd(s->maps.agent_tls);
 	out->tasks_fd = bpf_map__fd(s->maps.tasks);

@@ -51,6 +51,7 @@ struct kernel_tls {
 	struct bpf_program *ssl_read; /* uprobe: SSL_read */
 	struct bpf_program *ssl_read_ex; /* uprobe: SSL_read_ex */
 	struct bpf_program *ssl_read_ret; /* uretprobe: SSL_read, SSL_read_ex */
+	struct bpf_program *ssl_write_ret; /* uretprobe: SSL_write, SSL_write_ex (memory BIOs) */
 	bool multi; /* loaded for multi-uprobe links (BPF_TRACE_UPROBE_MULTI), else perf events */
 	int agent_tls_fd; /* enum sw_tls_mode per slot */
 	int tasks_fd;

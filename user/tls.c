@@ -40,7 +40,7 @@ enum { FN_WRITE, FN_WRITE_EX, FN_READ, FN_READ_EX, FN_MAX };
 static const char *const fn_names[FN_MAX] = {"SSL_write", "SSL_write_ex", "SSL_read",
 					     "SSL_read_ex"};
 
-#define TLS_MAX_LINKS 6 /* entry of the four functions, return of the two reads */
+#define TLS_MAX_LINKS 8 /* entry of the four functions, return of the reads (and writes) */
 #define TLS_MAX_PROCS 4096 /* six perf events each */
 #define TLS_RECHECKS 64
 
@@ -50,6 +50,7 @@ struct tls_lib {
 	ino_t ino;
 	__u64 off[FN_MAX]; /* file offsets, 0 when absent */
 	bool usable; /* has SSL_write and SSL_read */
+	bool in_exe; /* linked into a program (Node.js): it drives OpenSSL through memory BIOs */
 };
 
 /* A process with the probes attached. */
@@ -358,12 +359,17 @@ static int find_libssl(pid_t pid, char *path, size_t len, struct stat *st)
 static struct tls_lib *find_openssl(struct tls *t, pid_t pid, char *path, size_t len,
 				    struct stat *st)
 {
+	struct tls_lib *lib;
+
 	if (!find_libssl(pid, path, len, st))
 		return library(t, path, st, false);
 	snprintf(path, len, "/proc/%d/exe", pid);
 	if (stat(path, st))
 		return NULL;
-	return library(t, path, st, true);
+	lib = library(t, path, st, true);
+	if (lib)
+		lib->in_exe = true;
+	return lib;
 }
 
 static struct tls_proc *find_proc(struct tls *t, pid_t pid)
@@ -426,6 +432,7 @@ static int attach_multi(struct tls *t, struct tls_proc *p, const char *path,
 		{t->k.ssl_read, {FN_READ, -1}, false},
 		{t->k.ssl_read_ex, {FN_READ_EX, -1}, false},
 		{t->k.ssl_read_ret, {FN_READ, FN_READ_EX}, true},
+		{t->k.ssl_write_ret, {FN_WRITE, FN_WRITE_EX}, true},
 	};
 	size_t i;
 
@@ -433,6 +440,8 @@ static int attach_multi(struct tls *t, struct tls_proc *p, const char *path,
 		__u64 off[2];
 		int j, n = 0, fd;
 
+		if (plan[i].prog == t->k.ssl_write_ret && !lib->in_exe)
+			continue; /* only memory-BIO programs need it */
 		for (j = 0; j < 2; j++)
 			if (plan[i].fn[j] >= 0 && lib->off[plan[i].fn[j]])
 				off[n++] = lib->off[plan[i].fn[j]];
@@ -458,6 +467,7 @@ static int attach_perf(struct tls *t, struct tls_proc *p, const char *path,
 		{t->k.ssl_write, FN_WRITE, false},     {t->k.ssl_write, FN_WRITE_EX, false},
 		{t->k.ssl_read, FN_READ, false},       {t->k.ssl_read_ret, FN_READ, true},
 		{t->k.ssl_read_ex, FN_READ_EX, false}, {t->k.ssl_read_ret, FN_READ_EX, true},
+		{t->k.ssl_write_ret, FN_WRITE, true},  {t->k.ssl_write_ret, FN_WRITE_EX, true},
 	};
 	int i;
 
@@ -465,7 +475,7 @@ static int attach_perf(struct tls *t, struct tls_proc *p, const char *path,
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = plan[i].ret);
 		struct bpf_link *l;
 
-		if (!lib->off[plan[i].fn])
+		if (!lib->off[plan[i].fn] || (plan[i].prog == t->k.ssl_write_ret && !lib->in_exe))
 			continue;
 		l = bpf_program__attach_uprobe_opts(plan[i].prog, p->pid, path,
 						    lib->off[plan[i].fn], &opts);

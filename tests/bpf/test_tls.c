@@ -12,8 +12,11 @@
  * client's latency histogram must hold its requests in the 2^28 ns bucket
  * (the one containing 200 ms). With capture off the same requests must be
  * counted (200 +-2 for each agent) and timed, with status "unknown": the TLS
- * handshakes are not requests. Probes are attached to the two opted-in
- * processes only, and detached when they exit.
+ * handshakes are not requests. A third pair on Node.js (tls_peer.js:
+ * OpenSSL linked into the node executable, driven through memory BIOs),
+ * tlscap-nserver/tlscap-nclient, must show the same status classes as the
+ * first. Probes are attached to the opted-in processes only, and detached
+ * when they exit.
  */
 #include <limits.h>
 #include <sys/stat.h>
@@ -32,12 +35,15 @@
 #define PROBED "swarmwatch_tls_probed_processes"
 #define CAP_SERVER_FD 100
 #define OFF_SERVER_FD 101
+#define NODE_SERVER_FD 102
 
-static char dir[64], cert[128], key[128], go[128], cfg[128], peer[PATH_MAX];
+static char dir[64], cert[128], key[128], go[128], cfg[128], peer[PATH_MAX], jspeer[PATH_MAX];
 static char cap_server[32], cap_client[32], off_server[32], off_client[32];
+static char node_server[32], node_client[32];
+static int have_node; /* node and tls_peer.js are there: the Node.js pair runs */
 
 static const char *const checks[] = {
-	"probes attach to the two processes of agents with TLS capture on",
+	"probes attach to the processes of agents with TLS capture on (2, or 4 with Node.js)",
 	"HTTPS peers finish with the answers they asked for",
 	"capture on: the client counts 140 2xx requests (+-2)",
 	"capture on: the client counts 60 5xx requests (+-2)",
@@ -47,6 +53,8 @@ static const char *const checks[] = {
 	"capture off: the client counts 200 requests (+-2), all with status unknown",
 	"capture off: the server counts 200 requests (+-2), all with status unknown",
 	"capture off: the client's requests are timed, mostly in the 200 ms bucket",
+	"Node.js client (memory BIO, OpenSSL in the executable): 140 2xx and 60 5xx (+-2)",
+	"Node.js server (memory BIO, OpenSSL in the executable): 140 2xx and 60 5xx (+-2)",
 	"the pending-response table is empty once the requests are done",
 	"probes are detached when the processes exit",
 };
@@ -86,10 +94,11 @@ static int port_of(int fd)
 	return ntohs(a.sin_port);
 }
 
-/* Runs python3 tls_peer.py ARGS... tagged as agent, with this test's environment. */
-static pid_t spawn_peer(const char *agent, const char *const *args)
+/* Runs `interp script ARGS...` tagged as agent, with this test's environment. */
+static pid_t spawn_peer(const char *interp, const char *script, const char *agent,
+			const char *const *args)
 {
-	const char *argv[12] = {"python3", peer};
+	const char *argv[12] = {interp, script};
 	pid_t pid;
 	int i;
 
@@ -99,7 +108,7 @@ static pid_t spawn_peer(const char *agent, const char *const *args)
 	pid = fork();
 	if (pid == 0) {
 		setenv("SWARMWATCH_AGENT", agent, 1);
-		execvp("python3", (char **)argv);
+		execvp(interp, (char **)argv);
 		_exit(127);
 	}
 	return pid;
@@ -144,9 +153,9 @@ static char *scrape_until(int port, int (*fn)(const char *), double seconds)
 	return m ? m : strdup("");
 }
 
-static int both_probed(const char *m)
+static int all_probed(const char *m)
 {
-	return metric(m, PROBED) >= 2;
+	return metric(m, PROBED) >= (have_node ? 4 : 2);
 }
 
 static int none_probed(const char *m)
@@ -157,7 +166,9 @@ static int none_probed(const char *m)
 static int settled(const char *m)
 {
 	return all_requests(m, cap_client) >= REQUESTS && all_requests(m, cap_server) >= REQUESTS &&
-	       all_requests(m, off_client) >= REQUESTS && all_requests(m, off_server) >= REQUESTS;
+	       all_requests(m, off_client) >= REQUESTS && all_requests(m, off_server) >= REQUESTS &&
+	       (!have_node || (all_requests(m, node_client) >= REQUESTS &&
+			       all_requests(m, node_server) >= REQUESTS));
 }
 
 static void diagnose(char *m)
@@ -198,11 +209,11 @@ static int setup_files(void)
 int main(void)
 {
 	const char *const extra[] = {"--config", cfg, NULL};
-	char total[16], fds[2][16], ports[2][16], conns[16], per[16], up[64], a[64];
+	char total[16], fds[3][16], ports[3][16], conns[16], per[16], up[64], a[64];
 	double v, n, s2, s5, hi;
 	struct daemon d = {0};
-	pid_t pids[4];
-	int st[4], i, ok;
+	pid_t pids[6];
+	int st[6], i, ok, npeers;
 	const char *why;
 	char *m;
 
@@ -210,6 +221,8 @@ int main(void)
 	snprintf(cap_client, sizeof(cap_client), "tlscap-client-%d", (int)getpid());
 	snprintf(off_server, sizeof(off_server), "tlsoff-server-%d", (int)getpid());
 	snprintf(off_client, sizeof(off_client), "tlsoff-client-%d", (int)getpid());
+	snprintf(node_server, sizeof(node_server), "tlscap-nserver-%d", (int)getpid());
+	snprintf(node_client, sizeof(node_client), "tlscap-nclient-%d", (int)getpid());
 	printf("1..%zu\n", NCHECKS);
 	why = bpf_unavailable();
 	if (!why && (system("command -v python3 >/dev/null && command -v openssl >/dev/null") ||
@@ -220,19 +233,25 @@ int main(void)
 			tap_skip(why, "%s", checks[i]);
 		return 0;
 	}
+	have_node = !system("command -v node >/dev/null") &&
+		    realpath("tests/bpf/tls_peer.js", jspeer) != NULL;
+	if (!have_node)
+		tap_diag("node is not installed: the Node.js checks are skipped");
 	if (setup_files() || daemon_start(&d, extra)) {
 		daemon_dump_log(&d);
 		for (i = 0; i < (int)NCHECKS; i++)
 			tap_check(0, "%s (no certificate or daemon)", checks[i]);
 		return 1;
 	}
-	if (listen_on(CAP_SERVER_FD) || listen_on(OFF_SERVER_FD))
+	if (listen_on(CAP_SERVER_FD) || listen_on(OFF_SERVER_FD) || listen_on(NODE_SERVER_FD))
 		tap_diag("cannot listen: %s", strerror(errno));
 	snprintf(total, sizeof(total), "%d", REQUESTS);
 	snprintf(fds[0], sizeof(fds[0]), "%d", CAP_SERVER_FD);
 	snprintf(fds[1], sizeof(fds[1]), "%d", OFF_SERVER_FD);
+	snprintf(fds[2], sizeof(fds[2]), "%d", NODE_SERVER_FD);
 	snprintf(ports[0], sizeof(ports[0]), "%d", port_of(CAP_SERVER_FD));
 	snprintf(ports[1], sizeof(ports[1]), "%d", port_of(OFF_SERVER_FD));
+	snprintf(ports[2], sizeof(ports[2]), "%d", port_of(NODE_SERVER_FD));
 	snprintf(conns, sizeof(conns), "%d", CONNS);
 	snprintf(per, sizeof(per), "%d", PER_CONN);
 	{
@@ -240,33 +259,41 @@ int main(void)
 		const char *os[] = {"server", cert, key, fds[1], total, NULL};
 		const char *cc[] = {"client", ports[0], conns, per, go, NULL};
 		const char *oc[] = {"client", ports[1], conns, per, go, NULL};
+		const char *ns[] = {"server", cert, key, fds[2], total, NULL};
+		const char *nc[] = {"client", ports[2], conns, per, go, NULL};
 
-		pids[0] = spawn_peer(cap_server, cs);
-		pids[1] = spawn_peer(off_server, os);
-		pids[2] = spawn_peer(cap_client, cc);
-		pids[3] = spawn_peer(off_client, oc);
+		pids[0] = spawn_peer("python3", peer, cap_server, cs);
+		pids[1] = spawn_peer("python3", peer, off_server, os);
+		pids[2] = spawn_peer("python3", peer, cap_client, cc);
+		pids[3] = spawn_peer("python3", peer, off_client, oc);
+		npeers = 4;
+		if (have_node) {
+			pids[npeers++] = spawn_peer("node", jspeer, node_server, ns);
+			pids[npeers++] = spawn_peer("node", jspeer, node_client, nc);
+		}
 	}
 	close(CAP_SERVER_FD);
 	close(OFF_SERVER_FD);
+	close(NODE_SERVER_FD);
 
 	/*
 	 * Requests start once both opted-in processes are probed: a request made
 	 * in the milliseconds between loading libssl and the probes' attaching
 	 * is counted without its status (see the README).
 	 */
-	m = scrape_until(d.port, both_probed, 20);
+	m = scrape_until(d.port, all_probed, 20);
 	v = metric(m, PROBED);
-	expect(v == 2, checks[0], "%g processes probed, want 2", v);
+	expect(v == (have_node ? 4 : 2), checks[0], "%g processes probed, want %d", v,
+	       have_node ? 4 : 2);
 	free(m);
 	close(open(go, O_WRONLY | O_CREAT, 0600));
-	for (i = 0, ok = 1; i < 4; i++) {
+	for (i = 0, ok = 1; i < npeers; i++) {
 		st[i] = wait_status(pids[i]);
 		ok &= WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0;
+		if (!WIFEXITED(st[i]) || WEXITSTATUS(st[i]))
+			tap_diag("peer %d exit status %d", i, WEXITSTATUS(st[i]));
 	}
 	tap_check(ok, "%s", checks[1]);
-	if (!ok)
-		tap_diag("exit status: %d %d %d %d", WEXITSTATUS(st[0]), WEXITSTATUS(st[1]),
-			 WEXITSTATUS(st[2]), WEXITSTATUS(st[3]));
 	m = scrape_until(d.port, settled, 5);
 
 	v = requests(m, cap_client, "client", "2xx");
@@ -305,14 +332,29 @@ int main(void)
 	     sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY / 2, a, NULL);
 	expect(hi >= REQUESTS - CONNS - SLACK, checks[9], "%g in (2^27, 2^28] ns, want >= %d", hi,
 	       REQUESTS - CONNS - SLACK);
+	if (have_node) {
+		s2 = requests(m, node_client, "client", "2xx");
+		s5 = requests(m, node_client, "client", "5xx");
+		n = all_requests(m, node_client);
+		expect(near(s2, REQUESTS - FAILING) && near(s5, FAILING) && near(n, REQUESTS),
+		       checks[10], "2xx %g, 5xx %g, %g in all", s2, s5, n);
+		s2 = requests(m, node_server, "server", "2xx");
+		s5 = requests(m, node_server, "server", "5xx");
+		n = all_requests(m, node_server);
+		expect(near(s2, REQUESTS - FAILING) && near(s5, FAILING) && near(n, REQUESTS),
+		       checks[11], "2xx %g, 5xx %g, %g in all", s2, s5, n);
+	} else {
+		tap_skip("node is not installed", "%s", checks[10]);
+		tap_skip("node is not installed", "%s", checks[11]);
+	}
 	v = metricf(m, "swarmwatch_bpf_map_entries{map=\"tls_pending\"}");
-	expect(v == 0, checks[10], "%g entries", v);
+	expect(v == 0, checks[12], "%g entries", v);
 	if (tap_failed)
 		diagnose(m);
 	free(m);
 	m = scrape_until(d.port, none_probed, 5);
 	v = metric(m, PROBED);
-	expect(v == 0, checks[11], "%g processes still probed", v);
+	expect(v == 0, checks[13], "%g processes still probed", v);
 	free(m);
 	if (tap_failed)
 		daemon_dump_log(&d);
