@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * TLS capture. For every process of an agent with TLS capture on, finds
- * the libssl it has mapped (/proc/PID/maps) and attaches the OpenSSL
- * probes to it with a process filter, so that only that process's calls
- * trap: a uprobe hit costs microseconds, and other users of the same
- * library on the host must not pay it.
+ * its OpenSSL (the libssl it has mapped, per /proc/PID/maps, or the
+ * program itself when it exports OpenSSL's functions, as Node.js does) and
+ * attaches the OpenSSL probes to it with a process filter, so that only
+ * that process's calls trap: a uprobe hit costs microseconds, and other
+ * users of the same library on the host must not pay it.
  *
  * When to look: at start for running processes; when the kernel reports
  * that such a process mapped executable file pages (SW_EV_MAP: a library
@@ -41,10 +42,10 @@ static const char *const fn_names[FN_MAX] = {"SSL_write", "SSL_write_ex", "SSL_r
 					     "SSL_read_ex"};
 
 #define TLS_MAX_LINKS 8 /* entry of the four functions, return of the reads (and writes) */
-#define TLS_MAX_PROCS 4096 /* six perf events each */
+#define TLS_MAX_PROCS 4096 /* four to eight links (file descriptors) each */
 #define TLS_RECHECKS 64
 
-/* A libssl file and where its functions are. */
+/* A file with OpenSSL's functions (a libssl, or a program), and where they are. */
 struct tls_lib {
 	dev_t dev;
 	ino_t ino;
@@ -53,13 +54,13 @@ struct tls_lib {
 	bool in_exe; /* linked into a program (Node.js): it drives OpenSSL through memory BIOs */
 };
 
-/* A process with the probes attached. */
 /* One attachment: a perf-event uprobe (libbpf link) or a multi-uprobe link (fd). */
 struct probe {
 	struct bpf_link *link;
 	int fd; /* -1 when link is used */
 };
 
+/* A process with the probes attached. */
 struct tls_proc {
 	pid_t pid;
 	int pidfd; /* readable once it exited */
@@ -104,7 +105,7 @@ static int pidfd_open(pid_t pid)
 	return syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* The six perf events per process count against the open-file limit: raise it. */
+/* The links of each probed process count against the open-file limit: raise it. */
 static void raise_nofile(void)
 {
 	struct rlimit r;
