@@ -386,6 +386,71 @@ static inline char *scrape(int port)
 	return resp;
 }
 
+/* Scrapes until done(page) holds or `seconds` pass; returns the last page (never NULL). */
+static inline char *scrape_until(int port, int (*done)(const char *m), double seconds)
+{
+	double deadline = now_s() + seconds;
+	char *m = NULL;
+
+	for (;;) {
+		free(m);
+		m = scrape(port);
+		if ((m && done(m)) || now_s() >= deadline)
+			break;
+		usleep(100000);
+	}
+	return m ? m : strdup("");
+}
+
+/* Reads or writes exactly n bytes unless the peer goes away; returns how many moved. */
+static inline int read_full(int fd, char *buf, int n)
+{
+	int got = 0, r;
+
+	while (got < n && (r = read(fd, buf + got, n - got)) > 0)
+		got += r;
+	return got;
+}
+
+static inline int write_full(int fd, const char *buf, int n)
+{
+	int put = 0, r;
+
+	while (put < n && (r = write(fd, buf + put, n - put)) > 0)
+		put += r;
+	return put;
+}
+
+/*
+ * A TCP socket listening on loopback (127.0.0.1 or ::1, by family) on a free
+ * port, as fd `target` (left open across exec for the workloads); 0 or -1.
+ */
+static inline int listen_loopback(int family, int target)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int fd = socket(family, SOCK_STREAM, 0), ok;
+
+	ok = fd >= 0 &&
+	     !bind(fd, family == AF_INET ? (struct sockaddr *)&a : (struct sockaddr *)&a6,
+		   family == AF_INET ? sizeof(a) : sizeof(a6)) &&
+	     !listen(fd, 512) && dup2(fd, target) == target;
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Local port of IPv4 socket fd, or -1. */
+static inline int port_of(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len))
+		return -1;
+	return ntohs(a.sin_port);
+}
+
 /* Whether this process may load BPF: root, and the bpf syscall answers. */
 static inline const char *bpf_unavailable(void)
 {

@@ -44,6 +44,25 @@ tap_skip(const char *why, const char *fmt, ...)
 }
 
 /* Prints a diagnostic line that TAP readers ignore. */
+static inline void __attribute__((format(printf, 1, 2))) tap_diag(const char *fmt, ...);
+
+/* Reports check `name`; on failure prints what was seen ("got ..."). */
+static inline void __attribute__((format(printf, 3, 4)))
+tap_expect(int ok, const char *name, const char *fmt, ...)
+{
+	char got[256];
+	va_list ap;
+
+	tap_check(ok, "%s", name);
+	if (ok)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(got, sizeof(got), fmt, ap);
+	va_end(ap);
+	tap_diag("got %s", got);
+}
+
+/* Prints a diagnostic line that TAP readers ignore. */
 static inline void __attribute__((format(printf, 1, 2))) tap_diag(const char *fmt, ...)
 {
 	va_list ap;

@@ -18,24 +18,6 @@
 #define LISTEN_FD 100 /* inherited across exec by both workloads */
 #define CHURN 10000 /* short connections of the churn phase */
 
-static int read_full(int fd, char *buf, int n)
-{
-	int got = 0, r;
-
-	while (got < n && (r = read(fd, buf + got, n - got)) > 0)
-		got += r;
-	return got;
-}
-
-static int write_full(int fd, const char *buf, int n)
-{
-	int put = 0, r;
-
-	while (put < n && (r = write(fd, buf + put, n - put)) > 0)
-		put += r;
-	return put;
-}
-
 static int serve(void)
 {
 	static char buf[RESPONSE];
@@ -94,14 +76,11 @@ static int echo_serve(void)
 
 static int churn(void)
 {
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
 	char buf[4] = "ping";
-	int i, fd, port;
+	int i, fd, port = port_of(LISTEN_FD);
 
-	if (getsockname(LISTEN_FD, (struct sockaddr *)&a, &len))
+	if (port < 0)
 		return 1;
-	port = ntohs(a.sin_port);
 	close(LISTEN_FD);
 	for (i = 0; i < CHURN; i++) {
 		fd = connect_to(port);
@@ -115,14 +94,11 @@ static int churn(void)
 static int client(void)
 {
 	static char buf[RESPONSE];
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-	int i, fd, port, closed_port;
+	int i, fd, port = port_of(LISTEN_FD), closed_port;
 
-	if (getsockname(LISTEN_FD, (struct sockaddr *)&a, &len))
+	if (port < 0)
 		return 1;
-	port = ntohs(a.sin_port);
 	close(LISTEN_FD);
 	for (i = 0; i < EXCHANGES; i++) {
 		fd = connect_to(port);
@@ -165,12 +141,11 @@ static const char *const checks[] = {
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct daemon d = {0};
 	pid_t srv, cli;
 	const char *why;
 	char *m = NULL;
-	int lfd, st1, st2;
+	int st1, st2;
 	double deadline;
 	size_t i;
 
@@ -192,11 +167,8 @@ int main(int argc, char **argv)
 			tap_check(0, "%s (daemon did not start)", checks[i]);
 		return 1;
 	}
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 64) ||
-	    dup2(lfd, LISTEN_FD) < 0)
+	if (listen_loopback(AF_INET, LISTEN_FD))
 		tap_diag("cannot listen: %s", strerror(errno));
-	close(lfd);
 	srv = spawn_workload(NULL, "netserver", "server");
 	cli = spawn_workload(NULL, "netclient", "client");
 	close(LISTEN_FD);
@@ -268,11 +240,8 @@ int main(int argc, char **argv)
 		double before = metric(m, "swarmwatch_bpf_map_entries{map=\"requests\"}");
 		double churn_ok, reqs, entries;
 
-		lfd = socket(AF_INET, SOCK_STREAM, 0);
-		if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 512) ||
-		    dup2(lfd, LISTEN_FD) < 0)
+		if (listen_loopback(AF_INET, LISTEN_FD))
 			tap_diag("cannot listen: %s", strerror(errno));
-		close(lfd);
 		srv = spawn_workload(NULL, "netecho", "echo");
 		cli = spawn_workload(NULL, "netchurn", "churn");
 		close(LISTEN_FD);

@@ -53,15 +53,6 @@ static int wants_500(int i)
 	return i % 10 == 0 || i % 10 == 3 || i % 10 == 6;
 }
 
-static int write_full(int fd, const char *buf, int n)
-{
-	int put = 0, r;
-
-	while (put < n && (r = write(fd, buf + put, n - put)) > 0)
-		put += r;
-	return put;
-}
-
 static void nodelay(int fd)
 {
 	int one = 1;
@@ -166,16 +157,6 @@ static int serve(void)
 		close(c);
 	}
 	return answered == REQUESTS ? 0 : 5;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	if (getsockname(fd, (struct sockaddr *)&a, &len))
-		return -1;
-	return ntohs(a.sin_port);
 }
 
 static int connect_to(int port)
@@ -335,18 +316,6 @@ static const char *const checks[] = {
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
 
-static int listen_on(int target)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-	ok = fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) && !listen(fd, 64) &&
-	     dup2(fd, target) == target;
-	if (fd >= 0)
-		close(fd);
-	return ok ? 0 : -1;
-}
-
 /* Sum of requests_total for agent/role (and status when not NULL). */
 static double requests(const char *m, const char *agent, const char *role, const char *status)
 {
@@ -366,22 +335,6 @@ static int settled(const char *m)
 			       requests(m, server_agent, "server", "5xx") >=
 		       REQUESTS &&
 	       requests(m, ping_agent, "client", NULL) >= PINGS;
-}
-
-/* Reports check `name`; on failure prints what was seen ("got ..."). */
-static void __attribute__((format(printf, 3, 4)))
-expect(int ok, const char *name, const char *fmt, ...)
-{
-	char got[256];
-	va_list ap;
-
-	tap_check(ok, "%s", name);
-	if (ok)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(got, sizeof(got), fmt, ap);
-	va_end(ap);
-	tap_diag("got %s", got);
 }
 
 static void diagnose(char *m)
@@ -429,7 +382,7 @@ int main(int argc, char **argv)
 			tap_check(0, "%s (daemon did not start)", checks[i]);
 		return 1;
 	}
-	if (listen_on(LISTEN_FD) || listen_on(PING_FD))
+	if (listen_loopback(AF_INET, LISTEN_FD) || listen_loopback(AF_INET, PING_FD))
 		tap_diag("cannot listen: %s", strerror(errno));
 	port = port_of(LISTEN_FD);
 	srv = spawn_workload(NULL, server_agent, "server");
@@ -458,45 +411,46 @@ int main(int argc, char **argv)
 		ok &= WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0;
 	tap_check(ok, "%s", checks[0]);
 	v = requests(m, client_agent, "client", "2xx");
-	expect(v == REQUESTS - FAILING, checks[1], "%g, want %d", v, REQUESTS - FAILING);
+	tap_expect(v == REQUESTS - FAILING, checks[1], "%g, want %d", v, REQUESTS - FAILING);
 	v = requests(m, client_agent, "client", "5xx");
-	expect(v == FAILING, checks[2], "%g, want %d", v, FAILING);
+	tap_expect(v == FAILING, checks[2], "%g, want %d", v, FAILING);
 	v = requests(m, client_agent, "client", "error");
-	expect(v == CLOSED, checks[3], "%g, want %d", v, CLOSED);
+	tap_expect(v == CLOSED, checks[3], "%g, want %d", v, CLOSED);
 	snprintf(up, sizeof(up), "upstream=\"127.0.0.1:%d\"", port);
 	v = sum_metric(m, REQ_TOTAL, client_pair, up, "role=\"client\"", NULL);
 	n = sum_metric(m, REQ_TOTAL, client_pair, NULL);
-	expect(v == REQUESTS + CLOSED && n == v, checks[4],
-	       "%g with %s and role client, %g in all, want %d", v, up, n, REQUESTS + CLOSED);
+	tap_expect(v == REQUESTS + CLOSED && n == v, checks[4],
+		   "%g with %s and role client, %g in all, want %d", v, up, n, REQUESTS + CLOSED);
 	v = requests(m, server_agent, "server", "2xx");
-	expect(v == REQUESTS - FAILING, checks[5], "%g, want %d", v, REQUESTS - FAILING);
+	tap_expect(v == REQUESTS - FAILING, checks[5], "%g, want %d", v, REQUESTS - FAILING);
 	v = requests(m, server_agent, "server", "5xx");
-	expect(v == FAILING, checks[6], "%g, want %d", v, FAILING);
+	tap_expect(v == FAILING, checks[6], "%g, want %d", v, FAILING);
 	v = sum_metric(m, REQ_TOTAL, server_pair, "upstream=\"127.0.0.1\"", "role=\"server\"",
 		       NULL);
 	n = sum_metric(m, REQ_TOTAL, server_pair, NULL);
-	expect(v == REQUESTS + CLOSED && n == v, checks[10],
-	       "%g with upstream 127.0.0.1 and role server, %g in all, want %d", v, n,
-	       REQUESTS + CLOSED);
+	tap_expect(v == REQUESTS + CLOSED && n == v, checks[10],
+		   "%g with upstream 127.0.0.1 and role server, %g in all, want %d", v, n,
+		   REQUESTS + CLOSED);
 	/*
 	 * The histogram is per agent/upstream/role, over all statuses: the 5
 	 * unanswered requests may be timed too (to the close), so 200 to 205.
 	 */
 	n = sum_metric(m, REQ_DURATION "_count", client_pair, "role=\"client\"", NULL);
-	expect(n >= REQUESTS && n <= REQUESTS + CLOSED, checks[7], "%g, want %d to %d", n, REQUESTS,
-	       REQUESTS + CLOSED);
+	tap_expect(n >= REQUESTS && n <= REQUESTS + CLOSED, checks[7], "%g, want %d to %d", n,
+		   REQUESTS, REQUESTS + CLOSED);
 	/*
 	 * Every answer, and every unanswered close, comes DELAY_US (200 ms) plus a
 	 * millisecond or two after the request's first write: in (2^27, 2^28] ns.
 	 */
 	hi = sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY, client_pair, "role=\"client\"", NULL);
 	lo = sum_bucket(m, REQ_DURATION "_bucket", LE_BELOW, client_pair, "role=\"client\"", NULL);
-	expect(hi >= REQUESTS - CLOSED && lo < CLOSED, checks[8],
-	       "le=0.268435456 %g (want >= %d), le=0.134217728 %g (want < %d)", hi,
-	       REQUESTS - CLOSED, lo, CLOSED);
+	tap_expect(hi >= REQUESTS - CLOSED && lo < CLOSED, checks[8],
+		   "le=0.268435456 %g (want >= %d), le=0.134217728 %g (want < %d)", hi,
+		   REQUESTS - CLOSED, lo, CLOSED);
 	v = requests(m, ping_agent, "client", "unknown");
 	n = sum_metric(m, REQ_TOTAL, ping_pair, NULL);
-	expect(v == PINGS && n == PINGS, checks[9], "%g unknown, %g in all, want %d", v, n, PINGS);
+	tap_expect(v == PINGS && n == PINGS, checks[9], "%g unknown, %g in all, want %d", v, n,
+		   PINGS);
 	if (tap_failed) {
 		diagnose(m);
 		daemon_dump_log(&d);

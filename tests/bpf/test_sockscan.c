@@ -43,24 +43,6 @@ static const int exchange_on[] = {0, CONNS - 1};
 static char server_agent[32], client_agent[32];
 static char server_pair[64], client_pair[64]; /* agent="..." */
 
-static int read_full(int fd, char *buf, int n)
-{
-	int got = 0, r;
-
-	while (got < n && (r = read(fd, buf + got, n - got)) > 0)
-		got += r;
-	return got;
-}
-
-static int write_full(int fd, const char *buf, int n)
-{
-	int put = 0, r;
-
-	while (put < n && (r = write(fd, buf + put, n - put)) > 0)
-		put += r;
-	return put;
-}
-
 static int have_v6(void)
 {
 	return fcntl(LISTEN6_FD, F_GETFD) >= 0;
@@ -261,21 +243,6 @@ static int worker_stop(struct worker *w)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int listen_on(int family, int target)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-	int fd = socket(family, SOCK_STREAM, 0), ok;
-
-	ok = fd >= 0 &&
-	     !bind(fd, family == AF_INET ? (struct sockaddr *)&a : (struct sockaddr *)&a6,
-		   family == AF_INET ? sizeof(a) : sizeof(a6)) &&
-	     !listen(fd, 16) && dup2(fd, target) == target;
-	if (fd >= 0)
-		close(fd);
-	return ok ? 0 : -1;
-}
-
 /* Sum of requests_total for agent and role; all roles when role is NULL. */
 static double requests(const char *m, const char *pair, const char *role)
 {
@@ -288,20 +255,6 @@ static double requests(const char *m, const char *pair, const char *role)
 static double active(const char *m, const char *agent)
 {
 	return metricf(m, ACTIVE "{agent=\"%s\"}", agent);
-}
-
-/* Scrapes until settled(m) holds or 5 s pass; returns the last page ("" if none). */
-static char *scrape_until(int port, int (*settled)(const char *m))
-{
-	double deadline = now_s() + 5;
-	char *m = NULL;
-
-	do {
-		usleep(150000);
-		free(m);
-		m = scrape(port);
-	} while (m && now_s() < deadline && !settled(m));
-	return m ? m : strdup("");
 }
 
 static int gauges_up(const char *m)
@@ -324,22 +277,6 @@ static int gauges_down(const char *m)
 static int gauges_half(const char *m)
 {
 	return active(m, client_agent) == CONNS - HALF && active(m, server_agent) == CONNS - HALF;
-}
-
-/* Reports check `name`; on failure prints what was seen ("got ..."). */
-static void __attribute__((format(printf, 3, 4)))
-expect(int ok, const char *name, const char *fmt, ...)
-{
-	char got[256];
-	va_list ap;
-
-	tap_check(ok, "%s", name);
-	if (ok)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(got, sizeof(got), fmt, ap);
-	va_end(ap);
-	tap_diag("got %s", got);
 }
 
 /* Number in the daemon's "sockscan: adopted N ..." line, -1 if none. */
@@ -400,9 +337,9 @@ int main(int argc, char **argv)
 			tap_skip(why, "%s", checks[i]);
 		return 0;
 	}
-	if (listen_on(AF_INET, LISTEN_FD))
+	if (listen_loopback(AF_INET, LISTEN_FD))
 		tap_diag("cannot listen on 127.0.0.1: %s", strerror(errno));
-	if (listen_on(AF_INET6, LISTEN6_FD))
+	if (listen_loopback(AF_INET6, LISTEN6_FD))
 		tap_diag("no IPv6 loopback (%s): every connection over IPv4", strerror(errno));
 	ok = !worker_start(&srv, server_agent, "server") &&
 	     !worker_start(&cli, client_agent, "client");
@@ -420,13 +357,13 @@ int main(int argc, char **argv)
 		daemon_unpin(&d);
 		return 1;
 	}
-	m = scrape_until(d.port, gauges_up);
+	m = scrape_until(d.port, gauges_up, 5);
 	n = adopted_in_log(&d);
-	expect(n >= 2 * CONNS, checks[1], "%g", n);
+	tap_expect(n >= 2 * CONNS, checks[1], "%g", n);
 	v = active(m, client_agent);
-	expect(v == CONNS, checks[2], "%g, want %d", v, CONNS);
+	tap_expect(v == CONNS, checks[2], "%g, want %d", v, CONNS);
 	v = active(m, server_agent);
-	expect(v == CONNS, checks[3], "%g, want %d", v, CONNS);
+	tap_expect(v == CONNS, checks[3], "%g, want %d", v, CONNS);
 
 	for (ok = 1, i = 0; i < EXCHANGES; i++) {
 		char cmd = '0' + exchange_on[i];
@@ -437,33 +374,33 @@ int main(int argc, char **argv)
 	}
 	tap_check(ok, "%s", checks[4]);
 	free(m);
-	m = scrape_until(d.port, requests_counted);
+	m = scrape_until(d.port, requests_counted, 5);
 	v = requests(m, client_pair, "client");
 	n = requests(m, client_pair, NULL);
-	expect(v == EXCHANGES && n == v, checks[5], "%g with role client, %g in all, want %d", v, n,
-	       EXCHANGES);
+	tap_expect(v == EXCHANGES && n == v, checks[5], "%g with role client, %g in all, want %d",
+		   v, n, EXCHANGES);
 	v = requests(m, server_pair, "server");
 	n = requests(m, server_pair, NULL);
-	expect(v == EXCHANGES && n == v, checks[6], "%g with role server, %g in all, want %d", v, n,
-	       EXCHANGES);
+	tap_expect(v == EXCHANGES && n == v, checks[6], "%g with role server, %g in all, want %d",
+		   v, n, EXCHANGES);
 
 	/* A restart finds the sockets owned already (pinned storage): no double count. */
 	daemon_stop(&d);
 	ok = !daemon_start(&d, NULL);
 	free(m);
-	m = ok ? scrape_until(d.port, gauges_up) : strdup("");
+	m = ok ? scrape_until(d.port, gauges_up, 5) : strdup("");
 	n = adopted_in_log(&d);
 	tap_diag("after the restart the daemon reports %g adopted", n);
-	expect(ok && active(m, client_agent) == CONNS && active(m, server_agent) == CONNS,
-	       checks[7], "client %g, server %g, want %d (restarted: %s, adopted %g)",
-	       active(m, client_agent), active(m, server_agent), CONNS, ok ? "yes" : "no", n);
+	tap_expect(ok && active(m, client_agent) == CONNS && active(m, server_agent) == CONNS,
+		   checks[7], "client %g, server %g, want %d (restarted: %s, adopted %g)",
+		   active(m, client_agent), active(m, server_agent), CONNS, ok ? "yes" : "no", n);
 
 	ok = !worker_do(&cli, 'h', 'h');
 	free(m);
-	m = scrape_until(d.port, gauges_half);
-	expect(ok && gauges_half(m), checks[8], "client %g, server %g, want %d and %d (closed: %s)",
-	       active(m, client_agent), active(m, server_agent), CONNS - HALF, CONNS - HALF,
-	       ok ? "yes" : "no");
+	m = scrape_until(d.port, gauges_half, 5);
+	tap_expect(ok && gauges_half(m), checks[8],
+		   "client %g, server %g, want %d and %d (closed: %s)", active(m, client_agent),
+		   active(m, server_agent), CONNS - HALF, CONNS - HALF, ok ? "yes" : "no");
 
 	/*
 	 * Closes that happen while no daemon runs are not seen: the next start
@@ -474,15 +411,15 @@ int main(int argc, char **argv)
 	usleep(100000); /* the server's side leaves ESTABLISHED on the FIN */
 	ok = ok && !daemon_start(&d, NULL);
 	free(m);
-	m = ok ? scrape_until(d.port, gauges_down) : strdup("");
-	expect(ok && gauges_down(m), checks[9], "client %g, server %g, want 0 and 0 (%s)",
-	       active(m, client_agent), active(m, server_agent),
-	       ok ? "closed and restarted" : "close or restart failed");
+	m = ok ? scrape_until(d.port, gauges_down, 5) : strdup("");
+	tap_expect(ok && gauges_down(m), checks[9], "client %g, server %g, want 0 and 0 (%s)",
+		   active(m, client_agent), active(m, server_agent),
+		   ok ? "closed and restarted" : "close or restart failed");
 	v = metric(m, "swarmwatch_events_dropped_total{reason=\"socket_storage_full\"}");
-	expect(v == 0, checks[10], "%g", v);
+	tap_expect(v == 0, checks[10], "%g", v);
 	st1 = worker_stop(&cli);
 	st2 = worker_stop(&srv);
-	expect(st1 == 0 && st2 == 0, checks[11], "client %d, server %d", st1, st2);
+	tap_expect(st1 == 0 && st2 == 0, checks[11], "client %d, server %d", st1, st2);
 
 	if (tap_failed) {
 		char *p;

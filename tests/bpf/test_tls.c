@@ -60,40 +60,6 @@ static const char *const checks[] = {
 };
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
 
-static void __attribute__((format(printf, 3, 4)))
-expect(int cond, const char *what, const char *fmt, ...)
-{
-	char why[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	tap_check(cond, "%s: %s", what, why);
-}
-
-static int listen_on(int target)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 64) ||
-	    dup2(fd, target) < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	if (getsockname(fd, (struct sockaddr *)&a, &len))
-		return -1;
-	return ntohs(a.sin_port);
-}
-
 /* Runs `interp script ARGS...` tagged as agent, with this test's environment. */
 static pid_t spawn_peer(const char *interp, const char *script, const char *agent,
 			const char *const *args)
@@ -135,22 +101,6 @@ static double all_requests(const char *m, const char *agent)
 static int near(double v, double want)
 {
 	return v >= want - SLACK && v <= want + SLACK;
-}
-
-/* Scrapes until fn(m) holds or `seconds` pass; returns the last page (never NULL). */
-static char *scrape_until(int port, int (*fn)(const char *), double seconds)
-{
-	double deadline = now_s() + seconds;
-	char *m = NULL;
-
-	for (;;) {
-		free(m);
-		m = scrape(port);
-		if ((m && fn(m)) || now_s() >= deadline)
-			break;
-		usleep(100000);
-	}
-	return m ? m : strdup("");
 }
 
 static int all_probed(const char *m)
@@ -243,7 +193,8 @@ int main(void)
 			tap_check(0, "%s (no certificate or daemon)", checks[i]);
 		return 1;
 	}
-	if (listen_on(CAP_SERVER_FD) || listen_on(OFF_SERVER_FD) || listen_on(NODE_SERVER_FD))
+	if (listen_loopback(AF_INET, CAP_SERVER_FD) || listen_loopback(AF_INET, OFF_SERVER_FD) ||
+	    listen_loopback(AF_INET, NODE_SERVER_FD))
 		tap_diag("cannot listen: %s", strerror(errno));
 	snprintf(total, sizeof(total), "%d", REQUESTS);
 	snprintf(fds[0], sizeof(fds[0]), "%d", CAP_SERVER_FD);
@@ -283,8 +234,8 @@ int main(void)
 	 */
 	m = scrape_until(d.port, all_probed, 20);
 	v = metric(m, PROBED);
-	expect(v == (have_node ? 4 : 2), checks[0], "%g processes probed, want %d", v,
-	       have_node ? 4 : 2);
+	tap_expect(v == (have_node ? 4 : 2), checks[0], "%g processes probed, want %d", v,
+		   have_node ? 4 : 2);
 	free(m);
 	close(open(go, O_WRONLY | O_CREAT, 0600));
 	for (i = 0, ok = 1; i < npeers; i++) {
@@ -297,31 +248,31 @@ int main(void)
 	m = scrape_until(d.port, settled, 5);
 
 	v = requests(m, cap_client, "client", "2xx");
-	expect(near(v, REQUESTS - FAILING), checks[2], "%g, want %d", v, REQUESTS - FAILING);
+	tap_expect(near(v, REQUESTS - FAILING), checks[2], "%g, want %d", v, REQUESTS - FAILING);
 	v = requests(m, cap_client, "client", "5xx");
-	expect(near(v, FAILING), checks[3], "%g, want %d", v, FAILING);
+	tap_expect(near(v, FAILING), checks[3], "%g, want %d", v, FAILING);
 	snprintf(up, sizeof(up), "upstream=\"127.0.0.1:%s\"", ports[0]);
 	snprintf(a, sizeof(a), "agent=\"%s\"", cap_client);
 	v = sum_metric(m, REQ_TOTAL, a, up, "role=\"client\"", NULL);
 	n = all_requests(m, cap_client);
-	expect(near(v, REQUESTS) && n == v, checks[4], "%g with %s, %g in all, want %d", v, up, n,
-	       REQUESTS);
+	tap_expect(near(v, REQUESTS) && n == v, checks[4], "%g with %s, %g in all, want %d", v, up,
+		   n, REQUESTS);
 	s2 = requests(m, cap_server, "server", "2xx");
 	s5 = requests(m, cap_server, "server", "5xx");
 	n = all_requests(m, cap_server);
-	expect(near(s2, REQUESTS - FAILING) && near(s5, FAILING) && near(n, REQUESTS), checks[5],
-	       "2xx %g, 5xx %g, %g in all", s2, s5, n);
+	tap_expect(near(s2, REQUESTS - FAILING) && near(s5, FAILING) && near(n, REQUESTS),
+		   checks[5], "2xx %g, 5xx %g, %g in all", s2, s5, n);
 	hi = sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY, a, "role=\"client\"", NULL);
 	n = sum_metric(m, REQ_DURATION "_count", a, "role=\"client\"", NULL);
-	expect(near(n, REQUESTS) && hi >= n - SLACK &&
-		       sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY / 2, a, NULL) <= SLACK,
-	       checks[6], "%g of %g at le=0.268435456", hi, n);
+	tap_expect(near(n, REQUESTS) && hi >= n - SLACK &&
+			   sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY / 2, a, NULL) <= SLACK,
+		   checks[6], "%g of %g at le=0.268435456", hi, n);
 	v = requests(m, off_client, "client", "unknown");
 	n = all_requests(m, off_client);
-	expect(near(v, REQUESTS) && n == v, checks[7], "%g unknown, %g in all", v, n);
+	tap_expect(near(v, REQUESTS) && n == v, checks[7], "%g unknown, %g in all", v, n);
 	v = requests(m, off_server, "server", "unknown");
 	n = all_requests(m, off_server);
-	expect(near(v, REQUESTS) && n == v, checks[8], "%g unknown, %g in all", v, n);
+	tap_expect(near(v, REQUESTS) && n == v, checks[8], "%g unknown, %g in all", v, n);
 	/*
 	 * A TLS 1.3 server's session tickets can arrive after a connection's
 	 * first request and pass for its response: up to one request per
@@ -330,31 +281,31 @@ int main(void)
 	snprintf(a, sizeof(a), "agent=\"%s\"", off_client);
 	hi = sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY, a, NULL) -
 	     sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY / 2, a, NULL);
-	expect(hi >= REQUESTS - CONNS - SLACK, checks[9], "%g in (2^27, 2^28] ns, want >= %d", hi,
-	       REQUESTS - CONNS - SLACK);
+	tap_expect(hi >= REQUESTS - CONNS - SLACK, checks[9], "%g in (2^27, 2^28] ns, want >= %d",
+		   hi, REQUESTS - CONNS - SLACK);
 	if (have_node) {
 		s2 = requests(m, node_client, "client", "2xx");
 		s5 = requests(m, node_client, "client", "5xx");
 		n = all_requests(m, node_client);
-		expect(near(s2, REQUESTS - FAILING) && near(s5, FAILING) && near(n, REQUESTS),
-		       checks[10], "2xx %g, 5xx %g, %g in all", s2, s5, n);
+		tap_expect(near(s2, REQUESTS - FAILING) && near(s5, FAILING) && near(n, REQUESTS),
+			   checks[10], "2xx %g, 5xx %g, %g in all", s2, s5, n);
 		s2 = requests(m, node_server, "server", "2xx");
 		s5 = requests(m, node_server, "server", "5xx");
 		n = all_requests(m, node_server);
-		expect(near(s2, REQUESTS - FAILING) && near(s5, FAILING) && near(n, REQUESTS),
-		       checks[11], "2xx %g, 5xx %g, %g in all", s2, s5, n);
+		tap_expect(near(s2, REQUESTS - FAILING) && near(s5, FAILING) && near(n, REQUESTS),
+			   checks[11], "2xx %g, 5xx %g, %g in all", s2, s5, n);
 	} else {
 		tap_skip("node is not installed", "%s", checks[10]);
 		tap_skip("node is not installed", "%s", checks[11]);
 	}
 	v = metricf(m, "swarmwatch_bpf_map_entries{map=\"tls_pending\"}");
-	expect(v == 0, checks[12], "%g entries", v);
+	tap_expect(v == 0, checks[12], "%g entries", v);
 	if (tap_failed)
 		diagnose(m);
 	free(m);
 	m = scrape_until(d.port, none_probed, 5);
 	v = metric(m, PROBED);
-	expect(v == 0, checks[13], "%g processes still probed", v);
+	tap_expect(v == 0, checks[13], "%g processes still probed", v);
 	free(m);
 	if (tap_failed)
 		daemon_dump_log(&d);
