@@ -37,3 +37,20 @@ wait_for() {
 	done
 	return 1
 }
+
+# fail_rest FROM: reports every check of the `checks` array from index FROM on
+# as failed, then exits.
+fail_rest() {
+	local i
+	for ((i = $1; i < ${#checks[@]}; i++)); do ok 1 "${checks[$i]}"; done
+	exit 1
+}
+
+# stop_gently PID: SIGTERM, up to 20 s to exit, then SIGKILL (agentsim's own
+# cleanup of its agents runs on SIGTERM).
+stop_gently() {
+	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
+	kill -KILL "$1" 2>/dev/null
+}

@@ -40,11 +40,7 @@ as_pid=
 dog_pid=
 cleanup() {
 	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
-	if [ -n "$as_pid" ] && kill -0 "$as_pid" 2>/dev/null; then
-		kill -TERM "$as_pid" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$as_pid" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$as_pid" 2>/dev/null
-	fi
+	stop_gently "$as_pid"
 	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
 	wait 2>/dev/null
 	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
@@ -59,13 +55,6 @@ trap cleanup EXIT
 	wait $s && echo "# timed out" && kill -TERM $$
 ) &
 dog_pid=$!
-
-# fail_rest FROM: reports every check from index FROM on as failed, then exits.
-fail_rest() {
-	local i
-	for ((i = $1; i < ${#checks[@]}; i++)); do ok 1 "${checks[$i]}"; done
-	exit 1
-}
 
 metrics_url=http://127.0.0.1:$sw_port/metrics
 "$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 200ms --pin-path "$pin" \

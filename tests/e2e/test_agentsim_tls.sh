@@ -33,23 +33,13 @@ sw_port=$(free_port)
 sw_pid=
 as_pid=
 cleanup() {
-	if [ -n "$as_pid" ] && kill -0 "$as_pid" 2>/dev/null; then
-		kill -TERM "$as_pid" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$as_pid" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$as_pid" 2>/dev/null
-	fi
+	stop_gently "$as_pid"
 	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
 	wait 2>/dev/null
 	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-fail_rest() {	# fail_rest FROM: reports every check from index FROM on as failed, then exits.
-	local i
-	for ((i = $1; i < ${#checks[@]}; i++)); do ok 1 "${checks[$i]}"; done
-	exit 1
-}
 
 metrics_url=http://127.0.0.1:$sw_port/metrics
 echo '{"tls": {"agents": ["planner", "coder"]}}' >"$work/swarmwatch.json"
