@@ -152,20 +152,11 @@ static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
 			if (ss->role == SW_ROLE_CLIENT) {
 				if (!ss->req_ns)
 					ss->req_ns = c->wstart_ns;
-			} else {
-				/*
-				 * A request that arrived with the handshake's last
-				 * bytes, before the probes held the socket: it started
-				 * when SSL_read returned it.
-				 */
-				if (!ss->req_ns)
-					ss->req_ns = c->rdata_ns;
-				if (ss->req_ns)
-					count_request(ss, response_status(c->wbuf),
-						      bpf_ktime_get_ns() - ss->req_ns);
+			} else if (ss->req_ns) {
+				count_request(ss, response_status(c->wbuf),
+					      bpf_ktime_get_ns() - ss->req_ns);
 				ss->req_ns = 0;
 			}
-			c->rdata_ns = 0;
 			return true;
 		}
 		return ss->flags & SW_SOCK_SSL;

@@ -149,12 +149,10 @@ int BPF_KRETPROBE(sw_ssl_read_ret, long ret)
 	key.ssl = c->ssl;
 	key.tgid = t->tgid;
 	req = bpf_map_lookup_elem(&tls_pending, &key);
-	if (req) {
-		count_request(req, status, bpf_ktime_get_ns() - req->req_ns);
-		bpf_map_delete_elem(&tls_pending, &key);
-	} else {
-		c->rdata_ns = bpf_ktime_get_ns(); /* perhaps a server's request */
-	}
+	if (!req)
+		return 0;
+	count_request(req, status, bpf_ktime_get_ns() - req->req_ns);
+	bpf_map_delete_elem(&tls_pending, &key);
 	return 0;
 }
 

@@ -195,7 +195,6 @@ struct sw_tls_call {
 	__u64 wssl; /* SSL * of the last SSL_write */
 	__u64 wbuf; /* its plaintext */
 	__u64 wstart_ns; /* when it was entered */
-	__u64 rdata_ns; /* when an SSL_read last returned data that no request was waiting for */
 	__u8 reading; /* in SSL_read or SSL_read_ex (until the return probe) */
 	__u8 armed; /* ... and its first receive names its socket */
 	__u8 ex; /* SSL_read_ex: returns 1 and writes *readbytes */

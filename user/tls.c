@@ -660,6 +660,5 @@ void tls__stats(const struct tls *t, struct tls_stats *out)
 	if (!t)
 		return;
 	out->processes = t->nprocs;
-	out->libraries = t->nlibs;
 	out->attach_failures = t->attach_failures;
 }

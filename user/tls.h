@@ -29,7 +29,6 @@ void tls__poll(struct tls *t);
 
 struct tls_stats {
 	__u32 processes; /* processes with the probes attached */
-	__u32 libraries; /* distinct libssl files seen */
 	__u64 attach_failures; /* processes whose probes could not be attached */
 };
 
