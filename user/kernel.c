@@ -609,7 +609,7 @@ static void attach_rss(struct kernel *k)
 	k->rss = mmap(NULL, k->rss_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (k->rss == MAP_FAILED) {
 		k->rss = NULL;
-		pr_warn("memory: cannot map agent_rss: %s; swarmwatch_agent_memory_resident_bytes is "
+		pr_warn("memory: cannot map agent_rss: %s; swarmwatch_agent_resident_memory_bytes is "
 			"off",
 			strerror(errno));
 		return;
@@ -617,7 +617,7 @@ static void attach_rss(struct kernel *k)
 	k->rss_link = bpf_program__attach_iter(k->skel->progs.sw_task_rss, NULL);
 	if (!k->rss_link)
 		pr_warn("memory: cannot attach the task iterator: %s; "
-			"swarmwatch_agent_memory_resident_bytes is off",
+			"swarmwatch_agent_resident_memory_bytes is off",
 			strerror(errno));
 }
 
@@ -653,7 +653,7 @@ static int load_without_rss(struct kernel *k, int err)
 	if (prepare(k) || swarmwatch_bpf__load(k->skel))
 		return err;
 	pr_warn("memory: the task iterator does not load on this kernel (%s); "
-		"swarmwatch_agent_memory_resident_bytes is off (run with -v for the verifier log)",
+		"swarmwatch_agent_resident_memory_bytes is off (run with -v for the verifier log)",
 		strerror(-err));
 	return 0;
 }

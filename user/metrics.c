@@ -198,12 +198,12 @@ static void render_agents(struct buf *b, const struct snapshot *s)
 	}
 
 	if (s->rss_up) {
-		prom__family(b, "swarmwatch_agent_memory_resident_bytes", "gauge",
+		prom__family(b, "swarmwatch_agent_resident_memory_bytes", "gauge",
 			     "Resident memory of the agent's processes (file, anonymous and shared "
 			     "memory pages), sampled each collector tick.");
 		for (i = 0; i < s->nagents; i++) {
 			l[0].value = s->agents[i].name;
-			prom__sample_u64(b, "swarmwatch_agent_memory_resident_bytes", l, 1,
+			prom__sample_u64(b, "swarmwatch_agent_resident_memory_bytes", l, 1,
 					 s->agents[i].rss_bytes);
 		}
 	}

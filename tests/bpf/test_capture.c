@@ -20,7 +20,7 @@
 #define FAILED_OPENS 1000
 #define MIB (1024.0 * 1024.0)
 #define HOG_BYTES (64 << 20)
-#define MEMHOG_RSS "swarmwatch_agent_memory_resident_bytes{agent=\"memhog\"}"
+#define MEMHOG_RSS "swarmwatch_agent_resident_memory_bytes{agent=\"memhog\"}"
 
 static int workload(const char *kind)
 {

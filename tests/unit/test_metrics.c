@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The /metrics exposition of a synthetic snapshot: the names of the metric contract, and
+ * counters that are not drops kept out of swarmwatch_events_dropped_total.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "collector.h"
+#include "metrics.h"
+
+/* A snapshot of one agent "alpha" with a few counters set; rendered into b. */
+static void render_one_agent(struct buf *b)
+{
+	static struct agent_snap a;
+	struct snapshot s = {0};
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.name, sizeof(a.name), "alpha");
+	a.slot = 1;
+	a.instances = 2;
+	a.rss_bytes = 4096 * 25;
+	a.s.runq_lat[12] = 7;
+	a.s.runq_lat_sum_ns = 7 * 4096;
+	s.time = 1800000000.0;
+	s.agents = &a;
+	s.nagents = 1;
+	s.rss_up = true;
+	s.counters[SW_CNT_RINGBUF_FULL] = 3;
+	s.counters[SW_CNT_ONCPU_REPAIRED] = 5;
+	buf__init(b);
+	metrics__render(b, &s);
+	assert_false(b->failed);
+	assert_non_null(b->data);
+}
+
+static void test_resident_memory_name(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	render_one_agent(&b);
+	assert_non_null(strstr(b.data, "# TYPE swarmwatch_agent_resident_memory_bytes gauge\n"));
+	assert_non_null(strstr(
+		b.data, "\nswarmwatch_agent_resident_memory_bytes{agent=\"alpha\"} 102400\n"));
+	assert_null(strstr(b.data, "memory_resident"));
+	buf__free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resident_memory_name),
+	};
+
+	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
+}
