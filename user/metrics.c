@@ -256,11 +256,11 @@ static void render_agents(struct buf *b, const struct snapshot *s)
 				     s->agents[i].s.syscall_lat_sum_ns * NS);
 	}
 
-	prom__family(b, "swarmwatch_agent_runqueue_delay_seconds", "histogram",
+	prom__family(b, "swarmwatch_agent_run_queue_delay_seconds", "histogram",
 		     "Time the agent's tasks waited runnable before getting a CPU.");
 	for (i = 0; i < s->nagents; i++) {
 		l[0].value = s->agents[i].name;
-		prom__histogram_log2(b, "swarmwatch_agent_runqueue_delay_seconds", l, 1,
+		prom__histogram_log2(b, "swarmwatch_agent_run_queue_delay_seconds", l, 1,
 				     s->agents[i].s.runq_lat, SW_LAT_SLOTS, METRICS_RUNQ_LE_LO,
 				     METRICS_RUNQ_LE_HI, NS, s->agents[i].s.runq_lat_sum_ns * NS);
 	}

@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 	v = metric(m, "swarmwatch_agent_cpu_seconds_total{agent=\"busy\"}");
 	tap_diag("busy CPU: %.3f s", v);
 	tap_check(v >= 0.9 && v <= 1.1, "%s", checks[11]);
-	tap_check(metric(m, "swarmwatch_agent_runqueue_delay_seconds_count{agent=\"busy\"}") >= 1,
+	tap_check(metric(m, "swarmwatch_agent_run_queue_delay_seconds_count{agent=\"busy\"}") >= 1,
 		  "%s", checks[12]);
 
 	/* Sampled each tick: the hog's 64 MiB plus its binary and libc, then nothing. */

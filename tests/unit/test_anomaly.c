@@ -437,7 +437,7 @@ static void test_metrics_families(void **state)
 		b.data,
 		"\nswarmwatch_agent_anomaly_score{agent=\"alpha\",signal=\"syscall_rate\"} "));
 	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomaly_confidence{agent=\"beta\","
-				       "signal=\"runqueue_delay_p99\"} 1\n"));
+				       "signal=\"run_queue_delay_p99\"} 1\n"));
 	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomalous{agent=\"alpha\"} 1\n"));
 	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomalous{agent=\"beta\"} 0\n"));
 	assert_non_null(strstr(b.data, "# TYPE swarmwatch_anomalies_total counter\n"));

@@ -54,10 +54,25 @@ static void test_resident_memory_name(void **state)
 	buf__free(&b);
 }
 
+static void test_run_queue_name(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	render_one_agent(&b);
+	assert_non_null(
+		strstr(b.data, "# TYPE swarmwatch_agent_run_queue_delay_seconds histogram\n"));
+	assert_non_null(strstr(
+		b.data, "\nswarmwatch_agent_run_queue_delay_seconds_count{agent=\"alpha\"} 7\n"));
+	assert_null(strstr(b.data, "runqueue"));
+	buf__free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resident_memory_name),
+		cmocka_unit_test(test_run_queue_name),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
