@@ -336,11 +336,11 @@ static void render_anomalies(struct buf *b, const struct anomaly_view *v)
 		l[0].value = v->agents[i].name;
 		prom__sample(b, "swarmwatch_agent_anomalous", l, 1, v->agents[i].anomalous);
 	}
-	prom__family(b, "swarmwatch_anomalies_total", "counter",
+	prom__family(b, "swarmwatch_agent_anomalies_total", "counter",
 		     "Anomaly episodes of the agent since swarmwatch first saw it.");
 	for (i = 0; i < v->nagents; i++) {
 		l[0].value = v->agents[i].name;
-		prom__sample_u64(b, "swarmwatch_anomalies_total", l, 1, v->agents[i].episodes);
+		prom__sample_u64(b, "swarmwatch_agent_anomalies_total", l, 1, v->agents[i].episodes);
 	}
 	prom__family(b, "swarmwatch_agent_forecast", "gauge",
 		     "Holt forecast of an agent's signal at a horizon ahead (signal units: "

@@ -108,7 +108,7 @@ static const char *const checks[] = {
 	"spike: syscall_rate is scored and past warm-up before the burst",
 	"spike: syscall_rate score reaches the threshold during the burst",
 	"spike: swarmwatch_agent_anomalous is 1",
-	"spike: swarmwatch_anomalies_total counts the episode",
+	"spike: swarmwatch_agent_anomalies_total counts the episode",
 	"spike: syscall_rate forecasts for 5m and 30m",
 	"/api/v1/anomalies is JSON and lists spike as current, driven by syscall_rate",
 	"spike: the burst scored above anything the steady phase did",
@@ -205,7 +205,7 @@ int main(int argc, char **argv)
 		 wall_s() - burst_at);
 	tap_check(score >= threshold, "%s", checks[2]);
 	tap_check(metric(m, "swarmwatch_agent_anomalous{agent=\"spike\"}") == 1, "%s", checks[3]);
-	tap_check(metric(m, "swarmwatch_anomalies_total{agent=\"spike\"}") >= 1, "%s", checks[4]);
+	tap_check(metric(m, "swarmwatch_agent_anomalies_total{agent=\"spike\"}") >= 1, "%s", checks[4]);
 	ok = 1;
 	for (i = 0; i < 2; i++)
 		ok &= metricf(m,

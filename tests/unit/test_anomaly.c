@@ -440,8 +440,8 @@ static void test_metrics_families(void **state)
 				       "signal=\"run_queue_delay_p99\"} 1\n"));
 	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomalous{agent=\"alpha\"} 1\n"));
 	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomalous{agent=\"beta\"} 0\n"));
-	assert_non_null(strstr(b.data, "# TYPE swarmwatch_anomalies_total counter\n"));
-	assert_non_null(strstr(b.data, "\nswarmwatch_anomalies_total{agent=\"alpha\"} 1\n"));
+	assert_non_null(strstr(b.data, "# TYPE swarmwatch_agent_anomalies_total counter\n"));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomalies_total{agent=\"alpha\"} 1\n"));
 	assert_non_null(strstr(b.data, "\nswarmwatch_agent_forecast{agent=\"gamma\","
 				       "signal=\"cpu\",horizon=\"30m\"} "));
 	assert_non_null(strstr(b.data, "\nswarmwatch_anomaly_threshold 0."));
