@@ -33,6 +33,7 @@ struct signal_def {
 	int (*sample)(const struct sw_agent_stats *cur, const struct sw_agent_stats *prev,
 		      double dt, double *out);
 	double hi; /* upper bound of the value, forecasts are clamped to [0, hi] */
+	enum anomaly_unit unit; /* what the samples measure */
 };
 
 /* Difference of two cumulative counters; false when the counter went backwards (a reset). */
@@ -156,15 +157,21 @@ static int s_request_failures(const struct sw_agent_stats *cur, const struct sw_
 }
 
 static const struct signal_def signals[ANOMALY_NSIGNALS] = {
-	[ANOMALY_SYSCALL_RATE] = {"syscall_rate", s_syscall_rate, INFINITY},
-	[ANOMALY_ERROR_RATIO] = {"error_ratio", s_error_ratio, 1.0},
-	[ANOMALY_CPU] = {"cpu", s_cpu, INFINITY},
-	[ANOMALY_SYSCALL_P50] = {"syscall_latency_p50", s_syscall_p50, INFINITY},
-	[ANOMALY_SYSCALL_P99] = {"syscall_latency_p99", s_syscall_p99, INFINITY},
-	[ANOMALY_RUNQ_P99] = {"run_queue_delay_p99", s_runq_p99, INFINITY},
-	[ANOMALY_REQUEST_P50] = {"request_latency_p50", s_request_p50, INFINITY},
-	[ANOMALY_REQUEST_P99] = {"request_latency_p99", s_request_p99, INFINITY},
-	[ANOMALY_REQUEST_FAILURES] = {"request_failure_ratio", s_request_failures, 1.0},
+	[ANOMALY_SYSCALL_RATE] = {"syscall_rate", s_syscall_rate, INFINITY,
+				  ANOMALY_UNIT_SYSCALLS_PER_SECOND},
+	[ANOMALY_ERROR_RATIO] = {"error_ratio", s_error_ratio, 1.0, ANOMALY_UNIT_RATIO},
+	[ANOMALY_CPU] = {"cpu", s_cpu, INFINITY, ANOMALY_UNIT_CPU_SECONDS_PER_SECOND},
+	[ANOMALY_SYSCALL_P50] = {"syscall_latency_p50", s_syscall_p50, INFINITY,
+				 ANOMALY_UNIT_SECONDS},
+	[ANOMALY_SYSCALL_P99] = {"syscall_latency_p99", s_syscall_p99, INFINITY,
+				 ANOMALY_UNIT_SECONDS},
+	[ANOMALY_RUNQ_P99] = {"run_queue_delay_p99", s_runq_p99, INFINITY, ANOMALY_UNIT_SECONDS},
+	[ANOMALY_REQUEST_P50] = {"request_latency_p50", s_request_p50, INFINITY,
+				 ANOMALY_UNIT_SECONDS},
+	[ANOMALY_REQUEST_P99] = {"request_latency_p99", s_request_p99, INFINITY,
+				 ANOMALY_UNIT_SECONDS},
+	[ANOMALY_REQUEST_FAILURES] = {"request_failure_ratio", s_request_failures, 1.0,
+				      ANOMALY_UNIT_RATIO},
 };
 
 static const struct {
@@ -218,6 +225,11 @@ struct anomaly {
 const char *anomaly__signal_name(int signal)
 {
 	return signal >= 0 && signal < ANOMALY_NSIGNALS ? signals[signal].name : "unknown";
+}
+
+int anomaly__signal_unit(int signal)
+{
+	return signal >= 0 && signal < ANOMALY_NSIGNALS ? (int)signals[signal].unit : -EINVAL;
 }
 
 const char *anomaly__horizon_name(int horizon)
@@ -482,7 +494,12 @@ static struct anomaly_view *view_build(struct anomaly *an, const struct snapshot
 			o->score[j] = sg->score;
 			o->confidence[j] = sg->confidence;
 			o->value[j] = sg->value;
-			if (!forecast__ready(&sg->fc))
+			/*
+			 * A forecast is shown once the detector has learned the signal (a model
+			 * fitted to a few samples extrapolates wildly) and while the agent runs.
+			 */
+			if (!forecast__ready(&sg->fc) || sg->det.n < an->dp.warmup ||
+			    !s->agents[i].instances)
 				continue;
 			o->forecast |= 1u << j;
 			for (k = 0; k < ANOMALY_NHORIZONS; k++) {

@@ -33,6 +33,18 @@ enum anomaly_signal {
 	ANOMALY_NSIGNALS,
 };
 
+/*
+ * What a signal's samples measure. Forecasts are exported in one family per unit, so that no
+ * metric name mixes units.
+ */
+enum anomaly_unit {
+	ANOMALY_UNIT_SYSCALLS_PER_SECOND,
+	ANOMALY_UNIT_CPU_SECONDS_PER_SECOND,
+	ANOMALY_UNIT_RATIO, /* a share in [0, 1] */
+	ANOMALY_UNIT_SECONDS,
+	ANOMALY_NUNITS,
+};
+
 /* Forecast horizons; names are the `horizon` label values. */
 enum anomaly_horizon {
 	ANOMALY_H5M,
@@ -66,7 +78,8 @@ struct anomaly_agent {
 	bool anomalous; /* an episode is ongoing */
 	__u64 episodes; /* episodes since the agent appeared */
 	__u32 scored; /* bit per signal that has had at least one sample */
-	__u32 forecast; /* bit per signal whose forecasts are ready */
+	__u32 forecast; /* bit per signal whose forecasts are exported: the detector is past its
+			 * warm-up, the model is initialised and the agent has a live instance */
 	double score[ANOMALY_NSIGNALS]; /* [0, 1], held at its peak while the signal is active */
 	double confidence[ANOMALY_NSIGNALS]; /* [0, 1]: how much the detector has learned */
 	double value[ANOMALY_NSIGNALS]; /* last sample */
@@ -90,6 +103,9 @@ struct anomaly;
 /* Label value of a signal or horizon; "unknown" out of range. */
 const char *anomaly__signal_name(int signal);
 const char *anomaly__horizon_name(int horizon);
+
+/* enum anomaly_unit of a signal's samples; -EINVAL out of range. */
+int anomaly__signal_unit(int signal);
 
 /* Defaults for a tick of interval_s seconds: detector warm-up, a one-minute hold. */
 void anomaly__params_default(struct anomaly_params *p, double interval_s);

@@ -317,10 +317,29 @@ static void render_signal_family(struct buf *b, const struct anomaly_view *v, co
 	}
 }
 
+/* One forecast family per unit of the signals (enum anomaly_unit). */
+static const struct {
+	const char *name;
+	const char *help;
+} forecast_families[ANOMALY_NUNITS] = {
+	[ANOMALY_UNIT_SYSCALLS_PER_SECOND] = {"swarmwatch_agent_forecast_syscalls_per_second",
+					      "Holt forecast of an agent's syscall rate at a "
+					      "horizon ahead, in syscalls per second."},
+	[ANOMALY_UNIT_CPU_SECONDS_PER_SECOND] = {"swarmwatch_agent_forecast_cpu_seconds_per_second",
+						 "Holt forecast of an agent's CPU use at a horizon "
+						 "ahead, in CPU seconds per second."},
+	[ANOMALY_UNIT_RATIO] = {"swarmwatch_agent_forecast_ratio",
+				"Holt forecast of an agent's error or failure ratio at a horizon "
+				"ahead, in [0, 1]."},
+	[ANOMALY_UNIT_SECONDS] = {"swarmwatch_agent_forecast_seconds",
+				  "Holt forecast of an agent's latency or delay quantile at a "
+				  "horizon ahead, in seconds."},
+};
+
 static void render_anomalies(struct buf *b, const struct anomaly_view *v)
 {
 	struct prom_label l[3] = {{"agent", NULL}, {"signal", NULL}, {"horizon", NULL}};
-	int i, j, k;
+	int i, j, k, u;
 
 	render_signal_family(b, v, "swarmwatch_agent_anomaly_score",
 			     "Anomaly score of an agent's signal in [0, 1]; held at its peak while "
@@ -340,23 +359,24 @@ static void render_anomalies(struct buf *b, const struct anomaly_view *v)
 		     "Anomaly episodes of the agent since swarmwatch first saw it.");
 	for (i = 0; i < v->nagents; i++) {
 		l[0].value = v->agents[i].name;
-		prom__sample_u64(b, "swarmwatch_agent_anomalies_total", l, 1, v->agents[i].episodes);
+		prom__sample_u64(b, "swarmwatch_agent_anomalies_total", l, 1,
+				 v->agents[i].episodes);
 	}
-	prom__family(b, "swarmwatch_agent_forecast", "gauge",
-		     "Holt forecast of an agent's signal at a horizon ahead (signal units: "
-		     "syscalls/s, ratio, CPU s/s, seconds).");
-	for (i = 0; i < v->nagents; i++) {
-		const struct anomaly_agent *a = &v->agents[i];
+	for (u = 0; u < ANOMALY_NUNITS; u++) {
+		prom__family(b, forecast_families[u].name, "gauge", forecast_families[u].help);
+		for (i = 0; i < v->nagents; i++) {
+			const struct anomaly_agent *a = &v->agents[i];
 
-		l[0].value = a->name;
-		for (j = 0; j < ANOMALY_NSIGNALS; j++) {
-			if (!(a->forecast & (1u << j)))
-				continue;
-			l[1].value = anomaly__signal_name(j);
-			for (k = 0; k < ANOMALY_NHORIZONS; k++) {
-				l[2].value = anomaly__horizon_name(k);
-				prom__sample(b, "swarmwatch_agent_forecast", l, 3,
-					     a->predicted[j][k]);
+			l[0].value = a->name;
+			for (j = 0; j < ANOMALY_NSIGNALS; j++) {
+				if (!(a->forecast & (1u << j)) || anomaly__signal_unit(j) != u)
+					continue;
+				l[1].value = anomaly__signal_name(j);
+				for (k = 0; k < ANOMALY_NHORIZONS; k++) {
+					l[2].value = anomaly__horizon_name(k);
+					prom__sample(b, forecast_families[u].name, l, 3,
+						     a->predicted[j][k]);
+				}
 			}
 		}
 	}

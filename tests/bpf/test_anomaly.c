@@ -205,11 +205,13 @@ int main(int argc, char **argv)
 		 wall_s() - burst_at);
 	tap_check(score >= threshold, "%s", checks[2]);
 	tap_check(metric(m, "swarmwatch_agent_anomalous{agent=\"spike\"}") == 1, "%s", checks[3]);
-	tap_check(metric(m, "swarmwatch_agent_anomalies_total{agent=\"spike\"}") >= 1, "%s", checks[4]);
+	tap_check(metric(m, "swarmwatch_agent_anomalies_total{agent=\"spike\"}") >= 1, "%s",
+		  checks[4]);
 	ok = 1;
 	for (i = 0; i < 2; i++)
 		ok &= metricf(m,
-			      "swarmwatch_agent_forecast{agent=\"spike\",signal=\"syscall_rate\","
+			      "swarmwatch_agent_forecast_syscalls_per_second{agent=\"spike\","
+			      "signal=\"syscall_rate\","
 			      "horizon=\"%s\"}",
 			      i ? "30m" : "5m") >= 0;
 	tap_check(ok, "%s", checks[5]);

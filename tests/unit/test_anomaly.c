@@ -419,6 +419,89 @@ static void test_json_round_trip(void **state)
 	anomaly__free(an);
 }
 
+/*
+ * Forecast lines whose signal is not measured in their family's unit: each family must hold
+ * the signals of one unit only.
+ */
+static int forecast_unit_mismatches(const char *text)
+{
+	static const char *const families[ANOMALY_NUNITS] = {
+		[ANOMALY_UNIT_SYSCALLS_PER_SECOND] =
+			"swarmwatch_agent_forecast_syscalls_per_second{",
+		[ANOMALY_UNIT_CPU_SECONDS_PER_SECOND] =
+			"swarmwatch_agent_forecast_cpu_seconds_per_second{",
+		[ANOMALY_UNIT_RATIO] = "swarmwatch_agent_forecast_ratio{",
+		[ANOMALY_UNIT_SECONDS] = "swarmwatch_agent_forecast_seconds{",
+	};
+	const char *line, *sig;
+	char name[64];
+	int bad = 0, lines = 0, u, j;
+
+	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (strncmp(line, "swarmwatch_agent_forecast", 25))
+			continue;
+		lines++;
+		for (u = 0; u < ANOMALY_NUNITS; u++)
+			if (!strncmp(line, families[u], strlen(families[u])))
+				break;
+		sig = strstr(line, "signal=\"");
+		if (u == ANOMALY_NUNITS || !sig || sscanf(sig, "signal=\"%63[^\"]", name) != 1) {
+			bad++;
+			continue;
+		}
+		for (j = 0; j < ANOMALY_NSIGNALS; j++)
+			if (!strcmp(anomaly__signal_name(j), name))
+				break;
+		bad += j == ANOMALY_NSIGNALS || anomaly__signal_unit(j) != u;
+	}
+	return lines ? bad : -1;
+}
+
+/*
+ * No forecast while the detector is still warming up (a model fitted to a few samples
+ * extrapolates wildly), and none for an agent with no live instance, though it is still scored.
+ */
+static void test_forecasts_gated(void **state)
+{
+	const __u32 rate = 1u << ANOMALY_SYSCALL_RATE;
+	struct anomaly *an = tracker();
+	struct agent_snap agents[2];
+	struct snapshot s = {0};
+	struct buf b;
+	int k;
+
+	(void)state;
+	agent_init(&agents[0], "live", 1);
+	agent_init(&agents[1], "stopped", 2);
+	agents[1].instances = 0;
+	for (k = 0; k <= WARMUP + 5; k++) {
+		advance(&agents[0], 500, 1.0);
+		advance(&agents[1], 500, 1.0);
+		tick(an, &s, agents, 2, T0 + k);
+		if (k < WARMUP) {
+			assert_int_equal(view_agent(s.anomalies, "live")->forecast, 0);
+			if (k == 5) {
+				buf__init(&b);
+				metrics__render(&b, &s);
+				assert_false(b.failed);
+				assert_null(strstr(b.data, "\nswarmwatch_agent_forecast_"));
+				buf__free(&b);
+			}
+		}
+	}
+	assert_true(view_agent(s.anomalies, "live")->forecast & rate);
+	assert_true(view_agent(s.anomalies, "stopped")->scored & rate);
+	assert_int_equal(view_agent(s.anomalies, "stopped")->forecast, 0);
+	buf__init(&b);
+	metrics__render(&b, &s);
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_forecast_syscalls_per_second{"
+				       "agent=\"live\",signal=\"syscall_rate\",horizon=\"5m\"} "));
+	assert_null(strstr(b.data, "agent_forecast_syscalls_per_second{agent=\"stopped\""));
+	buf__free(&b);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
 static void test_metrics_families(void **state)
 {
 	struct anomaly *an = tracker();
@@ -442,8 +525,16 @@ static void test_metrics_families(void **state)
 	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomalous{agent=\"beta\"} 0\n"));
 	assert_non_null(strstr(b.data, "# TYPE swarmwatch_agent_anomalies_total counter\n"));
 	assert_non_null(strstr(b.data, "\nswarmwatch_agent_anomalies_total{agent=\"alpha\"} 1\n"));
-	assert_non_null(strstr(b.data, "\nswarmwatch_agent_forecast{agent=\"gamma\","
-				       "signal=\"cpu\",horizon=\"30m\"} "));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_forecast_cpu_seconds_per_second{"
+				       "agent=\"gamma\",signal=\"cpu\",horizon=\"30m\"} "));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_forecast_syscalls_per_second{"
+				       "agent=\"gamma\",signal=\"syscall_rate\",horizon=\"5m\"} "));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_forecast_seconds{agent=\"gamma\","
+				       "signal=\"syscall_latency_p99\",horizon=\"5m\"} "));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_forecast_ratio{agent=\"gamma\","
+				       "signal=\"error_ratio\",horizon=\"30m\"} "));
+	assert_null(strstr(b.data, "swarmwatch_agent_forecast{"));
+	assert_int_equal(forecast_unit_mismatches(b.data), 0);
 	assert_non_null(strstr(b.data, "\nswarmwatch_anomaly_threshold 0."));
 	buf__free(&b);
 	free(s.anomalies);
@@ -528,6 +619,7 @@ int main(void)
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_metrics_families),
+		cmocka_unit_test(test_forecasts_gated),
 		cmocka_unit_test(test_cost_100_agents),
 		cmocka_unit_test(test_bad_params),
 	};
