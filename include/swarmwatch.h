@@ -62,6 +62,33 @@ enum sw_counter {
 	SW_CNT_MAX,
 };
 
+#ifndef __bpf__
+/*
+ * The `reason` label of swarmwatch_events_dropped_total for each counter that counts lost
+ * data; NULL for the others (a repaired CPU record and a fold lose nothing and have their own
+ * metrics).
+ */
+static inline const char *sw_drop_reason(int c)
+{
+	switch (c) {
+	case SW_CNT_RINGBUF_FULL:
+		return "ringbuf_full";
+	case SW_CNT_TASK_STORAGE_FULL:
+		return "task_storage_full";
+	case SW_CNT_NAMES_FULL:
+		return "agent_names_full";
+	case SW_CNT_ENV_TRUNCATED:
+		return "environment_truncated";
+	case SW_CNT_SOCK_STORAGE_FULL:
+		return "socket_storage_full";
+	case SW_CNT_REQUESTS_FULL:
+		return "request_series_full";
+	default:
+		return NULL;
+	}
+}
+#endif
+
 /* Task flags */
 #define SW_TASK_ROOT 1u /* this task's process is an instance root */
 

@@ -387,15 +387,6 @@ static void render_anomalies(struct buf *b, const struct anomaly_view *v)
 
 static void render_bpf(struct buf *b, const struct snapshot *s)
 {
-	static const char *const reasons[] = {
-		[SW_CNT_RINGBUF_FULL] = "ringbuf_full",
-		[SW_CNT_TASK_STORAGE_FULL] = "task_storage_full",
-		[SW_CNT_NAMES_FULL] = "agent_names_full",
-		[SW_CNT_ENV_TRUNCATED] = "environment_truncated",
-		[SW_CNT_SOCK_STORAGE_FULL] = "socket_storage_full",
-		[SW_CNT_REQUESTS_FULL] = "request_series_full",
-		[SW_CNT_ONCPU_REPAIRED] = "cpu_record_repaired",
-	};
 	struct prom_label l = {NULL, NULL};
 	int i;
 
@@ -464,10 +455,17 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 	prom__family(b, "swarmwatch_events_dropped_total", "counter",
 		     "Events the kernel side could not record, by reason.");
 	l.name = "reason";
-	for (i = 0; i < SW_CNT_FOLDED; i++) {
-		l.value = reasons[i];
-		prom__sample_u64(b, "swarmwatch_events_dropped_total", &l, 1, s->counters[i]);
+	for (i = 0; i < SW_CNT_MAX; i++) {
+		l.value = sw_drop_reason(i);
+		if (l.value)
+			prom__sample_u64(b, "swarmwatch_events_dropped_total", &l, 1,
+					 s->counters[i]);
 	}
+	prom__family(b, "swarmwatch_cpu_record_repairs_total", "counter",
+		     "Times a tracked task was seen running without its per-CPU record, which was "
+		     "rebuilt from task storage.");
+	prom__sample_u64(b, "swarmwatch_cpu_record_repairs_total", NULL, 0,
+			 s->counters[SW_CNT_ONCPU_REPAIRED]);
 	prom__family(b, "swarmwatch_agent_folds_total", "counter",
 		     "Processes folded into agent \"other\" because max_agents was reached.");
 	prom__sample_u64(b, "swarmwatch_agent_folds_total", NULL, 0, s->counters[SW_CNT_FOLDED]);

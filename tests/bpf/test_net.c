@@ -258,8 +258,7 @@ int main(int argc, char **argv)
 		reqs = sum_metric(m, "swarmwatch_agent_requests_total", "agent=\"netecho\"", NULL);
 		entries = metric(m, "swarmwatch_bpf_map_entries{map=\"requests\"}");
 		tap_diag("cpu records repaired: %.0f",
-			 metric(m,
-				"swarmwatch_events_dropped_total{reason=\"cpu_record_repaired\"}"));
+			 metric(m, "swarmwatch_cpu_record_repairs_total"));
 		tap_diag("churn: %.0f connects, %.0f requests served, requests table %.0f -> %.0f",
 			 churn_ok, reqs, before, entries);
 		tap_check(churn_ok == CHURN && reqs == CHURN && entries <= before + 4, "%s",

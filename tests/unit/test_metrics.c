@@ -68,11 +68,27 @@ static void test_run_queue_name(void **state)
 	buf__free(&b);
 }
 
+/* A repaired CPU record loses nothing: its own counter, not a drop reason. */
+static void test_repairs_are_not_drops(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	render_one_agent(&b);
+	assert_non_null(strstr(b.data, "# TYPE swarmwatch_cpu_record_repairs_total counter\n"));
+	assert_non_null(strstr(b.data, "\nswarmwatch_cpu_record_repairs_total 5\n"));
+	assert_non_null(
+		strstr(b.data, "\nswarmwatch_events_dropped_total{reason=\"ringbuf_full\"} 3\n"));
+	assert_null(strstr(b.data, "cpu_record_repaired"));
+	buf__free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resident_memory_name),
 		cmocka_unit_test(test_run_queue_name),
+		cmocka_unit_test(test_repairs_are_not_drops),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
