@@ -9,8 +9,18 @@
 
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("usage: swarmwatch version\n\n"
+		       "Prints the version of swarmwatch and of the libbpf it runs with.\n");
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr,
+			"swarmwatch: error: version: unexpected argument \"%s\" (see swarmwatch "
+			"version --help)\n",
+			argv[1]);
+		return 2;
+	}
 	printf("swarmwatch %s (libbpf %u.%u)\n", SW_VERSION, libbpf_major_version(),
 	       libbpf_minor_version());
 	return 0;
@@ -54,7 +64,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return cmd_help(0, NULL);
 	if (!strcmp(argv[1], "--version"))
-		return cmd_version(0, NULL);
+		return cmd_version(1, argv);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
