@@ -20,6 +20,7 @@
 
 #include "cmd_detect.h"
 #include "detect.h"
+#include "log.h"
 
 /* One parsed input row; the original text is kept so the output echoes it unchanged. */
 struct row {
@@ -181,33 +182,32 @@ static int parse_line(struct series *sr, const char *path, size_t lineno, char *
 
 	comma = strchr(line, ',');
 	if (!comma) {
-		fprintf(stderr, "detect: %s:%zu: expected 2 fields `timestamp,value`, found 1\n",
-			path, lineno);
+		pr_err("detect: %s:%zu: expected 2 fields `timestamp,value`, found 1", path,
+		       lineno);
 		return -EINVAL;
 	}
 	*comma = '\0';
 	ts_text = trim(line);
 	val_text = trim(comma + 1);
 	if (strchr(val_text, ',')) {
-		fprintf(stderr, "detect: %s:%zu: expected 2 fields `timestamp,value`, found more\n",
-			path, lineno);
+		pr_err("detect: %s:%zu: expected 2 fields `timestamp,value`, found more", path,
+		       lineno);
 		return -EINVAL;
 	}
 	if (parse_ts(ts_text, &ts)) {
-		fprintf(stderr,
-			"detect: %s:%zu: bad timestamp \"%s\" (expected YYYY-MM-DD HH:MM:SS)\n",
-			path, lineno, ts_text);
+		pr_err("detect: %s:%zu: bad timestamp \"%s\" (expected YYYY-MM-DD HH:MM:SS)", path,
+		       lineno, ts_text);
 		return -EINVAL;
 	}
 	errno = 0;
 	v = strtod(val_text, &end);
 	if (errno || end == val_text || *end || !isfinite(v)) {
-		fprintf(stderr, "detect: %s:%zu: bad value \"%s\" (expected a finite number)\n",
-			path, lineno, val_text);
+		pr_err("detect: %s:%zu: bad value \"%s\" (expected a finite number)", path, lineno,
+		       val_text);
 		return -EINVAL;
 	}
 	if (series_push(sr, ts, v, ts_text, val_text)) {
-		fprintf(stderr, "detect: %s:%zu: out of memory\n", path, lineno);
+		pr_err("detect: %s:%zu: out of memory", path, lineno);
 		return -ENOMEM;
 	}
 	return 0;
@@ -223,7 +223,7 @@ static int check_header(const char *path, char *line)
 		if (!strcasecmp(trim(line), "timestamp") && !strcasecmp(trim(comma + 1), "value"))
 			return 0;
 	}
-	fprintf(stderr, "detect: %s:1: expected the header `timestamp,value`\n", path);
+	pr_err("detect: %s:1: expected the header `timestamp,value`", path);
 	return -EINVAL;
 }
 
@@ -237,7 +237,7 @@ static int read_csv(const char *path, struct series *sr)
 	f = fopen(path, "r");
 	if (!f) {
 		err = -errno;
-		fprintf(stderr, "detect: cannot open %s: %s\n", path, strerror(errno));
+		pr_err("detect: cannot open %s: %s", path, strerror(errno));
 		return err;
 	}
 	while (getline(&line, &cap, f) >= 0) {
@@ -253,11 +253,10 @@ static int read_csv(const char *path, struct series *sr)
 	}
 	if (ferror(f)) {
 		err = -EIO;
-		fprintf(stderr, "detect: %s: read error\n", path);
+		pr_err("detect: %s: read error", path);
 	} else if (lineno == 0) {
 		err = -EINVAL;
-		fprintf(stderr,
-			"detect: %s:1: empty file (expected the header `timestamp,value`)\n", path);
+		pr_err("detect: %s:1: empty file (expected the header `timestamp,value`)", path);
 	}
 close_file:
 	free(line);
@@ -365,18 +364,18 @@ int cmd_detect(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "detect: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+		pr_err("detect: unexpected argument \"%s\" (see swarmwatch detect --help)",
+		       argv[optind]);
 		return 2;
 	}
 	if (!input) {
-		fprintf(stderr, "detect: missing --input FILE.csv (see --help)\n");
+		pr_err("detect: missing --input FILE.csv (see swarmwatch detect --help)");
 		return 2;
 	}
 	if (detect__mask_from_name(detector, &mask)) {
-		fprintf(stderr,
-			"detect: unknown detector \"%s\" (choose ensemble, all, mad, level, ewma, "
-			"band, trend, season or spread)\n",
-			detector);
+		pr_err("detect: unknown detector \"%s\" (choose ensemble, all, mad, level, ewma, "
+		       "band, trend, season or spread)",
+		       detector);
 		return 2;
 	}
 	if (read_csv(input, &sr))
@@ -384,24 +383,24 @@ int cmd_detect(int argc, char **argv)
 	if (output) {
 		out = fopen(output, "w");
 		if (!out) {
-			fprintf(stderr, "detect: cannot create %s: %s\n", output, strerror(errno));
+			pr_err("detect: cannot create %s: %s", output, strerror(errno));
 			goto free_series;
 		}
 	}
 	err = score_series(&sr, mask, out);
 	if (err) {
-		fprintf(stderr, "detect: %s: scoring failed: %s\n", input, strerror(-err));
+		pr_err("detect: %s: scoring failed: %s", input, strerror(-err));
 		goto close_out;
 	}
 	if (fflush(out) || ferror(out)) {
-		fprintf(stderr, "detect: write to %s failed: %s\n", output ? output : "stdout",
-			strerror(errno));
+		pr_err("detect: write to %s failed: %s", output ? output : "stdout",
+		       strerror(errno));
 		goto close_out;
 	}
 	ret = 0;
 close_out:
 	if (out != stdout && fclose(out) && !ret) {
-		fprintf(stderr, "detect: write to %s failed: %s\n", output, strerror(errno));
+		pr_err("detect: write to %s failed: %s", output, strerror(errno));
 		ret = 1;
 	}
 free_series:

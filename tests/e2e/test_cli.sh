@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "1..14"
+echo "1..18"
 
 # expect_fail NAME EXIT-CODE MESSAGE COMMAND...: fails with that code and one line containing MESSAGE
 expect_fail() {
@@ -28,11 +28,26 @@ out=$("$SWARMWATCH" version)
 ok $? "version prints the version"
 
 rc=0
-for cmd in run check-config detect; do
+for cmd in run check-config detect version; do
 	"$SWARMWATCH" $cmd --help | grep -q "usage: swarmwatch $cmd" || rc=1
 done
 "$SWARMWATCH" --help | grep -q "commands:" || rc=1
 ok $rc "--help on every command"
+
+expect_fail "version refuses stray arguments" 2 'swarmwatch: error: version: unexpected argument "x"' \
+	"$SWARMWATCH" version x
+
+expect_fail "detect without --input: swarmwatch: error: form" 2 \
+	'swarmwatch: error: detect: missing --input FILE.csv' "$SWARMWATCH" detect
+
+printf 'timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:00:01,lots\n' >"$work/bad.csv"
+expect_fail "detect: a bad row is reported with file:line in the swarmwatch: error: form" 1 \
+	"swarmwatch: error: detect: $work/bad.csv:3: bad value \"lots\"" \
+	"$SWARMWATCH" detect --input "$work/bad.csv"
+
+expect_fail "detect: an unknown detector in the swarmwatch: error: form" 2 \
+	'swarmwatch: error: detect: unknown detector "nope"' \
+	"$SWARMWATCH" detect --input "$work/bad.csv" --detector nope
 
 expect_fail "unknown command exits 2" 2 'unknown command "frobnicate"' "$SWARMWATCH" frobnicate
 
