@@ -40,6 +40,16 @@ enum sw_exit_outcome {
 	SW_EXIT_MAX,
 };
 
+#ifndef __bpf__
+/* The `outcome` label of swarmwatch_agent_process_exits_total; "unknown" out of range. */
+static inline const char *sw_exit_outcome_name(int o)
+{
+	static const char *const names[SW_EXIT_MAX] = {"ok", "error", "signal"};
+
+	return o >= 0 && o < SW_EXIT_MAX ? names[o] : "unknown";
+}
+#endif
+
 /* Outcomes of a TCP connect, the `result` label. */
 enum sw_tcp_result {
 	SW_TCP_OK = 0,
@@ -48,6 +58,16 @@ enum sw_tcp_result {
 	SW_TCP_ERROR,
 	SW_TCP_RESULT_MAX,
 };
+
+#ifndef __bpf__
+/* The `result` label of swarmwatch_agent_tcp_connects_total; "unknown" out of range. */
+static inline const char *sw_tcp_result_name(int r)
+{
+	static const char *const names[SW_TCP_RESULT_MAX] = {"ok", "refused", "timeout", "error"};
+
+	return r >= 0 && r < SW_TCP_RESULT_MAX ? names[r] : "unknown";
+}
+#endif
 
 /* Indexes of the per-CPU `counters` array: in-kernel drops and folds. */
 enum sw_counter {
@@ -86,6 +106,34 @@ static inline const char *sw_drop_reason(int c)
 	default:
 		return NULL;
 	}
+}
+#endif
+
+#ifndef __bpf__
+/* Collectors: groups of BPF programs that come and go together (userspace only). */
+enum collector_id {
+	COLLECTOR_IDENTITY, /* exec, fork, exit: agents, starts, exits */
+	COLLECTOR_SYSCALLS, /* syscall counts, errors, latency */
+	COLLECTOR_SCHED, /* CPU time, run-queue delay, context switches */
+	COLLECTOR_PAGE_FAULTS,
+	COLLECTOR_OOM,
+	COLLECTOR_NET, /* TCP connects, connections, retransmits, resets, bytes */
+	COLLECTOR_MAX,
+};
+
+/*
+ * The `collector` label of swarmwatch_collector_up and the key under "collectors" in the
+ * configuration; "unknown" out of range.
+ */
+static inline const char *sw_collector_name(int c)
+{
+	static const char *const names[COLLECTOR_MAX] = {
+		[COLLECTOR_IDENTITY] = "identity", [COLLECTOR_SYSCALLS] = "syscalls",
+		[COLLECTOR_SCHED] = "sched",	   [COLLECTOR_PAGE_FAULTS] = "page_faults",
+		[COLLECTOR_OOM] = "oom",	   [COLLECTOR_NET] = "net",
+	};
+
+	return c >= 0 && c < COLLECTOR_MAX ? names[c] : "unknown";
 }
 #endif
 
@@ -163,12 +211,38 @@ enum sw_role {
 	SW_ROLE_SERVER, /* read first: it answers requests */
 };
 
+#ifndef __bpf__
+/* The `role` label of the request families: "client", "server", else "unknown". */
+static inline const char *sw_role_name(int r)
+{
+	return r == SW_ROLE_CLIENT ? "client" : r == SW_ROLE_SERVER ? "server" : "unknown";
+}
+#endif
+
 /* Request outcome, the `status` label: unknown, 1xx..5xx (1..5), error. */
 enum sw_status {
 	SW_STATUS_UNKNOWN = 0, /* not HTTP, or not readable */
 	SW_STATUS_ERROR = 6, /* reset or closed before any response byte */
 	SW_STATUS_MAX,
 };
+
+#ifndef __bpf__
+/* The `status` label of swarmwatch_agent_requests_total; "unknown" out of range. */
+static inline const char *sw_status_name(int st)
+{
+	static const char *const names[SW_STATUS_MAX] = {
+		[SW_STATUS_UNKNOWN] = "unknown",
+		[1] = "1xx",
+		[2] = "2xx",
+		[3] = "3xx",
+		[4] = "4xx",
+		[5] = "5xx",
+		[SW_STATUS_ERROR] = "error",
+	};
+
+	return st >= 0 && st < SW_STATUS_MAX && names[st] ? names[st] : "unknown";
+}
+#endif
 
 /* Per-socket state in the `socks` socket-storage map: owner and request in flight. */
 struct sw_sock {

@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include "anomaly.h"
-#include "collector.h"
 #include "detect.h"
 #include "forecast.h"
+#include "snapshot.h"
 
 /* Fewest latency samples in a tick for its median, and for its 99th percentile. */
 #define MIN_P50_SAMPLES 10
@@ -552,7 +552,13 @@ int anomaly__update(struct anomaly *an, struct snapshot *s)
 	}
 	an->nagents = n;
 	s->anomalies = view_build(an, s);
+	s->anomalies_free = anomaly__view_free;
 	return s->anomalies ? 0 : -ENOMEM;
+}
+
+void anomaly__view_free(struct anomaly_view *v)
+{
+	free(v);
 }
 
 void anomaly__rfc3339(double t, char *buf, size_t len)

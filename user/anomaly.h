@@ -86,7 +86,7 @@ struct anomaly_agent {
 	double predicted[ANOMALY_NSIGNALS][ANOMALY_NHORIZONS]; /* point forecasts */
 };
 
-/* Immutable result of one tick; one allocation, released with free(). */
+/* Immutable result of one tick; one allocation, released with anomaly__view_free(). */
 struct anomaly_view {
 	double time; /* unix time of the tick */
 	double threshold; /* decision threshold of the scores */
@@ -117,10 +117,14 @@ void anomaly__free(struct anomaly *an);
 /*
  * anomaly__update - feed the snapshot s of a tick: each agent's signals are the differences
  * from its previous snapshot. Creates state for new agents, frees it for agents no longer in s,
- * and attaches a fresh view to s->anomalies (s must not be published yet). Returns 0 or -ENOMEM
+ * and attaches a fresh view to s->anomalies, with its destructor (s must not be published yet;
+ * a view already attached is replaced without being freed). Returns 0 or -ENOMEM
  * (s->anomalies is then NULL; detector state stays consistent).
  */
 int anomaly__update(struct anomaly *an, struct snapshot *s);
+
+/* Frees a view from anomaly__update(); NULL is ignored. */
+void anomaly__view_free(struct anomaly_view *v);
 
 /* Agents with state, and bytes of state held: for tests and self-observation. */
 int anomaly__agents(const struct anomaly *an);

@@ -1,28 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
- * Per-tick collection: drains kernel events into identity, reads the
- * cumulative counters and publishes them as an immutable snapshot.
+ * Per-tick sampling: reads the cumulative counters of the kernel into a snapshot, with the
+ * labels they are exported under.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "anomaly.h"
 #include "collector.h"
+#include "identity.h"
+#include "kernel.h"
 #include "log.h"
-
-#define CGROUP_RESCAN_NS (5ULL * 1000000000ULL)
 
 #define UPSTREAM_LEN 48
 
 struct collector {
 	const struct config *cfg;
 	struct kernel *k;
-	struct identity *id;
-	const struct tls *tls; /* NULL when TLS capture is off */
+	const struct identity *id;
 	__u32 nslots; /* max_agents + 1 */
 	char (*names)[SW_NAME_LEN]; /* slot -> name, "" if unused */
 	struct sw_agent_stats *stats; /* scratch, one per slot */
@@ -35,11 +32,6 @@ struct collector {
 	int *agent_index; /* per slot: index in the snapshot being built, -1 if none */
 	int request_entries; /* series in the kernel's request table at the last tick */
 	bool *retired; /* per slot: a named agent no longer exported */
-	__u64 ticks;
-	__u64 last_cgroup_scan;
-	pthread_mutex_t lock;
-	struct snapshot *current;
-	struct anomaly *anomaly; /* detector state, touched by the collector thread only */
 };
 
 static __u64 now_ns(clockid_t clk)
@@ -50,15 +42,10 @@ static __u64 now_ns(clockid_t clk)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-void collector__set_tls(struct collector *col, const struct tls *t)
-{
-	col->tls = t;
-}
-
-struct collector *collector__new(const struct config *c, struct kernel *k, struct identity *id)
+struct collector *collector__new(const struct config *c, struct kernel *k,
+				 const struct identity *id)
 {
 	struct collector *col = calloc(1, sizeof(*col));
-	struct anomaly_params ap;
 
 	if (!col)
 		return NULL;
@@ -75,14 +62,8 @@ struct collector *collector__new(const struct config *c, struct kernel *k, struc
 	col->upstreams = calloc((size_t)col->nslots * c->top_upstreams, UPSTREAM_LEN);
 	col->agent_index = calloc(col->nslots, sizeof(*col->agent_index));
 	col->retired = calloc(col->nslots, sizeof(*col->retired));
-	anomaly__params_default(&ap, c->interval_ns / 1e9);
-	ap.warmup = c->anomaly_warmup;
-	ap.hold_s = c->anomaly_hold_ns / 1e9;
-	col->anomaly = anomaly__new(&ap);
-	pthread_mutex_init(&col->lock, NULL);
-	if (!col->names || !col->stats || !col->rss || !col->shown || !col->anomaly ||
-	    !col->activity || !col->active_ns || !col->upstreams || !col->agent_index ||
-	    !col->retired) {
+	if (!col->names || !col->stats || !col->rss || !col->shown || !col->activity ||
+	    !col->active_ns || !col->upstreams || !col->agent_index || !col->retired) {
 		collector__free(col);
 		errno = ENOMEM;
 		return NULL;
@@ -90,22 +71,10 @@ struct collector *collector__new(const struct config *c, struct kernel *k, struc
 	return col;
 }
 
-static void snapshot_put(struct snapshot *s)
-{
-	if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-		free(s->anomalies);
-		free(s->agents);
-		free(s->requests);
-		free(s);
-	}
-}
-
 void collector__free(struct collector *col)
 {
 	if (!col)
 		return;
-	snapshot_put(col->current);
-	pthread_mutex_destroy(&col->lock);
 	free(col->names);
 	free(col->stats);
 	free(col->rss);
@@ -115,7 +84,6 @@ void collector__free(struct collector *col)
 	free(col->upstreams);
 	free(col->agent_index);
 	free(col->retired);
-	anomaly__free(col->anomaly);
 	free(col);
 }
 
@@ -327,37 +295,24 @@ static bool stats_empty(const struct sw_agent_stats *s)
 	return !memcmp(s, &zero, sizeof(zero));
 }
 
-int collector__tick(struct collector *col)
+int collector__sample(struct collector *col, struct snapshot *s)
 {
 	__u64 t0 = now_ns(CLOCK_MONOTONIC);
-	struct snapshot *s, *old;
-	double t_read;
 	int n = 0, err, nnames, i;
 	__u32 nread, slot;
 
-	kernel__drain(col->k);
-	identity__poll(col->id);
-	if (t0 - col->last_cgroup_scan >= CGROUP_RESCAN_NS) {
-		identity__scan_cgroups(col->id);
-		col->last_cgroup_scan = t0;
-	}
 	nnames = kernel__for_each_name(col->k, on_name, col);
 	/* Stamped when the counters are read, so per-tick rates divide by the true interval. */
-	t_read = now_ns(CLOCK_REALTIME) / 1e9;
+	s->time = now_ns(CLOCK_REALTIME) / 1e9;
 	err = kernel__read_stats(col->k, col->nslots, col->stats);
 	if (err < 0) {
 		pr_warn("collector: cannot read agent counters: %s", strerror(-err));
 		return err;
 	}
 	nread = err;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
 	s->agents = calloc(nread ? nread : 1, sizeof(*s->agents));
-	if (!s->agents) {
-		free(s);
+	if (!s->agents)
 		return -ENOMEM;
-	}
 	kernel__read_counters(col->k, s->counters);
 	s->rss_up = collect_rss(col);
 	for (slot = 0; slot < nread; slot++) {
@@ -391,8 +346,8 @@ int collector__tick(struct collector *col)
 	collect_requests(col, s);
 	for (n = 0; n < COLLECTOR_MAX; n++)
 		s->up[n] = kernel__collector_up(col->k, n);
-	s->nprogs = kernel__prog_stats(col->k, s->progs, KERNEL_MAX_PROGS);
-	s->nmaps = kernel__map_stats(col->k, s->maps, KERNEL_MAX_MAPS);
+	s->nprogs = kernel__prog_stats(col->k, s->progs, SNAPSHOT_MAX_PROGS);
+	s->nmaps = kernel__map_stats(col->k, s->maps, SNAPSHOT_MAX_MAPS);
 	for (i = 0; i < s->nmaps; i++) {
 		if (!strcmp(s->maps[i].name, "agent_names"))
 			s->maps[i].entries = nnames;
@@ -403,38 +358,5 @@ int collector__tick(struct collector *col)
 		else if (!strcmp(s->maps[i].name, "tls_pending"))
 			s->maps[i].entries = kernel__tls_pending(col->k);
 	}
-	s->tls_configured = col->cfg->ntls_agents > 0;
-	s->tls_up = col->tls != NULL;
-	tls__stats(col->tls, &s->tls);
-	s->ticks = ++col->ticks;
-	s->time = t_read;
-	if (anomaly__update(col->anomaly, s))
-		pr_warn("collector: no anomaly scores this tick: out of memory");
-	s->tick_seconds = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
-	s->refs = 1;
-
-	pthread_mutex_lock(&col->lock);
-	old = col->current;
-	col->current = s;
-	pthread_mutex_unlock(&col->lock);
-	snapshot_put(old);
 	return 0;
-}
-
-struct snapshot *collector__acquire(struct collector *col)
-{
-	struct snapshot *s;
-
-	pthread_mutex_lock(&col->lock);
-	s = col->current;
-	if (s)
-		__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_unlock(&col->lock);
-	return s;
-}
-
-void collector__release(struct collector *col, struct snapshot *s)
-{
-	(void)col;
-	snapshot_put(s);
 }

@@ -45,17 +45,6 @@ const char config__builtin[] =
 	"  \"anomaly\": {\"hold\": \"1m\"}\n"
 	"}\n";
 
-static const char *const collector_names[COLLECTOR_MAX] = {
-	[COLLECTOR_IDENTITY] = "identity", [COLLECTOR_SYSCALLS] = "syscalls",
-	[COLLECTOR_SCHED] = "sched",	   [COLLECTOR_PAGE_FAULTS] = "page_faults",
-	[COLLECTOR_OOM] = "oom",	   [COLLECTOR_NET] = "net",
-};
-
-const char *config__collector_name(enum collector_id c)
-{
-	return c < COLLECTOR_MAX ? collector_names[c] : "unknown";
-}
-
 /* Parse context: the text, for locating keys, and the error sink. */
 struct parse {
 	const char *text;
@@ -489,7 +478,7 @@ static int parse_collectors(const struct parse *p, json_t *o, struct config *c)
 	if (err)
 		return err;
 	for (i = COLLECTOR_SYSCALLS; i < COLLECTOR_MAX; i++) {
-		err = get_bool(p, o, collector_names[i], &c->collectors[i]);
+		err = get_bool(p, o, sw_collector_name(i), &c->collectors[i]);
 		if (err < 0)
 			return err;
 	}

@@ -9,19 +9,6 @@
 
 #include "swarmwatch.h"
 
-/* Collectors: groups of BPF programs that come and go together. */
-enum collector_id {
-	COLLECTOR_IDENTITY, /* exec, fork, exit: agents, starts, exits */
-	COLLECTOR_SYSCALLS, /* syscall counts, errors, latency */
-	COLLECTOR_SCHED, /* CPU time, run-queue delay, context switches */
-	COLLECTOR_PAGE_FAULTS,
-	COLLECTOR_OOM,
-	COLLECTOR_NET, /* TCP connects, connections, retransmits, resets, bytes */
-	COLLECTOR_MAX,
-};
-
-const char *config__collector_name(enum collector_id c);
-
 enum rule_match {
 	RULE_CGROUP, /* cgroup v2 path, e.g. /system.slice/foo.service */
 	RULE_COMM, /* task comm, 15 characters at most */

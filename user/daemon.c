@@ -9,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "collector.h"
 #include "config.h"
 #include "daemon.h"
 #include "http.h"
@@ -17,6 +16,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "sockscan.h"
+#include "tick.h"
 #include "tls.h"
 
 static volatile sig_atomic_t stopping;
@@ -91,7 +91,7 @@ static void log_collectors(struct kernel *k)
 
 		if (dst[0])
 			strncat(dst, " ", 255 - strlen(dst));
-		strncat(dst, config__collector_name(i), 255 - strlen(dst));
+		strncat(dst, sw_collector_name(i), 255 - strlen(dst));
 	}
 	pr_info("collectors up: %s%s%s%s", up, down[0] ? "; off: " : "", down, "");
 }
@@ -109,7 +109,7 @@ int cmd_run(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *listen = NULL, *interval = NULL, *pin_path = NULL;
-	struct collector *col = NULL;
+	struct tick *tick = NULL;
 	struct identity *id = NULL;
 	struct handlers handlers;
 	struct identity_maps maps;
@@ -213,12 +213,12 @@ int cmd_run(int argc, char **argv)
 	if (kernel__collector_up(k, COLLECTOR_NET))
 		sockscan__adopt(&maps, k);
 	tls__scan(tls);
-	col = collector__new(&cfg, k, id);
-	if (!col) {
+	tick = tick__new(&cfg, k, id, tls);
+	if (!tick) {
 		pr_err("out of memory");
 		goto out;
 	}
-	collector__set_tls(col, tls);
+	http__attach(h, tick__slot(tick));
 	log_collectors(k);
 	pr_info("version " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",
 		cfg.listen, cfg.interval_ns / 1e9, cfg.pin_path);
@@ -227,9 +227,7 @@ int cmd_run(int argc, char **argv)
 		__u64 now = mono_ns();
 
 		if (now >= next) {
-			tls__poll(tls);
-			collector__tick(col);
-			http__attach(h, col);
+			tick__run(tick);
 			next += cfg.interval_ns;
 			if (next <= now)
 				next = now + cfg.interval_ns; /* fell behind: skip, don't burst */
@@ -243,7 +241,7 @@ int cmd_run(int argc, char **argv)
 	ret = 0;
 out:
 	http__stop(h);
-	collector__free(col);
+	tick__free(tick);
 	tls__free(tls);
 	kernel__close(k);
 	identity__free(id);

@@ -21,7 +21,7 @@
 
 struct http {
 	struct MHD_Daemon *mhd;
-	struct collector *col;
+	struct snapshot_slot *slot; /* NULL until attached */
 	__u64 interval_ns;
 	int fd;
 };
@@ -130,6 +130,14 @@ static int bind_listen(const char *addr, char *err, size_t errlen)
 	return fd;
 }
 
+/* The latest snapshot with a reference taken; NULL before the first tick. */
+static struct snapshot *acquire(struct http *h)
+{
+	struct snapshot_slot *slot = __atomic_load_n(&h->slot, __ATOMIC_ACQUIRE);
+
+	return slot ? snapshot__acquire(slot) : NULL;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
 			       char *body, size_t len, int gzipped)
 {
@@ -194,8 +202,7 @@ static char *gzip(const char *in, size_t len, size_t *outlen)
 static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
 {
 	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
-	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col)
-									: NULL;
+	struct snapshot *s = acquire(h);
 	struct buf b;
 	size_t zlen;
 	char *z;
@@ -205,7 +212,7 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
 				    "no data yet: first tick pending\n");
 	buf__init(&b);
 	metrics__render(&b, s);
-	collector__release(h->col, s);
+	snapshot__release(s);
 	if (b.failed || !b.data) {
 		buf__free(&b);
 		return respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
@@ -222,8 +229,7 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
 
 static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
 {
-	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col)
-									: NULL;
+	struct snapshot *s = acquire(h);
 	struct timespec ts;
 	double age, limit = 3.0 * h->interval_ns / 1e9 + 2;
 	char msg[128];
@@ -232,7 +238,7 @@ static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
 		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
 	clock_gettime(CLOCK_REALTIME, &ts);
 	age = ts.tv_sec + ts.tv_nsec / 1e9 - s->time;
-	collector__release(h->col, s);
+	snapshot__release(s);
 	if (age > limit) {
 		snprintf(msg, sizeof(msg), "stale: last collector tick %.1f s ago\n", age);
 		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
@@ -257,15 +263,14 @@ static enum MHD_Result respond_json_error(struct MHD_Connection *c, unsigned sta
 
 static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c)
 {
-	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col)
-									: NULL;
+	struct snapshot *s = acquire(h);
 	char *body;
 
 	if (!s)
 		return respond_json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					  "no data yet: first tick pending");
 	body = s->anomalies ? anomaly__json(s->anomalies) : NULL;
-	collector__release(h->col, s);
+	snapshot__release(s);
 	if (!body)
 		return respond_json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					  "no anomaly data this tick: out of memory");
@@ -296,8 +301,7 @@ static void html_escape(struct buf *b, const char *s)
 
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 {
-	struct snapshot *s = __atomic_load_n(&h->col, __ATOMIC_ACQUIRE) ? collector__acquire(h->col)
-									: NULL;
+	struct snapshot *s = acquire(h);
 	struct buf b;
 	int i;
 
@@ -331,7 +335,7 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 				    (unsigned long long)ex);
 		}
 		buf__puts(&b, "</table>\n");
-		collector__release(h->col, s);
+		snapshot__release(s);
 	}
 	buf__puts(&b, "</body></html>\n");
 	if (b.failed || !b.data) {
@@ -371,9 +375,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return respond_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
-void http__attach(struct http *h, struct collector *col)
+void http__attach(struct http *h, struct snapshot_slot *slot)
 {
-	__atomic_store_n(&h->col, col, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->slot, slot, __ATOMIC_RELEASE);
 }
 
 struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t errlen)

@@ -5,20 +5,20 @@
 #include <linux/types.h>
 #include <stddef.h>
 
-#include "collector.h"
+#include "snapshot.h"
 
 struct http;
 
 /*
  * Binds `listen` (ADDR:PORT, [V6]:PORT or HOST:PORT) and serves /metrics,
  * /healthz and / on a thread of its own; until http__attach() gives it a
- * collector, /metrics answers 503. On failure returns NULL with a one-line
+ * publication slot and a first snapshot is published there, /metrics answers 503. On failure returns NULL with a one-line
  * reason in err.
  */
 struct http *http__start(const char *listen, __u64 interval_ns, char *err, size_t errlen);
 
-/* Starts serving the collector's snapshots. */
-void http__attach(struct http *h, struct collector *col);
+/* Starts serving the snapshots published in slot, which must outlive h. */
+void http__attach(struct http *h, struct snapshot_slot *slot);
 void http__stop(struct http *h);
 
 /* Splits "host:port" / "[v6]:port" into host and port; 0 or -EINVAL. */

@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "identity.h"
 #include "kernel.h"
 #include "log.h"
 #include "swarmwatch.skel.h"
@@ -286,12 +287,12 @@ static void plan_collectors(struct kernel *k)
 		if (!tracepoint_exists(d->tp)) {
 			pr_warn("collector %s: tracepoint %s is missing on this kernel; its metrics are "
 				"off",
-				config__collector_name(d->col), d->tp);
+				sw_collector_name(d->col), d->tp);
 			k->up[d->col] = false;
 		} else if (!btf_ok && !d->raw) {
 			pr_warn("collector %s: %s needs tp_btf, which this kernel refuses; its metrics "
 				"are off",
-				config__collector_name(d->col), d->tp);
+				sw_collector_name(d->col), d->tp);
 			k->up[d->col] = false;
 		}
 	}
@@ -550,7 +551,7 @@ static int attach(struct kernel *k)
 		if (!k->links[i]) {
 			err = -errno;
 			pr_warn("collector %s: cannot attach to %s: %s; its metrics are off",
-				config__collector_name(d->col), d->tp, strerror(-err));
+				sw_collector_name(d->col), d->tp, strerror(-err));
 			k->links[i] = NULL;
 			k->up[d->col] = false;
 		}
@@ -561,7 +562,7 @@ static int attach(struct kernel *k)
 			if (i != COLLECTOR_SCHED && k->up[i]) {
 				pr_warn("collector %s: off, since the sched collector it relies on "
 					"could not attach",
-					config__collector_name(i));
+					sw_collector_name(i));
 				k->up[i] = false;
 			}
 		}

@@ -5,29 +5,15 @@
 #include <linux/types.h>
 #include <stdbool.h>
 
-struct bpf_program;
-
 #include "config.h"
-#include "identity.h"
+#include "snapshot.h"
 #include "swarmwatch.h"
 
-/* Run-time statistics of one BPF program (kernel.bpf_stats_enabled). */
-struct prog_stat {
-	const char *name;
-	__u64 run_ns;
-	__u64 runs;
-};
+struct bpf_program;
+struct identity_maps;
 
-/* Size and fill of one BPF map. */
-struct map_stat {
-	const char *name;
-	__u32 max_entries;
-	__s64 entries; /* -1 when the map type cannot be counted */
-	__u64 memory_bytes; /* memlock the kernel charges for it */
-};
-
-#define KERNEL_MAX_PROGS 24
-#define KERNEL_MAX_MAPS 24
+#define KERNEL_MAX_PROGS SNAPSHOT_MAX_PROGS
+#define KERNEL_MAX_MAPS SNAPSHOT_MAX_MAPS
 
 struct kernel;
 

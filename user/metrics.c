@@ -396,7 +396,7 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 		"(0).");
 	l.name = "collector";
 	for (i = 0; i < COLLECTOR_MAX; i++) {
-		l.value = config__collector_name(i);
+		l.value = sw_collector_name(i);
 		prom__sample(b, "swarmwatch_collector_up", &l, 1, s->up[i]);
 	}
 	if (s->tls_configured) {
@@ -405,11 +405,11 @@ static void render_bpf(struct buf *b, const struct snapshot *s)
 		prom__family(b, "swarmwatch_tls_probed_processes", "gauge",
 			     "Processes of agents with TLS capture on whose OpenSSL calls are "
 			     "probed.");
-		prom__sample_u64(b, "swarmwatch_tls_probed_processes", NULL, 0, s->tls.processes);
+		prom__sample_u64(b, "swarmwatch_tls_probed_processes", NULL, 0, s->tls_processes);
 		prom__family(b, "swarmwatch_tls_attach_failures_total", "counter",
 			     "Processes of agents with TLS capture on that could not be probed.");
 		prom__sample_u64(b, "swarmwatch_tls_attach_failures_total", NULL, 0,
-				 s->tls.attach_failures);
+				 s->tls_attach_failures);
 	}
 
 	prom__family(b, "swarmwatch_bpf_program_run_seconds_total", "counter",

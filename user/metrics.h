@@ -3,7 +3,7 @@
 #define SW_METRICS_H
 
 #include "buf.h"
-#include "collector.h"
+#include "snapshot.h"
 
 /* Exported histogram ranges: buckets le = 2^lo .. 2^hi nanoseconds. */
 #define METRICS_SYSCALL_LE_LO 8 /* 256 ns */

@@ -19,7 +19,7 @@
 
 #include "anomaly.h"
 #include "buf.h"
-#include "collector.h"
+#include "snapshot.h"
 #include "metrics.h"
 
 #define T0 1800000000.0 /* fake clock: unix time of the first tick */

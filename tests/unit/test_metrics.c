@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "collector.h"
+#include "snapshot.h"
 #include "metrics.h"
 
 /* A snapshot of one agent "alpha" with a few counters set; rendered into b. */

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snapshot: what one tick saw, as plain data. The collector fills it, the stages of tick.c
+ * attach their views, and it is published into a slot that HTTP threads read from. Once
+ * published it is immutable and reference-counted, so readers render it while the next tick
+ * runs. No loader, TLS or configuration types: a consumer includes this header alone.
+ */
+#ifndef SW_SNAPSHOT_H
+#define SW_SNAPSHOT_H
+
+#include <linux/types.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "swarmwatch.h"
+
+/* One agent's cumulative state at a tick. */
+struct agent_snap {
+	char name[SW_NAME_LEN];
+	__u32 slot;
+	__u32 instances;
+	__u64 user_starts; /* starts the daemon classified */
+	__u64 rss_bytes; /* resident memory of its processes at this tick (if rss_up) */
+	struct sw_agent_stats s;
+	__u8 errno_shown[SW_ERRNO_SLOTS]; /* 1: exported under its own name */
+};
+
+/* Requests of one agent to or from one upstream, in one role, with one status. */
+struct request_series {
+	int agent; /* index into snapshot agents */
+	char upstream[48]; /* configured name, "ip:port", or "other" */
+	__u8 role; /* enum sw_role */
+	__u8 status; /* enum sw_status, 1..5 for the HTTP class */
+	__u64 count;
+	__u64 lat[SW_LAT_SLOTS];
+	__u64 lat_sum_ns;
+};
+
+/* Run-time statistics of one BPF program (kernel.bpf_stats_enabled). */
+struct prog_stat {
+	const char *name; /* static: lives as long as the process */
+	__u64 run_ns;
+	__u64 runs;
+};
+
+/* Size and fill of one BPF map. */
+struct map_stat {
+	const char *name; /* static: lives as long as the process */
+	__u32 max_entries;
+	__s64 entries; /* -1 when the map type cannot be counted */
+	__u64 memory_bytes; /* memlock the kernel charges for it */
+};
+
+#define SNAPSHOT_MAX_PROGS 24
+#define SNAPSHOT_MAX_MAPS 24
+
+struct anomaly_view;
+
+struct snapshot {
+	int refs;
+	double time; /* unix time the tick read the counters */
+	__u64 ticks;
+	double tick_seconds; /* how long the tick took */
+	int nagents;
+	struct agent_snap *agents; /* malloc'd */
+	struct request_series *requests; /* malloc'd; sorted by agent, upstream, role, status */
+	int nrequests;
+	__u64 counters[SW_CNT_MAX];
+	bool up[COLLECTOR_MAX];
+	bool rss_up; /* the task iterator ran: agents' rss_bytes are set */
+	struct prog_stat progs[SNAPSHOT_MAX_PROGS];
+	int nprogs;
+	struct map_stat maps[SNAPSHOT_MAX_MAPS];
+	int nmaps;
+	bool tls_configured; /* some agent has TLS capture on in the configuration */
+	bool tls_up; /* ... and its hooks run */
+	__u32 tls_processes; /* processes with the OpenSSL probes attached */
+	__u64 tls_attach_failures; /* processes whose probes could not be attached */
+	/*
+	 * Views the stages attach, each with its destructor (called with the view when the
+	 * snapshot is freed; NULL: the view is not freed). NULL views are unavailable this tick.
+	 */
+	struct anomaly_view *anomalies; /* scores and episodes of the tick */
+	void (*anomalies_free)(struct anomaly_view *v);
+};
+
+/* A zeroed snapshot holding one reference; NULL on out of memory. */
+struct snapshot *snapshot__new(void);
+
+/* Takes one more reference on s. */
+void snapshot__get(struct snapshot *s);
+
+/* Drops a reference; the last one frees s, its arrays and its views. NULL is ignored. */
+void snapshot__put(struct snapshot *s);
+
+/*
+ * The publication slot: the latest published snapshot. Written by the tick thread, read by any
+ * thread; readers never block the writer for longer than a pointer swap.
+ */
+struct snapshot_slot {
+	pthread_mutex_t lock;
+	struct snapshot *current;
+};
+
+void snapshot__slot_init(struct snapshot_slot *slot);
+
+/* Drops the slot's snapshot; readers must have released theirs. */
+void snapshot__slot_fini(struct snapshot_slot *slot);
+
+/* Publishes s, taking over the caller's reference; s must not change afterwards. */
+void snapshot__publish(struct snapshot_slot *slot, struct snapshot *s);
+
+/* The latest snapshot with a reference taken, or NULL before the first publish. */
+struct snapshot *snapshot__acquire(struct snapshot_slot *slot);
+
+/* Gives back a reference from snapshot__acquire(); NULL is ignored. */
+void snapshot__release(struct snapshot *s);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tick: the one owner of a tick. tick__run() calls the stages in order, one line each: drain
+ * the kernel's events and keep identity, sample the kernel into a snapshot, append it to the
+ * store, score it with the detectors, and publish it for the HTTP threads.
+ */
+#ifndef SW_TICK_H
+#define SW_TICK_H
+
+#include "config.h"
+#include "snapshot.h"
+
+struct identity;
+struct kernel;
+struct tick;
+struct tls;
+
+/*
+ * A tick over kernel k, identity id and TLS capture tls (NULL: off), configured by c; all four
+ * must outlive it. NULL with errno set on failure.
+ */
+struct tick *tick__new(const struct config *c, struct kernel *k, struct identity *id,
+		       struct tls *tls);
+void tick__free(struct tick *t);
+
+/*
+ * tick__run - runs one tick and publishes its snapshot. Returns 0, or -errno when the kernel's
+ * counters could not be sampled or memory ran out (nothing is published then; the previous
+ * snapshot stays). A stage after sampling that fails publishes without its view.
+ */
+int tick__run(struct tick *t);
+
+/* Where the published snapshots are; valid until tick__free(). */
+struct snapshot_slot *tick__slot(struct tick *t);
+
+#endif
