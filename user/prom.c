@@ -143,3 +143,30 @@ void prom__histogram_log2(struct buf *b, const char *name, const struct prom_lab
 	labels_out(b, labels, n, NULL);
 	buf__printf(b, " %llu\n", (unsigned long long)total);
 }
+
+void prom__histogram(struct buf *b, const char *name, const struct prom_label *labels, int n,
+		     const double *le, int nle, const __u64 *buckets, double sum)
+{
+	__u64 cum = 0;
+	char bound[40];
+	int i;
+
+	for (i = 0; i < nle; i++) {
+		cum += buckets[i];
+		format_value(bound, sizeof(bound), le[i]);
+		buf__printf(b, "%s_bucket", name);
+		labels_out(b, labels, n, bound);
+		buf__printf(b, " %llu\n", (unsigned long long)cum);
+	}
+	cum += buckets[nle];
+	buf__printf(b, "%s_bucket", name);
+	labels_out(b, labels, n, "+Inf");
+	buf__printf(b, " %llu\n", (unsigned long long)cum);
+	buf__printf(b, "%s_sum", name);
+	labels_out(b, labels, n, NULL);
+	buf__putc(b, ' ');
+	prom__value(b, sum);
+	buf__printf(b, "\n%s_count", name);
+	labels_out(b, labels, n, NULL);
+	buf__printf(b, " %llu\n", (unsigned long long)cum);
+}

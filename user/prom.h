@@ -35,6 +35,15 @@ void prom__sample_u64(struct buf *b, const char *name, const struct prom_label *
 void prom__histogram_log2(struct buf *b, const char *name, const struct prom_label *labels, int n,
 			  const __u64 *slots, int nslots, int lo, int hi, double unit, double sum);
 
+/*
+ * Writes the _bucket, _sum and _count lines of histogram `name`: buckets[i] counts the values in
+ * (le[i-1], le[i]] for i < nle, buckets[nle] those above le[nle - 1]. Buckets are written
+ * cumulative, le="+Inf" last and equal to _count, the sum of buckets. `sum` is in the unit of
+ * le.
+ */
+void prom__histogram(struct buf *b, const char *name, const struct prom_label *labels, int n,
+		     const double *le, int nle, const __u64 *buckets, double sum);
+
 /* Appends v escaped as a label value: backslash, double quote, newline. */
 void prom__escape_label(struct buf *b, const char *v);
 

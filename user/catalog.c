@@ -1,0 +1,1009 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The metric catalogue: one declaration per family, and the accessors that turn a snapshot into
+ * its samples. Most families use one of a few generic accessors (a per-agent value, a per-agent
+ * histogram of log2 nanosecond slots, a per-agent counter array with a label per index); the
+ * rest have an accessor of their own.
+ */
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "anomaly.h"
+#include "catalog.h"
+#include "snapshot.h"
+#include "syscalls.h"
+
+#define NS 1e-9
+
+/* Where a family's samples go: the caller's callback, with the family filled in. */
+struct out {
+	const struct catalog_family *f;
+	catalog_fn fn;
+	void *ctx;
+};
+
+struct entry;
+typedef int (*each_fn)(const struct entry *e, const struct snapshot *s, struct out *o);
+
+/* A family and its accessor; the family is first, so a family pointer is its entry's. */
+struct entry {
+	struct catalog_family f;
+	each_fn each;
+	bool (*exported)(const struct snapshot *s); /* NULL: always */
+	double (*agent_value)(const struct agent_snap *a); /* each_agent */
+	size_t off; /* each_agent_hist, each_agent_array: offset in struct sw_agent_stats */
+	size_t sum_off; /* each_agent_hist: offset of the sum in ns */
+	int lo; /* histograms: log2 slot of le[0] */
+	int n; /* each_agent_array: entries; others: which field or unit */
+	const char *(*label_of)(int j); /* each_agent_array: label value of entry j */
+};
+
+static int put(struct out *o, const char *const *values, double v)
+{
+	struct catalog_sample x = {.family = o->f, .values = values, .value = v};
+
+	return o->fn(o->ctx, &x);
+}
+
+/*
+ * A histogram sample from log2 nanosecond slots (slot i counts values in (2^(i-1), 2^i] ns):
+ * bucket 0 gathers slots up to e->lo, bucket j slot lo + j, the last one every slot above.
+ */
+static int put_log2(const struct entry *e, struct out *o, const char *const *values,
+		    const __u64 *slots, __u64 sum_ns)
+{
+	__u64 b[SW_LAT_SLOTS + 1] = {0}, count = 0;
+	struct catalog_sample x = {.family = o->f, .values = values, .buckets = b};
+	int i, j;
+
+	for (i = 0; i < SW_LAT_SLOTS; i++) {
+		j = i - e->lo;
+		j = j < 0 ? 0 : j > e->f.nle ? e->f.nle : j;
+		b[j] += slots[i];
+		count += slots[i];
+	}
+	x.count = count;
+	x.sum = sum_ns * NS;
+	return o->fn(o->ctx, &x);
+}
+
+/* Bounds 2^i ns in seconds: exact, as a power of two times 1e-9. */
+#define L(i) (1e-9 * (double)(1ULL << (i)))
+#define L4(i) L(i), L((i) + 1), L((i) + 2), L((i) + 3)
+
+static const double le_syscall[] = {L4(8),  L4(12), L4(16), L4(20), L4(24),
+				    L4(28), L(32),  L(33),  L(34)}; /* 256 ns .. ~17 s */
+static const double le_runq[] = {L4(10), L4(14), L4(18), L4(22), L4(26), L4(30), L(34)};
+static const double le_connect[] = {L4(12), L4(16), L4(20), L4(24), L4(28), L4(32)}; /* ~34 s */
+/* ~16 us .. ~137 s: LLM calls can be long. */
+static const double le_request[] = {L4(14), L4(18), L4(22), L4(26), L4(30), L4(34)};
+
+#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+static const char *const l_agent[] = {"agent"};
+static const char *const l_class[] = {"agent", "class"};
+static const char *const l_errno[] = {"agent", "errno"};
+static const char *const l_kind[] = {"agent", "kind"};
+static const char *const l_outcome[] = {"agent", "outcome"};
+static const char *const l_result[] = {"agent", "result"};
+static const char *const l_direction[] = {"agent", "direction"};
+static const char *const l_requests[] = {"agent", "upstream", "role", "status"};
+static const char *const l_request_hist[] = {"agent", "upstream", "role"};
+static const char *const l_signal[] = {"agent", "signal"};
+static const char *const l_forecast[] = {"agent", "signal", "horizon"};
+static const char *const l_collector[] = {"collector"};
+static const char *const l_program[] = {"program"};
+static const char *const l_map[] = {"map"};
+static const char *const l_reason[] = {"reason"};
+static const char *const l_build[] = {"version", "libbpf", "kernel"};
+
+/* --- per-agent accessors --- */
+
+static int each_agent(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	for (i = 0; i < s->nagents; i++) {
+		const char *v[] = {s->agents[i].name};
+
+		err = put(o, v, e->agent_value(&s->agents[i]));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int each_agent_hist(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	for (i = 0; i < s->nagents; i++) {
+		const char *base = (const char *)&s->agents[i].s;
+		const char *v[] = {s->agents[i].name};
+		__u64 sum;
+
+		memcpy(&sum, base + e->sum_off, sizeof(sum));
+		err = put_log2(e, o, v, (const __u64 *)(base + e->off), sum);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A per-agent counter array, one sample per entry labelled e->label_of(j). */
+static int each_agent_array(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, j, err;
+
+	for (i = 0; i < s->nagents; i++) {
+		const __u64 *c = (const __u64 *)((const char *)&s->agents[i].s + e->off);
+
+		for (j = 0; j < e->n; j++) {
+			const char *v[] = {s->agents[i].name, e->label_of(j)};
+
+			err = put(o, v, c[j]);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Two counters of an agent that are not an array: a label value for each. */
+static int each_agent_pair(const struct snapshot *s, struct out *o, const char *n0, size_t off0,
+			   const char *n1, size_t off1)
+{
+	int i, err;
+
+	for (i = 0; i < s->nagents; i++) {
+		const char *base = (const char *)&s->agents[i].s;
+		const char *v0[] = {s->agents[i].name, n0}, *v1[] = {s->agents[i].name, n1};
+		__u64 x0, x1;
+
+		memcpy(&x0, base + off0, sizeof(x0));
+		memcpy(&x1, base + off1, sizeof(x1));
+		err = put(o, v0, x0);
+		if (!err)
+			err = put(o, v1, x1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int each_ctx_switches(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	(void)e;
+	return each_agent_pair(s, o, "voluntary", offsetof(struct sw_agent_stats, ctx_voluntary),
+			       "involuntary", offsetof(struct sw_agent_stats, ctx_involuntary));
+}
+
+static int each_tcp_resets(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	(void)e;
+	return each_agent_pair(s, o, "sent", offsetof(struct sw_agent_stats, tcp_resets_sent),
+			       "received", offsetof(struct sw_agent_stats, tcp_resets_received));
+}
+
+/* Shown errnos by name; the others, and errno 0's slot (larger values), as "other". */
+static int each_errno(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, j, err;
+
+	(void)e;
+	for (i = 0; i < s->nagents; i++) {
+		const struct agent_snap *a = &s->agents[i];
+		__u64 other = a->s.syscall_errors[0];
+		bool any = other != 0;
+
+		for (j = 1; j < SW_ERRNO_SLOTS; j++) {
+			const char *v[] = {a->name, syscalls__errno_name(j)};
+
+			if (!a->errno_shown[j]) {
+				other += a->s.syscall_errors[j];
+				any |= a->s.syscall_errors[j] != 0;
+				continue;
+			}
+			err = put(o, v, a->s.syscall_errors[j]);
+			if (err)
+				return err;
+		}
+		if (any) {
+			const char *v[] = {a->name, "other"};
+
+			err = put(o, v, other);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static double v_instances(const struct agent_snap *a)
+{
+	return a->instances;
+}
+
+static double v_cpu(const struct agent_snap *a)
+{
+	return a->s.cpu_ns * NS;
+}
+
+static double v_faults(const struct agent_snap *a)
+{
+	return a->s.page_faults;
+}
+
+static double v_starts(const struct agent_snap *a)
+{
+	return a->s.process_starts + a->user_starts;
+}
+
+static double v_ooms(const struct agent_snap *a)
+{
+	return a->s.oom_kills;
+}
+
+static double v_tcp_active(const struct agent_snap *a)
+{
+	/* Per-CPU counts of opens and closes; the difference is exact once summed. */
+	return a->s.tcp_opened >= a->s.tcp_closed ? a->s.tcp_opened - a->s.tcp_closed : 0;
+}
+
+static double v_retransmits(const struct agent_snap *a)
+{
+	return a->s.tcp_retransmits;
+}
+
+static double v_sent(const struct agent_snap *a)
+{
+	return a->s.net_sent_bytes;
+}
+
+static double v_received(const struct agent_snap *a)
+{
+	return a->s.net_received_bytes;
+}
+
+static double v_rss(const struct agent_snap *a)
+{
+	return a->rss_bytes;
+}
+
+static bool rss_up(const struct snapshot *s)
+{
+	return s->rss_up;
+}
+
+/* --- requests --- */
+
+static int each_requests(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	(void)e;
+	for (i = 0; i < s->nrequests; i++) {
+		const struct request_series *r = &s->requests[i];
+		const char *v[] = {s->agents[r->agent].name, r->upstream, sw_role_name(r->role),
+				   sw_status_name(r->status)};
+
+		err = put(o, v, r->count);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* One histogram per agent, upstream and role: the statuses' series summed (they are sorted). */
+static int each_request_hist(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	__u64 lat[SW_LAT_SLOTS], sum;
+	int i, j, k, err;
+
+	for (i = 0; i < s->nrequests; i = j) {
+		const struct request_series *r = &s->requests[i];
+		const char *v[] = {s->agents[r->agent].name, r->upstream, sw_role_name(r->role)};
+
+		memset(lat, 0, sizeof(lat));
+		sum = 0;
+		for (j = i; j < s->nrequests && s->requests[j].agent == r->agent &&
+			    s->requests[j].role == r->role &&
+			    !strcmp(s->requests[j].upstream, r->upstream);
+		     j++) {
+			for (k = 0; k < SW_LAT_SLOTS; k++)
+				lat[k] += s->requests[j].lat[k];
+			sum += s->requests[j].lat_sum_ns;
+		}
+		err = put_log2(e, o, v, lat, sum);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* --- anomalies --- */
+
+static bool scored(const struct snapshot *s)
+{
+	return s->anomalies != NULL;
+}
+
+/* A per-agent, per-signal array of struct anomaly_agent at e->off, for the scored signals. */
+static int each_signal(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct anomaly_view *av = s->anomalies;
+	int i, j, err;
+
+	for (i = 0; i < av->nagents; i++) {
+		const struct anomaly_agent *a = &av->agents[i];
+		const double *vals = (const double *)((const char *)a + e->off);
+
+		for (j = 0; j < ANOMALY_NSIGNALS; j++) {
+			const char *v[] = {a->name, anomaly__signal_name(j)};
+
+			if (!(a->scored & (1u << j)))
+				continue;
+			err = put(o, v, vals[j]);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int each_anomalous(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct anomaly_view *av = s->anomalies;
+	int i, err;
+
+	for (i = 0; i < av->nagents; i++) {
+		const char *v[] = {av->agents[i].name};
+
+		err = put(o, v, e->n ? (double)av->agents[i].episodes : av->agents[i].anomalous);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Forecasts of the signals measured in unit e->n, one sample per horizon. */
+static int each_forecast(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct anomaly_view *av = s->anomalies;
+	int i, j, k, err;
+
+	for (i = 0; i < av->nagents; i++) {
+		const struct anomaly_agent *a = &av->agents[i];
+
+		for (j = 0; j < ANOMALY_NSIGNALS; j++) {
+			if (!(a->forecast & (1u << j)) || anomaly__signal_unit(j) != e->n)
+				continue;
+			for (k = 0; k < ANOMALY_NHORIZONS; k++) {
+				const char *v[] = {a->name, anomaly__signal_name(j),
+						   anomaly__horizon_name(k)};
+
+				err = put(o, v, a->predicted[j][k]);
+				if (err)
+					return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static int each_threshold(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	(void)e;
+	return put(o, NULL, s->anomalies->threshold);
+}
+
+/* --- swarmwatch itself --- */
+
+static bool tls_configured(const struct snapshot *s)
+{
+	return s->tls_configured;
+}
+
+static int each_collector_up(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	(void)e;
+	for (i = 0; i < COLLECTOR_MAX; i++) {
+		const char *v[] = {sw_collector_name(i)};
+
+		err = put(o, v, s->up[i]);
+		if (err)
+			return err;
+	}
+	if (s->tls_configured) {
+		const char *v[] = {"tls"};
+
+		return put(o, v, s->tls_up);
+	}
+	return 0;
+}
+
+static int each_tls_processes(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	(void)e;
+	return put(o, NULL, s->tls_processes);
+}
+
+static int each_tls_failures(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	(void)e;
+	return put(o, NULL, s->tls_attach_failures);
+}
+
+static int each_prog(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	for (i = 0; i < s->nprogs; i++) {
+		const char *v[] = {s->progs[i].name};
+
+		err = put(o, v, e->n ? s->progs[i].run_ns * NS : s->progs[i].runs);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+enum map_field { MAP_ENTRIES, MAP_MAX_ENTRIES, MAP_MEMORY };
+
+static int each_map(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	for (i = 0; i < s->nmaps; i++) {
+		const struct map_stat *m = &s->maps[i];
+		const char *v[] = {m->name};
+
+		if (e->n == MAP_ENTRIES && m->entries < 0)
+			continue; /* not countable */
+		err = put(o, v,
+			  e->n == MAP_ENTRIES	    ? (double)m->entries
+			  : e->n == MAP_MAX_ENTRIES ? (double)m->max_entries
+						    : (double)m->memory_bytes);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int each_dropped(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	(void)e;
+	for (i = 0; i < SW_CNT_MAX; i++) {
+		const char *v[] = {sw_drop_reason(i)};
+
+		if (!v[0])
+			continue;
+		err = put(o, v, s->counters[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A counter of the kernel's `counters` array, e->n its index. */
+static int each_counter(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	return put(o, NULL, s->counters[e->n]);
+}
+
+enum tick_field { TICK_COUNT, TICK_DURATION, TICK_TIME };
+
+static int each_tick(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	return put(o, NULL,
+		   e->n == TICK_COUNT	   ? (double)s->ticks
+		   : e->n == TICK_DURATION ? s->tick_seconds
+					   : s->time);
+}
+
+static int each_build_info(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	char libbpf[32];
+	struct utsname u;
+
+	(void)e;
+	(void)s;
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "unknown");
+	snprintf(libbpf, sizeof(libbpf), "%u.%u", libbpf_major_version(), libbpf_minor_version());
+	{
+		const char *v[] = {SW_VERSION, libbpf, u.release};
+
+		return put(o, v, 1);
+	}
+}
+
+/* What /proc says of this process. */
+struct self {
+	unsigned long long utime, stime, start, vsize, btime;
+	long rss;
+	long tck, page;
+};
+
+static void read_self(struct self *p)
+{
+	char stat[1024], line[256], *c;
+	FILE *f;
+	size_t n = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->tck = sysconf(_SC_CLK_TCK);
+	p->page = sysconf(_SC_PAGESIZE);
+	f = fopen("/proc/self/stat", "re");
+	if (f) {
+		n = fread(stat, 1, sizeof(stat) - 1, f);
+		fclose(f);
+	}
+	stat[n] = 0;
+	c = strrchr(stat, ')');
+	if (c)
+		sscanf(c + 2,
+		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+		       "%*d %llu %llu %ld",
+		       &p->utime, &p->stime, &p->start, &p->vsize, &p->rss);
+	f = fopen("/proc/stat", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "btime %llu", &p->btime) == 1)
+				break;
+		fclose(f);
+	}
+}
+
+static int count_fds(void)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+enum process_field { PROC_CPU, PROC_RSS, PROC_VSIZE, PROC_START, PROC_FDS, PROC_MAX_FDS };
+
+static bool has_max_fds(const struct snapshot *s)
+{
+	struct rlimit rl;
+
+	(void)s;
+	return !getrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int each_process(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	struct rlimit rl;
+	struct self p;
+
+	(void)s;
+	switch (e->n) {
+	case PROC_FDS:
+		return put(o, NULL, count_fds());
+	case PROC_MAX_FDS:
+		return getrlimit(RLIMIT_NOFILE, &rl) ? 0 : put(o, NULL, rl.rlim_cur);
+	}
+	read_self(&p);
+	switch (e->n) {
+	case PROC_CPU:
+		return put(o, NULL, (double)(p.utime + p.stime) / p.tck);
+	case PROC_RSS:
+		return put(o, NULL, (double)p.rss * p.page);
+	case PROC_VSIZE:
+		return put(o, NULL, p.vsize);
+	default:
+		return put(o, NULL, p.btime + (double)p.start / p.tck);
+	}
+}
+
+/* --- the catalogue --- */
+
+#define AGENT(nm, ty, un, hl, fn)                     \
+	{                                             \
+		.f = {.name = nm,                     \
+		      .help = hl,                     \
+		      .unit = un,                     \
+		      .type = ty,                     \
+		      .labels = l_agent,              \
+		      .nlabels = 1},                  \
+		.each = each_agent, .agent_value = fn \
+	}
+#define AGENT_HIST(nm, hl, field, bounds, low)                                          \
+	{                                                                               \
+		.f = {.name = nm,                                                       \
+		      .help = hl,                                                       \
+		      .unit = "seconds",                                                \
+		      .type = CATALOG_HISTOGRAM,                                        \
+		      .labels = l_agent,                                                \
+		      .nlabels = 1,                                                     \
+		      .le = bounds,                                                     \
+		      .nle = N(bounds)},                                                \
+		.each = each_agent_hist, .off = offsetof(struct sw_agent_stats, field), \
+		.sum_off = offsetof(struct sw_agent_stats, field##_sum_ns), .lo = low   \
+	}
+#define FAMILY(nm, ty, un, hl, lab, fn, arg) \
+	{                                    \
+		.f = {.name = nm,            \
+		      .help = hl,            \
+		      .unit = un,            \
+		      .type = ty,            \
+		      .labels = lab,         \
+		      .nlabels = N(lab)},    \
+		.each = fn, .n = arg         \
+	}
+#define SCALAR(nm, ty, un, hl, fn, arg)                                                     \
+	{                                                                                   \
+		.f = {.name = nm, .help = hl, .unit = un, .type = ty}, .each = fn, .n = arg \
+	}
+
+static const struct entry entries[] = {
+	AGENT("swarmwatch_agent_instances", CATALOG_GAUGE, "",
+	      "Live instances of the agent (process trees whose root a rule matched).",
+	      v_instances),
+	AGENT("swarmwatch_agent_cpu_seconds_total", CATALOG_COUNTER, "seconds",
+	      "CPU time the agent's tasks spent running.", v_cpu),
+	AGENT("swarmwatch_agent_page_faults_total", CATALOG_COUNTER, "",
+	      "User page faults of the agent's tasks.", v_faults),
+	AGENT("swarmwatch_agent_process_starts_total", CATALOG_COUNTER, "",
+	      "Processes started in the agent (forks of its processes and classified execs).",
+	      v_starts),
+	AGENT("swarmwatch_agent_oom_kills_total", CATALOG_COUNTER, "",
+	      "Processes of the agent chosen as victim by the OOM killer.", v_ooms),
+	AGENT("swarmwatch_agent_tcp_active_connections", CATALOG_GAUGE, "",
+	      "Established TCP connections the agent opened or used.", v_tcp_active),
+	AGENT("swarmwatch_agent_tcp_retransmits_total", CATALOG_COUNTER, "",
+	      "TCP segments retransmitted on the agent's connections.", v_retransmits),
+	AGENT("swarmwatch_agent_network_sent_bytes_total", CATALOG_COUNTER, "bytes",
+	      "Bytes the agent's tasks sent on TCP sockets.", v_sent),
+	AGENT("swarmwatch_agent_network_received_bytes_total", CATALOG_COUNTER, "bytes",
+	      "Bytes the agent's tasks received on TCP sockets.", v_received),
+	{
+		.f = {.name = "swarmwatch_agent_resident_memory_bytes",
+		      .help = "Resident memory of the agent's processes (file, anonymous and shared "
+			      "memory pages), sampled each collector tick.",
+		      .unit = "bytes",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_agent,
+		      .nlabels = 1},
+		.each = each_agent,
+		.agent_value = v_rss,
+		.exported = rss_up,
+	},
+	{
+		.f = {.name = "swarmwatch_agent_syscalls_total",
+		      .help = "Completed syscalls of the agent's tasks by class.",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_class,
+		      .nlabels = 2},
+		.each = each_agent_array,
+		.off = offsetof(struct sw_agent_stats, syscalls),
+		.n = SW_CLASS_MAX,
+		.label_of = syscalls__class_name,
+	},
+	FAMILY("swarmwatch_agent_syscall_errors_total", CATALOG_COUNTER, "",
+	       "Failed syscalls of the agent by errno (the most frequent ones; the rest as other).",
+	       l_errno, each_errno, 0),
+	AGENT_HIST("swarmwatch_agent_syscall_duration_seconds",
+		   "Time from syscall entry to exit for the agent's tasks.", syscall_lat,
+		   le_syscall, 8),
+	AGENT_HIST("swarmwatch_agent_run_queue_delay_seconds",
+		   "Time the agent's tasks waited runnable before getting a CPU.", runq_lat,
+		   le_runq, 10),
+	FAMILY("swarmwatch_agent_context_switches_total", CATALOG_COUNTER, "",
+	       "Context switches of the agent's tasks: voluntary (blocked) or involuntary "
+	       "(preempted).",
+	       l_kind, each_ctx_switches, 0),
+	{
+		.f = {.name = "swarmwatch_agent_process_exits_total",
+		      .help = "Processes of the agent that ended: ok (exit 0), error (non-zero exit), "
+			      "signal.",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_outcome,
+		      .nlabels = 2},
+		.each = each_agent_array,
+		.off = offsetof(struct sw_agent_stats, process_exits),
+		.n = SW_EXIT_MAX,
+		.label_of = sw_exit_outcome_name,
+	},
+	{
+		.f = {.name = "swarmwatch_agent_tcp_connects_total",
+		      .help = "TCP connects the agent made, by result (refused: reset by the peer; "
+			      "timeout: no answer; error: any other failure).",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_result,
+		      .nlabels = 2},
+		.each = each_agent_array,
+		.off = offsetof(struct sw_agent_stats, tcp_connects),
+		.n = SW_TCP_RESULT_MAX,
+		.label_of = sw_tcp_result_name,
+	},
+	AGENT_HIST("swarmwatch_agent_tcp_connect_duration_seconds",
+		   "Time from the agent's SYN to an established connection.", tcp_connect_lat,
+		   le_connect, 12),
+	FAMILY("swarmwatch_agent_tcp_resets_total", CATALOG_COUNTER, "",
+	       "TCP resets on the agent's connections, sent or received.", l_direction,
+	       each_tcp_resets, 0),
+	FAMILY("swarmwatch_agent_requests_total", CATALOG_COUNTER, "",
+	       "Requests paired with their responses on the agent's TCP connections, by upstream, "
+	       "role and status class (error: reset or closed before any response byte; unknown: "
+	       "not HTTP).",
+	       l_requests, each_requests, 0),
+	{
+		.f = {.name = "swarmwatch_agent_request_duration_seconds",
+		      .help = "Time from a request's first byte to its response's first byte "
+			      "(client), or from reading a request to writing the response (server).",
+		      .unit = "seconds",
+		      .type = CATALOG_HISTOGRAM,
+		      .labels = l_request_hist,
+		      .nlabels = 3,
+		      .le = le_request,
+		      .nle = N(le_request)},
+		.each = each_request_hist,
+		.lo = 14,
+	},
+
+	/* Anomalies: only when the tick was scored. */
+	{
+		.f = {.name = "swarmwatch_agent_anomaly_score",
+		      .help = "Anomaly score of an agent's signal in [0, 1]; held at its peak while "
+			      "the signal's detection is recent.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_signal,
+		      .nlabels = 2},
+		.each = each_signal,
+		.exported = scored,
+		.off = offsetof(struct anomaly_agent, score),
+	},
+	{
+		.f = {.name = "swarmwatch_agent_anomaly_confidence",
+		      .help = "How much the signal's detector has learned, in [0, 1]; no verdicts "
+			      "before 0.5.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_signal,
+		      .nlabels = 2},
+		.each = each_signal,
+		.exported = scored,
+		.off = offsetof(struct anomaly_agent, confidence),
+	},
+	{
+		.f = {.name = "swarmwatch_agent_anomalous",
+		      .help = "Whether an anomaly episode of the agent is ongoing (1) or not (0).",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_agent,
+		      .nlabels = 1},
+		.each = each_anomalous,
+		.exported = scored,
+		.n = 0,
+	},
+	{
+		.f = {.name = "swarmwatch_agent_anomalies_total",
+		      .help = "Anomaly episodes of the agent since swarmwatch first saw it.",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_agent,
+		      .nlabels = 1},
+		.each = each_anomalous,
+		.exported = scored,
+		.n = 1,
+	},
+	{
+		.f = {.name = "swarmwatch_agent_forecast_syscalls_per_second",
+		      .help = "Holt forecast of an agent's syscall rate at a horizon ahead, in "
+			      "syscalls per second.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_forecast,
+		      .nlabels = 3},
+		.each = each_forecast,
+		.exported = scored,
+		.n = ANOMALY_UNIT_SYSCALLS_PER_SECOND,
+	},
+	{
+		.f = {.name = "swarmwatch_agent_forecast_cpu_seconds_per_second",
+		      .help = "Holt forecast of an agent's CPU use at a horizon ahead, in CPU "
+			      "seconds per second.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_forecast,
+		      .nlabels = 3},
+		.each = each_forecast,
+		.exported = scored,
+		.n = ANOMALY_UNIT_CPU_SECONDS_PER_SECOND,
+	},
+	{
+		.f = {.name = "swarmwatch_agent_forecast_ratio",
+		      .help = "Holt forecast of an agent's error or failure ratio at a horizon ahead, "
+			      "in [0, 1].",
+		      .unit = "ratio",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_forecast,
+		      .nlabels = 3},
+		.each = each_forecast,
+		.exported = scored,
+		.n = ANOMALY_UNIT_RATIO,
+	},
+	{
+		.f = {.name = "swarmwatch_agent_forecast_seconds",
+		      .help = "Holt forecast of an agent's latency or delay quantile at a horizon "
+			      "ahead, in seconds.",
+		      .unit = "seconds",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_forecast,
+		      .nlabels = 3},
+		.each = each_forecast,
+		.exported = scored,
+		.n = ANOMALY_UNIT_SECONDS,
+	},
+	{
+		.f = {.name = "swarmwatch_anomaly_threshold",
+		      .help = "Score at and above which a detection is raised.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE},
+		.each = each_threshold,
+		.exported = scored,
+	},
+
+	/* swarmwatch itself */
+	FAMILY("swarmwatch_collector_up", CATALOG_GAUGE, "",
+	       "Whether a collector runs (1) or could not start on this kernel or is disabled (0).",
+	       l_collector, each_collector_up, 0),
+	{
+		.f = {.name = "swarmwatch_tls_probed_processes",
+		      .help = "Processes of agents with TLS capture on whose OpenSSL calls are "
+			      "probed.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE},
+		.each = each_tls_processes,
+		.exported = tls_configured,
+	},
+	{
+		.f = {.name = "swarmwatch_tls_attach_failures_total",
+		      .help = "Processes of agents with TLS capture on that could not be probed.",
+		      .unit = "",
+		      .type = CATALOG_COUNTER},
+		.each = each_tls_failures,
+		.exported = tls_configured,
+	},
+	FAMILY("swarmwatch_bpf_program_run_seconds_total", CATALOG_COUNTER, "seconds",
+	       "Time spent in each BPF program (only while BPF run-time statistics are on: "
+	       "bpf_stats in the configuration, or sysctl kernel.bpf_stats_enabled=1).",
+	       l_program, each_prog, 1),
+	FAMILY("swarmwatch_bpf_program_runs_total", CATALOG_COUNTER, "",
+	       "Runs of each BPF program (only while BPF run-time statistics are on).", l_program,
+	       each_prog, 0),
+	FAMILY("swarmwatch_bpf_map_entries", CATALOG_GAUGE, "",
+	       "Entries in each BPF map (arrays are always full; task storage is not counted).",
+	       l_map, each_map, MAP_ENTRIES),
+	FAMILY("swarmwatch_bpf_map_max_entries", CATALOG_GAUGE, "", "Capacity of each BPF map.",
+	       l_map, each_map, MAP_MAX_ENTRIES),
+	FAMILY("swarmwatch_bpf_map_memory_bytes", CATALOG_GAUGE, "bytes",
+	       "Kernel memory charged for each BPF map.", l_map, each_map, MAP_MEMORY),
+	FAMILY("swarmwatch_events_dropped_total", CATALOG_COUNTER, "",
+	       "Events the kernel side could not record, by reason.", l_reason, each_dropped, 0),
+	SCALAR("swarmwatch_cpu_record_repairs_total", CATALOG_COUNTER, "",
+	       "Times a tracked task was seen running without its per-CPU record, which was "
+	       "rebuilt from task storage.",
+	       each_counter, SW_CNT_ONCPU_REPAIRED),
+	SCALAR("swarmwatch_agent_folds_total", CATALOG_COUNTER, "",
+	       "Processes folded into agent \"other\" because max_agents was reached.",
+	       each_counter, SW_CNT_FOLDED),
+	SCALAR("swarmwatch_collector_ticks_total", CATALOG_COUNTER, "", "Collector ticks so far.",
+	       each_tick, TICK_COUNT),
+	SCALAR("swarmwatch_collector_tick_duration_seconds", CATALOG_GAUGE, "seconds",
+	       "How long the last collector tick took.", each_tick, TICK_DURATION),
+	SCALAR("swarmwatch_collector_last_tick_timestamp_seconds", CATALOG_GAUGE, "seconds",
+	       "Unix time of the last collector tick.", each_tick, TICK_TIME),
+	FAMILY("swarmwatch_build_info", CATALOG_GAUGE, "",
+	       "swarmwatch version, libbpf version and kernel release; always 1.", l_build,
+	       each_build_info, 0),
+
+	/* The process collector every Prometheus client exports, same names and help. */
+	SCALAR("process_cpu_seconds_total", CATALOG_COUNTER, "seconds",
+	       "Total user and system CPU time spent in seconds.", each_process, PROC_CPU),
+	SCALAR("process_resident_memory_bytes", CATALOG_GAUGE, "bytes",
+	       "Resident memory size in bytes.", each_process, PROC_RSS),
+	SCALAR("process_virtual_memory_bytes", CATALOG_GAUGE, "bytes",
+	       "Virtual memory size in bytes.", each_process, PROC_VSIZE),
+	SCALAR("process_start_time_seconds", CATALOG_GAUGE, "seconds",
+	       "Start time of the process since unix epoch in seconds.", each_process, PROC_START),
+	SCALAR("process_open_fds", CATALOG_GAUGE, "", "Number of open file descriptors.",
+	       each_process, PROC_FDS),
+	{
+		.f = {.name = "process_max_fds",
+		      .help = "Maximum number of open file descriptors.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE},
+		.each = each_process,
+		.exported = has_max_fds,
+		.n = PROC_MAX_FDS,
+	},
+};
+
+int catalog__nfamilies(void)
+{
+	return N(entries);
+}
+
+const struct catalog_family *catalog__family(int i)
+{
+	return i >= 0 && i < N(entries) ? &entries[i].f : NULL;
+}
+
+const struct catalog_family *catalog__find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < N(entries); i++)
+		if (!strcmp(entries[i].f.name, name))
+			return &entries[i].f;
+	return NULL;
+}
+
+const char *catalog__type_name(enum catalog_type t)
+{
+	switch (t) {
+	case CATALOG_COUNTER:
+		return "counter";
+	case CATALOG_GAUGE:
+		return "gauge";
+	case CATALOG_HISTOGRAM:
+		return "histogram";
+	}
+	return "untyped";
+}
+
+bool catalog__exported(const struct catalog_family *f, const struct snapshot *s)
+{
+	const struct entry *e = (const struct entry *)f;
+
+	return !e->exported || e->exported(s);
+}
+
+int catalog__for_each_sample(const struct catalog_family *f, const struct snapshot *s,
+			     catalog_fn fn, void *ctx)
+{
+	const struct entry *e = (const struct entry *)f;
+	struct out o = {.f = f, .fn = fn, .ctx = ctx};
+
+	if (!catalog__exported(f, s))
+		return 0;
+	return e->each(e, s, &o);
+}
+
+int catalog__for_each(const struct snapshot *s, catalog_fn fn, void *ctx)
+{
+	int i, err;
+
+	for (i = 0; i < N(entries); i++) {
+		err = catalog__for_each_sample(&entries[i].f, s, fn, ctx);
+		if (err)
+			return err;
+	}
+	return 0;
+}
