@@ -15,6 +15,7 @@
 #include "anomaly.h"
 #include "detect.h"
 #include "forecast.h"
+#include "rates.h"
 #include "snapshot.h"
 
 /* Fewest latency samples in a tick for its median, and for its 99th percentile. */
@@ -36,33 +37,12 @@ struct signal_def {
 	enum anomaly_unit unit; /* what the samples measure */
 };
 
-/* Difference of two cumulative counters; false when the counter went backwards (a reset). */
-static bool delta(__u64 cur, __u64 prev, __u64 *d)
-{
-	if (cur < prev)
-		return false;
-	*d = cur - prev;
-	return true;
-}
-
-static bool delta_sum(const __u64 *cur, const __u64 *prev, int n, __u64 *d)
-{
-	__u64 c = 0, p = 0;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		c += cur[i];
-		p += prev[i];
-	}
-	return delta(c, p, d);
-}
-
 static int s_syscall_rate(const struct sw_agent_stats *cur, const struct sw_agent_stats *prev,
 			  double dt, double *out)
 {
 	__u64 n;
 
-	if (!delta_sum(cur->syscalls, prev->syscalls, SW_CLASS_MAX, &n))
+	if (rates__delta_sum(cur->syscalls, prev->syscalls, SW_CLASS_MAX, &n))
 		return 0;
 	*out = n / dt;
 	return 1;
@@ -74,11 +54,9 @@ static int s_error_ratio(const struct sw_agent_stats *cur, const struct sw_agent
 	__u64 n, e;
 
 	(void)dt;
-	if (!delta_sum(cur->syscalls, prev->syscalls, SW_CLASS_MAX, &n) || !n ||
-	    !delta_sum(cur->syscall_errors, prev->syscall_errors, SW_ERRNO_SLOTS, &e))
-		return 0;
-	*out = e > n ? 1.0 : (double)e / n;
-	return 1;
+	return !rates__delta_sum(cur->syscalls, prev->syscalls, SW_CLASS_MAX, &n) &&
+	       !rates__delta_sum(cur->syscall_errors, prev->syscall_errors, SW_ERRNO_SLOTS, &e) &&
+	       !rates__ratio(e, n, 1, out);
 }
 
 static int s_cpu(const struct sw_agent_stats *cur, const struct sw_agent_stats *prev, double dt,
@@ -86,7 +64,7 @@ static int s_cpu(const struct sw_agent_stats *cur, const struct sw_agent_stats *
 {
 	__u64 ns;
 
-	if (!delta(cur->cpu_ns, prev->cpu_ns, &ns))
+	if (rates__delta(cur->cpu_ns, prev->cpu_ns, &ns))
 		return 0;
 	*out = ns / 1e9 / dt;
 	return 1;
@@ -97,12 +75,9 @@ static int hist_quantile(const __u64 *cur, const __u64 *prev, double q, __u64 mi
 			 double *out)
 {
 	__u64 d[SW_LAT_SLOTS];
-	int i;
 
-	for (i = 0; i < SW_LAT_SLOTS; i++)
-		if (!delta(cur[i], prev[i], &d[i]))
-			return 0;
-	if (anomaly__quantile_log2(d, SW_LAT_SLOTS, q, min_count, out))
+	if (rates__delta_hist(cur, prev, SW_LAT_SLOTS, d) ||
+	    rates__quantile_log2(d, SW_LAT_SLOTS, q, min_count, out))
 		return 0;
 	*out *= 1e-9;
 	return 1;
@@ -149,11 +124,9 @@ static int s_request_failures(const struct sw_agent_stats *cur, const struct sw_
 	__u64 n, f;
 
 	(void)dt;
-	if (!delta(cur->client_requests, prev->client_requests, &n) || n < MIN_RATIO_REQUESTS ||
-	    !delta(cur->client_failures, prev->client_failures, &f))
-		return 0;
-	*out = f > n ? 1.0 : (double)f / n;
-	return 1;
+	return !rates__delta(cur->client_requests, prev->client_requests, &n) &&
+	       !rates__delta(cur->client_failures, prev->client_failures, &f) &&
+	       !rates__ratio(f, n, MIN_RATIO_REQUESTS, out);
 }
 
 static const struct signal_def signals[ANOMALY_NSIGNALS] = {
@@ -299,32 +272,6 @@ size_t anomaly__state_bytes(const struct anomaly *an)
 {
 	return sizeof(*an) + an->cap * sizeof(*an->agents) +
 	       an->nagents * sizeof(struct agent_state);
-}
-
-int anomaly__quantile_log2(const __u64 *hist, int nslots, double q, __u64 min_count, double *out)
-{
-	double rank, lo, hi;
-	__u64 total = 0, acc = 0;
-	int i;
-
-	if (!(q > 0.0 && q < 1.0))
-		return -EINVAL;
-	for (i = 0; i < nslots; i++)
-		total += hist[i];
-	if (!total || total < min_count)
-		return -ENODATA;
-	rank = q * total;
-	for (i = 0; i < nslots; i++) {
-		if (hist[i] && acc + hist[i] >= rank)
-			break;
-		acc += hist[i];
-	}
-	if (i == nslots) /* defensive: rank <= total always stops the loop */
-		i = nslots - 1;
-	lo = i ? ldexp(1.0, i - 1) : 0.0;
-	hi = ldexp(1.0, i);
-	*out = lo + (hi - lo) * (rank - acc) / (hist[i] ? hist[i] : 1);
-	return 0;
 }
 
 static struct agent_state *agent_new(struct anomaly *an, const struct agent_snap *a)

@@ -130,14 +130,6 @@ void anomaly__view_free(struct anomaly_view *v);
 int anomaly__agents(const struct anomaly *an);
 size_t anomaly__state_bytes(const struct anomaly *an);
 
-/*
- * anomaly__quantile_log2 - quantile q in (0, 1) of a log2 histogram (slot i counts values in
- * (2^(i-1), 2^i], slot 0 values <= 1), interpolated linearly within the slot, in the
- * histogram's unit. Returns 0, -ENODATA when it holds fewer than min_count values, -EINVAL
- * for q out of range.
- */
-int anomaly__quantile_log2(const __u64 *hist, int nslots, double q, __u64 min_count, double *out);
-
 /* Formats unix time t as RFC 3339 UTC with milliseconds into buf (at least 32 bytes). */
 void anomaly__rfc3339(double t, char *buf, size_t len);
 

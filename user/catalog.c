@@ -17,6 +17,7 @@
 
 #include "anomaly.h"
 #include "catalog.h"
+#include "rates.h"
 #include "snapshot.h"
 #include "syscalls.h"
 
@@ -52,24 +53,14 @@ static int put(struct out *o, const char *const *values, double v)
 	return o->fn(o->ctx, &x);
 }
 
-/*
- * A histogram sample from log2 nanosecond slots (slot i counts values in (2^(i-1), 2^i] ns):
- * bucket 0 gathers slots up to e->lo, bucket j slot lo + j, the last one every slot above.
- */
+/* A histogram sample from log2 nanosecond slots, folded into the family's buckets. */
 static int put_log2(const struct entry *e, struct out *o, const char *const *values,
 		    const __u64 *slots, __u64 sum_ns)
 {
-	__u64 b[SW_LAT_SLOTS + 1] = {0}, count = 0;
+	__u64 b[SW_LAT_SLOTS + 1];
 	struct catalog_sample x = {.family = o->f, .values = values, .buckets = b};
-	int i, j;
 
-	for (i = 0; i < SW_LAT_SLOTS; i++) {
-		j = i - e->lo;
-		j = j < 0 ? 0 : j > e->f.nle ? e->f.nle : j;
-		b[j] += slots[i];
-		count += slots[i];
-	}
-	x.count = count;
+	x.count = rates__fold_log2(slots, SW_LAT_SLOTS, e->lo, e->f.nle, b);
 	x.sum = sum_ns * NS;
 	return o->fn(o->ctx, &x);
 }

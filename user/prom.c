@@ -112,38 +112,6 @@ void prom__sample_u64(struct buf *b, const char *name, const struct prom_label *
 	buf__printf(b, " %llu\n", (unsigned long long)value);
 }
 
-void prom__histogram_log2(struct buf *b, const char *name, const struct prom_label *labels, int n,
-			  const __u64 *slots, int nslots, int lo, int hi, double unit, double sum)
-{
-	__u64 cum = 0, total = 0;
-	char le[40];
-	int i;
-
-	if (hi > nslots - 2)
-		hi = nslots - 2;
-	for (i = 0; i < nslots; i++)
-		total += slots[i];
-	for (i = 0; i < lo && i < nslots; i++)
-		cum += slots[i];
-	for (i = lo; i <= hi; i++) {
-		cum += slots[i];
-		format_value(le, sizeof(le), ldexp(unit, i));
-		buf__printf(b, "%s_bucket", name);
-		labels_out(b, labels, n, le);
-		buf__printf(b, " %llu\n", (unsigned long long)cum);
-	}
-	buf__printf(b, "%s_bucket", name);
-	labels_out(b, labels, n, "+Inf");
-	buf__printf(b, " %llu\n", (unsigned long long)total);
-	buf__printf(b, "%s_sum", name);
-	labels_out(b, labels, n, NULL);
-	buf__putc(b, ' ');
-	prom__value(b, sum);
-	buf__printf(b, "\n%s_count", name);
-	labels_out(b, labels, n, NULL);
-	buf__printf(b, " %llu\n", (unsigned long long)total);
-}
-
 void prom__histogram(struct buf *b, const char *name, const struct prom_label *labels, int n,
 		     const double *le, int nle, const __u64 *buckets, double sum)
 {

@@ -26,16 +26,6 @@ void prom__sample_u64(struct buf *b, const char *name, const struct prom_label *
 		      __u64 value);
 
 /*
- * Writes the _bucket, _sum and _count lines of histogram `name` from log2
- * slots as include/log2.h fills them: slot i counts values in (2^(i-1), 2^i]
- * units, the last slot the overflow. Buckets le = 2^i * unit are written for
- * i in [lo, hi] (hi < nslots - 1), cumulative from slot 0, then le="+Inf"
- * equal to _count. `sum` is in the exported unit already.
- */
-void prom__histogram_log2(struct buf *b, const char *name, const struct prom_label *labels, int n,
-			  const __u64 *slots, int nslots, int lo, int hi, double unit, double sum);
-
-/*
  * Writes the _bucket, _sum and _count lines of histogram `name`: buckets[i] counts the values in
  * (le[i-1], le[i]] for i < nle, buckets[nle] those above le[nle - 1]. Buckets are written
  * cumulative, le="+Inf" last and equal to _count, the sum of buckets. `sum` is in the unit of

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Per-agent anomaly scoring on synthetic snapshots with a fake clock: a 10x step of one agent's
- * syscall rate opens one episode that lists syscall_rate and nothing else, quantiles of log2
- * histograms, state freed with the agent, the JSON document and the /metrics families.
+ * syscall rate opens one episode that lists syscall_rate and nothing else, latency signals from
+ * histogram deltas, state freed with the agent, the JSON document and the /metrics families.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -264,39 +264,6 @@ static void test_episode_closes_after_hold(void **state)
 	assert_true(v->recent[0].end <= v->recent[0].start + HOLD + 1);
 	free(s.anomalies);
 	anomaly__free(an);
-}
-
-static void test_quantile_log2(void **state)
-{
-	__u64 h[SW_LAT_SLOTS] = {0};
-	double q;
-
-	(void)state;
-	h[10] = 100; /* all in (512, 1024] */
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 1, &q), 0);
-	assert_true(q == 768.0);
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.99, 1, &q), 0);
-	assert_true(fabs(q - (512 + 0.99 * 512)) < 1e-9);
-	memset(h, 0, sizeof(h));
-	h[3] = 50; /* (4, 8] */
-	h[4] = 50; /* (8, 16] */
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 1, &q), 0);
-	assert_true(q == 8.0);
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.75, 1, &q), 0);
-	assert_true(q == 12.0);
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.25, 1, &q), 0);
-	assert_true(q == 6.0);
-	memset(h, 0, sizeof(h));
-	h[0] = 4; /* [0, 1] */
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 1, &q), 0);
-	assert_true(q == 0.5);
-	/* Too few samples, an empty histogram, q out of range. */
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 5, &q), -ENODATA);
-	memset(h, 0, sizeof(h));
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.5, 0, &q), -ENODATA);
-	h[5] = 1;
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 0.0, 0, &q), -EINVAL);
-	assert_int_equal(anomaly__quantile_log2(h, SW_LAT_SLOTS, 1.0, 0, &q), -EINVAL);
 }
 
 static void test_latency_signal_from_delta(void **state)
@@ -613,7 +580,6 @@ int main(void)
 		cmocka_unit_test(test_step_opens_one_episode),
 		cmocka_unit_test(test_request_failures_step),
 		cmocka_unit_test(test_episode_closes_after_hold),
-		cmocka_unit_test(test_quantile_log2),
 		cmocka_unit_test(test_latency_signal_from_delta),
 		cmocka_unit_test(test_state_freed_with_agent),
 		cmocka_unit_test(test_rfc3339),
