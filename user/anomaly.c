@@ -2,15 +2,13 @@
 /*
  * Per-agent anomaly scoring: per-tick signals from consecutive snapshots, one detector ensemble
  * and one Holt forecast per signal, detections grouped into episodes, and the immutable view
- * that /metrics and /api/v1/anomalies render.
+ * that /metrics (catalog.c) and /api/v1/anomalies (api.c) render.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "anomaly.h"
 #include "detect.h"
@@ -506,91 +504,4 @@ int anomaly__update(struct anomaly *an, struct snapshot *s)
 void anomaly__view_free(struct anomaly_view *v)
 {
 	free(v);
-}
-
-void anomaly__rfc3339(double t, char *buf, size_t len)
-{
-	time_t sec = (time_t)floor(t);
-	int ms = (int)((t - floor(t)) * 1000);
-	struct tm tm;
-	char base[32];
-
-	if (ms > 999)
-		ms = 999;
-	gmtime_r(&sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", base, ms);
-}
-
-static json_t *time_json(double t)
-{
-	char buf[40];
-
-	anomaly__rfc3339(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
-static json_t *episode_json(const struct anomaly_episode *e)
-{
-	json_t *o = json_object(), *sigs = json_array(), *sg;
-	int i;
-
-	if (!o || !sigs)
-		goto err;
-	for (i = 0; i < ANOMALY_NSIGNALS; i++) {
-		if (!(e->signals & (1u << i)))
-			continue;
-		sg = json_pack("{s:s, s:f}", "signal", signals[i].name, "score", e->score[i]);
-		if (!sg || json_array_append_new(sigs, sg))
-			goto err;
-	}
-	if (json_object_set_new(o, "agent", json_string(e->agent)) ||
-	    json_object_set_new(o, "start", time_json(e->start)) ||
-	    json_object_set_new(o, "end", e->end ? time_json(e->end) : json_null()) ||
-	    json_object_set_new(o, "ongoing", json_boolean(!e->end)) ||
-	    json_object_set_new(o, "peak_score", json_real(e->peak)) ||
-	    json_object_set_new(o, "confidence", json_real(e->confidence)))
-		goto err;
-	/* set_new takes the reference even when it fails. */
-	if (json_object_set_new(o, "signals", sigs))
-		goto err_object;
-	return o;
-err:
-	json_decref(sigs);
-err_object:
-	json_decref(o);
-	return NULL;
-}
-
-static json_t *episodes_json(const struct anomaly_episode *e, int n)
-{
-	json_t *a = json_array(), *o;
-	int i;
-
-	if (!a)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		o = episode_json(&e[i]);
-		if (!o || json_array_append_new(a, o)) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-char *anomaly__json(const struct anomaly_view *v)
-{
-	json_t *root = json_object();
-	char *text = NULL;
-
-	if (!root)
-		return NULL;
-	if (!json_object_set_new(root, "time", time_json(v->time)) &&
-	    !json_object_set_new(root, "threshold", json_real(v->threshold)) &&
-	    !json_object_set_new(root, "current", episodes_json(v->current, v->ncurrent)) &&
-	    !json_object_set_new(root, "recent", episodes_json(v->recent, v->nrecent)))
-		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
-	json_decref(root);
-	return text;
 }

@@ -130,14 +130,4 @@ void anomaly__view_free(struct anomaly_view *v);
 int anomaly__agents(const struct anomaly *an);
 size_t anomaly__state_bytes(const struct anomaly *an);
 
-/* Formats unix time t as RFC 3339 UTC with milliseconds into buf (at least 32 bytes). */
-void anomaly__rfc3339(double t, char *buf, size_t len);
-
-/*
- * anomaly__json - the /api/v1/anomalies document for view v:
- * {"time", "threshold", "current": [...], "recent": [...]}. Returns a malloc'd NUL-terminated
- * string, or NULL on out of memory.
- */
-char *anomaly__json(const struct anomaly_view *v);
-
 #endif

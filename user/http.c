@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* HTTP endpoints: /metrics (text 0.0.4, gzip on request), /healthz, /, /api/v1/anomalies. */
+/*
+ * HTTP endpoints from a route table: /metrics (text 0.0.4, gzip on request), /healthz, /,
+ * /api/v1/anomalies. Every error is the JSON document of api__error() with its status code.
+ */
 #include <errno.h>
-#include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -13,7 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "anomaly.h"
+#include "api.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -161,13 +163,23 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 	return ret;
 }
 
-static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *text)
+static enum MHD_Result respond_text(struct MHD_Connection *c, const char *text)
 {
 	char *body = strdup(text);
 
 	if (!body)
 		return MHD_NO;
-	return respond(c, status, "text/plain; charset=utf-8", body, strlen(body), 0);
+	return respond(c, MHD_HTTP_OK, "text/plain; charset=utf-8", body, strlen(body), 0);
+}
+
+/* The one error convention: {"status": "error", "error": message} with the status code. */
+static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *message)
+{
+	char *body = api__error(message);
+
+	if (!body)
+		return MHD_NO;
+	return respond(c, status, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
 /* gzip-compresses in[0..len) into a malloc'd buffer; NULL on failure. */
@@ -208,14 +220,14 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
 	char *z;
 
 	if (!s)
-		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				    "no data yet: first tick pending\n");
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
 	buf__init(&b);
 	metrics__render(&b, s);
 	snapshot__release(s);
 	if (b.failed || !b.data) {
 		buf__free(&b);
-		return respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
 	if (http__accepts_gzip(ae)) {
 		z = gzip(b.data, b.len, &zlen);
@@ -235,30 +247,16 @@ static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
 	char msg[128];
 
 	if (!s)
-		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "starting: first tick pending");
 	clock_gettime(CLOCK_REALTIME, &ts);
 	age = ts.tv_sec + ts.tv_nsec / 1e9 - s->time;
 	snapshot__release(s);
 	if (age > limit) {
-		snprintf(msg, sizeof(msg), "stale: last collector tick %.1f s ago\n", age);
-		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
+		snprintf(msg, sizeof(msg), "stale: last collector tick %.1f s ago", age);
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
 	}
-	return respond_text(c, MHD_HTTP_OK, "ok\n");
-}
-
-#define JSON_CONTENT_TYPE "application/json"
-
-/* {"error": message} with the given status. */
-static enum MHD_Result respond_json_error(struct MHD_Connection *c, unsigned status,
-					  const char *message)
-{
-	json_t *o = json_pack("{s:s}", "error", message);
-	char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	json_decref(o);
-	if (!body)
-		return MHD_NO;
-	return respond(c, status, JSON_CONTENT_TYPE, body, strlen(body), 0);
+	return respond_text(c, "ok\n");
 }
 
 static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c)
@@ -267,14 +265,14 @@ static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c)
 	char *body;
 
 	if (!s)
-		return respond_json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-					  "no data yet: first tick pending");
-	body = s->anomalies ? anomaly__json(s->anomalies) : NULL;
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	body = s->anomalies ? api__anomalies(s->anomalies) : NULL;
 	snapshot__release(s);
 	if (!body)
-		return respond_json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-					  "no anomaly data this tick: out of memory");
-	return respond(c, MHD_HTTP_OK, JSON_CONTENT_TYPE, body, strlen(body), 0);
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no anomaly data this tick: out of memory");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
 static void html_escape(struct buf *b, const char *s)
@@ -340,39 +338,60 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 	buf__puts(&b, "</body></html>\n");
 	if (b.failed || !b.data) {
 		buf__free(&b);
-		return respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
 	return respond(c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len, 0);
+}
+
+typedef enum MHD_Result (*serve_fn)(struct http *h, struct MHD_Connection *c);
+
+/* Every endpoint; each answers GET and HEAD (MHD leaves out the body of a HEAD). */
+static const struct route {
+	const char *path;
+	serve_fn serve;
+} routes[] = {
+	{"/", serve_index},
+	{"/metrics", serve_metrics},
+	{"/healthz", serve_health},
+	{"/api/v1/anomalies", serve_anomalies},
+};
+
+static const struct route *route_find(const char *url)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (!strcmp(url, routes[i].path))
+			return &routes[i];
+	return NULL;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **req)
 {
-	struct http *h = cls;
+	const struct route *r = route_find(url);
+	char msg[160];
 
 	(void)version;
 	(void)upload_data;
+	if (!r) {
+		*upload_data_size = 0;
+		snprintf(msg, sizeof(msg), "not found: %.100s (see / for the endpoints)", url);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		*upload_data_size = 0;
-		return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+		snprintf(msg, sizeof(msg), "method %.16s not allowed on %s: use GET or HEAD",
+			 method, r->path);
+		return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, msg);
 	}
 	if (!*req) {
 		/* Headers only so far; answer on the second call. */
 		*req = (void *)1;
 		return MHD_YES;
 	}
-	if (!strcmp(url, "/metrics"))
-		return serve_metrics(h, c);
-	if (!strcmp(url, "/healthz"))
-		return serve_health(h, c);
-	if (!strcmp(url, "/"))
-		return serve_index(h, c);
-	if (!strcmp(url, "/api/v1/anomalies"))
-		return serve_anomalies(h, c);
-	if (!strncmp(url, "/api/", 5) || !strcmp(url, "/api"))
-		return respond_json_error(c, MHD_HTTP_NOT_FOUND, "not found");
-	return respond_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+	return r->serve(cls, c);
 }
 
 void http__attach(struct http *h, struct snapshot_slot *slot)

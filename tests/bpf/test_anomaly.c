@@ -230,7 +230,8 @@ int main(int argc, char **argv)
 
 	status = http_get(d.port, "/api/v1/nope", &resp);
 	tap_check(status == 404 && strstr(resp, "Content-Type: application/json\r\n") &&
-			  strstr(http_body(resp), "{\"error\":"),
+			  strstr(http_body(resp), "\"status\":\"error\"") &&
+			  strstr(http_body(resp), "\"error\":\"not found: /api/v1/nope"),
 		  "%s", checks[8]);
 	free(resp);
 

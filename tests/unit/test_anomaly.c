@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "anomaly.h"
+#include "api.h"
 #include "buf.h"
 #include "snapshot.h"
 #include "metrics.h"
@@ -340,9 +341,9 @@ static void test_rfc3339(void **state)
 	char buf[40];
 
 	(void)state;
-	anomaly__rfc3339(0, buf, sizeof(buf));
+	api__rfc3339(0, buf, sizeof(buf));
 	assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
-	anomaly__rfc3339(1700000000.25, buf, sizeof(buf));
+	api__rfc3339(1700000000.25, buf, sizeof(buf));
 	assert_string_equal(buf, "2023-11-14T22:13:20.250Z");
 }
 
@@ -358,7 +359,7 @@ static void test_json_round_trip(void **state)
 
 	(void)state;
 	run_step(an, &s, agents, 5, &hit);
-	text = anomaly__json(s.anomalies);
+	text = api__anomalies(s.anomalies);
 	assert_non_null(text);
 	root = json_loads(text, 0, &jerr);
 	if (!root)
@@ -370,7 +371,7 @@ static void test_json_round_trip(void **state)
 	assert_int_equal(json_array_size(json_object_get(root, "recent")), 1);
 	e = json_array_get(cur, 0);
 	assert_string_equal(json_string_value(json_object_get(e, "agent")), "alpha");
-	anomaly__rfc3339(T0 + hit, start, sizeof(start));
+	api__rfc3339(T0 + hit, start, sizeof(start));
 	assert_string_equal(json_string_value(json_object_get(e, "start")), start);
 	assert_true(json_is_null(json_object_get(e, "end")));
 	assert_true(json_is_true(json_object_get(e, "ongoing")));
