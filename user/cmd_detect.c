@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cmd_detect.h"
+#include "cmd.h"
 #include "detect.h"
 #include "log.h"
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "cmd_detect.h"
+#include "cmd.h"
 #include "detect.h"
 #include "forecast.h"
 #include "iforest.h"

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "daemon.h"
+#include "cmd.h"
 #include "http.h"
 #include "identity.h"
 #include "kernel.h"
@@ -64,21 +64,6 @@ static void on_event(void *ctx, const struct sw_event *e)
 
 	identity__event(h->id, e);
 	tls__event(h->tls, e);
-}
-
-/* Loads the configuration: --config FILE, or the built-in defaults. */
-static int load_config(struct config *c, const char *path)
-{
-	char err[768];
-	int ret;
-
-	if (path)
-		ret = config__load(c, path, err, sizeof(err));
-	else
-		ret = config__parse(c, config__builtin, "built-in defaults", err, sizeof(err));
-	if (ret)
-		pr_err("config: %s", err);
-	return ret;
 }
 
 static void log_collectors(struct kernel *k)
@@ -155,7 +140,7 @@ int cmd_run(int argc, char **argv)
 		pr_err("run: unexpected argument \"%s\" (see swarmwatch run --help)", argv[optind]);
 		return 2;
 	}
-	if (load_config(&cfg, config_path))
+	if (cmd__load_config(&cfg, config_path))
 		return 1;
 	if (listen)
 		snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen);
@@ -247,35 +232,4 @@ out:
 	identity__free(id);
 	config__free(&cfg);
 	return ret;
-}
-
-int cmd_check_config(int argc, char **argv)
-{
-	struct config cfg;
-
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: swarmwatch check-config FILE\n"
-		       "       swarmwatch check-config --defaults\n\n"
-		       "Parses and validates a configuration file without starting anything.\n"
-		       "Exit status 0 when it is valid; otherwise one line says what is wrong.\n"
-		       "--defaults prints the built-in configuration, a starting point for a file.\n");
-		return 0;
-	}
-	if (argc == 2 && !strcmp(argv[1], "--defaults")) {
-		fputs(config__builtin, stdout);
-		return 0;
-	}
-	if (argc != 2) {
-		fprintf(stderr, "usage: swarmwatch check-config FILE\n");
-		return 2;
-	}
-	if (load_config(&cfg, argv[1])) {
-		config__free(&cfg);
-		return 1;
-	}
-	printf("%s: ok (%d cgroup rules, %d command rules, max_agents %u, interval %.3gs)\n",
-	       argv[1], cfg.ncgroup_rules, cfg.nrules - cfg.ncgroup_rules, cfg.max_agents,
-	       cfg.interval_ns / 1e9);
-	config__free(&cfg);
-	return 0;
 }
