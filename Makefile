@@ -101,6 +101,7 @@ test_log2_MODS :=
 test_metrics_MODS := $(METRICS_MODS)
 test_prom_MODS := prom buf rates
 test_rates_MODS := rates
+test_snapshot_MODS := snapshot
 test_syscalls_MODS := syscalls
 fuzz_config_MODS := config syscalls
 fuzz_http_MODS := http snapshot api $(METRICS_MODS)

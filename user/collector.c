@@ -22,8 +22,7 @@ struct collector {
 	const struct identity *id;
 	__u32 nslots; /* max_agents + 1 */
 	char (*names)[SW_NAME_LEN]; /* slot -> name, "" if unused */
-	struct sw_agent_stats *stats; /* scratch, one per slot */
-	__u64 *rss; /* scratch: resident bytes per slot */
+	struct kernel_read r; /* what the last tick read, with per-slot scratch arrays */
 	bool rss_failed; /* sampling it failed at the last tick (warned when it starts failing) */
 	__u8 (*shown)[SW_ERRNO_SLOTS]; /* sticky errno labels per slot */
 	__u64 *activity; /* per slot: sum of its event counters at the last change */
@@ -42,6 +41,14 @@ static __u64 now_ns(clockid_t clk)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static void on_name(void *ctx, const char *name, __u32 slot)
+{
+	struct collector *col = ctx;
+
+	if (slot > 0 && slot < col->nslots)
+		snprintf(col->names[slot], SW_NAME_LEN, "%s", name);
+}
+
 struct collector *collector__new(const struct config *c, struct kernel *k,
 				 const struct identity *id)
 {
@@ -54,16 +61,22 @@ struct collector *collector__new(const struct config *c, struct kernel *k,
 	col->id = id;
 	col->nslots = c->max_agents + 1;
 	col->names = calloc(col->nslots, sizeof(*col->names));
-	col->stats = calloc(col->nslots, sizeof(*col->stats));
-	col->rss = calloc(col->nslots, sizeof(*col->rss));
+	col->r.nslots = col->nslots;
+	col->r.on_name = on_name;
+	col->r.ctx = col;
+	col->r.stats = calloc(col->nslots, sizeof(*col->r.stats));
+	col->r.rss = calloc(col->nslots, sizeof(*col->r.rss));
+	col->r.user_starts = calloc(col->nslots, sizeof(*col->r.user_starts));
+	col->r.user_opened = calloc(col->nslots, sizeof(*col->r.user_opened));
 	col->shown = calloc(col->nslots, sizeof(*col->shown));
 	col->activity = calloc(col->nslots, sizeof(*col->activity));
 	col->active_ns = calloc(col->nslots, sizeof(*col->active_ns));
 	col->upstreams = calloc((size_t)col->nslots * c->top_upstreams, UPSTREAM_LEN);
 	col->agent_index = calloc(col->nslots, sizeof(*col->agent_index));
 	col->retired = calloc(col->nslots, sizeof(*col->retired));
-	if (!col->names || !col->stats || !col->rss || !col->shown || !col->activity ||
-	    !col->active_ns || !col->upstreams || !col->agent_index || !col->retired) {
+	if (!col->names || !col->r.stats || !col->r.rss || !col->r.user_starts ||
+	    !col->r.user_opened || !col->shown || !col->activity || !col->active_ns ||
+	    !col->upstreams || !col->agent_index || !col->retired) {
 		collector__free(col);
 		errno = ENOMEM;
 		return NULL;
@@ -76,8 +89,10 @@ void collector__free(struct collector *col)
 	if (!col)
 		return;
 	free(col->names);
-	free(col->stats);
-	free(col->rss);
+	free(col->r.stats);
+	free(col->r.rss);
+	free(col->r.user_starts);
+	free(col->r.user_opened);
 	free(col->shown);
 	free(col->activity);
 	free(col->active_ns);
@@ -103,14 +118,6 @@ void collector__pick_errnos(const __u64 *errors, __u8 *shown, int top)
 		shown[best] = 1;
 		n++;
 	}
-}
-
-static void on_name(void *ctx, const char *name, __u32 slot)
-{
-	struct collector *col = ctx;
-
-	if (slot > 0 && slot < col->nslots)
-		snprintf(col->names[slot], SW_NAME_LEN, "%s", name);
 }
 
 /* A number that grows whenever the agent does anything the kernel counts. */
@@ -275,10 +282,10 @@ static void collect_requests(struct collector *col, struct snapshot *s)
 		qsort(s->requests, s->nrequests, sizeof(*s->requests), cmp_series);
 }
 
-/* Samples resident memory per slot into col->rss; whether it could. */
-static bool collect_rss(struct collector *col)
+/* Whether resident memory was sampled; warns once when sampling starts failing. */
+static bool rss_sampled(struct collector *col)
 {
-	int err = kernel__read_rss(col->k, col->nslots, col->rss);
+	int err = col->r.rss_err;
 
 	if (err == -ENOTSUP)
 		return false; /* the iterator does not run here: said once at start */
@@ -298,28 +305,26 @@ static bool stats_empty(const struct sw_agent_stats *s)
 int collector__sample(struct collector *col, struct snapshot *s)
 {
 	__u64 t0 = now_ns(CLOCK_MONOTONIC);
-	int n = 0, err, nnames, i;
-	__u32 nread, slot;
+	struct kernel_read *r = &col->r;
+	int n = 0, err, i;
+	__u32 slot;
 
-	nnames = kernel__for_each_name(col->k, on_name, col);
-	/* Stamped when the counters are read, so per-tick rates divide by the true interval. */
-	s->time = now_ns(CLOCK_REALTIME) / 1e9;
-	err = kernel__read_stats(col->k, col->nslots, col->stats);
+	err = kernel__read(col->k, r);
 	if (err < 0) {
 		pr_warn("collector: cannot read agent counters: %s", strerror(-err));
 		return err;
 	}
-	nread = err;
-	s->agents = calloc(nread ? nread : 1, sizeof(*s->agents));
+	s->time = r->time;
+	s->agents = calloc(r->nread ? r->nread : 1, sizeof(*s->agents));
 	if (!s->agents)
 		return -ENOMEM;
-	kernel__read_counters(col->k, s->counters);
-	s->rss_up = collect_rss(col);
-	for (slot = 0; slot < nread; slot++) {
+	memcpy(s->counters, r->counters, sizeof(s->counters));
+	s->rss_up = rss_sampled(col);
+	for (slot = 0; slot < r->nread; slot++) {
 		struct agent_snap *a = &s->agents[n];
 
 		if (slot == SW_SLOT_OTHER) {
-			if (stats_empty(&col->stats[slot]) && !s->counters[SW_CNT_FOLDED])
+			if (stats_empty(&r->stats[slot]) && !s->counters[SW_CNT_FOLDED])
 				continue;
 			snprintf(a->name, sizeof(a->name), "other");
 		} else if (!col->names[slot][0]) {
@@ -329,34 +334,30 @@ int collector__sample(struct collector *col, struct snapshot *s)
 		}
 		a->slot = slot;
 		a->instances = identity__instances(col->id, slot);
-		a->user_starts = kernel__user_starts(col->k, slot);
-		a->rss_bytes = s->rss_up ? col->rss[slot] : 0;
-		col->retired[slot] = !agent_current(col, slot, a->instances,
-						    activity_of(&col->stats[slot], a->user_starts),
-						    t0);
+		a->user_starts = r->user_starts[slot];
+		a->rss_bytes = s->rss_up ? r->rss[slot] : 0;
+		col->retired[slot] = !agent_current(
+			col, slot, a->instances, activity_of(&r->stats[slot], a->user_starts), t0);
 		if (col->retired[slot])
 			continue;
-		a->s = col->stats[slot];
-		a->s.tcp_opened += kernel__user_opened(col->k, slot);
+		a->s = r->stats[slot];
+		a->s.tcp_opened += r->user_opened[slot];
 		collector__pick_errnos(a->s.syscall_errors, col->shown[slot], col->cfg->top_errnos);
 		memcpy(a->errno_shown, col->shown[slot], sizeof(a->errno_shown));
 		n++;
 	}
 	s->nagents = n;
 	collect_requests(col, s);
-	for (n = 0; n < COLLECTOR_MAX; n++)
-		s->up[n] = kernel__collector_up(col->k, n);
-	s->nprogs = kernel__prog_stats(col->k, s->progs, SNAPSHOT_MAX_PROGS);
-	s->nmaps = kernel__map_stats(col->k, s->maps, SNAPSHOT_MAX_MAPS);
+	memcpy(s->up, r->up, sizeof(s->up));
+	s->nprogs = r->nprogs;
+	memcpy(s->progs, r->progs, r->nprogs * sizeof(*s->progs));
+	s->nmaps = r->nmaps;
+	memcpy(s->maps, r->maps, r->nmaps * sizeof(*s->maps));
 	for (i = 0; i < s->nmaps; i++) {
-		if (!strcmp(s->maps[i].name, "agent_names"))
-			s->maps[i].entries = nnames;
-		else if (!strcmp(s->maps[i].name, "cgroup_agents"))
+		if (!strcmp(s->maps[i].name, "cgroup_agents"))
 			s->maps[i].entries = identity__cgroup_count(col->id);
 		else if (!strcmp(s->maps[i].name, "requests"))
 			s->maps[i].entries = col->request_entries;
-		else if (!strcmp(s->maps[i].name, "tls_pending"))
-			s->maps[i].entries = kernel__tls_pending(col->k);
 	}
 	return 0;
 }

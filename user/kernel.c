@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "identity.h"
@@ -830,7 +831,7 @@ bool kernel__tls(struct kernel *k, struct kernel_tls *out)
 	return true;
 }
 
-int kernel__tls_pending(struct kernel *k)
+static int kernel__tls_pending(struct kernel *k)
 {
 	int fd = bpf_map__fd(k->skel->maps.tls_pending), n = 0;
 	struct sw_tls_key key, next, *prev = NULL;
@@ -934,7 +935,7 @@ int kernel__read_stats(struct kernel *k, __u32 nslots, struct sw_agent_stats *ou
 			       sizeof(struct sw_agent_stats), (__u64 *)out);
 }
 
-int kernel__read_counters(struct kernel *k, __u64 out[SW_CNT_MAX])
+static int kernel__read_counters(struct kernel *k, __u64 out[SW_CNT_MAX])
 {
 	struct sw_meta meta;
 	__u32 zero = 0;
@@ -949,7 +950,7 @@ int kernel__read_counters(struct kernel *k, __u64 out[SW_CNT_MAX])
 	return 0;
 }
 
-int kernel__read_rss(struct kernel *k, __u32 nslots, __u64 *out)
+static int kernel__read_rss(struct kernel *k, __u32 nslots, __u64 *out)
 {
 	char buf[64];
 	int fd, err = 0;
@@ -984,7 +985,7 @@ static __u64 read_u64(int fd, __u32 key)
 	return v;
 }
 
-__u64 kernel__user_starts(struct kernel *k, __u32 slot)
+static __u64 kernel__user_starts(struct kernel *k, __u32 slot)
 {
 	return read_u64(bpf_map__fd(k->skel->maps.user_starts), slot);
 }
@@ -994,8 +995,8 @@ __u64 kernel__user_opened(struct kernel *k, __u32 slot)
 	return read_u64(bpf_map__fd(k->skel->maps.user_opened), slot);
 }
 
-int kernel__for_each_name(struct kernel *k, void (*fn)(void *ctx, const char *name, __u32 slot),
-			  void *ctx)
+static int kernel__for_each_name(struct kernel *k,
+				 void (*fn)(void *ctx, const char *name, __u32 slot), void *ctx)
 {
 	int fd = bpf_map__fd(k->skel->maps.agent_names);
 	struct sw_name key, next, *prev = NULL;
@@ -1072,7 +1073,7 @@ static bool prog_stat_of(struct bpf_program *p, struct prog_stat *out)
 	return true;
 }
 
-int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)
+static int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)
 {
 	int i, n = 0;
 
@@ -1130,10 +1131,45 @@ static void read_map_stats(struct kernel *k)
 	}
 }
 
-int kernel__map_stats(struct kernel *k, struct map_stat *out, int max)
+static int kernel__map_stats(struct kernel *k, struct map_stat *out, int max)
 {
 	int n = k->nmaps < max ? k->nmaps : max;
 
 	memcpy(out, k->maps, n * sizeof(*out));
 	return n;
+}
+
+int kernel__read(struct kernel *k, struct kernel_read *r)
+{
+	struct timespec ts;
+	int err, i, names;
+	__u32 slot;
+
+	names = kernel__for_each_name(k, r->on_name, r->ctx);
+	/* Stamped when the counters are read, so per-tick rates divide by the true interval. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->time = ts.tv_sec + ts.tv_nsec / 1e9;
+	err = kernel__read_stats(k, r->nslots, r->stats);
+	if (err < 0)
+		return err;
+	r->nread = err;
+	kernel__read_counters(k, r->counters);
+	r->rss_err = kernel__read_rss(k, r->nslots, r->rss);
+	if (r->rss_err > 0)
+		r->rss_err = 0;
+	for (slot = 0; slot < r->nread; slot++) {
+		r->user_starts[slot] = kernel__user_starts(k, slot);
+		r->user_opened[slot] = kernel__user_opened(k, slot);
+	}
+	for (i = 0; i < COLLECTOR_MAX; i++)
+		r->up[i] = kernel__collector_up(k, i);
+	r->nprogs = kernel__prog_stats(k, r->progs, KERNEL_MAX_PROGS);
+	r->nmaps = kernel__map_stats(k, r->maps, KERNEL_MAX_MAPS);
+	for (i = 0; i < r->nmaps; i++) {
+		if (!strcmp(r->maps[i].name, "agent_names"))
+			r->maps[i].entries = names;
+		else if (!strcmp(r->maps[i].name, "tls_pending"))
+			r->maps[i].entries = kernel__tls_pending(k);
+	}
+	return 0;
 }

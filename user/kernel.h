@@ -47,9 +47,6 @@ struct kernel_tls {
 /* Fills out and returns true when TLS capture is configured and its hooks run. */
 bool kernel__tls(struct kernel *k, struct kernel_tls *out);
 
-/* Entries in the TLS pending-response table (0 when TLS capture is off). */
-int kernel__tls_pending(struct kernel *k);
-
 /* Sets where ring-buffer events go; none are read before this is called. */
 void kernel__on_event(struct kernel *k, kernel_event_fn fn, void *ctx);
 
@@ -77,27 +74,8 @@ bool kernel__collector_up(const struct kernel *k, enum collector_id c);
  */
 int kernel__read_stats(struct kernel *k, __u32 nslots, struct sw_agent_stats *out);
 
-/* Sum over CPUs of the in-kernel counters (enum sw_counter); folds include the daemon's. */
-int kernel__read_counters(struct kernel *k, __u64 out[SW_CNT_MAX]);
-
-/* Starts the daemon counted for slot (command rules); 0 when none. */
-__u64 kernel__user_starts(struct kernel *k, __u32 slot);
-
 /* Connections the daemon found open for slot (adopted sockets); 0 when none. */
 __u64 kernel__user_opened(struct kernel *k, __u32 slot);
-
-/*
- * Resident memory of each slot's processes, in bytes: zeroes `agent_rss`,
- * runs the task iterator once (it visits every task on the host and sums
- * the tracked processes' resident pages per slot), and copies slots
- * [0, nslots) to out. Returns the number of slots copied, or -ENOTSUP when
- * the iterator does not run on this kernel, or another -errno.
- */
-int kernel__read_rss(struct kernel *k, __u32 nslots, __u64 *out);
-
-/* Calls fn for each agent name and slot in the kernel's name table. */
-int kernel__for_each_name(struct kernel *k, void (*fn)(void *ctx, const char *name, __u32 slot),
-			  void *ctx);
 
 /* Calls fn for each request series in the kernel; returns how many. */
 int kernel__for_each_request(struct kernel *k,
@@ -108,9 +86,37 @@ int kernel__for_each_request(struct kernel *k,
 /* Deletes one request series from the kernel's table; 0 or -errno. */
 int kernel__delete_request(struct kernel *k, const struct sw_req_key *key);
 
-int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max);
+/*
+ * What one tick reads of the kernel. The caller sets nslots, the four arrays (nslots entries
+ * each) and on_name; kernel__read fills the rest.
+ */
+struct kernel_read {
+	__u32 nslots; /* slots [0, nslots) are read */
+	void (*on_name)(void *ctx, const char *name, __u32 slot); /* each name in the name table */
+	void *ctx;
+	struct sw_agent_stats *stats; /* per slot, summed over CPUs */
+	__u64 *rss; /* per slot: resident bytes of its processes (if rss_err is 0) */
+	__u64 *user_starts; /* per slot: starts the daemon counted (command rules) */
+	__u64 *user_opened; /* per slot: connections the daemon found open (adopted sockets) */
+	double time; /* unix time the counters were read */
+	__u32 nread; /* slots handed out so far, and read: [0, nread) */
+	int rss_err; /* 0; -ENOTSUP when the task iterator does not run here; -errno */
+	__u64 counters[SW_CNT_MAX]; /* enum sw_counter, over CPUs; folds include the daemon's */
+	bool up[COLLECTOR_MAX];
+	struct prog_stat progs[KERNEL_MAX_PROGS]; /* run time needs kernel.bpf_stats_enabled */
+	int nprogs;
+	struct map_stat maps[KERNEL_MAX_MAPS]; /* entries of agent_names and tls_pending counted */
+	int nmaps;
+};
 
-/* Capacity and memory of each map; entries only for arrays (hashes: -1, the caller knows). */
-int kernel__map_stats(struct kernel *k, struct map_stat *out, int max);
+/*
+ * kernel__read - reads everything a tick needs of the kernel in one call: the name table, the
+ * agents' counters, the in-kernel counters, resident memory (one run of the task iterator,
+ * which visits every task on the host), the daemon's own per-slot counts, collectors up, and
+ * program and map statistics. Request series are read apart (kernel__for_each_request), as
+ * their labels need the agents read here. Returns 0, or -errno when the agents' counters
+ * cannot be read (the rest of r is then unset).
+ */
+int kernel__read(struct kernel *k, struct kernel_read *r);
 
 #endif

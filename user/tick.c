@@ -104,7 +104,10 @@ static int stage_sample(struct tick *t, struct snapshot *s)
 	return 0;
 }
 
-/* Appends the tick's samples to the series store; 0 or -errno. */
+/*
+ * Appends the tick's samples (catalog__for_each over s) to the series store; 0 or -errno. The
+ * store counts and logs its own errors: the tick goes on without it.
+ */
 static int stage_store(struct tick *t, struct snapshot *s)
 {
 	(void)t;
