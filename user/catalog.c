@@ -349,6 +349,9 @@ static int each_signal(const struct entry *e, const struct snapshot *s, struct o
 	return 0;
 }
 
+enum episode_field { EPISODE_ONGOING, EPISODE_COUNT };
+
+/* Per agent: whether an episode is ongoing (EPISODE_ONGOING), or how many there were. */
 static int each_anomalous(const struct entry *e, const struct snapshot *s, struct out *o)
 {
 	const struct anomaly_view *av = s->anomalies;
@@ -357,7 +360,9 @@ static int each_anomalous(const struct entry *e, const struct snapshot *s, struc
 	for (i = 0; i < av->nagents; i++) {
 		const char *v[] = {av->agents[i].name};
 
-		err = put(o, v, e->n ? (double)av->agents[i].episodes : av->agents[i].anomalous);
+		err = put(o, v,
+			  e->n == EPISODE_COUNT ? (double)av->agents[i].episodes
+						: av->agents[i].anomalous);
 		if (err)
 			return err;
 	}
@@ -434,6 +439,8 @@ static int each_tls_failures(const struct entry *e, const struct snapshot *s, st
 	return put(o, NULL, s->tls_attach_failures);
 }
 
+enum prog_field { PROG_RUNS, PROG_RUN_SECONDS };
+
 static int each_prog(const struct entry *e, const struct snapshot *s, struct out *o)
 {
 	int i, err;
@@ -441,7 +448,9 @@ static int each_prog(const struct entry *e, const struct snapshot *s, struct out
 	for (i = 0; i < s->nprogs; i++) {
 		const char *v[] = {s->progs[i].name};
 
-		err = put(o, v, e->n ? s->progs[i].run_ns * NS : s->progs[i].runs);
+		err = put(o, v,
+			  e->n == PROG_RUN_SECONDS ? s->progs[i].run_ns * NS
+						   : (double)s->progs[i].runs);
 		if (err)
 			return err;
 	}
@@ -790,7 +799,7 @@ static const struct entry entries[] = {
 		      .nlabels = 1},
 		.each = each_anomalous,
 		.exported = scored,
-		.n = 0,
+		.n = EPISODE_ONGOING,
 	},
 	{
 		.f = {.name = "swarmwatch_agent_anomalies_total",
@@ -801,7 +810,7 @@ static const struct entry entries[] = {
 		      .nlabels = 1},
 		.each = each_anomalous,
 		.exported = scored,
-		.n = 1,
+		.n = EPISODE_COUNT,
 	},
 	{
 		.f = {.name = "swarmwatch_agent_forecast_syscalls_per_second",
@@ -884,10 +893,10 @@ static const struct entry entries[] = {
 	FAMILY("swarmwatch_bpf_program_run_seconds_total", CATALOG_COUNTER, "seconds",
 	       "Time spent in each BPF program (only while BPF run-time statistics are on: "
 	       "bpf_stats in the configuration, or sysctl kernel.bpf_stats_enabled=1).",
-	       l_program, each_prog, 1),
+	       l_program, each_prog, PROG_RUN_SECONDS),
 	FAMILY("swarmwatch_bpf_program_runs_total", CATALOG_COUNTER, "",
 	       "Runs of each BPF program (only while BPF run-time statistics are on).", l_program,
-	       each_prog, 0),
+	       each_prog, PROG_RUNS),
 	FAMILY("swarmwatch_bpf_map_entries", CATALOG_GAUGE, "",
 	       "Entries in each BPF map (arrays are always full; task storage is not counted).",
 	       l_map, each_map, MAP_ENTRIES),

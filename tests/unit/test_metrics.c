@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "catalog.h"
 #include "snapshot.h"
 #include "metrics.h"
 
@@ -83,12 +84,43 @@ static void test_repairs_are_not_drops(void **state)
 	buf__free(&b);
 }
 
+/* The page is the catalogue: every family exported for the snapshot, each with HELP and TYPE. */
+static void test_page_follows_catalog(void **state)
+{
+	const struct catalog_family *f;
+	char line[256];
+	struct buf b;
+	int i, families = 0, expected = 0;
+	const char *p;
+
+	(void)state;
+	render_one_agent(&b);
+	for (i = 0; (f = catalog__family(i)); i++) {
+		bool exported = strcmp(f->name, "swarmwatch_tls_probed_processes") &&
+				strcmp(f->name, "swarmwatch_tls_attach_failures_total") &&
+				!strstr(f->name, "anomal") && !strstr(f->name, "forecast");
+
+		snprintf(line, sizeof(line), "# TYPE %s %s\n", f->name,
+			 catalog__type_name(f->type));
+		expected += exported;
+		if (exported)
+			assert_non_null(strstr(b.data, line));
+		else
+			assert_null(strstr(b.data, line));
+	}
+	for (p = b.data; (p = strstr(p, "# TYPE ")); p++)
+		families++;
+	assert_int_equal(families, expected);
+	buf__free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resident_memory_name),
 		cmocka_unit_test(test_run_queue_name),
 		cmocka_unit_test(test_repairs_are_not_drops),
+		cmocka_unit_test(test_page_follows_catalog),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
