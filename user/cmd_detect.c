@@ -47,6 +47,9 @@ static void usage(FILE *f)
 		   "                       (default: standard output)\n"
 		   "  -d, --detector NAME  ensemble (default), all, or one component: mad, level,\n"
 		   "                       ewma, band, trend, season, spread\n"
+		   "  -s, --set KEY=VALUE  override one detector parameter (window, warmup,\n"
+		   "                       short_len, trend_len, refractory, peak_halflife,\n"
+		   "                       ewma_alpha, tail_q, threshold, season_s); repeatable\n"
 		   "  -h, --help           show this help\n"
 		   "\n"
 		   "Parameters are derived from the sample interval measured in the file.\n");
@@ -297,7 +300,41 @@ static double median_interval(const struct series *sr)
 	return m;
 }
 
-static int score_series(const struct series *sr, uint32_t mask, FILE *out)
+/* Parameter overrides from --set, applied after the defaults. */
+#define MAX_SETS 16
+
+struct overrides {
+	const char *text[MAX_SETS]; /* KEY=VALUE as given */
+	unsigned int n;
+};
+
+static int apply_overrides(struct detect_params *p, const struct overrides *o)
+{
+	char key[32], *end;
+	const char *eq;
+	unsigned int i;
+	double v;
+
+	for (i = 0; i < o->n; i++) {
+		eq = strchr(o->text[i], '=');
+		if (!eq || eq == o->text[i] || (size_t)(eq - o->text[i]) >= sizeof(key))
+			goto bad;
+		memcpy(key, o->text[i], eq - o->text[i]);
+		key[eq - o->text[i]] = '\0';
+		errno = 0;
+		v = strtod(eq + 1, &end);
+		if (errno || end == eq + 1 || *end || detect__params_set(p, key, v))
+			goto bad;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "detect: bad --set \"%s\" (expected KEY=NUMBER with a key from --help)\n",
+		o->text[i]);
+	return -EINVAL;
+}
+
+static int score_series(const struct series *sr, uint32_t mask, const struct overrides *o,
+			FILE *out)
 {
 	struct detect_ensemble *d;
 	struct detect_params p;
@@ -309,6 +346,9 @@ static int score_series(const struct series *sr, uint32_t mask, FILE *out)
 	if (err)
 		return err;
 	p.mask = mask;
+	err = apply_overrides(&p, o);
+	if (err)
+		return err;
 	d = malloc(sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -334,17 +374,19 @@ int cmd_detect(int argc, char **argv)
 		{"input", required_argument, NULL, 'i'},
 		{"output", required_argument, NULL, 'o'},
 		{"detector", required_argument, NULL, 'd'},
+		{"set", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *input = NULL, *output = NULL, *detector = "ensemble";
+	struct overrides o = {0};
 	struct series sr = {0};
 	uint32_t mask;
 	FILE *out = stdout;
 	int c, ret = 1, err;
 
 	optind = 0; /* full getopt reset: the caller may have parsed its own options */
-	while ((c = getopt_long(argc, argv, "+i:o:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:o:d:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			input = optarg;
@@ -354,6 +396,13 @@ int cmd_detect(int argc, char **argv)
 			break;
 		case 'd':
 			detector = optarg;
+			break;
+		case 's':
+			if (o.n == MAX_SETS) {
+				fprintf(stderr, "detect: at most %d --set options\n", MAX_SETS);
+				return 2;
+			}
+			o.text[o.n++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -387,7 +436,7 @@ int cmd_detect(int argc, char **argv)
 			goto free_series;
 		}
 	}
-	err = score_series(&sr, mask, out);
+	err = score_series(&sr, mask, &o, out);
 	if (err) {
 		pr_err("detect: %s: scoring failed: %s", input, strerror(-err));
 		goto close_out;

@@ -510,6 +510,45 @@ int detect__params_default(struct detect_params *p, double interval_s)
 	return 0;
 }
 
+int detect__params_set(struct detect_params *p, const char *key, double value)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		bool count;
+	} keys[] = {
+		{"window", offsetof(struct detect_params, window), true},
+		{"warmup", offsetof(struct detect_params, warmup), true},
+		{"short_len", offsetof(struct detect_params, short_len), true},
+		{"trend_len", offsetof(struct detect_params, trend_len), true},
+		{"refractory", offsetof(struct detect_params, refractory), true},
+		{"peak_halflife", offsetof(struct detect_params, peak_halflife), true},
+		{"ewma_alpha", offsetof(struct detect_params, ewma_alpha), false},
+		{"tail_q", offsetof(struct detect_params, tail_q), false},
+		{"threshold", offsetof(struct detect_params, threshold), false},
+		{"season_s", offsetof(struct detect_params, season_s), false},
+	};
+	uint32_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(key, keys[i].name))
+			continue;
+		if (!isfinite(value))
+			return -EINVAL;
+		if (!keys[i].count) {
+			memcpy((char *)p + keys[i].off, &value, sizeof(value));
+			return 0;
+		}
+		if (value < 0 || value > UINT32_MAX || value != floor(value))
+			return -EINVAL;
+		v = (uint32_t)value;
+		memcpy((char *)p + keys[i].off, &v, sizeof(v));
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int detect__mask_from_name(const char *name, uint32_t *mask)
 {
 	uint32_t i;

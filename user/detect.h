@@ -247,6 +247,16 @@ int detect__season_update(struct detect_season *s, double ts, double x, double *
 int detect__params_default(struct detect_params *p, double interval_s);
 
 /*
+ * detect__params_set - set the parameter named key ("window", "warmup", "short_len",
+ * "trend_len", "refractory", "peak_halflife", "ewma_alpha", "tail_q", "threshold",
+ * "season_s") to value, for experiments and benchmarks that sweep one parameter at a time.
+ * Counts in samples must be whole and non-negative. Returns 0, -ENOENT for an unknown key or
+ * -EINVAL for a value that is not finite or not whole where a count is expected; ranges are
+ * checked by detect__init().
+ */
+int detect__params_set(struct detect_params *p, const char *key, double value);
+
+/*
  * detect__mask_from_name - component mask for a detector name: "ensemble" (the default mix),
  * "all" (every component) or one component: "mad", "level", "ewma", "band", "trend", "season",
  * "spread". Returns 0 or -ENOENT.
