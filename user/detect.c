@@ -10,6 +10,7 @@
  * makes one default threshold work on calm and on noisy series alike.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "detect.h"
 
 #define DETECT_MAGIC 0x54445753u /* "SWDT" */
-#define DETECT_VERSION 3u
+#define DETECT_VERSION 4u
 
 /* Scale floor relative to |median| so a flat series does not turn every wobble into an alarm. */
 #define SCALE_FLOOR_REL 1e-3
@@ -28,7 +29,7 @@
 #define TAIL_MIN 1e-4
 #define TAIL_MAX 1e8
 /* Halve the histogram counts when they reach this total: a long but finite memory. */
-#define TAIL_CAP (1u << 22)
+#define TAIL_CAP (1u << 15)
 /* Floor of a bucket's seasonal scale, relative to the robust scale of the whole window. */
 #define SEASON_SCALE_REL 0.15
 /* What a seasonal bucket learns is clipped to this many times its deviation scale. */
@@ -124,7 +125,7 @@ int detect__window_init(struct detect_window *w, uint32_t cap)
 }
 
 /* First index in a[0..n) whose value is >= x (lower) or > x (upper). */
-static uint32_t bound(const double *a, uint32_t n, double x, bool upper)
+static uint32_t bound(const float *a, uint32_t n, double x, bool upper)
 {
 	uint32_t lo = 0, hi = n, mid;
 
@@ -138,17 +139,24 @@ static uint32_t bound(const double *a, uint32_t n, double x, bool upper)
 	return lo;
 }
 
-int detect__window_push(struct detect_window *w, double x)
+/* A finite double as the nearest float, saturated at the float range. */
+static float to_float(double x)
+{
+	return (float)clamp(x, -FLT_MAX, FLT_MAX);
+}
+
+int detect__window_push(struct detect_window *w, double xd)
 {
 	uint32_t i, j;
-	double old;
+	float x, old;
 
-	if (!isfinite(x))
+	if (!isfinite(xd))
 		return -EINVAL;
+	x = to_float(xd);
 	j = bound(w->sorted, w->n, x, true);
 	if (w->n < w->cap) {
 		w->ring[(w->head + w->n) % w->cap] = x;
-		memmove(w->sorted + j + 1, w->sorted + j, (w->n - j) * sizeof(double));
+		memmove(w->sorted + j + 1, w->sorted + j, (w->n - j) * sizeof(float));
 		w->sorted[j] = x;
 		w->n++;
 		return 0;
@@ -159,16 +167,16 @@ int detect__window_push(struct detect_window *w, double x)
 	/* Drop the evicted value and insert the new one with a single shift between them. */
 	i = bound(w->sorted, w->n, old, false);
 	if (j > i) {
-		memmove(w->sorted + i, w->sorted + i + 1, (j - 1 - i) * sizeof(double));
+		memmove(w->sorted + i, w->sorted + i + 1, (j - 1 - i) * sizeof(float));
 		w->sorted[j - 1] = x;
 	} else {
-		memmove(w->sorted + j + 1, w->sorted + j, (i - j) * sizeof(double));
+		memmove(w->sorted + j + 1, w->sorted + j, (i - j) * sizeof(float));
 		w->sorted[j] = x;
 	}
 	return 0;
 }
 
-static double sorted_quantile(const double *a, uint32_t n, double q)
+static double sorted_quantile(const float *a, uint32_t n, double q)
 {
 	double pos = q * (n - 1), frac;
 	uint32_t k = (uint32_t)pos;
@@ -176,7 +184,7 @@ static double sorted_quantile(const double *a, uint32_t n, double q)
 	if (k + 1 >= n)
 		return a[n - 1];
 	frac = pos - k;
-	return a[k] + frac * (a[k + 1] - a[k]);
+	return a[k] + frac * ((double)a[k + 1] - a[k]);
 }
 
 int detect__window_quantile(const struct detect_window *w, double q, double *out)
@@ -195,7 +203,7 @@ int detect__window_quantile(const struct detect_window *w, double q, double *out
  * for how many elements the lower sequence contributes.
  */
 struct dev_seqs {
-	const double *s; /* sorted samples */
+	const float *s; /* sorted samples */
 	uint32_t split; /* samples strictly below the median */
 	uint32_t n; /* samples */
 	double m; /* median */
@@ -282,9 +290,9 @@ static void trend_resum(struct detect_trend *t)
 	}
 }
 
-static void trend_learn(struct detect_trend *t, double y)
+static void trend_learn(struct detect_trend *t, double yd)
 {
-	double old;
+	double old, y = to_float(yd);
 
 	if (t->n < t->cap) {
 		t->ring[(t->head + t->n) % t->cap] = y;
@@ -391,8 +399,8 @@ static void season_step(struct detect_season *s, double ts, double x, double *de
 	*dev = 0.0;
 	*scale = 0.0;
 	if (s->seen[b] == 0) {
-		s->mean[b] = x;
-		s->mad[b] = 0.0;
+		s->mean[b] = to_float(x);
+		s->mad[b] = 0.0f;
 		s->seen[b] = 1;
 		return;
 	}
@@ -411,7 +419,7 @@ static void season_step(struct detect_season *s, double ts, double x, double *de
 	 */
 	s->mean[b] += fmax(s->alpha, 1.0 / (s->seen[b] + 1)) * d;
 	s->mad[b] += fmax(s->alpha, 1.0 / s->seen[b]) * (fabs(d) - s->mad[b]);
-	if (s->seen[b] < UINT32_MAX)
+	if (s->seen[b] < UINT16_MAX)
 		s->seen[b]++;
 }
 
@@ -498,6 +506,7 @@ int detect__params_default(struct detect_params *p, double interval_s)
 	/* Spans of time turned into samples, clamped to what the structs hold. */
 	p->window = span(4 * day, interval_s, 64, DETECT_WINDOW_MAX);
 	p->warmup = span(day, interval_s, 32, p->window / 2);
+	p->verdict_after = p->warmup;
 	p->short_len = 4;
 	p->trend_len = clamp_u32(p->window / 4, 16, DETECT_TREND_MAX);
 	p->refractory = span(day / 3, interval_s, 16, p->window / 2);
@@ -507,6 +516,36 @@ int detect__params_default(struct detect_params *p, double interval_s)
 	p->tail_q = 0.999;
 	p->threshold = 0.5;
 	p->season_s = day;
+	return detect__params_kind(p, DETECT_KIND_ANY);
+}
+
+int detect__params_kind(struct detect_params *p, uint32_t kind)
+{
+	switch (kind) {
+	case DETECT_KIND_ANY:
+		p->floor_abs = SCALE_FLOOR_ABS;
+		p->floor_rel = SCALE_FLOOR_REL;
+		p->floor_poisson = 0.0;
+		break;
+	case DETECT_KIND_RATIO:
+		p->floor_abs = 0.01;
+		p->floor_rel = 0.05;
+		p->floor_poisson = 0.0;
+		break;
+	case DETECT_KIND_LATENCY:
+		p->floor_abs = 1e-3;
+		p->floor_rel = 0.1;
+		p->floor_poisson = 0.0;
+		break;
+	case DETECT_KIND_RATE:
+		p->floor_abs = 1.0 / p->interval_s;
+		p->floor_rel = 0.05;
+		p->floor_poisson = p->interval_s;
+		break;
+	default:
+		return -EINVAL;
+	}
+	p->kind = kind;
 	return 0;
 }
 
@@ -519,6 +558,7 @@ int detect__params_set(struct detect_params *p, const char *key, double value)
 	} keys[] = {
 		{"window", offsetof(struct detect_params, window), true},
 		{"warmup", offsetof(struct detect_params, warmup), true},
+		{"verdict_after", offsetof(struct detect_params, verdict_after), true},
 		{"short_len", offsetof(struct detect_params, short_len), true},
 		{"trend_len", offsetof(struct detect_params, trend_len), true},
 		{"refractory", offsetof(struct detect_params, refractory), true},
@@ -527,6 +567,8 @@ int detect__params_set(struct detect_params *p, const char *key, double value)
 		{"tail_q", offsetof(struct detect_params, tail_q), false},
 		{"threshold", offsetof(struct detect_params, threshold), false},
 		{"season_s", offsetof(struct detect_params, season_s), false},
+		{"floor_abs", offsetof(struct detect_params, floor_abs), false},
+		{"floor_rel", offsetof(struct detect_params, floor_rel), false},
 	};
 	uint32_t v;
 	size_t i;
@@ -574,9 +616,10 @@ int detect__init(struct detect_ensemble *d, const struct detect_params *p)
 {
 	int err;
 
-	if (p->short_len < 1 || p->short_len > 64 || p->warmup < 2 ||
-	    !(p->tail_q > 0.0 && p->tail_q < 1.0) || !(p->interval_s > 0.0) ||
-	    p->peak_halflife < 1 || !(p->mask & DETECT_MASK_ALL))
+	if (p->short_len < 1 || p->short_len > DETECT_SHORT_MAX || p->warmup < 2 ||
+	    p->kind >= DETECT_KIND_COUNT || !(p->floor_abs > 0.0) || !(p->floor_rel >= 0.0) ||
+	    !(p->floor_poisson >= 0.0) || !(p->tail_q > 0.0 && p->tail_q < 1.0) ||
+	    !(p->interval_s > 0.0) || p->peak_halflife < 1 || !(p->mask & DETECT_MASK_ALL))
 		return -EINVAL;
 	memset(d, 0, sizeof(*d));
 	d->p = *p;
@@ -599,6 +642,16 @@ int detect__init(struct detect_ensemble *d, const struct detect_params *p)
 	return 0;
 }
 
+/* Smallest scale believed around the level: the floors of the series' kind. */
+static double kind_floor(const struct detect_params *p, double level)
+{
+	double f = fmax(p->floor_abs, p->floor_rel * fabs(level));
+
+	if (p->floor_poisson > 0.0)
+		f = fmax(f, sqrt(fabs(level) / p->floor_poisson));
+	return f;
+}
+
 /* Robust scale of the history with the floors that keep flat and discrete series sane. */
 static double robust_scale(const struct detect_ensemble *d, double median, double mad)
 {
@@ -607,11 +660,25 @@ static double robust_scale(const struct detect_ensemble *d, double median, doubl
 	s = fmax(s, 0.5 * d->spread.mean);
 	if (isfinite(d->step_floor))
 		s = fmax(s, d->step_floor);
-	return fmax(s, fmax(SCALE_FLOOR_REL * fabs(median), SCALE_FLOOR_ABS));
+	return fmax(s, kind_floor(&d->p, median));
 }
 
-/* Compute every component deviation of x against the state learned so far. */
-static void score_components(struct detect_ensemble *d, double ts, double x, double *c)
+/* EWMA z-score of x with the deviation floored like the robust scale. */
+static double ewma_z_floored(const struct detect_ensemble *d, double x)
+{
+	const struct detect_ewma *e = &d->ewma;
+
+	if (e->n < 2)
+		return 0.0;
+	return fabs(x - e->mean) / fmax(sqrt(e->var), kind_floor(&d->p, e->mean));
+}
+
+/*
+ * Compute every component deviation of x against the state learned so far; *base and *sc get
+ * the window median and robust scale (NAN while the window is too short to score).
+ */
+static void score_components(struct detect_ensemble *d, double ts, double x, double *c,
+			     double *base, double *sc)
 {
 	const struct detect_params *p = &d->p;
 	double med, mad, scale, lo, hi, width, slope, tstat, dev, sscale;
@@ -619,16 +686,19 @@ static void score_components(struct detect_ensemble *d, double ts, double x, dou
 	uint32_t k = p->short_len;
 
 	memset(c, 0, DETECT_C_COUNT * sizeof(*c));
+	*base = *sc = NAN;
 	if (d->win.n < 8)
 		return;
 	window_mad(&d->win, &med, &mad);
 	scale = robust_scale(d, med, mad);
+	*base = med;
+	*sc = scale;
 	c[DETECT_C_MAD] = fabs(x - med) / scale;
 
 	/* The short window includes x: mean of the k most recent samples. */
 	short_mean = (d->short_sum - d->short_ring[d->short_head] + x) / k;
 	c[DETECT_C_LEVEL] = fabs(short_mean - med) / scale;
-	c[DETECT_C_EWMA] = ewma_z(&d->ewma, x);
+	c[DETECT_C_EWMA] = ewma_z_floored(d, x);
 
 	lo = sorted_quantile(d->win.sorted, d->win.n, 0.01);
 	hi = sorted_quantile(d->win.sorted, d->win.n, 0.99);
@@ -686,7 +756,7 @@ static void learn(struct detect_ensemble *d, double ts, double x)
  * r / (1 + r): 0.5 means "as surprising as the 1-in-1000 worst moment of this component on
  * this series so far, and beyond what plain noise reaches".
  */
-static double normalize(struct detect_ensemble *d, struct detect_result *r)
+static double normalize(struct detect_ensemble *d, struct detect_result *r, double youth)
 {
 	double top = 0.0, q, v;
 	uint32_t i;
@@ -694,7 +764,7 @@ static double normalize(struct detect_ensemble *d, struct detect_result *r)
 	for (i = 0; i < DETECT_C_COUNT; i++) {
 		if (!(d->p.mask & (1u << i)))
 			continue;
-		q = fmax(tail_quantile(&d->tail[i], d->p.tail_q), component_floor[i]);
+		q = fmax(tail_quantile(&d->tail[i], d->p.tail_q), youth * component_floor[i]);
 		v = r->component[i] / q;
 		tail_push(&d->tail[i], r->component[i]);
 		if (v > top) {
@@ -708,16 +778,25 @@ static double normalize(struct detect_ensemble *d, struct detect_result *r)
 int detect__update(struct detect_ensemble *d, double ts, double x, struct detect_result *r)
 {
 	const struct detect_params *p = &d->p;
-	double score;
+	double score, learned, youth;
 
 	if (!isfinite(ts) || !isfinite(x) || d->magic != DETECT_MAGIC)
 		return -EINVAL;
 	memset(r, 0, sizeof(*r));
-	score_components(d, ts, x, r->component);
-	score = clamp(normalize(d, r), 0.0, 1.0);
+	r->value = x;
+	learned = (double)d->n + d->borrowed;
+	/* Floors raised while young: 2 times at no samples, 1 time once warmup are learned. */
+	youth = 1.0 + clamp(1.0 - learned / p->warmup, 0.0, 1.0);
+	r->young = learned < p->warmup;
+	score_components(d, ts, x, r->component, &r->baseline, &r->scale);
+	score = clamp(normalize(d, r, youth), 0.0, 1.0);
 	learn(d, ts, x);
-	r->confidence = clamp((double)d->n / (2.0 * p->warmup), 0.0, 1.0);
-	if (d->n <= p->warmup)
+	r->surprise = score;
+	/* Own samples count fully, a seed's confidence half. */
+	r->confidence =
+		clamp(d->n / (2.0 * p->warmup) + 0.5 * fmin(d->borrowed / (2.0 * p->warmup), 1.0),
+		      0.0, 1.0);
+	if (d->n + d->borrowed <= fmin(p->verdict_after, p->warmup) || d->n < p->short_len)
 		return 0;
 	/*
 	 * Rising edge: a score keeps its value only when it beats every recent one (the peak
@@ -740,6 +819,26 @@ int detect__update(struct detect_ensemble *d, double ts, double x, struct detect
 		r->anomaly = true;
 		d->since_alarm = 0;
 	}
+	return 0;
+}
+
+int detect__seed(struct detect_ensemble *d, const struct detect_ensemble *from)
+{
+	struct detect_params p = d->p;
+	uint64_t learned;
+
+	if (from->magic != DETECT_MAGIC || d->magic != DETECT_MAGIC || from->win.cap != p.window ||
+	    from->trend.cap != p.trend_len || from->p.short_len != p.short_len)
+		return -EINVAL;
+	learned = from->n + from->borrowed;
+	if (d != from)
+		memcpy(d, from, sizeof(*d));
+	/* The caller's own parameters (kind, floors, threshold) stay; capacities match. */
+	d->p = p;
+	d->borrowed = learned;
+	d->n = 0;
+	d->since_alarm = UINT64_MAX / 2;
+	d->recent_peak = 0.0;
 	return 0;
 }
 
@@ -772,7 +871,7 @@ int detect__restore(struct detect_ensemble *d, const void *buf, size_t len)
 	memcpy(&tcap, b + offsetof(struct detect_ensemble, trend.cap), sizeof(tcap));
 	memcpy(&buckets, b + offsetof(struct detect_ensemble, season.buckets), sizeof(buckets));
 	if (magic != DETECT_MAGIC || wcap == 0 || wcap > DETECT_WINDOW_MAX || tcap < 3 ||
-	    tcap > DETECT_TREND_MAX || p.short_len < 1 || p.short_len > 64 ||
+	    tcap > DETECT_TREND_MAX || p.short_len < 1 || p.short_len > DETECT_SHORT_MAX ||
 	    buckets > DETECT_SEASON_MAX || !(p.tail_q > 0.0 && p.tail_q < 1.0))
 		return -EBADMSG;
 	for (i = 0; i < DETECT_C_COUNT; i++) {

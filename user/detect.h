@@ -24,12 +24,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Capacity of the sliding history window, in samples. */
-#define DETECT_WINDOW_MAX 1024
+/*
+ * Capacity of the sliding history window, in samples. Window samples are kept as float (24-bit
+ * mantissa: a resolution of 6e-8 of the value, far below any deviation worth a verdict), which
+ * with the other capacities below keeps a series at about 12 KiB, so an agent with a dozen
+ * signals and its Isolation Forest stays under 200 KiB.
+ */
+#define DETECT_WINDOW_MAX 512
 /* Capacity of the seasonal baseline, in phase buckets per period. */
 #define DETECT_SEASON_MAX 288
 /* Capacity of the trend window, in samples. */
-#define DETECT_TREND_MAX 256
+#define DETECT_TREND_MAX 128
+/* Capacity of the short window of recent samples (level and spread components). */
+#define DETECT_SHORT_MAX 16
 /* Bins of the per-component surprise histograms (logarithmic, see detect_tail). */
 #define DETECT_TAIL_BINS 256
 
@@ -47,8 +54,8 @@ struct detect_window {
 	uint32_t n; /* samples held, <= cap */
 	uint32_t head; /* ring index of the oldest sample once full */
 	uint32_t pad;
-	double ring[DETECT_WINDOW_MAX]; /* arrival order */
-	double sorted[DETECT_WINDOW_MAX]; /* ascending */
+	float ring[DETECT_WINDOW_MAX]; /* arrival order */
+	float sorted[DETECT_WINDOW_MAX]; /* ascending */
 };
 
 /* Least-squares slope over the last cap samples, x = 0, 1, 2, ... */
@@ -60,7 +67,7 @@ struct detect_trend {
 	double sy; /* sum of y */
 	double sxy; /* sum of i * y, i = age order index 0..n-1 */
 	double syy; /* sum of y * y */
-	double ring[DETECT_TREND_MAX];
+	float ring[DETECT_TREND_MAX]; /* samples, as float (the sums use these rounded values) */
 };
 
 /*
@@ -76,19 +83,20 @@ struct detect_season {
 	uint32_t buckets; /* phase buckets, <= DETECT_SEASON_MAX */
 	uint32_t reach; /* buckets on either side that share their deviation scale */
 	double alpha; /* EWMA weight per bucket update */
-	double mean[DETECT_SEASON_MAX]; /* per-bucket mean */
-	double mad[DETECT_SEASON_MAX]; /* per-bucket mean absolute deviation */
-	uint32_t seen[DETECT_SEASON_MAX]; /* updates per bucket */
+	float mean[DETECT_SEASON_MAX]; /* per-bucket mean */
+	float mad[DETECT_SEASON_MAX]; /* per-bucket mean absolute deviation */
+	uint16_t seen[DETECT_SEASON_MAX]; /* updates per bucket, saturating */
 };
 
 /*
  * Running distribution of one non-negative surprise value: a histogram with logarithmic bins
  * (bin 0 holds values at or below 1e-4, then DETECT_TAIL_BINS - 1 bins up to
  * 1e8), used to read a high quantile of everything the series has produced. Counts are halved
- * once the total reaches a cap, so the memory is long but finite.
+ * once the total reaches 2^15, so the memory is long (32,768 samples: 9 hours at 1 s, 114 days
+ * at 5 minutes) but finite.
  */
 struct detect_tail {
-	uint32_t count[DETECT_TAIL_BINS]; /* samples per bin */
+	uint16_t count[DETECT_TAIL_BINS]; /* samples per bin */
 	uint32_t total; /* sum of count */
 	uint32_t top; /* highest non-empty bin */
 };
@@ -116,11 +124,26 @@ enum detect_component {
 	((1u << DETECT_C_EWMA) | (1u << DETECT_C_BAND) | (1u << DETECT_C_SEASON) | \
 	 (1u << DETECT_C_LEVEL))
 
+/*
+ * What a series measures, chosen by the caller: it sets the smallest deviation scale the
+ * detector will believe (detect__params_kind()), so a young series or a calm one does not turn
+ * a wobble into a verdict before it has learned its own noise.
+ */
+enum detect_kind {
+	DETECT_KIND_ANY, /* unknown: floors at 1e-3 of the level, 1e-9 absolute */
+	DETECT_KIND_RATIO, /* a share in [0, 1]: floors at 1 percentage point, 5 % of the level */
+	DETECT_KIND_LATENCY, /* seconds: floors at 1 ms, 10 % of the level */
+	DETECT_KIND_RATE, /* events per second counted over a tick: floors at one event per tick,
+			   * 5 % of the level and the Poisson deviation sqrt(rate / interval) */
+	DETECT_KIND_COUNT,
+};
+
 /* Ensemble parameters; detect__params_default() fills every field. */
 struct detect_params {
 	double interval_s; /* sample interval in seconds */
 	uint32_t window; /* history window, samples */
-	uint32_t warmup; /* samples before the first verdict */
+	uint32_t warmup; /* samples until the detector counts as fully learned (confidence 0.5) */
+	uint32_t verdict_after; /* samples before the first verdict (warmup if that is fewer) */
 	uint32_t short_len; /* samples of the recent short window */
 	uint32_t trend_len; /* samples of the trend regression */
 	uint32_t refractory; /* samples after a detection during which the score is held at 0 */
@@ -130,14 +153,24 @@ struct detect_params {
 	double tail_q; /* quantile of a component's own history that maps to score 0.5 */
 	double threshold; /* decision threshold on the score (0.5: beyond the tail_q quantile) */
 	double season_s; /* candidate period in seconds (0 = no seasonal component) */
+	uint32_t kind; /* enum detect_kind */
+	uint32_t pad;
+	double floor_abs; /* smallest deviation scale, in the series' unit */
+	double floor_rel; /* smallest deviation scale relative to |level| */
+	double floor_poisson; /* > 0: scale at least sqrt(|level| / floor_poisson) (a count rate) */
 };
 
 /* Verdict for one sample. */
 struct detect_result {
-	double score; /* anomaly score in [0, 1] */
+	double score; /* anomaly score in [0, 1], after rising edge and refractory period */
+	double surprise; /* the same before them: how unusual this sample is, [0, 1] */
 	double confidence; /* how much the detector has learned, [0, 1] */
 	bool anomaly; /* decision at params.threshold */
+	bool young; /* still learning: floors are raised (see detect__update()) */
 	uint32_t driver; /* enum detect_component that scored highest */
+	double value; /* the sample */
+	double baseline; /* what was expected: median of the history window (NAN before any) */
+	double scale; /* robust deviation scale of the history, with the floors (NAN before any) */
 	double component[DETECT_C_COUNT]; /* per-component z-like scores, >= 0 */
 };
 
@@ -147,14 +180,15 @@ struct detect_ensemble {
 	uint32_t version; /* layout version */
 	struct detect_params p; /* parameters */
 	uint64_t n; /* samples seen */
+	uint64_t borrowed; /* samples learned by the state this one was seeded from */
 	uint64_t since_alarm; /* samples since the last raised anomaly */
 	double last_ts; /* timestamp of the previous sample, seconds */
 	double prev_x; /* previous sample */
 	double step_floor; /* smallest non-zero step seen: value resolution */
-	double short_ring[64]; /* last short_len samples */
+	double short_ring[DETECT_SHORT_MAX]; /* last short_len samples */
 	double short_sum; /* sum of short_ring */
 	double short_abs; /* sum of |step| over the short window */
-	double short_step[64]; /* last short_len absolute steps */
+	double short_step[DETECT_SHORT_MAX]; /* last short_len absolute steps */
 	uint32_t short_head; /* ring index of the oldest short sample */
 	uint32_t pad;
 	double recent_peak; /* decaying maximum of recent scores (rising edge) */
@@ -257,6 +291,15 @@ int detect__params_default(struct detect_params *p, double interval_s);
 int detect__params_set(struct detect_params *p, const char *key, double value);
 
 /*
+ * detect__params_kind - set the scale floors of p for a series of the given kind (enum
+ * detect_kind), keeping every other field. The floors are judgement, not fitted: a ratio that
+ * moves by under 4 percentage points, a latency by under 4 ms or 40 %, or a rate by under four
+ * events per tick or four Poisson deviations, is not worth a page however calm its past.
+ * Returns 0 or -EINVAL for an unknown kind.
+ */
+int detect__params_kind(struct detect_params *p, uint32_t kind);
+
+/*
  * detect__mask_from_name - component mask for a detector name: "ensemble" (the default mix),
  * "all" (every component) or one component: "mad", "level", "ewma", "band", "trend", "season",
  * "spread". Returns 0 or -ENOENT.
@@ -271,10 +314,26 @@ int detect__init(struct detect_ensemble *d, const struct detect_params *p);
 
 /*
  * detect__update - feed the sample x taken at ts seconds and fill *r with its verdict.
- * Samples must arrive in time order; the score is 0 and no anomaly is raised during warm-up.
- * Returns 0, or -EINVAL for non-finite input, in which case the state is unchanged.
+ * Samples must arrive in time order. The score is 0 and no anomaly is raised for the first
+ * verdict_after samples (fewer own samples after detect__seed(): short_len). Until warmup
+ * samples are learned the detector is young: the floor every component is divided by is
+ * raised by up to 2 times at the first verdict, falling linearly to 1 time at warmup, so a
+ * verdict on a young series takes a deviation that is plain even against an uncertain
+ * baseline. Confidence is the learned fraction of 2 * warmup samples, plus half the seed's
+ * confidence after detect__seed(), at most 1. Returns 0, or -EINVAL for non-finite input, in which case the state is unchanged.
  */
 int detect__update(struct detect_ensemble *d, double ts, double x, struct detect_result *r);
+
+/*
+ * detect__seed - start d from what another detector has learned: a sibling (another instance
+ * of the same agent, same parameters) or a baseline restored with detect__restore(); d may be
+ * from itself. d takes over the history, seasonal baseline and surprise histograms; its own
+ * sample count restarts at 0 and the learned samples count as borrowed: verdicts come after
+ * short_len samples of its own, and confidence is that of the seed, halved, growing with its
+ * own samples. Returns 0, or -EINVAL when from is not initialised or its window, trend or
+ * short capacities differ from d's parameters (d is then untouched).
+ */
+int detect__seed(struct detect_ensemble *d, const struct detect_ensemble *from);
 
 /*
  * detect__state_size - bytes needed by detect__save().

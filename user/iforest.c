@@ -10,7 +10,7 @@
 #include "iforest.h"
 
 #define IFOREST_MAGIC 0x46495753u /* "SWIF" */
-#define IFOREST_VERSION 1u
+#define IFOREST_VERSION 2u
 #define EULER_GAMMA 0.5772156649015329
 
 /* splitmix64: small, fast and good enough to pick samples and split points. */
@@ -49,8 +49,8 @@ int iforest__params_default(struct iforest_params *p, uint32_t dim)
 	if (dim == 0 || dim > IFOREST_DIM_MAX)
 		return -EINVAL;
 	memset(p, 0, sizeof(*p));
-	p->trees = 100;
-	p->psi = 256;
+	p->trees = IFOREST_TREES_MAX;
+	p->psi = IFOREST_PSI_MAX;
 	p->dim = dim;
 	p->window = IFOREST_WINDOW_MAX;
 	p->retrain = p->window / 4;

@@ -145,8 +145,8 @@ static void test_window_stats_match_brute_force(void **state)
 	assert_int_equal(detect__window_init(w, 101), 0);
 	assert_int_equal(detect__window_mad(w, &med, &mad), -ENODATA);
 	for (i = 0; i < 300; i++) {
-		/* Discrete values too, so ties are exercised. */
-		x[i] = i % 3 ? gen_normal(&g) : floor(4 * gen_unit(&g));
+		/* Discrete values too, so ties are exercised; the window holds floats. */
+		x[i] = (float)(i % 3 ? gen_normal(&g) : floor(4 * gen_unit(&g)));
 		assert_int_equal(detect__window_push(w, x[i]), 0);
 		n = i + 1 < 101 ? i + 1 : 101;
 		for (j = 0; j < n; j++)
@@ -459,8 +459,9 @@ static void test_iforest_isolates_planted_outliers(void **state)
 		assert_int_equal(iforest__score(f, pt, &s), 0);
 		worst_inlier = fmax(worst_inlier, s);
 	}
+	/* 32 trees of 64 points: a noisier estimate than the paper's 100 of 256, same ordering. */
 	assert_true(best_outlier > 0.6);
-	assert_true(worst_inlier < 0.5);
+	assert_true(worst_inlier < 0.55);
 	assert_true(best_outlier > worst_inlier);
 	free(f);
 }
@@ -515,8 +516,8 @@ static void test_iforest_round_trip(void **state)
 	assert_non_null(b);
 	assert_non_null(buf);
 	assert_int_equal(iforest__params_default(&p, 3), 0);
-	p.window = 512;
-	p.retrain = 128;
+	p.window = 256;
+	p.retrain = 64;
 	assert_int_equal(iforest__init(a, &p), 0);
 	for (i = 0; i < 700; i++) {
 		pt[0] = gen_normal(&g);
@@ -731,6 +732,184 @@ static void test_cmd_detect_rejects_bad_input(void **state)
 	unlink(out);
 }
 
+/* A 1 s agent series of the given kind, with its first verdict after 48 samples. */
+static struct detect_ensemble *young_detector(uint32_t kind)
+{
+	struct detect_ensemble *d = malloc(sizeof(*d));
+	struct detect_params p;
+
+	assert_non_null(d);
+	assert_int_equal(detect__params_default(&p, 1.0), 0);
+	assert_int_equal(detect__params_kind(&p, kind), 0);
+	assert_int_equal(detect__params_set(&p, "verdict_after", 48), 0);
+	assert_int_equal(detect__init(d, &p), 0);
+	return d;
+}
+
+/*
+ * Cold start: a failure ratio that jumps from about 2 % to 40 % at sample 55 is a verdict within
+ * 60 samples of the series' start, with a confidence that says little was learned; the noise
+ * before it raises nothing.
+ */
+static void test_cold_start_verdict_within_60(void **state)
+{
+	struct detect_ensemble *d = young_detector(DETECT_KIND_RATIO);
+	struct detect_result r;
+	struct gen g = {31};
+	double x;
+	int i, first = -1;
+
+	(void)state;
+	for (i = 0; i < 60; i++) {
+		x = i < 55 ? fmax(0.0, 0.02 + 0.005 * gen_normal(&g)) : 0.4;
+		assert_int_equal(detect__update(d, i, x, &r), 0);
+		if (r.anomaly && first < 0)
+			first = i;
+		if (i < 55)
+			assert_false(r.anomaly);
+	}
+	assert_int_equal(first, 55);
+	/* The verdict explains itself: value against a baseline near 2 %. */
+	assert_int_equal(detect__update(d, 60, 0.4, &r), 0);
+	assert_near(r.value, 0.4, 0.0);
+	assert_near(r.baseline, 0.02, 0.01);
+	assert_true(r.scale >= 0.01);
+	assert_true(r.young);
+	assert_true(r.confidence > 0.05 && r.confidence < 0.2);
+	free(d);
+}
+
+/*
+ * Kind floors: a latency of 50 ms whose first samples vary by 10 us is not alarmed by a 2 ms
+ * wobble when the caller says it is a latency (10 % of the level is the least believed scale),
+ * while the same series with no kind is, so the floor is what keeps it quiet.
+ */
+static void test_cold_start_kind_floors(void **state)
+{
+	uint32_t kinds[] = {DETECT_KIND_LATENCY, DETECT_KIND_ANY};
+	struct detect_ensemble *d;
+	struct detect_result r;
+	size_t alarms[2] = {0, 0}, k;
+	struct gen g;
+	double x;
+	int i;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		d = young_detector(kinds[k]);
+		g.s = 32;
+		for (i = 0; i < 200; i++) {
+			x = 0.050 + 1e-5 * gen_normal(&g) + (i >= 100 && i < 105 ? 0.002 : 0.0);
+			assert_int_equal(detect__update(d, i, x, &r), 0);
+			alarms[k] += r.anomaly;
+		}
+		free(d);
+	}
+	assert_int_equal(alarms[0], 0);
+	assert_true(alarms[1] > 0);
+}
+
+/* A rate counted per tick: a Poisson series at 20/s stays quiet young, a tripling is caught. */
+static void test_cold_start_rate_poisson(void **state)
+{
+	struct detect_ensemble *d = young_detector(DETECT_KIND_RATE);
+	struct detect_result r;
+	struct gen g = {33};
+	double x;
+	int i, alarms = 0, first = -1;
+
+	(void)state;
+	for (i = 0; i < 120; i++) {
+		/* Normal approximation of a Poisson count of mean 20 (or 60 from sample 90). */
+		x = i < 90 ? 20 + sqrt(20) * gen_normal(&g) : 60 + sqrt(60) * gen_normal(&g);
+		x = fmax(0.0, round(x));
+		assert_int_equal(detect__update(d, i, x, &r), 0);
+		if (r.anomaly) {
+			alarms++;
+			if (first < 0)
+				first = i;
+		}
+	}
+	assert_int_equal(first, 90);
+	assert_true(alarms >= 1);
+	free(d);
+}
+
+/*
+ * Seeding: a new instance seeded from a sibling that learned 3000 samples (or from a saved
+ * baseline) gives a verdict on its 10th sample, when an unseeded one cannot yet; its
+ * confidence is half the sibling's.
+ */
+static void test_seed_from_sibling_and_baseline(void **state)
+{
+	struct detect_ensemble *sib = young_detector(DETECT_KIND_LATENCY);
+	struct detect_ensemble *d = young_detector(DETECT_KIND_LATENCY);
+	struct detect_ensemble *fresh = young_detector(DETECT_KIND_LATENCY);
+	size_t size = detect__state_size();
+	unsigned char *buf = malloc(size);
+	struct detect_result r, rs;
+	struct gen g = {34};
+	int i, pass;
+	double x;
+
+	(void)state;
+	assert_non_null(buf);
+	for (i = 0; i < 3000; i++)
+		assert_int_equal(detect__update(sib, i, 0.2 + 0.01 * gen_normal(&g), &rs), 0);
+	assert_int_equal(detect__save(sib, buf, size), (long)size);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 0) {
+			assert_int_equal(detect__seed(d, sib), 0);
+		} else {
+			assert_int_equal(detect__restore(d, buf, size), 0);
+			assert_int_equal(detect__seed(d, d), 0);
+		}
+		for (i = 0; i < 12; i++) {
+			x = i < 10 ? 0.2 + 0.01 * gen_normal(&g) : 0.6;
+			assert_int_equal(detect__update(d, 3000 + i, x, &r), 0);
+			if (pass == 0)
+				assert_int_equal(detect__update(fresh, i, x, &rs), 0);
+			if (i < 10) {
+				assert_false(r.anomaly);
+			} else if (i == 10) {
+				assert_true(r.anomaly);
+				if (pass == 0)
+					assert_false(rs.anomaly);
+			}
+		}
+		assert_near(r.confidence, 0.5 * fmin(1.0, 3000.0 / (2 * 256)) + 11 / 512.0, 0.01);
+		assert_false(r.young);
+	}
+	/* Different capacities cannot be seeded. */
+	assert_int_equal(detect__params_set(&fresh->p, "short_len", 8), 0);
+	assert_int_equal(detect__seed(fresh, sib), -EINVAL);
+	free(buf);
+	free(fresh);
+	free(d);
+	free(sib);
+}
+
+static void test_params_set(void **state)
+{
+	struct detect_params p;
+
+	(void)state;
+	assert_int_equal(detect__params_default(&p, 60.0), 0);
+	assert_int_equal(detect__params_set(&p, "refractory", 12), 0);
+	assert_int_equal(p.refractory, 12);
+	assert_int_equal(detect__params_set(&p, "tail_q", 0.99), 0);
+	assert_near(p.tail_q, 0.99, 0.0);
+	assert_int_equal(detect__params_set(&p, "refractory", 1.5), -EINVAL);
+	assert_int_equal(detect__params_set(&p, "refractory", -1), -EINVAL);
+	assert_int_equal(detect__params_set(&p, "tail_q", NAN), -EINVAL);
+	assert_int_equal(detect__params_set(&p, "refractry", 3), -ENOENT);
+	assert_int_equal(detect__params_kind(&p, DETECT_KIND_COUNT), -EINVAL);
+	assert_int_equal(detect__params_kind(&p, DETECT_KIND_RATE), 0);
+	assert_near(p.floor_abs, 1.0 / 60.0, 1e-15);
+	p.floor_abs = 0.0;
+	assert_int_equal(detect__init(&(struct detect_ensemble){0}, &p), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -746,6 +925,11 @@ int main(void)
 		cmocka_unit_test(test_flat_series_never_alarms),
 		cmocka_unit_test(test_constant_then_noisy),
 		cmocka_unit_test(test_serialization_round_trip),
+		cmocka_unit_test(test_cold_start_verdict_within_60),
+		cmocka_unit_test(test_cold_start_kind_floors),
+		cmocka_unit_test(test_cold_start_rate_poisson),
+		cmocka_unit_test(test_seed_from_sibling_and_baseline),
+		cmocka_unit_test(test_params_set),
 		cmocka_unit_test(test_iforest_isolates_planted_outliers),
 		cmocka_unit_test(test_iforest_path_length_matches_c),
 		cmocka_unit_test(test_iforest_round_trip),
