@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the per-agent verdict (verdict.c) on synthetic agents whose faults are known:
+ * the order in which signals depart, the Isolation Forest catching a broken correlation that no
+ * single signal shows, event rules from the first tick, cold start and seeding.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "verdict.h"
+
+/* Deterministic generator (xorshift64*, Box-Muller). */
+struct gen {
+	uint64_t s;
+};
+
+static double gen_unit(struct gen *g)
+{
+	g->s ^= g->s >> 12;
+	g->s ^= g->s << 25;
+	g->s ^= g->s >> 27;
+	return ((g->s * 0x2545f4914f6cdd1dull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double gen_normal(struct gen *g)
+{
+	double u = gen_unit(g), v = gen_unit(g);
+
+	return sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v);
+}
+
+/* Signals of the synthetic agent. */
+enum { CPU, LATENCY, ERRORS, NSIG };
+static const char *const names[] = {"cpu", "latency", "errors"};
+static const uint32_t kinds[] = {DETECT_KIND_ANY, DETECT_KIND_LATENCY, DETECT_KIND_RATIO};
+
+static struct verdict_model *model(void)
+{
+	struct verdict_model *m = malloc(sizeof(*m));
+	struct verdict_params p;
+
+	assert_non_null(m);
+	assert_int_equal(verdict__params_default(&p, 1.0, NSIG, kinds), 0);
+	assert_int_equal(verdict__init(m, &p), 0);
+	return m;
+}
+
+/* A healthy tick: 30 % CPU, 200 ms latency, 1 % errors, with noise. */
+static void healthy(struct gen *g, double *x)
+{
+	x[CPU] = 0.3 + 0.02 * gen_normal(g);
+	x[LATENCY] = 0.2 + 0.01 * gen_normal(g);
+	x[ERRORS] = fmax(0.0, 0.01 + 0.003 * gen_normal(g));
+}
+
+/*
+ * Latency degrades at t = 700, errors follow 12 s later: one anomaly raised at 700, latency
+ * listed first with its value against its baseline, errors second, 12 s after; nothing is
+ * raised before the fault.
+ */
+static void test_departure_order(void **state)
+{
+	struct verdict_model *m = model();
+	struct gen g = {41};
+	struct verdict v;
+	double x[NSIG];
+	char text[400];
+	int t, raised = 0, first = -1;
+
+	(void)state;
+	for (t = 0; t < 730; t++) {
+		healthy(&g, x);
+		if (t >= 700)
+			x[LATENCY] = 1.0 + 0.05 * gen_normal(&g);
+		if (t >= 712)
+			x[ERRORS] = 0.3;
+		assert_int_equal(verdict__update(m, t, x, NULL, &v), 0);
+		if (v.raised) {
+			raised++;
+			if (first < 0)
+				first = t;
+		}
+	}
+	assert_int_equal(first, 700);
+	assert_int_equal(raised, 1);
+	assert_true(v.anomaly);
+	assert_true(v.ndeparted >= 2);
+	assert_int_equal(v.departed[0].source, VERDICT_SRC_SIGNAL);
+	assert_int_equal(v.departed[0].index, LATENCY);
+	assert_true(v.departed[0].since == 700.0);
+	assert_true(v.departed[0].value > 0.8);
+	assert_true(fabs(v.departed[0].baseline - 0.2) < 0.05);
+	assert_true(v.departed[0].detector < DETECT_C_COUNT);
+	assert_int_equal(v.departed[1].index, ERRORS);
+	assert_true(v.departed[1].since == 712.0);
+	assert_true(v.confidence > 0.5);
+	verdict__explain(&v, names, text, sizeof(text));
+	assert_non_null(strstr(text, "latency departed first"));
+	assert_non_null(strstr(text, "then errors +12 s"));
+	free(m);
+}
+
+/*
+ * Several signals drift together, each by about 3 of its own deviations: CPU up, latency up,
+ * errors up. No single signal is beyond what its noise reaches (none departs on its own), but
+ * all three at once were never seen, so the Isolation Forest fires and shares the blame between
+ * them. Before the fault the forest stays quiet.
+ */
+static void test_forest_catches_joint_drift(void **state)
+{
+	struct verdict_model *m = model();
+	struct gen g = {42};
+	struct verdict v;
+	double x[NSIG], max_normal = 0.0;
+	char text[400];
+	int t, fired_before = 0, fired_after = -1, univariate = 0;
+
+	(void)state;
+	for (t = 0; t < 3040; t++) {
+		healthy(&g, x);
+		if (t >= 3000) {
+			x[CPU] += 4 * 0.02;
+			x[LATENCY] += 4 * 0.01;
+			x[ERRORS] += 4 * 0.003;
+		}
+		assert_int_equal(verdict__update(m, t, x, NULL, &v), 0);
+		if (t < 3000 && t > 500 && v.forest.ready)
+			max_normal = fmax(max_normal, v.forest.smoothed);
+		if (t < 3000 && v.forest.active)
+			fired_before++;
+		if (t >= 3000 && v.forest.active && fired_after < 0)
+			fired_after = t;
+		if (t >= 3000 &&
+		    (m->track[CPU].out || m->track[LATENCY].out || m->track[ERRORS].out))
+			univariate++;
+		if (getenv("DEBUG_FOREST") && t > 2990 && t % 3 == 0)
+			print_message("# t %d score %.3f smoothed %.3f\n", t, v.forest.score,
+				      v.forest.smoothed);
+	}
+	print_message("# forest: normal at most %.3f, fired at %d, %d ticks before, univariate %d, "
+		      "shares %.2f %.2f %.2f\n",
+		      max_normal, fired_after, fired_before, univariate, v.forest.share[CPU],
+		      v.forest.share[LATENCY], v.forest.share[ERRORS]);
+	assert_int_equal(fired_before, 0);
+	assert_true(fired_after >= 3000 && fired_after < 3010);
+	assert_true(v.anomaly);
+	assert_int_equal(v.departed[0].detector, VERDICT_BY_FOREST);
+	assert_true(v.forest.share[CPU] > 0.1 && v.forest.share[LATENCY] > 0.1 &&
+		    v.forest.share[ERRORS] > 0.1);
+	verdict__explain(&v, names, text, sizeof(text));
+	assert_non_null(strstr(text, "forest"));
+	free(m);
+}
+
+/* A crash loop on a brand-new agent: a verdict at the third failed exit, count in the text. */
+static void test_crash_loop_new_agent(void **state)
+{
+	struct verdict_model *m = model();
+	struct events_delta crash = {.exits_error = 1, .starts = 1};
+	struct gen g = {43};
+	struct verdict v;
+	double x[NSIG];
+	char text[400];
+	int t, first = -1;
+
+	(void)state;
+	for (t = 0; t < 10; t++) {
+		healthy(&g, x);
+		assert_int_equal(verdict__update(m, t, x, t % 2 ? &crash : NULL, &v), 0);
+		if (v.raised && first < 0)
+			first = t;
+	}
+	assert_int_equal(first, 5);
+	assert_int_equal(v.departed[0].source, VERDICT_SRC_EVENT);
+	assert_int_equal(v.departed[0].index, EVENTS_CRASH_LOOP);
+	assert_true(v.departed[0].since == 1.0);
+	assert_true(v.departed[0].value == 5.0);
+	assert_true(v.confidence == 1.0);
+	verdict__explain(&v, names, text, sizeof(text));
+	assert_string_equal(text, "crash loop: 5 error/signal exits in 300 s (5 error, 0 signal); "
+				  "5 process starts in 300 s");
+	free(m);
+}
+
+/*
+ * Cold start: a new agent whose error ratio jumps at tick 55 gets a verdict at once, with a
+ * confidence that says little was learned; missing samples (NAN) are skipped.
+ */
+static void test_cold_start_agent(void **state)
+{
+	struct verdict_model *m = model();
+	struct gen g = {44};
+	struct verdict v;
+	double x[NSIG];
+	int t, first = -1;
+
+	(void)state;
+	for (t = 0; t < 60; t++) {
+		healthy(&g, x);
+		if (t % 7 == 3)
+			x[CPU] = NAN;
+		if (t >= 55)
+			x[ERRORS] = 0.4;
+		assert_int_equal(verdict__update(m, t, x, NULL, &v), 0);
+		if (v.raised && first < 0)
+			first = t;
+		if (t % 7 == 3)
+			assert_true(isnan(v.signal[CPU].value));
+	}
+	assert_int_equal(first, 55);
+	assert_int_equal(v.departed[0].index, ERRORS);
+	assert_true(v.confidence > 0.0 && v.confidence < 0.2);
+	free(m);
+}
+
+/*
+ * Seeding: a new instance seeded from a sibling that learned 2000 ticks gives a verdict at its
+ * 10th tick; an unseeded one cannot. A model with other signals cannot be seeded from it.
+ */
+static void test_seed_from_sibling(void **state)
+{
+	struct verdict_model *sib = model(), *m = model(), *fresh = model(), *other;
+	struct verdict_params p;
+	struct gen g = {45};
+	struct verdict v, vf;
+	double x[NSIG];
+	int t;
+
+	(void)state;
+	for (t = 0; t < 2000; t++) {
+		healthy(&g, x);
+		assert_int_equal(verdict__update(sib, t, x, NULL, &v), 0);
+	}
+	assert_int_equal(verdict__seed(m, sib), 0);
+	for (t = 0; t < 11; t++) {
+		healthy(&g, x);
+		if (t == 10)
+			x[LATENCY] = 0.9;
+		assert_int_equal(verdict__update(m, 2000 + t, x, NULL, &v), 0);
+		assert_int_equal(verdict__update(fresh, t, x, NULL, &vf), 0);
+		assert_false(vf.anomaly);
+		if (t < 10)
+			assert_false(v.anomaly);
+	}
+	assert_true(v.raised);
+	assert_int_equal(v.departed[0].index, LATENCY);
+	other = malloc(sizeof(*other));
+	assert_non_null(other);
+	assert_int_equal(verdict__params_default(&p, 1.0, 2, kinds), 0);
+	assert_int_equal(verdict__init(other, &p), 0);
+	assert_int_equal(verdict__seed(other, sib), -EINVAL);
+	free(other);
+	free(fresh);
+	free(m);
+	free(sib);
+}
+
+static void test_bad_params(void **state)
+{
+	struct verdict_params p;
+	uint32_t bad[] = {DETECT_KIND_COUNT};
+
+	(void)state;
+	assert_int_equal(verdict__params_default(&p, 1.0, 0, kinds), -EINVAL);
+	assert_int_equal(verdict__params_default(&p, 1.0, VERDICT_SIGNALS_MAX + 1, kinds), -EINVAL);
+	assert_int_equal(verdict__params_default(&p, 0.0, 1, kinds), -EINVAL);
+	assert_int_equal(verdict__params_default(&p, 1.0, 1, bad), -EINVAL);
+	assert_string_equal(verdict__detector_name(VERDICT_BY_FOREST), "forest");
+	assert_string_equal(verdict__detector_name(DETECT_C_BAND), "band");
+	assert_string_equal(verdict__detector_name(99), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_departure_order),
+		cmocka_unit_test(test_forest_catches_joint_drift),
+		cmocka_unit_test(test_crash_loop_new_agent),
+		cmocka_unit_test(test_cold_start_agent),
+		cmocka_unit_test(test_seed_from_sibling),
+		cmocka_unit_test(test_bad_params),
+	};
+
+	return cmocka_run_group_tests_name("verdict", tests, NULL, NULL);
+}
