@@ -49,7 +49,8 @@ static void usage(FILE *f)
 		   "                       ewma, band, trend, season, spread\n"
 		   "  -s, --set KEY=VALUE  override one detector parameter (window, warmup,\n"
 		   "                       short_len, trend_len, refractory, peak_halflife,\n"
-		   "                       ewma_alpha, tail_q, threshold, season_s); repeatable\n"
+		   "                       ewma_alpha, tail_q, threshold, season_s; a count\n"
+		   "                       with the suffix _s in seconds); repeatable\n"
 		   "  -h, --help           show this help\n"
 		   "\n"
 		   "Parameters are derived from the sample interval measured in the file.\n");

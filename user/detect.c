@@ -571,10 +571,16 @@ int detect__params_set(struct detect_params *p, const char *key, double value)
 		{"floor_rel", offsetof(struct detect_params, floor_rel), false},
 	};
 	uint32_t v;
-	size_t i;
+	size_t i, n;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strcmp(key, keys[i].name))
+		n = strlen(keys[i].name);
+		if (strncmp(key, keys[i].name, n))
+			continue;
+		/* A count with the suffix "_s" is given in seconds: whole samples, at least 1. */
+		if (keys[i].count && !strcmp(key + n, "_s") && isfinite(value) && value > 0)
+			value = fmax(1.0, round(value / p->interval_s));
+		else if (key[n])
 			continue;
 		if (!isfinite(value))
 			return -EINVAL;

@@ -283,8 +283,9 @@ int detect__params_default(struct detect_params *p, double interval_s);
 /*
  * detect__params_set - set the parameter named key ("window", "warmup", "short_len",
  * "trend_len", "refractory", "peak_halflife", "ewma_alpha", "tail_q", "threshold",
- * "season_s") to value, for experiments and benchmarks that sweep one parameter at a time.
- * Counts in samples must be whole and non-negative. Returns 0, -ENOENT for an unknown key or
+ * "season_s", "floor_abs", "floor_rel") to value, for experiments and benchmarks that sweep one
+ * parameter at a time. Counts in samples must be whole and non-negative; a count key with the
+ * suffix "_s" ("refractory_s") takes seconds and converts them at p->interval_s (at least 1). Returns 0, -ENOENT for an unknown key or
  * -EINVAL for a value that is not finite or not whole where a count is expected; ranges are
  * checked by detect__init().
  */

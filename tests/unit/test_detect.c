@@ -899,6 +899,13 @@ static void test_params_set(void **state)
 	assert_int_equal(p.refractory, 12);
 	assert_int_equal(detect__params_set(&p, "tail_q", 0.99), 0);
 	assert_near(p.tail_q, 0.99, 0.0);
+	/* Seconds at the 60 s interval: whole samples, at least one. */
+	assert_int_equal(detect__params_set(&p, "refractory_s", 3600), 0);
+	assert_int_equal(p.refractory, 60);
+	assert_int_equal(detect__params_set(&p, "refractory_s", 10), 0);
+	assert_int_equal(p.refractory, 1);
+	assert_int_equal(detect__params_set(&p, "tail_q_s", 10), -ENOENT);
+	assert_int_equal(detect__params_set(&p, "refractoryx", 10), -ENOENT);
 	assert_int_equal(detect__params_set(&p, "refractory", 1.5), -EINVAL);
 	assert_int_equal(detect__params_set(&p, "refractory", -1), -EINVAL);
 	assert_int_equal(detect__params_set(&p, "tail_q", NAN), -EINVAL);
