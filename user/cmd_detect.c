@@ -329,8 +329,9 @@ static int apply_overrides(struct detect_params *p, const struct overrides *o)
 	}
 	return 0;
 bad:
-	fprintf(stderr, "detect: bad --set \"%s\" (expected KEY=NUMBER with a key from --help)\n",
-		o->text[i]);
+	pr_err("detect: bad --set \"%s\" (expected KEY=NUMBER, KEY one of those in "
+	       "swarmwatch detect --help)",
+	       o->text[i]);
 	return -EINVAL;
 }
 
@@ -354,6 +355,12 @@ static int score_series(const struct series *sr, uint32_t mask, const struct ove
 	if (!d)
 		return -ENOMEM;
 	err = detect__init(d, &p);
+	if (err && o->n) {
+		pr_err("detect: a --set value is out of range for a %g s series (window <= %d, "
+		       "trend_len 3-%d, short_len 1-%d, warmup >= 2, 0 < tail_q < 1)",
+		       p.interval_s, DETECT_WINDOW_MAX, DETECT_TREND_MAX, DETECT_SHORT_MAX);
+		err = -ERANGE;
+	}
 	if (err)
 		goto free_state;
 	fprintf(out, "timestamp,value,anomaly_score,is_anomaly\n");
@@ -380,6 +387,7 @@ int cmd_detect(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *input = NULL, *output = NULL, *detector = "ensemble";
+	struct detect_params scratch;
 	struct overrides o = {0};
 	struct series sr = {0};
 	uint32_t mask;
@@ -400,7 +408,8 @@ int cmd_detect(int argc, char **argv)
 			break;
 		case 's':
 			if (o.n == MAX_SETS) {
-				fprintf(stderr, "detect: at most %d --set options\n", MAX_SETS);
+				pr_err("detect: more than %d --set options (give each key once)",
+				       MAX_SETS);
 				return 2;
 			}
 			o.text[o.n++] = optarg;
@@ -428,6 +437,9 @@ int cmd_detect(int argc, char **argv)
 		       detector);
 		return 2;
 	}
+	/* Bad keys are a usage error, found before the file is read. */
+	if (detect__params_default(&scratch, 1.0) || apply_overrides(&scratch, &o))
+		return 2;
 	if (read_csv(input, &sr))
 		goto free_series;
 	if (output) {
@@ -439,7 +451,8 @@ int cmd_detect(int argc, char **argv)
 	}
 	err = score_series(&sr, mask, &o, out);
 	if (err) {
-		pr_err("detect: %s: scoring failed: %s", input, strerror(-err));
+		if (err != -ERANGE) /* already said which --set */
+			pr_err("detect: %s: scoring failed: %s", input, strerror(-err));
 		goto close_out;
 	}
 	if (fflush(out) || ferror(out)) {

@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "1..18"
+echo "1..19"
 
 # expect_fail NAME EXIT-CODE MESSAGE COMMAND...: fails with that code and one line containing MESSAGE
 expect_fail() {
@@ -48,6 +48,9 @@ expect_fail "detect: a bad row is reported with file:line in the swarmwatch: err
 expect_fail "detect: an unknown detector in the swarmwatch: error: form" 2 \
 	'swarmwatch: error: detect: unknown detector "nope"' \
 	"$SWARMWATCH" detect --input "$work/bad.csv" --detector nope
+expect_fail "detect: an unknown --set key is a usage error" 2 \
+	'swarmwatch: error: detect: bad --set "windw=3"' \
+	"$SWARMWATCH" detect --input "$work/bad.csv" --set windw=3
 
 expect_fail "unknown command exits 2" 2 'unknown command "frobnicate"' "$SWARMWATCH" frobnicate
 
