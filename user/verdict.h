@@ -91,7 +91,8 @@ struct verdict_forest {
 struct verdict {
 	bool anomaly; /* some signal, the forest or an event rule is departed now */
 	bool raised; /* the anomaly started at this tick */
-	double score; /* highest univariate score, forest score past its threshold, 1 for an event */
+	double score; /* highest surprise of a departed signal, the forest's score while it is
+		       * departed, 1 while an event rule holds; 0 when nothing departed */
 	double confidence; /* how much was learned: the least confident departed signal's, else
 			    * the mean over signals; 1 when only event rules hold */
 	uint32_t ndeparted; /* entries in departed[] */
