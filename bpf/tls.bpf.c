@@ -18,6 +18,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #define SW_TLS_DEFINE
 #include "request.bpf.h"
 
@@ -159,7 +160,10 @@ int BPF_KRETPROBE(sw_ssl_read_ret, long ret)
 /*
  * mmap of executable file pages by a task of an agent whose TLS capture is
  * on or not yet decided: the daemon looks for a newly mapped libssl once
- * the call has returned. Only mmap calls pay for these hooks.
+ * the call has returned. The daemon attaches the syscalls/sys_*_mmap
+ * tracepoints, which only mmap calls pay for; where tracefs is absent and
+ * cannot be mounted, it attaches the tp_btf sys_enter/sys_exit twins, which
+ * every syscall pays for (one compare, one load).
  */
 static __always_inline bool agent_wants_tls(struct sw_task *st)
 {
@@ -169,14 +173,16 @@ static __always_inline bool agent_wants_tls(struct sw_task *st)
 	return mode && *mode != SW_TLS_OFF;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int sw_mmap_enter(struct trace_event_raw_sys_enter *ctx)
+/* The mmap syscall's number on this architecture; set by the daemon. */
+const volatile __u32 nr_mmap = ~0u;
+
+static __always_inline int on_mmap_enter(__u64 prot, long fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct sw_task *st = sw_task_of(t);
 	struct sw_tls_call *c;
 
-	if (!st || !(ctx->args[2] & PROT_EXEC) || (long)ctx->args[4] < 0 || !agent_wants_tls(st))
+	if (!st || !(prot & PROT_EXEC) || fd < 0 || !agent_wants_tls(st))
 		return 0;
 	c = bpf_task_storage_get(&tls_calls, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (c)
@@ -184,8 +190,7 @@ int sw_mmap_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_mmap")
-int sw_mmap_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int on_mmap_exit(long ret)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct sw_tls_call *c;
@@ -199,7 +204,7 @@ int sw_mmap_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	c->mmap = 0;
 	st = sw_task_of(t);
-	if (!st || (ctx->ret < 0 && ctx->ret > -4096))
+	if (!st || (ret < 0 && ret > -4096))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -214,4 +219,32 @@ int sw_mmap_exit(struct trace_event_raw_sys_exit *ctx)
 	/* Wake the daemon now: the process may call SSL_write within milliseconds. */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int sw_mmap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_mmap_enter(ctx->args[2], (long)ctx->args[4]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int sw_mmap_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_mmap_exit(ctx->ret);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sw_mmap_enter_btf, struct pt_regs *regs, long id)
+{
+	if (id != nr_mmap)
+		return 0;
+	return on_mmap_enter(PT_REGS_PARM3_CORE_SYSCALL(regs),
+			     (long)PT_REGS_PARM5_CORE_SYSCALL(regs));
+}
+
+/* Only a task whose mmap entry was marked above gets past the first load. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sw_mmap_exit_btf, struct pt_regs *regs, long ret)
+{
+	return on_mmap_exit(ret);
 }

@@ -39,6 +39,10 @@ _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
 _Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");
 
 #define BPF_FS_MAGIC 0xcafe4a11
+#define TRACEFS_MAGIC 0x74726163
+#define TRACEFS_DIR "/sys/kernel/tracing"
+/* Where libbpf looks for tracefs first, when it exists (debugfs mounted). */
+#define DEBUGFS_TRACING_DIR "/sys/kernel/debug/tracing"
 
 /* One BPF program: the collector it belongs to and its hook. */
 struct prog_desc {
@@ -58,6 +62,7 @@ struct kernel {
 	bool btf_ok; /* tp_btf programs attach here */
 	bool tls_up; /* TLS capture: mmap hooks attached, OpenSSL probes loaded */
 	bool tls_multi; /* ... as multi-uprobe programs */
+	bool mmap_btf; /* ... mmap watched through tp_btf sys_enter/exit, not tracefs */
 	struct bpf_link *mmap_links[2];
 	bool rss_on; /* the task iterator summing resident memory is in the object */
 	struct bpf_link *rss_link; /* ... attached; NULL when the memory metric is off */
@@ -254,6 +259,30 @@ static bool uprobe_multi_supported(void)
 	return ret;
 }
 
+/*
+ * Whether the syscalls/sys_*_mmap tracepoints can be attached: libbpf reads
+ * their ids from tracefs. Mounts tracefs on /sys/kernel/tracing when no
+ * tracefs is there (a fresh VM or a container mounts none); true if it is
+ * there now. Says in one line what it did or why it could not.
+ */
+static bool ensure_tracefs(void)
+{
+	struct statfs st;
+
+	if (!access(DEBUGFS_TRACING_DIR "/events", F_OK))
+		return true;
+	if (!statfs(TRACEFS_DIR, &st) && st.f_type == TRACEFS_MAGIC)
+		return true;
+	if (!mount("tracefs", TRACEFS_DIR, "tracefs", 0, NULL)) {
+		pr_info("tls: mounted tracefs on %s for the mmap tracepoints", TRACEFS_DIR);
+		return true;
+	}
+	pr_info("tls: tracefs is not mounted on %s and cannot be (%s); watching mmap through "
+		"tp_btf sys_enter/sys_exit instead",
+		TRACEFS_DIR, strerror(errno));
+	return false;
+}
+
 /* The OpenSSL probes and mmap hooks load only when some agent has TLS capture on. */
 static void plan_tls(struct kernel *k)
 {
@@ -264,6 +293,7 @@ static void plan_tls(struct kernel *k)
 			"off");
 		k->tls_up = false;
 	}
+	k->mmap_btf = k->tls_up && !ensure_tracefs();
 }
 
 /*
@@ -304,10 +334,9 @@ static void plan_collectors(struct kernel *k)
 static void set_autoload(struct kernel *k)
 {
 	struct swarmwatch_bpf *s = k->skel;
-	struct bpf_program *const tls[] = {s->progs.sw_ssl_write,     s->progs.sw_ssl_read,
-					   s->progs.sw_ssl_read_ex,   s->progs.sw_ssl_read_ret,
-					   s->progs.sw_ssl_write_ret, s->progs.sw_mmap_enter,
-					   s->progs.sw_mmap_exit};
+	struct bpf_program *const tls[] = {s->progs.sw_ssl_write, s->progs.sw_ssl_read,
+					   s->progs.sw_ssl_read_ex, s->progs.sw_ssl_read_ret,
+					   s->progs.sw_ssl_write_ret};
 	size_t i;
 
 	for (i = 0; i < (size_t)k->nprogs; i++) {
@@ -325,6 +354,10 @@ static void set_autoload(struct kernel *k)
 			bpf_program__set_expected_attach_type(
 				tls[i], (enum bpf_attach_type)SW_TRACE_UPROBE_MULTI);
 	}
+	bpf_program__set_autoload(s->progs.sw_mmap_enter, k->tls_up && !k->mmap_btf);
+	bpf_program__set_autoload(s->progs.sw_mmap_exit, k->tls_up && !k->mmap_btf);
+	bpf_program__set_autoload(s->progs.sw_mmap_enter_btf, k->tls_up && k->mmap_btf);
+	bpf_program__set_autoload(s->progs.sw_mmap_exit_btf, k->tls_up && k->mmap_btf);
 	bpf_program__set_autoload(s->progs.sw_task_rss, k->rss_on);
 }
 
@@ -475,6 +508,7 @@ static void set_rodata(struct kernel *k)
 	ro->nr_write = syscalls__number("write");
 	ro->nr_recvfrom = syscalls__number("recvfrom");
 	ro->nr_sendto = syscalls__number("sendto");
+	ro->nr_mmap = syscalls__number("mmap");
 	ro->page_size = sysconf(_SC_PAGESIZE);
 	syscalls__fill_classes(ro->syscall_class, SW_SYSCALL_MAX);
 	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
@@ -576,11 +610,18 @@ static int attach(struct kernel *k)
 		}
 	}
 	if (k->tls_up) {
-		k->mmap_links[0] = bpf_program__attach(k->skel->progs.sw_mmap_enter);
-		k->mmap_links[1] =
-			k->mmap_links[0] ? bpf_program__attach(k->skel->progs.sw_mmap_exit) : NULL;
+		struct swarmwatch_bpf *s = k->skel;
+
+		k->mmap_links[0] = bpf_program__attach(k->mmap_btf ? s->progs.sw_mmap_enter_btf
+								   : s->progs.sw_mmap_enter);
+		k->mmap_links[1] = !k->mmap_links[0]
+					   ? NULL
+					   : bpf_program__attach(k->mmap_btf
+									 ? s->progs.sw_mmap_exit_btf
+									 : s->progs.sw_mmap_exit);
 		if (!k->mmap_links[1]) {
-			pr_warn("tls: cannot attach to syscalls/sys_*_mmap: %s; TLS capture is off",
+			pr_warn("tls: cannot attach to %s: %s; TLS capture is off",
+				k->mmap_btf ? "sys_enter/sys_exit" : "syscalls/sys_*_mmap",
 				strerror(errno));
 			bpf_link__destroy(k->mmap_links[0]);
 			k->mmap_links[0] = NULL;
