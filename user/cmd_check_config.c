@@ -6,6 +6,29 @@
 #include "cmd.h"
 #include "config.h"
 
+/*
+ * Prints the identity rules in force, in the order they are tried (first
+ * match wins), and where they come from: one line each, "N. MATCH REGEX -> NAME".
+ */
+static void print_rules(const struct config *c)
+{
+	static const char *const match[] = {[RULE_CGROUP] = "cgroup",
+					    [RULE_COMM] = "comm",
+					    [RULE_EXE] = "exe",
+					    [RULE_CMDLINE] = "cmdline"};
+	int i, n = 1;
+
+	printf("identity rules in force, first match wins (%s):\n",
+	       c->builtin_rules ? "built-in, the file sets no identity.rules" : "from the file");
+	if (c->marker)
+		printf("  %d. marker SWARMWATCH_AGENT=<name> -> <name>\n", n++);
+	for (i = 0; i < c->nrules; i++)
+		printf("  %d. %s %s -> %s\n", n++, match[c->rules[i].match], c->rules[i].regex,
+		       c->rules[i].name);
+	if (n == 1)
+		printf("  none: no process is an agent\n");
+}
+
 int cmd_check_config(int argc, char **argv)
 {
 	struct config cfg;
@@ -14,7 +37,9 @@ int cmd_check_config(int argc, char **argv)
 		printf("usage: swarmwatch check-config FILE\n"
 		       "       swarmwatch check-config --defaults\n\n"
 		       "Parses and validates a configuration file without starting anything.\n"
-		       "Exit status 0 when it is valid; otherwise one line says what is wrong.\n"
+		       "Exit status 0 when it is valid, and then prints the identity rules in\n"
+		       "force; otherwise one line says what is wrong. A key the file does not set\n"
+		       "keeps its built-in default (identity.rules included; [] means none).\n"
 		       "--defaults prints the built-in configuration, a starting point for a file.\n");
 		return 0;
 	}
@@ -33,6 +58,7 @@ int cmd_check_config(int argc, char **argv)
 	printf("%s: ok (%d cgroup rules, %d command rules, max_agents %u, interval %.3gs)\n",
 	       argv[1], cfg.ncgroup_rules, cfg.nrules - cfg.ncgroup_rules, cfg.max_agents,
 	       cfg.interval_ns / 1e9);
+	print_rules(&cfg);
 	config__free(&cfg);
 	return 0;
 }

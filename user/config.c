@@ -381,22 +381,14 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 	return 0;
 }
 
-static int parse_identity(const struct parse *p, json_t *id, struct config *c)
+/* Compiles the rule array rs into c->rules, which must be NULL. */
+static int parse_rules(const struct parse *p, json_t *rs, struct config *c)
 {
-	static const char *const keys[] = {"marker", "rules", NULL};
 	struct rule *rules;
-	json_t *rs, *r;
+	json_t *r;
 	int err, pass;
 	size_t i, n;
 
-	if (!json_is_object(id))
-		return fail_at(p, "identity", "\"identity\" must be an object");
-	err = check_keys(p, id, "identity", keys);
-	if (err || (err = get_bool(p, id, "marker", &c->marker)) < 0)
-		return err;
-	rs = json_object_get(id, "rules");
-	if (!rs)
-		return 0;
 	if (!json_is_array(rs))
 		return fail_at(p, "rules", "\"rules\" must be an array");
 	n = json_array_size(rs);
@@ -429,6 +421,41 @@ static int parse_identity(const struct parse *p, json_t *id, struct config *c)
 err_rules:
 	c->rules = rules; /* config__free releases what was compiled */
 	return err;
+}
+
+static int parse_identity(const struct parse *p, json_t *id, struct config *c)
+{
+	static const char *const keys[] = {"marker", "rules", NULL};
+	json_t *rs;
+	int err;
+
+	if (!json_is_object(id))
+		return fail_at(p, "identity", "\"identity\" must be an object");
+	err = check_keys(p, id, "identity", keys);
+	if (err || (err = get_bool(p, id, "marker", &c->marker)) < 0)
+		return err;
+	rs = json_object_get(id, "rules");
+	return rs ? parse_rules(p, rs, c) : 0;
+}
+
+/*
+ * Gives c the built-in identity rules, for a file that does not set
+ * identity.rules (an explicit [] means none). Every other key's default is
+ * set by defaults() before parsing and stays unless the file sets it.
+ */
+static int builtin_rules(struct config *c, char *err, size_t errlen)
+{
+	struct parse p = {config__builtin, "built-in defaults", err, errlen};
+	json_t *root;
+	int ret;
+
+	root = json_loads(config__builtin, 0, NULL);
+	if (!root)
+		return -ENOMEM; /* defensive: the built-in text is valid JSON (unit-tested) */
+	ret = parse_rules(&p, json_object_get(json_object_get(root, "identity"), "rules"), c);
+	json_decref(root);
+	c->builtin_rules = !ret;
+	return ret;
 }
 
 static int parse_syscalls(const struct parse *p, json_t *s, struct config *c)
@@ -764,7 +791,7 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 		goto out;
 	if (ret)
 		c->top_upstreams = n;
-	ret = 0;
+	ret = c->rules ? 0 : builtin_rules(c, err, errlen);
 out:
 	json_decref(root);
 	return ret;

@@ -46,6 +46,7 @@ struct config {
 	struct rule *rules; /* cgroup rules first, then command rules */
 	int nrules;
 	int ncgroup_rules; /* rules[0..ncgroup_rules) match cgroups */
+	bool builtin_rules; /* the file does not set identity.rules: the built-in ones apply */
 	__u8 errno_ignored[SW_ERRNO_SLOTS]; /* 1: not counted as an error */
 	int top_errnos; /* errno labels per agent before "other" */
 	struct upstream upstreams[CONFIG_MAX_UPSTREAMS];
@@ -64,7 +65,9 @@ struct config {
 extern const char config__builtin[];
 
 /*
- * Parses JSON `text` into c (which it initializes). On error returns
+ * Parses JSON `text` into c (which it initializes). A key the text does not
+ * set keeps its built-in default (config__builtin), identity.rules included;
+ * an explicit "rules": [] means no rules. On error returns
  * -EINVAL and writes a one-line message "ORIGIN:LINE:COLUMN: what" to err.
  */
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen);

@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "1..19"
+echo "1..21"
 
 # expect_fail NAME EXIT-CODE MESSAGE COMMAND...: fails with that code and one line containing MESSAGE
 expect_fail() {
@@ -87,6 +87,26 @@ expect_fail "run refuses stray arguments" 2 'unexpected argument "extra"' \
 "$SWARMWATCH" check-config --defaults >"$work/defaults.json" &&
 	"$SWARMWATCH" check-config "$work/defaults.json" >/dev/null
 ok $? "the built-in defaults print and validate"
+
+# A file without identity.rules keeps the built-in rules, and check-config shows them.
+echo '{}' >"$work/empty.json"
+"$SWARMWATCH" check-config "$work/empty.json" >"$work/out" 2>&1 &&
+	grep -qF 'built-in, the file sets no identity.rules' "$work/out" &&
+	grep -qF '1. marker SWARMWATCH_AGENT=<name>' "$work/out" &&
+	grep -qF '2. cgroup /(docker|cri-containerd|crio|libpod)-([0-9a-f]{12})[0-9a-f]*\.scope$ -> container-$2' "$work/out" &&
+	grep -qF '4. comm ^(claude|codex|aider|goose|opencode|gemini|cursor-agent|openhands)$ -> $1' "$work/out"
+st=$?
+[ $st -eq 0 ] || sed 's/^/# /' "$work/out"
+ok $st "check-config of {} prints the built-in rules in force"
+
+printf '{"identity": {"marker": false, "rules": [{"match": "exe", "regex": "/bot$", "name": "bot"}]}}' \
+	>"$work/own.json"
+"$SWARMWATCH" check-config "$work/own.json" >"$work/out" 2>&1 &&
+	grep -qF '(from the file)' "$work/out" && grep -qF '1. exe /bot$ -> bot' "$work/out" &&
+	! grep -qE '^  [0-9]+\. (marker|cgroup|comm)' "$work/out"
+st=$?
+[ $st -eq 0 ] || sed 's/^/# /' "$work/out"
+ok $st "check-config prints a file's own rules, and only those"
 
 # The README shows the built-in defaults: keep it true.
 python3 - "$top/README.md" "$work/defaults.json" <<'PY'

@@ -52,17 +52,91 @@ static void test_builtin(void **state)
 	config__free(&c);
 }
 
-static void test_empty_object_defaults(void **state)
+/* a and b hold the same settings: every field, and the same rules in the same order. */
+static void assert_same_config(const struct config *a, const struct config *b)
 {
-	struct config c;
+	struct config x = *a, y = *b;
 	int i;
 
+	assert_int_equal(a->nrules, b->nrules);
+	for (i = 0; i < a->nrules; i++) {
+		assert_int_equal(a->rules[i].match, b->rules[i].match);
+		assert_string_equal(a->rules[i].regex, b->rules[i].regex);
+		assert_string_equal(a->rules[i].name, b->rules[i].name);
+	}
+	/* Everything else byte for byte (defaults() zeroes the struct, padding included). */
+	x.origin = y.origin = NULL;
+	x.rules = y.rules = NULL;
+	x.builtin_rules = y.builtin_rules = false;
+	assert_memory_equal(&x, &y, sizeof(x));
+}
+
+/* A file that sets no key is the built-in configuration, rules included. */
+static void test_empty_object_defaults(void **state)
+{
+	struct config def, c;
+
 	(void)state;
+	assert_int_equal(parse(&def, config__builtin), 0);
+	assert_false(def.builtin_rules);
 	assert_int_equal(parse(&c, "{}"), 0);
+	assert_true(c.builtin_rules);
+	assert_same_config(&c, &def);
+	config__free(&c);
+	config__free(&def);
+}
+
+/* Each key a file leaves out keeps its default; the rules stay unless the file sets them. */
+static void test_unset_keys_keep_defaults(void **state)
+{
+	static const char *const files[] = {
+		"{\"max_agents\": 10}",
+		"{\"identity\": {}}",
+		"{\"identity\": {\"marker\": false}}",
+		"{\"syscalls\": {\"top_errnos\": 3}, \"tls\": {\"agents\": [\"a\"]}}",
+		"{\"collectors\": {\"net\": false}, \"upstreams\": []}",
+	};
+	struct config def, c;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse(&def, config__builtin), 0);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		assert_int_equal(parse(&c, files[i]), 0);
+		assert_true(c.builtin_rules);
+		assert_int_equal(c.nrules, def.nrules);
+		assert_int_equal(c.ncgroup_rules, def.ncgroup_rules);
+		/* The rules are usable, not only present. */
+		assert_int_equal(regexec(&c.rules[0].re,
+					 "/system.slice/docker-0123456789abcdef.scope", 0, NULL, 0),
+				 0);
+		assert_true(c.errno_ignored[EAGAIN]);
+		assert_int_equal(c.max_agents, i == 0 ? 10 : def.max_agents);
+		assert_true(c.marker == (i != 2));
+		assert_true(c.interval_ns == def.interval_ns);
+		config__free(&c);
+	}
+	config__free(&def);
+}
+
+/* Rules a file sets replace the built-in ones; an empty list means none. */
+static void test_rules_replace_defaults(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{\"identity\": {\"rules\": []}}"), 0);
+	assert_false(c.builtin_rules);
 	assert_int_equal(c.nrules, 0);
-	assert_true(c.errno_ignored[EAGAIN]);
-	for (i = 0; i < COLLECTOR_MAX; i++)
-		assert_true(c.collectors[i]);
+	assert_int_equal(c.ncgroup_rules, 0);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"identity\": {\"rules\": [{\"match\": \"exe\", "
+				   "\"regex\": \"/x$\", \"name\": \"x\"}]}}"),
+			 0);
+	assert_false(c.builtin_rules);
+	assert_int_equal(c.nrules, 1);
+	assert_int_equal(c.ncgroup_rules, 0);
+	assert_int_equal(c.rules[0].match, RULE_EXE);
 	config__free(&c);
 }
 
@@ -329,6 +403,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_builtin),
 		cmocka_unit_test(test_empty_object_defaults),
+		cmocka_unit_test(test_unset_keys_keep_defaults),
+		cmocka_unit_test(test_rules_replace_defaults),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_syntax_error_position),
 		cmocka_unit_test(test_unknown_key_suggestion),
