@@ -118,7 +118,7 @@ static int check_privileges(void)
 	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		if (!has_cap(caps[i].cap)) {
 			pr_err("swarmwatch needs root or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and "
-			       "CAP_DAC_READ_SEARCH (missing %s): run it with sudo",
+			       "CAP_DAC_READ_SEARCH (missing %s): run it as root",
 			       caps[i].name);
 			return -EPERM;
 		}

@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "1..21"
+echo "1..23"
 
 # expect_fail NAME EXIT-CODE MESSAGE COMMAND...: fails with that code and one line containing MESSAGE
 expect_fail() {
@@ -107,6 +107,18 @@ printf '{"identity": {"marker": false, "rules": [{"match": "exe", "regex": "/bot
 st=$?
 [ $st -eq 0 ] || sed 's/^/# /' "$work/out"
 ok $st "check-config prints a file's own rules, and only those"
+
+# The quick start works as root on a machine without sudo: no command in the README
+# starts with sudo, make run and make test install the missing packages first, and the
+# privilege error says "as root".
+! grep -Eq '^\s*sudo ' "$top/README.md" &&
+	[ "$(make -s -n -C "$top" run 2>/dev/null | head -1)" = "tools/deps" ] &&
+	[ "$(make -s -n -C "$top" test 2>/dev/null | head -1)" = "tools/deps" ]
+ok $? "the quick start needs no sudo, and make run / make test run make deps first"
+unpriv=()
+[ "$(id -u)" -eq 0 ] && unpriv=(setpriv --reuid 65534 --regid 65534 --clear-groups)
+expect_fail "run without privileges says to run it as root" 1 "run it as root" \
+	"${unpriv[@]}" "$SWARMWATCH" run --listen 127.0.0.1:"$(free_port)"
 
 # The README shows the built-in defaults: keep it true.
 python3 - "$top/README.md" "$work/defaults.json" <<'PY'
