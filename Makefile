@@ -53,7 +53,8 @@ BENCH_SRCS := $(wildcard bench/*/*.c)
 BENCH_BPF_SRCS := $(wildcard bench/*/*.bpf.c)
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test tests fuzz format format-check clean unpin bench-bins bench-overhead
+.PHONY: all deps run test tests fuzz format format-check clean unpin bench-bins bench-overhead \
+	install uninstall
 all: $(BUILD)/swarmwatch
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
@@ -172,6 +173,32 @@ run: deps all
 
 test: deps tests
 	@tests/run
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, a configuration file
+# that is left alone if present, the README, and a systemd unit.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+DOCDIR ?= $(PREFIX)/share/doc/swarmwatch
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: all
+	install -D -m 0755 $(BUILD)/swarmwatch $(DESTDIR)$(BINDIR)/swarmwatch
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/swarmwatch
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/swarmwatch/swarmwatch.json ]; then \
+		echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/swarmwatch/swarmwatch.json"; \
+	else \
+		$(BUILD)/swarmwatch check-config --defaults > $(BUILD)/swarmwatch.json && \
+		install -m 0644 $(BUILD)/swarmwatch.json $(DESTDIR)$(SYSCONFDIR)/swarmwatch/swarmwatch.json; \
+	fi
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		-e 's|@DOCDIR@|$(DOCDIR)|g' dist/swarmwatch.service.in > $(BUILD)/swarmwatch.service
+	install -D -m 0644 $(BUILD)/swarmwatch.service $(DESTDIR)$(UNITDIR)/swarmwatch.service
+
+# Leaves the configuration file, and the pinned maps (make unpin removes those).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/swarmwatch $(DESTDIR)$(UNITDIR)/swarmwatch.service
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 # Removes the pinned maps and programs (kernel counters restart from zero).
 unpin: all
