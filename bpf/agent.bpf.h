@@ -128,6 +128,30 @@ static __always_inline struct sw_agent_stats *sw_stats(__u32 slot)
 	return bpf_map_lookup_elem(&agent_stats, &slot);
 }
 
+/* Whether socket ss still belongs to the agent of its slot (not reclaimed since). */
+static __always_inline bool sw_sock_current(const struct sw_sock *ss)
+{
+	__u32 slot = ss->slot;
+	__u32 *gen = bpf_map_lookup_elem(&slot_gen, &slot);
+
+	return gen && *gen == ss->gen;
+}
+
+/* Counters of the agent that owns socket ss; NULL once its slot was reclaimed. */
+static __always_inline struct sw_agent_stats *sw_sock_stats(const struct sw_sock *ss)
+{
+	return sw_sock_current(ss) ? sw_stats(ss->slot) : NULL;
+}
+
+/* Gives socket ss to agent slot, with the slot's current generation. */
+static __always_inline void sw_sock_own(struct sw_sock *ss, __u32 slot)
+{
+	__u32 *gen = bpf_map_lookup_elem(&slot_gen, &slot);
+
+	ss->slot = slot;
+	ss->gen = gen ? *gen : 0;
+}
+
 static __always_inline void sw_count(__u32 counter)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &counter);

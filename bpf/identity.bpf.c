@@ -19,6 +19,7 @@
 #include "compat.bpf.h"
 
 const volatile __u32 max_agents = 256;
+const volatile __u8 use_marker = 1; /* identity.marker */
 const volatile __u8 have_cgroup_rules = 0;
 const volatile __u8 have_command_rules = 0;
 
@@ -102,7 +103,11 @@ static __always_inline int env_marker(struct task_struct *t, struct sw_name *nam
 	return 1;
 }
 
-/* Slot of agent `name`, allocating one on first sight; folds past max_agents. */
+/*
+ * Slot of agent `name`, allocating one on first sight: a slot the daemon
+ * reclaimed (free_slots) if there is one, else the next never used; folds
+ * past max_agents.
+ */
 static __always_inline __u32 slot_of_name(struct sw_name *name)
 {
 	__u32 zero = 0, slot, *s, *next;
@@ -111,15 +116,19 @@ static __always_inline __u32 slot_of_name(struct sw_name *name)
 	s = bpf_map_lookup_elem(&agent_names, name);
 	if (s)
 		return *s;
-	next = bpf_map_lookup_elem(&slot_next, &zero);
-	if (!next)
-		return SW_SLOT_OTHER;
-	slot = __sync_fetch_and_add(next, 1);
+	if (bpf_map_pop_elem(&free_slots, &slot)) {
+		next = bpf_map_lookup_elem(&slot_next, &zero);
+		if (!next)
+			return SW_SLOT_OTHER;
+		slot = __sync_fetch_and_add(next, 1);
+	}
 	if (slot < 1 || slot > max_agents)
 		slot = SW_SLOT_OTHER;
 	err = bpf_map_update_elem(&agent_names, name, &slot, BPF_NOEXIST);
 	if (err == -EEXIST) {
-		/* Another CPU named it first; its slot wins, ours is left unused. */
+		/* Another CPU named it first: its slot wins, ours goes back to the free list. */
+		if (slot != SW_SLOT_OTHER)
+			bpf_map_push_elem(&free_slots, &slot, 0);
 		s = bpf_map_lookup_elem(&agent_names, name);
 		if (s)
 			return *s;
@@ -172,7 +181,7 @@ static __always_inline int on_exec(void)
 	__u64 ran;
 
 	st = sw_task_of(t);
-	if (env_marker(t, &name)) {
+	if (use_marker && env_marker(t, &name)) {
 		slot = slot_of_name(&name);
 	} else {
 		__u64 cg = bpf_get_current_cgroup_id();

@@ -57,6 +57,37 @@ SW_MAP struct {
 	__type(value, __u32);
 } slot_next SEC(".maps");
 
+/* Slots the daemon reclaimed from retired agents, cleared and free for a new
+ * name; taken before slot_next grows. Pinned with agent_names and slot_next. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 257);
+	__type(value, __u32);
+} free_slots SEC(".maps");
+
+/* Per slot: tasks that still carry it, counted by the iterator of
+ * slots.bpf.c when the daemon asks. Memory-mapped (an array's elements are
+ * 8 bytes apart: u64 values keep the mapping a plain array); per run, not
+ * pinned. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 257);
+	__type(key, __u32);
+	__type(value, __u64);
+} slot_tasks SEC(".maps");
+
+/* Per slot: bumped by the daemon when it retires the slot's agent. A socket
+ * keeps the generation it was given with its slot; once they differ, the
+ * socket's events are credited to no one (the slot may belong to another
+ * agent by then). Pinned, like the sockets' owners in `socks`. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 257);
+	__type(key, __u32);
+	__type(value, __u32);
+} slot_gen SEC(".maps");
+
 /* cgroup v2 id -> slot, filled by the daemon from cgroup path rules. */
 SW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

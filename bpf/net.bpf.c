@@ -54,7 +54,7 @@ static __always_inline struct sw_sock *sock_of(const struct sock *sk, struct sw_
 		sw_count(SW_CNT_SOCK_STORAGE_FULL);
 		return NULL;
 	}
-	ss->slot = cur->slot;
+	sw_sock_own(ss, cur->slot);
 	ss->family = sk->__sk_common.skc_family;
 	ss->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (ss->family == AF_INET) {
@@ -211,7 +211,7 @@ int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int 
 			return 0;
 		ss = sock_of(sk, cur);
 		if (ss) {
-			ss->slot = cur->slot;
+			sw_sock_own(ss, cur->slot);
 			ss->role = SW_ROLE_CLIENT;
 			ss->connect_ns = bpf_ktime_get_ns();
 		}
@@ -220,7 +220,7 @@ int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int 
 	ss = bpf_sk_storage_get(&socks, (void *)sk, 0, 0);
 	if (!ss)
 		return 0;
-	s = sw_stats(ss->slot);
+	s = sw_sock_stats(ss);
 	if (!s)
 		return 0;
 	if (newstate == TCP_ESTABLISHED) {
@@ -267,7 +267,7 @@ int BPF_PROG(sw_tcp_retransmit, const struct sock *sk)
 	if (!sk)
 		return 0;
 	ss = bpf_sk_storage_get(&socks, (void *)sk, 0, 0);
-	if (ss && (s = sw_stats(ss->slot)))
+	if (ss && (s = sw_sock_stats(ss)))
 		s->tcp_retransmits += 1;
 	return 0;
 }
@@ -281,7 +281,7 @@ int BPF_PROG(sw_tcp_send_reset, const struct sock *sk)
 	if (!sk)
 		return 0; /* a reset for no socket of ours */
 	ss = bpf_sk_storage_get(&socks, (void *)sk, 0, 0);
-	if (ss && (s = sw_stats(ss->slot)))
+	if (ss && (s = sw_sock_stats(ss)))
 		s->tcp_resets_sent += 1;
 	return 0;
 }
@@ -295,7 +295,7 @@ int BPF_PROG(sw_tcp_receive_reset, struct sock *sk)
 	if (!sk)
 		return 0;
 	ss = bpf_sk_storage_get(&socks, sk, 0, 0);
-	if (ss && (s = sw_stats(ss->slot)))
+	if (ss && (s = sw_sock_stats(ss)))
 		s->tcp_resets_received += 1;
 	return 0;
 }
@@ -321,7 +321,7 @@ static __always_inline int on_length(struct sock *sk, int ret, int flags, bool s
 		return 0;
 	if (!paired_by_tls(ss, sent))
 		track_request(ss, sent, ret);
-	s = sw_stats(ss->slot);
+	s = sw_sock_stats(ss);
 	if (!s)
 		return 0;
 	if (sent)

@@ -12,6 +12,8 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
 	struct sw_req_stats *r;
 	__u32 b = sw_log2_bucket(ns, SW_LAT_SLOTS);
 
+	if (!sw_sock_current(ss))
+		return; /* its agent's slot was reclaimed */
 	key.slot = ss->slot;
 	key.role = ss->role;
 	key.status = status;
@@ -34,7 +36,7 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
 	}
 	if (ss->role == SW_ROLE_CLIENT) {
 		/* Per agent, for the anomaly detectors: what its calls cost it. */
-		struct sw_agent_stats *s = sw_stats(ss->slot);
+		struct sw_agent_stats *s = sw_stats(ss->slot); /* current: checked above */
 
 		if (s) {
 			s->client_requests += 1;

@@ -8,7 +8,7 @@
 
 /* Bump when any map key/value layout below changes: pinned maps of another
  * layout are recreated instead of reused. */
-#define SW_LAYOUT_VERSION 6
+#define SW_LAYOUT_VERSION 7
 
 #define SW_NAME_LEN 32 /* agent name, NUL-terminated */
 #define SW_COMM_LEN 16
@@ -254,6 +254,7 @@ struct sw_sock {
 	__u8 family; /* AF_INET or AF_INET6 of the peer */
 	__u16 dport; /* peer port, host order */
 	__u32 daddr[4]; /* peer address (IPv4 in daddr[0]), network order */
+	__u32 gen; /* slot_gen of slot when it was given: credits stop once the slot is reclaimed */
 	__u64 ssl; /* TLS capture: the SSL * whose bytes it carries, 0 if none seen */
 };
 

@@ -512,6 +512,12 @@ static int each_tick(const struct entry *e, const struct snapshot *s, struct out
 					   : s->time);
 }
 
+static int each_reclaimed(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	(void)e;
+	return put(o, NULL, (double)s->slots_reclaimed);
+}
+
 static int each_build_info(const struct entry *e, const struct snapshot *s, struct out *o)
 {
 	char libbpf[32];
@@ -913,6 +919,9 @@ static const struct entry entries[] = {
 	SCALAR("swarmwatch_agent_folds_total", CATALOG_COUNTER, "",
 	       "Processes folded into agent \"other\" because max_agents was reached.",
 	       each_counter, SW_CNT_FOLDED),
+	SCALAR("swarmwatch_agent_slots_reclaimed_total", CATALOG_COUNTER, "",
+	       "Kernel agent slots freed from retired agents (no live task left) for new agents.",
+	       each_reclaimed, 0),
 	SCALAR("swarmwatch_collector_ticks_total", CATALOG_COUNTER, "", "Collector ticks so far.",
 	       each_tick, TICK_COUNT),
 	SCALAR("swarmwatch_collector_tick_duration_seconds", CATALOG_GAUGE, "seconds",

@@ -31,6 +31,7 @@ struct collector {
 	int *agent_index; /* per slot: index in the snapshot being built, -1 if none */
 	int request_entries; /* series in the kernel's request table at the last tick */
 	bool *retired; /* per slot: a named agent no longer exported */
+	bool *idle; /* per slot: retired at the last sample, so without a live instance */
 };
 
 static __u64 now_ns(clockid_t clk)
@@ -74,7 +75,8 @@ struct collector *collector__new(const struct config *c, struct kernel *k,
 	col->upstreams = calloc((size_t)col->nslots * c->top_upstreams, UPSTREAM_LEN);
 	col->agent_index = calloc(col->nslots, sizeof(*col->agent_index));
 	col->retired = calloc(col->nslots, sizeof(*col->retired));
-	if (!col->names || !col->r.stats || !col->r.rss || !col->r.user_starts ||
+	col->idle = calloc(col->nslots, sizeof(*col->idle));
+	if (!col->idle || !col->names || !col->r.stats || !col->r.rss || !col->r.user_starts ||
 	    !col->r.user_opened || !col->shown || !col->activity || !col->active_ns ||
 	    !col->upstreams || !col->agent_index || !col->retired) {
 		collector__free(col);
@@ -99,6 +101,7 @@ void collector__free(struct collector *col)
 	free(col->upstreams);
 	free(col->agent_index);
 	free(col->retired);
+	free(col->idle);
 	free(col);
 }
 
@@ -320,6 +323,7 @@ int collector__sample(struct collector *col, struct snapshot *s)
 		return -ENOMEM;
 	memcpy(s->counters, r->counters, sizeof(s->counters));
 	s->rss_up = rss_sampled(col);
+	memset(col->idle, 0, col->nslots * sizeof(*col->idle));
 	for (slot = 0; slot < r->nread; slot++) {
 		struct agent_snap *a = &s->agents[n];
 
@@ -338,8 +342,10 @@ int collector__sample(struct collector *col, struct snapshot *s)
 		a->rss_bytes = s->rss_up ? r->rss[slot] : 0;
 		col->retired[slot] = !agent_current(
 			col, slot, a->instances, activity_of(&r->stats[slot], a->user_starts), t0);
-		if (col->retired[slot])
+		if (col->retired[slot]) {
+			col->idle[slot] = slot != SW_SLOT_OTHER;
 			continue;
+		}
 		a->s = r->stats[slot];
 		a->s.tcp_opened += r->user_opened[slot];
 		collector__pick_errnos(a->s.syscall_errors, col->shown[slot], col->cfg->top_errnos);
@@ -360,4 +366,29 @@ int collector__sample(struct collector *col, struct snapshot *s)
 			s->maps[i].entries = col->request_entries;
 	}
 	return 0;
+}
+
+const bool *collector__idle(const struct collector *col)
+{
+	return col->idle;
+}
+
+void collector__forget(struct collector *col, const __u32 *slots, int n)
+{
+	size_t ups = (size_t)col->cfg->top_upstreams * UPSTREAM_LEN;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		__u32 slot = slots[i];
+
+		if (slot == SW_SLOT_OTHER || slot >= col->nslots)
+			continue;
+		col->names[slot][0] = 0;
+		memset(col->shown[slot], 0, sizeof(col->shown[slot]));
+		col->activity[slot] = 0;
+		col->active_ns[slot] = 0;
+		memset(col->upstreams + slot * ups, 0, ups);
+		col->retired[slot] = false;
+		col->idle[slot] = false;
+	}
 }

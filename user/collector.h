@@ -32,6 +32,16 @@ void collector__free(struct collector *col);
 int collector__sample(struct collector *col, struct snapshot *s);
 
 /*
+ * Per slot [0, max_agents]: whether its agent was retired at the last
+ * collector__sample() (no live instance, counters still for
+ * agent_retention), so that its slot may be reclaimed. Never slot 0.
+ */
+const bool *collector__idle(const struct collector *col);
+
+/* Forgets what the collector kept of slots (names, labels, activity): they were reclaimed. */
+void collector__forget(struct collector *col, const __u32 *slots, int n);
+
+/*
  * Picks which errnos of an agent get their own label: the ones already
  * shown stay (so "other" never decreases), and new ones are added, largest
  * count first, until `top` are shown. Pure; exposed for tests.

@@ -112,6 +112,7 @@ struct identity {
 	struct root *roots;
 	int nroots, roots_cap;
 	__u64 *cgroup_ids; /* ids currently in the cgroup map */
+	__u32 *cgroup_slots; /* ... and the slot each maps to */
 	int ncgroup_ids;
 	pid_t self;
 };
@@ -194,6 +195,7 @@ void identity__free(struct identity *id)
 		close(id->roots[i].pidfd);
 	free(id->roots);
 	free(id->cgroup_ids);
+	free(id->cgroup_slots);
 	free(id);
 }
 
@@ -206,12 +208,19 @@ __u32 identity__slot(struct identity *id, const char *name)
 	snprintf(key.name, sizeof(key.name), "%s", name);
 	if (!bpf_map_lookup_elem(id->maps.names_fd, &key, &slot))
 		return slot;
-	slot = __atomic_fetch_add(id->maps.slot_next, 1, __ATOMIC_SEQ_CST);
+	/* A reclaimed slot first, as the kernel does (identity.bpf.c). */
+	if (bpf_map_lookup_and_delete_elem(id->maps.free_slots_fd, NULL, &slot))
+		slot = __atomic_fetch_add(id->maps.slot_next, 1, __ATOMIC_SEQ_CST);
 	if (slot < 1 || slot > id->cfg->max_agents)
 		slot = SW_SLOT_OTHER;
 	if (bpf_map_update_elem(id->maps.names_fd, &key, &slot, BPF_NOEXIST)) {
-		if (errno == EEXIST && !bpf_map_lookup_elem(id->maps.names_fd, &key, &slot))
-			return slot;
+		/* Named meanwhile (by the kernel): its slot wins, ours goes back to the free list. */
+		if (errno == EEXIST) {
+			if (slot != SW_SLOT_OTHER)
+				bpf_map_update_elem(id->maps.free_slots_fd, NULL, &slot, BPF_ANY);
+			if (!bpf_map_lookup_elem(id->maps.names_fd, &key, &slot))
+				return slot;
+		}
 		pr_warn("identity: agent name table is full; \"%s\" folds into \"other\"", name);
 		slot = SW_SLOT_OTHER;
 	}
@@ -521,22 +530,35 @@ int identity__scan_proc(struct identity *id)
 	return tagged;
 }
 
-static int add_cgroup_id(__u64 **ids, int *n, __u64 cgid)
+/* The cgroups a walk found mapped to an agent, and their slots. */
+struct cgroup_list {
+	__u64 *ids;
+	__u32 *slots;
+	int n;
+};
+
+static int add_cgroup_id(struct cgroup_list *l, __u64 cgid, __u32 slot)
 {
 	__u64 *p;
+	__u32 *q;
 
-	if (*n >= MAX_CGROUPS)
+	if (l->n >= MAX_CGROUPS)
 		return -E2BIG;
-	p = realloc(*ids, (*n + 1) * sizeof(**ids));
+	p = realloc(l->ids, (l->n + 1) * sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p[(*n)++] = cgid;
-	*ids = p;
+	l->ids = p;
+	q = realloc(l->slots, (l->n + 1) * sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	l->slots = q;
+	p[l->n] = cgid;
+	q[l->n++] = slot;
 	return 0;
 }
 
-static void walk_cgroups(struct identity *id, char *path, size_t rootlen, int depth, __u64 **ids,
-			 int *n)
+static void walk_cgroups(struct identity *id, char *path, size_t rootlen, int depth,
+			 struct cgroup_list *l)
 {
 	struct proc_info info = {0};
 	char name[SW_NAME_LEN];
@@ -552,7 +574,7 @@ static void walk_cgroups(struct identity *id, char *path, size_t rootlen, int de
 		__u32 slot = identity__slot(id, name);
 		__u64 cgid = st.st_ino;
 
-		if (!add_cgroup_id(ids, n, cgid))
+		if (!add_cgroup_id(l, cgid, slot))
 			bpf_map_update_elem(id->maps.cgroups_fd, &cgid, &slot, BPF_ANY);
 	}
 	d = opendir(path);
@@ -565,7 +587,7 @@ static void walk_cgroups(struct identity *id, char *path, size_t rootlen, int de
 			continue;
 		path[len] = '/';
 		strcpy(path + len + 1, de->d_name);
-		walk_cgroups(id, path, rootlen, depth + 1, ids, n);
+		walk_cgroups(id, path, rootlen, depth + 1, l);
 		path[len] = 0;
 	}
 	closedir(d);
@@ -573,24 +595,76 @@ static void walk_cgroups(struct identity *id, char *path, size_t rootlen, int de
 
 int identity__scan_cgroups(struct identity *id)
 {
+	struct cgroup_list l = {0};
 	char path[PATH_MAX];
-	__u64 *ids = NULL;
-	int n = 0, i, j;
+	int i, j;
 
 	if (!id->cfg->ncgroup_rules || !id->cgroup_root[0])
 		return 0;
 	snprintf(path, sizeof(path), "%s", id->cgroup_root);
-	walk_cgroups(id, path, strlen(path), 0, &ids, &n);
+	walk_cgroups(id, path, strlen(path), 0, &l);
 	for (i = 0; i < id->ncgroup_ids; i++) {
-		for (j = 0; j < n && ids[j] != id->cgroup_ids[i]; j++)
+		for (j = 0; j < l.n && l.ids[j] != id->cgroup_ids[i]; j++)
 			;
-		if (j == n)
+		if (j == l.n)
 			bpf_map_delete_elem(id->maps.cgroups_fd, &id->cgroup_ids[i]);
 	}
 	free(id->cgroup_ids);
-	id->cgroup_ids = ids;
-	id->ncgroup_ids = n;
+	free(id->cgroup_slots);
+	id->cgroup_ids = l.ids;
+	id->cgroup_slots = l.slots;
+	id->ncgroup_ids = l.n;
+	return l.n;
+}
+
+int identity__unpublish(struct identity *id, __u32 slot, char name[SW_NAME_LEN])
+{
+	struct sw_name key, next, *prev = NULL;
+	__u32 v;
+	int i;
+
+	for (i = 0; i < id->ncgroup_ids; i++)
+		if (id->cgroup_slots[i] == slot)
+			return -EBUSY;
+	while (!bpf_map_get_next_key(id->maps.names_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(id->maps.names_fd, &key, &v) || v != slot)
+			continue;
+		if (bpf_map_delete_elem(id->maps.names_fd, &key))
+			return -errno;
+		memcpy(name, key.name, SW_NAME_LEN);
+		name[SW_NAME_LEN - 1] = 0;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int identity__forget_folded(struct identity *id)
+{
+	struct sw_name key, next, *prev = NULL;
+	int n = 0;
+	__u32 v;
+
+	while (!bpf_map_get_next_key(id->maps.names_fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(id->maps.names_fd, &next, &v) && v == SW_SLOT_OTHER &&
+		    !bpf_map_delete_elem(id->maps.names_fd, &next)) {
+			n++;
+			continue; /* the walk goes on from the same predecessor */
+		}
+		key = next;
+		prev = &key;
+	}
 	return n;
+}
+
+int identity__publish(struct identity *id, __u32 slot, const char *name)
+{
+	struct sw_name key;
+
+	memset(&key, 0, sizeof(key));
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	return bpf_map_update_elem(id->maps.names_fd, &key, &slot, BPF_NOEXIST) ? -errno : 0;
 }
 
 int identity__cgroup_count(const struct identity *id)

@@ -52,6 +52,8 @@ struct identity_maps {
 	int meta_fd;
 	int socks_fd; /* socket storage: owners of TCP sockets */
 	int user_opened_fd; /* connections adopted by the daemon, per slot */
+	int free_slots_fd; /* queue of reclaimed slots, shared with the kernel */
+	int slot_gen_fd; /* generation per slot, given to the sockets it owns */
 	__u32 *slot_next; /* mapped `slot_next`, shared with the kernel */
 };
 
@@ -81,7 +83,31 @@ __u32 identity__instances(const struct identity *id, __u32 slot);
 /* Cgroups currently mapped to an agent by cgroup rules. */
 int identity__cgroup_count(const struct identity *id);
 
-/* Slot of agent `name`, allocated on first use like the kernel does. */
+/*
+ * Slot of agent `name`, allocated on first use like the kernel does: a
+ * reclaimed slot from the free list if there is one, else the next never
+ * used, else SW_SLOT_OTHER (a fold).
+ */
 __u32 identity__slot(struct identity *id, const char *name);
+
+/*
+ * First step of reclaiming slot: from now on no name resolves to it, so no
+ * new process can get it (exec and the daemon's rules allocate a new slot
+ * for the name). Deletes the name mapped to slot from the kernel's table
+ * and writes it to name. -EBUSY when a cgroup rule's entry maps a live
+ * cgroup to slot (nothing is changed), -ENOENT when no name maps to it,
+ * or -errno.
+ */
+int identity__unpublish(struct identity *id, __u32 slot, char name[SW_NAME_LEN]);
+
+/*
+ * Deletes the names that folded into "other" from the kernel's table, so
+ * that each gets a slot of its own at its next exec now that slots are
+ * free again (its processes running now stay in "other"). Returns how many.
+ */
+int identity__forget_folded(struct identity *id);
+
+/* Undoes identity__unpublish(): name resolves to slot again; 0, -EEXIST or -errno. */
+int identity__publish(struct identity *id, __u32 slot, const char *name);
 
 #endif

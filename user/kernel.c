@@ -71,6 +71,9 @@ struct kernel {
 	__u32 rss_slots;
 	int stats_fd; /* keeps BPF run-time stats on, -1 if off */
 	__u32 *slot_next; /* mmap of `slot_next` */
+	struct bpf_link *tasks_link; /* the task iterator counting the tasks of each slot */
+	__u64 *tasks; /* mmap of `slot_tasks` */
+	size_t tasks_len;
 	size_t slot_next_len;
 	struct ring_buffer *rb;
 	kernel_event_fn on_event;
@@ -397,8 +400,8 @@ make_dir:
  */
 static bool map_is_pinned(const struct bpf_map *m)
 {
-	static const char *const per_run[] = {"oncpu", "agent_rss", "agent_tls", "tls_calls",
-					      "tls_pending"};
+	static const char *const per_run[] = {"oncpu",	   "agent_rss",	  "agent_tls",
+					      "tls_calls", "tls_pending", "slot_tasks"};
 	const char *name = bpf_map__name(m);
 	size_t i;
 
@@ -499,6 +502,7 @@ static void set_rodata(struct kernel *k)
 	__u32 slots = c->max_agents + 1;
 
 	ro->max_agents = c->max_agents;
+	ro->use_marker = c->marker;
 	ro->have_cgroup_rules = c->ncgroup_rules > 0;
 	ro->have_command_rules = c->nrules > 0; /* cgroups created later are checked too */
 	ro->exit_has_group_dead = exit_has_group_dead();
@@ -517,6 +521,9 @@ static void set_rodata(struct kernel *k)
 	bpf_map__set_max_entries(k->skel->maps.user_opened, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_tls, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_rss, slots);
+	bpf_map__set_max_entries(k->skel->maps.free_slots, slots);
+	bpf_map__set_max_entries(k->skel->maps.slot_tasks, slots);
+	bpf_map__set_max_entries(k->skel->maps.slot_gen, slots);
 	/* An LRU hash is allocated in full at creation: only as large as TLS capture needs. */
 	if (!k->tls_up)
 		bpf_map__set_max_entries(k->skel->maps.tls_pending, 1);
@@ -664,6 +671,32 @@ static void attach_rss(struct kernel *k)
 			strerror(errno));
 }
 
+/*
+ * Maps `slot_tasks` and attaches the task iterator that counts the tasks
+ * carrying each slot. On failure slots are not reclaimed (one warning) and
+ * everything else runs.
+ */
+static void attach_slot_tasks(struct kernel *k)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	__u32 n = bpf_map__max_entries(k->skel->maps.slot_tasks);
+	int fd = bpf_map__fd(k->skel->maps.slot_tasks);
+
+	k->tasks_len = (n * sizeof(__u64) + page - 1) / page * page;
+	k->tasks = mmap(NULL, k->tasks_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (k->tasks == MAP_FAILED) {
+		k->tasks = NULL;
+		goto fail;
+	}
+	k->tasks_link = bpf_program__attach_iter(k->skel->progs.sw_task_slots, NULL);
+	if (k->tasks_link)
+		return;
+fail:
+	pr_warn("identity: cannot run the slot iterator: %s; slots of retired agents are not "
+		"reclaimed, and past max_agents new agents fold into \"other\"",
+		strerror(errno));
+}
+
 static void read_map_stats(struct kernel *k);
 
 /* Readies the open object: programs to load, rodata, pinned maps; 0 or -errno. */
@@ -752,6 +785,7 @@ struct kernel *kernel__open(const struct config *c)
 	if (attach(k))
 		goto err_destroy;
 	attach_rss(k);
+	attach_slot_tasks(k);
 	pin_programs(k);
 	read_map_stats(k);
 	if (c->bpf_stats) {
@@ -808,6 +842,9 @@ void kernel__close(struct kernel *k)
 	bpf_link__destroy(k->rss_link);
 	if (k->rss)
 		munmap(k->rss, k->rss_len);
+	bpf_link__destroy(k->tasks_link);
+	if (k->tasks)
+		munmap(k->tasks, k->tasks_len);
 	unpin_programs(k->cfg->pin_path);
 	if (k->slot_next)
 		munmap(k->slot_next, k->slot_next_len);
@@ -851,6 +888,8 @@ void kernel__identity_maps(struct kernel *k, struct identity_maps *maps)
 	maps->meta_fd = bpf_map__fd(k->skel->maps.meta);
 	maps->socks_fd = bpf_map__fd(k->skel->maps.socks);
 	maps->user_opened_fd = bpf_map__fd(k->skel->maps.user_opened);
+	maps->free_slots_fd = bpf_map__fd(k->skel->maps.free_slots);
+	maps->slot_gen_fd = bpf_map__fd(k->skel->maps.slot_gen);
 	maps->slot_next = k->slot_next;
 }
 
@@ -991,19 +1030,14 @@ static int kernel__read_counters(struct kernel *k, __u64 out[SW_CNT_MAX])
 	return 0;
 }
 
-static int kernel__read_rss(struct kernel *k, __u32 nslots, __u64 *out)
+/* Runs iterator link once over everything it visits; it writes no output. */
+static int run_iter(struct bpf_link *link)
 {
 	char buf[64];
 	int fd, err = 0;
 	ssize_t n;
 
-	if (!k->rss_link)
-		return -ENOTSUP;
-	if (nslots > k->rss_slots)
-		nslots = k->rss_slots;
-	memset(k->rss, 0, k->rss_slots * sizeof(__u64));
-	/* Each read of a new iterator runs the program over every task; it writes no output. */
-	fd = bpf_iter_create(bpf_link__fd(k->rss_link));
+	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
 		return -errno;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
@@ -1011,10 +1045,89 @@ static int kernel__read_rss(struct kernel *k, __u32 nslots, __u64 *out)
 	if (n < 0)
 		err = -errno;
 	close(fd);
+	return err;
+}
+
+static int kernel__read_rss(struct kernel *k, __u32 nslots, __u64 *out)
+{
+	int err;
+
+	if (!k->rss_link)
+		return -ENOTSUP;
+	if (nslots > k->rss_slots)
+		nslots = k->rss_slots;
+	memset(k->rss, 0, k->rss_slots * sizeof(__u64));
+	err = run_iter(k->rss_link);
 	if (err)
 		return err;
 	memcpy(out, k->rss, nslots * sizeof(__u64));
 	return nslots;
+}
+
+int kernel__count_slot_tasks(struct kernel *k, __u32 nslots, __u64 *out)
+{
+	__u32 max = bpf_map__max_entries(k->skel->maps.slot_tasks);
+	int err;
+
+	if (!k->tasks_link)
+		return -ENOTSUP;
+	if (nslots > max)
+		nslots = max;
+	memset(k->tasks, 0, max * sizeof(__u64));
+	err = run_iter(k->tasks_link);
+	if (err)
+		return err;
+	memcpy(out, k->tasks, nslots * sizeof(__u64));
+	return nslots;
+}
+
+int kernel__retire_slot(struct kernel *k, __u32 slot)
+{
+	int fd = bpf_map__fd(k->skel->maps.slot_gen);
+	__u32 gen = 0;
+
+	if (slot == SW_SLOT_OTHER || slot >= bpf_map__max_entries(k->skel->maps.slot_gen))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(fd, &slot, &gen))
+		return -errno;
+	gen++;
+	return bpf_map_update_elem(fd, &slot, &gen, BPF_ANY) ? -errno : 0;
+}
+
+int kernel__release_slot(struct kernel *k, __u32 slot)
+{
+	struct swarmwatch_bpf *s = k->skel;
+	size_t len = sizeof(struct sw_agent_stats) * k->ncpus;
+	struct sw_req_key key, next, *prev = NULL;
+	__u32 off = SW_TLS_UNDECIDED;
+	__u64 zero = 0;
+	void *buf;
+	int fd;
+
+	if (slot == SW_SLOT_OTHER || slot >= bpf_map__max_entries(s->maps.agent_stats))
+		return -EINVAL;
+	buf = percpu_scratch(k, len);
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, 0, len);
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.agent_stats), &slot, buf, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(s->maps.user_starts), &slot, &zero, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(s->maps.user_opened), &slot, &zero, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(s->maps.agent_tls), &slot, &off, BPF_ANY))
+		return -errno;
+	/* Series the retired agent left (its sockets are gone, so none grows again). */
+	fd = bpf_map__fd(s->maps.requests);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (next.slot == slot) {
+			bpf_map_delete_elem(fd, &next);
+			continue; /* the walk goes on from the same predecessor */
+		}
+		key = next;
+		prev = &key;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.free_slots), NULL, &slot, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 static __u64 read_u64(int fd, __u32 key)

@@ -77,6 +77,32 @@ int kernel__read_stats(struct kernel *k, __u32 nslots, struct sw_agent_stats *ou
 /* Connections the daemon found open for slot (adopted sockets); 0 when none. */
 __u64 kernel__user_opened(struct kernel *k, __u32 slot);
 
+/*
+ * Counts, per slot, the tasks (threads included) that carry it: zeroes
+ * `slot_tasks`, runs the task iterator once (it visits every task on the
+ * host), and copies slots [0, nslots) to out. Returns the number of slots
+ * copied, -ENOTSUP when the iterator does not run here, or another -errno.
+ */
+int kernel__count_slot_tasks(struct kernel *k, __u32 nslots, __u64 *out);
+
+/*
+ * Retires slot's sockets: bumps the slot's generation, so that sockets its
+ * agent left behind (closing after the process exited, or passed to
+ * another process) credit no one from now on. 0, -EINVAL for slot 0
+ * ("other") or out of range, or -errno.
+ */
+int kernel__retire_slot(struct kernel *k, __u32 slot);
+
+/*
+ * Makes slot, whose agent is retired (kernel__retire_slot()) and which no
+ * task carries any more, free for a new agent: zeroes its per-CPU counters,
+ * the daemon's starts and adopted connections, its TLS decision, deletes
+ * its request series, then puts it on the kernel's free list, from which
+ * the next new name takes it. 0, -EINVAL for slot 0 ("other") or out of
+ * range, or -errno.
+ */
+int kernel__release_slot(struct kernel *k, __u32 slot);
+
 /* Calls fn for each request series in the kernel; returns how many. */
 int kernel__for_each_request(struct kernel *k,
 			     void (*fn)(void *ctx, const struct sw_req_key *key,

@@ -66,6 +66,7 @@ struct snapshot {
 	struct request_series *requests; /* malloc'd; sorted by agent, upstream, role, status */
 	int nrequests;
 	__u64 counters[SW_CNT_MAX];
+	__u64 slots_reclaimed; /* agent slots freed from retired agents since start */
 	bool up[COLLECTOR_MAX];
 	bool rss_up; /* the task iterator ran: agents' rss_bytes are set */
 	struct prog_stat progs[SNAPSHOT_MAX_PROGS];

@@ -325,6 +325,8 @@ static int adopt_socket(struct scan *sc, int pidfd, int fd, __u64 inode, __u32 s
 		goto out_close;
 	memset(&v, 0, sizeof(v));
 	v.slot = slot;
+	if (bpf_map_lookup_elem(maps->slot_gen_fd, &slot, &v.gen))
+		v.gen = 0;
 	v.flags = SW_SOCK_ESTABLISHED | SW_SOCK_ADOPTED;
 	v.role = server ? SW_ROLE_SERVER : SW_ROLE_CLIENT;
 	if (fill_peer(sfd, &v))

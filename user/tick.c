@@ -9,6 +9,7 @@
 #include "identity.h"
 #include "kernel.h"
 #include "log.h"
+#include "reclaim.h"
 #include "tick.h"
 #include "tls.h"
 
@@ -21,6 +22,8 @@ struct tick {
 	struct tls *tls; /* NULL when TLS capture is off */
 	struct collector *col;
 	struct anomaly *anomaly; /* detector state, touched by the tick's thread only */
+	struct reclaim *reclaim; /* slots of retired agents going back to the free list */
+	__u32 *freed; /* scratch: slots reclaimed this tick */
 	__u64 ticks;
 	__u64 last_cgroup_scan; /* monotonic ns */
 	struct snapshot_slot slot;
@@ -52,7 +55,9 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 	ap.hold_s = c->anomaly_hold_ns / 1e9;
 	t->anomaly = anomaly__new(&ap);
 	t->col = collector__new(c, k, id);
-	if (!t->anomaly || !t->col) {
+	t->reclaim = reclaim__new(c->max_agents + 1);
+	t->freed = calloc(c->max_agents + 1, sizeof(*t->freed));
+	if (!t->anomaly || !t->col || !t->reclaim || !t->freed) {
 		tick__free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -66,6 +71,8 @@ void tick__free(struct tick *t)
 		return;
 	snapshot__slot_fini(&t->slot);
 	collector__free(t->col);
+	reclaim__free(t->reclaim);
+	free(t->freed);
 	anomaly__free(t->anomaly);
 	free(t);
 }
@@ -105,6 +112,19 @@ static int stage_sample(struct tick *t, struct snapshot *s)
 }
 
 /*
+ * Slots of agents the sample found retired go back to the free list once no task carries them
+ * (reclaim.h), and the collector forgets them.
+ */
+static void stage_reclaim(struct tick *t, struct snapshot *s, __u64 now)
+{
+	int n = reclaim__tick(t->reclaim, t->k, t->id, collector__idle(t->col), now, t->freed);
+
+	if (n > 0)
+		collector__forget(t->col, t->freed, n);
+	s->slots_reclaimed = reclaim__count(t->reclaim);
+}
+
+/*
  * Appends the tick's samples (catalog__for_each over s) to the series store; 0 or -errno. The
  * store counts and logs its own errors: the tick goes on without it.
  */
@@ -137,6 +157,7 @@ int tick__run(struct tick *t)
 		snapshot__put(s);
 		return err;
 	}
+	stage_reclaim(t, s, t0);
 	stage_store(t, s);
 	stage_detect(t, s);
 	s->tick_seconds = (mono_ns() - t0) / 1e9;

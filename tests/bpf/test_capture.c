@@ -108,7 +108,7 @@ static const char *const checks[] = {
 	"without the sched collector, collector_up{collector=\"sched\"} is 0",
 	"map fill and kernel memory are exported",
 	"an agent idle past agent_retention with no instance is no longer exported",
-	"a retired agent that comes back continues its counters",
+	"a retired agent that no task carried any more comes back from zero (slot reclaimed)",
 	"a retired agent's request series leave the kernel's table, and do not come back with it",
 	"memhog: resident memory 64-104 MiB while it holds 64 MiB",
 	"memhog: resident memory 0 once its process is killed (still exported: agent_retention)",
@@ -417,7 +417,10 @@ int main(int argc, char **argv)
 		m = scrape(d.port);
 		tap_check(m && !strstr(m, "agent=\"nosched\""), "%s", checks[28]);
 
-		/* Back again: its counters continue where they were. */
+		/*
+		 * Back again: no task carried its slot while it was retired, so the
+		 * slot was reclaimed with its counters; it starts from zero.
+		 */
 		p = spawn_workload(NULL, "nosched", "syscalls");
 		wait_status(p);
 		usleep(400000);
@@ -426,8 +429,11 @@ int main(int argc, char **argv)
 		v = m ? metric(m, "swarmwatch_agent_syscalls_total{agent=\"nosched\","
 				  "class=\"process\"}")
 		      : NAN;
-		tap_diag("nosched after its return: %.0f", v);
-		tap_check(v >= 2 * GETPPID_CALLS, "%s", checks[29]);
+		tap_diag("nosched after its return: %.0f, slots reclaimed: %.0f", v,
+			 m ? metric(m, "swarmwatch_agent_slots_reclaimed_total") : NAN);
+		tap_check(v >= GETPPID_CALLS && v < 2 * GETPPID_CALLS &&
+				  metric(m, "swarmwatch_agent_slots_reclaimed_total") >= 1,
+			  "%s", checks[29]);
 		/*
 		 * Its request series were deleted from the kernel while it was
 		 * retired (their counters had left the exposition with it): they

@@ -108,41 +108,6 @@ static int log_contains(const char *path, const char *text)
 	return strstr(buf, text) != NULL;
 }
 
-/* Processes of other agents would take the few slots this test counts on. */
-static int other_agents_running(void)
-{
-	char path[64], env[65536];
-	struct dirent *de;
-	int found = 0;
-	DIR *d;
-
-	d = opendir("/proc");
-	if (!d)
-		return 0;
-	while (!found && (de = readdir(d))) {
-		int pid = atoi(de->d_name), fd;
-		ssize_t n, i;
-
-		if (pid <= 0 || pid == getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, env, sizeof(env) - 1);
-		close(fd);
-		for (i = 0; i < n; i += strlen(env + i) + 1) {
-			env[n] = 0;
-			if (!strncmp(env + i, "SWARMWATCH_AGENT=", 17)) {
-				found = 1;
-				break;
-			}
-		}
-	}
-	closedir(d);
-	return found;
-}
-
 int main(int argc, char **argv)
 {
 	char cfg[] = "/tmp/swarmwatch-identity-XXXXXX", link[64], *m = NULL;
