@@ -387,6 +387,31 @@ static inline char *scrape(int port)
 	return resp;
 }
 
+/*
+ * The /metrics page of a collector tick that began after this call, so
+ * that it holds everything the kernel counted before it: the page whose
+ * swarmwatch_collector_ticks_total is 2 past the one current now (the next
+ * tick may have read the counters already). Gives up after 20 s and
+ * returns the last page then; never NULL. A fixed sleep before a scrape is
+ * not enough on a loaded host, where a tick can be late by that much.
+ */
+static inline char *scrape_fresh(int port)
+{
+	const char *ticks = "swarmwatch_collector_ticks_total";
+	double deadline = now_s() + 20, t0;
+	char *m = scrape(port);
+
+	t0 = m ? metric(m, ticks) : 0;
+	if (t0 != t0) /* NaN: no tick yet */
+		t0 = 0;
+	while (!(m && metric(m, ticks) >= t0 + 2) && now_s() < deadline) {
+		free(m);
+		usleep(20000);
+		m = scrape(port);
+	}
+	return m ? m : strdup("");
+}
+
 /* Scrapes until done(page) holds or `seconds` pass; returns the last page (never NULL). */
 static inline char *scrape_until(int port, int (*done)(const char *m), double seconds)
 {

@@ -155,8 +155,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	tap_check(log_contains(d.log_path, "recreating"), "%s", checks[1]);
-	usleep(300000);
-	m = scrape(d.port);
+	m = scrape_fresh(d.port);
 	tap_check(m && metric(m, "swarmwatch_agent_instances{agent=\"pre\"}") == 1, "%s",
 		  checks[2]);
 	kill(pre, SIGKILL);
@@ -167,7 +166,7 @@ int main(int argc, char **argv)
 	cmd = spawn_workload(link, NULL, "late");
 	usleep(1000000);
 	free(m);
-	m = scrape(d.port);
+	m = scrape_fresh(d.port);
 	{
 		char series[128];
 
@@ -184,11 +183,9 @@ int main(int argc, char **argv)
 	o2 = spawn_workload(NULL, "overflow2", "small");
 	wait_status(o1);
 	wait_status(o2);
-	usleep(400000);
+	/* Counted before they exited: a tick that began after that has it all. */
 	free(m);
-	m = scrape(d.port);
-	if (!m)
-		m = strdup("");
+	m = scrape_fresh(d.port);
 
 	tap_check(
 		metric(m,
