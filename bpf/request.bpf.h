@@ -52,7 +52,10 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
 	__sync_fetch_and_add(&r->lat_sum_ns, ns);
 }
 
-/* Status class of a response whose first bytes are at user address buf. */
+/*
+ * Status of a response whose first bytes are at user address buf: its
+ * class (1..5), SW_STATUS_429, or unknown when they are not "HTTP/1.x NNN".
+ */
 static __always_inline __u32 response_status(__u64 buf)
 {
 	char h[12];
@@ -60,8 +63,11 @@ static __always_inline __u32 response_status(__u64 buf)
 	if (!buf || bpf_probe_read_user(h, sizeof(h), (const void *)buf))
 		return SW_STATUS_UNKNOWN;
 	if (h[0] != 'H' || h[1] != 'T' || h[2] != 'T' || h[3] != 'P' || h[4] != '/' ||
-	    h[8] != ' ' || h[9] < '1' || h[9] > '5')
+	    h[8] != ' ' || h[9] < '1' || h[9] > '5' || h[10] < '0' || h[10] > '9' || h[11] < '0' ||
+	    h[11] > '9')
 		return SW_STATUS_UNKNOWN;
+	if (h[9] == '4' && h[10] == '2' && h[11] == '9')
+		return SW_STATUS_429;
 	return h[9] - '0';
 }
 

@@ -219,10 +219,15 @@ static inline const char *sw_role_name(int r)
 }
 #endif
 
-/* Request outcome, the `status` label: unknown, 1xx..5xx (1..5), error. */
+/*
+ * Request outcome, the `status` label: unknown, 1xx..5xx (1..5), error, and
+ * 429 apart from 4xx: rate limiting is what an agent calling an LLM API
+ * meets first.
+ */
 enum sw_status {
 	SW_STATUS_UNKNOWN = 0, /* not HTTP, or not readable */
 	SW_STATUS_ERROR = 6, /* reset or closed before any response byte */
+	SW_STATUS_429 = 7, /* 429 Too Many Requests (RFC 6585 §4), not in 4xx */
 	SW_STATUS_MAX,
 };
 
@@ -238,6 +243,7 @@ static inline const char *sw_status_name(int st)
 		[4] = "4xx",
 		[5] = "5xx",
 		[SW_STATUS_ERROR] = "error",
+		[SW_STATUS_429] = "429",
 	};
 
 	return st >= 0 && st < SW_STATUS_MAX && names[st] ? names[st] : "unknown";

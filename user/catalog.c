@@ -754,8 +754,8 @@ static const struct entry entries[] = {
 	       each_tcp_resets, 0),
 	FAMILY("swarmwatch_agent_requests_total", CATALOG_COUNTER, "",
 	       "Requests paired with their responses on the agent's TCP connections, by upstream, "
-	       "role and status class (error: reset or closed before any response byte; unknown: "
-	       "not HTTP).",
+	       "role and status class (429: rate limited, not counted in 4xx; error: reset or closed "
+	       "before any response byte; unknown: not HTTP).",
 	       l_requests, each_requests, 0),
 	{
 		.f = {.name = "swarmwatch_agent_request_duration_seconds",

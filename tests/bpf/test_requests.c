@@ -35,6 +35,7 @@
 #define RESP_BODY 1000 /* response body bytes */
 #define LISTEN_FD 100 /* HTTP server socket, inherited across exec */
 #define PING_FD 101 /* line server socket, inherited across exec */
+#define STATUS_FD 102 /* the status pair's server socket (see status_serve()) */
 #define LE_DELAY 0.268435456 /* 2^28 ns: the smallest bound >= 200 ms */
 #define LE_BELOW 0.134217728 /* 2^27 ns: the bound below it */
 #define REQ_TOTAL "swarmwatch_agent_requests_total"
@@ -44,7 +45,8 @@
  * Agent names of this run: reqserver-<pid>, reqclient-<pid>, reqping-<pid>,
  * so that another run of this test on the host does not add to the counts.
  */
-static char server_agent[32], client_agent[32], ping_agent[32];
+static char server_agent[32], client_agent[32], ping_agent[32], sserver_agent[32],
+	sclient_agent[32];
 static char server_pair[64], client_pair[64], ping_pair[64]; /* agent="..." */
 
 /* Whether the client's request i (0-based, over all connections) asks for a 500. */
@@ -286,6 +288,117 @@ static int ping_client(void)
 	return 0;
 }
 
+/*
+ * The status pair (reqstatus server and client): one keep-alive connection,
+ * STATUS_ROUNDS rounds of one request of each kind below, each answered as
+ * the kind says.
+ */
+struct status_kind {
+	const char *path;
+	int final; /* the final status the server answers */
+};
+
+static const struct status_kind status_kinds[] = {
+	{"/limited", 429}, /* rate limited: its own label, not 4xx */
+	{"/missing", 404},
+	{"/created", 201},
+};
+
+#define NKINDS (int)(sizeof(status_kinds) / sizeof(status_kinds[0]))
+#define STATUS_ROUNDS 10
+#define STATUS_BODY 10
+
+/* Reads until buf holds a whole head; returns its length, -1 on EOF or error. */
+static int read_head(int fd, char *buf, int cap, int *len)
+{
+	int head, r;
+
+	while (!(head = head_len(buf, *len))) {
+		if (*len >= cap - 1)
+			return -1;
+		r = read(fd, buf + *len, cap - 1 - *len);
+		if (r <= 0)
+			return -1;
+		*len += r;
+		buf[*len] = 0;
+	}
+	return head;
+}
+
+static const struct status_kind *kind_of(const char *buf)
+{
+	int k;
+
+	for (k = 0; k < NKINDS; k++)
+		if (!strncmp(buf + 5, status_kinds[k].path, strlen(status_kinds[k].path)))
+			return &status_kinds[k];
+	return NULL;
+}
+
+/* The status pair's server: answers each request of the one connection by its kind. */
+static int status_serve(void)
+{
+	static char buf[8192];
+	const struct status_kind *k;
+	char resp[256];
+	int c, len = 0, head, body, n, served = 0;
+
+	c = accept(STATUS_FD, NULL, NULL);
+	if (c < 0)
+		return 1;
+	nodelay(c);
+	while ((head = read_head(c, buf, sizeof(buf), &len)) > 0) {
+		k = kind_of(buf);
+		if (!k)
+			return 2;
+		body = content_length(buf, head);
+		while (len < head + body) {
+			n = read(c, buf + len, sizeof(buf) - 1 - len);
+			if (n <= 0)
+				return 3;
+			len += n;
+		}
+		consume(buf, &len, head + body);
+		n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%.*s",
+			     k->final, STATUS_BODY, STATUS_BODY, "0123456789");
+		if (write_full(c, resp, n) != n)
+			return 4;
+		served++;
+	}
+	close(c);
+	return served == NKINDS * STATUS_ROUNDS ? 0 : 5;
+}
+
+/* The status pair's client: STATUS_ROUNDS rounds of every kind, checked. */
+static int status_client(void)
+{
+	static char buf[8192];
+	const struct status_kind *k;
+	char head[256], body[REQ_BODY];
+	int fd, i, n, len = 0, status, port = port_of(STATUS_FD);
+
+	close(STATUS_FD);
+	fd = port > 0 ? connect_to(port) : -1;
+	if (fd < 0)
+		return 1;
+	memset(body, 'a', sizeof(body));
+	for (i = 0; i < NKINDS * STATUS_ROUNDS; i++) {
+		k = &status_kinds[i % NKINDS];
+		n = snprintf(head, sizeof(head),
+			     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n",
+			     k->path, REQ_BODY);
+		if (write_full(fd, head, n) != n || write_full(fd, body, REQ_BODY) != REQ_BODY)
+			return 2;
+		n = read_message(fd, buf, sizeof(buf), &len, 256);
+		if (n <= 0 || sscanf(buf, "HTTP/1.%*d %d", &status) != 1 || status != k->final)
+			return 3;
+		consume(buf, &len, n);
+		usleep(1000);
+	}
+	close(fd);
+	return 0;
+}
+
 static int workload(const char *kind)
 {
 	alarm(90); /* never outlive the test */
@@ -297,6 +410,10 @@ static int workload(const char *kind)
 		return ping_serve();
 	if (!strcmp(kind, "ping"))
 		return ping_client();
+	if (!strcmp(kind, "statusserver"))
+		return status_serve();
+	if (!strcmp(kind, "status"))
+		return status_client();
 	return 127;
 }
 
@@ -312,6 +429,10 @@ static const char *const checks[] = {
 	"client: the bucket le=0.268435456 holds the 200 ms answers (>= 195), < 5 below",
 	"non-HTTP client: 10 requests with status unknown, none other",
 	"server: one upstream, the client's address without its ephemeral port, for all 205",
+	"status pair: every request answered as asked, both exit 0",
+	"status client: 10 requests with status 429, and 10 in 4xx (the 404s)",
+	"status server: 10 requests with status 429, and 10 in 4xx (the 404s)",
+	"status pair: 10 2xx on each side, 30 requests in all",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -334,7 +455,9 @@ static int settled(const char *m)
 	       requests(m, server_agent, "server", "2xx") +
 			       requests(m, server_agent, "server", "5xx") >=
 		       REQUESTS &&
-	       requests(m, ping_agent, "client", NULL) >= PINGS;
+	       requests(m, ping_agent, "client", NULL) >= PINGS &&
+	       requests(m, sclient_agent, "client", NULL) >= NKINDS * STATUS_ROUNDS &&
+	       requests(m, sserver_agent, "server", NULL) >= NKINDS * STATUS_ROUNDS;
 }
 
 static void diagnose(char *m)
@@ -344,7 +467,8 @@ static void diagnose(char *m)
 	if (!strstr(m, REQ_TOTAL))
 		tap_diag("/metrics has no %s at all", REQ_TOTAL);
 	for (p = strtok(m, "\n"); p; p = strtok(NULL, "\n"))
-		if (((strstr(p, server_pair) || strstr(p, client_pair) || strstr(p, ping_pair)) &&
+		if (((strstr(p, server_pair) || strstr(p, client_pair) || strstr(p, ping_pair) ||
+		      strstr(p, sserver_agent) || strstr(p, sclient_agent)) &&
 		     (!strncmp(p, REQ_TOTAL, strlen(REQ_TOTAL)) ||
 		      !strncmp(p, REQ_DURATION, strlen(REQ_DURATION)))) ||
 		    !strncmp(p, "swarmwatch_events_dropped_total", 31))
@@ -354,8 +478,8 @@ static void diagnose(char *m)
 int main(int argc, char **argv)
 {
 	struct daemon d = {0};
-	pid_t srv, cli, psrv, pcli;
-	int st[4], port, ok;
+	pid_t srv, cli, psrv, pcli, ssrv, scli;
+	int st[6], port, ok;
 	const char *why;
 	char *m = NULL, up[64];
 	double deadline, v, lo, hi, n;
@@ -366,6 +490,8 @@ int main(int argc, char **argv)
 	snprintf(server_agent, sizeof(server_agent), "reqserver-%d", (int)getpid());
 	snprintf(client_agent, sizeof(client_agent), "reqclient-%d", (int)getpid());
 	snprintf(ping_agent, sizeof(ping_agent), "reqping-%d", (int)getpid());
+	snprintf(sserver_agent, sizeof(sserver_agent), "reqsserver-%d", (int)getpid());
+	snprintf(sclient_agent, sizeof(sclient_agent), "reqsclient-%d", (int)getpid());
 	snprintf(server_pair, sizeof(server_pair), "agent=\"%s\"", server_agent);
 	snprintf(client_pair, sizeof(client_pair), "agent=\"%s\"", client_agent);
 	snprintf(ping_pair, sizeof(ping_pair), "agent=\"%s\"", ping_agent);
@@ -382,19 +508,27 @@ int main(int argc, char **argv)
 			tap_check(0, "%s (daemon did not start)", checks[i]);
 		return 1;
 	}
-	if (listen_loopback(AF_INET, LISTEN_FD) || listen_loopback(AF_INET, PING_FD))
+	if (listen_loopback(AF_INET, LISTEN_FD) || listen_loopback(AF_INET, PING_FD) ||
+	    listen_loopback(AF_INET, STATUS_FD))
 		tap_diag("cannot listen: %s", strerror(errno));
 	port = port_of(LISTEN_FD);
 	srv = spawn_workload(NULL, server_agent, "server");
 	psrv = spawn_workload(NULL, NULL, "pingserver");
 	cli = spawn_workload(NULL, client_agent, "client");
 	pcli = spawn_workload(NULL, ping_agent, "ping");
+	ssrv = spawn_workload(NULL, sserver_agent, "statusserver");
+	scli = spawn_workload(NULL, sclient_agent, "status");
 	close(LISTEN_FD);
 	close(PING_FD);
+	close(STATUS_FD);
 	st[0] = wait_status(cli);
 	st[1] = wait_status(srv);
 	st[2] = wait_status(pcli);
 	st[3] = wait_status(psrv);
+	st[4] = wait_status(scli);
+	st[5] = wait_status(ssrv);
+	tap_diag("exit status: %s %d, %s %d", sclient_agent, WEXITSTATUS(st[4]), sserver_agent,
+		 WEXITSTATUS(st[5]));
 	tap_diag("exit status: %s %d, %s %d, %s %d, ping server %d", client_agent,
 		 WEXITSTATUS(st[0]), server_agent, WEXITSTATUS(st[1]), ping_agent,
 		 WEXITSTATUS(st[2]), WEXITSTATUS(st[3]));
@@ -451,6 +585,23 @@ int main(int argc, char **argv)
 	n = sum_metric(m, REQ_TOTAL, ping_pair, NULL);
 	tap_expect(v == PINGS && n == PINGS, checks[9], "%g unknown, %g in all, want %d", v, n,
 		   PINGS);
+	tap_check(WIFEXITED(st[4]) && !WEXITSTATUS(st[4]) && WIFEXITED(st[5]) &&
+			  !WEXITSTATUS(st[5]),
+		  "%s", checks[11]);
+	v = requests(m, sclient_agent, "client", "429");
+	n = requests(m, sclient_agent, "client", "4xx");
+	tap_expect(v == STATUS_ROUNDS && n == STATUS_ROUNDS, checks[12],
+		   "%g 429, %g 4xx, want %d each", v, n, STATUS_ROUNDS);
+	v = requests(m, sserver_agent, "server", "429");
+	n = requests(m, sserver_agent, "server", "4xx");
+	tap_expect(v == STATUS_ROUNDS && n == STATUS_ROUNDS, checks[13],
+		   "%g 429, %g 4xx, want %d each", v, n, STATUS_ROUNDS);
+	v = requests(m, sclient_agent, "client", "2xx") +
+	    requests(m, sserver_agent, "server", "2xx");
+	n = requests(m, sclient_agent, "client", NULL) + requests(m, sserver_agent, "server", NULL);
+	tap_expect(v == 2 * (NKINDS - 2) * STATUS_ROUNDS && n == 2 * NKINDS * STATUS_ROUNDS,
+		   checks[14], "%g 2xx and %g in all on both sides, want %d and %d", v, n,
+		   2 * (NKINDS - 2) * STATUS_ROUNDS, 2 * NKINDS * STATUS_ROUNDS);
 	if (tap_failed) {
 		diagnose(m);
 		daemon_dump_log(&d);

@@ -7,7 +7,7 @@
 # timeouts, as in the `degradation` scenario's fault). For the
 # two captured pools, the LLM requests swarmwatch counts per status class
 # (swarmwatch_agent_requests_total{upstream=<LLM API>,role="client"}) must
-# match agentsim's own `request` records (2xx, 4xx, 5xx, and resets and
+# match agentsim's own `request` records (2xx, 4xx, 429, 5xx, and resets and
 # timeouts as error) within 5 %; the reviewer pool, not captured, must show
 # the same number of LLM requests with status unknown.
 set -u
@@ -101,7 +101,9 @@ for line in open(log):
     if ev.get("event") != "request" or ev.get("upstream") != "llm" or ev["pool"] not in pools:
         continue
     s = ev["status"]
-    if isinstance(s, int):
+    if s == 429:
+        cls = "429"  # rate limited: its own status, not in 4xx
+    elif isinstance(s, int):
         cls = "%dxx" % (s // 100)
     elif s in ("reset", "timeout"):
         cls = "error"
