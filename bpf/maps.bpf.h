@@ -182,6 +182,14 @@ SW_MAP struct {
 	__type(value, struct sw_sock);
 } tls_pending SEC(".maps");
 
+/* Bytes of a request or response head copied for parsing, per CPU. Per run. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sw_scratch);
+} scratch SEC(".maps");
+
 /* Layout stamp, checked by the daemon before it reuses pinned maps. */
 SW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

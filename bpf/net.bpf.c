@@ -177,9 +177,12 @@ static __always_inline void track_request(struct sw_sock *ss, bool sent, int byt
 		return; /* more of a response already counted */
 	if ((ss->flags & SW_SOCK_TLS) && tls_probed_task())
 		return; /* not a response the probes saw (session tickets): theirs to end */
+	if (!(ss->flags & SW_SOCK_TLS)) {
+		status = final_status(syscall_buffer(sent), bytes);
+		if (status == SW_STATUS_INTERIM)
+			return; /* 100 Continue, 103 Early Hints: the final response is due */
+	}
 	now = bpf_ktime_get_ns();
-	if (!(ss->flags & SW_SOCK_TLS))
-		status = response_status(syscall_buffer(sent));
 	count_request(ss, status, now - ss->req_ns);
 	ss->req_ns = 0;
 }

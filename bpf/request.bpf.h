@@ -52,9 +52,14 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
 	__sync_fetch_and_add(&r->lat_sum_ns, ns);
 }
 
+/* Not a label: a 1xx response other than 101, after which the final response is due. */
+#define SW_STATUS_INTERIM 0xff
+
 /*
  * Status of a response whose first bytes are at user address buf: its
- * class (1..5), SW_STATUS_429, or unknown when they are not "HTTP/1.x NNN".
+ * class (1..5), SW_STATUS_429, SW_STATUS_INTERIM for an interim response
+ * (1xx but 101 Switching Protocols, which is final: RFC 9110 §15.2), or
+ * unknown when they are not "HTTP/1.x NNN".
  */
 static __always_inline __u32 response_status(__u64 buf)
 {
@@ -68,7 +73,63 @@ static __always_inline __u32 response_status(__u64 buf)
 		return SW_STATUS_UNKNOWN;
 	if (h[9] == '4' && h[10] == '2' && h[11] == '9')
 		return SW_STATUS_429;
+	if (h[9] == '1' && (h[10] != '0' || h[11] != '1'))
+		return SW_STATUS_INTERIM;
 	return h[9] - '0';
+}
+
+static __always_inline struct sw_scratch *sw_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+#define HEAD_SCAN 128 /* bytes of an interim response searched for its end */
+
+/*
+ * Offset just past the blank line that ends the head at user address buf,
+ * of which len bytes are valid; 0 when it does not end within HEAD_SCAN
+ * bytes (counted when there were more to look at) or cannot be read.
+ */
+static __always_inline __u32 head_end(__u64 buf, __u32 len)
+{
+	struct sw_scratch *sc = sw_scratch();
+	__u32 n = len < HEAD_SCAN ? len : HEAD_SCAN, i;
+	const char *b;
+
+	barrier_var(n); /* the verifier must see the bound on the register passed */
+	if (!sc || n < 4 || n > HEAD_SCAN || bpf_probe_read_user(sc->buf, n, (void *)buf))
+		return 0;
+	b = sc->buf;
+	for (i = 0; i < HEAD_SCAN - 3; i++) {
+		if (i + 4 > n)
+			break;
+		if (b[i] == '\r' && b[i + 1] == '\n' && b[i + 2] == '\r' && b[i + 3] == '\n')
+			return i + 4;
+	}
+	if (len > HEAD_SCAN)
+		sw_count(SW_CNT_HEAD_TRUNCATED);
+	return 0;
+}
+
+/*
+ * Status of the final response in the len bytes at user address buf: when
+ * they start with an interim response (100 Continue, 103 Early Hints) the
+ * response after it in the same bytes, if any; SW_STATUS_INTERIM when they
+ * hold no final response yet, and the request stays in flight. One interim
+ * response is looked past; after two, the next read is taken as the final.
+ */
+static __always_inline __u32 final_status(__u64 buf, __u32 len)
+{
+	__u32 status = response_status(buf), end;
+
+	if (status != SW_STATUS_INTERIM)
+		return status;
+	end = head_end(buf, len);
+	if (!end || end + 12 > len)
+		return SW_STATUS_INTERIM;
+	return response_status(buf + end);
 }
 
 /* TLS record types, the first byte of every record. */
@@ -161,8 +222,11 @@ static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
 				if (!ss->req_ns)
 					ss->req_ns = c->wstart_ns;
 			} else if (ss->req_ns) {
-				count_request(ss, response_status(c->wbuf),
-					      bpf_ktime_get_ns() - ss->req_ns);
+				__u32 status = final_status(c->wbuf, c->wlen);
+
+				if (status == SW_STATUS_INTERIM)
+					return true; /* the final response is still to come */
+				count_request(ss, status, bpf_ktime_get_ns() - ss->req_ns);
 				ss->req_ns = 0;
 			}
 			return true;
@@ -182,8 +246,11 @@ static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
 			ss->req_ns = bpf_ktime_get_ns();
 	} else if (ss->req_ns && ss->ssl) {
 		struct sw_tls_key key = {.ssl = ss->ssl, .tgid = t->tgid};
+		struct sw_sock *held = bpf_map_lookup_elem(&tls_pending, &key);
 
-		bpf_map_update_elem(&tls_pending, &key, ss, BPF_ANY);
+		/* After an interim response the request waits there already, since its start. */
+		if (!held || !(held->flags & SW_SOCK_INTERIM))
+			bpf_map_update_elem(&tls_pending, &key, ss, BPF_ANY);
 		ss->req_ns = 0;
 	}
 	return true;

@@ -45,13 +45,14 @@ static __always_inline struct sw_tls_call *task_calls(void)
  * inside the call, or just after it with a memory BIO.
  */
 SEC("uprobe")
-int BPF_KPROBE(sw_ssl_write, void *ssl, const void *buf)
+int BPF_KPROBE(sw_ssl_write, void *ssl, const void *buf, __u64 num)
 {
 	struct sw_tls_call *c = task_calls();
 
 	if (c) {
 		c->wssl = (__u64)ssl;
 		c->wbuf = (__u64)buf;
+		c->wlen = (int)num; /* an int for SSL_write, a size_t for SSL_write_ex */
 		c->wstart_ns = bpf_ktime_get_ns();
 		c->wpend = 1;
 	}
@@ -146,12 +147,17 @@ int BPF_KRETPROBE(sw_ssl_read_ret, long ret)
 	}
 	if (!n)
 		return 0; /* no data yet (a partial record): the request stays pending */
-	status = n >= 12 ? response_status(c->buf) : SW_STATUS_UNKNOWN;
+	status = n >= 12 ? final_status(c->buf, n) : SW_STATUS_UNKNOWN;
 	key.ssl = c->ssl;
 	key.tgid = t->tgid;
 	req = bpf_map_lookup_elem(&tls_pending, &key);
 	if (!req)
 		return 0;
+	if (status == SW_STATUS_INTERIM) {
+		/* 100 Continue, 103 Early Hints: the request waits for its final response. */
+		req->flags |= SW_SOCK_INTERIM;
+		return 0;
+	}
 	count_request(req, status, bpf_ktime_get_ns() - req->req_ns);
 	bpf_map_delete_elem(&tls_pending, &key);
 	return 0;

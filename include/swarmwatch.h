@@ -8,7 +8,7 @@
 
 /* Bump when any map key/value layout below changes: pinned maps of another
  * layout are recreated instead of reused. */
-#define SW_LAYOUT_VERSION 7
+#define SW_LAYOUT_VERSION 8
 
 #define SW_NAME_LEN 32 /* agent name, NUL-terminated */
 #define SW_COMM_LEN 16
@@ -78,7 +78,8 @@ enum sw_counter {
 	SW_CNT_SOCK_STORAGE_FULL, /* socket could not be given an owner */
 	SW_CNT_REQUESTS_FULL, /* request series table full */
 	SW_CNT_ONCPU_REPAIRED, /* a tracked task ran with no CPU record: rebuilt */
-	SW_CNT_FOLDED, /* process folded into agent "other" */
+	SW_CNT_HEAD_TRUNCATED, /* an HTTP head or TLS hello longer than the bytes parsed */
+	SW_CNT_FOLDED, /* process folded into agent "other"; not a drop, keep it last */
 	SW_CNT_MAX,
 };
 
@@ -103,6 +104,8 @@ static inline const char *sw_drop_reason(int c)
 		return "socket_storage_full";
 	case SW_CNT_REQUESTS_FULL:
 		return "request_series_full";
+	case SW_CNT_HEAD_TRUNCATED:
+		return "head_truncated";
 	default:
 		return NULL;
 	}
@@ -287,6 +290,7 @@ struct sw_req_stats {
 #define SW_SOCK_SSL 8u /* requests are paired by the OpenSSL hooks, not by the socket's bytes */
 #define SW_SOCK_ADOPTED 16u /* found open by the daemon; counted in its user_opened */
 #define SW_SOCK_TLS_DATA 32u /* TLS: application data has been seen in the request direction */
+#define SW_SOCK_INTERIM 64u /* in `tls_pending`: an interim response came, the final one is due */
 
 /* TLS capture per agent slot, in `agent_tls`: decided by the daemon from its config. */
 enum sw_tls_mode {
@@ -303,6 +307,7 @@ struct sw_tls_call {
 	__u64 wssl; /* SSL * of the last SSL_write */
 	__u64 wbuf; /* its plaintext */
 	__u64 wstart_ns; /* when it was entered */
+	__u64 wlen; /* its plaintext's length */
 	__u8 reading; /* in SSL_read or SSL_read_ex (until the return probe) */
 	__u8 armed; /* ... and its first receive names its socket */
 	__u8 ex; /* SSL_read_ex: returns 1 and writes *readbytes */
@@ -310,6 +315,13 @@ struct sw_tls_call {
 	__u8 wpend; /* the last SSL_write's encrypted bytes have not been sent yet */
 	__u8 probed; /* the task's OpenSSL calls hit the probes */
 	__u8 pad[2];
+};
+
+#define SW_SCRATCH_LEN 512
+
+/* Per-CPU scratch of the BPF programs: bytes of a head being parsed. */
+struct sw_scratch {
+	char buf[SW_SCRATCH_LEN];
 };
 
 /* Key of `tls_pending`: a client request whose response is being decrypted. */

@@ -400,8 +400,8 @@ make_dir:
  */
 static bool map_is_pinned(const struct bpf_map *m)
 {
-	static const char *const per_run[] = {"oncpu",	   "agent_rss",	  "agent_tls",
-					      "tls_calls", "tls_pending", "slot_tasks"};
+	static const char *const per_run[] = {"oncpu",	     "agent_rss",  "agent_tls", "tls_calls",
+					      "tls_pending", "slot_tasks", "scratch"};
 	const char *name = bpf_map__name(m);
 	size_t i;
 

@@ -296,13 +296,19 @@ static int ping_client(void)
 struct status_kind {
 	const char *path;
 	int final; /* the final status the server answers */
+	int expect; /* the client sends "Expect: 100-continue", its body after the 100 */
+	int hints; /* 103 Early Hints before the final response: 1 in its own write, 2 in one */
 };
 
 static const struct status_kind status_kinds[] = {
-	{"/limited", 429}, /* rate limited: its own label, not 4xx */
-	{"/missing", 404},
-	{"/created", 201},
+	{"/limited", 429, 0, 0}, /* rate limited: its own label, not 4xx */
+	{"/missing", 404, 0, 0},  {"/created", 201, 0, 0},
+	{"/continue", 201, 1, 0}, /* interim responses are not final */
+	{"/hints", 200, 0, 1},	  {"/hints1", 200, 0, 2},
 };
+
+#define CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
+#define EARLY_HINTS "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n"
 
 #define NKINDS (int)(sizeof(status_kinds) / sizeof(status_kinds[0]))
 #define STATUS_ROUNDS 10
@@ -352,6 +358,8 @@ static int status_serve(void)
 		if (!k)
 			return 2;
 		body = content_length(buf, head);
+		if (k->expect && write_full(c, CONTINUE, strlen(CONTINUE)) != strlen(CONTINUE))
+			return 4;
 		while (len < head + body) {
 			n = read(c, buf + len, sizeof(buf) - 1 - len);
 			if (n <= 0)
@@ -359,8 +367,15 @@ static int status_serve(void)
 			len += n;
 		}
 		consume(buf, &len, head + body);
-		n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%.*s",
-			     k->final, STATUS_BODY, STATUS_BODY, "0123456789");
+		n = snprintf(resp, sizeof(resp),
+			     "%sHTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%.*s",
+			     k->hints == 2 ? EARLY_HINTS : "", k->final, STATUS_BODY, STATUS_BODY,
+			     "0123456789");
+		if (k->hints == 1) {
+			if (write_full(c, EARLY_HINTS, strlen(EARLY_HINTS)) != strlen(EARLY_HINTS))
+				return 4;
+			usleep(2000);
+		}
 		if (write_full(c, resp, n) != n)
 			return 4;
 		served++;
@@ -385,14 +400,27 @@ static int status_client(void)
 	for (i = 0; i < NKINDS * STATUS_ROUNDS; i++) {
 		k = &status_kinds[i % NKINDS];
 		n = snprintf(head, sizeof(head),
-			     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n",
-			     k->path, REQ_BODY);
-		if (write_full(fd, head, n) != n || write_full(fd, body, REQ_BODY) != REQ_BODY)
+			     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n%s\r\n",
+			     k->path, REQ_BODY, k->expect ? "Expect: 100-continue\r\n" : "");
+		if (write_full(fd, head, n) != n)
 			return 2;
-		n = read_message(fd, buf, sizeof(buf), &len, 256);
-		if (n <= 0 || sscanf(buf, "HTTP/1.%*d %d", &status) != 1 || status != k->final)
-			return 3;
-		consume(buf, &len, n);
+		if (k->expect) {
+			/* The body goes once the server said 100 Continue. */
+			n = read_message(fd, buf, sizeof(buf), &len, 256);
+			if (n <= 0 || sscanf(buf, "HTTP/1.%*d %d", &status) != 1 || status != 100)
+				return 3;
+			consume(buf, &len, n);
+		}
+		if (write_full(fd, body, REQ_BODY) != REQ_BODY)
+			return 2;
+		do { /* interim responses first (103), then the final one */
+			n = read_message(fd, buf, sizeof(buf), &len, 256);
+			if (n <= 0 || sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+				return 3;
+			consume(buf, &len, n);
+		} while (status >= 100 && status < 200);
+		if (status != k->final)
+			return 4;
 		usleep(1000);
 	}
 	close(fd);
@@ -432,7 +460,8 @@ static const char *const checks[] = {
 	"status pair: every request answered as asked, both exit 0",
 	"status client: 10 requests with status 429, and 10 in 4xx (the 404s)",
 	"status server: 10 requests with status 429, and 10 in 4xx (the 404s)",
-	"status pair: 10 2xx on each side, 30 requests in all",
+	"status pair: 40 2xx on each side (201 after 100 Continue, 200 after 103 Early Hints), "
+	"60 requests in all, none 1xx",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))

@@ -5,13 +5,15 @@
  * TLS capture on for agents "tlscap-*". Two HTTPS server/client pairs run
  * at once: tlscap-server/tlscap-client (capture on) and tlsoff-server/
  * tlsoff-client (capture off). Each client makes 200 requests over 10
- * keep-alive connections, answered after 200 ms, 60 of them (30 %) with 500.
+ * keep-alive connections, answered after 200 ms, 60 of them (30 %) with 500;
+ * with capture on, 20 others get an interim 100 Continue at once, before
+ * their 200.
  *
  * With capture on, both agents must show the status classes: 140 2xx and 60
  * 5xx (each +-2), the client's to upstream 127.0.0.1:<port>, and the
  * client's latency histogram must hold its requests in the 2^28 ns bucket
- * (the one containing 200 ms). With capture off the same requests must be
- * counted (200 +-2 for each agent) and timed, with status "unknown": the TLS
+ * (the one containing 200 ms): an interim response ends no request. With
+ * capture off the same requests must be counted (200 +-2 for each agent) and timed, with status "unknown": the TLS
  * handshakes are not requests. A third pair on Node.js (tls_peer.js:
  * OpenSSL linked into the node executable, driven through memory BIOs),
  * tlscap-nserver/tlscap-nclient, must show the same status classes as the
@@ -208,10 +210,10 @@ int main(void)
 	{
 		const char *cs[] = {"server", cert, key, fds[0], total, NULL};
 		const char *os[] = {"server", cert, key, fds[1], total, NULL};
-		const char *cc[] = {"client", ports[0], conns, per, go, NULL};
+		const char *cc[] = {"client", ports[0], conns, per, go, "continue", NULL};
 		const char *oc[] = {"client", ports[1], conns, per, go, NULL};
 		const char *ns[] = {"server", cert, key, fds[2], total, NULL};
-		const char *nc[] = {"client", ports[2], conns, per, go, NULL};
+		const char *nc[] = {"client", ports[2], conns, per, go, "continue", NULL};
 
 		pids[0] = spawn_peer("python3", peer, cap_server, cs);
 		pids[1] = spawn_peer("python3", peer, off_server, os);

@@ -4,12 +4,14 @@
 //
 //   node tls_peer.js server CERT KEY FD TOTAL
 //       Serves HTTPS on the listening socket inherited as FD: every request
-//       answered after 200 ms, 500 for /fail and 200 otherwise. Exits once it
-//       has answered TOTAL requests.
-//   node tls_peer.js client PORT CONNS PER_CONN GOFILE
+//       answered after 200 ms, 500 for /fail and 200 otherwise, /continue
+//       with a 100 Continue first. Exits once it has answered TOTAL requests.
+//   node tls_peer.js client PORT CONNS PER_CONN GOFILE [continue]
 //       Waits until GOFILE exists, then makes CONNS keep-alive connections to
 //       127.0.0.1:PORT with PER_CONN requests on each, concurrently; request
-//       i (over all connections) asks for /fail when i % 10 is 0, 3 or 6.
+//       i (over all connections) asks for /fail when i % 10 is 0, 3 or 6, and
+//       with `continue` for /continue (an interim response before the 200)
+//       when it is 1.
 //       Exits 0 when every answer had the status asked for.
 'use strict';
 const fs = require('fs');
@@ -17,12 +19,16 @@ const https = require('https');
 
 const DELAY_MS = 200;
 const wants500 = (i) => [0, 3, 6].includes(i % 10);
+let interim = false;
+const pathOf = (i) => (wants500(i) ? '/fail' : interim && i % 10 === 1 ? '/continue' : '/ok');
 
 function server(cert, key, fd, total) {
   let done = 0;
   const srv = https.createServer({cert: fs.readFileSync(cert), key: fs.readFileSync(key)},
     (req, res) => {
       req.resume();
+      if (req.url === '/continue')
+        res.writeContinue(); // an interim response: the 200 below is the final one
       setTimeout(() => {
         const body = 'x'.repeat(100);
         res.writeHead(req.url === '/fail' ? 500 : 200, {'Content-Length': body.length});
@@ -49,7 +55,7 @@ function client(port, conns, perConn, gofile) {
       const i = c * perConn + j++;
       const want = wants500(i) ? 500 : 200;
       const req = https.request({host: '127.0.0.1', port, agent, rejectUnauthorized: false,
-                                 path: want === 500 ? '/fail' : '/ok', timeout: 20000}, (res) => {
+                                 path: pathOf(i), timeout: 20000}, (res) => {
         if (res.statusCode !== want)
           wrong.push([i, res.statusCode]);
         res.resume();
@@ -83,9 +89,11 @@ function client(port, conns, perConn, gofile) {
 const a = process.argv.slice(2);
 if (a.length === 5 && a[0] === 'server')
   server(a[1], a[2], +a[3], +a[4]);
-else if (a.length === 5 && a[0] === 'client')
+else if ((a.length === 5 || (a.length === 6 && a[5] === 'continue')) && a[0] === 'client') {
+  interim = a.length === 6;
   client(+a[1], +a[2], +a[3], a[4]);
-else {
-  console.error('usage: tls_peer.js server CERT KEY FD TOTAL | client PORT CONNS PER_CONN GOFILE');
+} else {
+  console.error('usage: tls_peer.js server CERT KEY FD TOTAL | ' +
+                'client PORT CONNS PER_CONN GOFILE [continue]');
   process.exit(2);
 }

@@ -5,13 +5,16 @@
     tls_peer.py server CERT KEY FD TOTAL
         Serves HTTP/1.1 over TLS on the listening socket inherited as FD, one
         thread per connection: every request is answered after 200 ms, with
-        500 when its path is /fail and 200 otherwise. Exits once it has
+        500 when its path is /fail and 200 otherwise; /continue gets a 100
+        Continue at once, before its 200. Exits once it has
         answered TOTAL requests.
 
-    tls_peer.py client PORT CONNS PER_CONN GOFILE
+    tls_peer.py client PORT CONNS PER_CONN GOFILE [continue]
         Waits until GOFILE exists, then makes CONNS keep-alive connections to
         127.0.0.1:PORT and PER_CONN requests on each, concurrently; request i
-        (over all connections) asks for /fail when i % 10 is 0, 3 or 6 (30 %).
+        (over all connections) asks for /fail when i % 10 is 0, 3 or 6 (30 %),
+        and with `continue` for /continue (an interim response before the 200)
+        when it is 1.
         Exits 0 when every answer had the status asked for.
 """
 import http.client
@@ -30,6 +33,10 @@ def wants_500(i):
     return i % 10 in (0, 3, 6)
 
 
+def path_of(i, interim):
+    return "/fail" if wants_500(i) else "/continue" if interim and i % 10 == 1 else "/ok"
+
+
 def server(cert, key, fd, total):
     done = [0]
     lock = threading.Lock()
@@ -38,6 +45,10 @@ def server(cert, key, fd, total):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
+            if self.path == "/continue":
+                # An interim response, alone in its write: the 200 below is the final one.
+                self.send_response_only(100)
+                self.end_headers()
             time.sleep(DELAY)
             code = 500 if self.path == "/fail" else 200
             body = b"x" * 100
@@ -64,7 +75,7 @@ def server(cert, key, fd, total):
     srv.serve_forever()
 
 
-def client(port, conns, per_conn, gofile):
+def client(port, conns, per_conn, gofile, interim):
     deadline = time.monotonic() + 30
     while not os.path.exists(gofile):
         if time.monotonic() > deadline:
@@ -81,7 +92,7 @@ def client(port, conns, per_conn, gofile):
         for j in range(per_conn):
             i = c * per_conn + j
             want = 500 if wants_500(i) else 200
-            conn.request("GET", "/fail" if want == 500 else "/ok")
+            conn.request("GET", path_of(i, interim))
             resp = conn.getresponse()
             resp.read()
             if resp.status != want:
@@ -102,8 +113,8 @@ def main(argv):
     if len(argv) == 6 and argv[1] == "server":
         server(argv[2], argv[3], int(argv[4]), int(argv[5]))
         return 0
-    if len(argv) == 6 and argv[1] == "client":
-        return client(int(argv[2]), int(argv[3]), int(argv[4]), argv[5])
+    if len(argv) in (6, 7) and argv[1] == "client" and argv[6:] in ([], ["continue"]):
+        return client(int(argv[2]), int(argv[3]), int(argv[4]), argv[5], len(argv) == 7)
     print(__doc__, file=sys.stderr)
     return 2
 
