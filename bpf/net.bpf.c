@@ -59,6 +59,12 @@ static __always_inline struct sw_sock *sock_of(const struct sock *sk, struct sw_
 	ss->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (ss->family == AF_INET) {
 		ss->daddr[0] = sk->__sk_common.skc_daddr;
+	} else if (!sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[0] &&
+		   !sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[1] &&
+		   sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[2] == bpf_htonl(0xffff)) {
+		/* An IPv4 peer on an IPv6 socket (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) is IPv4. */
+		ss->family = AF_INET;
+		ss->daddr[0] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[3];
 	} else {
 		ss->daddr[0] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[0];
 		ss->daddr[1] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[1];

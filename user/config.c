@@ -589,6 +589,14 @@ static int parse_cidr(const char *s, struct upstream *u)
 			return -EINVAL;
 		u->prefix = n;
 	}
+	if (u->family == AF_INET6 && u->prefix >= 96 &&
+	    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)u->addr)) {
+		/* ::ffff:a.b.c.d/N is the IPv4 block a.b.c.d/(N - 96): peers are kept as IPv4. */
+		u->family = AF_INET;
+		u->addr[0] = u->addr[3];
+		u->addr[1] = u->addr[2] = u->addr[3] = 0;
+		u->prefix -= 96;
+	}
 	return 0;
 }
 
@@ -648,8 +656,14 @@ void config__upstream_label(const struct config *c, int family, const __u32 addr
 			    char *out, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN];
+	__u32 v4[4] = {0};
 	int i;
 
+	if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr)) {
+		v4[0] = addr[3]; /* ::ffff:a.b.c.d is the IPv4 peer a.b.c.d */
+		family = AF_INET;
+		addr = v4;
+	}
 	for (i = 0; i < c->nupstreams; i++) {
 		const struct upstream *u = &c->upstreams[i];
 

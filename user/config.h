@@ -80,7 +80,9 @@ void config__free(struct config *c);
 /*
  * Label of a peer: the name of the first configured upstream whose block
  * and port match, else "ip:port" ("[v6]:port"), or "ip" when port is 0 (a
- * server's clients). Writes at most len bytes.
+ * server's clients). An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the
+ * IPv4 peer a.b.c.d, for the blocks and the label alike. Writes at most
+ * len bytes.
  */
 void config__upstream_label(const struct config *c, int family, const __u32 addr[4], int port,
 			    char *out, size_t len);

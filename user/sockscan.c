@@ -297,6 +297,12 @@ static int fill_peer(int fd, struct sw_sock *v)
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
 
 		v->dport = ntohs(a->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			/* An IPv4 peer on an IPv6 socket: labelled as IPv4, as the kernel side does. */
+			memcpy(v->daddr, &a->sin6_addr.s6_addr[12], 4);
+			v->family = AF_INET;
+			return 0;
+		}
 		memcpy(v->daddr, &a->sin6_addr, sizeof(v->daddr));
 	} else {
 		return -EAFNOSUPPORT;

@@ -298,6 +298,44 @@ static void test_tls(void **state)
 	}
 }
 
+/* IPv4 peers reached through IPv6 sockets (::ffff:a.b.c.d) are IPv4, for rules and labels. */
+static void test_upstreams_mapped(void **state)
+{
+	__u32 a[4] = {0};
+	struct config c;
+	char label[64];
+
+	(void)state;
+	assert_int_equal(parse(&c,
+			       "{\"upstreams\": [\n"
+			       " {\"name\": \"lo\", \"cidr\": \"127.0.0.0/8\", \"port\": 8080},\n"
+			       " {\"name\": \"m\", \"cidr\": \"::ffff:10.2.0.0/112\"}]}"),
+			 0);
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", a);
+	config__upstream_label(&c, AF_INET6, a, 8080, label, sizeof(label));
+	assert_string_equal(label, "lo");
+	config__upstream_label(&c, AF_INET6, a, 80, label, sizeof(label));
+	assert_string_equal(label, "127.0.0.1:80");
+	config__upstream_label(&c, AF_INET6, a, 0, label, sizeof(label));
+	assert_string_equal(label, "127.0.0.1");
+	/* A rule written as a mapped block is the IPv4 block: it matches both forms. */
+	inet_pton(AF_INET6, "::ffff:10.2.3.4", a);
+	config__upstream_label(&c, AF_INET6, a, 1, label, sizeof(label));
+	assert_string_equal(label, "m");
+	memset(a, 0, sizeof(a));
+	inet_pton(AF_INET, "10.2.3.4", a);
+	config__upstream_label(&c, AF_INET, a, 1, label, sizeof(label));
+	assert_string_equal(label, "m");
+	inet_pton(AF_INET, "10.3.0.1", a);
+	config__upstream_label(&c, AF_INET, a, 1, label, sizeof(label));
+	assert_string_equal(label, "10.3.0.1:1");
+	/* Not mapped: ::127.0.0.1 (deprecated IPv4-compatible) stays IPv6. */
+	inet_pton(AF_INET6, "::127.0.0.1", a);
+	config__upstream_label(&c, AF_INET6, a, 8080, label, sizeof(label));
+	assert_string_equal(label, "[::127.0.0.1]:8080");
+	config__free(&c);
+}
+
 static void test_upstreams(void **state)
 {
 	__u32 a[4] = {0}, b[4] = {0};
@@ -412,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_bad_rules),
 		cmocka_unit_test(test_anomaly),
 		cmocka_unit_test(test_upstreams),
+		cmocka_unit_test(test_upstreams_mapped),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_load_file),
