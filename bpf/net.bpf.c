@@ -248,9 +248,16 @@ int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int 
 	if (oldstate == TCP_SYN_SENT && newstate == TCP_CLOSE && ss->connect_ns) {
 		int err = sk->sk_err;
 
-		result = err == ECONNREFUSED ? SW_TCP_REFUSED
-			 : err == ETIMEDOUT  ? SW_TCP_TIMEOUT
-					     : SW_TCP_ERROR;
+		/*
+		 * A reset sets ECONNREFUSED and an ICMP error its own code. No
+		 * answer at all is a timeout, whether the kernel gave up
+		 * (ETIMEDOUT) or the program did: closed before any reply came,
+		 * which leaves sk_err, and sk_err_soft (ICMP errors kept while
+		 * retrying), at 0.
+		 */
+		result = err == ECONNREFUSED				  ? SW_TCP_REFUSED
+			 : err == ETIMEDOUT || (!err && !sk->sk_err_soft) ? SW_TCP_TIMEOUT
+									  : SW_TCP_ERROR;
 		s->tcp_connects[result] += 1;
 		ss->connect_ns = 0;
 		return 0;

@@ -4,7 +4,15 @@
  * 50 request/response exchanges with a tagged server on loopback, one
  * connection that it aborts with a reset, and 10 connects to a closed port.
  * Both sides' counters must match what was done, byte for byte.
+ *
+ * Connects that get no answer: a loopback listener with a backlog of 0
+ * whose one queue place is taken drops every further SYN. A tagged client
+ * gives up on 3 non-blocking connects to it after 0.5 s each, and makes one
+ * blocking connect with TCP_SYNCNT 1 that the kernel gives up on after one
+ * retry (about 3 s): 4 timeouts, no error.
  */
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -17,6 +25,8 @@
 #define REFUSED 10
 #define LISTEN_FD 100 /* inherited across exec by both workloads */
 #define CHURN 10000 /* short connections of the churn phase */
+#define DROP_FD 101 /* listener whose accept queue is full: SYNs to it are dropped */
+#define GIVEN_UP 3 /* connects the program closes unanswered */
 
 static int serve(void)
 {
@@ -120,6 +130,39 @@ static int client(void)
 	return 0;
 }
 
+/*
+ * Connects to the DROP_FD listener, which never answers: GIVEN_UP
+ * non-blocking ones closed after 0.5 s, then a blocking one that the
+ * kernel times out after one SYN retry. 0 when each went unanswered.
+ */
+static int unanswered(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int i, fd, one = 1;
+
+	a.sin_port = htons(port_of(DROP_FD));
+	close(DROP_FD);
+	for (i = 0; i < GIVEN_UP; i++) {
+		struct pollfd p = {.events = POLLOUT};
+
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fd < 0 || !connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+		    errno != EINPROGRESS)
+			return 1;
+		p.fd = fd;
+		if (poll(&p, 1, 500) != 0)
+			return 2; /* an answer came: the test cannot tell a timeout */
+		close(fd);
+	}
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof(one)))
+		return 3;
+	if (!connect(fd, (struct sockaddr *)&a, sizeof(a)) || errno != ETIMEDOUT)
+		return 4;
+	close(fd);
+	return 0;
+}
+
 static const char *const checks[] = {
 	"collector_up{collector=\"net\"} is 1",
 	"client: 51 connects ok",
@@ -135,6 +178,8 @@ static const char *const checks[] = {
 	"the socket-storage map dropped nothing",
 	"10000 short connections: both sides counted, the request table stays at its steady size",
 	"10000 short connections: no connection left active, nothing dropped",
+	"unanswered connects: 3 given up by the program and 1 by the kernel count as timeout",
+	"unanswered connects: none counts as error or refused",
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -150,10 +195,11 @@ int main(int argc, char **argv)
 	size_t i;
 
 	if (argc == 3 && !strcmp(argv[1], "--workload"))
-		return !strcmp(argv[2], "server")  ? serve()
-		       : !strcmp(argv[2], "echo")  ? echo_serve()
-		       : !strcmp(argv[2], "churn") ? churn()
-						   : client();
+		return !strcmp(argv[2], "server")     ? serve()
+		       : !strcmp(argv[2], "echo")     ? echo_serve()
+		       : !strcmp(argv[2], "churn")    ? churn()
+		       : !strcmp(argv[2], "timeouts") ? unanswered()
+						      : client();
 	printf("1..%zu\n", NCHECKS);
 	why = bpf_unavailable();
 	if (why) {
@@ -271,6 +317,41 @@ int main(int argc, char **argv)
 				  metric(m, "swarmwatch_events_dropped_total{reason="
 					    "\"request_series_full\"}") == 0,
 			  "%s", checks[13]);
+	}
+	/* Connects that nobody answers. */
+	{
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		int lfd = socket(AF_INET, SOCK_STREAM, 0), filler = socket(AF_INET, SOCK_STREAM, 0);
+		double t, e, r;
+
+		/* Backlog 0 queues one connection; once it is there, SYNs are dropped. */
+		if (lfd < 0 || filler < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) ||
+		    listen(lfd, 0) || dup2(lfd, DROP_FD) != DROP_FD)
+			tap_diag("cannot listen: %s", strerror(errno));
+		a.sin_port = htons(port_of(DROP_FD));
+		if (connect(filler, (struct sockaddr *)&a, sizeof(a)))
+			tap_diag("cannot fill the accept queue: %s", strerror(errno));
+		cli = spawn_workload(NULL, "nettimeout", "timeouts");
+		close(DROP_FD);
+		st2 = wait_status(cli);
+		tap_diag("unanswered connects: exit %d", WEXITSTATUS(st2));
+		close(filler);
+		close(lfd);
+		usleep(500000);
+		free(m);
+		m = scrape(d.port);
+		if (!m)
+			m = strdup("");
+		t = metric(m, "swarmwatch_agent_tcp_connects_total{agent=\"nettimeout\","
+			      "result=\"timeout\"}");
+		e = metric(m, "swarmwatch_agent_tcp_connects_total{agent=\"nettimeout\","
+			      "result=\"error\"}");
+		r = metric(m, "swarmwatch_agent_tcp_connects_total{agent=\"nettimeout\","
+			      "result=\"refused\"}");
+		tap_expect(WIFEXITED(st2) && !WEXITSTATUS(st2) && t == GIVEN_UP + 1, checks[14],
+			   "%g timeouts (exit %d), want %d", t, WEXITSTATUS(st2), GIVEN_UP + 1);
+		tap_expect(e == 0 && r == 0, checks[15], "%g errors, %g refused", e, r);
 	}
 	daemon_stop(&d);
 	daemon_unpin(&d);
