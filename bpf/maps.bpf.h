@@ -113,6 +113,16 @@ SW_MAP struct {
 	__type(value, struct sw_req_stats);
 } requests SEC(".maps");
 
+/* Host names that clients gave their peers (SNI, Host), by 64-bit hash. The
+ * request series refer to them, so they are kept as long as the series. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct sw_host);
+} host_names SEC(".maps");
+
 /* In-kernel drops and folds, enum sw_counter. */
 SW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

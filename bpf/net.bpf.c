@@ -22,6 +22,7 @@
 #include <bpf/bpf_endian.h>
 #include "agent.bpf.h"
 #include "request.bpf.h"
+#include "host.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -95,6 +96,18 @@ static __always_inline __u64 syscall_buffer(bool sent)
 #define TLS_CHANGE_CIPHER_SPEC 0x14
 
 /*
+ * Id of the host name that a client's first bytes on a connection give its
+ * peer (host.bpf.h): the ClientHello's SNI when tls, else the HTTP Host
+ * header; 0 if none. A global function: the verifier checks its loops once,
+ * not once per path of its caller, and only a connection's first write
+ * runs it.
+ */
+__noinline __u64 sw_peer_host(__u64 buf, __u32 len, __u32 tls)
+{
+	return tls ? host_from_sni(buf, len) : host_from_http(buf, len);
+}
+
+/*
  * Whether data in the request direction (a client's write, a server's
  * read) of a TLS socket starts a request: it holds an application-data
  * record, not counting an encrypted TLS 1.3 alert (the close_notify of a
@@ -166,9 +179,14 @@ static __always_inline void track_request(struct sw_sock *ss, bool sent, int byt
 	__u64 now;
 
 	if (!(ss->flags & SW_SOCK_SNIFFED)) {
+		__u64 buf = syscall_buffer(sent);
+		bool client = sent && ss->role != SW_ROLE_SERVER;
+
 		ss->flags |= SW_SOCK_SNIFFED;
-		if (tls_record(syscall_buffer(sent), &len) == TLS_HANDSHAKE)
+		if (tls_record(buf, &len) == TLS_HANDSHAKE)
 			ss->flags |= SW_SOCK_TLS;
+		if (client && buf)
+			ss->host = sw_peer_host(buf, bytes, ss->flags & SW_SOCK_TLS);
 	}
 	if (!ss->role)
 		ss->role = sent ? SW_ROLE_CLIENT : SW_ROLE_SERVER;

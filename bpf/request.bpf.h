@@ -21,6 +21,7 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
 	key.port = ss->role == SW_ROLE_SERVER ? 0 : ss->dport;
 	key.family = ss->family;
 	__builtin_memcpy(key.addr, ss->daddr, sizeof(key.addr));
+	key.host = ss->role == SW_ROLE_CLIENT ? ss->host : 0;
 	r = bpf_map_lookup_elem(&requests, &key);
 	if (!r) {
 		struct sw_req_stats zero = {};

@@ -79,6 +79,7 @@ enum sw_counter {
 	SW_CNT_REQUESTS_FULL, /* request series table full */
 	SW_CNT_ONCPU_REPAIRED, /* a tracked task ran with no CPU record: rebuilt */
 	SW_CNT_HEAD_TRUNCATED, /* an HTTP head or TLS hello longer than the bytes parsed */
+	SW_CNT_HOST_NAMES_FULL, /* a peer's host name could not be recorded: table full */
 	SW_CNT_FOLDED, /* process folded into agent "other"; not a drop, keep it last */
 	SW_CNT_MAX,
 };
@@ -106,6 +107,8 @@ static inline const char *sw_drop_reason(int c)
 		return "request_series_full";
 	case SW_CNT_HEAD_TRUNCATED:
 		return "head_truncated";
+	case SW_CNT_HOST_NAMES_FULL:
+		return "host_names_full";
 	default:
 		return NULL;
 	}
@@ -265,6 +268,7 @@ struct sw_sock {
 	__u32 daddr[4]; /* peer address (IPv4 in daddr[0]), network order */
 	__u32 gen; /* slot_gen of slot when it was given: credits stop once the slot is reclaimed */
 	__u64 ssl; /* TLS capture: the SSL * whose bytes it carries, 0 if none seen */
+	__u64 host; /* client: id of the peer's host name (SNI or Host) in `host_names`, or 0 */
 };
 
 /* Key of the `requests` hash: one series per agent, peer, role and status. */
@@ -275,6 +279,15 @@ struct sw_req_key {
 	__u16 port; /* peer port, host order */
 	__u32 family;
 	__u32 addr[4]; /* peer address, network order */
+	__u32 pad;
+	__u64 host; /* client: id of the peer's host name in `host_names`, or 0 */
+};
+
+#define SW_HOST_LEN 64 /* a host name and its NUL */
+
+/* Value of `host_names`: a DNS name ([a-z0-9.-], lowercased), NUL-padded. */
+struct sw_host {
+	char name[SW_HOST_LEN];
 };
 
 /* Value of the `requests` hash. */

@@ -14,7 +14,7 @@
 #include "kernel.h"
 #include "log.h"
 
-#define UPSTREAM_LEN 48
+#define UPSTREAM_LEN 80 /* a host name (63) with its port */
 
 struct collector {
 	const struct config *cfg;
@@ -27,7 +27,7 @@ struct collector {
 	__u8 (*shown)[SW_ERRNO_SLOTS]; /* sticky errno labels per slot */
 	__u64 *activity; /* per slot: sum of its event counters at the last change */
 	__u64 *active_ns; /* per slot: when those counters last moved (monotonic) */
-	char *upstreams; /* per slot: top_upstreams labels of 48 bytes, "" if free */
+	char *upstreams; /* per slot: top_upstreams labels of UPSTREAM_LEN bytes, "" if free */
 	int *agent_index; /* per slot: index in the snapshot being built, -1 if none */
 	int request_entries; /* series in the kernel's request table at the last tick */
 	bool *retired; /* per slot: a named agent no longer exported */
@@ -207,7 +207,7 @@ static void on_request(void *ctx, const struct sw_req_key *k, const struct sw_re
 {
 	struct request_build *rb = ctx;
 	struct snapshot *s = rb->s;
-	char label[UPSTREAM_LEN];
+	char label[UPSTREAM_LEN], host[SW_HOST_LEN];
 	struct request_series *r;
 	const char *up;
 	int agent, i;
@@ -220,7 +220,11 @@ static void on_request(void *ctx, const struct sw_req_key *k, const struct sw_re
 			keep_stale(rb, k);
 		return; /* an agent not exported */
 	}
-	config__upstream_label(rb->col->cfg, k->family, k->addr, k->port, label, sizeof(label));
+	host[0] = 0;
+	if (k->host && kernel__host_name(rb->col->k, k->host, host, sizeof(host)))
+		host[0] = 0; /* gone or not a DNS name: the address labels the peer */
+	config__upstream_label(rb->col->cfg, k->family, k->addr, k->port, host, label,
+			       sizeof(label));
 	up = upstream_for(rb->col, k->slot, label);
 	for (i = 0; i < s->nrequests; i++) {
 		r = &s->requests[i];

@@ -653,7 +653,7 @@ static bool prefix_match(const __u32 *a, const __u32 *b, int bits)
 }
 
 void config__upstream_label(const struct config *c, int family, const __u32 addr[4], int port,
-			    char *out, size_t len)
+			    const char *host, char *out, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN];
 	__u32 v4[4] = {0};
@@ -672,6 +672,10 @@ void config__upstream_label(const struct config *c, int family, const __u32 addr
 			snprintf(out, len, "%s", u->name);
 			return;
 		}
+	}
+	if (host && host[0] && port) {
+		snprintf(out, len, "%s:%d", host, port);
+		return;
 	}
 	if (!inet_ntop(family, addr, ip, sizeof(ip)))
 		snprintf(ip, sizeof(ip), "unknown");

@@ -79,13 +79,14 @@ void config__free(struct config *c);
 
 /*
  * Label of a peer: the name of the first configured upstream whose block
- * and port match, else "ip:port" ("[v6]:port"), or "ip" when port is 0 (a
- * server's clients). An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the
- * IPv4 peer a.b.c.d, for the blocks and the label alike. Writes at most
- * len bytes.
+ * and port match, else "host:port" when the peer's host name is known
+ * (host, from the client's SNI or Host header; NULL or "" if not), else
+ * "ip:port" ("[v6]:port"), or "ip" when port is 0 (a server's clients).
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 peer a.b.c.d,
+ * for the blocks and the label alike. Writes at most len bytes.
  */
 void config__upstream_label(const struct config *c, int family, const __u32 addr[4], int port,
-			    char *out, size_t len);
+			    const char *host, char *out, size_t len);
 
 /* Whether agent `name` has TLS capture on (matches a "tls.agents" pattern). */
 bool config__tls_agent(const struct config *c, const char *name);

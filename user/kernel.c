@@ -30,8 +30,9 @@
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
 _Static_assert(sizeof(struct sw_cpu) == 24, "sw_cpu layout");
-_Static_assert(sizeof(struct sw_sock) == 56, "sw_sock layout");
-_Static_assert(sizeof(struct sw_req_key) == 28, "sw_req_key layout");
+_Static_assert(sizeof(struct sw_sock) == 64, "sw_sock layout");
+_Static_assert(sizeof(struct sw_req_key) == 40, "sw_req_key layout");
+_Static_assert(sizeof(struct sw_host) == SW_HOST_LEN, "sw_host layout");
 _Static_assert(sizeof(struct sw_req_stats) == 42 * 8, "sw_req_stats layout");
 _Static_assert(sizeof(struct sw_agent_stats) == 328 * 8, "sw_agent_stats layout");
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
@@ -1210,6 +1211,28 @@ int kernel__for_each_request(struct kernel *k,
 int kernel__delete_request(struct kernel *k, const struct sw_req_key *key)
 {
 	return bpf_map_delete_elem(bpf_map__fd(k->skel->maps.requests), key) ? -errno : 0;
+}
+
+int kernel__host_name(struct kernel *k, __u64 id, char *out, size_t len)
+{
+	struct sw_host h;
+	size_t i;
+
+	if (len < SW_HOST_LEN)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.host_names), &id, &h))
+		return -ENOENT;
+	for (i = 0; i < SW_HOST_LEN && h.name[i]; i++) {
+		char c = h.name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+			return -EINVAL;
+	}
+	if (!i || i == SW_HOST_LEN)
+		return -EINVAL;
+	memcpy(out, h.name, i);
+	out[i] = 0;
+	return 0;
 }
 
 /* Fills out with p's run-time statistics; false if the kernel does not tell. */

@@ -113,6 +113,14 @@ int kernel__for_each_request(struct kernel *k,
 int kernel__delete_request(struct kernel *k, const struct sw_req_key *key);
 
 /*
+ * The host name recorded under id in `host_names` (a client's SNI or Host),
+ * NUL-terminated in out (len >= SW_HOST_LEN). Returns 0, -ENOENT if there
+ * is none, or -EINVAL if the entry is not a lowercase DNS name
+ * ([a-z0-9.-]): the map is writable by root, and the name becomes a label.
+ */
+int kernel__host_name(struct kernel *k, __u64 id, char *out, size_t len);
+
+/*
  * What one tick reads of the kernel. The caller sets nslots, the four arrays (nslots entries
  * each) and on_name; kernel__read fills the rest.
  */

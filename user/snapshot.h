@@ -28,7 +28,7 @@ struct agent_snap {
 /* Requests of one agent to or from one upstream, in one role, with one status. */
 struct request_series {
 	int agent; /* index into snapshot agents */
-	char upstream[48]; /* configured name, "ip:port", or "other" */
+	char upstream[80]; /* configured name, "host:port", "ip:port", or "other" */
 	__u8 role; /* enum sw_role */
 	__u8 status; /* enum sw_status, 1..5 for the HTTP class */
 	__u64 count;

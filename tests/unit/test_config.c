@@ -312,26 +312,35 @@ static void test_upstreams_mapped(void **state)
 			       " {\"name\": \"m\", \"cidr\": \"::ffff:10.2.0.0/112\"}]}"),
 			 0);
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", a);
-	config__upstream_label(&c, AF_INET6, a, 8080, label, sizeof(label));
+	config__upstream_label(&c, AF_INET6, a, 8080, NULL, label, sizeof(label));
 	assert_string_equal(label, "lo");
-	config__upstream_label(&c, AF_INET6, a, 80, label, sizeof(label));
+	config__upstream_label(&c, AF_INET6, a, 80, NULL, label, sizeof(label));
 	assert_string_equal(label, "127.0.0.1:80");
-	config__upstream_label(&c, AF_INET6, a, 0, label, sizeof(label));
+	config__upstream_label(&c, AF_INET6, a, 0, NULL, label, sizeof(label));
 	assert_string_equal(label, "127.0.0.1");
 	/* A rule written as a mapped block is the IPv4 block: it matches both forms. */
 	inet_pton(AF_INET6, "::ffff:10.2.3.4", a);
-	config__upstream_label(&c, AF_INET6, a, 1, label, sizeof(label));
+	config__upstream_label(&c, AF_INET6, a, 1, NULL, label, sizeof(label));
 	assert_string_equal(label, "m");
 	memset(a, 0, sizeof(a));
 	inet_pton(AF_INET, "10.2.3.4", a);
-	config__upstream_label(&c, AF_INET, a, 1, label, sizeof(label));
+	config__upstream_label(&c, AF_INET, a, 1, NULL, label, sizeof(label));
 	assert_string_equal(label, "m");
 	inet_pton(AF_INET, "10.3.0.1", a);
-	config__upstream_label(&c, AF_INET, a, 1, label, sizeof(label));
+	config__upstream_label(&c, AF_INET, a, 1, NULL, label, sizeof(label));
 	assert_string_equal(label, "10.3.0.1:1");
+	/* A host name from the client's SNI or Host names the peer, after configured blocks. */
+	inet_pton(AF_INET, "10.2.9.9", a);
+	config__upstream_label(&c, AF_INET, a, 443, "api.openai.com", label, sizeof(label));
+	assert_string_equal(label, "m");
+	inet_pton(AF_INET, "192.0.2.7", a);
+	config__upstream_label(&c, AF_INET, a, 443, "api.openai.com", label, sizeof(label));
+	assert_string_equal(label, "api.openai.com:443");
+	config__upstream_label(&c, AF_INET, a, 443, "", label, sizeof(label));
+	assert_string_equal(label, "192.0.2.7:443");
 	/* Not mapped: ::127.0.0.1 (deprecated IPv4-compatible) stays IPv6. */
 	inet_pton(AF_INET6, "::127.0.0.1", a);
-	config__upstream_label(&c, AF_INET6, a, 8080, label, sizeof(label));
+	config__upstream_label(&c, AF_INET6, a, 8080, NULL, label, sizeof(label));
 	assert_string_equal(label, "[::127.0.0.1]:8080");
 	config__free(&c);
 }
@@ -353,31 +362,31 @@ static void test_upstreams(void **state)
 	assert_int_equal(c.nupstreams, 3);
 	assert_int_equal(c.top_upstreams, 3);
 	inet_pton(AF_INET, "10.1.2.3", a);
-	config__upstream_label(&c, AF_INET, a, 443, label, sizeof(label));
+	config__upstream_label(&c, AF_INET, a, 443, NULL, label, sizeof(label));
 	assert_string_equal(label, "llm-api");
 	/* Same block, another port: the next rule that matches. */
-	config__upstream_label(&c, AF_INET, a, 80, label, sizeof(label));
+	config__upstream_label(&c, AF_INET, a, 80, NULL, label, sizeof(label));
 	assert_string_equal(label, "any-10");
 	inet_pton(AF_INET, "192.168.1.9", a);
-	config__upstream_label(&c, AF_INET, a, 8080, label, sizeof(label));
+	config__upstream_label(&c, AF_INET, a, 8080, NULL, label, sizeof(label));
 	assert_string_equal(label, "192.168.1.9:8080");
 	inet_pton(AF_INET6, "::1", b);
-	config__upstream_label(&c, AF_INET6, b, 9, label, sizeof(label));
+	config__upstream_label(&c, AF_INET6, b, 9, NULL, label, sizeof(label));
 	assert_string_equal(label, "v6-local");
 	inet_pton(AF_INET6, "fe80::2", b);
-	config__upstream_label(&c, AF_INET6, b, 9, label, sizeof(label));
+	config__upstream_label(&c, AF_INET6, b, 9, NULL, label, sizeof(label));
 	assert_string_equal(label, "[fe80::2]:9");
-	config__upstream_label(&c, AF_INET6, b, 0, label, sizeof(label));
+	config__upstream_label(&c, AF_INET6, b, 0, NULL, label, sizeof(label));
 	assert_string_equal(label, "fe80::2");
 	config__free(&c);
 	/* Prefix boundaries: /12 keeps 10.0-10.15. */
 	assert_int_equal(
 		parse(&c, "{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"10.0.0.0/12\"}]}"), 0);
 	inet_pton(AF_INET, "10.15.255.255", a);
-	config__upstream_label(&c, AF_INET, a, 1, label, sizeof(label));
+	config__upstream_label(&c, AF_INET, a, 1, NULL, label, sizeof(label));
 	assert_string_equal(label, "x");
 	inet_pton(AF_INET, "10.16.0.0", a);
-	config__upstream_label(&c, AF_INET, a, 1, label, sizeof(label));
+	config__upstream_label(&c, AF_INET, a, 1, NULL, label, sizeof(label));
 	assert_string_equal(label, "10.16.0.0:1");
 	config__free(&c);
 	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"10.0.0.0/33\"}]}",
