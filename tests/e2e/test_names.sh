@@ -4,7 +4,9 @@
 # SWARMWATCH_AGENT=$'bad\xe6\xadname' (not UTF-8), a 36-byte Japanese name
 # (longer than a name holds) and a name with a quote, a backslash and a tab;
 # each runs once from before the daemon started (named by the start-up scan)
-# and once after (named by the kernel at exec), and the two must be one agent.
+# and once after (named by the kernel at exec), and the two must be one agent;
+# so must 8 more markers (overlongs, surrogates, a cut 4-byte character, a
+# value longer than the kernel reads...), whose names Python's decoder gives.
 # The first two also burst syscalls (tests/bpf/test_anomaly's workload) so that
 # they show in /api/v1/anomalies. Then: promtool check metrics is clean, a real
 # Prometheus keeps up == 1, and /metrics, the page and the JSON carry the names
@@ -17,6 +19,7 @@ checks=("daemon starts"
 	"invalid bytes: one agent \"bad\\uFFFDname\" with 2 instances"
 	"36-byte name: one agent cut to its first 10 characters, with 2 instances"
 	"quote, backslash and tab: one agent, escaped in its label, with 2 instances"
+	"8 more markers: kernel, start-up scan and Python's decoder make the same names"
 	"the HTML page is valid UTF-8 and shows the three names escaped"
 	"/api/v1/anomalies parses as JSON and names both bursting agents"
 	"Prometheus scrapes swarmwatch (up == 1) and finds the 36-byte agent by its cut name"
@@ -49,7 +52,7 @@ trap cleanup EXIT
 # Checks on the fetched documents; the expected names are written out in
 # full here, independently of swarmwatch's code.
 cat >"$work/check.py" <<'PY'
-import json, re, sys
+import json, os, re, subprocess, sys
 
 BAD = "bad\ufffdname"
 LONG = "エージェントエージェ"
@@ -64,8 +67,41 @@ def instances(page, label):
     found = pat.findall(page)
     return float(found[0]) if len(found) == 1 else None
 
+# More markers, named by Python's own decoder (which replaces maximal
+# ill-formed subparts too), controls replaced, cut to 31 bytes on a character.
+MARKERS = [b"\xc0\xaf\xe0\x80\xafover", b"\xed\xa0\x80\xed\xbf\xbfsurr", b"\xff" * 20,
+           b"a" * 28 + "\U0001f916".encode(), b"b" * 27 + "\U0001f916".encode(), b"ab\xe3\x82",
+           b"z" * 60 + b"\xff", b"\x1b[31mred"]
+
+def name(marker):
+    out = ""
+    for c in marker.decode("utf-8", "replace"):
+        c = "\ufffd" if ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f else c
+        if len((out + c).encode()) > 31:
+            break
+        out += c
+    return out
+
+def label(s):
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
 what, path = sys.argv[1], sys.argv[2]
-if what == "utf8":
+if what == "spawn":  # one process per marker; their pids to the file
+    env = {b"PATH": os.environb.get(b"PATH", b"/usr/bin:/bin")}
+    with open(path, "a") as f:
+        for m in MARKERS:
+            p = subprocess.Popen(["timeout", "90", "sleep", "90"],
+                                 env={**env, b"SWARMWATCH_AGENT": m})
+            f.write("%d\n" % p.pid)
+elif what == "agree":
+    page, bad = text(path), 0
+    for m in MARKERS:
+        n = instances(page, label(name(m)))
+        if n != 2:
+            print("# %r: expected agent %r with 2 instances, found %s" % (m, name(m), n))
+            bad += 1
+    sys.exit(1 if bad else 0)
+elif what == "utf8":
     text(path)
 elif what == "instances":
     label = {"bad": BAD, "long": LONG, "odd": ODD_LABEL}[sys.argv[3]]
@@ -94,6 +130,7 @@ for name in "$bad" "$long" "$odd"; do
 	env SWARMWATCH_AGENT="$name" timeout 90 sleep 90 &
 	pids+=($!)
 done
+check spawn "$work/more.pids"
 echo '{"anomaly": {"warmup": 100}}' >"$work/config.json"
 "$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 100ms --pin-path "$pin" \
 	--config "$work/config.json" >"$work/swarmwatch.log" 2>&1 &
@@ -109,6 +146,8 @@ for name in "$bad" "$long"; do
 done
 env SWARMWATCH_AGENT="$odd" timeout 90 sleep 90 &
 pids+=($!)
+check spawn "$work/more.pids"
+pids+=($(cat "$work/more.pids"))
 sleep 1
 
 metrics_clean() {
@@ -127,8 +166,10 @@ check instances "$work/metrics.txt" long
 ok $? "${checks[3]}"
 check instances "$work/metrics.txt" odd
 ok $? "${checks[4]}"
-curl -sf http://127.0.0.1:$sw_port/ >"$work/index.html" && check html "$work/index.html"
+check agree "$work/metrics.txt"
 ok $? "${checks[5]}"
+curl -sf http://127.0.0.1:$sw_port/ >"$work/index.html" && check html "$work/index.html"
+ok $? "${checks[6]}"
 
 cat >"$work/prometheus.yml" <<YML
 global:
@@ -151,7 +192,7 @@ anomalies() {
 wait_for 45 anomalies
 rc=$?
 anomalies
-ok $rc "${checks[6]}"
+ok $rc "${checks[7]}"
 
 query() {	# query PROMQL: succeeds when the result vector is non-empty
 	curl -sf -G "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" \
@@ -160,9 +201,9 @@ query() {	# query PROMQL: succeeds when the result vector is non-empty
 wait_for 30 query 'up{job="swarmwatch"} == 1' &&
 	wait_for 30 query "swarmwatch_agent_instances{agent=\"エージェントエージェ\"} == 2" &&
 	query 'up{job="swarmwatch"} == 1'
-ok $? "${checks[7]}"
-metrics_clean
 ok $? "${checks[8]}"
+metrics_clean
+ok $? "${checks[9]}"
 
 if [ $tap_failed -gt 0 ]; then
 	sed 's/^/# prometheus: /' "$work/prometheus.log" | tail -20
