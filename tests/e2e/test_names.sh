@@ -60,7 +60,12 @@ ODD_LABEL = 'q\\"uo\\\\te\ufffdx'
 ODD_HTML = "q&quot;uo\\te\ufffdx"
 
 def text(path):
-    return open(path, "rb").read().decode("utf-8")  # strict: raises on invalid UTF-8
+    data = open(path, "rb").read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        print("# %s is not UTF-8: %r at byte %d" % (path, data[e.start:e.end], e.start))
+        sys.exit(1)
 
 def instances(page, label):
     pat = re.compile(r'^swarmwatch_agent_instances\{agent="' + re.escape(label) + r'"\} (\S+)$', re.M)
@@ -151,12 +156,14 @@ pids+=($(cat "$work/more.pids"))
 sleep 1
 
 metrics_clean() {
+	local utf8 rc
 	curl -sf http://127.0.0.1:$sw_port/metrics >"$work/metrics.txt" || return 1
-	check utf8 "$work/metrics.txt" || return 1
+	check utf8 "$work/metrics.txt"
+	utf8=$?
 	lint=$(promtool check metrics <"$work/metrics.txt" 2>&1)
-	local rc=$?
+	rc=$?
 	[ -n "$lint" ] && echo "$lint" | sed 's/^/# promtool: /'
-	[ $rc -eq 0 ] && [ -z "$lint" ]
+	[ $utf8 -eq 0 ] && [ $rc -eq 0 ] && [ -z "$lint" ]
 }
 metrics_clean
 ok $? "${checks[1]}"
