@@ -86,26 +86,29 @@ $(BUILD)/swarmwatch: $(USER_OBJS)
 
 # Each unit test and fuzz target links the modules it exercises and what they need, no more,
 # so that the build keeps the boundaries between modules. A test not listed links them all.
+TEXT_MODS := text buf
 DETECT_MODS := detect forecast blob
 ANOMALY_MODS := anomaly rates $(DETECT_MODS)
 CATALOG_MODS := catalog syscalls $(ANOMALY_MODS)
-METRICS_MODS := metrics prom buf $(CATALOG_MODS)
+METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
 test_anomaly_MODS := api $(METRICS_MODS)
-test_api_MODS := api $(ANOMALY_MODS)
+test_api_MODS := api $(TEXT_MODS) $(ANOMALY_MODS)
 test_blob_MODS := blob
 test_catalog_MODS := $(CATALOG_MODS)
-test_config_MODS := config syscalls
+test_config_MODS := config syscalls $(TEXT_MODS)
 test_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 test_http_MODS := http collector snapshot kernel identity config log api $(METRICS_MODS)
-test_identity_MODS := identity config log syscalls
+test_identity_MODS := identity config log syscalls $(TEXT_MODS)
 test_log2_MODS :=
 test_metrics_MODS := $(METRICS_MODS)
-test_prom_MODS := prom buf rates
+test_prom_MODS := prom rates $(TEXT_MODS)
 test_rates_MODS := rates
 test_snapshot_MODS := snapshot
 test_syscalls_MODS := syscalls
-fuzz_config_MODS := config syscalls
+test_text_MODS := $(TEXT_MODS)
+fuzz_config_MODS := config syscalls $(TEXT_MODS)
 fuzz_http_MODS := http snapshot api $(METRICS_MODS)
+fuzz_text_MODS := prom rates $(TEXT_MODS)
 mods_of = $(if $(filter undefined,$(origin $(1)_MODS)),$(LIB_OBJS),$(patsubst %,$(BUILD)/user/%.o,$($(1)_MODS)))
 
 .SECONDEXPANSION:

@@ -28,6 +28,123 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define ENV_CHUNK 64
 #define EEXIST 17
 
+/*
+ * The marker value made into a name by the rules of user/text.c: valid
+ * UTF-8, each maximal ill-formed subpart and each control character replaced
+ * by U+FFFD (EF BF BD), cut after the last whole character that fits in
+ * SW_NAME_LEN - 1 bytes. Both sides must agree byte for byte, or a process
+ * tagged at start-up and one tagged here would be two agents. One input byte
+ * per step; a byte that breaks a sequence is decoded again as a lead byte.
+ * The state lives in a map value, not on the stack, so that the verifier
+ * checks one step instead of following every byte of every path.
+ */
+struct name_scan {
+	char in[ENV_CHUNK]; /* a chunk of the environment, NUL-terminated */
+	char name[SW_NAME_LEN];
+	__u32 i; /* next byte of `in` */
+	__u32 end; /* end of the value in `in` */
+	__u32 start; /* first byte of the character being decoded */
+	__u32 out; /* bytes of `name` written */
+	__u32 cp; /* code point decoded so far */
+	__u8 need; /* continuation bytes still needed */
+	__u8 lo, hi; /* range of the next continuation byte */
+	__u8 done;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct name_scan);
+} name_scratch SEC(".maps");
+
+/* Appends len bytes of `in` from `from` (or U+FFFD if replace); stops when full. */
+static __always_inline void name_put(struct name_scan *u, __u32 from, __u32 len, int replace)
+{
+	__u32 k;
+
+	if (replace)
+		len = 3;
+	if (u->out + len > SW_NAME_LEN - 1) {
+		u->done = 1;
+		return;
+	}
+	if (replace) {
+		u->name[u->out & (SW_NAME_LEN - 1)] = (char)0xef;
+		u->name[(u->out + 1) & (SW_NAME_LEN - 1)] = (char)0xbf;
+		u->name[(u->out + 2) & (SW_NAME_LEN - 1)] = (char)0xbd;
+	} else {
+		for (k = 0; k < 4 && k < len; k++)
+			u->name[(u->out + k) & (SW_NAME_LEN - 1)] =
+				u->in[(from + k) & (ENV_CHUNK - 1)];
+	}
+	u->out += len;
+}
+
+static __always_inline int is_control(__u32 cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+/* One step over the scratch state (bpf_loop() only passes stack pointers). */
+static long name_step(__u32 idx, void *unused)
+{
+	struct name_scan *u;
+	__u32 zero = 0;
+	__u8 b;
+
+	u = bpf_map_lookup_elem(&name_scratch, &zero);
+	if (!u || u->done)
+		return 1;
+	if (u->i >= u->end) {
+		if (u->need)
+			name_put(u, 0, 0, 1); /* the value ends inside a character */
+		u->done = 1;
+		return 1;
+	}
+	b = u->in[u->i & (ENV_CHUNK - 1)];
+	if (u->need) {
+		if (b < u->lo || b > u->hi) {
+			u->need = 0;
+			name_put(u, 0, 0, 1); /* b is read again as a lead byte */
+			return u->done;
+		}
+		u->cp = u->cp << 6 | (b & 0x3f);
+		u->lo = 0x80;
+		u->hi = 0xbf;
+		u->i++;
+		if (!--u->need)
+			name_put(u, u->start, u->i - u->start, is_control(u->cp));
+		return u->done;
+	}
+	u->start = u->i++;
+	u->lo = 0x80;
+	u->hi = 0xbf;
+	if (b < 0x80) {
+		name_put(u, u->start, 1, is_control(b));
+	} else if (b >= 0xc2 && b <= 0xdf) {
+		u->need = 1;
+		u->cp = b & 0x1f;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		u->need = 2;
+		u->cp = b & 0x0f;
+		if (b == 0xe0)
+			u->lo = 0xa0; /* overlong */
+		if (b == 0xed)
+			u->hi = 0x9f; /* surrogates */
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		u->need = 3;
+		u->cp = b & 0x07;
+		if (b == 0xf0)
+			u->lo = 0x90; /* overlong */
+		if (b == 0xf4)
+			u->hi = 0x8f; /* past U+10FFFF */
+	} else {
+		name_put(u, 0, 0, 1);
+	}
+	return u->done;
+}
+
 struct env_scan {
 	__u64 p; /* next user address to read */
 	__u64 end; /* end of the environment block */
@@ -38,14 +155,20 @@ struct env_scan {
 
 static long env_step(__u32 i, struct env_scan *c)
 {
-	char buf[ENV_CHUNK];
 	const char marker[] = SW_ENV_MARKER;
+	struct name_scan *u;
+	__u32 zero = 0;
+	char *buf;
 	long n;
 	int k;
 
 	if (c->p >= c->end)
 		return 1;
-	n = bpf_probe_read_user_str(buf, sizeof(buf), (const void *)c->p);
+	u = bpf_map_lookup_elem(&name_scratch, &zero);
+	if (!u)
+		return 1;
+	buf = u->in;
+	n = bpf_probe_read_user_str(buf, ENV_CHUNK, (const void *)c->p);
 	if (n <= 0)
 		return 1;
 	if (c->at_start && n > SW_ENV_MARKER_LEN + 1) {
@@ -58,16 +181,16 @@ static long env_step(__u32 i, struct env_scan *c)
 			}
 		}
 		if (match) {
-			int done = 0;
-
-			for (k = 0; k < SW_NAME_LEN - 1; k++) {
-				char ch = buf[SW_ENV_MARKER_LEN + k];
-
-				if (!ch)
-					done = 1;
-				c->name.name[k] = done ? 0 : ch;
-			}
-			c->name.name[SW_NAME_LEN - 1] = 0;
+			/* A value longer than the chunk is cut there, at 46 bytes: a
+			 * name never reads more bytes than it writes, plus 3 ahead. */
+			__builtin_memset(u->name, 0, sizeof(u->name));
+			u->i = SW_ENV_MARKER_LEN;
+			u->end = n - 1;
+			u->out = 0;
+			u->need = 0;
+			u->done = 0;
+			bpf_loop(2 * ENV_CHUNK, name_step, NULL, 0);
+			__builtin_memcpy(c->name.name, u->name, sizeof(u->name));
 			c->found = 1;
 			return 1;
 		}

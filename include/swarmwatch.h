@@ -6,11 +6,12 @@
 #ifndef SWARMWATCH_H
 #define SWARMWATCH_H
 
-/* Bump when any map key/value layout below changes: pinned maps of another
- * layout are recreated instead of reused. */
-#define SW_LAYOUT_VERSION 8
+/* Bump when any map key/value layout below changes (9: agent names are valid
+ * UTF-8 cut on a character boundary; host names of upstreams): pinned maps of
+ * another layout are recreated instead of reused. */
+#define SW_LAYOUT_VERSION 9
 
-#define SW_NAME_LEN 32 /* agent name, NUL-terminated */
+#define SW_NAME_LEN 32 /* agent name, NUL-terminated, valid UTF-8 (user/text.h) */
 #define SW_COMM_LEN 16
 #define SW_SLOT_OTHER 0 /* agents beyond max_agents fold here */
 #define SW_MAX_AGENTS_LIMIT 1024

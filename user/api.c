@@ -7,6 +7,7 @@
 
 #include "anomaly.h"
 #include "api.h"
+#include "text.h"
 
 void api__rfc3339(double t, char *buf, size_t len)
 {
@@ -45,7 +46,7 @@ static json_t *episode_json(const struct anomaly_episode *e)
 		if (!sg || json_array_append_new(sigs, sg))
 			goto err;
 	}
-	if (json_object_set_new(o, "agent", json_string(e->agent)) ||
+	if (json_object_set_new(o, "agent", text__json(e->agent)) ||
 	    json_object_set_new(o, "start", time_json(e->start)) ||
 	    json_object_set_new(o, "end", e->end ? time_json(e->end) : json_null()) ||
 	    json_object_set_new(o, "ongoing", json_boolean(!e->end)) ||

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "syscalls.h"
+#include "text.h"
 
 const char config__builtin[] =
 	"{\n"
@@ -600,6 +601,15 @@ static int parse_cidr(const char *s, struct upstream *u)
 	return 0;
 }
 
+/* An upstream name becomes a label value as it is: no control characters. */
+static bool upstream_name_ok(const char *name)
+{
+	char clean[sizeof(((struct upstream *)0)->name)];
+
+	text__name(clean, sizeof(clean), name, strlen(name));
+	return !strcmp(clean, name);
+}
+
 static int parse_upstreams(const struct parse *p, json_t *list, struct config *c)
 {
 	static const char *const keys[] = {"name", "cidr", "port", NULL};
@@ -629,6 +639,10 @@ static int parse_upstreams(const struct parse *p, json_t *list, struct config *c
 		if (!name || !name[0] || strlen(name) >= sizeof(up->name))
 			return fail_at(p, "upstreams", "%s needs a \"name\" of 1 to %zu characters",
 				       where, sizeof(up->name) - 1);
+		if (!upstream_name_ok(name))
+			return fail_at(p, "upstreams",
+				       "%s: \"name\" has a control character; use printable text",
+				       where);
 		if (!cidr)
 			return fail_at(p, "upstreams", "%s needs a \"cidr\"", where);
 		if (parse_cidr(cidr, up))

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "prom.h"
+#include "text.h"
 
 struct http {
 	struct MHD_Daemon *mhd;
@@ -275,28 +276,6 @@ static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c)
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
-static void html_escape(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			buf__puts(b, "&lt;");
-			break;
-		case '>':
-			buf__puts(b, "&gt;");
-			break;
-		case '&':
-			buf__puts(b, "&amp;");
-			break;
-		case '"':
-			buf__puts(b, "&quot;");
-			break;
-		default:
-			buf__putc(b, *s);
-		}
-	}
-}
-
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 {
 	struct snapshot *s = acquire(h);
@@ -324,7 +303,7 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 			for (j = 0; j < SW_EXIT_MAX; j++)
 				ex += a->s.process_exits[j];
 			buf__puts(&b, "<tr><td>");
-			html_escape(&b, a->name);
+			text__html(&b, a->name);
 			buf__printf(&b,
 				    "</td><td>%u</td><td>%llu</td><td>%.2f</td><td>%llu</td>"
 				    "<td>%llu</td></tr>\n",

@@ -23,6 +23,7 @@
 
 #include "identity.h"
 #include "log.h"
+#include "text.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
@@ -34,25 +35,27 @@
 void identity__expand(const char *tmpl, const char *subject, const regmatch_t *m, size_t nm,
 		      char name[SW_NAME_LEN])
 {
+	/* text__name() never reads more bytes than it writes, plus 3 ahead. */
+	char raw[SW_NAME_LEN + 4];
 	size_t len = 0;
 
-	for (; *tmpl && len < SW_NAME_LEN - 1; tmpl++) {
+	for (; *tmpl && len < sizeof(raw); tmpl++) {
 		size_t g, n;
 
 		if (*tmpl != '$' || tmpl[1] < '0' || tmpl[1] > '9') {
-			name[len++] = *tmpl;
+			raw[len++] = *tmpl;
 			continue;
 		}
 		g = *++tmpl - '0';
 		if (g >= nm || m[g].rm_so < 0)
 			continue;
 		n = m[g].rm_eo - m[g].rm_so;
-		if (n > SW_NAME_LEN - 1 - len)
-			n = SW_NAME_LEN - 1 - len;
-		memcpy(name + len, subject + m[g].rm_so, n);
+		if (n > sizeof(raw) - len)
+			n = sizeof(raw) - len;
+		memcpy(raw + len, subject + m[g].rm_so, n);
 		len += n;
 	}
-	name[len] = 0;
+	text__name(name, SW_NAME_LEN, raw, len);
 }
 
 static const char *rule_subject(const struct rule *r, const struct proc_info *p)
@@ -77,7 +80,7 @@ enum identity_source identity__classify(const struct config *c, const struct pro
 	int i;
 
 	if ((sources & (1u << IDENTITY_MARKER)) && c->marker && p->marker && p->marker[0]) {
-		snprintf(name, SW_NAME_LEN, "%s", p->marker);
+		text__name(name, SW_NAME_LEN, p->marker, strlen(p->marker));
 		return IDENTITY_MARKER;
 	}
 	for (i = 0; i < c->nrules; i++) {
@@ -205,7 +208,7 @@ __u32 identity__slot(struct identity *id, const char *name)
 	__u32 slot;
 
 	memset(&key, 0, sizeof(key));
-	snprintf(key.name, sizeof(key.name), "%s", name);
+	text__name(key.name, sizeof(key.name), name, strlen(name));
 	if (!bpf_map_lookup_elem(id->maps.names_fd, &key, &slot))
 		return slot;
 	/* A reclaimed slot first, as the kernel does (identity.bpf.c). */
@@ -381,7 +384,10 @@ static void read_marker(pid_t pid, struct proc_data *d)
 	n = read_file(path, env, sizeof(env));
 	for (i = 0; i < n; i += strlen(env + i) + 1) {
 		if (!strncmp(env + i, SW_ENV_MARKER, SW_ENV_MARKER_LEN)) {
-			snprintf(d->marker, sizeof(d->marker), "%s", env + i + SW_ENV_MARKER_LEN);
+			const char *v = env + i + SW_ENV_MARKER_LEN;
+
+			/* Made a name here from the whole value, as the kernel does. */
+			text__name(d->marker, sizeof(d->marker), v, strlen(v));
 			d->info.marker = d->marker;
 			return;
 		}

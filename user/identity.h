@@ -29,15 +29,21 @@ enum identity_source {
  * Applies the rules to p, first match wins: the environment marker (when
  * enabled), cgroup rules, then command rules. When `sources` excludes a kind
  * (bit 1 << IDENTITY_x), those rules are skipped. On a match, writes the
- * agent name (at most SW_NAME_LEN - 1 bytes) and returns its source; else
- * IDENTITY_NONE. A rule whose name expands to "" does not match.
+ * agent name as text__name() makes it (valid UTF-8 without control
+ * characters, at most SW_NAME_LEN - 1 bytes, cut on a character boundary)
+ * and returns its source; else IDENTITY_NONE. A rule whose name expands to ""
+ * does not match.
  */
 enum identity_source identity__classify(const struct config *c, const struct proc_info *p,
 					unsigned sources, char name[SW_NAME_LEN]);
 
 #define IDENTITY_ALL ((1u << IDENTITY_MARKER) | (1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND))
 
-/* Expands a name template ($0..$9) over a regexec match of `subject`. */
+/*
+ * Expands a name template ($0..$9) over a regexec match of `subject`, then
+ * makes the result a name with text__name(): captures of comm, exe, cmdline
+ * or cgroup paths may hold any bytes.
+ */
 void identity__expand(const char *tmpl, const char *subject, const regmatch_t *m, size_t nm,
 		      char name[SW_NAME_LEN]);
 
@@ -84,7 +90,8 @@ __u32 identity__instances(const struct identity *id, __u32 slot);
 int identity__cgroup_count(const struct identity *id);
 
 /*
- * Slot of agent `name`, allocated on first use like the kernel does: a
+ * Slot of agent `name` (made a name by text__name() first, as the kernel
+ * does with the marker), allocated on first use like the kernel does: a
  * reclaimed slot from the free list if there is one, else the next never
  * used, else SW_SLOT_OTHER (a fold).
  */

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "swarmwatch.skel.h"
 #include "syscalls.h"
+#include "text.h"
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
 _Static_assert(sizeof(struct sw_cpu) == 24, "sw_cpu layout");
@@ -1155,6 +1156,7 @@ static int kernel__for_each_name(struct kernel *k,
 {
 	int fd = bpf_map__fd(k->skel->maps.agent_names);
 	struct sw_name key, next, *prev = NULL;
+	char name[SW_NAME_LEN];
 	int n = 0;
 	__u32 slot;
 
@@ -1163,8 +1165,10 @@ static int kernel__for_each_name(struct kernel *k,
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &slot))
 			continue;
-		key.name[SW_NAME_LEN - 1] = 0;
-		fn(ctx, key.name, slot);
+		/* Names are made valid in the kernel already; a label must never
+		 * depend on that. */
+		text__name(name, sizeof(name), key.name, strnlen(key.name, sizeof(key.name)));
+		fn(ctx, name, slot);
 		n++;
 	}
 	return n;

@@ -6,27 +6,11 @@
 #include <string.h>
 
 #include "prom.h"
+#include "text.h"
 
 void prom__escape_label(struct buf *b, const char *v)
 {
-	const char *run = v;
-
-	for (; *v; v++) {
-		const char *esc = NULL;
-
-		if (*v == '\\')
-			esc = "\\\\";
-		else if (*v == '"')
-			esc = "\\\"";
-		else if (*v == '\n')
-			esc = "\\n";
-		if (!esc)
-			continue;
-		buf__append(b, run, v - run);
-		buf__puts(b, esc);
-		run = v + 1;
-	}
-	buf__append(b, run, v - run);
+	text__prom_label(b, v);
 }
 
 /* HELP text escapes only backslash and newline. */

@@ -34,7 +34,11 @@ void prom__sample_u64(struct buf *b, const char *name, const struct prom_label *
 void prom__histogram(struct buf *b, const char *name, const struct prom_label *labels, int n,
 		     const double *le, int nle, const __u64 *buckets, double sum);
 
-/* Appends v escaped as a label value: backslash, double quote, newline. */
+/*
+ * Appends v as a label value, whatever its bytes: backslash, double quote and
+ * newline escaped, invalid UTF-8 and control characters replaced by U+FFFD
+ * (text__prom_label()), so that no label can make a scrape fail.
+ */
 void prom__escape_label(struct buf *b, const char *v);
 
 /* Appends a value in the exposition's float syntax (shortest round-trip, NaN, +Inf). */

@@ -395,6 +395,8 @@ static void test_upstreams(void **state)
 		     "not an address or CIDR block");
 	expect_error("{\"upstreams\": [{\"cidr\": \"10.0.0.1\"}]}", "needs a \"name\"");
 	expect_error("{\"upstreams\": [{\"name\": \"x\"}]}", "needs a \"cidr\"");
+	expect_error("{\"upstreams\": [{\"name\": \"llm\\napi\", \"cidr\": \"::1\"}]}",
+		     "upstreams[0]: \"name\" has a control character");
 	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"::1\", \"port\": 0}]}",
 		     "between 1 and 65535");
 	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"::1\", \"prot\": 1}]}",

@@ -161,6 +161,29 @@ static void test_marker_truncated(void **state)
 	assert_int_equal(strlen(name), SW_NAME_LEN - 1);
 }
 
+/* Markers and captures of any bytes become valid names, cut on a character. */
+static void test_names_are_text(void **state)
+{
+	struct proc_info p = {.marker = "bad\xe6\xadname"};
+	const char *subject = "ab\xff\x1b[31m\xe3\x82\xa8\xe3\x83\xbc\xe3\x82\xb8\xe3\x82\xa7"
+			      "\xe3\x83\xb3\xe3\x83\x88\xe3\x82\xa8\xe3\x83\xbc";
+	regmatch_t m[1] = {{0, 0}};
+	char name[SW_NAME_LEN];
+
+	(void)state;
+	assert_int_equal(classify(&p, name), IDENTITY_MARKER);
+	assert_string_equal(name, "bad\xef\xbf\xbdname");
+	p.marker = "エージェントエージェント";
+	assert_int_equal(classify(&p, name), IDENTITY_MARKER);
+	assert_string_equal(name, "エージェントエージェ");
+	/* A capture of raw bytes: "ab", 0xff, ESC, "[31m" and 8 kana, 32 bytes. After the
+	 * 12 bytes of "ab", two U+FFFD and "[31m", 6 kana fit in 31 bytes. */
+	m[0].rm_eo = strlen(subject);
+	identity__expand("$0", subject, m, 1, name);
+	assert_string_equal(name, "ab\xef\xbf\xbd\xef\xbf\xbd[31mエージェント");
+	assert_int_equal(strlen(name), 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_marker_disabled),
 		cmocka_unit_test(test_expand_truncates),
 		cmocka_unit_test(test_marker_truncated),
+		cmocka_unit_test(test_names_are_text),
 	};
 
 	return cmocka_run_group_tests_name("identity", tests, setup, teardown);
