@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The series store on a real SQLite file in a temporary directory: keys, bit-exact samples,
+ * rollups against a direct computation, rates, tier choice, retention, the size bound,
+ * reopening, state blobs, schema migration and an unusable state directory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gorilla.h"
+#include "log.h"
+#include "store.h"
+
+#define T0 1764460800000ll /* 2025-11-30 00:00:00 UTC, ms */
+#define MIN 60000ll
+#define HOUR 3600000ll
+#define DAY 86400000ll
+
+static char tmpdir[256];
+
+static int setup(void **s)
+{
+	(void)s;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sw-store-test.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	log__set_level(LOG_ERROR);
+	return 0;
+}
+
+static int teardown(void **s)
+{
+	char cmd[300];
+
+	(void)s;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd);
+}
+
+static struct store *open_at(const char *sub, struct store_params *p)
+{
+	static char dir[300];
+	struct store *st;
+
+	if (sub) {
+		snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
+		p->dir = dir;
+	} else {
+		p->dir = NULL;
+	}
+	st = store__open(p);
+	assert_non_null(st);
+	store__flush(st, false); /* the database is open and read */
+	return st;
+}
+
+static int series1(struct store *st, const char *family, const char *agent, enum store_type type,
+		   unsigned int nb)
+{
+	const char *names[] = {"agent"}, *values[] = {agent};
+	int id;
+
+	id = store__series(st, family, names, values, 1, type, nb);
+	assert_true(id >= 0);
+	return id;
+}
+
+static sqlite3 *db_of(struct store *st)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(store__db_path(st), &db), SQLITE_OK);
+	return db;
+}
+
+static int64_t sql_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+static void assert_integrity(const char *path)
+{
+	sqlite3_stmt *q;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+static void test_key(void **s)
+{
+	const char *names[] = {"role", "agent", "upstream"};
+	const char *values[] = {"client", "a\"b\\c\nd", "api"};
+	const char *dup[] = {"agent", "agent"};
+	char buf[128];
+
+	(void)s;
+	assert_int_equal(store__key(buf, sizeof(buf), "m_total", names, values, 3),
+			 (int)strlen("m_total{agent=\"a\\\"b\\\\c\\nd\",role=\"client\","
+				     "upstream=\"api\"}"));
+	assert_string_equal(buf, "m_total{agent=\"a\\\"b\\\\c\\nd\",role=\"client\",upstream=\"api\"}");
+	assert_int_equal(store__key(buf, sizeof(buf), "up", NULL, NULL, 0), 2);
+	assert_string_equal(buf, "up");
+	assert_int_equal(store__key(buf, sizeof(buf), "m", dup, values, 2), -EINVAL);
+	assert_int_equal(store__key(buf, sizeof(buf), "", NULL, NULL, 0), -EINVAL);
+	assert_int_equal(store__key(buf, sizeof(buf), "a b", NULL, NULL, 0), -EINVAL);
+	assert_int_equal(store__key(buf, 10, "m_total", names, values, 3), -ENOSPC);
+}
+
+static void test_bit_exact(void **s)
+{
+	static const uint64_t bits[] = {
+		0x7ff8000000000000ull, 0x7ff0000000000001ull, 0xfff8dead0000beefull,
+		0x7ff0000000000000ull, 0xfff0000000000000ull, 0x8000000000000000ull,
+		0x0000000000000000ull, 0x0000000000000001ull, 0x3ff0000000000000ull,
+		0x3ff0000000000000ull,
+	};
+	enum { N = 2000 };
+	struct store_point pts[N];
+	struct store_params p;
+	struct store_query q = {.start = T0, .end = T0 + (N - 1) * 1000ll, .step = 1000, .tier = -1};
+	struct store *st;
+	size_t n, i;
+	int id;
+
+	(void)s;
+	store__params_default(&p);
+	p.mem_ms = HOUR;
+	st = open_at(NULL, &p);
+	store__begin(st);
+	id = series1(st, "g", "a", STORE_GAUGE, 0);
+	for (i = 0; i < N; i++) {
+		/* Irregular: 1 s with 0..40 ms of delay, some beyond the jitter tolerance. */
+		double v = i % 3 ? gorilla__u2f(bits[i % 10]) : (double)i * 0.1;
+
+		assert_int_equal(store__append(st, id, T0 + 1000ll * i + (int64_t)(i * 7 % 41), v), 0);
+	}
+	assert_int_equal(store__append(st, id, T0, 1.0), -ERANGE); /* not after the last */
+	store__end(st);
+	assert_int_equal(store__query(st, id, &q, pts, N, NULL, &n), 0);
+	assert_int_equal(q.tier, STORE_RAW);
+	assert_int_equal(n, N);
+	for (i = 0; i < N; i++) {
+		double v = i % 3 ? gorilla__u2f(bits[i % 10]) : (double)i * 0.1;
+
+		assert_int_equal(pts[i].t, T0 + 1000ll * i);
+		assert_int_equal(pts[i].count, 1);
+		assert_true(gorilla__f2u(pts[i].value) == gorilla__f2u(v));
+	}
+	assert_int_equal(store__close(st), 0);
+}
+
+/* A reproducible gauge: a noisy level with bursts. */
+static double gauge_at(size_t i)
+{
+	return 100 + 10 * sin((double)i / 300) + (double)((i * 2654435761u) % 1000) / 100 +
+	       (i % 977 == 0 ? 500 : 0);
+}
+
+static void direct(const int64_t *t, const double *v, size_t n, int64_t from, int64_t to,
+		   struct store_point *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < n; i++) {
+		if (t[i] < from || t[i] >= to)
+			continue;
+		if (!out->count) {
+			out->min = out->max = out->sum = v[i];
+		} else {
+			out->min = fmin(out->min, v[i]);
+			out->max = fmax(out->max, v[i]);
+			out->sum += v[i];
+		}
+		out->count++;
+		out->value = v[i];
+	}
+}
+
+static void test_rollups_direct(void **s)
+{
+	enum { N = 3 * 3600 + 123 };
+	static int64_t t[N];
+	static double v[N];
+	struct store_point pts[400], want;
+	struct store_params p;
+	struct store *st;
+	size_t n, i;
+	int id, k;
+
+	(void)s;
+	store__params_default(&p);
+	p.jitter_ms = 0;
+	st = open_at("rollups", &p);
+	store__begin(st);
+	id = series1(st, "g", "a", STORE_GAUGE, 0);
+	for (i = 0; i < N; i++) {
+		t[i] = T0 + 17 + 1000ll * i + (i % 5 == 0 ? 400 : 0);
+		v[i] = gauge_at(i);
+		assert_int_equal(store__append(st, id, t[i], v[i]), 0);
+	}
+	store__end(st);
+	/* 1m and 1h tiers, forced, window = period: exactly the direct aggregate of each period. */
+	for (k = STORE_1M; k <= STORE_1H; k++) {
+		int64_t per = store_tier_period_ms[k];
+		struct store_query q = {.start = T0, .end = T0 + N * 1000ll, .step = per, .tier = k};
+
+		assert_int_equal(store__query(st, id, &q, pts, 400, NULL, &n), 0);
+		assert_int_equal(n, (size_t)((N * 1000ll + per - 1) / per));
+		for (i = 0; i < n; i++) {
+			direct(t, v, N, pts[i].t, pts[i].t + per, &want);
+			assert_int_equal(pts[i].t, T0 + (int64_t)i * per);
+			assert_int_equal(pts[i].count, want.count);
+			assert_true(pts[i].min == want.min);
+			assert_true(pts[i].max == want.max);
+			assert_true(pts[i].sum == want.sum);
+			assert_true(pts[i].value == want.value);
+		}
+	}
+	/* Windows of 5 rollups: the same figures (the sum up to rounding). */
+	{
+		struct store_query q = {.start = T0, .end = T0 + 3 * HOUR, .step = 5 * MIN, .tier = 1};
+
+		assert_int_equal(store__query(st, id, &q, pts, 400, NULL, &n), 0);
+		assert_int_equal(n, 37);
+		for (i = 0; i < n; i++) {
+			direct(t, v, N, pts[i].t, pts[i].t + 5 * MIN, &want);
+			assert_int_equal(pts[i].count, want.count);
+			assert_true(pts[i].min == want.min && pts[i].max == want.max);
+			assert_true(fabs(pts[i].sum - want.sum) <= 1e-9 * fabs(want.sum));
+		}
+	}
+	/* Raw windows of 7 s: the same. */
+	{
+		struct store_query q = {.start = T0 + 5000, .end = T0 + HOUR, .step = 7000, .tier = -1};
+
+		assert_int_equal(store__query(st, id, &q, pts, 400, NULL, &n), -E2BIG);
+		q.end = T0 + 5000 + 399 * 7000ll;
+		assert_int_equal(store__query(st, id, &q, pts, 400, NULL, &n), 0);
+		assert_int_equal(q.tier, STORE_RAW);
+		for (i = 0; i < n; i++) {
+			direct(t, v, N, pts[i].t, pts[i].t + 7000, &want);
+			assert_int_equal(pts[i].count, want.count);
+			assert_true(pts[i].sum == want.sum && pts[i].value == want.value);
+		}
+	}
+	store__close(st);
+}
+
+static void test_rate(void **s)
+{
+	enum { N = 1200 };
+	static double v[N];
+	struct store_point pts[200];
+	struct store_params p;
+	struct store *st;
+	double c = 1e6;
+	size_t n, i, j;
+	int id;
+
+	(void)s;
+	store__params_default(&p);
+	st = open_at(NULL, &p);
+	store__begin(st);
+	id = series1(st, "c_total", "a", STORE_COUNTER, 0);
+	for (i = 0; i < N; i++) {
+		c = i == 700 ? 5 : c + (double)(i % 13); /* a restart at 700 s */
+		v[i] = c;
+		assert_int_equal(store__append(st, id, T0 + 1000ll * i, c), 0);
+	}
+	store__end(st);
+	{
+		struct store_query q = {
+			.start = T0 + 10000, .end = T0 + 1190000, .step = 10000, .rate = true, .tier = -1};
+
+		assert_int_equal(store__query(st, id, &q, pts, 200, NULL, &n), 0);
+		assert_int_equal(n, 119);
+		for (i = 0; i < n; i++) {
+			double inc = 0;
+
+			for (j = 10 * (i + 1); j < 10 * (i + 2); j++)
+				inc += v[j] >= v[j - 1] ? v[j] - v[j - 1] : v[j];
+			assert_true(fabs(pts[i].value - inc / 10) < 1e-9);
+		}
+	}
+	store__close(st);
+}
+
+static void test_tier_choice(void **s)
+{
+	static const struct {
+		int64_t back, step;
+		int tier;
+	} cases[] = {
+		{HOUR, 1000, STORE_RAW},      {6 * HOUR, 60000, STORE_RAW},
+		{6 * HOUR + 1, MIN, STORE_1M}, {14 * DAY, HOUR, STORE_1M},
+		{14 * DAY + 1, HOUR, STORE_1H}, {200 * DAY, DAY, STORE_1H},
+	};
+	struct store_point pts[1];
+	struct store_params p;
+	struct store *st;
+	size_t n, i;
+	int id;
+
+	(void)s;
+	store__params_default(&p);
+	st = open_at(NULL, &p);
+	store__begin(st);
+	id = series1(st, "g", "a", STORE_GAUGE, 0);
+	assert_int_equal(store__append(st, id, T0, 1), 0);
+	store__end(st);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct store_query q = {.start = T0 - cases[i].back, .end = T0 - cases[i].back,
+					.step = cases[i].step, .tier = -1};
+
+		assert_int_equal(store__query(st, id, &q, pts, 1, NULL, &n), 0);
+		assert_int_equal(q.tier, cases[i].tier);
+	}
+	/* Bad queries. */
+	{
+		struct store_query q = {.start = T0, .end = T0 - 1, .step = 1000, .tier = -1};
+
+		assert_int_equal(store__query(st, id, &q, pts, 1, NULL, &n), -EINVAL);
+		q.end = T0;
+		q.step = 0;
+		assert_int_equal(store__query(st, id, &q, pts, 1, NULL, &n), -EINVAL);
+		q.step = 1000;
+		q.tier = STORE_TIERS;
+		assert_int_equal(store__query(st, id, &q, pts, 1, NULL, &n), -EINVAL);
+		q.tier = -1;
+		q.end = T0 + 1000;
+		assert_int_equal(store__query(st, id, &q, pts, 1, NULL, &n), -E2BIG);
+		q.end = INT64_MAX;
+		q.start = INT64_MIN;
+		assert_int_equal(store__query(st, id, &q, pts, 1, NULL, &n), -E2BIG);
+		q.start = q.end = T0;
+		assert_int_equal(store__query(st, id + 1, &q, pts, 1, NULL, &n), -ENOENT);
+	}
+	store__close(st);
+}
+
+static void test_retention(void **s)
+{
+	struct store_point *pts = calloc(4000, sizeof(*pts));
+	struct store_stats stats;
+	struct store_params p;
+	struct store *st;
+	int64_t now = T0 + 3600000 - 1000, cut;
+	sqlite3 *db;
+	char sql[200];
+	size_t n, i;
+	int id;
+
+	(void)s;
+	store__params_default(&p);
+	p.mem_ms = 2 * MIN;
+	p.retention_ms[STORE_RAW] = 10 * MIN;
+	p.retention_ms[STORE_1M] = 30 * MIN;
+	p.block_ms[STORE_RAW] = MIN;
+	p.block_ms[STORE_1M] = 5 * MIN;
+	st = open_at("retention", &p);
+	for (i = 0; i < 3600; i++) {
+		store__begin(st);
+		id = series1(st, "g", "a", STORE_GAUGE, 0);
+		assert_int_equal(store__append(st, id, T0 + 1000ll * i, (double)i), 0);
+		store__end(st);
+		if (i % 60 == 0) /* a flush every minute of data: none is dropped unsaved */
+			assert_int_equal(store__flush(st, false), 0);
+	}
+	assert_int_equal(store__flush(st, true), 0);
+	store__stats(st, &stats);
+	assert_int_equal(stats.dropped[STORE_DROP_UNSAVED] + stats.dropped[STORE_DROP_SIZE], 0);
+	assert_true(stats.db_ok);
+	/* Raw: exactly the samples at or after now - 10 min. */
+	{
+		struct store_query q = {.start = T0, .end = now, .step = 1000, .tier = STORE_RAW};
+
+		assert_int_equal(store__query(st, id, &q, pts, 4000, NULL, &n), 0);
+		assert_int_equal(n, 601);
+		assert_int_equal(pts[0].t, now - 10 * MIN);
+		for (i = 0; i < n; i++)
+			assert_true(pts[i].value == (double)(3599 - 600 + i));
+	}
+	/* 1m: the minutes that start at or after now - 30 min. */
+	{
+		struct store_query q = {.start = T0, .end = now, .step = MIN, .tier = STORE_1M};
+
+		assert_int_equal(store__query(st, id, &q, pts, 4000, NULL, &n), 0);
+		assert_int_equal(n, 30);
+		assert_int_equal(pts[0].t, T0 + 30 * MIN);
+	}
+	/* On disk: no block ends before its tier's limit, and the newer ones are there. */
+	db = db_of(st);
+	for (i = 0; i < 2; i++) {
+		cut = now - p.retention_ms[i];
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM blocks WHERE tier = %zu AND t_last < %lld",
+			 i, (long long)cut);
+		assert_int_equal(sql_int(db, sql), 0);
+		snprintf(sql, sizeof(sql), "SELECT min(t_first) FROM blocks WHERE tier = %zu", i);
+		assert_true(sql_int(db, sql) <= cut + (i ? 5 * MIN : MIN));
+	}
+	assert_int_equal(sql_int(db, "SELECT min(t_first) FROM blocks WHERE tier = 0"), now - 10 * MIN - 59000);
+	sqlite3_close(db);
+	snprintf(sql, sizeof(sql), "%s", store__db_path(st));
+	assert_int_equal(store__close(st), 0);
+	assert_integrity(sql);
+	free(pts);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key),	   cmocka_unit_test(test_bit_exact),
+		cmocka_unit_test(test_rollups_direct), cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_tier_choice),    cmocka_unit_test(test_retention),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, setup, teardown);
+}
