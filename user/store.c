@@ -108,6 +108,7 @@ struct store {
 	struct pending_state *states;
 	sqlite3 *db; /* the writer's connection */
 	bool failing[STORE_OPS];
+	char why[128]; /* what failed, when strerror() would not say it */
 	struct timespec last_purge;
 
 	pthread_mutex_t rmu;
@@ -174,11 +175,11 @@ int store__key(char *buf, size_t len, const char *family, const char *const *nam
 	for (i = 1; i < n; i++)
 		if (!strcmp(names[order[i - 1]], names[order[i]]))
 			return -EINVAL;
-#define PUTC(c)                          \
-	do {                             \
-		if (pos + 1 >= len)      \
-			return -ENOSPC;  \
-		buf[pos++] = (c);        \
+#define PUTC(c)                         \
+	do {                            \
+		if (pos + 1 >= len)     \
+			return -ENOSPC; \
+		buf[pos++] = (c);       \
 	} while (0)
 	for (const char *p = family; *p; p++)
 		PUTC(*p);
@@ -376,8 +377,8 @@ static int tier_append(struct store *s, struct series *se, int tier, int64_t t,
 		b = calloc(1, sizeof(*b));
 		if (!b)
 			return -ENOMEM;
-		b->enc = gorilla__enc_new(tier_kind(se, tier), se->type == STORE_HISTOGRAM ? se->nb : 0,
-					  hint);
+		b->enc = gorilla__enc_new(tier_kind(se, tier),
+					  se->type == STORE_HISTOGRAM ? se->nb : 0, hint);
 		if (!b->enc) {
 			free(b);
 			return -ENOMEM;
@@ -588,7 +589,8 @@ static void sweep(struct store *s)
 				if (!saved) {
 					if (b->t_last >= s->now - unsaved)
 						break;
-					count(&s->dropped[STORE_DROP_UNSAVED], b->enc->n - b->saved_n);
+					count(&s->dropped[STORE_DROP_UNSAVED],
+					      b->enc->n - b->saved_n);
 				}
 				tr->head = b->next;
 				if (tr->tail == b)
@@ -699,6 +701,9 @@ static const char *hint_of(int err)
 		return "free space on its file system or lower the size bound";
 	case -EROFS:
 	case -EACCES:
+	case -EPERM:
+	case -ENOTDIR:
+	case -EEXIST:
 		return "make the state directory writable or choose another one";
 	case -EBADMSG:
 		return "move the damaged file aside to start afresh";
@@ -715,11 +720,12 @@ static void note_err(struct store *s, enum store_op op, int err, const char *wha
 {
 	count(&s->errors[op], 1);
 	__atomic_store_n(&s->db_ok, false, __ATOMIC_RELAXED);
-	if (s->failing[op])
-		return;
+	if (!s->failing[op])
+		pr_err("store: %s %s failed: %s (retrying every %u s; %s)", store_op_names[op],
+		       what, s->why[0] ? s->why : strerror(-err),
+		       s->p.flush_ms / 1000 ? s->p.flush_ms / 1000 : 1, hint_of(err));
 	s->failing[op] = true;
-	pr_err("store: %s %s failed: %s (retrying every %u s; %s)", store_op_names[op], what,
-	       strerror(-err), s->p.flush_ms / 1000 ? s->p.flush_ms / 1000 : 1, hint_of(err));
+	s->why[0] = 0;
 }
 
 static void note_ok(struct store *s, enum store_op op)
@@ -765,7 +771,7 @@ static int user_version(sqlite3 *db, int *v)
 	return rc == SQLITE_ROW ? 0 : sql_err(rc);
 }
 
-static int migrate(sqlite3 *db)
+static int migrate(struct store *s, sqlite3 *db)
 {
 	char sql[64];
 	int v, err;
@@ -774,12 +780,11 @@ static int migrate(sqlite3 *db)
 	if (err)
 		return err;
 	if (v > SCHEMA_VERSION) {
-		pr_err("store: database schema version %d is newer than this build's (%d)", v,
-		       SCHEMA_VERSION);
+		snprintf(s->why, sizeof(s->why),
+			 "its schema version %d is newer than this build's (%d)", v,
+			 SCHEMA_VERSION);
 		return -EPROTO;
 	}
-	if (v == 0 && (err = exec(db, "PRAGMA auto_vacuum=INCREMENTAL")))
-		return err;
 	for (; v < SCHEMA_VERSION; v++) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", v + 1);
 		err = exec(db, "BEGIN IMMEDIATE");
@@ -973,13 +978,16 @@ static int db_open(struct store *s)
 		err = open_conn(s->db_path, true, &s->db);
 	if (err)
 		return err;
-	err = exec(s->db, "PRAGMA journal_mode=WAL");
+	/* Takes effect on a new file only, and only before it is switched to WAL. */
+	err = exec(s->db, "PRAGMA auto_vacuum=INCREMENTAL");
+	if (!err)
+		err = exec(s->db, "PRAGMA journal_mode=WAL");
 	if (!err)
 		err = exec(s->db, "PRAGMA synchronous=NORMAL");
 	if (!err)
 		err = exec(s->db, "PRAGMA journal_size_limit=67108864");
 	if (!err)
-		err = migrate(s->db);
+		err = migrate(s, s->db);
 	if (!err)
 		err = load(s);
 	if (!err) {
@@ -1129,10 +1137,11 @@ static int write_batch(struct store *s, struct batch *b, uint64_t *bytes)
 	err = exec(s->db, "BEGIN IMMEDIATE");
 	if (err)
 		return err;
-	rc = sqlite3_prepare_v2(s->db,
-				"INSERT INTO series(key, family, agent, type, nb) VALUES(?,?,?,?,?)"
-				" ON CONFLICT(key) DO UPDATE SET type = excluded.type, nb = excluded.nb",
-				-1, &ins, NULL);
+	rc = sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO series(key, family, agent, type, nb) VALUES(?,?,?,?,?)"
+		" ON CONFLICT(key) DO UPDATE SET type = excluded.type, nb = excluded.nb",
+		-1, &ins, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db, "SELECT id FROM series WHERE key = ?", -1, &sel,
 					NULL);
@@ -1214,7 +1223,8 @@ static void mark_saved(struct store *s, const struct batch *b)
 		struct series *se = s->series[b->ser[i].id];
 
 		se->db_id = b->ser[i].db_id;
-		if (se->type == b->ser[i].type && (se->type != STORE_HISTOGRAM || se->nb == b->ser[i].nb))
+		if (se->type == b->ser[i].type &&
+		    (se->type != STORE_HISTOGRAM || se->nb == b->ser[i].nb))
 			se->meta_dirty = false;
 	}
 	for (i = 0; i < b->nblk; i++) {
@@ -1289,8 +1299,8 @@ static int delete_older(struct store *s, int tier, int64_t cut, bool for_size)
 
 	if (for_size) {
 		rc = sqlite3_prepare_v2(s->db,
-					"SELECT total(n) FROM blocks WHERE tier = ? AND t_last < ?", -1,
-					&st, NULL);
+					"SELECT total(n) FROM blocks WHERE tier = ? AND t_last < ?",
+					-1, &st, NULL);
 		if (rc != SQLITE_OK)
 			return sql_err(rc);
 		sqlite3_bind_int(st, 1, tier);
@@ -1330,9 +1340,10 @@ static int purge(struct store *s, int64_t now)
 		best = -1;
 		oldest = INT64_MAX;
 		for (t = 0; t < STORE_TIERS && !err; t++) {
-			snprintf(sql, sizeof(sql),
-				 "SELECT t_last FROM blocks WHERE tier = %d ORDER BY t_last LIMIT 1",
-				 t);
+			snprintf(
+				sql, sizeof(sql),
+				"SELECT t_last FROM blocks WHERE tier = %d ORDER BY t_last LIMIT 1",
+				t);
 			v = INT64_MAX;
 			err = query_int(s->db, sql, &v);
 			if (!err && v < oldest) {
@@ -1342,9 +1353,10 @@ static int purge(struct store *s, int64_t now)
 		}
 		if (err || best < 0)
 			break;
-		snprintf(sql, sizeof(sql),
-			 "SELECT t_last FROM blocks WHERE tier = %d ORDER BY t_last LIMIT 1 OFFSET 63",
-			 best);
+		snprintf(
+			sql, sizeof(sql),
+			"SELECT t_last FROM blocks WHERE tier = %d ORDER BY t_last LIMIT 1 OFFSET 63",
+			best);
 		cut = INT64_MAX;
 		err = query_int(s->db, sql, &cut);
 		if (!err)
@@ -1597,10 +1609,11 @@ static int q_disk(struct store *s, struct qctx *c, int64_t db_id, int64_t from, 
 	pthread_mutex_lock(&s->rmu);
 	if (!s->rdb || !db_id)
 		goto out;
-	rc = sqlite3_prepare_v2(s->rdb,
-				"SELECT data FROM blocks WHERE tier = ? AND series = ? AND t_first < ?"
-				" AND t_last >= ? ORDER BY t_first",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		s->rdb,
+		"SELECT data FROM blocks WHERE tier = ? AND series = ? AND t_first < ?"
+		" AND t_last >= ? ORDER BY t_first",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		err = sql_err(rc);
 		goto out;
@@ -1655,12 +1668,15 @@ int store__query(struct store *s, uint32_t id, struct store_query *q, struct sto
 	c.tier = q->tier;
 	c.type = se->type;
 	c.nb = se->nb;
-	c.ncols = se->type == STORE_HISTOGRAM ? se->nb + 2 : c.tier == STORE_RAW ? 1 : GORILLA_R_COLS;
+	c.ncols = se->type == STORE_HISTOGRAM ? se->nb + 2
+		  : c.tier == STORE_RAW	      ? 1
+					      : GORILLA_R_COLS;
 	c.lower = now - s->p.retention_ms[c.tier];
 	c.stop = q->start + (int64_t)nwin * q->step;
 	from = q->start > c.lower ? q->start : c.lower;
 	if (q->rate)
-		from -= q->step > store_tier_period_ms[c.tier] ? q->step : store_tier_period_ms[c.tier];
+		from -= q->step > store_tier_period_ms[c.tier] ? q->step
+							       : store_tier_period_ms[c.tier];
 	if (from < c.lower)
 		c.lower = from; /* the row before the first window only sets the base of a rate */
 	db_id = se->db_id;
@@ -1796,8 +1812,7 @@ int store__state_put(struct store *s, const char *agent, const char *name, const
 	return 0;
 }
 
-long store__state_get(struct store *s, const char *agent, const char *name, void *buf,
-		      size_t cap)
+long store__state_get(struct store *s, const char *agent, const char *name, void *buf, size_t cap)
 {
 	struct pending_state *p;
 	sqlite3_stmt *st = NULL;
@@ -2004,7 +2019,8 @@ void store__stats(struct store *s, struct store_stats *st)
 
 			for (b = se->tier[k].head; b; b = b->next)
 				st->mem_bytes += sizeof(*b) + sizeof(*b->enc) +
-						 b->enc->ncols * sizeof(b->enc->col[0]) + b->enc->cap;
+						 b->enc->ncols * sizeof(b->enc->col[0]) +
+						 b->enc->cap;
 		}
 	}
 	pthread_rwlock_unlock(&s->lock);

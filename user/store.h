@@ -226,8 +226,7 @@ int store__state_put(struct store *s, const char *agent, const char *name, const
  * length, -ENOENT when there is none, -ENOSPC when cap is too small, or -EIO when the database
  * cannot be read (counted under "read").
  */
-long store__state_get(struct store *s, const char *agent, const char *name, void *buf,
-		      size_t cap);
+long store__state_get(struct store *s, const char *agent, const char *name, void *buf, size_t cap);
 
 /*
  * store__flush - saves now and waits for it; with purge, also applies retention and the size

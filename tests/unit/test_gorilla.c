@@ -66,9 +66,7 @@ static void test_special_values(void **s)
 		0x8000000000000000ull, /* -0 again */
 		0x0000000000000000ull, /* +0 after -0: only the sign bit differs */
 		0x3ff0000000000000ull, /* 1.0 repeated */
-		0x3ff0000000000000ull,
-		0x3ff0000000000000ull,
-		0xfff0000000000000ull,
+		0x3ff0000000000000ull, 0x3ff0000000000000ull, 0xfff0000000000000ull,
 	};
 	size_t n = sizeof(bits) / sizeof(bits[0]), i;
 	int64_t t[sizeof(bits) / sizeof(bits[0])];
@@ -89,12 +87,28 @@ static void test_special_values(void **s)
 static void test_irregular_timestamps(void **s)
 {
 	static const int64_t t[] = {
-		1700000000000, 1700000001000, 1700000001000, /* equal */
+		1700000000000,
+		1700000001000,
+		1700000001000, /* equal */
 		1700000000999, /* backwards */
-		1700000002000, 1700000002001, 1700000002001, 1700000100000, /* jump */
-		INT64_MAX,     INT64_MIN,     0,	     -1,	    INT64_MIN + 1,
-		INT64_MAX - 1, 5,	      6,	     7,		    70,
-		327,	       2375,	      500000,	     -500000,
+		1700000002000,
+		1700000002001,
+		1700000002001,
+		1700000100000, /* jump */
+		INT64_MAX,
+		INT64_MIN,
+		0,
+		-1,
+		INT64_MIN + 1,
+		INT64_MAX - 1,
+		5,
+		6,
+		7,
+		70,
+		327,
+		2375,
+		500000,
+		-500000,
 	};
 	size_t n = sizeof(t) / sizeof(t[0]), i;
 	uint64_t v[sizeof(t) / sizeof(t[0])];
@@ -138,7 +152,8 @@ static void test_random_series(void **s)
 				t[i] = 1000 * (int64_t)i;
 				break;
 			default: /* small and large magnitudes mixed */
-				v[i] = gorilla__f2u(ldexp((double)(rnd() % 1000), (int)(rnd() % 200) - 100));
+				v[i] = gorilla__f2u(
+					ldexp((double)(rnd() % 1000), (int)(rnd() % 200) - 100));
 				t[i] = (int64_t)(rnd() % 100000) - 50000;
 				break;
 			}
