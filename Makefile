@@ -162,7 +162,13 @@ $(BUILD)/bench/reqbench: bench/requests/reqbench.c | $(BUILD)/bench
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< -lssl -lcrypto -o $@
 
-bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench
+$(BUILD)/bench/storebench: bench/store/storebench.c $(BUILD)/user/store.o $(BUILD)/user/gorilla.o \
+		$(BUILD)/user/log.o | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -lsqlite3 -lm -lpthread -o $@
+
+bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
+	$(BUILD)/bench/storebench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench:
 	$(Q)mkdir -p $@

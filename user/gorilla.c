@@ -309,6 +309,19 @@ int gorilla__shrink(struct gorilla_enc *e)
 	return 0;
 }
 
+uint8_t *gorilla__enc_finish(struct gorilla_enc *e, size_t *len)
+{
+	uint8_t *buf;
+
+	if (!e)
+		return NULL;
+	gorilla__shrink(e); /* a block that cannot shrink keeps its spare room */
+	buf = e->buf;
+	*len = gorilla__bytes(e);
+	free(e);
+	return buf;
+}
+
 int gorilla__append(struct gorilla_enc *e, int64_t t, const uint64_t *cols)
 {
 	size_t worst = WORST_TS + WORST_RANGE;

@@ -127,6 +127,13 @@ size_t gorilla__bytes(const struct gorilla_enc *e);
 int gorilla__shrink(struct gorilla_enc *e);
 
 /*
+ * gorilla__enc_finish - closes the block: frees the encoder and hands its block to the caller
+ * (to free()), trimmed to its length, which goes to *len. Returns NULL (and frees nothing)
+ * when e is NULL.
+ */
+uint8_t *gorilla__enc_finish(struct gorilla_enc *e, size_t *len);
+
+/*
  * gorilla__dec_init - starts reading the block buf[0..len). Checks the header: returns 0, or
  * -EINVAL for a short buffer, an unknown format or kind, a bucket count out of range, or a
  * sample count the bytes cannot hold.

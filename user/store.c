@@ -34,13 +34,19 @@ const char *const store_op_names[STORE_OPS] = {"open", "write", "purge", "read"}
 const char *const store_drop_names[STORE_DROPS] = {"size", "unsaved", "order"};
 const int64_t store_tier_period_ms[STORE_TIERS] = {0, 60000, 3600000};
 
-/* One block in memory: the open one of a tier, or a closed one not yet let go. */
+/*
+ * One block in memory: the open one of a tier (with its encoder), or a closed one not yet let
+ * go (its bytes only).
+ */
 struct mblock {
 	struct mblock *next; /* newer */
-	struct gorilla_enc *enc;
-	int64_t span; /* start of the aligned span the block covers */
-	int64_t t_first, t_last; /* first and last sample, valid once enc->n > 0 */
+	struct gorilla_enc *enc; /* NULL once closed */
+	uint8_t *data; /* the block: enc->buf while open */
+	size_t len; /* its bytes */
+	uint32_t n; /* its samples */
 	uint32_t saved_n; /* samples in the copy on disk */
+	int64_t span; /* start of the aligned span the block covers */
+	int64_t t_first, t_last; /* first and last sample, valid once n > 0 */
 	bool closed;
 };
 
@@ -302,6 +308,8 @@ static void free_series(struct series *se)
 		for (; b; b = next) {
 			next = b->next;
 			gorilla__enc_free(b->enc);
+			if (b->closed)
+				free(b->data);
 			free(b);
 		}
 	}
@@ -358,7 +366,8 @@ static enum gorilla_kind tier_kind(const struct series *se, int tier)
 static void close_block(struct mblock *b)
 {
 	b->closed = true;
-	gorilla__shrink(b->enc); /* keeps the larger buffer if it cannot shrink */
+	b->data = gorilla__enc_finish(b->enc, &b->len);
+	b->enc = NULL;
 }
 
 static int tier_append(struct store *s, struct series *se, int tier, int64_t t,
@@ -369,10 +378,12 @@ static int tier_append(struct store *s, struct series *se, int tier, int64_t t,
 	struct mblock *b = tr->tail;
 	int r;
 
-	if (b && !b->closed && b->enc->n && b->span != span)
+	if (b && !b->closed && b->n && b->span != span)
 		close_block(b);
+	else if (b && !b->closed && !b->n)
+		b->span = span; /* left empty by a failed append */
 	if (!b || b->closed) {
-		size_t hint = b ? gorilla__bytes(b->enc) + 16 : 64;
+		size_t hint = b ? b->len + 16 : 64;
 
 		b = calloc(1, sizeof(*b));
 		if (!b)
@@ -397,7 +408,10 @@ static int tier_append(struct store *s, struct series *se, int tier, int64_t t,
 	}
 	if (r)
 		return r;
-	if (b->enc->n == 1)
+	b->data = b->enc->buf;
+	b->len = gorilla__bytes(b->enc);
+	b->n = b->enc->n;
+	if (b->n == 1)
 		b->t_first = t;
 	b->t_last = t;
 	return 0;
@@ -577,7 +591,7 @@ static void sweep(struct store *s)
 			struct mblock *b;
 
 			while ((b = tr->head) && b->closed) {
-				bool saved = !s->p.dir || b->saved_n >= b->enc->n;
+				bool saved = !s->p.dir || b->saved_n >= b->n;
 				/* Without a database, memory is all there is: every tier keeps mem_ms. */
 				int64_t keep = t == STORE_RAW || !s->p.dir ? s->p.mem_ms : 0;
 				int64_t unsaved = UNSAVED_FACTOR * s->p.mem_ms;
@@ -589,13 +603,12 @@ static void sweep(struct store *s)
 				if (!saved) {
 					if (b->t_last >= s->now - unsaved)
 						break;
-					count(&s->dropped[STORE_DROP_UNSAVED],
-					      b->enc->n - b->saved_n);
+					count(&s->dropped[STORE_DROP_UNSAVED], b->n - b->saved_n);
 				}
 				tr->head = b->next;
 				if (tr->tail == b)
 					tr->tail = NULL;
-				gorilla__enc_free(b->enc);
+				free(b->data);
 				free(b);
 			}
 		}
@@ -1098,7 +1111,7 @@ static int collect(struct store *s, struct batch *b)
 			for (mb = se->tier[t].head; mb; mb = mb->next) {
 				struct wblock *w;
 
-				if (mb->enc->n <= mb->saved_n)
+				if (mb->n <= mb->saved_n)
 					continue;
 				if (b->nblk == b->capblk) {
 					size_t cap = b->capblk ? b->capblk * 2 : 1024;
@@ -1110,16 +1123,16 @@ static int collect(struct store *s, struct batch *b)
 					b->capblk = cap;
 				}
 				w = &b->blk[b->nblk];
-				w->len = gorilla__bytes(mb->enc);
+				w->len = mb->len;
 				w->data = malloc(w->len);
 				if (!w->data)
 					return -ENOMEM;
-				memcpy(w->data, mb->enc->buf, w->len);
+				memcpy(w->data, mb->data, w->len);
 				w->id = i;
 				w->tier = t;
 				w->t_first = mb->t_first;
 				w->t_last = mb->t_last;
-				w->n = mb->enc->n;
+				w->n = mb->n;
 				b->nblk++;
 			}
 		}
@@ -1232,7 +1245,7 @@ static void mark_saved(struct store *s, const struct batch *b)
 		struct mblock *mb;
 
 		for (mb = s->series[w->id]->tier[w->tier].head; mb; mb = mb->next)
-			if (mb->enc->n && mb->t_first == w->t_first && mb->saved_n < w->n)
+			if (mb->n && mb->t_first == w->t_first && mb->saved_n < w->n)
 				mb->saved_n = w->n;
 	}
 	pthread_rwlock_unlock(&s->lock);
@@ -1688,19 +1701,19 @@ int store__query(struct store *s, uint32_t id, struct store_query *q, struct sto
 		err = -ENOMEM;
 	nmc = 0;
 	for (b = se->tier[c.tier].head; b && !err; b = b->next) {
-		if (!b->enc->n)
+		if (!b->n)
 			continue;
 		if (b == se->tier[c.tier].head && before > b->t_first)
 			before = b->t_first; /* older rows come from disk */
 		if (b->t_last < from || b->t_first >= c.stop)
 			continue;
-		mc[nmc].len = gorilla__bytes(b->enc);
+		mc[nmc].len = b->len;
 		mc[nmc].data = malloc(mc[nmc].len);
 		if (!mc[nmc].data) {
 			err = -ENOMEM;
 			break;
 		}
-		memcpy(mc[nmc].data, b->enc->buf, mc[nmc].len);
+		memcpy(mc[nmc].data, b->data, mc[nmc].len);
 		nmc++;
 	}
 	if (c.tier != STORE_RAW && se->acc[c.tier - 1].period != INT64_MIN &&
@@ -2013,14 +2026,17 @@ void store__stats(struct store *s, struct store_stats *st)
 		struct series *se = s->series[i];
 
 		st->mem_bytes += sizeof(*se) + strlen(se->key) * 2 + strlen(se->agent) + 3 +
-				 se->ncols * sizeof(uint64_t);
+				 se->ncols * sizeof(uint64_t) + 5 * 16;
 		for (k = 0; k < STORE_TIERS; k++) {
 			struct mblock *b;
 
+			/* 16 bytes of malloc's own per allocation. */
 			for (b = se->tier[k].head; b; b = b->next)
-				st->mem_bytes += sizeof(*b) + sizeof(*b->enc) +
-						 b->enc->ncols * sizeof(b->enc->col[0]) +
-						 b->enc->cap;
+				st->mem_bytes +=
+					sizeof(*b) + 16 +
+					(b->enc ? sizeof(*b->enc) + 32 + b->enc->cap +
+							  b->enc->ncols * sizeof(b->enc->col[0])
+						: b->len + 16);
 		}
 	}
 	pthread_rwlock_unlock(&s->lock);
