@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Gorilla blocks: delta-of-delta timestamps, XOR doubles, delta integers. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,24 +47,18 @@ int gorilla__ncols(enum gorilla_kind kind, unsigned int nb)
 	return -EINVAL;
 }
 
-/* Bit c set: column c holds doubles. */
-static uint64_t kind_fmask(enum gorilla_kind kind, unsigned int nb)
+/* Whether column c of a row of kind with ncols columns holds doubles (else integers). */
+static bool is_f(uint8_t kind, unsigned int ncols, unsigned int c)
 {
 	switch (kind) {
 	case GORILLA_VALUE:
-		return 1;
+		return true;
 	case GORILLA_ROLLUP:
-		return (1ull << GORILLA_R_MIN) | (1ull << GORILLA_R_MAX) | (1ull << GORILLA_R_SUM) |
-		       (1ull << GORILLA_R_LAST);
+		return c != GORILLA_R_COUNT;
 	case GORILLA_HIST:
-		return 1ull << nb; /* the sum */
+		return c == ncols - 2; /* the sum, after the buckets */
 	}
-	return 0;
-}
-
-static int is_f(uint64_t fmask, unsigned int c)
-{
-	return c < 64 && (fmask >> c) & 1;
+	return false;
 }
 
 /* Writes the low n bits of v (n <= 64), most significant first, into a zeroed buffer. */
@@ -209,7 +204,7 @@ static void put_col(struct gorilla_enc *e, unsigned int i, uint64_t cur)
 {
 	struct gorilla_col *c = &e->col[i];
 
-	if (is_f(e->fmask, i)) {
+	if (is_f(e->kind, e->ncols, i)) {
 		put_xor(e->buf, &e->bits, c, cur);
 	} else {
 		put_signed(e->buf, &e->bits, (int64_t)(cur - c->prev));
@@ -222,7 +217,7 @@ static int get_col(struct gorilla_dec *d, unsigned int i)
 	struct gorilla_col *c = &d->col[i];
 	int64_t v;
 
-	if (is_f(d->fmask, i))
+	if (is_f(d->kind, d->ncols, i))
 		return get_xor(d, c);
 	if (get_signed(d, &v))
 		return -EINVAL;
@@ -269,7 +264,6 @@ struct gorilla_enc *gorilla__enc_new(enum gorilla_kind kind, unsigned int nb, si
 		return NULL;
 	e->kind = kind;
 	e->ncols = ncols;
-	e->fmask = kind_fmask(kind, nb);
 	if (reserve(e, hint > GORILLA_HDR_BYTES ? hint : GORILLA_HDR_BYTES)) {
 		free(e);
 		errno = ENOMEM;
@@ -331,7 +325,7 @@ int gorilla__append(struct gorilla_enc *e, int64_t t, const uint64_t *cols)
 	if (e->n >= GORILLA_MAX_SAMPLES)
 		return -ENOSPC;
 	for (i = 0; i < e->ncols; i++)
-		worst += is_f(e->fmask, i) ? WORST_F : WORST_U;
+		worst += is_f(e->kind, e->ncols, i) ? WORST_F : WORST_U;
 	if (reserve(e, (e->bits + worst + 7) / 8))
 		return -ENOMEM;
 	if (!e->n) {
@@ -398,7 +392,6 @@ int gorilla__dec_init(struct gorilla_dec *d, const void *buf, size_t len)
 	d->pos = GORILLA_HDR_BYTES * 8;
 	d->kind = b[0] & 0xf;
 	d->ncols = ncols;
-	d->fmask = kind_fmask(d->kind, b[1]);
 	d->n = b[2] | (uint32_t)b[3] << 8;
 	if (d->n) {
 		/* The smallest rows: a raw first one, then one bit per column or one range bit. */

@@ -72,7 +72,6 @@ struct gorilla_enc {
 	uint8_t pad[2];
 	int64_t t; /* last timestamp, ms */
 	int64_t dt; /* last delta, ms */
-	uint64_t fmask; /* bit c set: column c is an F column */
 	struct gorilla_col col[]; /* ncols entries */
 };
 
@@ -87,7 +86,6 @@ struct gorilla_dec {
 	uint8_t ncols;
 	int64_t t;
 	int64_t dt;
-	uint64_t fmask;
 	struct gorilla_col col[GORILLA_MAX_COLS];
 };
 
