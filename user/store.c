@@ -861,7 +861,54 @@ struct loaded {
 	bool has_last;
 	int64_t t_last;
 	uint64_t row[GORILLA_MAX_COLS];
+	struct acc acc[STORE_TIERS - 1]; /* the periods in progress, rebuilt from raw blocks */
 };
+
+/* Feeds a sample to the rollups in progress without closing any (rebuilding them at open). */
+static void acc_feed(struct acc *acc, uint8_t type, int64_t t, const uint64_t *cols)
+{
+	int k;
+
+	for (k = 0; k < STORE_TIERS - 1; k++) {
+		int64_t period = align(t, store_tier_period_ms[STORE_1M + k]);
+		struct acc *a = &acc[k];
+
+		if (a->period != period) {
+			a->period = period;
+			a->count = 0;
+		}
+		if (type == STORE_HISTOGRAM)
+			a->count++;
+		else
+			acc_add(a, gorilla__u2f(cols[0]));
+	}
+}
+
+/*
+ * Rebuilds the 1m and 1h rollups of the hour in progress at the last sample from the raw
+ * blocks, so that the periods a restart cuts in two are rolled up whole.
+ */
+static int reload_acc(sqlite3_stmt *st, struct loaded *l)
+{
+	int64_t hour = align(l->t_last, store_tier_period_ms[STORE_1H]), t;
+	uint64_t cols[GORILLA_MAX_COLS];
+	struct gorilla_dec d;
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, l->db_id);
+	sqlite3_bind_int64(st, 2, hour);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (gorilla__dec_init(&d, sqlite3_column_blob(st, 0),
+				      sqlite3_column_bytes(st, 0)) ||
+		    d.ncols != ncols_of(l->type, l->nb))
+			continue;
+		while (gorilla__dec_next(&d, &t, cols) == 1)
+			if (t >= hour)
+				acc_feed(l->acc, l->type, t, cols);
+	}
+	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
 
 static int last_row(sqlite3_stmt *st, int64_t db_id, struct loaded *l)
 {
@@ -892,7 +939,7 @@ static int last_row(sqlite3_stmt *st, int64_t db_id, struct loaded *l)
 /* Reads every series and its last sample, then merges them into memory. */
 static int load(struct store *s)
 {
-	sqlite3_stmt *st = NULL, *lst = NULL;
+	sqlite3_stmt *st = NULL, *lst = NULL, *hst = NULL;
 	struct loaded *ls = NULL;
 	size_t n = 0, cap = 0, i;
 	int rc, err = 0;
@@ -904,6 +951,11 @@ static int load(struct store *s)
 					"SELECT data FROM blocks WHERE tier = 0 AND series = ?"
 					" ORDER BY t_first DESC LIMIT 1",
 					-1, &lst, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db,
+					"SELECT data FROM blocks WHERE tier = 0 AND series = ?"
+					" AND t_last >= ? ORDER BY t_first",
+					-1, &hst, NULL);
 	if (rc != SQLITE_OK) {
 		err = sql_err(rc);
 		goto out;
@@ -935,7 +987,10 @@ static int load(struct store *s)
 			goto out;
 		}
 		n++;
+		l->acc[0].period = l->acc[1].period = INT64_MIN;
 		err = last_row(lst, l->db_id, l);
+		if (!err && l->has_last)
+			err = reload_acc(hst, l);
 		if (err)
 			goto out;
 	}
@@ -966,6 +1021,7 @@ static int load(struct store *s)
 			se->has_last = true;
 			se->t_last = l->t_last;
 			memcpy(se->row, l->row, se->ncols * sizeof(uint64_t));
+			memcpy(se->acc, l->acc, sizeof(se->acc));
 		} else if (l->has_last && l->t_last > se->t_last) {
 			se->t_last = l->t_last; /* samples not after it would be rejected anyway */
 		}
@@ -979,6 +1035,7 @@ out:
 	free(ls);
 	sqlite3_finalize(st);
 	sqlite3_finalize(lst);
+	sqlite3_finalize(hst);
 	return err;
 }
 

@@ -796,6 +796,55 @@ static void test_bad_dir(void **s)
 	store__close(st);
 }
 
+/* A restart in the middle of a minute and of an hour: the rollups still cover every sample. */
+static void test_rollup_restart(void **s)
+{
+	enum { N = 90 * 60 };
+	static int64_t t[N];
+	static double v[N];
+	struct store_point pts[100], want;
+	struct store_params p;
+	struct store *st;
+	size_t n, i;
+	int id = -1, k;
+
+	(void)s;
+	store__params_default(&p);
+	st = open_at("rollup-restart", &p);
+	for (i = 0; i < N; i++) {
+		if (i == 37 * 60 + 29) { /* stop and start again */
+			assert_int_equal(store__close(st), 0);
+			st = open_at("rollup-restart", &p);
+			id = store__find(st, "g{agent=\"a\"}");
+			assert_true(id >= 0);
+		}
+		t[i] = T0 + 1000ll * i;
+		v[i] = gauge_at(i);
+		store__begin(st);
+		if (id < 0)
+			id = series1(st, "g", "a", STORE_GAUGE, 0);
+		assert_int_equal(store__append(st, id, t[i], v[i]), 0);
+		store__end(st);
+		if (i % 60 == 0)
+			store__flush(st, false);
+	}
+	for (k = STORE_1M; k <= STORE_1H; k++) {
+		int64_t per = store_tier_period_ms[k];
+		struct store_query q = {
+			.start = T0, .end = T0 + N * 1000ll - 1, .step = per, .tier = k};
+
+		assert_int_equal(store__query(st, id, &q, pts, 100, NULL, &n), 0);
+		assert_int_equal(n, (size_t)((N * 1000ll + per - 1) / per));
+		for (i = 0; i < n; i++) {
+			direct(t, v, N, pts[i].t, pts[i].t + per, &want);
+			assert_int_equal(pts[i].count, want.count);
+			assert_true(pts[i].min == want.min && pts[i].max == want.max);
+			assert_true(pts[i].sum == want.sum && pts[i].value == want.value);
+		}
+	}
+	assert_int_equal(store__close(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -810,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_size_bound),
 		cmocka_unit_test(test_migration),
 		cmocka_unit_test(test_bad_dir),
+		cmocka_unit_test(test_rollup_restart),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, setup, teardown);
