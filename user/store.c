@@ -503,7 +503,7 @@ static int append_row(struct store *s, uint32_t id, int64_t t, const uint64_t *c
 	se->has_last = true;
 	memcpy(se->row, cols, se->ncols * sizeof(uint64_t));
 	if (t > s->now)
-		s->now = t;
+		__atomic_store_n(&s->now, t, __ATOMIC_RELAXED); /* state_put reads it unlocked */
 	count(&s->samples, 1);
 	return err;
 }
@@ -1860,9 +1860,7 @@ int store__state_put(struct store *s, const char *agent, const char *name, const
 	}
 	memcpy(p->data, buf, len);
 	p->len = len;
-	pthread_rwlock_rdlock(&s->lock);
-	p->t = s->now;
-	pthread_rwlock_unlock(&s->lock);
+	p->t = __atomic_load_n(&s->now, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&s->wmu);
 	for (pp = &s->states; *pp; pp = &(*pp)->next) {
 		if (!strcmp((*pp)->agent, agent) && !strcmp((*pp)->name, name)) {

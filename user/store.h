@@ -16,7 +16,8 @@
  * next flush; memory keeps serving meanwhile, and nothing already on disk is touched.
  *
  * Threads: one thread appends (store__begin(), store__series(), store__append*(),
- * store__end()); any thread queries. Times are Unix milliseconds. The store's clock ("now")
+ * store__end()); any thread queries, outside such a bracket. store__state_put() may be called
+ * from anywhere. Times are Unix milliseconds. The store's clock ("now")
  * is the newest sample appended, so retention follows the data, not the wall clock.
  */
 #ifndef SW_STORE_H
@@ -178,7 +179,8 @@ int store__append_hist(struct store *s, uint32_t id, int64_t t, const uint64_t *
 		       unsigned int nb, double sum, uint64_t count);
 
 /*
- * store__find - the id of the series with canonical key, or -ENOENT.
+ * store__find - the id of the series with canonical key, or -ENOENT. Like every reader, not
+ * between store__begin() and store__end() (the lock is not recursive).
  */
 int store__find(struct store *s, const char *key);
 
