@@ -61,25 +61,58 @@ static bool is_f(uint8_t kind, unsigned int ncols, unsigned int c)
 	return false;
 }
 
-/* Writes the low n bits of v (n <= 64), most significant first, into a zeroed buffer. */
-static void put(uint8_t *buf, size_t *pos, uint64_t v, unsigned int n)
-{
-	while (n) {
-		unsigned int room = 8 - (*pos & 7), k = n < room ? n : room;
-		unsigned int bits = (v >> (n - k)) & ((1u << k) - 1);
+/*
+ * Writes the low n bits of v (n <= 64), most significant first, into a zeroed buffer that has
+ * at least SLACK bytes of room past the last bit written (reserve() keeps them): one 8-byte
+ * window, and the byte after it when the bits straddle it.
+ */
+#define SLACK 16
 
-		buf[*pos >> 3] |= bits << (room - k);
-		*pos += k;
-		n -= k;
+static inline __attribute__((always_inline)) void put(uint8_t *buf, size_t *pos, uint64_t v,
+						      unsigned int n)
+{
+	unsigned int off = *pos & 7;
+	uint8_t *p = buf + (*pos >> 3);
+	uint64_t w;
+
+	if (!n)
+		return;
+	if (n < 64)
+		v &= (1ull << n) - 1;
+	memcpy(&w, p, 8);
+	w = __builtin_bswap64(w);
+	if (off + n <= 64) {
+		w |= v << (64 - off - n);
+	} else {
+		unsigned int lo = off + n - 64; /* 1..7 bits for the next byte */
+
+		w |= v >> lo;
+		p[8] |= (uint8_t)(v << (8 - lo));
 	}
+	w = __builtin_bswap64(w);
+	memcpy(p, &w, 8);
+	*pos += n;
 }
 
 static int get(struct gorilla_dec *d, unsigned int n, uint64_t *out)
 {
-	uint64_t v = 0;
+	size_t byte = d->pos >> 3;
+	unsigned int off = d->pos & 7;
+	uint64_t v = 0, w;
 
 	if (n > d->len * 8 - d->pos)
 		return -EINVAL;
+	if (!n) {
+		*out = 0;
+		return 0;
+	}
+	if (off + n <= 64 && byte + 8 <= d->len) { /* one 8-byte window inside the buffer */
+		memcpy(&w, d->buf + byte, 8);
+		w = __builtin_bswap64(w) << off;
+		*out = w >> (64 - n);
+		d->pos += n;
+		return 0;
+	}
 	while (n) {
 		unsigned int room = 8 - (d->pos & 7), k = n < room ? n : room;
 
@@ -254,6 +287,7 @@ struct gorilla_enc *gorilla__enc_new(enum gorilla_kind kind, unsigned int nb, si
 {
 	int ncols = gorilla__ncols(kind, nb);
 	struct gorilla_enc *e;
+	unsigned int i;
 
 	if (ncols < 0) {
 		errno = EINVAL;
@@ -264,7 +298,10 @@ struct gorilla_enc *gorilla__enc_new(enum gorilla_kind kind, unsigned int nb, si
 		return NULL;
 	e->kind = kind;
 	e->ncols = ncols;
-	if (reserve(e, hint > GORILLA_HDR_BYTES ? hint : GORILLA_HDR_BYTES)) {
+	e->worst_bits = WORST_TS + WORST_RANGE;
+	for (i = 0; i < (unsigned int)ncols; i++)
+		e->worst_bits += is_f(kind, ncols, i) ? WORST_F : WORST_U;
+	if (reserve(e, hint > GORILLA_HDR_BYTES + SLACK ? hint : GORILLA_HDR_BYTES + SLACK)) {
 		free(e);
 		errno = ENOMEM;
 		return NULL;
@@ -318,15 +355,14 @@ uint8_t *gorilla__enc_finish(struct gorilla_enc *e, size_t *len)
 
 int gorilla__append(struct gorilla_enc *e, int64_t t, const uint64_t *cols)
 {
-	size_t worst = WORST_TS + WORST_RANGE;
 	unsigned int i, lo, hi;
 	int64_t dt;
 
 	if (e->n >= GORILLA_MAX_SAMPLES)
 		return -ENOSPC;
-	for (i = 0; i < e->ncols; i++)
-		worst += is_f(e->kind, e->ncols, i) ? WORST_F : WORST_U;
-	if (reserve(e, (e->bits + worst + 7) / 8))
+	/* The worst case of a row, and the bytes put() may touch past the last bit. */
+	if ((e->bits + e->worst_bits + 7) / 8 + SLACK > e->cap &&
+	    reserve(e, (e->bits + e->worst_bits + 7) / 8 + SLACK))
 		return -ENOMEM;
 	if (!e->n) {
 		put(e->buf, &e->bits, (uint64_t)t, 64);

@@ -70,6 +70,7 @@ struct gorilla_enc {
 	uint8_t kind; /* enum gorilla_kind */
 	uint8_t ncols; /* columns per row */
 	uint8_t pad[2];
+	uint32_t worst_bits; /* the most bits one row can take */
 	int64_t t; /* last timestamp, ms */
 	int64_t dt; /* last delta, ms */
 	struct gorilla_col col[]; /* ncols entries */

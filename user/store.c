@@ -36,24 +36,49 @@ const int64_t store_tier_period_ms[STORE_TIERS] = {0, 60000, 3600000};
 
 /*
  * One block in memory: the open one of a tier (with its encoder), or a closed one not yet let
- * go (its bytes only).
+ * go (its bytes only). Read n, len, data and t_last through blk_*(): while the block is open
+ * they live in the encoder.
  */
 struct mblock {
 	struct mblock *next; /* newer */
 	struct gorilla_enc *enc; /* NULL once closed */
-	uint8_t *data; /* the block: enc->buf while open */
-	size_t len; /* its bytes */
-	uint32_t n; /* its samples */
+	uint8_t *data; /* closed: the block */
+	size_t len; /* closed: its bytes */
+	uint32_t n; /* closed: its samples */
 	uint32_t saved_n; /* samples in the copy on disk */
 	int64_t span; /* start of the aligned span the block covers */
-	int64_t t_first, t_last; /* first and last sample, valid once n > 0 */
+	int64_t t_first; /* first sample, valid once it has one */
+	int64_t t_last; /* closed: last sample */
 	bool closed;
 };
 
 struct tier {
 	struct mblock *head; /* oldest */
 	struct mblock *tail; /* newest, open unless closed */
+	struct gorilla_enc *enc; /* the open block's encoder (tail->enc), NULL when none */
+	int64_t span; /* its span */
 };
+
+/* A block's figures, open (read from its encoder) or closed. */
+static uint32_t blk_n(const struct mblock *b)
+{
+	return b->enc ? b->enc->n : b->n;
+}
+
+static size_t blk_len(const struct mblock *b)
+{
+	return b->enc ? gorilla__bytes(b->enc) : b->len;
+}
+
+static const uint8_t *blk_data(const struct mblock *b)
+{
+	return b->enc ? b->enc->buf : b->data;
+}
+
+static int64_t blk_t_last(const struct mblock *b)
+{
+	return b->enc ? b->enc->t : b->t_last;
+}
 
 /* The rollup of the period in progress, for one tier. */
 struct acc {
@@ -363,27 +388,38 @@ static enum gorilla_kind tier_kind(const struct series *se, int tier)
 	return tier == STORE_RAW ? GORILLA_VALUE : GORILLA_ROLLUP;
 }
 
-static void close_block(struct mblock *b)
+static void close_block(struct tier *tr, struct mblock *b)
 {
 	b->closed = true;
+	b->n = b->enc->n;
+	b->t_last = b->enc->t;
 	b->data = gorilla__enc_finish(b->enc, &b->len);
 	b->enc = NULL;
+	if (tr->enc && tr->tail == b)
+		tr->enc = NULL;
 }
 
 static int tier_append(struct store *s, struct series *se, int tier, int64_t t,
 		       const uint64_t *cols)
 {
 	struct tier *tr = &se->tier[tier];
-	int64_t span = align(t, s->p.block_ms[tier]);
 	struct mblock *b = tr->tail;
+	int64_t span;
 	int r;
 
-	if (b && !b->closed && b->n && b->span != span)
-		close_block(b);
-	else if (b && !b->closed && !b->n)
+	/* The common case, a sample inside the open block's span: no division, no block. */
+	if (tr->enc && tr->enc->n && t >= tr->span && t - tr->span < s->p.block_ms[tier]) {
+		r = gorilla__append(tr->enc, t, cols);
+		if (r != -ENOSPC)
+			return r;
+	}
+	span = align(t, s->p.block_ms[tier]);
+	if (b && !b->closed && blk_n(b) && (b->span != span || b->enc->n >= GORILLA_MAX_SAMPLES))
+		close_block(tr, b);
+	else if (b && !b->closed && !blk_n(b))
 		b->span = span; /* left empty by a failed append */
 	if (!b || b->closed) {
-		size_t hint = b ? b->len + 16 : 64;
+		size_t hint = b ? blk_len(b) + 16 : 64;
 
 		b = calloc(1, sizeof(*b));
 		if (!b)
@@ -402,18 +438,12 @@ static int tier_append(struct store *s, struct series *se, int tier, int64_t t,
 		tr->tail = b;
 	}
 	r = gorilla__append(b->enc, t, cols);
-	if (r == -ENOSPC) { /* GORILLA_MAX_SAMPLES in one span: start another block */
-		close_block(b);
-		return tier_append(s, se, tier, t, cols);
-	}
 	if (r)
 		return r;
-	b->data = b->enc->buf;
-	b->len = gorilla__bytes(b->enc);
-	b->n = b->enc->n;
-	if (b->n == 1)
+	if (b->enc->n == 1)
 		b->t_first = t;
-	b->t_last = t;
+	tr->enc = b->enc;
+	tr->span = b->span;
 	return 0;
 }
 
@@ -452,8 +482,11 @@ static int rollup(struct store *s, struct series *se, int64_t t, const uint64_t 
 
 	for (k = 0; k < STORE_TIERS - 1; k++) {
 		int tier = STORE_1M + k;
-		int64_t period = align(t, store_tier_period_ms[tier]);
 		struct acc *a = &se->acc[k];
+		int64_t period = a->period != INT64_MIN && t >= a->period &&
+						 t - a->period < store_tier_period_ms[tier]
+					 ? a->period
+					 : align(t, store_tier_period_ms[tier]);
 
 		if (a->period != INT64_MIN && a->period != period) {
 			if (se->type == STORE_HISTOGRAM) {
@@ -504,7 +537,8 @@ static int append_row(struct store *s, uint32_t id, int64_t t, const uint64_t *c
 	memcpy(se->row, cols, se->ncols * sizeof(uint64_t));
 	if (t > s->now)
 		__atomic_store_n(&s->now, t, __ATOMIC_RELAXED); /* state_put reads it unlocked */
-	count(&s->samples, 1);
+	/* One writer: a plain increment, published for store__stats() without a locked add. */
+	__atomic_store_n(&s->samples, s->samples + 1, __ATOMIC_RELAXED);
 	return err;
 }
 
@@ -591,7 +625,7 @@ static void sweep(struct store *s)
 			struct mblock *b;
 
 			while ((b = tr->head) && b->closed) {
-				bool saved = !s->p.dir || b->saved_n >= b->n;
+				bool saved = !s->p.dir || b->saved_n >= blk_n(b);
 				/* Without a database, memory is all there is: every tier keeps mem_ms. */
 				int64_t keep = t == STORE_RAW || !s->p.dir ? s->p.mem_ms : 0;
 				int64_t unsaved = UNSAVED_FACTOR * s->p.mem_ms;
@@ -1168,7 +1202,7 @@ static int collect(struct store *s, struct batch *b)
 			for (mb = se->tier[t].head; mb; mb = mb->next) {
 				struct wblock *w;
 
-				if (mb->n <= mb->saved_n)
+				if (blk_n(mb) <= mb->saved_n)
 					continue;
 				if (b->nblk == b->capblk) {
 					size_t cap = b->capblk ? b->capblk * 2 : 1024;
@@ -1180,16 +1214,16 @@ static int collect(struct store *s, struct batch *b)
 					b->capblk = cap;
 				}
 				w = &b->blk[b->nblk];
-				w->len = mb->len;
+				w->len = blk_len(mb);
 				w->data = malloc(w->len);
 				if (!w->data)
 					return -ENOMEM;
-				memcpy(w->data, mb->data, w->len);
+				memcpy(w->data, blk_data(mb), w->len);
 				w->id = i;
 				w->tier = t;
 				w->t_first = mb->t_first;
-				w->t_last = mb->t_last;
-				w->n = mb->n;
+				w->t_last = blk_t_last(mb);
+				w->n = blk_n(mb);
 				b->nblk++;
 			}
 		}
@@ -1302,7 +1336,7 @@ static void mark_saved(struct store *s, const struct batch *b)
 		struct mblock *mb;
 
 		for (mb = s->series[w->id]->tier[w->tier].head; mb; mb = mb->next)
-			if (mb->n && mb->t_first == w->t_first && mb->saved_n < w->n)
+			if (blk_n(mb) && mb->t_first == w->t_first && mb->saved_n < w->n)
 				mb->saved_n = w->n;
 	}
 	pthread_rwlock_unlock(&s->lock);
@@ -1758,19 +1792,19 @@ int store__query(struct store *s, uint32_t id, struct store_query *q, struct sto
 		err = -ENOMEM;
 	nmc = 0;
 	for (b = se->tier[c.tier].head; b && !err; b = b->next) {
-		if (!b->n)
+		if (!blk_n(b))
 			continue;
 		if (b == se->tier[c.tier].head && before > b->t_first)
 			before = b->t_first; /* older rows come from disk */
-		if (b->t_last < from || b->t_first >= c.stop)
+		if (blk_t_last(b) < from || b->t_first >= c.stop)
 			continue;
-		mc[nmc].len = b->len;
+		mc[nmc].len = blk_len(b);
 		mc[nmc].data = malloc(mc[nmc].len);
 		if (!mc[nmc].data) {
 			err = -ENOMEM;
 			break;
 		}
-		memcpy(mc[nmc].data, b->data, mc[nmc].len);
+		memcpy(mc[nmc].data, blk_data(b), mc[nmc].len);
 		nmc++;
 	}
 	if (c.tier != STORE_RAW && se->acc[c.tier - 1].period != INT64_MIN &&
