@@ -795,10 +795,12 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	/* 1: series and their blocks, every tier in one table. */
 	"CREATE TABLE series(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
 	" family TEXT NOT NULL, agent TEXT NOT NULL, type INTEGER NOT NULL, nb INTEGER NOT NULL);"
-	"CREATE TABLE blocks(tier INTEGER NOT NULL, series INTEGER NOT NULL,"
-	" t_first INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
-	" data BLOB NOT NULL, PRIMARY KEY(tier, series, t_first)) WITHOUT ROWID;"
-	"CREATE INDEX blocks_age ON blocks(tier, t_last);",
+	/* Time first in the key: rows are appended at the end of the tree, which keeps its pages
+	 * full, and retention cuts a range off its start. */
+	"CREATE TABLE blocks(tier INTEGER NOT NULL, t_first INTEGER NOT NULL,"
+	" series INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
+	" data BLOB NOT NULL, PRIMARY KEY(tier, t_first, series)) WITHOUT ROWID;"
+	"CREATE INDEX blocks_series ON blocks(tier, series, t_first);",
 	/* 2: opaque state blobs per agent (detector baselines and the like). */
 	"CREATE TABLE state(agent TEXT NOT NULL, name TEXT NOT NULL, t INTEGER NOT NULL,"
 	" data BLOB NOT NULL, PRIMARY KEY(agent, name));",
@@ -922,7 +924,7 @@ static void acc_feed(struct acc *acc, uint8_t type, int64_t t, const uint64_t *c
  * Rebuilds the 1m and 1h rollups of the hour in progress at the last sample from the raw
  * blocks, so that the periods a restart cuts in two are rolled up whole.
  */
-static int reload_acc(sqlite3_stmt *st, struct loaded *l)
+static int reload_acc(sqlite3_stmt *st, struct loaded *l, int64_t block_ms)
 {
 	int64_t hour = align(l->t_last, store_tier_period_ms[STORE_1H]), t;
 	uint64_t cols[GORILLA_MAX_COLS];
@@ -932,6 +934,7 @@ static int reload_acc(sqlite3_stmt *st, struct loaded *l)
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, l->db_id);
 	sqlite3_bind_int64(st, 2, hour);
+	sqlite3_bind_int64(st, 3, block_ms); /* a block holding the hour starts after hour - span */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (gorilla__dec_init(&d, sqlite3_column_blob(st, 0),
 				      sqlite3_column_bytes(st, 0)) ||
@@ -987,8 +990,8 @@ static int load(struct store *s)
 					-1, &lst, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db,
-					"SELECT data FROM blocks WHERE tier = 0 AND series = ?"
-					" AND t_last >= ? ORDER BY t_first",
+					"SELECT data FROM blocks WHERE tier = 0 AND series = ?1"
+					" AND t_first > ?2 - ?3 AND t_last >= ?2 ORDER BY t_first",
 					-1, &hst, NULL);
 	if (rc != SQLITE_OK) {
 		err = sql_err(rc);
@@ -1024,7 +1027,7 @@ static int load(struct store *s)
 		l->acc[0].period = l->acc[1].period = INT64_MIN;
 		err = last_row(lst, l->db_id, l);
 		if (!err && l->has_last)
-			err = reload_acc(hst, l);
+			err = reload_acc(hst, l, s->p.block_ms[STORE_RAW]);
 		if (err)
 			goto out;
 	}
@@ -1253,7 +1256,7 @@ static int write_batch(struct store *s, struct batch *b, uint64_t *bytes)
 		rc = sqlite3_prepare_v2(
 			s->db,
 			"INSERT INTO blocks(tier, series, t_first, t_last, n, data)"
-			" VALUES(?,?,?,?,?,?) ON CONFLICT(tier, series, t_first) DO UPDATE SET"
+			" VALUES(?,?,?,?,?,?) ON CONFLICT(tier, t_first, series) DO UPDATE SET"
 			" t_last = excluded.t_last, n = excluded.n, data = excluded.data",
 			-1, &blk, NULL);
 	if (rc == SQLITE_OK)
@@ -1395,16 +1398,22 @@ static int used_bytes(sqlite3 *db, int64_t *bytes)
 	return err;
 }
 
-/* Deletes rows of tier with t_last below cut; counts their samples as dropped for size. */
+/*
+ * Deletes the rows of tier older than cut: for retention those whose last sample is (the
+ * primary key narrows them to first samples before cut), for the size bound those whose first
+ * sample is not after cut, counting their samples as dropped.
+ */
 static int delete_older(struct store *s, int tier, int64_t cut, bool for_size)
 {
+	const char *where = for_size ? "tier = ?1 AND t_first <= ?2"
+				     : "tier = ?1 AND t_first < ?2 AND t_last < ?2";
 	sqlite3_stmt *st;
+	char sql[128];
 	int rc;
 
 	if (for_size) {
-		rc = sqlite3_prepare_v2(s->db,
-					"SELECT total(n) FROM blocks WHERE tier = ? AND t_last < ?",
-					-1, &st, NULL);
+		snprintf(sql, sizeof(sql), "SELECT total(n) FROM blocks WHERE %s", where);
+		rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 		if (rc != SQLITE_OK)
 			return sql_err(rc);
 		sqlite3_bind_int(st, 1, tier);
@@ -1413,8 +1422,8 @@ static int delete_older(struct store *s, int tier, int64_t cut, bool for_size)
 			count(&s->dropped[STORE_DROP_SIZE], (uint64_t)sqlite3_column_double(st, 0));
 		sqlite3_finalize(st);
 	}
-	rc = sqlite3_prepare_v2(s->db, "DELETE FROM blocks WHERE tier = ? AND t_last < ?", -1, &st,
-				NULL);
+	snprintf(sql, sizeof(sql), "DELETE FROM blocks WHERE %s", where);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sql_err(rc);
 	sqlite3_bind_int(st, 1, tier);
@@ -1426,7 +1435,7 @@ static int delete_older(struct store *s, int tier, int64_t cut, bool for_size)
 
 /*
  * Retention per tier, then the size bound: while the pages in use exceed max_bytes, the
- * oldest rows (smallest t_last of any tier) go, 64 at a time, counted.
+ * oldest rows (the smallest first sample of any tier) go, 64 at a time, counted.
  */
 static int purge(struct store *s, int64_t now)
 {
@@ -1446,7 +1455,7 @@ static int purge(struct store *s, int64_t now)
 		for (t = 0; t < STORE_TIERS && !err; t++) {
 			snprintf(
 				sql, sizeof(sql),
-				"SELECT t_last FROM blocks WHERE tier = %d ORDER BY t_last LIMIT 1",
+				"SELECT t_first FROM blocks WHERE tier = %d ORDER BY t_first LIMIT 1",
 				t);
 			v = INT64_MAX;
 			err = query_int(s->db, sql, &v);
@@ -1459,12 +1468,12 @@ static int purge(struct store *s, int64_t now)
 			break;
 		snprintf(
 			sql, sizeof(sql),
-			"SELECT t_last FROM blocks WHERE tier = %d ORDER BY t_last LIMIT 1 OFFSET 63",
+			"SELECT t_first FROM blocks WHERE tier = %d ORDER BY t_first LIMIT 1 OFFSET 63",
 			best);
 		cut = INT64_MAX;
 		err = query_int(s->db, sql, &cut);
 		if (!err)
-			err = delete_older(s, best, cut == INT64_MAX ? INT64_MAX : cut + 1, true);
+			err = delete_older(s, best, cut, true);
 		if (!err)
 			err = used_bytes(s->db, &used);
 	}
@@ -1715,8 +1724,8 @@ static int q_disk(struct store *s, struct qctx *c, int64_t db_id, int64_t from, 
 		goto out;
 	rc = sqlite3_prepare_v2(
 		s->rdb,
-		"SELECT data FROM blocks WHERE tier = ? AND series = ? AND t_first < ?"
-		" AND t_last >= ? ORDER BY t_first",
+		"SELECT data FROM blocks WHERE tier = ?1 AND series = ?2 AND t_first < ?3"
+		" AND t_first > ?5 AND t_last >= ?4 ORDER BY t_first",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		err = sql_err(rc);
@@ -1726,6 +1735,10 @@ static int q_disk(struct store *s, struct qctx *c, int64_t db_id, int64_t from, 
 	sqlite3_bind_int64(st, 2, db_id);
 	sqlite3_bind_int64(st, 3, before);
 	sqlite3_bind_int64(st, 4, from);
+	/* A block spans less than block_ms, so one ending at or after from starts after this. */
+	sqlite3_bind_int64(st, 5,
+			   from > INT64_MIN + s->p.block_ms[c->tier] ? from - s->p.block_ms[c->tier]
+								     : INT64_MIN);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		q_block(c, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0));
 	if (rc != SQLITE_DONE)
@@ -1972,8 +1985,8 @@ void store__params_default(struct store_params *p)
 	p->retention_ms[STORE_1M] = 14 * 86400 * 1000ll;
 	p->retention_ms[STORE_1H] = 90 * 86400 * 1000ll;
 	p->block_ms[STORE_RAW] = 5 * 60 * 1000;
-	p->block_ms[STORE_1M] = 2 * 3600 * 1000;
-	p->block_ms[STORE_1H] = 86400 * 1000;
+	p->block_ms[STORE_1M] = 4 * 3600 * 1000;
+	p->block_ms[STORE_1H] = 7 * 86400 * 1000;
 	p->max_bytes = 1ull << 30;
 	p->flush_ms = 10000;
 	p->purge_ms = 60000;

@@ -68,7 +68,7 @@ struct store_params {
 	const char *dir; /* state directory, created if missing; NULL keeps everything in memory */
 	int64_t mem_ms; /* raw data kept in memory, default 15 min */
 	int64_t retention_ms[STORE_TIERS]; /* defaults 6 h, 14 days, 90 days */
-	int64_t block_ms[STORE_TIERS]; /* span of a block, defaults 5 min, 2 h, 1 day */
+	int64_t block_ms[STORE_TIERS]; /* span of a block, defaults 5 min, 4 h, 7 days */
 	uint64_t max_bytes; /* bound on the database file, 0 = none; default 1 GiB */
 	uint32_t flush_ms; /* writer period, default 10 s */
 	uint32_t purge_ms; /* retention and size checks, default 60 s */

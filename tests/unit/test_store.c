@@ -690,10 +690,10 @@ static void test_migration(void **s)
 			"CREATE TABLE series(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
 			" family TEXT NOT NULL, agent TEXT NOT NULL, type INTEGER NOT NULL,"
 			" nb INTEGER NOT NULL);"
-			"CREATE TABLE blocks(tier INTEGER NOT NULL, series INTEGER NOT NULL,"
-			" t_first INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
-			" data BLOB NOT NULL, PRIMARY KEY(tier, series, t_first)) WITHOUT ROWID;"
-			"CREATE INDEX blocks_age ON blocks(tier, t_last);"
+			"CREATE TABLE blocks(tier INTEGER NOT NULL, t_first INTEGER NOT NULL,"
+			" series INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
+			" data BLOB NOT NULL, PRIMARY KEY(tier, t_first, series)) WITHOUT ROWID;"
+			"CREATE INDEX blocks_series ON blocks(tier, series, t_first);"
 			"INSERT INTO series VALUES(7, 'g{agent=\"old\"}', 'g', 'old', 0, 0);"
 			"PRAGMA user_version=1;",
 			NULL, NULL, NULL),
@@ -701,8 +701,8 @@ static void test_migration(void **s)
 	e = gorilla__enc_new(GORILLA_VALUE, 0, 0);
 	assert_int_equal(gorilla__append_value(e, T0, 1.5), 0);
 	assert_int_equal(gorilla__append_value(e, T0 + 1000, 2.5), 0);
-	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(0, 7, ?, ?, 2, ?)", -1,
-					    &q, NULL),
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(0, ?1, 7, ?2, 2, ?3)",
+					    -1, &q, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_int64(q, 1, T0);
 	sqlite3_bind_int64(q, 2, T0 + 1000);
