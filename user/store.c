@@ -46,6 +46,7 @@ struct mblock {
 	size_t len; /* closed: its bytes */
 	uint32_t n; /* closed: its samples */
 	uint32_t saved_n; /* samples in the copy on disk */
+	bool saved_closed; /* that copy is in `blocks`, not `open_blocks` */
 	int64_t span; /* start of the aligned span the block covers */
 	int64_t t_first; /* first sample, valid once it has one */
 	int64_t t_last; /* closed: last sample */
@@ -625,7 +626,8 @@ static void sweep(struct store *s)
 			struct mblock *b;
 
 			while ((b = tr->head) && b->closed) {
-				bool saved = !s->p.dir || b->saved_n >= blk_n(b);
+				bool saved = !s->p.dir ||
+					     (b->saved_n >= blk_n(b) && b->saved_closed);
 				/* Without a database, memory is all there is: every tier keeps mem_ms. */
 				int64_t keep = t == STORE_RAW || !s->p.dir ? s->p.mem_ms : 0;
 				int64_t unsaved = UNSAVED_FACTOR * s->p.mem_ms;
@@ -792,15 +794,23 @@ static int exec(sqlite3 *db, const char *sql)
 
 /* Schema steps: migrations[v] takes a database from version v to v + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
-	/* 1: series and their blocks, every tier in one table. */
+	/*
+	 * 1: series and their blocks, every tier in one table. Closed blocks are written once, in
+	 * time order (time first in the key: rows go to the end of the tree, which keeps its pages
+	 * full, and retention cuts a range off its start); the block still open in each tier is
+	 * rewritten at every flush in its own small table; the view shows both.
+	 */
 	"CREATE TABLE series(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
 	" family TEXT NOT NULL, agent TEXT NOT NULL, type INTEGER NOT NULL, nb INTEGER NOT NULL);"
-	/* Time first in the key: rows are appended at the end of the tree, which keeps its pages
-	 * full, and retention cuts a range off its start. */
 	"CREATE TABLE blocks(tier INTEGER NOT NULL, t_first INTEGER NOT NULL,"
 	" series INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
 	" data BLOB NOT NULL, PRIMARY KEY(tier, t_first, series)) WITHOUT ROWID;"
-	"CREATE INDEX blocks_series ON blocks(tier, series, t_first);",
+	"CREATE INDEX blocks_series ON blocks(tier, series, t_first);"
+	"CREATE TABLE open_blocks(tier INTEGER NOT NULL, series INTEGER NOT NULL,"
+	" t_first INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
+	" data BLOB NOT NULL, PRIMARY KEY(tier, series)) WITHOUT ROWID;"
+	"CREATE VIEW all_blocks AS SELECT tier, t_first, series, t_last, n, data FROM blocks"
+	" UNION ALL SELECT tier, t_first, series, t_last, n, data FROM open_blocks;",
 	/* 2: opaque state blobs per agent (detector baselines and the like). */
 	"CREATE TABLE state(agent TEXT NOT NULL, name TEXT NOT NULL, t INTEGER NOT NULL,"
 	" data BLOB NOT NULL, PRIMARY KEY(agent, name));",
@@ -1095,6 +1105,15 @@ static int db_open(struct store *s)
 		err = exec(s->db, "PRAGMA journal_size_limit=67108864");
 	if (!err)
 		err = migrate(s, s->db);
+	/* Blocks left open by the last run are closed now: a new run starts new ones. */
+	if (!err)
+		err = exec(s->db,
+			   "BEGIN IMMEDIATE;"
+			   "INSERT OR REPLACE INTO blocks(tier, t_first, series, t_last, n, data)"
+			   " SELECT tier, t_first, series, t_last, n, data FROM open_blocks;"
+			   "DELETE FROM open_blocks; COMMIT");
+	if (err)
+		exec(s->db, "ROLLBACK");
 	if (!err)
 		err = load(s);
 	if (!err) {
@@ -1126,6 +1145,7 @@ struct wseries {
 struct wblock {
 	uint32_t id;
 	uint8_t tier;
+	bool closed; /* goes to `blocks`, else to `open_blocks` */
 	int64_t t_first, t_last;
 	uint32_t n;
 	void *data;
@@ -1205,7 +1225,7 @@ static int collect(struct store *s, struct batch *b)
 			for (mb = se->tier[t].head; mb; mb = mb->next) {
 				struct wblock *w;
 
-				if (blk_n(mb) <= mb->saved_n)
+				if (blk_n(mb) <= mb->saved_n && (!mb->closed || mb->saved_closed))
 					continue;
 				if (b->nblk == b->capblk) {
 					size_t cap = b->capblk ? b->capblk * 2 : 1024;
@@ -1224,6 +1244,7 @@ static int collect(struct store *s, struct batch *b)
 				memcpy(w->data, blk_data(mb), w->len);
 				w->id = i;
 				w->tier = t;
+				w->closed = mb->closed;
 				w->t_first = mb->t_first;
 				w->t_last = blk_t_last(mb);
 				w->n = blk_n(mb);
@@ -1236,7 +1257,7 @@ static int collect(struct store *s, struct batch *b)
 
 static int write_batch(struct store *s, struct batch *b, uint64_t *bytes)
 {
-	sqlite3_stmt *ins = NULL, *sel = NULL, *blk = NULL, *sta = NULL;
+	sqlite3_stmt *ins = NULL, *sel = NULL, *blk = NULL, *opn = NULL, *del = NULL, *sta = NULL;
 	struct pending_state *p;
 	int rc = SQLITE_OK, err;
 	size_t i;
@@ -1255,10 +1276,22 @@ static int write_batch(struct store *s, struct batch *b, uint64_t *bytes)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(
 			s->db,
-			"INSERT INTO blocks(tier, series, t_first, t_last, n, data)"
-			" VALUES(?,?,?,?,?,?) ON CONFLICT(tier, t_first, series) DO UPDATE SET"
-			" t_last = excluded.t_last, n = excluded.n, data = excluded.data",
+			"INSERT OR REPLACE INTO blocks(tier, series, t_first, t_last, n,"
+			" data) VALUES(?,?,?,?,?,?)",
 			-1, &blk, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(
+			s->db,
+			"INSERT INTO open_blocks(tier, series, t_first, t_last, n, data)"
+			" VALUES(?,?,?,?,?,?) ON CONFLICT(tier, series) DO UPDATE SET"
+			" t_first = excluded.t_first, t_last = excluded.t_last,"
+			" n = excluded.n, data = excluded.data",
+			-1, &opn, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db,
+					"DELETE FROM open_blocks WHERE tier = ? AND series = ? AND"
+					" t_first = ?",
+					-1, &del, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db,
 					"INSERT INTO state(agent, name, t, data) VALUES(?,?,?,?)"
@@ -1287,15 +1320,23 @@ static int write_batch(struct store *s, struct batch *b, uint64_t *bytes)
 	}
 	for (i = 0; i < b->nblk && rc == SQLITE_OK; i++) {
 		struct wblock *w = &b->blk[i];
+		sqlite3_stmt *st = w->closed ? blk : opn;
 
-		sqlite3_reset(blk);
-		sqlite3_bind_int(blk, 1, w->tier);
-		sqlite3_bind_int64(blk, 2, b->db_ids[w->id]);
-		sqlite3_bind_int64(blk, 3, w->t_first);
-		sqlite3_bind_int64(blk, 4, w->t_last);
-		sqlite3_bind_int64(blk, 5, w->n);
-		sqlite3_bind_blob(blk, 6, w->data, (int)w->len, SQLITE_STATIC);
-		rc = sqlite3_step(blk);
+		sqlite3_reset(st);
+		sqlite3_bind_int(st, 1, w->tier);
+		sqlite3_bind_int64(st, 2, b->db_ids[w->id]);
+		sqlite3_bind_int64(st, 3, w->t_first);
+		sqlite3_bind_int64(st, 4, w->t_last);
+		sqlite3_bind_int64(st, 5, w->n);
+		sqlite3_bind_blob(st, 6, w->data, (int)w->len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE && w->closed) { /* its copy as an open block goes */
+			sqlite3_reset(del);
+			sqlite3_bind_int(del, 1, w->tier);
+			sqlite3_bind_int64(del, 2, b->db_ids[w->id]);
+			sqlite3_bind_int64(del, 3, w->t_first);
+			rc = sqlite3_step(del);
+		}
 		if (rc == SQLITE_DONE)
 			rc = SQLITE_OK;
 		*bytes += w->len;
@@ -1313,6 +1354,8 @@ static int write_batch(struct store *s, struct batch *b, uint64_t *bytes)
 	sqlite3_finalize(ins);
 	sqlite3_finalize(sel);
 	sqlite3_finalize(blk);
+	sqlite3_finalize(opn);
+	sqlite3_finalize(del);
 	sqlite3_finalize(sta);
 	err = rc == SQLITE_OK ? exec(s->db, "COMMIT") : sql_err(rc);
 	if (err)
@@ -1339,8 +1382,11 @@ static void mark_saved(struct store *s, const struct batch *b)
 		struct mblock *mb;
 
 		for (mb = s->series[w->id]->tier[w->tier].head; mb; mb = mb->next)
-			if (blk_n(mb) && mb->t_first == w->t_first && mb->saved_n < w->n)
-				mb->saved_n = w->n;
+			if (blk_n(mb) && mb->t_first == w->t_first) {
+				if (mb->saved_n < w->n)
+					mb->saved_n = w->n;
+				mb->saved_closed |= w->closed;
+			}
 	}
 	pthread_rwlock_unlock(&s->lock);
 }
@@ -1422,15 +1468,20 @@ static int delete_older(struct store *s, int tier, int64_t cut, bool for_size)
 			count(&s->dropped[STORE_DROP_SIZE], (uint64_t)sqlite3_column_double(st, 0));
 		sqlite3_finalize(st);
 	}
-	snprintf(sql, sizeof(sql), "DELETE FROM blocks WHERE %s", where);
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_err(rc);
-	sqlite3_bind_int(st, 1, tier);
-	sqlite3_bind_int64(st, 2, cut);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+	for (int k = 0; k < (for_size ? 1 : 2); k++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s", k ? "open_blocks" : "blocks",
+			 where);
+		rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+		if (rc != SQLITE_OK)
+			return sql_err(rc);
+		sqlite3_bind_int(st, 1, tier);
+		sqlite3_bind_int64(st, 2, cut);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return sql_err(rc);
+	}
+	return 0;
 }
 
 /*
@@ -1716,35 +1767,40 @@ struct mcopy {
 
 static int q_disk(struct store *s, struct qctx *c, int64_t db_id, int64_t from, int64_t before)
 {
+	/* Closed blocks through the series index, then the one still open. */
+	static const char *const sql[] = {
+		"SELECT data FROM blocks INDEXED BY blocks_series WHERE tier = ?1 AND series = ?2"
+		" AND t_first < ?3 AND t_first > ?5 AND t_last >= ?4 ORDER BY t_first",
+		"SELECT data FROM open_blocks WHERE tier = ?1 AND series = ?2 AND t_first < ?3"
+		" AND t_last >= ?4",
+	};
 	sqlite3_stmt *st = NULL;
-	int rc, err = 0;
+	int rc, err = 0, k;
 
 	pthread_mutex_lock(&s->rmu);
-	if (!s->rdb || !db_id)
-		goto out;
-	rc = sqlite3_prepare_v2(
-		s->rdb,
-		"SELECT data FROM blocks WHERE tier = ?1 AND series = ?2 AND t_first < ?3"
-		" AND t_first > ?5 AND t_last >= ?4 ORDER BY t_first",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		err = sql_err(rc);
-		goto out;
+	for (k = 0; k < 2 && s->rdb && db_id && !err; k++) {
+		rc = sqlite3_prepare_v2(s->rdb, sql[k], -1, &st, NULL);
+		if (rc != SQLITE_OK) {
+			err = sql_err(rc);
+			break;
+		}
+		sqlite3_bind_int(st, 1, c->tier);
+		sqlite3_bind_int64(st, 2, db_id);
+		sqlite3_bind_int64(st, 3, before);
+		sqlite3_bind_int64(st, 4, from);
+		/* A block spans less than block_ms: one ending at or after from starts after this. */
+		if (!k)
+			sqlite3_bind_int64(st, 5,
+					   from > INT64_MIN + s->p.block_ms[c->tier]
+						   ? from - s->p.block_ms[c->tier]
+						   : INT64_MIN);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			q_block(c, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0));
+		if (rc != SQLITE_DONE)
+			err = sql_err(rc);
+		sqlite3_finalize(st);
+		st = NULL;
 	}
-	sqlite3_bind_int(st, 1, c->tier);
-	sqlite3_bind_int64(st, 2, db_id);
-	sqlite3_bind_int64(st, 3, before);
-	sqlite3_bind_int64(st, 4, from);
-	/* A block spans less than block_ms, so one ending at or after from starts after this. */
-	sqlite3_bind_int64(st, 5,
-			   from > INT64_MIN + s->p.block_ms[c->tier] ? from - s->p.block_ms[c->tier]
-								     : INT64_MIN);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		q_block(c, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0));
-	if (rc != SQLITE_DONE)
-		err = sql_err(rc);
-out:
-	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rmu);
 	return err;
 }

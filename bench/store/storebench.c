@@ -659,27 +659,28 @@ int main(int argc, char **argv)
 		sqlite3_open(path, &db);
 		{
 			int64_t fb = sql_i(
-				db, "SELECT sum(length(b.data)) FROM blocks b JOIN series s ON"
+				db, "SELECT sum(length(b.data)) FROM all_blocks b JOIN series s ON"
 				    " s.id = b.series WHERE b.tier = 0 AND s.type != 2");
-			int64_t fn = sql_i(db, "SELECT sum(b.n) FROM blocks b JOIN series s ON"
+			int64_t fn = sql_i(db, "SELECT sum(b.n) FROM all_blocks b JOIN series s ON"
 					       " s.id = b.series WHERE b.tier = 0 AND s.type != 2");
 			int64_t hb = sql_i(
-				db, "SELECT sum(length(b.data)) FROM blocks b JOIN series s ON"
+				db, "SELECT sum(length(b.data)) FROM all_blocks b JOIN series s ON"
 				    " s.id = b.series WHERE b.tier = 0 AND s.type = 2");
-			int64_t hn = sql_i(db, "SELECT sum(b.n) FROM blocks b JOIN series s ON"
+			int64_t hn = sql_i(db, "SELECT sum(b.n) FROM all_blocks b JOIN series s ON"
 					       " s.id = b.series WHERE b.tier = 0 AND s.type = 2");
 			int64_t hv = sql_i(
-				db, "SELECT sum(b.n * (s.nb + 2)) FROM blocks b JOIN series s ON"
-				    " s.id = b.series WHERE b.tier = 0 AND s.type = 2");
+				db,
+				"SELECT sum(b.n * (s.nb + 2)) FROM all_blocks b JOIN series s ON"
+				" s.id = b.series WHERE b.tier = 0 AND s.type = 2");
 			int64_t cb = sql_i(
-				db, "SELECT sum(length(b.data)) FROM blocks b JOIN series s ON"
+				db, "SELECT sum(length(b.data)) FROM all_blocks b JOIN series s ON"
 				    " s.id = b.series WHERE b.tier = 0 AND s.type = 1");
-			int64_t cn = sql_i(db, "SELECT sum(b.n) FROM blocks b JOIN series s ON"
+			int64_t cn = sql_i(db, "SELECT sum(b.n) FROM all_blocks b JOIN series s ON"
 					       " s.id = b.series WHERE b.tier = 0 AND s.type = 1");
 			int64_t gb = sql_i(
-				db, "SELECT sum(length(b.data)) FROM blocks b JOIN series s ON"
+				db, "SELECT sum(length(b.data)) FROM all_blocks b JOIN series s ON"
 				    " s.id = b.series WHERE b.tier = 0 AND s.type = 0");
-			int64_t gn = sql_i(db, "SELECT sum(b.n) FROM blocks b JOIN series s ON"
+			int64_t gn = sql_i(db, "SELECT sum(b.n) FROM all_blocks b JOIN series s ON"
 					       " s.id = b.series WHERE b.tier = 0 AND s.type = 0");
 			int64_t pages =
 				sql_i(db, "PRAGMA page_count") * sql_i(db, "PRAGMA page_size");
@@ -787,11 +788,11 @@ int main(int argc, char **argv)
 
 			for (tr = 0; tr < STORE_TIERS; tr++) {
 				snprintf(sql, sizeof(sql),
-					 "SELECT sum(length(data)) FROM blocks WHERE tier = %d",
+					 "SELECT sum(length(data)) FROM all_blocks WHERE tier = %d",
 					 tr);
 				rb[tr] = sql_i(db, sql);
 				snprintf(sql, sizeof(sql),
-					 "SELECT sum(n) FROM blocks WHERE tier = %d", tr);
+					 "SELECT sum(n) FROM all_blocks WHERE tier = %d", tr);
 				rn[tr] = sql_i(db, sql);
 			}
 			fb = sql_i(db, "PRAGMA page_count") * sql_i(db, "PRAGMA page_size");
