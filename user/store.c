@@ -796,19 +796,21 @@ static int exec(sqlite3 *db, const char *sql)
 static const char *const migrations[SCHEMA_VERSION] = {
 	/*
 	 * 1: series and their blocks, every tier in one table. Closed blocks are written once, in
-	 * time order (time first in the key: rows go to the end of the tree, which keeps its pages
-	 * full, and retention cuts a range off its start); the block still open in each tier is
-	 * rewritten at every flush in its own small table; the view shows both.
+	 * about time order, so the table grows at its end and its pages stay full; the block still
+	 * open in each tier is rewritten at every flush in its own small table; the view shows
+	 * both. Rowid tables keep blocks of up to 4 KB in their page (a WITHOUT ROWID table would
+	 * move what passes 1 KB to an overflow page of its own).
 	 */
 	"CREATE TABLE series(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
 	" family TEXT NOT NULL, agent TEXT NOT NULL, type INTEGER NOT NULL, nb INTEGER NOT NULL);"
-	"CREATE TABLE blocks(tier INTEGER NOT NULL, t_first INTEGER NOT NULL,"
-	" series INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
-	" data BLOB NOT NULL, PRIMARY KEY(tier, t_first, series)) WITHOUT ROWID;"
-	"CREATE INDEX blocks_series ON blocks(tier, series, t_first);"
-	"CREATE TABLE open_blocks(tier INTEGER NOT NULL, series INTEGER NOT NULL,"
-	" t_first INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
-	" data BLOB NOT NULL, PRIMARY KEY(tier, series)) WITHOUT ROWID;"
+	"CREATE TABLE blocks(id INTEGER PRIMARY KEY, tier INTEGER NOT NULL,"
+	" series INTEGER NOT NULL, t_first INTEGER NOT NULL, t_last INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, data BLOB NOT NULL);"
+	"CREATE UNIQUE INDEX blocks_series ON blocks(tier, series, t_first);"
+	"CREATE INDEX blocks_age ON blocks(tier, t_last);"
+	"CREATE TABLE open_blocks(id INTEGER PRIMARY KEY, tier INTEGER NOT NULL,"
+	" series INTEGER NOT NULL, t_first INTEGER NOT NULL, t_last INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, data BLOB NOT NULL, UNIQUE(tier, series));"
 	"CREATE VIEW all_blocks AS SELECT tier, t_first, series, t_last, n, data FROM blocks"
 	" UNION ALL SELECT tier, t_first, series, t_last, n, data FROM open_blocks;",
 	/* 2: opaque state blobs per agent (detector baselines and the like). */
@@ -1445,14 +1447,13 @@ static int used_bytes(sqlite3 *db, int64_t *bytes)
 }
 
 /*
- * Deletes the rows of tier older than cut: for retention those whose last sample is (the
- * primary key narrows them to first samples before cut), for the size bound those whose first
- * sample is not after cut, counting their samples as dropped.
+ * Deletes the rows of tier older than cut: for retention those whose last sample is before
+ * cut, for the size bound those whose last sample is not after it, counting their samples as
+ * dropped.
  */
 static int delete_older(struct store *s, int tier, int64_t cut, bool for_size)
 {
-	const char *where = for_size ? "tier = ?1 AND t_first <= ?2"
-				     : "tier = ?1 AND t_first < ?2 AND t_last < ?2";
+	const char *where = for_size ? "tier = ?1 AND t_last <= ?2" : "tier = ?1 AND t_last < ?2";
 	sqlite3_stmt *st;
 	char sql[128];
 	int rc;
@@ -1486,7 +1487,7 @@ static int delete_older(struct store *s, int tier, int64_t cut, bool for_size)
 
 /*
  * Retention per tier, then the size bound: while the pages in use exceed max_bytes, the
- * oldest rows (the smallest first sample of any tier) go, 64 at a time, counted.
+ * oldest rows (the smallest last sample of any tier) go, 64 at a time, counted.
  */
 static int purge(struct store *s, int64_t now)
 {

@@ -691,13 +691,14 @@ static void test_migration(void **s)
 			"CREATE TABLE series(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
 			" family TEXT NOT NULL, agent TEXT NOT NULL, type INTEGER NOT NULL,"
 			" nb INTEGER NOT NULL);"
-			"CREATE TABLE blocks(tier INTEGER NOT NULL, t_first INTEGER NOT NULL,"
-			" series INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
-			" data BLOB NOT NULL, PRIMARY KEY(tier, t_first, series)) WITHOUT ROWID;"
-			"CREATE INDEX blocks_series ON blocks(tier, series, t_first);"
-			"CREATE TABLE open_blocks(tier INTEGER NOT NULL, series INTEGER NOT NULL,"
-			" t_first INTEGER NOT NULL, t_last INTEGER NOT NULL, n INTEGER NOT NULL,"
-			" data BLOB NOT NULL, PRIMARY KEY(tier, series)) WITHOUT ROWID;"
+			"CREATE TABLE blocks(id INTEGER PRIMARY KEY, tier INTEGER NOT NULL,"
+			" series INTEGER NOT NULL, t_first INTEGER NOT NULL, t_last INTEGER NOT NULL,"
+			" n INTEGER NOT NULL, data BLOB NOT NULL);"
+			"CREATE UNIQUE INDEX blocks_series ON blocks(tier, series, t_first);"
+			"CREATE INDEX blocks_age ON blocks(tier, t_last);"
+			"CREATE TABLE open_blocks(id INTEGER PRIMARY KEY, tier INTEGER NOT NULL,"
+			" series INTEGER NOT NULL, t_first INTEGER NOT NULL, t_last INTEGER NOT NULL,"
+			" n INTEGER NOT NULL, data BLOB NOT NULL, UNIQUE(tier, series));"
 			"CREATE VIEW all_blocks AS SELECT tier, t_first, series, t_last, n, data FROM"
 			" blocks UNION ALL SELECT tier, t_first, series, t_last, n, data FROM"
 			" open_blocks;"
@@ -708,9 +709,12 @@ static void test_migration(void **s)
 	e = gorilla__enc_new(GORILLA_VALUE, 0, 0);
 	assert_int_equal(gorilla__append_value(e, T0, 1.5), 0);
 	assert_int_equal(gorilla__append_value(e, T0 + 1000, 2.5), 0);
-	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(0, ?1, 7, ?2, 2, ?3)",
-					    -1, &q, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db,
+				   "INSERT INTO blocks(tier, series, t_first, t_last, n, data)"
+				   " VALUES(0, 7, ?1, ?2, 2, ?3)",
+				   -1, &q, NULL),
+		SQLITE_OK);
 	sqlite3_bind_int64(q, 1, T0);
 	sqlite3_bind_int64(q, 2, T0 + 1000);
 	sqlite3_bind_blob(q, 3, e->buf, (int)gorilla__bytes(e), SQLITE_STATIC);
