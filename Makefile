@@ -88,15 +88,17 @@ $(BUILD)/swarmwatch: $(USER_OBJS)
 # so that the build keeps the boundaries between modules. A test not listed links them all.
 TEXT_MODS := text buf
 DETECT_MODS := detect forecast blob
+STORE_MODS := store gorilla log
 ANOMALY_MODS := anomaly rates $(DETECT_MODS)
-CATALOG_MODS := catalog syscalls $(ANOMALY_MODS)
+CATALOG_MODS := catalog syscalls $(STORE_MODS) $(ANOMALY_MODS)
 METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
 test_anomaly_MODS := api $(METRICS_MODS)
-test_api_MODS := api $(TEXT_MODS) $(ANOMALY_MODS)
+test_api_MODS := api $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
 test_blob_MODS := blob
 test_catalog_MODS := $(CATALOG_MODS)
 test_config_MODS := config syscalls $(TEXT_MODS)
 test_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
+test_gorilla_MODS := gorilla
 test_http_MODS := http collector snapshot kernel identity config log api $(METRICS_MODS)
 test_identity_MODS := identity config log syscalls $(TEXT_MODS)
 test_log2_MODS :=
@@ -104,12 +106,14 @@ test_metrics_MODS := $(METRICS_MODS)
 test_prom_MODS := prom rates $(TEXT_MODS)
 test_rates_MODS := rates
 test_snapshot_MODS := snapshot
+test_store_MODS := $(STORE_MODS)
 test_syscalls_MODS := syscalls
 test_text_MODS := $(TEXT_MODS)
 fuzz_config_MODS := config syscalls $(TEXT_MODS)
-fuzz_http_MODS := http snapshot api $(METRICS_MODS)
+fuzz_gorilla_MODS := gorilla
+fuzz_http_MODS := http snapshot api config $(METRICS_MODS)
 fuzz_text_MODS := prom rates $(TEXT_MODS)
-mods_of = $(if $(filter undefined,$(origin $(1)_MODS)),$(LIB_OBJS),$(patsubst %,$(BUILD)/user/%.o,$($(1)_MODS)))
+mods_of = $(if $(filter undefined,$(origin $(1)_MODS)),$(LIB_OBJS),$(patsubst %,$(BUILD)/user/%.o,$(sort $($(1)_MODS))))
 
 .SECONDEXPANSION:
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(call mods_of,$$*) | $(BUILD)/tests/unit

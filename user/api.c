@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
 /* JSON documents of the HTTP API, with jansson. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "anomaly.h"
 #include "api.h"
 #include "text.h"
+#include "snapshot.h"
+#include "store.h"
 
 void api__rfc3339(double t, char *buf, size_t len)
 {
@@ -104,4 +109,306 @@ char *api__error(const char *message)
 
 	json_decref(o);
 	return text;
+}
+
+/* A number or null: JSON has no NaN or infinity. */
+static json_t *num_json(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+int api__parse_time(const char *s, double *t)
+{
+	struct tm tm = {0};
+	const char *p;
+	char *end;
+	double frac = 0, v;
+	int off = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*end && end != s && !errno && isfinite(v)) {
+		*t = v;
+		return 0;
+	}
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -EINVAL;
+	if (*p == '.') {
+		frac = strtod(p, &end);
+		p = end;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		int hh = atoi(p + 1), mm = atoi(p + 4);
+
+		if (hh > 23 || mm > 59)
+			return -EINVAL;
+		off = (hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	*t = (double)timegm(&tm) - off + frac;
+	return 0;
+}
+
+/* Label pairs of a canonical key family{a="x",...} as a JSON object. */
+static json_t *labels_json(const char *key)
+{
+	const char *p = strchr(key, '{');
+	json_t *o = json_object();
+	char name[64], value[256];
+
+	if (!o || !p)
+		return o;
+	p++;
+	while (*p && *p != '}') {
+		size_t n = 0, v = 0;
+
+		while (*p && *p != '=' && n + 1 < sizeof(name))
+			name[n++] = *p++;
+		name[n] = 0;
+		if (*p++ != '=' || *p++ != '"')
+			break;
+		while (*p && *p != '"') {
+			char ch = *p++;
+
+			if (ch == '\\' && *p)
+				ch = *p == 'n' ? '\n' : *p, p++;
+			if (v + 1 < sizeof(value))
+				value[v++] = ch;
+		}
+		value[v] = 0;
+		if (*p == '"')
+			p++;
+		if (*p == ',')
+			p++;
+		json_object_set_new(o, name, json_string(value));
+	}
+	return o;
+}
+
+static const char *type_name(enum store_type t)
+{
+	return t == STORE_COUNTER ? "counter" : t == STORE_GAUGE ? "gauge" : "histogram";
+}
+
+static int series_cb(const struct store_series_info *in, void *ctx)
+{
+	json_t *a = ctx, *o;
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "series", in->key, "metric", in->family, "agent",
+		      in->agent, "type", type_name(in->type), "labels", labels_json(in->key));
+	if (!o)
+		return -ENOMEM;
+	if (in->t_last != INT64_MIN) {
+		char buf[40];
+
+		api__rfc3339(in->t_last / 1000.0, buf, sizeof(buf));
+		json_object_set_new(o, "last_time", json_string(buf));
+		json_object_set_new(o, "last_value", num_json(in->v_last));
+	}
+	return json_array_append_new(a, o) ? -ENOMEM : 0;
+}
+
+static char *success(json_t *data)
+{
+	json_t *doc;
+	char *out;
+
+	if (!data)
+		return NULL;
+	doc = json_pack("{s:s, s:o}", "status", "success", "data", data);
+	if (!doc)
+		return NULL;
+	out = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return out;
+}
+
+char *api__series(struct store *st, const char *agent, const char *metric)
+{
+	json_t *a = json_array();
+
+	if (!a || store__list(st, agent, metric, series_cb, a) < 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return success(a);
+}
+
+struct found {
+	uint32_t *ids;
+	char **keys;
+	size_t n, cap;
+};
+
+static int found_cb(const struct store_series_info *in, void *ctx)
+{
+	struct found *f = ctx;
+
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		uint32_t *ids = realloc(f->ids, cap * sizeof(*ids));
+		char **keys;
+
+		if (!ids)
+			return -ENOMEM;
+		f->ids = ids;
+		keys = realloc(f->keys, cap * sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+		f->keys = keys;
+		f->cap = cap;
+	}
+	f->keys[f->n] = strdup(in->key);
+	if (!f->keys[f->n])
+		return -ENOMEM;
+	f->ids[f->n++] = in->id;
+	return 0;
+}
+
+char *api__query_range(struct store *st, const char *metric, const char *agent,
+		       const struct store_query *q0, size_t max_points, char *err, size_t errlen)
+{
+	struct store_point *pts = NULL;
+	struct found f = {0};
+	json_t *series = json_array(), *data = NULL;
+	char *out = NULL;
+	int tier = -1, r;
+	size_t i, j, n;
+
+	err[0] = 0;
+	pts = calloc(max_points ? max_points : 1, sizeof(*pts));
+	if (!series || !pts || store__list(st, agent, metric, found_cb, &f) < 0)
+		goto out;
+	for (i = 0; i < f.n; i++) {
+		struct store_query q = *q0;
+		json_t *points = json_array(), *o;
+
+		if (!points)
+			goto out;
+		r = store__query(st, f.ids[i], &q, pts, max_points, NULL, &n);
+		if (r == -E2BIG) {
+			snprintf(err, errlen,
+				 "step: the range holds more than %zu points per series; "
+				 "raise step",
+				 max_points);
+			json_decref(points);
+			goto out;
+		}
+		if (r) {
+			snprintf(err, errlen, "query failed: %s", strerror(-r));
+			json_decref(points);
+			goto out;
+		}
+		tier = q.tier;
+		for (j = 0; j < n; j++)
+			json_array_append_new(points, json_pack("[f, o]", pts[j].t / 1000.0,
+								num_json(pts[j].value)));
+		o = json_pack("{s:s, s:o, s:o}", "series", f.keys[i], "labels",
+			      labels_json(f.keys[i]), "points", points);
+		if (!o || json_array_append_new(series, o))
+			goto out;
+	}
+	data = json_pack("{s:s, s:s, s:f, s:f, s:f, s:b, s:O}", "metric", metric, "tier",
+			 tier >= 0 ? store_tier_names[tier] : "none", "start", q0->start / 1000.0,
+			 "end", q0->end / 1000.0, "step", q0->step / 1000.0, "rate", q0->rate,
+			 "series", series);
+	out = success(data);
+	data = NULL;
+out:
+	json_decref(series);
+	for (i = 0; i < f.n; i++)
+		free(f.keys[i]);
+	free(f.keys);
+	free(f.ids);
+	free(pts);
+	return out;
+}
+
+struct gone {
+	json_t *a, *seen;
+	struct store *st;
+};
+
+static int gone_cb(const struct store_series_info *in, void *ctx)
+{
+	struct gone *g = ctx;
+	int64_t first, last;
+	char buf[40];
+	json_t *o;
+
+	if (!in->agent[0] || json_object_get(g->seen, in->agent))
+		return 0;
+	o = json_pack("{s:s, s:b, s:i}", "agent", in->agent, "live", 0, "instances", 0);
+	if (!o)
+		return -ENOMEM;
+	if (!store__agent_span(g->st, in->agent, &first, &last)) {
+		api__rfc3339(first / 1000.0, buf, sizeof(buf));
+		json_object_set_new(o, "first_seen", json_string(buf));
+		api__rfc3339(last / 1000.0, buf, sizeof(buf));
+		json_object_set_new(o, "last_seen", json_string(buf));
+	}
+	json_object_set_new(g->seen, in->agent, json_true());
+	return json_array_append_new(g->a, o) ? -ENOMEM : 0;
+}
+
+char *api__agents(struct store *st, const struct snapshot *s)
+{
+	json_t *a = json_array(), *seen = json_object();
+	char buf[40];
+	int64_t first, last;
+	int i;
+
+	if (!a || !seen)
+		goto err;
+	for (i = 0; s && i < s->nagents; i++) {
+		const struct agent_snap *ag = &s->agents[i];
+		__u64 sys = 0, errs = 0;
+		json_t *o;
+		int k;
+
+		for (k = 0; k < SW_CLASS_MAX; k++)
+			sys += ag->s.syscalls[k];
+		for (k = 0; k < SW_ERRNO_SLOTS; k++)
+			errs += ag->s.syscall_errors[k];
+		o = json_pack("{s:s, s:b, s:i, s:I, s:I, s:f}", "agent", ag->name, "live",
+			      ag->instances > 0, "instances", (int)ag->instances, "syscalls",
+			      (json_int_t)sys, "syscall_errors", (json_int_t)errs, "cpu_seconds",
+			      ag->s.cpu_ns / 1e9);
+		if (!o)
+			goto err;
+		if (s->rss_up)
+			json_object_set_new(o, "resident_memory_bytes",
+					    json_integer(ag->rss_bytes));
+		if (st && !store__agent_span(st, ag->name, &first, &last)) {
+			api__rfc3339(first / 1000.0, buf, sizeof(buf));
+			json_object_set_new(o, "first_seen", json_string(buf));
+			api__rfc3339(last / 1000.0, buf, sizeof(buf));
+			json_object_set_new(o, "last_seen", json_string(buf));
+		}
+		json_object_set_new(seen, ag->name, json_true());
+		if (json_array_append_new(a, o))
+			goto err;
+	}
+	/* Agents the store remembers that the kernel no longer reports. */
+	if (st) {
+		struct gone g = {.a = a, .seen = seen, .st = st};
+
+		if (store__list(st, NULL, "swarmwatch_agent_instances", gone_cb, &g) < 0)
+			goto err;
+	}
+	json_decref(seen);
+	return success(a);
+err:
+	json_decref(a);
+	json_decref(seen);
+	return NULL;
 }

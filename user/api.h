@@ -10,6 +10,9 @@
 #include <stddef.h>
 
 struct anomaly_view;
+struct snapshot;
+struct store;
+struct store_query;
 
 /* Content type of every document here. */
 #define API_CONTENT_TYPE "application/json"
@@ -29,5 +32,37 @@ char *api__error(const char *message);
  * "peak_score", "confidence", "signals": [{"signal", "score"}]}.
  */
 char *api__anomalies(const struct anomaly_view *v);
+
+/*
+ * api__parse_time - a time parameter: Unix seconds ("1764460800", "1764460800.5") or RFC 3339
+ * ("2026-11-30T12:00:00Z", "...T12:00:00.250+01:00"). Returns 0 with *t in Unix seconds, or
+ * -EINVAL.
+ */
+int api__parse_time(const char *s, double *t);
+
+/*
+ * api__series - GET /api/v1/series: {"status": "success", "data": [{"series", "metric",
+ * "agent", "type", "labels", "last_time", "last_value"}]} for the store's series of agent and
+ * metric (NULL: any).
+ */
+char *api__series(struct store *st, const char *agent, const char *metric);
+
+/*
+ * api__query_range - GET /api/v1/query_range: every series of metric (and agent, NULL: any)
+ * over q: {"status": "success", "data": {"metric", "tier", "start", "end", "step", "rate",
+ * "series": [{"series", "labels", "points": [[unix seconds, value or null], ...]}]}}. A
+ * histogram's value is its count. On a refused query returns NULL with a one-line reason in
+ * err that starts with the parameter's name; NULL with err empty is out of memory.
+ */
+char *api__query_range(struct store *st, const char *metric, const char *agent,
+		       const struct store_query *q, size_t max_points, char *err, size_t errlen);
+
+/*
+ * api__agents - GET /api/v1/agents: {"status": "success", "data": [{"agent", "live",
+ * "instances", "syscalls", "syscall_errors", "cpu_seconds", "resident_memory_bytes",
+ * "first_seen", "last_seen"}]}: the agents of snapshot s (may be NULL) with their current
+ * figures, then those the store st (may be NULL) remembers.
+ */
+char *api__agents(struct store *st, const struct snapshot *s);
 
 #endif

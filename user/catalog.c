@@ -93,6 +93,7 @@ static const char *const l_collector[] = {"collector"};
 static const char *const l_program[] = {"program"};
 static const char *const l_map[] = {"map"};
 static const char *const l_reason[] = {"reason"};
+static const char *const l_op[] = {"op"};
 static const char *const l_build[] = {"version", "libbpf", "kernel"};
 
 /* --- per-agent accessors --- */
@@ -500,6 +501,61 @@ static int each_dropped(const struct entry *e, const struct snapshot *s, struct 
 static int each_counter(const struct entry *e, const struct snapshot *s, struct out *o)
 {
 	return put(o, NULL, s->counters[e->n]);
+}
+
+static bool store_on(const struct snapshot *s)
+{
+	return s->store_on;
+}
+
+enum store_field { STORE_F_SERIES, STORE_F_SAMPLES, STORE_F_MEMORY, STORE_F_DISK, STORE_F_UP };
+
+static int each_store(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct store_stats *st = &s->store;
+
+	switch (e->n) {
+	case STORE_F_SERIES:
+		return put(o, NULL, st->series);
+	case STORE_F_SAMPLES:
+		return put(o, NULL, st->samples);
+	case STORE_F_MEMORY:
+		return put(o, NULL, st->mem_bytes);
+	case STORE_F_DISK:
+		return put(o, NULL, st->db_bytes);
+	default:
+		return put(o, NULL, st->db_ok);
+	}
+}
+
+static int each_store_errors(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	(void)e;
+	for (i = 0; i < STORE_OPS; i++) {
+		const char *v[] = {store_op_names[i]};
+
+		err = put(o, v, s->store.errors[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int each_store_dropped(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	(void)e;
+	for (i = 0; i < STORE_DROPS; i++) {
+		const char *v[] = {store_drop_names[i]};
+
+		err = put(o, v, s->store.dropped[i]);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 enum tick_field { TICK_COUNT, TICK_DURATION, TICK_TIME };
@@ -928,6 +984,60 @@ static const struct entry entries[] = {
 	       "How long the last collector tick took.", each_tick, TICK_DURATION),
 	SCALAR("swarmwatch_collector_last_tick_timestamp_seconds", CATALOG_GAUGE, "seconds",
 	       "Unix time of the last collector tick.", each_tick, TICK_TIME),
+	{.f = {.name = "swarmwatch_store_errors_total",
+	       .help = "Failed operations of the series store by operation (open, write, purge, "
+		       "read); writes are retried at the next flush.",
+	       .type = CATALOG_COUNTER,
+	       .unit = "",
+	       .labels = l_op,
+	       .nlabels = N(l_op)},
+	 .each = each_store_errors,
+	 .exported = store_on},
+	{.f = {.name = "swarmwatch_store_dropped_samples_total",
+	       .help = "Samples the series store let go before their retention, by reason "
+		       "(size: the file's bound; unsaved: the disk failed too long; order: not "
+		       "newer than the series' last sample).",
+	       .type = CATALOG_COUNTER,
+	       .unit = "",
+	       .labels = l_reason,
+	       .nlabels = N(l_reason)},
+	 .each = each_store_dropped,
+	 .exported = store_on},
+	{.f = {.name = "swarmwatch_store_series",
+	       .help = "Series the store holds.",
+	       .type = CATALOG_GAUGE,
+	       .unit = ""},
+	 .each = each_store,
+	 .n = STORE_F_SERIES,
+	 .exported = store_on},
+	{.f = {.name = "swarmwatch_store_samples_total",
+	       .help = "Samples appended to the store since start.",
+	       .type = CATALOG_COUNTER,
+	       .unit = ""},
+	 .each = each_store,
+	 .n = STORE_F_SAMPLES,
+	 .exported = store_on},
+	{.f = {.name = "swarmwatch_store_memory_bytes",
+	       .help = "Memory the store's series and blocks hold.",
+	       .type = CATALOG_GAUGE,
+	       .unit = "bytes"},
+	 .each = each_store,
+	 .n = STORE_F_MEMORY,
+	 .exported = store_on},
+	{.f = {.name = "swarmwatch_store_disk_bytes",
+	       .help = "Database pages in use in the state directory.",
+	       .type = CATALOG_GAUGE,
+	       .unit = "bytes"},
+	 .each = each_store,
+	 .n = STORE_F_DISK,
+	 .exported = store_on},
+	{.f = {.name = "swarmwatch_store_up",
+	       .help = "1 when the store's database is open and its last write succeeded.",
+	       .type = CATALOG_GAUGE,
+	       .unit = ""},
+	 .each = each_store,
+	 .n = STORE_F_UP,
+	 .exported = store_on},
 	FAMILY("swarmwatch_build_info", CATALOG_GAUGE, "",
 	       "swarmwatch version, libbpf version and kernel release; always 1.", l_build,
 	       each_build_info, 0),

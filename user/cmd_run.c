@@ -15,6 +15,7 @@
 #include "identity.h"
 #include "kernel.h"
 #include "log.h"
+#include "store.h"
 #include "sockscan.h"
 #include "tick.h"
 #include "tls.h"
@@ -31,7 +32,7 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: swarmwatch run [--config FILE] [--listen ADDR:PORT] [--interval DURATION]\n"
-		"                      [--pin-path DIR] [-v] [--unpin]\n"
+		"                      [--pin-path DIR] [--state-dir DIR] [-v] [--unpin]\n"
 		"\n"
 		"Watches the agents on this host through eBPF and serves Prometheus metrics.\n"
 		"\n"
@@ -39,6 +40,8 @@ static void run_usage(FILE *f)
 		"  -l, --listen ADDR:PORT   HTTP address (default 0.0.0.0:7979)\n"
 		"  -i, --interval DURATION  collector tick, e.g. 500ms, 1s (default 1s)\n"
 		"  -p, --pin-path DIR       bpffs directory for pinned maps\n"
+		"  -s, --state-dir DIR      where history and learned state are kept\n"
+		"                           (default /var/lib/swarmwatch; \"\" keeps them in memory)\n"
 		"                           (default /sys/fs/bpf/swarmwatch)\n"
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
@@ -81,6 +84,33 @@ static void log_collectors(struct kernel *k)
 	pr_info("collectors up: %s%s%s%s", up, down[0] ? "; off: " : "", down, "");
 }
 
+/* The series store as configured; its disk errors are its own to count and retry. */
+static struct store *open_store(const struct config *cfg)
+{
+	struct store_params p;
+	struct store *st;
+	int t;
+
+	store__params_default(&p);
+	p.dir = cfg->store_dir[0] ? cfg->store_dir : NULL;
+	p.mem_ms = cfg->store_memory_ns / 1000000;
+	for (t = 0; t < STORE_TIERS; t++)
+		p.retention_ms[t] = cfg->store_retention_ns[t] / 1000000;
+	p.max_bytes = cfg->store_max_bytes;
+	p.flush_ms = cfg->store_flush_ns / 1000000;
+	st = store__open(&p);
+	if (!st) {
+		pr_err("store: cannot start: %s", strerror(errno));
+		return NULL;
+	}
+	store__flush(st, false); /* the series of an earlier run are known before the first tick */
+	if (p.dir)
+		pr_info("history in %s", store__db_path(st));
+	else
+		pr_info("history in memory only (no state directory)");
+	return st;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -88,12 +118,15 @@ int cmd_run(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'},
 		{"interval", required_argument, NULL, 'i'},
 		{"pin-path", required_argument, NULL, 'p'},
+		{"state-dir", required_argument, NULL, 's'},
 		{"unpin", no_argument, NULL, 'U'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *listen = NULL, *interval = NULL, *pin_path = NULL;
+	const char *state_dir = NULL;
+	struct store *store = NULL;
 	struct tick *tick = NULL;
 	struct identity *id = NULL;
 	struct handlers handlers;
@@ -108,7 +141,7 @@ int cmd_run(int argc, char **argv)
 	int opt, ret = 1;
 	__u64 next;
 
-	while ((opt = getopt_long(argc, argv, "c:l:i:p:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:l:i:p:s:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -121,6 +154,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'p':
 			pin_path = optarg;
+			break;
+		case 's':
+			state_dir = optarg;
 			break;
 		case 'U':
 			unpin = true;
@@ -150,6 +186,15 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		snprintf(cfg.pin_path, sizeof(cfg.pin_path), "%s", pin_path);
+	}
+	if (state_dir) {
+		if ((state_dir[0] && state_dir[0] != '/') ||
+		    strlen(state_dir) >= sizeof(cfg.store_dir) - 32) {
+			pr_err("--state-dir must be an absolute path, or \"\" to keep history in "
+			       "memory only");
+			goto out;
+		}
+		snprintf(cfg.store_dir, sizeof(cfg.store_dir), "%s", state_dir);
 	}
 	if (interval && (config__parse_duration(interval, &cfg.interval_ns) ||
 			 cfg.interval_ns < 10000000ULL || cfg.interval_ns > 3600000000000ULL)) {
@@ -198,7 +243,11 @@ int cmd_run(int argc, char **argv)
 	if (kernel__collector_up(k, COLLECTOR_NET))
 		sockscan__adopt(&maps, k);
 	tls__scan(tls);
-	tick = tick__new(&cfg, k, id, tls);
+	store = open_store(&cfg);
+	if (!store)
+		goto out;
+	http__attach_store(h, store);
+	tick = tick__new(&cfg, k, id, tls, store);
 	if (!tick) {
 		pr_err("out of memory");
 		goto out;
@@ -227,6 +276,7 @@ int cmd_run(int argc, char **argv)
 out:
 	http__stop(h);
 	tick__free(tick);
+	store__close(store); /* the last flush */
 	tls__free(tls);
 	kernel__close(k);
 	identity__free(id);

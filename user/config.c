@@ -43,7 +43,9 @@ const char config__builtin[] =
 	"                 \"net\": true},\n"
 	"  \"bpf_stats\": false,\n"
 	"  \"tls\": {\"agents\": []},\n"
-	"  \"anomaly\": {\"hold\": \"1m\"}\n"
+	"  \"anomaly\": {\"hold\": \"1m\"},\n"
+	"  \"store\": {\"dir\": \"/var/lib/swarmwatch\", \"memory\": \"15m\", \"raw\": \"6h\",\n"
+	"            \"minutes\": \"14d\", \"hours\": \"90d\", \"max_size_mb\": 1024, \"flush\": \"10s\"}\n"
 	"}\n";
 
 /* Parse context: the text, for locating keys, and the error sink. */
@@ -165,8 +167,8 @@ int config__parse_duration(const char *s, __u64 *ns)
 	static const struct {
 		const char *unit;
 		double ns;
-	} units[] = {{"ns", 1},	  {"us", 1e3},	 {"ms", 1e6}, {"s", 1e9},
-		     {"m", 60e9}, {"h", 3600e9}, {"", 1e9}};
+	} units[] = {{"ns", 1},	  {"us", 1e3},	 {"ms", 1e6},	 {"s", 1e9},
+		     {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}, {"", 1e9}};
 	char *end;
 	double v;
 	size_t i;
@@ -720,6 +722,50 @@ static int parse_anomaly(const struct parse *p, json_t *o, struct config *c)
 	return err < 0 ? err : 0;
 }
 
+static int parse_store(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {"dir",   "memory",	   "raw",   "minutes",
+					   "hours", "max_size_mb", "flush", NULL};
+	static const char *const tiers[] = {"raw", "minutes", "hours"};
+	const char *s = NULL;
+	long long n = 0;
+	int err, i;
+
+	if (!json_is_object(o))
+		return fail_at(p, "store", "\"store\" must be an object");
+	err = check_keys(p, o, "store", keys);
+	if (err)
+		return err;
+	err = get_string(p, o, "dir", &s);
+	if (err < 0)
+		return err;
+	if (err) {
+		if ((s[0] && s[0] != '/') || strlen(s) >= sizeof(c->store_dir) - 32)
+			return fail_at(p, "dir",
+				       "\"dir\" must be an absolute path, or \"\" to keep history "
+				       "in memory only");
+		snprintf(c->store_dir, sizeof(c->store_dir), "%s", s);
+	}
+	err = get_duration(p, o, "memory", 60000000000ULL, 86400000000000ULL,
+			   "from 1m to 1d (\"15m\")", &c->store_memory_ns);
+	for (i = 0; i < 3 && err >= 0; i++)
+		err = get_duration(p, o, tiers[i], 60000000000ULL, 3650 * 86400000000000ULL,
+				   "from 1m to 3650d (\"6h\", \"14d\")", &c->store_retention_ns[i]);
+	if (err >= 0)
+		err = get_duration(p, o, "flush", 1000000000ULL, 3600000000000ULL,
+				   "from 1s to 1h (\"10s\")", &c->store_flush_ns);
+	if (err < 0)
+		return err;
+	err = get_int(p, o, "max_size_mb", 0, 1LL << 30, &n);
+	if (err < 0)
+		return err;
+	if (err)
+		c->store_max_bytes = (__u64)n << 20;
+	if (c->store_retention_ns[0] < c->store_memory_ns)
+		return fail_at(p, "raw", "\"raw\" must be at least \"memory\"");
+	return 0;
+}
+
 static void defaults(struct config *c)
 {
 	int i;
@@ -734,6 +780,13 @@ static void defaults(struct config *c)
 	c->anomaly_hold_ns = 60000000000ULL;
 	c->agent_retention_ns = 600000000000ULL;
 	c->top_upstreams = 8;
+	snprintf(c->store_dir, sizeof(c->store_dir), "/var/lib/swarmwatch");
+	c->store_memory_ns = 15 * 60000000000ULL;
+	c->store_retention_ns[0] = 6 * 3600000000000ULL;
+	c->store_retention_ns[1] = 14 * 86400000000000ULL;
+	c->store_retention_ns[2] = 90 * 86400000000000ULL;
+	c->store_max_bytes = 1024ULL << 20;
+	c->store_flush_ns = 10000000000ULL;
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;
@@ -747,7 +800,7 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	static const char *const keys[] = {
 		"listen",    "interval",      "pin_path",  "max_agents", "identity",
 		"syscalls",  "collectors",    "bpf_stats", "anomaly",	 "agent_retention",
-		"upstreams", "top_upstreams", "tls",	   NULL};
+		"upstreams", "top_upstreams", "tls",	   "store",	 NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -817,6 +870,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	if ((v = json_object_get(root, "upstreams")) && (ret = parse_upstreams(&p, v, c)))
 		goto out;
 	if ((v = json_object_get(root, "tls")) && (ret = parse_tls(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "store")) && (ret = parse_store(&p, v, c)))
 		goto out;
 	ret = get_int(&p, root, "top_upstreams", 1, 64, &n);
 	if (ret < 0)

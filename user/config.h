@@ -59,6 +59,11 @@ struct config {
 	__u32 anomaly_warmup; /* samples before a detector gives verdicts; 0: its default */
 	__u64 agent_retention_ns; /* idle agents without instances stop being exported */
 	__u64 anomaly_hold_ns; /* an episode stays open this long after its last detection */
+	char store_dir[256]; /* state directory of the series store; "" keeps history in memory */
+	__u64 store_memory_ns; /* raw samples kept in memory */
+	__u64 store_retention_ns[3]; /* raw, 1-minute and 1-hour tiers on disk */
+	__u64 store_max_bytes; /* bound on the database file, 0: none */
+	__u64 store_flush_ns; /* how often the store writes to disk */
 };
 
 /* The configuration used when no file is given, as JSON text. */

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * HTTP endpoints from a route table: /metrics (text 0.0.4, gzip on request), /healthz, /,
- * /api/v1/anomalies. Every error is the JSON document of api__error() with its status code.
+ * /api/v1/anomalies, and the history of the series store: /api/v1/series, /api/v1/query_range,
+ * /api/v1/agents. Every error is the JSON document of api__error() with its status code.
  */
 #include <errno.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -16,15 +18,19 @@
 #include <zlib.h>
 
 #include "api.h"
+#include "catalog.h"
+#include "config.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "prom.h"
 #include "text.h"
+#include "store.h"
 
 struct http {
 	struct MHD_Daemon *mhd;
 	struct snapshot_slot *slot; /* NULL until attached */
+	struct store *store; /* NULL until attached: no history endpoints */
 	__u64 interval_ns;
 	int fd;
 };
@@ -276,6 +282,140 @@ static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c)
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
+/* Most points a range query returns per series. */
+#define QUERY_MAX_POINTS 11000
+
+static struct store *store_of(struct http *h)
+{
+	return __atomic_load_n(&h->store, __ATOMIC_ACQUIRE);
+}
+
+static const char *arg(struct MHD_Connection *c, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+
+	return v && *v ? v : NULL;
+}
+
+static enum MHD_Result respond_json(struct MHD_Connection *c, char *body)
+{
+	if (!body)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
+/* A metric parameter must name a family of the catalogue that has an agent label. */
+static bool metric_known(const char *name)
+{
+	const struct catalog_family *f = catalog__find(name);
+	int i;
+
+	for (i = 0; f && i < f->nlabels; i++)
+		if (!strcmp(f->labels[i], "agent"))
+			return true;
+	return false;
+}
+
+static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c)
+{
+	const char *metric = arg(c, "metric");
+	struct store *st = store_of(h);
+	char msg[200];
+
+	if (!st)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no store yet");
+	if (metric && !metric_known(metric)) {
+		snprintf(msg, sizeof(msg), "metric: unknown metric \"%.100s\"", metric);
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, msg);
+	}
+	return respond_json(c, api__series(st, arg(c, "agent"), metric));
+}
+
+static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *c)
+{
+	const char *metric = arg(c, "metric"), *start = arg(c, "start"), *end = arg(c, "end");
+	const char *step = arg(c, "step"), *rate = arg(c, "rate");
+	struct store_query q = {.tier = -1};
+	struct store *st = store_of(h);
+	double t0, t1, now;
+	struct timespec ts;
+	char msg[240], *doc;
+	__u64 step_ns;
+
+	if (!st)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no store yet");
+	if (!metric)
+		return respond_error(
+			c, MHD_HTTP_BAD_REQUEST,
+			"metric: missing (e.g. metric=swarmwatch_agent_syscalls_total)");
+	if (!metric_known(metric)) {
+		snprintf(msg, sizeof(msg),
+			 "metric: unknown metric \"%.100s\" (GET /api/v1/series lists them)",
+			 metric);
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, msg);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = ts.tv_sec + ts.tv_nsec / 1e9;
+	t1 = now;
+	if (end && api__parse_time(end, &t1)) {
+		snprintf(msg, sizeof(msg), "end: \"%.60s\" is not RFC 3339 or Unix seconds", end);
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, msg);
+	}
+	t0 = t1 - 3600;
+	if (start && api__parse_time(start, &t0)) {
+		snprintf(msg, sizeof(msg), "start: \"%.60s\" is not RFC 3339 or Unix seconds",
+			 start);
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, msg);
+	}
+	if (t1 < t0)
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, "end: before start");
+	if (t1 - t0 > 3650 * 86400.0 || fabs(t0) > 1e11 || fabs(t1) > 1e11)
+		return respond_error(c, MHD_HTTP_BAD_REQUEST,
+				     "start: the range is longer than 10 years or out of bounds");
+	if (step) {
+		if (config__parse_duration(step, &step_ns) || step_ns < 1000000) {
+			snprintf(
+				msg, sizeof(msg),
+				"step: \"%.40s\" must be a duration of at least 1ms, like 15s or 1m",
+				step);
+			return respond_error(c, MHD_HTTP_BAD_REQUEST, msg);
+		}
+	} else { /* about 300 points, whole seconds */
+		step_ns = (__u64)ceil((t1 - t0) / 300) * 1000000000ULL;
+		if (step_ns < 1000000000ULL)
+			step_ns = 1000000000ULL;
+	}
+	if (rate && strcmp(rate, "true") && strcmp(rate, "false") && strcmp(rate, "1") &&
+	    strcmp(rate, "0"))
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, "rate: must be true or false");
+	q.start = (int64_t)floor(t0 * 1000);
+	q.end = (int64_t)floor(t1 * 1000);
+	q.step = step_ns / 1000000;
+	q.rate = rate && (!strcmp(rate, "true") || !strcmp(rate, "1"));
+	if ((__u64)(q.end - q.start) / q.step + 1 > QUERY_MAX_POINTS) {
+		snprintf(msg, sizeof(msg),
+			 "step: %.40s over this range gives %llu points per series, more than %d; "
+			 "raise step",
+			 step ? step : "the default",
+			 (unsigned long long)((__u64)(q.end - q.start) / q.step + 1),
+			 QUERY_MAX_POINTS);
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, msg);
+	}
+	doc = api__query_range(st, metric, arg(c, "agent"), &q, QUERY_MAX_POINTS, msg, sizeof(msg));
+	if (!doc && msg[0])
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, msg);
+	return respond_json(c, doc);
+}
+
+static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c)
+{
+	struct snapshot *s = acquire(h);
+	char *doc = api__agents(store_of(h), s);
+
+	snapshot__release(s);
+	return respond_json(c, doc);
+}
+
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 {
 	struct snapshot *s = acquire(h);
@@ -289,7 +429,9 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 		  "text-align:right}td:first-child,th:first-child{text-align:left}</style>"
 		  "</head><body>\n<h1>swarmwatch " SW_VERSION "</h1>\n"
 		  "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a>"
-		  " &middot; <a href=\"/api/v1/anomalies\">/api/v1/anomalies</a></p>\n");
+		  " &middot; <a href=\"/api/v1/anomalies\">/api/v1/anomalies</a>"
+		  " &middot; <a href=\"/api/v1/agents\">/api/v1/agents</a>"
+		  " &middot; <a href=\"/api/v1/series\">/api/v1/series</a></p>\n");
 	if (s) {
 		buf__puts(&b, "<table><tr><th>agent</th><th>instances</th><th>syscalls</th>"
 			      "<th>CPU s</th><th>starts</th><th>exits</th></tr>\n");
@@ -333,6 +475,9 @@ static const struct route {
 	{"/metrics", serve_metrics},
 	{"/healthz", serve_health},
 	{"/api/v1/anomalies", serve_anomalies},
+	{"/api/v1/series", serve_series},
+	{"/api/v1/query_range", serve_query_range},
+	{"/api/v1/agents", serve_agents},
 };
 
 static const struct route *route_find(const char *url)
@@ -371,6 +516,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	return r->serve(cls, c);
+}
+
+void http__attach_store(struct http *h, struct store *st)
+{
+	__atomic_store_n(&h->store, st, __ATOMIC_RELEASE);
 }
 
 void http__attach(struct http *h, struct snapshot_slot *slot)

@@ -17,6 +17,11 @@ struct http;
  */
 struct http *http__start(const char *listen, __u64 interval_ns, char *err, size_t errlen);
 
+struct store;
+
+/* Serves the history endpoints from st, which must outlive h. */
+void http__attach_store(struct http *h, struct store *st);
+
 /* Starts serving the snapshots published in slot, which must outlive h. */
 void http__attach(struct http *h, struct snapshot_slot *slot);
 void http__stop(struct http *h);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "store.h"
 #include "swarmwatch.h"
 
 /* One agent's cumulative state at a tick. */
@@ -77,6 +78,8 @@ struct snapshot {
 	bool tls_up; /* ... and its hooks run */
 	__u32 tls_processes; /* processes with the OpenSSL probes attached */
 	__u64 tls_attach_failures; /* processes whose probes could not be attached */
+	bool store_on; /* the series store runs: store holds its counters */
+	struct store_stats store;
 	/*
 	 * Views the stages attach, each with its destructor (called with the view when the
 	 * snapshot is freed; NULL: the view is not freed). NULL views are unavailable this tick.

@@ -835,7 +835,7 @@ static int user_version(sqlite3 *db, int *v)
 static int migrate(struct store *s, sqlite3 *db)
 {
 	char sql[64];
-	int v, err;
+	int v, from, err;
 
 	err = user_version(db, &v);
 	if (err)
@@ -846,7 +846,7 @@ static int migrate(struct store *s, sqlite3 *db)
 			 SCHEMA_VERSION);
 		return -EPROTO;
 	}
-	for (; v < SCHEMA_VERSION; v++) {
+	for (from = v; v < SCHEMA_VERSION; v++) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", v + 1);
 		err = exec(db, "BEGIN IMMEDIATE");
 		if (!err)
@@ -859,7 +859,7 @@ static int migrate(struct store *s, sqlite3 *db)
 			exec(db, "ROLLBACK");
 			return err;
 		}
-		if (v)
+		if (from)
 			pr_info("store: database migrated to schema version %d", v + 1);
 	}
 	return 0;
@@ -1938,6 +1938,46 @@ int store__query(struct store *s, uint32_t id, struct store_query *q, struct sto
 	free(c.w);
 	free(c.hw);
 	return err;
+}
+
+int store__agent_span(struct store *s, const char *agent, int64_t *first, int64_t *last)
+{
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	sqlite3_stmt *st = NULL;
+	uint32_t i;
+	int t;
+
+	pthread_rwlock_rdlock(&s->lock);
+	for (i = 0; i < s->nseries; i++) {
+		struct series *se = s->series[i];
+
+		if (strcmp(se->agent, agent))
+			continue;
+		if (se->has_last && se->t_last > hi)
+			hi = se->t_last;
+		for (t = 0; t < STORE_TIERS; t++)
+			if (se->tier[t].head && blk_n(se->tier[t].head) &&
+			    se->tier[t].head->t_first < lo)
+				lo = se->tier[t].head->t_first;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	pthread_mutex_lock(&s->rmu);
+	if (s->rdb && sqlite3_prepare_v2(s->rdb,
+					 "SELECT min(b.t_first) FROM all_blocks b JOIN series s"
+					 " ON s.id = b.series WHERE s.agent = ?",
+					 -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+		    sqlite3_column_int64(st, 0) < lo)
+			lo = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rmu);
+	if (hi == INT64_MIN)
+		return -ENOENT;
+	*first = lo == INT64_MAX ? hi : lo;
+	*last = hi;
+	return 0;
 }
 
 /* ---- state blobs ---- */

@@ -27,6 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Most buckets of a histogram series. */
+#define STORE_HIST_MAX 64
+
 enum store_tier {
 	STORE_RAW,
 	STORE_1M,
@@ -214,6 +217,12 @@ int store__list(struct store *s, const char *agent, const char *family,
  */
 int store__query(struct store *s, uint32_t id, struct store_query *q, struct store_point *out,
 		 size_t cap, uint64_t *rows, size_t *n);
+
+/*
+ * store__agent_span - the first and last sample times (ms) of any series of agent, on disk or
+ * in memory. Returns 0, or -ENOENT when the store has none.
+ */
+int store__agent_span(struct store *s, const char *agent, int64_t *first, int64_t *last);
 
 /*
  * store__state_put - keeps an opaque blob (detector state, baselines) for (agent, name); it is

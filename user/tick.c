@@ -2,14 +2,17 @@
 /* The tick: every stage in order, each one line in tick__run(). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "anomaly.h"
+#include "catalog.h"
 #include "collector.h"
 #include "identity.h"
 #include "kernel.h"
 #include "log.h"
 #include "reclaim.h"
+#include "store.h"
 #include "tick.h"
 #include "tls.h"
 
@@ -24,6 +27,8 @@ struct tick {
 	struct anomaly *anomaly; /* detector state, touched by the tick's thread only */
 	struct reclaim *reclaim; /* slots of retired agents going back to the free list */
 	__u32 *freed; /* scratch: slots reclaimed this tick */
+	struct store *store; /* NULL: no history */
+	bool store_warned; /* a series the store refused was logged */
 	__u64 ticks;
 	__u64 last_cgroup_scan; /* monotonic ns */
 	struct snapshot_slot slot;
@@ -38,7 +43,7 @@ static __u64 mono_ns(void)
 }
 
 struct tick *tick__new(const struct config *c, struct kernel *k, struct identity *id,
-		       struct tls *tls)
+		       struct tls *tls, struct store *store)
 {
 	struct tick *t = calloc(1, sizeof(*t));
 	struct anomaly_params ap;
@@ -49,6 +54,7 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 	t->k = k;
 	t->id = id;
 	t->tls = tls;
+	t->store = store;
 	snapshot__slot_init(&t->slot);
 	anomaly__params_default(&ap, c->interval_ns / 1e9);
 	ap.warmup = c->anomaly_warmup;
@@ -124,15 +130,80 @@ static void stage_reclaim(struct tick *t, struct snapshot *s, __u64 now)
 	s->slots_reclaimed = reclaim__count(t->reclaim);
 }
 
-/*
- * Appends the tick's samples (catalog__for_each over s) to the series store; 0 or -errno. The
- * store counts and logs its own errors: the tick goes on without it.
- */
-static int stage_store(struct tick *t, struct snapshot *s)
+struct store_ctx {
+	struct tick *t;
+	int64_t ms; /* the tick's time */
+};
+
+static bool has_agent_label(const struct catalog_family *f)
 {
-	(void)t;
-	(void)s;
+	int i;
+
+	for (i = 0; i < f->nlabels; i++)
+		if (!strcmp(f->labels[i], "agent"))
+			return true;
+	return false;
+}
+
+static const uint64_t *copy_buckets(uint64_t *out, const __u64 *in, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		out[i] = in[i];
+	return out;
+}
+
+/* One sample of an agent family into its series; a refused one is logged once. */
+static int store_sample(void *arg, const struct catalog_sample *x)
+{
+	static const enum store_type types[] = {
+		[CATALOG_COUNTER] = STORE_COUNTER,
+		[CATALOG_GAUGE] = STORE_GAUGE,
+		[CATALOG_HISTOGRAM] = STORE_HISTOGRAM,
+	};
+	const struct catalog_family *f = x->family;
+	struct store_ctx *c = arg;
+	struct store *st = c->t->store;
+	unsigned int nb = f->type == CATALOG_HISTOGRAM ? f->nle + 1 : 0;
+	uint64_t b[STORE_HIST_MAX];
+	int id, err;
+
+	id = store__series(st, f->name, f->labels, x->values, f->nlabels, types[f->type], nb);
+	if (id < 0)
+		err = id;
+	else if (f->type == CATALOG_HISTOGRAM && nb > STORE_HIST_MAX)
+		err = -E2BIG;
+	else if (f->type == CATALOG_HISTOGRAM)
+		err = store__append_hist(st, id, c->ms, copy_buckets(b, x->buckets, nb), nb, x->sum,
+					 x->count);
+	else
+		err = store__append(st, id, c->ms, x->value);
+	if (err && err != -ERANGE && !c->t->store_warned) {
+		c->t->store_warned = true;
+		pr_warn("store: %s: a sample was not stored: %s", f->name, strerror(-err));
+	}
 	return 0;
+}
+
+/*
+ * Appends the tick's agent samples (the catalogue's families with an agent label) to the
+ * series store. The store counts and logs its own disk errors: the tick goes on without it.
+ */
+static void stage_store(struct tick *t, struct snapshot *s)
+{
+	struct store_ctx c = {.t = t, .ms = (int64_t)(s->time * 1000)};
+	int i;
+
+	if (!t->store)
+		return;
+	store__begin(t->store);
+	for (i = 0; i < catalog__nfamilies(); i++)
+		if (has_agent_label(catalog__family(i)))
+			catalog__for_each_sample(catalog__family(i), s, store_sample, &c);
+	store__end(t->store);
+	store__stats(t->store, &s->store);
+	s->store_on = true;
 }
 
 /* Anomaly scores and forecasts; the snapshot goes out without them if this fails. */

@@ -12,15 +12,16 @@
 
 struct identity;
 struct kernel;
+struct store;
 struct tick;
 struct tls;
 
 /*
- * A tick over kernel k, identity id and TLS capture tls (NULL: off), configured by c; all four
- * must outlive it. NULL with errno set on failure.
+ * A tick over kernel k, identity id and TLS capture tls (NULL: off), configured by c, appending
+ * to the series store (NULL: none); all five must outlive it. NULL with errno set on failure.
  */
 struct tick *tick__new(const struct config *c, struct kernel *k, struct identity *id,
-		       struct tls *tls);
+		       struct tls *tls, struct store *store);
 void tick__free(struct tick *t);
 
 /*

@@ -210,6 +210,37 @@ static void test_bad_values(void **state)
 	expect_error("{\"syscalls\": {\"top_errnos\": 0}}", "between 1 and 64");
 }
 
+static void test_store(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_string_equal(c.store_dir, "/var/lib/swarmwatch");
+	assert_true(c.store_memory_ns == 15 * 60000000000ULL);
+	assert_true(c.store_retention_ns[0] == 6 * 3600000000000ULL);
+	assert_true(c.store_retention_ns[1] == 14 * 86400000000000ULL);
+	assert_true(c.store_retention_ns[2] == 90 * 86400000000000ULL);
+	assert_true(c.store_max_bytes == 1024ULL << 20);
+	assert_true(c.store_flush_ns == 10000000000ULL);
+	config__free(&c);
+	assert_int_equal(parse(&c,
+			       "{\"store\": {\"dir\": \"\", \"memory\": \"5m\", \"raw\": \"1d\","
+			       " \"hours\": \"365d\", \"max_size_mb\": 0, \"flush\": \"2s\"}}"),
+			 0);
+	assert_string_equal(c.store_dir, "");
+	assert_true(c.store_memory_ns == 5 * 60000000000ULL);
+	assert_true(c.store_retention_ns[0] == 86400000000000ULL);
+	assert_true(c.store_retention_ns[2] == 365 * 86400000000000ULL);
+	assert_true(c.store_max_bytes == 0 && c.store_flush_ns == 2000000000ULL);
+	config__free(&c);
+	expect_error("{\"store\": {\"dir\": \"var/lib\"}}", "must be an absolute path");
+	expect_error("{\"store\": {\"raw\": \"10m\"}}", "\"raw\" must be at least \"memory\"");
+	expect_error("{\"store\": {\"flush\": \"0s\"}}", "from 1s to 1h");
+	expect_error("{\"store\": {\"max_size_mb\": -1}}", "between 0 and");
+	expect_error("{\"store\": {\"hourz\": \"1d\"}}", "did you mean \"hours\"");
+}
+
 static void test_anomaly(void **state)
 {
 	struct config c;
@@ -420,7 +451,9 @@ static void test_duration(void **state)
 	assert_int_equal(config__parse_duration("", &ns), -EINVAL);
 	assert_int_equal(config__parse_duration("-1s", &ns), -EINVAL);
 	assert_int_equal(config__parse_duration("1 s", &ns), -EINVAL);
-	assert_int_equal(config__parse_duration("1d", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("14d", &ns), 0);
+	assert_true(ns == 14 * 86400000000000ULL);
+	assert_int_equal(config__parse_duration("1w", &ns), -EINVAL);
 }
 
 static void test_load_file(void **state)
@@ -460,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_rules),
 		cmocka_unit_test(test_anomaly),
+		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_upstreams),
 		cmocka_unit_test(test_upstreams_mapped),
 		cmocka_unit_test(test_tls),
