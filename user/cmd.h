@@ -21,6 +21,12 @@ int cmd_check_config(int argc, char **argv);
  */
 int cmd_detect(int argc, char **argv);
 
+/*
+ * cmd_query - `swarmwatch query`: a running daemon's history (range queries, series, agents)
+ * through its HTTP API, as text or JSON.
+ */
+int cmd_query(int argc, char **argv);
+
 /* `swarmwatch version`: the version of swarmwatch and of the libbpf it runs with. */
 int cmd_version(int argc, char **argv);
 

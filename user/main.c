@@ -15,6 +15,7 @@ static const struct command {
 	{"run", cmd_run, "watch the agents on this host and serve metrics"},
 	{"check-config", cmd_check_config, "validate a configuration file"},
 	{"detect", cmd_detect, "score a timestamp,value CSV with the anomaly detectors"},
+	{"query", cmd_query, "ask a running swarmwatch for the history of a metric"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text"},
 };

@@ -8,6 +8,7 @@
  * connection. Counters are atomics. Order when nested: lock, then wmu or rmu.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -15,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gorilla.h"
 #include "log.h"
@@ -145,6 +148,7 @@ struct store {
 
 	pthread_mutex_t rmu;
 	sqlite3 *rdb; /* queries and state reads */
+	int lock_fd; /* the state directory's lock, -1 until taken */
 };
 
 /* Floor division, for aligning negative times too. */
@@ -1088,11 +1092,38 @@ out:
 	return err;
 }
 
+/* One daemon per state directory: a lock file held as long as the store runs. */
+static int lock_dir(struct store *s)
+{
+	char path[4200];
+	int fd;
+
+	if (s->lock_fd >= 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/swarmwatch.lock", s->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		if (err == -EBUSY)
+			snprintf(s->why, sizeof(s->why),
+				 "another swarmwatch uses this state directory");
+		close(fd);
+		return err;
+	}
+	s->lock_fd = fd;
+	return 0;
+}
+
 static int db_open(struct store *s)
 {
 	int err;
 
 	err = mkdirs(s->dir);
+	if (!err)
+		err = lock_dir(s);
 	if (!err)
 		err = open_conn(s->db_path, true, &s->db);
 	if (err)
@@ -2120,6 +2151,7 @@ struct store *store__open(const struct store_params *p)
 	if (!s)
 		return NULL;
 	s->p = *p;
+	s->lock_fd = -1;
 	s->now = INT64_MIN / 2;
 	s->last_sweep = s->now;
 	if (p->dir) {
@@ -2178,6 +2210,8 @@ int store__close(struct store *s)
 		sqlite3_close(s->rdb);
 	if (s->db)
 		sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	for (i = 0; i < s->nseries; i++)
 		free_series(s->series[i]);
 	while (s->states) {

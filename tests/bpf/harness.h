@@ -271,6 +271,8 @@ static inline int daemon_start(struct daemon *d, const char *const *extra)
 	argv[i++] = "100ms";
 	argv[i++] = "--pin-path";
 	argv[i++] = d->pin_path;
+	argv[i++] = "--state-dir"; /* history in memory unless a test gives a directory */
+	argv[i++] = "";
 	for (j = 0; extra && extra[j] && i < 31; j++)
 		argv[i++] = extra[j];
 	argv[i] = NULL;

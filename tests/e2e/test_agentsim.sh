@@ -57,7 +57,7 @@ trap cleanup EXIT
 dog_pid=$!
 
 metrics_url=http://127.0.0.1:$sw_port/metrics
-"$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 200ms --pin-path "$pin" \
+"$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 200ms --pin-path "$pin" --state-dir "" \
 	>"$work/swarmwatch.log" 2>&1 &
 sw_pid=$!
 if ! wait_for 15 curl -sf "$metrics_url"; then

@@ -44,7 +44,7 @@ trap cleanup EXIT
 metrics_url=http://127.0.0.1:$sw_port/metrics
 echo '{"tls": {"agents": ["planner", "coder"]}}' >"$work/swarmwatch.json"
 "$SWARMWATCH" run --config "$work/swarmwatch.json" --listen 127.0.0.1:$sw_port \
-	--interval 200ms --pin-path "$pin" >"$work/swarmwatch.log" 2>&1 &
+	--interval 200ms --pin-path "$pin" --state-dir "" >"$work/swarmwatch.log" 2>&1 &
 sw_pid=$!
 if ! wait_for 15 curl -sf "$metrics_url" ||
 	! curl -sf "$metrics_url" | grep -q '^swarmwatch_collector_up{collector="tls"} 1'; then

@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 200ms --pin-path "$pin" \
+"$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 200ms --pin-path "$pin" --state-dir "" \
 	>"$work/swarmwatch.log" 2>&1 &
 pids+=($!)
 if ! wait_for 30 curl -sf http://127.0.0.1:$sw_port/healthz; then
