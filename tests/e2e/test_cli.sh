@@ -28,7 +28,7 @@ out=$("$SWARMWATCH" version)
 ok $? "version prints the version"
 
 rc=0
-for cmd in run check-config detect version; do
+for cmd in run check-config detect query version; do
 	"$SWARMWATCH" $cmd --help | grep -q "usage: swarmwatch $cmd" || rc=1
 done
 "$SWARMWATCH" --help | grep -q "commands:" || rc=1
