@@ -182,6 +182,8 @@ struct agent_state {
 
 struct anomaly {
 	struct anomaly_params p;
+	anomaly_restore_fn restore; /* where a new agent's saved state comes from; NULL: none */
+	void *restore_ctx;
 	struct detect_params dp;
 	struct forecast_params fp;
 	__u32 horizon[ANOMALY_NHORIZONS]; /* forecast horizons in ticks */
@@ -272,6 +274,94 @@ size_t anomaly__state_bytes(const struct anomaly *an)
 	       an->nagents * sizeof(struct agent_state);
 }
 
+/*
+ * Saved state, per agent: "prev" holds the last counters seen and their time (so the first
+ * tick after a restart has its rates), each signal's blob its detector's then its
+ * forecaster's state.
+ */
+struct saved_prev {
+	double time;
+	struct sw_agent_stats prev;
+};
+
+static size_t signal_blob_size(void)
+{
+	return detect__state_size() + forecast__state_size();
+}
+
+/* Takes a new agent's learned state from the restore source, when there is one. */
+static void agent_restore(struct anomaly *an, struct agent_state *st)
+{
+	size_t dlen = detect__state_size(), len = signal_blob_size();
+	struct saved_prev sp;
+	unsigned char *buf;
+	int i;
+
+	if (!an->restore)
+		return;
+	buf = malloc(len);
+	if (!buf)
+		return;
+	for (i = 0; i < ANOMALY_NSIGNALS; i++) {
+		struct signal_state *sg = &st->sig[i];
+		struct detect_ensemble det;
+
+		if (an->restore(an->restore_ctx, st->name, signals[i].name, buf, len) != (long)len)
+			continue;
+		/* Both or neither: a detector without its forecaster would disagree with itself. */
+		det = sg->det;
+		if (detect__restore(&sg->det, buf, dlen))
+			continue;
+		if (forecast__restore(&sg->fc, buf + dlen, len - dlen))
+			sg->det = det;
+	}
+	if (an->restore(an->restore_ctx, st->name, "prev", &sp, sizeof(sp)) == sizeof(sp) &&
+	    isfinite(sp.time)) {
+		st->prev = sp.prev;
+		st->prev_time = sp.time;
+		st->have_prev = true;
+	}
+	free(buf);
+}
+
+void anomaly__set_restore(struct anomaly *an, anomaly_restore_fn fn, void *ctx)
+{
+	an->restore = fn;
+	an->restore_ctx = ctx;
+}
+
+int anomaly__save_agent(const struct anomaly *an, int i, anomaly_save_fn fn, void *ctx)
+{
+	size_t dlen = detect__state_size(), len = signal_blob_size();
+	const struct agent_state *st;
+	unsigned char *buf;
+	int k, err = 0;
+
+	if (i < 0 || i >= an->nagents)
+		return -ENOENT;
+	st = an->agents[i];
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	for (k = 0; k < ANOMALY_NSIGNALS && !err; k++) {
+		const struct signal_state *sg = &st->sig[k];
+
+		if (!sg->scored)
+			continue;
+		if (detect__save(&sg->det, buf, dlen) < 0 ||
+		    forecast__save(&sg->fc, buf + dlen, len - dlen) < 0)
+			continue;
+		err = fn(ctx, st->name, signals[k].name, buf, len);
+	}
+	if (!err && st->have_prev) {
+		struct saved_prev sp = {.time = st->prev_time, .prev = st->prev};
+
+		err = fn(ctx, st->name, "prev", &sp, sizeof(sp));
+	}
+	free(buf);
+	return err;
+}
+
 static struct agent_state *agent_new(struct anomaly *an, const struct agent_snap *a)
 {
 	struct agent_state *st;
@@ -299,6 +389,7 @@ static struct agent_state *agent_new(struct anomaly *an, const struct agent_snap
 			return NULL;
 		}
 	}
+	agent_restore(an, st);
 	an->agents[an->nagents++] = st;
 	return st;
 }

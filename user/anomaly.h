@@ -123,6 +123,31 @@ void anomaly__free(struct anomaly *an);
  */
 int anomaly__update(struct anomaly *an, struct snapshot *s);
 
+/*
+ * Learned state across restarts. A save sink receives, per agent, one opaque blob per signal
+ * that has scored (named after the signal: its detector's and forecaster's state) and one
+ * named "prev" (the last counters seen); a restore source fills buf (cap bytes) with what was
+ * saved under (agent, name) and returns its length, or a negative errno when it has none.
+ * Blobs are for the same build (detect__restore() refuses others).
+ */
+typedef int (*anomaly_save_fn)(void *ctx, const char *agent, const char *name, const void *blob,
+			       size_t len);
+typedef long (*anomaly_restore_fn)(void *ctx, const char *agent, const char *name, void *buf,
+				   size_t cap);
+
+/*
+ * anomaly__set_restore - from now on, an agent that appears takes its state from fn (an agent
+ * that comes back under the same name, or every agent after a restart) instead of learning
+ * from zero. A blob fn cannot give, or that does not restore, leaves that signal fresh.
+ */
+void anomaly__set_restore(struct anomaly *an, anomaly_restore_fn fn, void *ctx);
+
+/*
+ * anomaly__save_agent - gives agent i's (0 <= i < anomaly__agents()) state to fn. Returns 0,
+ * fn's first non-zero return, -ENOENT for i out of range, or -ENOMEM.
+ */
+int anomaly__save_agent(const struct anomaly *an, int i, anomaly_save_fn fn, void *ctx);
+
 /* Frees a view from anomaly__update(); NULL is ignored. */
 void anomaly__view_free(struct anomaly_view *v);
 

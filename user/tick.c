@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The tick: every stage in order, each one line in tick__run(). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,53 @@ static __u64 mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+#define STATE_SAVE_S 600 /* each agent's learned state is saved this often */
+
+/* Detector state in the store, under (agent, "detect/<signal>"). */
+static int state_save(void *ctx, const char *agent, const char *name, const void *blob, size_t len)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "detect/%s", name);
+	return store__state_put(ctx, agent, key, blob, len);
+}
+
+static long state_load(void *ctx, const char *agent, const char *name, void *buf, size_t cap)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "detect/%s", name);
+	return store__state_get(ctx, agent, key, buf, cap);
+}
+
+/* Saves every agent's learned state (at exit: the store's last flush writes it). */
+static void save_all(struct tick *t)
+{
+	int i, n = t->store ? anomaly__agents(t->anomaly) : 0;
+
+	for (i = 0; i < n; i++)
+		anomaly__save_agent(t->anomaly, i, state_save, t->store);
+}
+
+/*
+ * One agent's learned state per call, round robin, so that each is saved about every
+ * STATE_SAVE_S and no tick queues them all at once.
+ */
+static void stage_save(struct tick *t)
+{
+	int n = t->store ? anomaly__agents(t->anomaly) : 0;
+	__u64 every;
+
+	if (!n)
+		return;
+	every = STATE_SAVE_S * 1e9 / t->cfg->interval_ns / n;
+	if (!every)
+		every = 1;
+	if (t->ticks % every == 0)
+		anomaly__save_agent(t->anomaly, (int)((t->ticks / every) % n), state_save,
+				    t->store);
+}
+
 struct tick *tick__new(const struct config *c, struct kernel *k, struct identity *id,
 		       struct tls *tls, struct store *store)
 {
@@ -60,6 +108,8 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 	ap.warmup = c->anomaly_warmup;
 	ap.hold_s = c->anomaly_hold_ns / 1e9;
 	t->anomaly = anomaly__new(&ap);
+	if (store)
+		anomaly__set_restore(t->anomaly, state_load, store);
 	t->col = collector__new(c, k, id);
 	t->reclaim = reclaim__new(c->max_agents + 1);
 	t->freed = calloc(c->max_agents + 1, sizeof(*t->freed));
@@ -75,6 +125,8 @@ void tick__free(struct tick *t)
 {
 	if (!t)
 		return;
+	if (t->anomaly)
+		save_all(t);
 	snapshot__slot_fini(&t->slot);
 	collector__free(t->col);
 	reclaim__free(t->reclaim);
@@ -231,6 +283,7 @@ int tick__run(struct tick *t)
 	stage_reclaim(t, s, t0);
 	stage_store(t, s);
 	stage_detect(t, s);
+	stage_save(t);
 	s->tick_seconds = (mono_ns() - t0) / 1e9;
 	snapshot__publish(&t->slot, s);
 	return 0;

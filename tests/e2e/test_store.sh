@@ -16,7 +16,8 @@ checks=("the daemon serves with a state directory"
 	"after the restart, the agent's syscall counter is not lower than before"
 	"20 kill -9 / restart cycles under load: integrity_check is ok and the history continues"
 	"state directory on a full tmpfs: /metrics serves, the error is counted"
-	"state directory read-only: /metrics serves, the error is counted")
+	"state directory read-only: /metrics serves, the error is counted"
+	"detector state is saved at a stop and restored at the start: confidence carries over")
 echo "1..${#checks[@]}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
 [ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
@@ -177,5 +178,25 @@ if mount -t tmpfs -o ro,size=1m tmpfs "$ro"; then
 else
 	ok 1 "${checks[8]}"
 fi
+# confidence: the e2e-store agent's syscall_rate detector confidence, from /metrics
+confidence() {
+	curl -sf "$url/metrics" | awk '/^swarmwatch_agent_anomaly_confidence\{/ &&
+		/agent="e2e-store"/ && /signal="syscall_rate"/ { print $NF; exit }'
+}
+rc=0
+start_sw "$state" || rc=1
+sleep 3
+before=$(confidence)
+kill -TERM "$sw_pid"
+wait "$sw_pid"
+sw_pid=
+rows=$(sqlite3 "$state/swarmwatch.db" "SELECT count(*) FROM state WHERE agent = 'e2e-store'")
+start_sw "$state" || rc=1
+after=$(confidence)
+echo "# syscall_rate confidence before the stop ${before:-none}, first after the start ${after:-none}; $rows saved blobs"
+python3 -c "import sys; b, a = float('${before:-0}'), float('${after:-0}'); sys.exit(not (b > 0.02 and a >= 0.9 * b))" || rc=1
+[ "${rows:-0}" -ge 2 ] || rc=1
+ok $rc "${checks[9]}"
+kill9
 grep -E 'store: ' "$work/swarmwatch.log" | sort | uniq -c | sed 's/^/# /' | head -8
 [ "$tap_failed" -eq 0 ]

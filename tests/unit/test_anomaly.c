@@ -560,6 +560,96 @@ static void test_cost_100_agents(void **state)
 	free(agents);
 }
 
+/* Saved blobs kept in memory, as the store would keep them. */
+struct saved {
+	char agent[SW_NAME_LEN], name[32];
+	unsigned char *blob;
+	size_t len;
+};
+
+static struct saved saved[64];
+static int nsaved;
+
+static int save_cb(void *ctx, const char *agent, const char *name, const void *blob, size_t len)
+{
+	(void)ctx;
+	assert_true(nsaved < 64);
+	snprintf(saved[nsaved].agent, sizeof(saved[nsaved].agent), "%s", agent);
+	snprintf(saved[nsaved].name, sizeof(saved[nsaved].name), "%s", name);
+	saved[nsaved].blob = malloc(len);
+	memcpy(saved[nsaved].blob, blob, len);
+	saved[nsaved++].len = len;
+	return 0;
+}
+
+static long restore_cb(void *ctx, const char *agent, const char *name, void *buf, size_t cap)
+{
+	int i;
+
+	(void)ctx;
+	for (i = 0; i < nsaved; i++) {
+		if (strcmp(saved[i].agent, agent) || strcmp(saved[i].name, name))
+			continue;
+		if (saved[i].len > cap)
+			return -ENOSPC;
+		memcpy(buf, saved[i].blob, saved[i].len);
+		return (long)saved[i].len;
+	}
+	return -ENOENT;
+}
+
+/*
+ * A tracker saved after 400 ticks and a fresh one restored from that save score the next ticks
+ * exactly as the one that never stopped; one that learns from zero does not.
+ */
+static void test_state_restored(void **state)
+{
+	struct anomaly *a = tracker(), *b = tracker(), *fresh = tracker();
+	struct snapshot sa = {0}, sb = {0}, sf = {0};
+	struct agent_snap ag[1];
+	int t, i, differ = 0;
+
+	(void)state;
+	agent_init(&ag[0], "alpha", 1);
+	for (t = 0; t < 400; t++) {
+		advance(&ag[0], 1000, 1.0);
+		tick(a, &sa, ag, 1, t);
+	}
+	nsaved = 0;
+	assert_int_equal(anomaly__save_agent(a, 0, save_cb, NULL), 0);
+	assert_int_equal(anomaly__save_agent(a, 1, save_cb, NULL), -ENOENT);
+	assert_true(nsaved >= 2); /* the scored signals and "prev" */
+	anomaly__set_restore(b, restore_cb, NULL);
+	for (t = 400; t < 460; t++) {
+		const struct anomaly_agent *x, *y, *z;
+
+		advance(&ag[0], t >= 440 ? 5000 : 1000, 1.0); /* a step to score */
+		tick(a, &sa, ag, 1, t);
+		tick(b, &sb, ag, 1, t);
+		tick(fresh, &sf, ag, 1, t);
+		x = view_agent(sa.anomalies, "alpha");
+		y = view_agent(sb.anomalies, "alpha");
+		z = view_agent(sf.anomalies, "alpha");
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_non_null(z);
+		for (i = 0; i < ANOMALY_NSIGNALS; i++) {
+			assert_true(x->score[i] == y->score[i]);
+			assert_true(x->confidence[i] == y->confidence[i]);
+			differ += x->confidence[i] != z->confidence[i];
+		}
+	}
+	assert_true(differ > 0);
+	for (i = 0; i < nsaved; i++)
+		free(saved[i].blob);
+	free(sa.anomalies);
+	free(sb.anomalies);
+	free(sf.anomalies);
+	anomaly__free(a);
+	anomaly__free(b);
+	anomaly__free(fresh);
+}
+
 static void test_bad_params(void **state)
 {
 	struct anomaly_params p;
@@ -590,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_forecasts_gated),
 		cmocka_unit_test(test_cost_100_agents),
 		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_state_restored),
 	};
 
 	return cmocka_run_group_tests_name("anomaly", tests, NULL, NULL);
