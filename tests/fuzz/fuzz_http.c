@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* Fuzz target: listen-address and Accept-Encoding parsing. */
+/* Fuzz target: listen-address, Accept-Encoding and query-string time parsing. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,6 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	http__accepts_gzip(text);
+	{
+		double t;
+
+		/* Accepted: a number (RFC 3339 from years 0..9999 stays within 3e11 s). */
+		if (!api__parse_time(text, &t) && t != t)
+			abort();
+	}
 	free(text);
 	return 0;
 }
