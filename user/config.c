@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "num.h"
 #include "syscalls.h"
 #include "text.h"
 
@@ -166,27 +167,47 @@ int config__parse_duration(const char *s, __u64 *ns)
 {
 	static const struct {
 		const char *unit;
-		double ns;
-	} units[] = {{"ns", 1},	  {"us", 1e3},	 {"ms", 1e6},	 {"s", 1e9},
-		     {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}, {"", 1e9}};
-	char *end;
-	double v;
+		__u64 ns;
+	} units[] = {{"ns", 1},
+		     {"us", 1000},
+		     {"ms", 1000000},
+		     {"s", 1000000000},
+		     {"m", 60000000000ULL},
+		     {"h", 3600000000000ULL},
+		     {"d", 86400000000000ULL},
+		     {"", 1000000000}};
+	const __u64 max = 1000000000000000000ULL; /* about 31 years */
+	__u64 scale = 1, frac = 0;
+	long long whole;
+	const char *p;
 	size_t i;
+	int err;
 
-	if (!s || !*s)
+	if (!s)
 		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -EINVAL;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(end, units[i].unit)) {
-			v *= units[i].ns;
-			if (v > 1e18)
-				return -EINVAL;
-			*ns = (__u64)v;
-			return 0;
+	err = num__parse(s, &p, 0, max, &whole);
+	if (err)
+		return err;
+	if (*p == '.') {
+		/* Nine fraction digits reach nanoseconds of a second; finer ones are dropped. */
+		if (p[1] < '0' || p[1] > '9')
+			return -EINVAL;
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (scale < 1000000000) {
+				frac = frac * 10 + (*p - '0');
+				scale *= 10;
+			}
 		}
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].unit))
+			continue;
+		if ((__u64)whole > max / units[i].ns)
+			return -ERANGE;
+		/* frac < scale <= 10^9: neither product can overflow. */
+		*ns = (__u64)whole * units[i].ns + frac * (units[i].ns / scale) +
+		      frac * (units[i].ns % scale) / scale;
+		return *ns > max ? -ERANGE : 0;
 	}
 	return -EINVAL;
 }
@@ -271,11 +292,14 @@ static int template_max_group(const char *t)
 /*
  * Rejects patterns that make glibc's regcomp() blow up in time or memory:
  * stacked quantifiers ("a++", undefined in POSIX anyway) and large
- * repetition bounds, which it expands. Returns NULL or what is wrong.
+ * repetition bounds, which it expands. Each bound saturates at the limit,
+ * so no bound however long can wrap the sum. Returns NULL or what is wrong.
  */
 static const char *regex_too_costly(const char *re, char *why, size_t whylen)
 {
-	int bounds = 0, in_bracket = 0, prev_quant = 0;
+	const long long limit = 1000;
+	int in_bracket = 0, prev_quant = 0, n;
+	long long bounds = 0;
 	const char *c;
 
 	if (strlen(re) > 512)
@@ -297,15 +321,20 @@ static const char *regex_too_costly(const char *re, char *why, size_t whylen)
 		} else if (*c == '*' || *c == '+' || *c == '?') {
 			quant = 1;
 		} else if (*c == '{') {
-			const char *e = strchr(c, '}');
-			long lo = strtol(c + 1, NULL, 10), hi = lo;
-			const char *comma = strchr(c, ',');
+			const char *e = strchr(c, '}'), *p = c + 1;
+			long long lo = 0, hi = 0;
 
 			if (!e)
 				break; /* regcomp reports it */
-			if (comma && comma < e)
-				hi = comma + 1 == e ? lo : strtol(comma + 1, NULL, 10);
+			/* {n}, {n,} and {n,m}; regcomp rejects any other form. */
+			if (num__parse(p, &p, 0, limit, &lo) == -ERANGE)
+				goto too_large;
+			hi = lo;
+			if (*p == ',' && num__parse(p + 1, &p, 0, limit, &hi) == -ERANGE)
+				goto too_large;
 			bounds += (hi > lo ? hi : lo) + 1;
+			if (bounds > limit)
+				return "repetition bounds add up to more than 1000";
 			c = e;
 			quant = 1;
 		}
@@ -315,9 +344,13 @@ static const char *regex_too_costly(const char *re, char *why, size_t whylen)
 		}
 		prev_quant = quant;
 	}
-	if (bounds > 1000)
-		return "repetition bounds add up to more than 1000";
 	return NULL;
+
+too_large:
+	n = strcspn(c, "}") + 1;
+	snprintf(why, whylen, "repetition bound %.*s%s at offset %d is above %lld", n > 32 ? 32 : n,
+		 c, n > 32 ? "..." : "", (int)(c - re), limit);
+	return why;
 }
 
 static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *out)
@@ -359,29 +392,29 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 		regerror(err, &out->re, msg, sizeof(msg));
 		return fail_at(p, "regex", "%s: invalid regex \"%s\": %s", where, regex, msg);
 	}
-	out->regex = strdup(regex);
 	if (!name)
 		name = out->re.re_nsub ? "$1" : NULL;
+	maxg = name ? template_max_group(name) : 0;
 	if (!name) {
-		regfree(&out->re);
-		free(out->regex);
-		return fail_at(p, "regex", "%s: regex has no capture group, so it needs a \"name\"",
-			       where);
+		err = fail_at(p, "regex", "%s: regex has no capture group, so it needs a \"name\"",
+			      where);
+	} else if (maxg == -EINVAL) {
+		err = fail_at(p, "name", "%s: name \"%s\": '$' must be followed by a digit", where,
+			      name);
+	} else if (maxg > (int)out->re.re_nsub) {
+		err = fail_at(p, "name", "%s: name \"%s\" uses $%d but the regex has %zu groups",
+			      where, name, maxg, out->re.re_nsub);
+	} else if (!(out->regex = strdup(regex)) || !(out->name = strdup(name))) {
+		fail_at(p, NULL, "%s: out of memory", where);
+		err = -ENOMEM;
 	}
-	out->name = strdup(name);
-	maxg = template_max_group(name);
-	if (maxg == -EINVAL || maxg > (int)out->re.re_nsub) {
+	if (err) {
 		regfree(&out->re);
 		free(out->regex);
 		free(out->name);
-		if (maxg == -EINVAL)
-			return fail_at(p, "name",
-				       "%s: name \"%s\": '$' must be followed by a digit", where,
-				       name);
-		return fail_at(p, "name", "%s: name \"%s\" uses $%d but the regex has %zu groups",
-			       where, name, maxg, out->re.re_nsub);
+		out->regex = out->name = NULL;
 	}
-	return 0;
+	return err;
 }
 
 /* Compiles the rule array rs into c->rules, which must be NULL. */
@@ -585,10 +618,9 @@ static int parse_cidr(const char *s, struct upstream *u)
 	}
 	u->prefix = max;
 	if (slash) {
-		char *end;
-		long n = strtol(slash + 1, &end, 10);
+		long long n;
 
-		if (*end || end == slash + 1 || n < 0 || n > max)
+		if (num__parse(slash + 1, NULL, 0, max, &n))
 			return -EINVAL;
 		u->prefix = n;
 	}
@@ -810,10 +842,15 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 
 	defaults(c);
 	c->origin = strdup(origin);
+	if (!c->origin) {
+		snprintf(err, errlen, "%s: out of memory", origin);
+		return -ENOMEM;
+	}
 	root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		snprintf(err, errlen, "%s:%d:%d: %s", origin, jerr.line, jerr.column, jerr.text);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out;
 	}
 	if (!json_is_object(root)) {
 		ret = fail_at(&p, NULL, "the configuration must be a JSON object");
@@ -881,6 +918,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	ret = c->rules ? 0 : builtin_rules(c, err, errlen);
 out:
 	json_decref(root);
+	if (ret)
+		config__free(c); /* a rejected configuration holds nothing */
 	return ret;
 }
 

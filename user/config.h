@@ -72,8 +72,9 @@ extern const char config__builtin[];
 /*
  * Parses JSON `text` into c (which it initializes). A key the text does not
  * set keeps its built-in default (config__builtin), identity.rules included;
- * an explicit "rules": [] means no rules. On error returns
- * -EINVAL and writes a one-line message "ORIGIN:LINE:COLUMN: what" to err.
+ * an explicit "rules": [] means no rules. On error returns -EINVAL (or
+ * -ENOMEM) and writes a one-line message "ORIGIN:LINE:COLUMN: what" to err;
+ * c then holds no allocation, and config__free() on it is harmless.
  */
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen);
 
@@ -96,7 +97,13 @@ void config__upstream_label(const struct config *c, int family, const __u32 addr
 /* Whether agent `name` has TLS capture on (matches a "tls.agents" pattern). */
 bool config__tls_agent(const struct config *c, const char *name);
 
-/* Parses "250ms", "1s", "2m", "1h" or a bare number of seconds; 0 or -EINVAL. */
+/*
+ * Parses a duration: a decimal number, optionally with a fraction ("1.5"),
+ * then ns, us, ms, s, m or h, or no unit for seconds ("250ms", "1s", "2m").
+ * Fractions of a nanosecond are dropped. Returns 0 with
+ * *ns set, -EINVAL when s is not such a duration, -ERANGE above 10^18 ns
+ * (about 31 years).
+ */
 int config__parse_duration(const char *s, __u64 *ns);
 
 #endif

@@ -23,6 +23,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "num.h"
 #include "prom.h"
 #include "text.h"
 #include "store.h"
@@ -38,6 +39,7 @@ struct http {
 int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
 {
 	const char *colon, *h = listen;
+	long long num;
 	size_t n;
 
 	if (listen[0] == '[') {
@@ -56,13 +58,12 @@ int http__split_listen(const char *listen, char *host, size_t hostlen, char *por
 	}
 	if (n >= hostlen || strlen(colon + 1) >= portlen || !colon[1])
 		return -EINVAL;
+	if (num__parse(colon + 1, NULL, 1, 65535, &num))
+		return -EINVAL;
 	memcpy(host, h, n);
 	host[n] = 0;
 	strcpy(port, colon + 1);
-	for (h = port; *h; h++)
-		if (*h < '0' || *h > '9')
-			return -EINVAL;
-	return atoi(port) > 0 && atoi(port) < 65536 ? 0 : -EINVAL;
+	return 0;
 }
 
 int http__accepts_gzip(const char *ae)

@@ -30,6 +30,9 @@ static void expect_error(const char *text, const char *what)
 	if (!strstr(err, what))
 		fail_msg("error \"%s\" does not contain \"%s\"", err, what);
 	assert_null(strchr(err, '\n')); /* one line */
+	/* A rejected configuration holds nothing: a caller that returns at once leaks nothing. */
+	assert_null(c.origin);
+	assert_null(c.rules);
 	config__free(&c);
 }
 
@@ -295,6 +298,22 @@ static void test_bad_rules(void **state)
 	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": "
 		     "\"((a{1,999}){1,999})\"}]}}",
 		     "repetition bounds add up to more than 1000");
+	/*
+	 * Bounds too large for a long or an int saturate instead of wrapping: 2^32 once
+	 * wrapped to 0 and passed the check, LONG_MAX overflowed the sum.
+	 */
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": "
+		     "\"(a{4294967296})\"}]}}",
+		     "repetition bound {4294967296} at offset 2 is above 1000");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": "
+		     "\"(a{1,9223372036854775807})\"}]}}",
+		     "repetition bound {1,9223372036854775807} at offset 2 is above 1000");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": "
+		     "\"(a{4444444444444444444444444444444444444444})\"}]}}",
+		     "repetition bound {4444444444444444444444444444444... at offset 2 is above");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": "
+		     "\"(a{1001,})\"}]}}",
+		     "repetition bound {1001,} at offset 2 is above 1000");
 }
 
 static void test_tls(void **state)
@@ -424,6 +443,11 @@ static void test_upstreams(void **state)
 		     "not an address or CIDR block");
 	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"nope\"}]}",
 		     "not an address or CIDR block");
+	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": "
+		     "\"10.0.0.0/18446744073709551624\"}]}",
+		     "\"10.0.0.0/18446744073709551624\" is not an address or CIDR block");
+	expect_error("{\"upstreams\": [{\"name\": \"x\", \"cidr\": \"10.0.0.0/+8\"}]}",
+		     "not an address or CIDR block");
 	expect_error("{\"upstreams\": [{\"cidr\": \"10.0.0.1\"}]}", "needs a \"name\"");
 	expect_error("{\"upstreams\": [{\"name\": \"x\"}]}", "needs a \"cidr\"");
 	expect_error("{\"upstreams\": [{\"name\": \"llm\\napi\", \"cidr\": \"::1\"}]}",
@@ -454,6 +478,32 @@ static void test_duration(void **state)
 	assert_int_equal(config__parse_duration("14d", &ns), 0);
 	assert_true(ns == 14 * 86400000000000ULL);
 	assert_int_equal(config__parse_duration("1w", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("0.1h", &ns), 0);
+	assert_true(ns == 360000000000ULL);
+	assert_int_equal(config__parse_duration("1.0000000005s", &ns), 0);
+	assert_true(ns == 1000000000ULL);
+	assert_int_equal(config__parse_duration("1000000000000000000ns", &ns), 0);
+	assert_true(ns == 1000000000000000000ULL);
+	assert_int_equal(config__parse_duration("277777h", &ns), 0);
+	assert_true(ns == 277777ULL * 3600000000000ULL);
+	/* Only decimal digits: no NaN (its cast to an integer is undefined), hex or exponents. */
+	assert_int_equal(config__parse_duration("nan", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("nans", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("inf", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("0x10s", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("1e3ms", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("+1s", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration(" 1s", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration("1.s", &ns), -EINVAL);
+	assert_int_equal(config__parse_duration(".5s", &ns), -EINVAL);
+	/* Above 10^18 ns, however written, is out of range rather than wrapped. */
+	assert_int_equal(config__parse_duration("1000000000000000001ns", &ns), -ERANGE);
+	assert_int_equal(config__parse_duration("277778h", &ns), -ERANGE);
+	assert_int_equal(config__parse_duration("18446744073709551617s", &ns), -ERANGE);
+	assert_int_equal(config__parse_duration("99999999999999999999999999h", &ns), -ERANGE);
+	expect_error("{\"interval\": \"99999999999999999999h\"}",
+		     "\"interval\" is \"99999999999999999999h\", must be a duration");
+	expect_error("{\"anomaly\": {\"hold\": \"nan\"}}", "\"hold\" is \"nan\"");
 }
 
 static void test_load_file(void **state)
