@@ -93,7 +93,6 @@ static __always_inline __u64 syscall_buffer(bool sent)
 }
 
 #define TLS_RECORDS_LOOKED_AT 4
-#define TLS_CHANGE_CIPHER_SPEC 0x14
 
 /*
  * Id of the host name that a client's first bytes on a connection give its
@@ -131,10 +130,10 @@ static __always_inline bool tls_request_starts(struct sw_sock *ss, bool sent, in
 		off += 5 + rlen;
 		if (type == TLS_CHANGE_CIPHER_SPEC)
 			continue;
-		if (type != TLS_APPLICATION_DATA || tls13_alert_len(rlen))
+		if (type != TLS_APPLICATION_DATA || sw_tls13_alert_len(rlen))
 			return false;
 		if (ss->role == SW_ROLE_SERVER && !(ss->flags & SW_SOCK_TLS_DATA) &&
-		    tls13_finished_len(rlen)) {
+		    sw_tls13_finished_len(rlen)) {
 			ss->flags |= SW_SOCK_TLS_DATA;
 			continue;
 		}

@@ -4,6 +4,7 @@
 #define SWARMWATCH_REQUEST_BPF_H
 
 #include "agent.bpf.h"
+#include "sniff.h"
 
 /* Adds one request of status `status` and latency ns to its series. */
 static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u64 ns)
@@ -53,9 +54,6 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
 	__sync_fetch_and_add(&r->lat_sum_ns, ns);
 }
 
-/* Not a label: a 1xx response other than 101, after which the final response is due. */
-#define SW_STATUS_INTERIM 0xff
-
 /*
  * Status of a response whose first bytes are at user address buf: its
  * class (1..5), SW_STATUS_429, SW_STATUS_INTERIM for an interim response
@@ -64,19 +62,11 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
  */
 static __always_inline __u32 response_status(__u64 buf)
 {
-	char h[12];
+	char h[SW_HTTP_STATUS_PEEK];
 
 	if (!buf || bpf_probe_read_user(h, sizeof(h), (const void *)buf))
 		return SW_STATUS_UNKNOWN;
-	if (h[0] != 'H' || h[1] != 'T' || h[2] != 'T' || h[3] != 'P' || h[4] != '/' ||
-	    h[8] != ' ' || h[9] < '1' || h[9] > '5' || h[10] < '0' || h[10] > '9' || h[11] < '0' ||
-	    h[11] > '9')
-		return SW_STATUS_UNKNOWN;
-	if (h[9] == '4' && h[10] == '2' && h[11] == '9')
-		return SW_STATUS_429;
-	if (h[9] == '1' && (h[10] != '0' || h[11] != '1'))
-		return SW_STATUS_INTERIM;
-	return h[9] - '0';
+	return sw_http_status(h);
 }
 
 static __always_inline struct sw_scratch *sw_scratch(void)
@@ -133,41 +123,17 @@ static __always_inline __u32 final_status(__u64 buf, __u32 len)
 	return response_status(buf + end);
 }
 
-/* TLS record types, the first byte of every record. */
-#define TLS_HANDSHAKE 0x16
-#define TLS_APPLICATION_DATA 0x17
-
 /*
  * Type of the TLS record at user address buf (0 if it does not look like
  * one); its length goes to *len.
  */
 static __always_inline __u8 tls_record(__u64 buf, __u16 *len)
 {
-	__u8 h[5];
+	__u8 h[SW_TLS_HEADER_LEN];
 
 	if (!buf || bpf_probe_read_user(h, sizeof(h), (const void *)buf))
 		return 0;
-	if (h[0] < 0x14 || h[0] > 0x18 || h[1] != 3 || h[2] > 4)
-		return 0;
-	*len = (__u16)h[3] << 8 | h[4];
-	return h[0];
-}
-
-/*
- * Whether a TLS 1.3 record of this length can be the client's Finished
- * message: handshake header (4 bytes), 32- or 48-byte verify data, inner
- * content type (1) and AEAD tag (16). (A TLS 1.2 Finished travels as a
- * handshake record.)
- */
-static __always_inline bool tls13_finished_len(__u16 len)
-{
-	return len == 4 + 32 + 1 + 16 || len == 4 + 48 + 1 + 16;
-}
-
-/* Whether a TLS 1.3 record of this length is an alert: 2 bytes, content type, AEAD tag. */
-static __always_inline bool tls13_alert_len(__u16 len)
-{
-	return len == 2 + 1 + 16;
+	return sw_tls_record(h, len);
 }
 
 /* Set by the daemon when some agent has TLS capture on (the OpenSSL probes load). */
