@@ -37,6 +37,7 @@
 #include "tls.h"
 
 enum { FN_WRITE, FN_WRITE_EX, FN_READ, FN_READ_EX, FN_MAX };
+_Static_assert(FN_MAX == TLS_FN_MAX, "tls.h names the same functions");
 
 static const char *const fn_names[FN_MAX] = {"SSL_write", "SSL_write_ex", "SSL_read",
 					     "SSL_read_ex"};
@@ -246,17 +247,18 @@ static __u64 vaddr_to_offset(Elf *elf, __u64 v)
 	return 0;
 }
 
-/* Fills lib->off from the library's dynamic symbols; false if it is not a usable libssl. */
-static bool read_offsets(const char *path, struct tls_lib *lib)
+int tls__offsets(const char *path, __u64 off[TLS_FN_MAX])
 {
 	Elf_Scn *scn = NULL;
-	bool ok = false;
 	Elf *elf;
-	int fd;
+	int fd, f;
 
+	for (f = 0; f < FN_MAX; f++)
+		off[f] = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return -errno;
+	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	while (elf && (scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -270,7 +272,6 @@ static bool read_offsets(const char *path, struct tls_lib *lib)
 		for (i = 0; data && i < n; i++) {
 			GElf_Sym sym;
 			const char *name;
-			int f;
 
 			if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
 			    sym.st_shndx == SHN_UNDEF || !sym.st_value)
@@ -278,13 +279,18 @@ static bool read_offsets(const char *path, struct tls_lib *lib)
 			name = elf_strptr(elf, sh.sh_link, sym.st_name);
 			for (f = 0; name && f < FN_MAX; f++)
 				if (!strcmp(name, fn_names[f]))
-					lib->off[f] = vaddr_to_offset(elf, sym.st_value);
+					off[f] = vaddr_to_offset(elf, sym.st_value);
 		}
 	}
-	ok = lib->off[FN_WRITE] && lib->off[FN_READ];
 	elf_end(elf);
 	close(fd);
-	return ok;
+	return off[FN_WRITE] && off[FN_READ] ? 0 : -ENOENT;
+}
+
+/* Fills lib->off from the library's dynamic symbols; false if it is not a usable libssl. */
+static bool read_offsets(const char *path, struct tls_lib *lib)
+{
+	return !tls__offsets(path, lib->off);
 }
 
 /* The functions of the file at path (st), read once per file; quiet: no warning if it has none. */

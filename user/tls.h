@@ -34,4 +34,16 @@ struct tls_stats {
 
 void tls__stats(const struct tls *t, struct tls_stats *out);
 
+#define TLS_FN_MAX 4 /* SSL_write, SSL_write_ex, SSL_read, SSL_read_ex */
+
+/*
+ * File offsets of SSL_write, SSL_write_ex, SSL_read and SSL_read_ex in the
+ * ELF file at path (a libssl, or a program that exports them), read from
+ * its dynamic symbol table and its executable PT_LOAD segments; 0 for each
+ * one absent. Returns 0, -ENOENT when SSL_write or SSL_read is missing
+ * (the file cannot be probed), or -errno when it cannot be opened. Any
+ * bytes are safe to give it: libelf checks every table against the file.
+ */
+int tls__offsets(const char *path, __u64 off[TLS_FN_MAX]);
+
 #endif
