@@ -8,6 +8,7 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,6 +532,13 @@ void http__attach(struct http *h, struct snapshot_slot *slot)
 
 struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t errlen)
 {
+	struct MHD_OptionItem opts[] = {
+		{MHD_OPTION_CONNECTION_LIMIT, 128, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL},
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+		{MHD_OPTION_END, 0, NULL}, /* the listening socket, if any */
+		{MHD_OPTION_END, 0, NULL},
+	};
 	struct http *h = calloc(1, sizeof(*h));
 
 	if (!h) {
@@ -538,24 +546,46 @@ struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t 
 		return NULL;
 	}
 	h->interval_ns = interval_ns;
-	h->fd = bind_listen(addr, err, errlen);
-	if (h->fd < 0) {
+	h->fd = addr ? bind_listen(addr, err, errlen) : -1;
+	if (addr && h->fd < 0) {
 		free(h);
 		return NULL;
 	}
-	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-				  handle, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)128,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-				  MHD_OPTION_END);
+	/* Without an address: no listening socket and no thread; see http__serve_fd(). */
+	opts[3].option = addr ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END;
+	opts[3].value = h->fd;
+	h->mhd = MHD_start_daemon(addr ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
+				       : MHD_USE_NO_LISTEN_SOCKET,
+				  0, NULL, NULL, handle, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!h->mhd) {
-		snprintf(err, errlen, "listen %s: cannot start the HTTP server", addr);
-		close(h->fd);
+		snprintf(err, errlen, "listen %s: cannot start the HTTP server",
+			 addr ? addr : "(none)");
+		if (h->fd >= 0)
+			close(h->fd);
 		free(h);
 		return NULL;
 	}
 	return h;
+}
+
+int http__serve_fd(struct http *h, int fd)
+{
+	struct sockaddr_in peer = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	const union MHD_DaemonInfo *info;
+	int i;
+
+	if (MHD_add_connection(h->mhd, fd, (struct sockaddr *)&peer, sizeof(peer)) != MHD_YES)
+		return -EIO; /* MHD closed fd */
+	/* Bounded: a peer that never closes its end is dropped after the last round. */
+	for (i = 0; i < 1000; i++) {
+		if (MHD_run(h->mhd) != MHD_YES)
+			return -EIO;
+		info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!info || !info->num_connections)
+			return 0;
+	}
+	return -ETIMEDOUT;
 }
 
 void http__stop(struct http *h)
@@ -563,6 +593,7 @@ void http__stop(struct http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->mhd);
-	close(h->fd);
+	if (h->fd >= 0)
+		close(h->fd);
 	free(h);
 }

@@ -12,10 +12,22 @@ struct http;
 /*
  * Binds `listen` (ADDR:PORT, [V6]:PORT or HOST:PORT) and serves /metrics,
  * /healthz and / on a thread of its own; until http__attach() gives it a
- * publication slot and a first snapshot is published there, /metrics answers 503. On failure returns NULL with a one-line
- * reason in err.
+ * publication slot and a first snapshot is published there, /metrics
+ * answers 503. With listen NULL it binds nothing and starts no thread:
+ * connections come from http__serve_fd(). On failure returns NULL with a
+ * one-line reason in err.
  */
 struct http *http__start(const char *listen, __u64 interval_ns, char *err, size_t errlen);
+
+/*
+ * Serves connected socket fd on the calling thread (a server started with
+ * listen NULL) until the connection is closed: the peer sent everything
+ * and shut its end down, and every answer is written (it must fit in the
+ * socket's buffer). Takes fd over. Returns 0, -EIO when the server refused
+ * or failed, -ETIMEDOUT when the peer still had not finished after 1000
+ * rounds (the connection stays open). For tests and fuzzing.
+ */
+int http__serve_fd(struct http *h, int fd);
 
 struct store;
 

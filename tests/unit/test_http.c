@@ -7,6 +7,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "collector.h"
 #include "http.h"
@@ -74,11 +76,69 @@ static void test_pick_errnos_sticky(void **state)
 	assert_false(shown[EPERM]);
 }
 
+/* Sends `req` on a fresh connection to h, closes the sending side, returns what came back. */
+static size_t exchange(struct http *h, const char *req, char *reply, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(write(sv[0], req, strlen(req)), (ssize_t)strlen(req));
+	shutdown(sv[0], SHUT_WR);
+	assert_int_equal(http__serve_fd(h, sv[1]), 0);
+	while (got < len - 1 && (n = recv(sv[0], reply + got, len - 1 - got, MSG_DONTWAIT)) > 0)
+		got += n;
+	reply[got] = 0;
+	close(sv[0]);
+	return got;
+}
+
+static int count(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+/* The server without a listening socket, as the request fuzzer drives it. */
+static void test_serve_fd(void **state)
+{
+	static char reply[16384];
+	char err[256];
+	struct http *h;
+
+	(void)state;
+	h = http__start(NULL, 1000000000ULL, err, sizeof(err));
+	assert_non_null(h);
+	/* Three requests in a row get three answers, in order; no collector yet: 503. */
+	exchange(h,
+		 "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+		 "GET /api/v1/anomalies?agent=a HTTP/1.1\r\nHost: x\r\n\r\n"
+		 "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+		 reply, sizeof(reply));
+	assert_int_equal(count(reply, "HTTP/1.1 503 "), 2);
+	assert_int_equal(count(reply, "HTTP/1.1 404 "), 1);
+	assert_true(strstr(reply, "starting") < strstr(reply, "first tick pending"));
+	exchange(h, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", reply,
+		 sizeof(reply));
+	assert_int_equal(count(reply, "HTTP/1.1 405 "), 1);
+	assert_non_null(strstr(reply, "Allow: GET, HEAD"));
+	exchange(h, "GET / HTTP/1.0\r\n\r\n", reply, sizeof(reply));
+	assert_int_equal(strncmp(reply, "HTTP/1.1 200 ", 13), 0);
+	/* Half a request, then the client leaves: no answer, and the server lets go. */
+	assert_int_equal(exchange(h, "GET /metr", reply, sizeof(reply)), 0);
+	http__stop(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_listen),
 		cmocka_unit_test(test_accepts_gzip),
+		cmocka_unit_test(test_serve_fd),
 		cmocka_unit_test(test_pick_errnos_sticky),
 	};
 
