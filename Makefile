@@ -53,8 +53,8 @@ BENCH_SRCS := $(wildcard bench/*/*.c)
 BENCH_BPF_SRCS := $(wildcard bench/*/*.bpf.c)
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test tests fuzz format format-check clean unpin bench-bins bench-overhead \
-	install uninstall
+.PHONY: all deps run test tests fuzz fuzz-long fuzz-bins libfuzzer-bins san-bins format \
+	format-check clean unpin bench-bins bench-overhead install uninstall
 all: $(BUILD)/swarmwatch
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
@@ -136,19 +136,38 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $$(call mods_of,$$*) |
 	$(msg) TEST $@
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c $(call mods_of,$*) $(LDLIBS) -o $@
 
-# The same targets under libFuzzer: make fuzz FUZZ_TARGET=fuzz_config FUZZ_SECONDS=60
+# The same targets under libFuzzer, with AddressSanitizer and UBSan, in
+# $(BUILD)/libfuzzer: every tests/fuzz/fuzz_*.c is one.
+#   make fuzz FUZZ_TARGET=fuzz_config FUZZ_SECONDS=60   one target
+#   make fuzz-long FUZZ_SECONDS=600                      all of them, one after another
+# make test runs them all briefly (tests/fuzz/libfuzzer), after the normal suites.
+FUZZ_BUILD := $(BUILD)/libfuzzer
 FUZZ_TARGET ?= fuzz_config
 FUZZ_SECONDS ?= 60
-fuzz: | $(BUILD)/user
-	$(MAKE) BUILD=$(BUILD)/libfuzzer CC=clang SAN=address,undefined \
-		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $(BUILD)/libfuzzer/swarmwatch
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iuser \
-		-I$(BUILD)/libfuzzer tests/fuzz/$(FUZZ_TARGET).c \
-		$$(ls $(BUILD)/libfuzzer/user/*.o | grep -v '/main\.o$$') $(LDLIBS) \
-		-o $(BUILD)/libfuzzer/$(FUZZ_TARGET)
-	mkdir -p $(BUILD)/libfuzzer/corpus-$(FUZZ_TARGET)
-	$(BUILD)/libfuzzer/$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) \
-		$(BUILD)/libfuzzer/corpus-$(FUZZ_TARGET) tests/fuzz/corpus/$(subst fuzz_,,$(FUZZ_TARGET))
+LIBFUZZER_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/fuzzer/%)
+
+# Inside the libfuzzer build (BUILD=$(FUZZ_BUILD), CC=clang): links one target.
+$(BUILD)/fuzzer/%: tests/fuzz/%.c $(LIB_OBJS) | $(BUILD)/fuzzer
+	$(msg) FUZZER $@
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+libfuzzer-bins: $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzzer/%)
+
+fuzz-bins:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SAN=address,undefined \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" libfuzzer-bins
+
+fuzz: fuzz-bins
+	tests/fuzz/libfuzzer $(FUZZ_SECONDS) $(FUZZ_BUILD)/fuzzer/$(FUZZ_TARGET)
+
+fuzz-long: fuzz-bins
+	tests/fuzz/libfuzzer $(FUZZ_SECONDS) $(LIBFUZZER_BINS)
+
+# The whole build again with AddressSanitizer (leaks included) and UBSan, in
+# $(BUILD)/san; make test runs the unit, BPF, corpus and end-to-end suites on it too.
+SAN_BUILD := $(BUILD)/san
+san-bins:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) SAN=address,undefined tests
 
 # Benchmarks: the getppid loop and the empty-program floor.
 $(BUILD)/bench/floor.bpf.o: bench/overhead/floor.bpf.c | $(BUILD)/bench
@@ -179,7 +198,8 @@ $(BUILD)/bench/storebench: bench/store/storebench.c $(BUILD)/user/store.o $(BUIL
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
 	$(BUILD)/bench/storebench
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench:
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
+$(BUILD)/fuzzer:
 	$(Q)mkdir -p $@
 
 # Installs missing Debian packages (build and test); says what is missing elsewhere.
@@ -189,8 +209,9 @@ deps:
 run: deps all
 	$(BUILD)/swarmwatch run $(ARGS)
 
-test: deps tests
-	@tests/run
+# Everything CI checks: the suites, then again sanitized, then each fuzzer for a while.
+test: deps tests san-bins fuzz-bins
+	@tests/run --all
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, a configuration file
 # that is left alone if present, the README, and a systemd unit.
@@ -235,4 +256,5 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
--include $(BPF_OBJS:.o=.d) $(USER_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TEST_HELPER_BINS:=.d)
+-include $(BPF_OBJS:.o=.d) $(USER_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TEST_HELPER_BINS:=.d) \
+	 $(FUZZ_BINS:=.d) $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzzer/%.d)
