@@ -577,8 +577,8 @@ int http__serve_fd(struct http *h, int fd)
 
 	if (MHD_add_connection(h->mhd, fd, (struct sockaddr *)&peer, sizeof(peer)) != MHD_YES)
 		return -EIO; /* MHD closed fd */
-	/* Bounded: a peer that never closes its end is dropped after the last round. */
-	for (i = 0; i < 1000; i++) {
+	/* Bounded: a peer that never closes its end is given up on after the last round. */
+	for (i = 0; i < 100000; i++) {
 		if (MHD_run(h->mhd) != MHD_YES)
 			return -EIO;
 		info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);

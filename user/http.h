@@ -22,10 +22,11 @@ struct http *http__start(const char *listen, __u64 interval_ns, char *err, size_
 /*
  * Serves connected socket fd on the calling thread (a server started with
  * listen NULL) until the connection is closed: the peer sent everything
- * and shut its end down, and every answer is written (it must fit in the
- * socket's buffer). Takes fd over. Returns 0, -EIO when the server refused
- * or failed, -ETIMEDOUT when the peer still had not finished after 1000
- * rounds (the connection stays open). For tests and fuzzing.
+ * and shut its end down, and every answer is written (so the peer reads
+ * them meanwhile, or they fit in the socket's buffer). Takes fd over.
+ * Returns 0, -EIO when the server refused or failed, -ETIMEDOUT when the
+ * connection was still open after 100000 rounds (it stays open). For
+ * tests and fuzzing.
  */
 int http__serve_fd(struct http *h, int fd);
 

@@ -3,10 +3,12 @@
  * Fuzz target: the HTTP server as a client meets it. An input is what a
  * client sends (request lines, query strings, headers, bodies, several
  * requests in a row); libmicrohttpd parses it and swarmwatch's handler
- * answers, on a socketpair served on this thread. The server must answer
- * with an HTTP response or close, and never crash, leak or hang.
+ * answers, on a socketpair served on this thread while a second thread
+ * reads the answers. The server must answer with HTTP responses or close,
+ * and never crash, leak or hang.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +19,40 @@
 
 #define MAX_REQUEST 16384 /* well inside a socketpair's buffer, so one write takes it */
 
+/* The client's side: reads until the server closes, keeping the start. */
+struct client {
+	int fd;
+	char reply[4096];
+	size_t got;
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct http *server;
 
+static void *read_replies(void *arg)
+{
+	struct client *c = arg;
+	char buf[16384];
+	ssize_t n;
+
+	while ((n = recv(c->fd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == EINTR)) {
+		if (n > 0 && c->got < sizeof(c->reply)) {
+			size_t k = sizeof(c->reply) - c->got < (size_t)n ? sizeof(c->reply) - c->got
+									 : (size_t)n;
+
+			memcpy(c->reply + c->got, buf, k);
+			c->got += k;
+		}
+	}
+	return NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char reply[1 << 16];
+	struct client c = {0};
+	pthread_t reader;
 	char err[256];
-	ssize_t n;
-	size_t got = 0;
 	int sv[2];
 
 	if (size > MAX_REQUEST)
@@ -38,15 +64,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size && write(sv[0], data, size) != (ssize_t)size)
 		abort();
 	shutdown(sv[0], SHUT_WR);
-	/* The peer has said everything: the server must finish with it in bounded rounds. */
+	c.fd = sv[0];
+	if (pthread_create(&reader, NULL, read_replies, &c))
+		abort();
+	/* The client has said everything: the server must be done with it in bounded rounds. */
 	if (http__serve_fd(server, sv[1]) == -ETIMEDOUT)
 		abort();
-	while (got < sizeof(reply) &&
-	       (n = recv(sv[0], reply + got, sizeof(reply) - got, MSG_DONTWAIT)) > 0)
-		got += n;
-	/* Whatever it wrote starts as an HTTP/1.x response. */
-	if (got && (got < 9 || memcmp(reply, "HTTP/1.", 7)))
-		abort();
+	pthread_join(reader, NULL);
 	close(sv[0]);
+	/* Whatever it wrote starts as an HTTP/1.x response. */
+	if (c.got && (c.got < 9 || memcmp(c.reply, "HTTP/1.", 7)))
+		abort();
 	return 0;
 }
