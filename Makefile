@@ -110,6 +110,7 @@ test_snapshot_MODS := snapshot
 test_store_MODS := $(STORE_MODS)
 test_syscalls_MODS := syscalls
 test_text_MODS := $(TEXT_MODS)
+test_statsd_MODS := statsd
 fuzz_config_MODS := config num syscalls $(TEXT_MODS)
 fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 fuzz_elf_MODS := tls kernel config num syscalls log $(TEXT_MODS)
