@@ -46,7 +46,10 @@ const char config__builtin[] =
 	"  \"tls\": {\"agents\": []},\n"
 	"  \"anomaly\": {\"hold\": \"1m\"},\n"
 	"  \"store\": {\"dir\": \"/var/lib/swarmwatch\", \"memory\": \"15m\", \"raw\": \"6h\",\n"
-	"            \"minutes\": \"14d\", \"hours\": \"90d\", \"max_size_mb\": 1024, \"flush\": \"10s\"}\n"
+	"            \"minutes\": \"14d\", \"hours\": \"90d\", \"max_size_mb\": 1024, \"flush\": \"10s\"},\n"
+	"  \"statsd\": {\"udp\": \"127.0.0.1:8125\", \"socket\": \"/run/swarmwatch/statsd.sock\",\n"
+	"             \"tags\": [], \"trust_agent_tag\": false, \"max_series\": 64,\n"
+	"             \"max_label_values\": 16}\n"
 	"}\n";
 
 /* Parse context: the text, for locating keys, and the error sink. */
@@ -798,6 +801,98 @@ static int parse_store(const struct parse *p, json_t *o, struct config *c)
 	return 0;
 }
 
+/* A label name: [a-zA-Z_][a-zA-Z0-9_]*, not reserved (__*), not one swarmwatch sets. */
+static bool label_name_ok(const char *s)
+{
+	size_t i;
+
+	if (!s[0] || (s[0] >= '0' && s[0] <= '9') || !strncmp(s, "__", 2) || !strcmp(s, "agent") ||
+	    !strcmp(s, "le"))
+		return false;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/*
+ * "statsd": {"udp": "127.0.0.1:8125", "socket": "/run/swarmwatch/statsd.sock", "tags": ["model"],
+ * "trust_agent_tag": false, "max_series": 64, "max_label_values": 16}
+ */
+static int parse_statsd(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {
+		"udp", "socket", "tags", "trust_agent_tag", "max_series", "max_label_values", NULL};
+	const char *s = NULL;
+	long long n = 0;
+	json_t *list, *e;
+	size_t i;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_at(p, "statsd", "\"statsd\" must be an object");
+	err = check_keys(p, o, "statsd", keys);
+	if (err)
+		return err;
+	err = get_string(p, o, "udp", &s);
+	if (err < 0)
+		return err;
+	if (err) {
+		if (strlen(s) >= sizeof(c->statsd_udp) || (s[0] && !strrchr(s, ':')))
+			return fail_at(p, "udp",
+				       "\"statsd.udp\" must be ADDR:PORT on loopback "
+				       "(\"127.0.0.1:8125\") or \"\" for off, got \"%s\"",
+				       s);
+		snprintf(c->statsd_udp, sizeof(c->statsd_udp), "%s", s);
+	}
+	err = get_string(p, o, "socket", &s);
+	if (err < 0)
+		return err;
+	if (err) {
+		if (strlen(s) >= sizeof(c->statsd_socket) || (s[0] && s[0] != '/'))
+			return fail_at(p, "socket",
+				       "\"statsd.socket\" must be an absolute path of at most %zu "
+				       "bytes, or \"\" for off",
+				       sizeof(c->statsd_socket) - 1);
+		snprintf(c->statsd_socket, sizeof(c->statsd_socket), "%s", s);
+	}
+	err = get_bool(p, o, "trust_agent_tag", &c->statsd_trust_agent_tag);
+	if (err < 0)
+		return err;
+	err = get_int(p, o, "max_series", 1, 4096, &n);
+	if (err < 0)
+		return err;
+	if (err)
+		c->statsd_max_series = n;
+	err = get_int(p, o, "max_label_values", 1, 1024, &n);
+	if (err < 0)
+		return err;
+	if (err)
+		c->statsd_max_values = n;
+	list = json_object_get(o, "tags");
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return fail_at(p, "tags", "\"statsd.tags\" must be an array of tag keys");
+	c->nstatsd_tags = 0;
+	json_array_foreach (list, i, e) {
+		const char *key = json_string_value(e);
+
+		if (!key || strlen(key) >= sizeof(c->statsd_tags[0]) || !label_name_ok(key))
+			return fail_at(
+				p, "tags",
+				"statsd.tags[%zu] must be a label name ([a-zA-Z_][a-zA-Z0-9_]*, "
+				"at most 31 characters, not agent, le or __*)",
+				i);
+		if (c->nstatsd_tags == CONFIG_MAX_STATSD_TAGS)
+			return fail_at(p, "tags", "more than %d statsd.tags",
+				       CONFIG_MAX_STATSD_TAGS);
+		snprintf(c->statsd_tags[c->nstatsd_tags++], sizeof(c->statsd_tags[0]), "%s", key);
+	}
+	return 0;
+}
+
 static void defaults(struct config *c)
 {
 	int i;
@@ -819,6 +914,10 @@ static void defaults(struct config *c)
 	c->store_retention_ns[2] = 90 * 86400000000000ULL;
 	c->store_max_bytes = 1024ULL << 20;
 	c->store_flush_ns = 10000000000ULL;
+	snprintf(c->statsd_udp, sizeof(c->statsd_udp), "127.0.0.1:8125");
+	snprintf(c->statsd_socket, sizeof(c->statsd_socket), "/run/swarmwatch/statsd.sock");
+	c->statsd_max_series = 64;
+	c->statsd_max_values = 16;
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;
@@ -830,9 +929,10 @@ static void defaults(struct config *c)
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"listen",    "interval",      "pin_path",  "max_agents", "identity",
-		"syscalls",  "collectors",    "bpf_stats", "anomaly",	 "agent_retention",
-		"upstreams", "top_upstreams", "tls",	   "store",	 NULL};
+		"listen",   "interval",	       "pin_path",   "max_agents",
+		"identity", "syscalls",	       "collectors", "bpf_stats",
+		"anomaly",  "agent_retention", "upstreams",  "top_upstreams",
+		"tls",	    "store",	       "statsd",     NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -909,6 +1009,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	if ((v = json_object_get(root, "tls")) && (ret = parse_tls(&p, v, c)))
 		goto out;
 	if ((v = json_object_get(root, "store")) && (ret = parse_store(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "statsd")) && (ret = parse_statsd(&p, v, c)))
 		goto out;
 	ret = get_int(&p, root, "top_upstreams", 1, 64, &n);
 	if (ret < 0)

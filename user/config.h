@@ -26,6 +26,7 @@ struct rule {
 
 #define CONFIG_MAX_UPSTREAMS 64
 #define CONFIG_MAX_TLS_AGENTS 32
+#define CONFIG_MAX_STATSD_TAGS 4
 
 /* A named upstream: peers in a CIDR block, on one port or any. */
 struct upstream {
@@ -64,6 +65,13 @@ struct config {
 	__u64 store_retention_ns[3]; /* raw, 1-minute and 1-hour tiers on disk */
 	__u64 store_max_bytes; /* bound on the database file, 0: none */
 	__u64 store_flush_ns; /* how often the store writes to disk */
+	char statsd_udp[128]; /* StatsD over UDP: ADDR:PORT on loopback, "" for off */
+	char statsd_socket[108]; /* StatsD over a Unix datagram socket: path, "" for off */
+	char statsd_tags[CONFIG_MAX_STATSD_TAGS][32]; /* DogStatsD tag keys kept as labels */
+	int nstatsd_tags;
+	bool statsd_trust_agent_tag; /* an "agent" tag names the agent */
+	__u32 statsd_max_series; /* app series per agent */
+	__u32 statsd_max_values; /* values per label of one app family and agent */
 };
 
 /* The configuration used when no file is given, as JSON text. */

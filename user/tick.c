@@ -7,9 +7,11 @@
 #include <time.h>
 
 #include "anomaly.h"
+#include "apps.h"
 #include "catalog.h"
 #include "collector.h"
 #include "identity.h"
+#include "ingest.h"
 #include "kernel.h"
 #include "log.h"
 #include "reclaim.h"
@@ -30,6 +32,8 @@ struct tick {
 	__u32 *freed; /* scratch: slots reclaimed this tick */
 	struct store *store; /* NULL: no history */
 	bool store_warned; /* a series the store refused was logged */
+	struct ingest *ingest; /* StatsD listener; NULL when off */
+	struct apps *apps; /* app metrics kept from its lines */
 	__u64 ticks;
 	__u64 last_cgroup_scan; /* monotonic ns */
 	struct snapshot_slot slot;
@@ -131,8 +135,18 @@ void tick__free(struct tick *t)
 	collector__free(t->col);
 	reclaim__free(t->reclaim);
 	free(t->freed);
+	apps__free(t->apps);
 	anomaly__free(t->anomaly);
 	free(t);
+}
+
+int tick__attach_statsd(struct tick *t, struct ingest *g, const struct apps_params *p)
+{
+	t->apps = apps__new(p);
+	if (!t->apps)
+		return -errno;
+	t->ingest = g;
+	return 0;
 }
 
 struct snapshot_slot *tick__slot(struct tick *t)
@@ -180,6 +194,41 @@ static void stage_reclaim(struct tick *t, struct snapshot *s, __u64 now)
 	if (n > 0)
 		collector__forget(t->col, t->freed, n);
 	s->slots_reclaimed = reclaim__count(t->reclaim);
+}
+
+/*
+ * App metrics: the lines the StatsD listener gathered since the last tick, folded into the
+ * agents' series (apps.h), and the listener's counters. Out of memory: published without them.
+ */
+static void stage_apps(struct tick *t, struct snapshot *s)
+{
+	struct apps_agent *agents;
+	struct ingest_stats st;
+	struct apps_batch *b;
+	struct app_view *v;
+	int i;
+
+	if (!t->ingest)
+		return;
+	agents = calloc(s->nagents ? s->nagents : 1, sizeof(*agents));
+	b = ingest__take(t->ingest);
+	if (agents)
+		for (i = 0; i < s->nagents; i++)
+			agents[i] = (struct apps_agent){s->agents[i].name, s->agents[i].slot};
+	apps__merge(t->apps, b, agents, agents ? s->nagents : 0, s->time);
+	ingest__recycle(t->ingest, b);
+	free(agents);
+	v = apps__view(t->apps);
+	if (!v) {
+		pr_warn("tick: no app metrics this tick: out of memory");
+		return;
+	}
+	ingest__stats(t->ingest, &st);
+	memcpy(v->datagrams, st.datagrams, sizeof(v->datagrams));
+	v->malformed = st.malformed;
+	v->dropped[APPS_DROP_OVERSIZED] = st.oversized;
+	s->apps = v;
+	s->apps_free = apps__view_free;
 }
 
 struct store_ctx {
@@ -281,6 +330,7 @@ int tick__run(struct tick *t)
 		return err;
 	}
 	stage_reclaim(t, s, t0);
+	stage_apps(t, s);
 	stage_store(t, s);
 	stage_detect(t, s);
 	stage_save(t);

@@ -31,6 +31,16 @@ void tick__free(struct tick *t);
  */
 int tick__run(struct tick *t);
 
+struct apps_params;
+struct ingest;
+
+/*
+ * tick__attach_statsd - from now on each tick takes the lines listener g gathered and publishes
+ * the app metrics (apps.h) kept under params p; g and p must outlive the tick. 0, or -errno
+ * (-EINVAL for bad bounds, -ENOMEM).
+ */
+int tick__attach_statsd(struct tick *t, struct ingest *g, const struct apps_params *p);
+
 /* Where the published snapshots are; valid until tick__free(). */
 struct snapshot_slot *tick__slot(struct tick *t);
 
