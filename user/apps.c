@@ -345,14 +345,68 @@ struct series {
 	double seen; /* time its agent was last exported (or its line last came, without one) */
 };
 
+#define FAMILY_SLOTS (2 * CATALOG_APP_FAMILIES_MAX)
+
 struct apps {
 	struct apps_params p;
 	const char *labels[1 + APPS_TAGS_MAX]; /* "agent", then the tags */
 	struct series *s;
 	int n, cap;
+	int *index; /* open addressing over s, 2 * cap slots, -1 free */
+	int families[FAMILY_SLOTS]; /* open addressing: app family index + 1 by name, 0 free */
 	__u64 drops[APPS_DROP_MAX];
 	__u64 unattributed;
 };
+
+static __u64 series_hash(int family, const char *agent, char values[][APPS_VALUE_LEN], int ntags)
+{
+	__u64 h = hash_bytes(0xcbf29ce484222325ULL, &family, sizeof(family));
+	int i;
+
+	h = hash_bytes(h, agent, strlen(agent) + 1);
+	for (i = 0; i < ntags; i++)
+		h = hash_bytes(h, values[i], strlen(values[i]) + 1);
+	return h;
+}
+
+static void index_add(struct apps *a, int i)
+{
+	struct series *s = &a->s[i];
+	size_t slots = 2 * a->cap,
+	       k = series_hash(s->family, s->agent, s->values, a->p.ntags) % slots;
+
+	while (a->index[k] >= 0)
+		k = (k + 1) % slots;
+	a->index[k] = i;
+}
+
+/* Rebuilds the series index (after series went, or the array grew). */
+static void reindex(struct apps *a)
+{
+	int i;
+
+	memset(a->index, -1, 2 * a->cap * sizeof(*a->index));
+	for (i = 0; i < a->n; i++)
+		index_add(a, i);
+}
+
+/* The app family of name and type, registered on first use; index, or -errno (catalog.h). */
+static int family_index(struct apps *a, const char *name, enum catalog_type type)
+{
+	size_t k = hash_bytes(0xcbf29ce484222325ULL, name, strlen(name)) % FAMILY_SLOTS;
+	const struct catalog_family *f;
+	int i;
+
+	for (; a->families[k]; k = (k + 1) % FAMILY_SLOTS) {
+		f = catalog__app(a->families[k] - 1);
+		if (!strcmp(f->name, name))
+			return f->type == type ? a->families[k] - 1 : -EEXIST;
+	}
+	i = catalog__app_family(name, type, a->labels, 1 + a->p.ntags);
+	if (i >= 0)
+		a->families[k] = i + 1;
+	return i;
+}
 
 /* App families that alert and scaling rules name by default. */
 static const struct {
@@ -394,6 +448,7 @@ void apps__free(struct apps *a)
 	if (!a)
 		return;
 	free(a->s);
+	free(a->index);
 	free(a);
 }
 
@@ -432,10 +487,14 @@ static bool exported(const struct apps_agent *agents, int n, const char *name)
 static struct series *find(struct apps *a, int family, const char *agent,
 			   char values[][APPS_VALUE_LEN])
 {
-	int i, j;
+	size_t k, slots = 2 * a->cap;
+	int j;
 
-	for (i = 0; i < a->n; i++) {
-		struct series *s = &a->s[i];
+	if (!a->n)
+		return NULL;
+	k = series_hash(family, agent, values, a->p.ntags) % slots;
+	for (; a->index[k] >= 0; k = (k + 1) % slots) {
+		struct series *s = &a->s[a->index[k]];
 
 		if (s->family != family || strcmp(s->agent, agent))
 			continue;
@@ -503,12 +562,18 @@ static struct series *add_series(struct apps *a, int family, const char *agent,
 		return NULL;
 	if (a->n == a->cap) {
 		int cap = a->cap ? 2 * a->cap : 64;
+		int *index = malloc(2 * cap * sizeof(*index));
 
-		s = realloc(a->s, cap * sizeof(*s));
-		if (!s)
+		s = index ? realloc(a->s, cap * sizeof(*s)) : NULL;
+		if (!s) {
+			free(index);
 			return NULL;
+		}
+		free(a->index);
 		a->s = s;
+		a->index = index;
 		a->cap = cap;
+		reindex(a);
 	}
 	s = &a->s[a->n++];
 	memset(s, 0, sizeof(*s));
@@ -517,6 +582,7 @@ static struct series *add_series(struct apps *a, int family, const char *agent,
 	memcpy(s->values, values, sizeof(s->values));
 	s->a.type = proto->type;
 	s->a.set = proto->set;
+	index_add(a, a->n - 1);
 	return s;
 }
 
@@ -556,7 +622,7 @@ static void merge_entry(struct apps *a, const struct bentry *e, const struct app
 			a->unattributed += e->a.lines;
 		agent = "";
 	}
-	family = catalog__app_family(e->k.family, e->a.type, a->labels, 1 + a->p.ntags);
+	family = family_index(a, e->k.family, e->a.type);
 	if (family < 0) {
 		a->drops[family == -EEXIST ? APPS_DROP_TYPE_CONFLICT : APPS_DROP_FAMILIES_FULL]++;
 		return;
@@ -593,7 +659,10 @@ void apps__merge(struct apps *a, const struct apps_batch *b, const struct apps_a
 	for (i = j = 0; i < a->n; i++)
 		if (now - a->s[i].seen <= a->p.retention_s)
 			a->s[j++] = a->s[i];
-	a->n = j;
+	if (j < a->n) {
+		a->n = j;
+		reindex(a);
+	}
 }
 
 static int by_family(const void *x, const void *y)
