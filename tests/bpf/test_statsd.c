@@ -101,6 +101,35 @@ static int listening(const struct daemon *d)
 	return n;
 }
 
+/* Runs promtool check metrics over the page's body: it must print nothing and exit 0. */
+static void promtool(const char *m, const char *check)
+{
+	char path[64], cmd[256], out[512] = "";
+	size_t n = 0;
+	FILE *f, *p;
+	int st = -1;
+
+	if (system("command -v promtool >/dev/null 2>&1")) {
+		tap_skip("promtool is not installed", "%s", check);
+		return;
+	}
+	snprintf(path, sizeof(path), "/tmp/swarmwatch-statsd-%d.prom", (int)getpid());
+	f = fopen(path, "w");
+	if (f) {
+		fputs(http_body(m), f);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
+	p = f ? popen(cmd, "r") : NULL;
+	if (p) {
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = 0;
+		st = pclose(p);
+	}
+	unlink(path);
+	tap_expect(st == 0 && n == 0, check, "exit %d: %s", st, out);
+}
+
 static const char *const checks[] = {
 	"daemon listens for StatsD on UDP and the Unix socket",
 	"unix: each agent's gauge under its own agent (0.25 and 0.5)",
@@ -111,6 +140,7 @@ static const char *const checks[] = {
 	"udp: gauge deltas per agent (n + 1)",
 	"untagged sender: its metrics under no agent (1 + 3), lines counted",
 	"malformed lines counted (one per sender)",
+	"promtool check metrics finds nothing to report on the page",
 	"senders stopped",
 };
 
@@ -194,6 +224,7 @@ int main(int argc, char **argv)
 		   checks[7], "%g under no agent, %g lines unattributed", v1, v2);
 	v1 = metric(m, "swarmwatch_statsd_malformed_lines_total");
 	tap_expect(v1 == 3, checks[8], "%g", v1);
+	promtool(m, checks[9]);
 
 	for (i = 0; i < 3; i++) {
 		pid_t p = i == 0 ? pa : i == 1 ? pb : po;
@@ -208,7 +239,7 @@ int main(int argc, char **argv)
 
 		v1 += p > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM;
 	}
-	tap_expect(v1 == 3, checks[9], "%g of 3 ended by SIGTERM", v1);
+	tap_expect(v1 == 3, checks[10], "%g of 3 ended by SIGTERM", v1);
 	if (tap_failed)
 		daemon_dump_log(&d);
 	free(m);

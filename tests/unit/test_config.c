@@ -244,6 +244,43 @@ static void test_store(void **state)
 	expect_error("{\"store\": {\"hourz\": \"1d\"}}", "did you mean \"hours\"");
 }
 
+static void test_statsd(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_string_equal(c.statsd_udp, "127.0.0.1:8125");
+	assert_string_equal(c.statsd_socket, "/run/swarmwatch/statsd.sock");
+	assert_int_equal(c.nstatsd_tags, 0);
+	assert_false(c.statsd_trust_agent_tag);
+	assert_int_equal(c.statsd_max_series, 64);
+	assert_int_equal(c.statsd_max_values, 16);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"statsd\": {\"udp\": \"\", \"socket\": \"/tmp/s.sock\", "
+				   "\"tags\": [\"model\", \"env\"], \"trust_agent_tag\": true, "
+				   "\"max_series\": 8, \"max_label_values\": 4}}"),
+			 0);
+	assert_string_equal(c.statsd_udp, "");
+	assert_string_equal(c.statsd_socket, "/tmp/s.sock");
+	assert_int_equal(c.nstatsd_tags, 2);
+	assert_string_equal(c.statsd_tags[1], "env");
+	assert_true(c.statsd_trust_agent_tag);
+	assert_int_equal(c.statsd_max_series, 8);
+	assert_int_equal(c.statsd_max_values, 4);
+	config__free(&c);
+	expect_error("{\"statsd\": {\"udp\": \"8125\"}}", "ADDR:PORT on loopback");
+	expect_error("{\"statsd\": {\"socket\": \"statsd.sock\"}}", "absolute path");
+	expect_error("{\"statsd\": {\"tags\": [\"agent\"]}}", "must be a label name");
+	expect_error("{\"statsd\": {\"tags\": [\"bad-key\"]}}", "must be a label name");
+	expect_error("{\"statsd\": {\"tags\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}}",
+		     "more than 4 statsd.tags");
+	expect_error("{\"statsd\": {\"max_series\": 0}}", "between 1 and 4096");
+	expect_error("{\"statsd\": {\"max_label_values\": 2000}}", "between 1 and 1024");
+	expect_error("{\"statsd\": {\"trusted\": true}}", "unknown key \"trusted\"");
+	expect_error("{\"statsd\": []}", "\"statsd\" must be an object");
+}
+
 static void test_anomaly(void **state)
 {
 	struct config c;
@@ -544,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_bad_rules),
 		cmocka_unit_test(test_anomaly),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_statsd),
 		cmocka_unit_test(test_upstreams),
 		cmocka_unit_test(test_upstreams_mapped),
 		cmocka_unit_test(test_tls),
