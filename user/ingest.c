@@ -345,6 +345,18 @@ static void *run(void *arg)
 	}
 }
 
+/*
+ * A 4 MiB receive queue, so that a burst waits while the listener is busy: past rmem_max with
+ * CAP_NET_ADMIN, else as much as rmem_max allows.
+ */
+static void big_buffer(int fd)
+{
+	int size = 4 << 20;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
 static int bind_udp(struct ingest *g, const char *spec, char *err, size_t errlen)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -354,7 +366,7 @@ static int bind_udp(struct ingest *g, const char *spec, char *err, size_t errlen
 	struct addrinfo *res;
 	struct sockaddr_storage a;
 	socklen_t alen = sizeof(a);
-	int rc, fd, one = 1;
+	int rc, fd;
 
 	snprintf(host, sizeof(host), "%s", spec);
 	colon = strrchr(host, ':');
@@ -398,8 +410,7 @@ static int bind_udp(struct ingest *g, const char *spec, char *err, size_t errlen
 		return rc;
 	}
 	freeaddrinfo(res);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){4 << 20}, sizeof(int));
-	(void)one;
+	big_buffer(fd);
 	if (!getsockname(fd, (struct sockaddr *)&a, &alen))
 		g->udp_port = ntohs(a.ss_family == AF_INET
 					    ? ((struct sockaddr_in *)&a)->sin_port
@@ -479,7 +490,7 @@ static int bind_unix(struct ingest *g, const char *path, char *err, size_t errle
 	}
 	chmod(path, 0666);
 	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){4 << 20}, sizeof(int));
+	big_buffer(fd);
 	snprintf(g->path, sizeof(g->path), "%s", path);
 	g->fd[T_UNIX] = fd;
 	return 0;
