@@ -540,7 +540,7 @@ static bool within_bounds(struct apps *a, int family, const char *agent,
 				distinct[j]++;
 		}
 	}
-	if (mine >= a->p.max_series) {
+	if (mine >= a->p.max_series || a->n >= APPS_SERIES_MAX) {
 		a->drops[APPS_DROP_SERIES_LIMIT]++;
 		return false;
 	}

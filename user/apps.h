@@ -35,10 +35,11 @@
 #define APPS_NLE 48 /* finite bucket bounds: 2^-16 .. 2^31 */
 #define APPS_NB (APPS_NLE + 1) /* buckets with +Inf */
 #define APPS_BATCH_MAX 16384 /* distinct series one batch holds; lines beyond are dropped */
+#define APPS_SERIES_MAX 65536 /* app series in all, whatever the agents (trusted agent tags) */
 
 /* What apps__merge() drops, and why: swarmwatch_statsd_dropped_total{reason}. */
 enum apps_drop {
-	APPS_DROP_SERIES_LIMIT, /* the agent already has max_series app series */
+	APPS_DROP_SERIES_LIMIT, /* the agent has max_series app series, or all have APPS_SERIES_MAX */
 	APPS_DROP_LABEL_LIMIT, /* a label of the family already has max_values values */
 	APPS_DROP_TYPE_CONFLICT, /* the family exists with another type */
 	APPS_DROP_FAMILIES_FULL, /* no room for another app family */
