@@ -133,7 +133,6 @@ int cmd_run(int argc, char **argv)
 	struct handlers handlers;
 	struct identity_maps maps;
 	struct ingest *statsd = NULL;
-	struct apps_params ap;
 	struct tls *tls = NULL;
 	struct kernel *k = NULL;
 	struct http *h = NULL;
@@ -255,30 +254,17 @@ int cmd_run(int argc, char **argv)
 		pr_err("out of memory");
 		goto out;
 	}
-	if (cfg.statsd_udp[0] || cfg.statsd_socket[0]) {
+	if (tick__app_params(tick)) {
 		struct ingest_params ip = {.udp = cfg.statsd_udp,
 					   .socket = cfg.statsd_socket,
 					   .tasks_fd = maps.tasks_fd,
-					   .apps = &ap};
-		int i;
+					   .apps = tick__app_params(tick)};
 
-		apps__params_default(&ap);
-		for (i = 0; i < cfg.nstatsd_tags; i++)
-			ap.tags[i] = cfg.statsd_tags[i];
-		ap.ntags = cfg.nstatsd_tags;
-		ap.trust_agent_tag = cfg.statsd_trust_agent_tag;
-		ap.max_series = cfg.statsd_max_series;
-		ap.max_values = cfg.statsd_max_values;
-		ap.retention_s = cfg.agent_retention_ns / 1e9;
 		statsd = ingest__start(&ip, err, sizeof(err));
 		if (!statsd)
 			pr_warn("%s", err);
-		else if (tick__attach_statsd(tick, statsd, &ap))
-			pr_warn("statsd: cannot keep app metrics: out of memory");
 		else
-			pr_info("statsd: listening on %s%s%s", cfg.statsd_udp,
-				cfg.statsd_udp[0] && cfg.statsd_socket[0] ? " and " : "",
-				cfg.statsd_socket);
+			tick__attach_statsd(tick, statsd);
 	}
 	http__attach(h, tick__slot(tick));
 	log_collectors(k);

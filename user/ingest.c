@@ -533,6 +533,8 @@ struct ingest *ingest__start(const struct ingest_params *p, char *err, size_t er
 		goto fail;
 	}
 	g->started = true;
+	pr_info("statsd: listening on %s%s%s", g->fd[T_UDP] >= 0 ? p->udp : "",
+		g->fd[T_UDP] >= 0 && g->fd[T_UNIX] >= 0 ? " and " : "", g->path);
 	return g;
 fail:
 	ingest__stop(g);

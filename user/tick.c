@@ -33,7 +33,8 @@ struct tick {
 	struct store *store; /* NULL: no history */
 	bool store_warned; /* a series the store refused was logged */
 	struct ingest *ingest; /* StatsD listener; NULL when off */
-	struct apps *apps; /* app metrics kept from its lines */
+	struct apps_params app_params; /* from the configuration's statsd.* */
+	struct apps *apps; /* app metrics kept from its lines; NULL when StatsD is off */
 	__u64 ticks;
 	__u64 last_cgroup_scan; /* monotonic ns */
 	struct snapshot_slot slot;
@@ -94,6 +95,25 @@ static void stage_save(struct tick *t)
 				    t->store);
 }
 
+/*
+ * The app series under the configuration's statsd.* bounds, into p. Made with the tick, so the
+ * families rules look for (quality, queue_length, ...) exist before the stages that read rules.
+ */
+static struct apps *app_series(const struct config *c, struct apps_params *p)
+{
+	int i;
+
+	apps__params_default(p);
+	for (i = 0; i < c->nstatsd_tags; i++)
+		p->tags[i] = c->statsd_tags[i];
+	p->ntags = c->nstatsd_tags;
+	p->trust_agent_tag = c->statsd_trust_agent_tag;
+	p->max_series = c->statsd_max_series;
+	p->max_values = c->statsd_max_values;
+	p->retention_s = c->agent_retention_ns / 1e9;
+	return apps__new(p);
+}
+
 struct tick *tick__new(const struct config *c, struct kernel *k, struct identity *id,
 		       struct tls *tls, struct store *store)
 {
@@ -117,7 +137,10 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 	t->col = collector__new(c, k, id);
 	t->reclaim = reclaim__new(c->max_agents + 1);
 	t->freed = calloc(c->max_agents + 1, sizeof(*t->freed));
-	if (!t->anomaly || !t->col || !t->reclaim || !t->freed) {
+	if (c->statsd_udp[0] || c->statsd_socket[0])
+		t->apps = app_series(c, &t->app_params);
+	if (!t->anomaly || !t->col || !t->reclaim || !t->freed ||
+	    ((c->statsd_udp[0] || c->statsd_socket[0]) && !t->apps)) {
 		tick__free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -140,11 +163,15 @@ void tick__free(struct tick *t)
 	free(t);
 }
 
-int tick__attach_statsd(struct tick *t, struct ingest *g, const struct apps_params *p)
+const struct apps_params *tick__app_params(const struct tick *t)
 {
-	t->apps = apps__new(p);
+	return t->apps ? &t->app_params : NULL;
+}
+
+int tick__attach_statsd(struct tick *t, struct ingest *g)
+{
 	if (!t->apps)
-		return -errno;
+		return -EINVAL;
 	t->ingest = g;
 	return 0;
 }

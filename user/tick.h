@@ -35,11 +35,17 @@ struct apps_params;
 struct ingest;
 
 /*
- * tick__attach_statsd - from now on each tick takes the lines listener g gathered and publishes
- * the app metrics (apps.h) kept under params p; g and p must outlive the tick. 0, or -errno
- * (-EINVAL for bad bounds, -ENOMEM).
+ * The bounds and tags of app metrics (statsd.* in the configuration), for the StatsD listener;
+ * NULL when StatsD is off. Valid until tick__free().
  */
-int tick__attach_statsd(struct tick *t, struct ingest *g, const struct apps_params *p);
+const struct apps_params *tick__app_params(const struct tick *t);
+
+/*
+ * tick__attach_statsd - from now on each tick takes the lines listener g gathered (started with
+ * tick__app_params()) and publishes them as app metrics (apps.h); g must outlive the tick.
+ * 0, or -EINVAL when StatsD is off in the configuration.
+ */
+int tick__attach_statsd(struct tick *t, struct ingest *g);
 
 /* Where the published snapshots are; valid until tick__free(). */
 struct snapshot_slot *tick__slot(struct tick *t);
