@@ -130,6 +130,22 @@ static void promtool(const char *m, const char *check)
 	tap_expect(st == 0 && n == 0, check, "exit %d: %s", st, out);
 }
 
+/* The series store keeps agent A's app gauge and timer: /api/v1/series lists them. */
+static void in_history(int port, const char *check)
+{
+	char path[128], *resp = NULL;
+	const char *body;
+	int status;
+
+	snprintf(path, sizeof(path), "/api/v1/series?agent=%s", agent_a);
+	status = http_get(port, path, &resp);
+	body = http_body(resp);
+	tap_expect(status == 200 && strstr(body, "\"swarmwatch_agent_app_sd_quality\"") &&
+			   strstr(body, "\"swarmwatch_agent_app_sd_wait_seconds\""),
+		   check, "status %d: %.200s", status, body);
+	free(resp);
+}
+
 static const char *const checks[] = {
 	"daemon listens for StatsD on UDP and the Unix socket",
 	"unix: each agent's gauge under its own agent (0.25 and 0.5)",
@@ -141,6 +157,7 @@ static const char *const checks[] = {
 	"untagged sender: its metrics under no agent (1 + 3), lines counted",
 	"malformed lines counted (one per sender)",
 	"promtool check metrics finds nothing to report on the page",
+	"the history holds the app series (/api/v1/series)",
 	"senders stopped",
 };
 
@@ -225,6 +242,7 @@ int main(int argc, char **argv)
 	v1 = metric(m, "swarmwatch_statsd_malformed_lines_total");
 	tap_expect(v1 == 3, checks[8], "%g", v1);
 	promtool(m, checks[9]);
+	in_history(d.port, checks[10]);
 
 	for (i = 0; i < 3; i++) {
 		pid_t p = i == 0 ? pa : i == 1 ? pb : po;
@@ -239,7 +257,7 @@ int main(int argc, char **argv)
 
 		v1 += p > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM;
 	}
-	tap_expect(v1 == 3, checks[10], "%g of 3 ended by SIGTERM", v1);
+	tap_expect(v1 == 3, checks[11], "%g of 3 ended by SIGTERM", v1);
 	if (tap_failed)
 		daemon_dump_log(&d);
 	free(m);
