@@ -169,4 +169,14 @@ static __always_inline void sw_hist_add(__u64 *hist, __u64 *sum, __u64 ns)
 	*sum += ns;
 }
 
+/* sw_hist_add() of a sampled value that stands for n values. */
+static __always_inline void sw_hist_add_n(__u64 *hist, __u64 *sum, __u64 ns, __u64 n)
+{
+	__u32 b = sw_log2_bucket(ns, SW_LAT_SLOTS);
+
+	if (b < SW_LAT_SLOTS) /* always true; keeps the verifier's bound */
+		hist[b] += n;
+	*sum += ns * n;
+}
+
 #endif /* SWARMWATCH_AGENT_BPF_H */
