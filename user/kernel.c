@@ -1393,11 +1393,14 @@ bool kernel__hot_up(const struct kernel *k)
 
 int kernel__hot_attach(struct kernel *k, bool on)
 {
-	int i, err = 0;
+	int i, pass, err = 0;
 
 	if (on == !k->hot_off)
 		return 0;
 	if (!on) {
+		/* From now on the CPU records go stale: hooks that stay ask task storage. */
+		if (k->skel->bss)
+			k->skel->bss->hot_off = 1;
 		/* Syscall hooks first: they read the CPU records that sched_switch keeps. */
 		for (i = k->nprogs - 1; i >= 0; i--) {
 			if (!is_hot(k->progs[i].col) || !k->links[i])
@@ -1417,19 +1420,25 @@ int kernel__hot_attach(struct kernel *k, bool on)
 		k->skel->bss->hot_since_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 		k->skel->bss->hot_gen++; /* syscalls entered while detached are not paired */
 	}
-	for (i = 0; i < k->nprogs; i++) {
-		const struct prog_desc *d = &k->progs[i];
-		struct bpf_program *p = prog_of(d);
+	/* sched first, so that the records are kept before the syscall hooks read them. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < k->nprogs; i++) {
+			const struct prog_desc *d = &k->progs[i];
+			struct bpf_program *p = prog_of(d);
 
-		if (!is_hot(d->col) || !k->up[d->col] || !p || k->links[i])
-			continue;
-		k->links[i] = bpf_program__attach(p);
-		if (!k->links[i] && !err) {
-			err = -errno;
-			pr_warn("collector %s: cannot attach to %s again: %s; retried next tick",
-				sw_collector_name(d->col), d->tp, strerror(-err));
+			if (d->col != (pass ? COLLECTOR_SYSCALLS : COLLECTOR_SCHED) ||
+			    !k->up[d->col] || !p || k->links[i])
+				continue;
+			k->links[i] = bpf_program__attach(p);
+			if (!k->links[i] && !err) {
+				err = -errno;
+				pr_warn("collector %s: cannot attach to %s again: %s; retried next tick",
+					sw_collector_name(d->col), d->tp, strerror(-err));
+			}
 		}
 	}
+	if (k->skel->bss)
+		k->skel->bss->hot_off = 0;
 	k->hot_off = false;
 	return err;
 }
