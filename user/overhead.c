@@ -34,8 +34,10 @@ double overhead__duty(double share, double attached, double budget)
 
 double overhead__smooth(double prev, double cur, double budget)
 {
-	if (prev <= 0 || cur <= budget || cur > 2 * prev)
+	if (prev <= 0 || cur <= budget)
 		return cur;
+	if (cur > 4 * prev)
+		return 4 * prev;
 	return prev + (cur - prev) / 3;
 }
 

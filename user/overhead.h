@@ -70,10 +70,10 @@ double overhead__duty(double share, double attached, double budget);
 
 /*
  * The share full capture would cost, smoothed over ticks: prev moves a third of the way to
- * cur, except that it follows cur at once when cur is at or below budget (a storm that ends
- * gives full capture back at the next tick) or above twice prev (a storm that starts is bounded
- * at once). Smoothing keeps the duty cycle from chasing the noise of short windows, whose
- * inverse would overshoot the budget on average. prev 0: no history, cur as is.
+ * cur, and at most quadruples in a tick, so that one short window that caught a burst does
+ * not shrink the next windows much (their estimates would be noisier still); a storm that
+ * starts is bounded within two or three ticks. It follows cur at once when cur is at or below budget: a storm
+ * that ends gives full capture back at the next tick. prev 0: no history, cur as is.
  */
 double overhead__smooth(double prev, double cur, double budget);
 

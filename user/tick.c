@@ -43,6 +43,7 @@ static const struct {
 struct hot_slot {
 	__u64 last[HOT_WORDS];
 	double acc[HOT_WORDS];
+	__u64 untimed; /* syscalls of ticks whose window timed none: for the next that does */
 	bool set;
 };
 
@@ -460,8 +461,12 @@ static void extrapolate(struct tick *t, struct snapshot *s, double ratio)
 		for (r = 0, w = 0; r < HOT_RANGES; r++, w += n) {
 			n = hot_ranges[r].to - hot_ranges[r].from;
 			rr = ratio;
-			if (r == HOT_LATENCY && h->set && sys && lat)
-				rr = ratio * lat / sys;
+			if (r == HOT_LATENCY && h->set && sys + h->untimed && lat) {
+				rr = ratio * lat / (sys + h->untimed);
+				h->untimed = 0;
+			} else if (r == HOT_LATENCY && h->set && !lat) {
+				h->untimed += sys;
+			}
 			/*
 			 * An agent first seen after the first tick started in this run: what it
 			 * counted, it counted in this tick's window (last and acc are zero).

@@ -155,10 +155,11 @@ static void test_share_and_duty(void **state)
 	assert_true(overhead__duty(0.5, 1, 0) == 1);
 	assert_true(overhead__duty(0.5, 0, 0.01) == 1);
 
-	/* Smoothing: a third of the way, but at once when a storm starts or ends. */
+	/* Smoothing: a third of the way, at most times 4, but at once when a storm ends. */
 	assert_true(overhead__smooth(0, 0.05, 0.01) == 0.05);
 	assert_true(fabs(overhead__smooth(0.05, 0.08, 0.01) - 0.06) < 1e-12);
-	assert_true(overhead__smooth(0.05, 0.2, 0.01) == 0.2);
+	assert_true(fabs(overhead__smooth(0.05, 0.09, 0.01) - 0.05 - 0.04 / 3) < 1e-12);
+	assert_true(overhead__smooth(0.05, 0.5, 0.01) == 0.2);
 	assert_true(overhead__smooth(0.05, 0.009, 0.01) == 0.009);
 }
 
