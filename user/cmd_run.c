@@ -33,8 +33,7 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: swarmwatch run [--config FILE] [--listen ADDR:PORT] [--interval DURATION]\n"
-		"                      [--pin-path DIR] [--state-dir DIR] [--overhead-budget PCT]\n"
-		"                      [-v] [--unpin]\n"
+		"                      [--pin-path DIR] [--state-dir DIR] [-v] [--unpin]\n"
 		"\n"
 		"Watches the agents on this host through eBPF and serves Prometheus metrics.\n"
 		"\n"
@@ -45,9 +44,6 @@ static void run_usage(FILE *f)
 		"  -s, --state-dir DIR      where history and learned state are kept\n"
 		"                           (default /var/lib/swarmwatch; \"\" keeps them in memory)\n"
 		"                           (default /sys/fs/bpf/swarmwatch)\n"
-		"      --overhead-budget PCT\n"
-		"                           share of host CPU the BPF hooks may cost, in percent\n"
-		"                           (default 0: no bound, full capture always; 1 is a sensible bound)\n"
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
 		"  -h, --help               this text\n");
@@ -125,7 +121,6 @@ int cmd_run(int argc, char **argv)
 		{"pin-path", required_argument, NULL, 'p'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"unpin", no_argument, NULL, 'U'},
-		{"overhead-budget", required_argument, NULL, 'B'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -133,7 +128,6 @@ int cmd_run(int argc, char **argv)
 	const char *config_path = NULL, *listen = NULL, *interval = NULL, *pin_path = NULL;
 	const char *state_dir = NULL;
 	struct store *store = NULL;
-	const char *budget = NULL;
 	struct tick *tick = NULL;
 	struct identity *id = NULL;
 	struct handlers handlers;
@@ -168,9 +162,6 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'U':
 			unpin = true;
-			break;
-		case 'B':
-			budget = optarg;
 			break;
 		case 'v':
 			log__set_level(LOG_DEBUG);
@@ -212,18 +203,6 @@ int cmd_run(int argc, char **argv)
 		pr_err("--interval \"%s\": must be a duration from 10ms to 1h, like 500ms or 1s",
 		       interval);
 		goto out;
-	}
-	if (budget) {
-		char *end;
-		double pct = strtod(budget, &end);
-
-		if (end == budget || *end || !(pct >= 0 && pct <= 100)) {
-			pr_err("--overhead-budget \"%s\": must be a percentage from 0 to 100, like 1 "
-			       "or 0.5",
-			       budget);
-			goto out;
-		}
-		cfg.overhead_budget = pct / 100;
 	}
 	if (unpin) {
 		int n = kernel__unpin(cfg.pin_path);
@@ -293,7 +272,7 @@ int cmd_run(int argc, char **argv)
 		cfg.listen, cfg.interval_ns / 1e9, cfg.pin_path);
 	next = mono_ns();
 	while (!stopping) {
-		__u64 now = mono_ns(), wake = next, off;
+		__u64 now = mono_ns();
 
 		if (now >= next) {
 			tick__run(tick);
@@ -302,15 +281,8 @@ int cmd_run(int argc, char **argv)
 				next = now + cfg.interval_ns; /* fell behind: skip, don't burst */
 			continue;
 		}
-		off = tick__duty_at(tick);
-		if (off && now >= off) {
-			tick__duty(tick, now); /* the overhead budget's duty cycle */
-			continue;
-		}
-		if (off && off < wake)
-			wake = off;
 		/* Wait for the next tick, handling exec events as they come. */
-		kernel__poll(k, (int)((wake - now + 999999) / 1000000));
+		kernel__poll(k, (int)((next - now + 999999) / 1000000));
 	}
 	pr_info("stopping; pinned maps stay in %s (swarmwatch run --unpin removes them)",
 		cfg.pin_path);

@@ -72,7 +72,6 @@ struct config {
 	bool statsd_trust_agent_tag; /* an "agent" tag names the agent */
 	__u32 statsd_max_series; /* app series per agent */
 	__u32 statsd_max_values; /* values per label of one app family and agent */
-	double overhead_budget; /* share of host CPU the BPF programs may cost; 0: no bound */
 };
 
 /* The configuration used when no file is given, as JSON text. */

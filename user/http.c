@@ -284,21 +284,6 @@ static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c)
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
-static enum MHD_Result serve_overhead(struct http *h, struct MHD_Connection *c)
-{
-	struct snapshot *s = acquire(h);
-	char *body;
-
-	if (!s)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "no data yet: first tick pending");
-	body = api__overhead(s);
-	snapshot__release(s);
-	if (!body)
-		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
-}
-
 /* Most points a range query returns per series. */
 #define QUERY_MAX_POINTS 11000
 
@@ -495,7 +480,6 @@ static const struct route {
 	{"/api/v1/series", serve_series},
 	{"/api/v1/query_range", serve_query_range},
 	{"/api/v1/agents", serve_agents},
-	{"/api/v1/overhead", serve_overhead},
 };
 
 static const struct route *route_find(const char *url)

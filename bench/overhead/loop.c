@@ -2,9 +2,7 @@
 /*
  * The measured workload: N getppid() syscalls on one CPU, printing the mean
  * nanoseconds per call. With --agent it also serves as a light agent
- * process: a burst of syscalls every 100 ms until killed. With --paced N it
- * makes exactly N calls, 100 every millisecond (absolute deadlines, so it
- * keeps pace when it is late), as an agent paced by its peers would.
+ * process: a burst of syscalls every 100 ms until killed.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -37,24 +35,6 @@ int main(int argc, char **argv)
 				syscall(SYS_getppid);
 			nanosleep(&nap, NULL);
 		}
-	}
-	if (argc > 2 && !strcmp(argv[1], "--paced")) {
-		struct timespec next;
-
-		n = atol(argv[2]);
-		clock_gettime(CLOCK_MONOTONIC, &next);
-		for (i = 0; i < n; i++) {
-			syscall(SYS_getppid);
-			if (i % 100 != 99)
-				continue;
-			next.tv_nsec += 1000000;
-			if (next.tv_nsec >= 1000000000L) {
-				next.tv_nsec -= 1000000000L;
-				next.tv_sec++;
-			}
-			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
-		}
-		return 0;
 	}
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
