@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "cmd.h"
 #include "http.h"
@@ -47,14 +48,6 @@ static void run_usage(FILE *f)
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
 		"  -h, --help               this text\n");
-}
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 struct handlers {
@@ -270,9 +263,9 @@ int cmd_run(int argc, char **argv)
 	log_collectors(k);
 	pr_info("version " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",
 		cfg.listen, cfg.interval_ns / 1e9, cfg.pin_path);
-	next = mono_ns();
+	next = clock__mono_ns();
 	while (!stopping) {
-		__u64 now = mono_ns();
+		__u64 now = clock__mono_ns();
 
 		if (now >= next) {
 			tick__run(tick);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "collector.h"
 #include "identity.h"
 #include "kernel.h"
@@ -33,14 +34,6 @@ struct collector {
 	bool *retired; /* per slot: a named agent no longer exported */
 	bool *idle; /* per slot: retired at the last sample, so without a live instance */
 };
-
-static __u64 now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void on_name(void *ctx, const char *name, __u32 slot)
 {
@@ -311,7 +304,7 @@ static bool stats_empty(const struct sw_agent_stats *s)
 
 int collector__sample(struct collector *col, struct snapshot *s)
 {
-	__u64 t0 = now_ns(CLOCK_MONOTONIC);
+	__u64 t0 = clock__ns(CLOCK_MONOTONIC);
 	struct kernel_read *r = &col->r;
 	int n = 0, err, i;
 	__u32 slot;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ingest.h"
 #include "log.h"
 #include "statsd.h"
@@ -71,14 +72,6 @@ struct ingest {
 	__u64 malformed;
 	__u64 oversized;
 };
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void count(__u64 *c, __u64 n)
 {
@@ -298,7 +291,7 @@ static int drain(struct ingest *g, int t)
 		n = recvmmsg(g->fd[t], msgs, BURST, MSG_DONTWAIT, NULL);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		now = mono_ns();
+		now = clock__mono_ns();
 		count(&g->datagrams[t], n);
 		/* Senders first, outside the lock: a /proc scan must not hold up the tick. */
 		for (i = 0; i < n; i++)

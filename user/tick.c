@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "anomaly.h"
 #include "apps.h"
 #include "catalog.h"
@@ -39,14 +40,6 @@ struct tick {
 	__u64 last_cgroup_scan; /* monotonic ns */
 	struct snapshot_slot slot;
 };
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 #define STATE_SAVE_S 600 /* each agent's learned state is saved this often */
 
@@ -343,7 +336,7 @@ static void stage_detect(struct tick *t, struct snapshot *s)
 
 int tick__run(struct tick *t)
 {
-	__u64 t0 = mono_ns();
+	__u64 t0 = clock__mono_ns();
 	struct snapshot *s;
 	int err;
 
@@ -361,7 +354,7 @@ int tick__run(struct tick *t)
 	stage_store(t, s);
 	stage_detect(t, s);
 	stage_save(t);
-	s->tick_seconds = (mono_ns() - t0) / 1e9;
+	s->tick_seconds = (clock__mono_ns() - t0) / 1e9;
 	snapshot__publish(&t->slot, s);
 	return 0;
 }
