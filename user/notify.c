@@ -223,8 +223,10 @@ static char *render_am(json_t *v4)
 		if (!o)
 			break;
 		json_object_set(o, "labels", json_object_get(a, "labels"));
-		json_object_set(o, "annotations",
-				json_object_get(a, "annotations") ?: json_object());
+		if (json_object_get(a, "annotations"))
+			json_object_set(o, "annotations", json_object_get(a, "annotations"));
+		else
+			json_object_set_new(o, "annotations", json_object());
 		json_object_set_new(o, "startsAt", json_string(jstr(a, "startsAt")));
 		if (!zero_time(jstr(a, "endsAt")))
 			json_object_set_new(o, "endsAt", json_string(jstr(a, "endsAt")));
@@ -755,11 +757,11 @@ static void settle(struct notify *n, const struct row *r, enum notify_result res
 		pr_err("notify: cannot update the outbox: %s; the notification may be sent again",
 		       sqlite3_errmsg(n->db));
 	sqlite3_finalize(st);
-	refresh_queue(n);
-	pthread_mutex_unlock(&n->db_lock);
 	pthread_mutex_lock(&n->lock);
 	n->st.total[n->p.receivers[r->ri].channel][res]++;
 	pthread_mutex_unlock(&n->lock);
+	refresh_queue(n); /* after the count, so a flush that returns sees it */
+	pthread_mutex_unlock(&n->db_lock);
 }
 
 static void *sender(void *arg)
