@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerting.h"
 #include "anomaly.h"
 #include "api.h"
 #include "text.h"
@@ -99,6 +100,67 @@ char *api__anomalies(const struct anomaly_view *v)
 	    !json_object_set_new(root, "recent", episodes_json(v->recent, v->nrecent)))
 		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(root);
+	return text;
+}
+
+static json_t *number_or_null(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *alert_json(const struct alert_view_item *a)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_string(a->id));
+	json_object_set_new(o, "alertname", json_string(a->rule));
+	json_object_set_new(o, "agent", json_string(a->agent));
+	json_object_set_new(o, "state", json_string(a->state));
+	json_object_set_new(o, "severity", json_string(a->severity));
+	json_object_set_new(o, "startsAt", time_json(a->active));
+	json_object_set_new(o, "endsAt", a->ends > 0 ? time_json(a->ends) : json_null());
+	json_object_set_new(o, "value", number_or_null(a->value));
+	json_object_set_new(o, "threshold", number_or_null(a->threshold));
+	json_object_set_new(o, "summary", json_string(a->summary));
+	json_object_set_new(o, "cause", a->cause[0] ? json_string(a->cause) : json_null());
+	json_object_set_new(o, "acknowledged", json_boolean(a->acked));
+	json_object_set_new(o, "silenced", json_boolean(a->silenced));
+	json_object_set_new(o, "inhibited", json_boolean(a->inhibited));
+	return o;
+}
+
+char *api__alerts(const struct alert_view *v)
+{
+	json_t *root = json_object(), *arr = json_array();
+	char *text = NULL;
+	int i;
+
+	if (!root || !arr) {
+		json_decref(root);
+		json_decref(arr);
+		return NULL;
+	}
+	for (i = 0; i < v->n; i++)
+		if (json_array_append_new(arr, alert_json(&v->items[i])))
+			goto out;
+	if (!json_object_set_new(root, "time", time_json(v->time)) &&
+	    !json_object_set_new(root, "alerts", arr))
+		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	arr = NULL;
+out:
+	json_decref(arr);
+	json_decref(root);
+	return text;
+}
+
+char *api__ack(const char *id)
+{
+	json_t *o = json_pack("{s:s, s:s}", "status", "ok", "acknowledged", id);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
 	return text;
 }
 

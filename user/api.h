@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+struct alert_view;
 struct anomaly_view;
 struct snapshot;
 struct store;
@@ -64,5 +65,16 @@ char *api__query_range(struct store *st, const char *metric, const char *agent,
  * figures, then those the store st (may be NULL) remembers.
  */
 char *api__agents(struct store *st, const struct snapshot *s);
+
+/*
+ * api__alerts - GET /api/v1/alerts for view v: {"time", "alerts": [...]}, each alert {"id"
+ * (fingerprint, for ack), "alertname", "agent", "state" (pending, firing, resolved), "severity",
+ * "startsAt", "endsAt" (null while active), "value", "threshold", "summary", "cause" (or null),
+ * "acknowledged", "silenced", "inhibited"}, firing ones first.
+ */
+char *api__alerts(const struct alert_view *v);
+
+/* api__ack - the answer to POST /api/v1/alerts/{id}/ack: {"status": "ok", "acknowledged": id}. */
+char *api__ack(const char *id);
 
 #endif

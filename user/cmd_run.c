@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerting.h"
 #include "config.h"
 #include "cmd.h"
 #include "http.h"
@@ -32,7 +33,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: swarmwatch run [--config FILE] [--listen ADDR:PORT] [--interval DURATION]\n"
-		"                      [--pin-path DIR] [--state-dir DIR] [-v] [--unpin]\n"
+		"                      [--pin-path DIR] [--state-dir DIR] [--webhook URL] [-v]\n"
+		"                      [--unpin]\n"
 		"\n"
 		"Watches the agents on this host through eBPF and serves Prometheus metrics.\n"
 		"\n"
@@ -40,9 +42,11 @@ static void run_usage(FILE *f)
 		"  -l, --listen ADDR:PORT   HTTP address (default 0.0.0.0:7979)\n"
 		"  -i, --interval DURATION  collector tick, e.g. 500ms, 1s (default 1s)\n"
 		"  -p, --pin-path DIR       bpffs directory for pinned maps\n"
-		"  -s, --state-dir DIR      where history and learned state are kept\n"
-		"                           (default /var/lib/swarmwatch; \"\" keeps them in memory)\n"
 		"                           (default /sys/fs/bpf/swarmwatch)\n"
+		"  -s, --state-dir DIR      where history, learned state and the notification outbox\n"
+		"                           are kept (default /var/lib/swarmwatch; \"\" keeps them in\n"
+		"                           memory)\n"
+		"  -w, --webhook URL        send every alert to URL (Alertmanager webhook v4 body)\n"
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
 		"  -h, --help               this text\n");
@@ -67,6 +71,11 @@ static void on_event(void *ctx, const struct sw_event *e)
 
 	identity__event(h->id, e);
 	tls__event(h->tls, e);
+}
+
+static int ack(void *ctx, const char *id)
+{
+	return alerting__ack(ctx, id);
 }
 
 static void log_collectors(struct kernel *k)
@@ -120,6 +129,7 @@ int cmd_run(int argc, char **argv)
 		{"pin-path", required_argument, NULL, 'p'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"unpin", no_argument, NULL, 'U'},
+		{"webhook", required_argument, NULL, 'w'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -127,6 +137,7 @@ int cmd_run(int argc, char **argv)
 	const char *config_path = NULL, *listen = NULL, *interval = NULL, *pin_path = NULL;
 	const char *state_dir = NULL;
 	struct store *store = NULL;
+	const char *webhook = NULL;
 	struct tick *tick = NULL;
 	struct identity *id = NULL;
 	struct handlers handlers;
@@ -141,7 +152,7 @@ int cmd_run(int argc, char **argv)
 	int opt, ret = 1;
 	__u64 next;
 
-	while ((opt = getopt_long(argc, argv, "c:l:i:p:s:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:l:i:p:s:w:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -160,6 +171,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'U':
 			unpin = true;
+			break;
+		case 'w':
+			webhook = optarg;
 			break;
 		case 'v':
 			log__set_level(LOG_DEBUG);
@@ -202,6 +216,13 @@ int cmd_run(int argc, char **argv)
 		       interval);
 		goto out;
 	}
+	if (webhook && config__add_webhook(&cfg, webhook)) {
+		pr_err("--webhook \"%s\": must be an http:// or https:// URL of under %d characters",
+		       webhook, NOTIFY_URL_MAX);
+		goto out;
+	}
+	if (webhook && !cfg.alerts_on)
+		pr_warn("--webhook: alerts are off in the configuration, so nothing will be sent");
 	if (unpin) {
 		int n = kernel__unpin(cfg.pin_path);
 
@@ -249,9 +270,12 @@ int cmd_run(int argc, char **argv)
 	http__attach_store(h, store);
 	tick = tick__new(&cfg, k, id, tls, store);
 	if (!tick) {
-		pr_err("out of memory");
+		if (errno == ENOMEM)
+			pr_err("out of memory");
 		goto out;
 	}
+	if (tick__alerting(tick))
+		http__set_ack(h, ack, tick__alerting(tick));
 	http__attach(h, tick__slot(tick));
 	log_collectors(k);
 	pr_info("version " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",

@@ -33,6 +33,8 @@ struct http {
 	struct MHD_Daemon *mhd;
 	struct snapshot_slot *slot; /* NULL until attached */
 	struct store *store; /* NULL until attached: no history endpoints */
+	int (*ack)(void *ctx, const char *id); /* NULL until set */
+	void *ack_ctx;
 	__u64 interval_ns;
 	int fd;
 };
@@ -165,8 +167,6 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 		MHD_add_response_header(r, "Content-Encoding", "gzip");
 	MHD_add_response_header(r, "Vary", "Accept-Encoding");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, "Allow", "GET, HEAD");
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -189,6 +189,28 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 	if (!body)
 		return MHD_NO;
 	return respond(c, status, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
+/* 405 with the Allow header the route takes. */
+static enum MHD_Result respond_not_allowed(struct MHD_Connection *c, const char *allow,
+					   const char *message)
+{
+	char *body = api__error(message);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (!body)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", API_CONTENT_TYPE);
+	MHD_add_response_header(r, "Allow", allow);
+	ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 /* gzip-compresses in[0..len) into a malloc'd buffer; NULL on failure. */
@@ -220,8 +242,9 @@ static char *gzip(const char *in, size_t len, size_t *outlen)
 	return out;
 }
 
-static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c, const char *url)
 {
+	(void)url;
 	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
 	struct snapshot *s = acquire(h);
 	struct buf b;
@@ -248,8 +271,9 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
 	return respond(c, MHD_HTTP_OK, PROM_CONTENT_TYPE, b.data, b.len, 0);
 }
 
-static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c, const char *url)
 {
+	(void)url;
 	struct snapshot *s = acquire(h);
 	struct timespec ts;
 	double age, limit = 3.0 * h->interval_ns / 1e9 + 2;
@@ -268,8 +292,9 @@ static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
 	return respond_text(c, "ok\n");
 }
 
-static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c, const char *url)
 {
+	(void)url;
 	struct snapshot *s = acquire(h);
 	char *body;
 
@@ -318,8 +343,9 @@ static bool metric_known(const char *name)
 	return false;
 }
 
-static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c, const char *url)
 {
+	(void)url;
 	const char *metric = arg(c, "metric");
 	struct store *st = store_of(h);
 	char msg[200];
@@ -333,8 +359,9 @@ static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c)
 	return respond_json(c, api__series(st, arg(c, "agent"), metric));
 }
 
-static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *c, const char *url)
 {
+	(void)url;
 	const char *metric = arg(c, "metric"), *start = arg(c, "start"), *end = arg(c, "end");
 	const char *step = arg(c, "step"), *rate = arg(c, "rate");
 	struct store_query q = {.tier = -1};
@@ -409,8 +436,9 @@ static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *
 	return respond_json(c, doc);
 }
 
-static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c, const char *url)
 {
+	(void)url;
 	struct snapshot *s = acquire(h);
 	char *doc = api__agents(store_of(h), s);
 
@@ -418,8 +446,60 @@ static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c)
 	return respond_json(c, doc);
 }
 
-static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_alerts(struct http *h, struct MHD_Connection *c, const char *url)
 {
+	struct snapshot *s = acquire(h);
+	char *body;
+
+	(void)url;
+	if (!s)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	body = s->alerts ? api__alerts(s->alerts) : NULL;
+	snapshot__release(s);
+	if (!body)
+		return respond_error(
+			c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			"no alert data: alerts are off (\"alerts\": {\"enabled\": true} "
+			"turns them on) or memory ran out");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
+/* POST /api/v1/alerts/{id}/ack: the id is the alert's 16-hex-digit fingerprint. */
+static enum MHD_Result serve_ack(struct http *h, struct MHD_Connection *c, const char *url)
+{
+	const char *id = url + strlen("/api/v1/alerts/");
+	char buf[17], msg[256];
+	size_t n = strcspn(id, "/");
+	char *body;
+	int err;
+
+	if (n != 16 || strcmp(id + n, "/ack") || strspn(id, "0123456789abcdef") < 16) {
+		snprintf(msg, sizeof(msg),
+			 "not found: %.100s (POST /api/v1/alerts/ID/ack, ID from "
+			 "GET /api/v1/alerts)",
+			 url);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	memcpy(buf, id, 16);
+	buf[16] = 0;
+	if (!h->ack)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
+	err = h->ack(h->ack_ctx, buf);
+	if (err) {
+		snprintf(msg, sizeof(msg),
+			 "no alert %s (it may have resolved; see GET /api/v1/alerts)", buf);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	body = api__ack(buf);
+	if (!body)
+		return MHD_NO;
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
+static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c, const char *url)
+{
+	(void)url;
 	struct snapshot *s = acquire(h);
 	struct buf b;
 	int i;
@@ -466,20 +546,24 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 	return respond(c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len, 0);
 }
 
-typedef enum MHD_Result (*serve_fn)(struct http *h, struct MHD_Connection *c);
+typedef enum MHD_Result (*serve_fn)(struct http *h, struct MHD_Connection *c, const char *url);
 
 /* Every endpoint; each answers GET and HEAD (MHD leaves out the body of a HEAD). */
 static const struct route {
 	const char *path;
 	serve_fn serve;
+	bool post; /* POST only; otherwise GET and HEAD */
+	bool prefix; /* path is a prefix of the URL */
 } routes[] = {
-	{"/", serve_index},
-	{"/metrics", serve_metrics},
-	{"/healthz", serve_health},
-	{"/api/v1/anomalies", serve_anomalies},
-	{"/api/v1/series", serve_series},
-	{"/api/v1/query_range", serve_query_range},
-	{"/api/v1/agents", serve_agents},
+	{"/", serve_index, false, false},
+	{"/metrics", serve_metrics, false, false},
+	{"/healthz", serve_health, false, false},
+	{"/api/v1/anomalies", serve_anomalies, false, false},
+	{"/api/v1/series", serve_series, false, false},
+	{"/api/v1/query_range", serve_query_range, false, false},
+	{"/api/v1/agents", serve_agents, false, false},
+	{"/api/v1/alerts", serve_alerts, false, false},
+	{"/api/v1/alerts/", serve_ack, true, true},
 };
 
 static const struct route *route_find(const char *url)
@@ -487,7 +571,8 @@ static const struct route *route_find(const char *url)
 	size_t i;
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (!strcmp(url, routes[i].path))
+		if (routes[i].prefix ? !strncmp(url, routes[i].path, strlen(routes[i].path))
+				     : !strcmp(url, routes[i].path))
 			return &routes[i];
 	return NULL;
 }
@@ -506,18 +591,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		snprintf(msg, sizeof(msg), "not found: %.100s (see / for the endpoints)", url);
 		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
 	}
-	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+	if (r->post ? strcmp(method, "POST") : strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		*upload_data_size = 0;
-		snprintf(msg, sizeof(msg), "method %.16s not allowed on %s: use GET or HEAD",
-			 method, r->path);
-		return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, msg);
+		snprintf(msg, sizeof(msg), "method %.16s not allowed on %s: use %s", method,
+			 r->path, r->post ? "POST" : "GET or HEAD");
+		return respond_not_allowed(c, r->post ? "POST" : "GET, HEAD", msg);
 	}
 	if (!*req) {
 		/* Headers only so far; answer on the second call. */
 		*req = (void *)1;
 		return MHD_YES;
 	}
-	return r->serve(cls, c);
+	if (*upload_data_size) {
+		*upload_data_size = 0; /* a body is not needed: ignored */
+		return MHD_YES;
+	}
+	return r->serve(cls, c, url);
+}
+
+void http__set_ack(struct http *h, int (*ack)(void *ctx, const char *id), void *ctx)
+{
+	h->ack_ctx = ctx;
+	__atomic_store_n(&h->ack, ack, __ATOMIC_RELEASE);
 }
 
 void http__attach_store(struct http *h, struct store *st)

@@ -39,6 +39,12 @@ void http__attach_store(struct http *h, struct store *st);
 void http__attach(struct http *h, struct snapshot_slot *slot);
 void http__stop(struct http *h);
 
+/*
+ * Serves POST /api/v1/alerts/{id}/ack with ack(ctx, id), which returns 0 or -ENOENT; until it
+ * is set that endpoint answers 503.
+ */
+void http__set_ack(struct http *h, int (*ack)(void *ctx, const char *id), void *ctx);
+
 /* Splits "host:port" / "[v6]:port" into host and port; 0 or -EINVAL. */
 int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen);
 

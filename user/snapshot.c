@@ -24,6 +24,8 @@ void snapshot__put(struct snapshot *s)
 		return;
 	if (s->anomalies && s->anomalies_free)
 		s->anomalies_free(s->anomalies);
+	if (s->alerts && s->alerts_free)
+		s->alerts_free(s->alerts);
 	free(s->agents);
 	free(s->requests);
 	free(s);

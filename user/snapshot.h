@@ -56,6 +56,7 @@ struct map_stat {
 #define SNAPSHOT_MAX_MAPS 24
 
 struct anomaly_view;
+struct alert_view;
 
 struct snapshot {
 	int refs;
@@ -86,6 +87,8 @@ struct snapshot {
 	 */
 	struct anomaly_view *anomalies; /* scores and episodes of the tick */
 	void (*anomalies_free)(struct anomaly_view *v);
+	struct alert_view *alerts; /* alerts and notification counters of the tick */
+	void (*alerts_free)(struct alert_view *v);
 };
 
 /* A zeroed snapshot holding one reference; NULL on out of memory. */
