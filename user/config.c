@@ -1214,6 +1214,36 @@ static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
 	return 0;
 }
 
+static int parse_notify(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {"retry_min", "retry_max", "timeout", "max_queue", NULL};
+	struct notify_params *np = c->notify;
+	__u64 lo = (__u64)np->backoff_min_ms * 1000000, hi = (__u64)np->backoff_max_ms * 1000000,
+	      t = (__u64)np->timeout_ms * 1000000;
+	long long n = 0;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_at(p, "notify", "\"notify\" must be an object");
+	if ((err = check_keys(p, o, "notify", keys)) ||
+	    (err = get_duration(p, o, "retry_min", 1000000ULL, 3600000000000ULL,
+				"from 1ms to 1h (\"1s\")", &lo)) < 0 ||
+	    (err = get_duration(p, o, "retry_max", 1000000ULL, 86400000000000ULL,
+				"from 1ms to 24h (\"60s\")", &hi)) < 0 ||
+	    (err = get_duration(p, o, "timeout", 1000000ULL, 300000000000ULL,
+				"from 1ms to 5m (\"10s\")", &t)) < 0 ||
+	    (err = get_int(p, o, "max_queue", 1, 10000000, &n)) < 0)
+		return err;
+	if (err)
+		np->max_rows = (uint32_t)n;
+	if (hi < lo)
+		return fail_at(p, "retry_max", "\"retry_max\" must not be below \"retry_min\"");
+	np->backoff_min_ms = (uint32_t)(lo / 1000000);
+	np->backoff_max_ms = (uint32_t)(hi / 1000000);
+	np->timeout_ms = (uint32_t)(t / 1000000);
+	return 0;
+}
+
 /* With receivers but no routes, every alert goes to every receiver. */
 static void default_routes(struct config *c)
 {
@@ -1295,11 +1325,10 @@ static void defaults(struct config *c)
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"listen",   "interval",	       "pin_path",   "max_agents",
-		"identity", "syscalls",	       "collectors", "bpf_stats",
-		"anomaly",  "agent_retention", "upstreams",  "top_upstreams",
-		"tls",	    "store",	       "alerts",     "receivers",
-		NULL};
+		"listen",    "interval",      "pin_path",  "max_agents", "identity",
+		"syscalls",  "collectors",    "bpf_stats", "anomaly",	 "agent_retention",
+		"upstreams", "top_upstreams", "tls",	   "store",	 "alerts",
+		"receivers", "notify",	      NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -1378,6 +1407,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	if ((v = json_object_get(root, "store")) && (ret = parse_store(&p, v, c)))
 		goto out;
 	if ((v = json_object_get(root, "receivers")) && (ret = parse_receivers(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "notify")) && (ret = parse_notify(&p, v, c)))
 		goto out;
 	if ((v = json_object_get(root, "alerts")) && (ret = parse_alerts(&p, v, c)))
 		goto out;
