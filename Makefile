@@ -106,6 +106,7 @@ test_num_MODS := num
 test_metrics_MODS := $(METRICS_MODS)
 test_notify_MODS := notify log
 test_alert_MODS := alert
+test_values_MODS := values alert snapshot $(CATALOG_MODS)
 test_prom_MODS := prom rates $(TEXT_MODS)
 test_rates_MODS := rates
 test_snapshot_MODS := snapshot
