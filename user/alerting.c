@@ -136,6 +136,42 @@ int alerting__ack(struct alerting *a, const char *id)
 	return err;
 }
 
+int64_t alerting__silence_add(struct alerting *a, const struct alert_silence *s)
+{
+	struct timespec ts;
+	int64_t id;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pthread_mutex_lock(&a->lock);
+	id = alert__silence_add(a->engine, s, ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+	if (id > 0)
+		a->dirty = true;
+	pthread_mutex_unlock(&a->lock);
+	return id;
+}
+
+size_t alerting__silences(struct alerting *a, struct alert_silence *out, size_t cap)
+{
+	size_t n;
+
+	pthread_mutex_lock(&a->lock);
+	n = alert__silences(a->engine, out, cap);
+	pthread_mutex_unlock(&a->lock);
+	return n;
+}
+
+int alerting__silence_expire(struct alerting *a, uint64_t id)
+{
+	int err;
+
+	pthread_mutex_lock(&a->lock);
+	err = alert__silence_expire(a->engine, id);
+	if (!err)
+		a->dirty = true;
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
 struct fill {
 	struct alert_view *v;
 	int cap;

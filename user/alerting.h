@@ -87,6 +87,15 @@ int alerting__tick(struct alerting *a, struct snapshot *s);
 /* alerting__ack - acknowledges alert id (its fingerprint). 0 or -ENOENT. */
 int alerting__ack(struct alerting *a, const char *id);
 
+/* alerting__silence_add - adds silence s (alert__silence_add() at the current time). */
+int64_t alerting__silence_add(struct alerting *a, const struct alert_silence *s);
+
+/* alerting__silences - the active silences (alert__silences()). */
+size_t alerting__silences(struct alerting *a, struct alert_silence *out, size_t cap);
+
+/* alerting__silence_expire - ends silence id now. 0 or -ENOENT. */
+int alerting__silence_expire(struct alerting *a, uint64_t id);
+
 /* alerting__view_free - frees a view; NULL is ignored. */
 void alerting__view_free(struct alert_view *v);
 

@@ -78,6 +78,23 @@ static int ack(void *ctx, const char *id)
 	return alerting__ack(ctx, id);
 }
 
+static int64_t silence_add(void *ctx, const struct alert_silence *s)
+{
+	return alerting__silence_add(ctx, s);
+}
+
+static size_t silences(void *ctx, struct alert_silence *out, size_t cap)
+{
+	return alerting__silences(ctx, out, cap);
+}
+
+static int silence_expire(void *ctx, uint64_t id)
+{
+	return alerting__silence_expire(ctx, id);
+}
+
+static const struct http_alert_ops alert_ops = {ack, silence_add, silences, silence_expire};
+
 static void log_collectors(struct kernel *k)
 {
 	char up[256] = "", down[256] = "";
@@ -275,7 +292,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (tick__alerting(tick))
-		http__set_ack(h, ack, tick__alerting(tick));
+		http__set_alerts(h, &alert_ops, tick__alerting(tick));
 	http__attach(h, tick__slot(tick));
 	log_collectors(k);
 	pr_info("version " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",

@@ -20,7 +20,9 @@ checks=("swarmwatch starts with --webhook and a state directory"
 	"/metrics shows swarmwatch_alerts and webhook notifications sent"
 	"promtool check metrics reports nothing on the page"
 	"after the burst the sink gets a resolved notification for the same alert"
-	"no notification was sent twice")
+	"no notification was sent twice"
+	"a silence is created, listed and expired through /api/v1/silences; bad ones are refused"
+	"GET on the ack path is a 405 that allows POST")
 echo "1..${#checks[@]}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
 [ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
@@ -194,4 +196,19 @@ echo "$resolved" | grep -q "FP=$fp"
 ok $? "${checks[8]}"
 python3 "$work/hook.py" "$work/hook.jsonl" "$pool" count
 ok $? "${checks[9]}"
+
+api=http://127.0.0.1:$sw_port/api/v1/silences
+made=$(curl -sf -X POST -d "{\"matchers\": {\"agent\": \"$pool\"}, \"duration\": \"1h\"}" "$api")
+id=$(echo "$made" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+listed=$(curl -sf "$api")
+bad=$(curl -s -o "$work/bad.json" -w '%{http_code}' -X POST -d '{"matchers": {}}' "$api")
+gone=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$api/$id")
+again=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$api/$id")
+echo "# created $made; listed $listed; bad body: $bad $(cat "$work/bad.json"); delete: $gone then $again"
+[ -n "$id" ] && echo "$listed" | grep -q "\"agent\":\"$pool\"" && [ "$bad" = 400 ] &&
+	[ "$gone" = 200 ] && [ "$again" = 404 ] && [ "$(curl -sf "$api")" = '{"silences":[]}' ]
+ok $? "${checks[10]}"
+curl -s -D "$work/h405" -o /dev/null "http://127.0.0.1:$sw_port/api/v1/alerts/$fp/ack"
+grep -q '^HTTP/1.1 405' "$work/h405" && grep -qi '^Allow: POST' "$work/h405"
+ok $? "${checks[11]}"
 [ $tap_failed -eq 0 ]
