@@ -71,6 +71,10 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	x.origin = y.origin = NULL;
 	x.rules = y.rules = NULL;
 	x.builtin_rules = y.builtin_rules = false;
+	assert_memory_equal(a->alerts, b->alerts, sizeof(*a->alerts));
+	assert_memory_equal(a->notify, b->notify, sizeof(*a->notify));
+	x.alerts = y.alerts = NULL;
+	x.notify = y.notify = NULL;
 	assert_memory_equal(&x, &y, sizeof(x));
 }
 
