@@ -199,8 +199,13 @@ $(BUILD)/bench/storebench: bench/store/storebench.c $(BUILD)/user/store.o $(BUIL
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -lsqlite3 -lm -lpthread -o $@
 
+$(BUILD)/bench/outboxbench: bench/alerts/outboxbench.c $(BUILD)/user/notify.o $(BUILD)/user/log.o \
+		| $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -ljansson -lsqlite3 -lcurl -lcrypto -lpthread -o $@
+
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
-	$(BUILD)/bench/storebench
+	$(BUILD)/bench/storebench $(BUILD)/bench/outboxbench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
 $(BUILD)/fuzzer:

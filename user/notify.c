@@ -551,8 +551,8 @@ static int pick(struct notify *n, int64_t now, struct row *r, int64_t *next_ms)
 
 	*next_ms = 0;
 	if (sqlite3_prepare_v2(n->db,
-			       "SELECT id, receiver, key, body, next_ms, attempts FROM outbox o "
-			       "WHERE id = (SELECT min(id) FROM outbox WHERE receiver = o.receiver) "
+			       "SELECT id, receiver, key, body, next_ms, attempts FROM outbox "
+			       "WHERE id IN (SELECT min(id) FROM outbox GROUP BY receiver) "
 			       "ORDER BY next_ms",
 			       -1, &st, NULL))
 		return -EIO;
@@ -912,6 +912,7 @@ struct notify *notify__open(const struct notify_params *p, char *err, size_t err
 			"receiver TEXT NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL, "
 			"created_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL, "
 			"attempts INTEGER NOT NULL, UNIQUE(receiver, key))") ||
+	    exec_sql(n, "CREATE INDEX IF NOT EXISTS outbox_head ON outbox(receiver, id)") ||
 	    exec_sql(n, "CREATE TABLE IF NOT EXISTS state(name TEXT PRIMARY KEY, body BLOB)")) {
 		snprintf(err, errlen, "notify: cannot set up %s: %s; check the state directory",
 			 path, sqlite3_errmsg(n->db));

@@ -175,10 +175,12 @@ static inline void *sink_run(void *arg)
 	return NULL;
 }
 
-/* Starts a sink on a free loopback port; returns 0 or -1. */
-static inline int sink_start(struct sink *s, bool smtp)
+/* Starts a sink on loopback port `port` (0: a free one); returns 0 or -1. */
+static inline int sink_start_on(struct sink *s, bool smtp, int port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				.sin_port = htons(port)};
 	socklen_t len = sizeof(a);
 	int one = 1;
 
@@ -194,6 +196,11 @@ static inline int sink_start(struct sink *s, bool smtp)
 		return -1;
 	s->port = ntohs(a.sin_port);
 	return pthread_create(&s->th, NULL, sink_run, s) ? -1 : 0;
+}
+
+static inline int sink_start(struct sink *s, bool smtp)
+{
+	return sink_start_on(s, smtp, 0);
 }
 
 static inline void sink_stop(struct sink *s)
