@@ -21,7 +21,8 @@ struct alerting {
 	struct values *values;
 	struct notify *notify; /* NULL without receivers */
 	char *saved; /* state as last written, to roll back to and to skip unchanged writes */
-	bool dirty; /* acknowledged since the last write */
+	bool dirty; /* acknowledged or silenced since the last write */
+	double written; /* when the state was last written, unix seconds */
 };
 
 int alerting__check(const struct config *c, char *err, size_t errlen)
@@ -253,8 +254,14 @@ static struct alert_view *view(struct alerting *a, double t)
 	return v;
 }
 
-/* Writes the notifications with the state; on failure the engine goes back to the last state. */
-static int persist(struct alerting *a, const struct alert_out *out, size_t n)
+/*
+ * Writes the notifications with the state; on failure the engine goes back to the last state.
+ * A state that changed without notifications (values, pending alerts) is written at most every
+ * STATE_EVERY_S: nothing was sent on it, so nothing can be sent twice for its loss.
+ */
+#define STATE_EVERY_S 10
+
+static int persist(struct alerting *a, const struct alert_out *out, size_t n, double now)
 {
 	struct notify_msg *m = NULL;
 	size_t len = 0, i;
@@ -264,7 +271,8 @@ static int persist(struct alerting *a, const struct alert_out *out, size_t n)
 	state = alert__save(a->engine, &len);
 	if (!state)
 		return -ENOMEM;
-	if (!n && !a->dirty && a->saved && !strcmp(state, a->saved)) {
+	if (!n && !a->dirty && a->saved &&
+	    (!strcmp(state, a->saved) || now - a->written < STATE_EVERY_S)) {
 		free(state);
 		return 0;
 	}
@@ -291,6 +299,7 @@ static int persist(struct alerting *a, const struct alert_out *out, size_t n)
 	free(a->saved);
 	a->saved = state;
 	a->dirty = false;
+	a->written = now;
 	return 0;
 }
 
@@ -311,7 +320,7 @@ int alerting__tick(struct alerting *a, struct snapshot *s)
 	err = alert__eval(a->engine, (int64_t)(s->time * 1e3), names, s->nagents, values__lookup,
 			  a->values, &out, &nout);
 	if (a->notify && !err)
-		err = persist(a, out, nout);
+		err = persist(a, out, nout, s->time);
 	else if (!a->notify && nout)
 		pr_debug("alerts: %zu notifications with no receiver configured", nout);
 	s->alerts = view(a, s->time);
