@@ -204,8 +204,13 @@ $(BUILD)/bench/outboxbench: bench/alerts/outboxbench.c $(BUILD)/user/notify.o $(
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -ljansson -lsqlite3 -lcurl -lcrypto -lpthread -o $@
 
+$(BUILD)/bench/evalbench: bench/alerts/evalbench.c $(patsubst %,$(BUILD)/user/%.o,values alert \
+		snapshot $(CATALOG_MODS)) | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
+
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
-	$(BUILD)/bench/storebench $(BUILD)/bench/outboxbench
+	$(BUILD)/bench/storebench $(BUILD)/bench/outboxbench $(BUILD)/bench/evalbench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
 $(BUILD)/fuzzer:

@@ -15,14 +15,49 @@
 
 #define RING_MAX 512
 #define BUCKETS_MAX 64
+/* Sums kept per tick: (family, matchers, snapshot) combinations the rules ask for. */
+#define AGG_MAX 64
 
 enum derived { D_NONE, D_ERROR_RATIO, D_SUCCESS_RATIO, D_LOAD };
+
+/*
+ * One family's series summed per agent of one snapshot, for one set of matchers: built by a
+ * single pass over the family the first time a tick asks, so that a rule costs one pass per
+ * snapshot rather than one per agent.
+ */
+struct agg {
+	const struct snapshot *s;
+	const struct catalog_family *f;
+	char key[400]; /* matchers and status set */
+	int n; /* agents of s */
+	int nb; /* buckets per agent (histograms) */
+	bool *found;
+	double *value;
+	__u64 *buckets; /* n * nb */
+};
+
+/* A snapshot's agents sorted by name, to find an agent's index. */
+struct names {
+	const struct snapshot *s;
+	int *order;
+};
+
+/* Where each agent's failed requests went in the window: the top upstream. */
+struct cause {
+	char upstream[48];
+	double failed;
+};
 
 struct values {
 	struct values_params p;
 	struct snapshot *ring[RING_MAX]; /* oldest first */
 	int n;
 	int ncpu;
+	struct agg agg[AGG_MAX]; /* this tick's sums */
+	int nagg;
+	struct names names[2]; /* newest and oldest snapshot */
+	struct cause *causes; /* per agent of the newest snapshot; NULL until asked this tick */
+	bool causes_done;
 };
 
 void values__params_default(struct values_params *p, double interval_s)
@@ -53,12 +88,34 @@ struct values *values__new(const struct values_params *p)
 	return v;
 }
 
+/* Forgets the tick's sums (the snapshots they were over may go). */
+static void forget(struct values *v)
+{
+	int i;
+
+	for (i = 0; i < v->nagg; i++) {
+		free(v->agg[i].found);
+		free(v->agg[i].value);
+		free(v->agg[i].buckets);
+	}
+	v->nagg = 0;
+	for (i = 0; i < 2; i++) {
+		free(v->names[i].order);
+		v->names[i].order = NULL;
+		v->names[i].s = NULL;
+	}
+	free(v->causes);
+	v->causes = NULL;
+	v->causes_done = false;
+}
+
 void values__free(struct values *v)
 {
 	int i;
 
 	if (!v)
 		return;
+	forget(v);
 	for (i = 0; i < v->n; i++)
 		snapshot__put(v->ring[i]);
 	free(v);
@@ -68,6 +125,7 @@ void values__push(struct values *v, struct snapshot *s)
 {
 	int drop = 0, i;
 
+	forget(v);
 	snapshot__get(s);
 	if (v->n == RING_MAX) {
 		snapshot__put(v->ring[0]);
@@ -181,10 +239,6 @@ int values__check(const struct alert_query *q, char *err, size_t errlen)
 
 /* Sums of one family's series of one agent that pass the matchers. */
 struct sum {
-	const char *agent;
-	const struct alert_matcher *m;
-	uint32_t nm;
-	int status_set; /* requests: 1 = 5xx|error, 2 = 2xx|3xx, 3 = any known status */
 	bool found;
 	double value;
 	__u64 buckets[BUCKETS_MAX + 1];
@@ -201,47 +255,161 @@ static const char *label_value(const struct catalog_sample *x, const char *name)
 	return "";
 }
 
+static const struct snapshot *sort_snap;
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(sort_snap->agents[*(const int *)a].name,
+		      sort_snap->agents[*(const int *)b].name);
+}
+
+/* The sorted agent index of s (the newest or oldest snapshot); NULL on out of memory. */
+static const struct names *names_of(struct values *v, const struct snapshot *s)
+{
+	struct names *nm = &v->names[s == v->ring[0] && v->n > 1];
+	int i;
+
+	if (nm->s == s && nm->order)
+		return nm;
+	free(nm->order);
+	nm->s = s;
+	nm->order = malloc((s->nagents + 1) * sizeof(int));
+	if (!nm->order)
+		return NULL;
+	for (i = 0; i < s->nagents; i++)
+		nm->order[i] = i;
+	sort_snap = s; /* one thread: the tick's */
+	qsort(nm->order, s->nagents, sizeof(int), by_name);
+	return nm;
+}
+
+/* Index of agent name in nm's snapshot, or -1. */
+static int agent_index(const struct names *nm, const char *name)
+{
+	int lo = 0, hi = nm->s->nagents - 1;
+
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2, c = strcmp(name, nm->s->agents[nm->order[mid]].name);
+
+		if (!c)
+			return nm->order[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+static bool status_in(const char *st, int set)
+{
+	bool bad = !strcmp(st, "5xx") || !strcmp(st, "error");
+	bool good = !strcmp(st, "2xx") || !strcmp(st, "3xx");
+
+	return !set || (set == 1 && bad) || (set == 2 && good) ||
+	       (set == 3 && strcmp(st, "unknown"));
+}
+
+struct fill {
+	struct agg *a;
+	const struct names *nm;
+	const struct alert_matcher *m;
+	uint32_t nm_count;
+	int status_set;
+};
+
 static int add_sample(void *ctx, const struct catalog_sample *x)
 {
-	struct sum *s = ctx;
+	struct fill *fl = ctx;
+	struct agg *a = fl->a;
 	uint32_t i;
-	int j;
+	int j, k;
 
-	if (strcmp(x->values[0], s->agent))
+	for (i = 0; i < fl->nm_count; i++)
+		if ((strcmp(label_value(x, fl->m[i].name), fl->m[i].value) == 0) == fl->m[i].negate)
+			return 0;
+	if (fl->status_set && !status_in(label_value(x, "status"), fl->status_set))
 		return 0;
-	for (i = 0; i < s->nm; i++)
-		if ((strcmp(label_value(x, s->m[i].name), s->m[i].value) == 0) == s->m[i].negate)
-			return 0;
-	if (s->status_set) {
-		const char *st = label_value(x, "status");
-		bool bad = !strcmp(st, "5xx") || !strcmp(st, "error");
-		bool good = !strcmp(st, "2xx") || !strcmp(st, "3xx");
-
-		if ((s->status_set == 1 && !bad) || (s->status_set == 2 && !good) ||
-		    (s->status_set == 3 && !strcmp(st, "unknown")))
-			return 0;
-	}
-	s->found = true;
-	if (x->family->type == CATALOG_HISTOGRAM) {
-		s->nb = x->family->nle + 1 > BUCKETS_MAX + 1 ? BUCKETS_MAX + 1 : x->family->nle + 1;
-		for (j = 0; j < s->nb; j++)
-			s->buckets[j] += x->buckets[j];
-	} else {
-		s->value += x->value;
-	}
+	k = agent_index(fl->nm, x->values[0]);
+	if (k < 0)
+		return 0;
+	a->found[k] = true;
+	if (a->nb)
+		for (j = 0; j < a->nb; j++)
+			a->buckets[(size_t)k * a->nb + j] += x->buckets[j];
+	else
+		a->value[k] += x->value;
 	return 0;
 }
 
-static int sum_of(const struct catalog_family *f, const struct snapshot *snap, const char *agent,
-		  const struct alert_query *q, int status_set, struct sum *s)
+/* The tick's sums of family f in snap for these matchers, built on first use; NULL on ENOMEM. */
+static struct agg *agg_of(struct values *v, const struct catalog_family *f,
+			  const struct snapshot *snap, const struct alert_query *q, int status_set)
 {
+	char key[400];
+	struct fill fl;
+	struct agg *a;
+	size_t off;
+	uint32_t i;
+	int j;
+
+	off = (size_t)snprintf(key, sizeof(key), "%d", status_set);
+	for (i = 0; q && i < q->nm && off < sizeof(key); i++)
+		off += (size_t)snprintf(key + off, sizeof(key) - off, "|%s%s%s", q->m[i].name,
+					q->m[i].negate ? "!=" : "=", q->m[i].value);
+	for (j = 0; j < v->nagg; j++)
+		if (v->agg[j].s == snap && v->agg[j].f == f && !strcmp(v->agg[j].key, key))
+			return &v->agg[j];
+	if (v->nagg == AGG_MAX)
+		return NULL;
+	fl.nm = names_of(v, snap);
+	if (!fl.nm)
+		return NULL;
+	a = &v->agg[v->nagg];
+	memset(a, 0, sizeof(*a));
+	a->s = snap;
+	a->f = f;
+	snprintf(a->key, sizeof(a->key), "%s", key);
+	a->n = snap->nagents;
+	if (f->type == CATALOG_HISTOGRAM)
+		a->nb = f->nle + 1 > BUCKETS_MAX + 1 ? BUCKETS_MAX + 1 : f->nle + 1;
+	a->found = calloc(a->n + 1, sizeof(*a->found));
+	a->value = calloc(a->n + 1, sizeof(*a->value));
+	a->buckets = a->nb ? calloc((size_t)a->n * a->nb + 1, sizeof(*a->buckets)) : NULL;
+	if (!a->found || !a->value || (a->nb && !a->buckets)) {
+		free(a->found);
+		free(a->value);
+		free(a->buckets);
+		return NULL;
+	}
+	v->nagg++;
+	fl.a = a;
+	fl.m = q ? q->m : NULL;
+	fl.nm_count = q ? q->nm : 0;
+	fl.status_set = status_set;
+	catalog__for_each_sample(f, snap, add_sample, &fl);
+	return a;
+}
+
+static int sum_of(struct values *v, const struct catalog_family *f, const struct snapshot *snap,
+		  const char *agent, const struct alert_query *q, int status_set, struct sum *s)
+{
+	struct agg *a = agg_of(v, f, snap, q, status_set);
+	int k;
+
 	memset(s, 0, sizeof(*s));
-	s->agent = agent;
-	s->m = q ? q->m : NULL;
-	s->nm = q ? q->nm : 0;
-	s->status_set = status_set;
-	catalog__for_each_sample(f, snap, add_sample, s);
-	return s->found ? 0 : -ENOENT;
+	if (!a)
+		return -ENOMEM;
+	k = agent_index(names_of(v, snap), agent);
+	if (k < 0 || !a->found[k])
+		return -ENOENT;
+	s->found = true;
+	s->nb = a->nb;
+	if (a->nb)
+		memcpy(s->buckets, a->buckets + (size_t)k * a->nb, a->nb * sizeof(__u64));
+	else
+		s->value = a->value[k];
+	return 0;
 }
 
 /* Increase of the (filtered) counter family between the window's ends, and the span. */
@@ -252,9 +420,9 @@ static int increase(struct values *v, const struct catalog_family *f, const char
 
 	if (v->n < 2)
 		return -ENOENT;
-	if (sum_of(f, v->ring[v->n - 1], agent, q, status_set, &b))
+	if (sum_of(v, f, v->ring[v->n - 1], agent, q, status_set, &b))
 		return -ENOENT;
-	if (sum_of(f, v->ring[0], agent, q, status_set, &a))
+	if (sum_of(v, f, v->ring[0], agent, q, status_set, &a))
 		a.value = 0; /* the series appeared inside the window */
 	*dt = v->ring[v->n - 1]->time - v->ring[0]->time;
 	*d = b.value - a.value;
@@ -263,52 +431,86 @@ static int increase(struct values *v, const struct catalog_family *f, const char
 	return 0;
 }
 
-/* Failed requests per upstream, to name where an error burst comes from. */
-#define UPSTREAMS_MAX 16
-
-struct by_upstream {
-	const char *agent;
-	int sign; /* +1 newest snapshot, -1 window start */
-	int n;
-	char name[UPSTREAMS_MAX][48];
-	double failed[UPSTREAMS_MAX];
+/* Failed requests per (agent, upstream) of one snapshot, added with sign into the causes. */
+struct failed {
+	struct values *v;
+	const struct names *nm; /* the newest snapshot's */
+	int sign;
+	struct cause *list; /* per (agent, upstream): up to UPSTREAMS_PER agents' entries */
+	int *count;
 };
+
+#define UPSTREAMS_PER 16
 
 static int add_failed(void *ctx, const struct catalog_sample *x)
 {
-	struct by_upstream *u = ctx;
-	const char *st = label_value(x, "status"), *up = label_value(x, "upstream");
-	int i;
+	struct failed *fd = ctx;
+	const char *up = label_value(x, "upstream");
+	struct cause *c;
+	int k, i;
 
-	if (strcmp(x->values[0], u->agent) || (strcmp(st, "5xx") && strcmp(st, "error")))
+	if (!status_in(label_value(x, "status"), 1))
 		return 0;
-	for (i = 0; i < u->n; i++)
-		if (!strcmp(u->name[i], up))
+	k = agent_index(fd->nm, x->values[0]);
+	if (k < 0)
+		return 0;
+	c = fd->list + (size_t)k * UPSTREAMS_PER;
+	for (i = 0; i < fd->count[k]; i++)
+		if (!strcmp(c[i].upstream, up))
 			break;
-	if (i == u->n) {
-		if (u->n == UPSTREAMS_MAX)
+	if (i == fd->count[k]) {
+		if (i == UPSTREAMS_PER)
 			return 0;
-		snprintf(u->name[u->n++], sizeof(u->name[0]), "%s", up);
+		snprintf(c[i].upstream, sizeof(c[i].upstream), "%s", up);
+		c[i].failed = 0;
+		fd->count[k]++;
 	}
-	u->failed[i] += u->sign * x->value;
+	c[i].failed += fd->sign * x->value;
 	return 0;
+}
+
+/* Each agent's upstream with the most failed requests in the window, once a tick. */
+static void causes_of(struct values *v, const struct catalog_family *f)
+{
+	const struct snapshot *s = v->ring[v->n - 1];
+	struct failed fd = {.v = v, .sign = 1};
+	int k, i, n = s->nagents;
+
+	v->causes_done = true;
+	fd.nm = names_of(v, s);
+	v->causes = calloc(n + 1, sizeof(*v->causes));
+	fd.list = calloc((size_t)n * UPSTREAMS_PER + 1, sizeof(*fd.list));
+	fd.count = calloc(n + 1, sizeof(*fd.count));
+	if (!fd.nm || !v->causes || !fd.list || !fd.count)
+		goto out;
+	catalog__for_each_sample(f, s, add_failed, &fd);
+	fd.sign = -1;
+	catalog__for_each_sample(f, v->ring[0], add_failed, &fd);
+	for (k = 0; k < n; k++)
+		for (i = 0; i < fd.count[k]; i++) {
+			struct cause *c = &fd.list[(size_t)k * UPSTREAMS_PER + i];
+
+			if (c->failed > v->causes[k].failed)
+				v->causes[k] = *c;
+		}
+out:
+	free(fd.list);
+	free(fd.count);
 }
 
 static void failure_cause(struct values *v, const struct catalog_family *f, const char *agent,
 			  double part, double whole, char *out, size_t len)
 {
-	struct by_upstream u = {.agent = agent, .sign = 1};
-	int i, best = -1;
+	int k;
 
-	catalog__for_each_sample(f, v->ring[v->n - 1], add_failed, &u);
-	u.sign = -1;
-	catalog__for_each_sample(f, v->ring[0], add_failed, &u);
-	for (i = 0; i < u.n; i++)
-		if (u.failed[i] > 0 && (best < 0 || u.failed[i] > u.failed[best]))
-			best = i;
-	if (best >= 0)
+	if (!v->causes_done)
+		causes_of(v, f);
+	if (!v->causes)
+		return;
+	k = agent_index(names_of(v, v->ring[v->n - 1]), agent);
+	if (k >= 0 && v->causes[k].failed > 0)
 		snprintf(out, len, "failed requests to %s (%.0f of %.0f requests failed)",
-			 u.name[best], part, whole);
+			 v->causes[k].upstream, part, whole);
 }
 
 static int ratio(struct values *v, const char *agent, int part_set, struct alert_value *out)
@@ -428,16 +630,17 @@ int values__lookup(void *ctx, const struct alert_query *q, const char *agent,
 		return -ENOENT;
 	switch (q->fn) {
 	case ALERT_FN_VALUE:
-		if (f->type == CATALOG_HISTOGRAM || sum_of(f, v->ring[v->n - 1], agent, q, 0, &b))
+		if (f->type == CATALOG_HISTOGRAM ||
+		    sum_of(v, f, v->ring[v->n - 1], agent, q, 0, &b))
 			return -ENOENT;
 		out->value = b.value;
 		return 0;
 	case ALERT_FN_RATE:
 	case ALERT_FN_DERIV:
 		if (f->type == CATALOG_HISTOGRAM || v->n < 2 ||
-		    sum_of(f, v->ring[v->n - 1], agent, q, 0, &b))
+		    sum_of(v, f, v->ring[v->n - 1], agent, q, 0, &b))
 			return -ENOENT;
-		if (sum_of(f, v->ring[0], agent, q, 0, &a)) {
+		if (sum_of(v, f, v->ring[0], agent, q, 0, &a)) {
 			if (f->type == CATALOG_GAUGE)
 				return -ENOENT;
 			a.value = 0;
@@ -449,9 +652,9 @@ int values__lookup(void *ctx, const struct alert_query *q, const char *agent,
 		return 0;
 	case ALERT_FN_QUANTILE:
 		if (f->type != CATALOG_HISTOGRAM || v->n < 2 ||
-		    sum_of(f, v->ring[v->n - 1], agent, q, 0, &b))
+		    sum_of(v, f, v->ring[v->n - 1], agent, q, 0, &b))
 			return -ENOENT;
-		if (sum_of(f, v->ring[0], agent, q, 0, &a))
+		if (sum_of(v, f, v->ring[0], agent, q, 0, &a))
 			memset(a.buckets, 0, sizeof(a.buckets));
 		for (j = 0; j < b.nb; j++) {
 			if (b.buckets[j] < a.buckets[j])
