@@ -742,7 +742,7 @@ void alert__params_default(struct alert_params *p)
 	p->max_per_hour = 10;
 	p->cooldown_ms = 60000;
 	p->resend_ms = 60000;
-	snprintf(p->external_url, sizeof(p->external_url), "http://localhost:9435");
+	snprintf(p->external_url, sizeof(p->external_url), "http://localhost:7979");
 }
 
 static bool name_ok(const char *s)
@@ -840,6 +840,11 @@ out_inval:
 	free(e);
 	errno = EINVAL;
 	return NULL;
+}
+
+void alert__set_external_url(struct alert_engine *e, const char *url)
+{
+	snprintf(e->p.external_url, sizeof(e->p.external_url), "%s", url);
 }
 
 static void clear_out(struct alert_engine *e)

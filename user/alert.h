@@ -175,7 +175,7 @@ struct alert_params {
 	uint32_t max_per_hour; /* notifications per alert in any hour, default 10; 0 = no limit */
 	int64_t cooldown_ms; /* after a resolve, default 60 s */
 	int64_t resend_ms; /* push routes, default 60 s (Prometheus' --rules.alert.resend-delay) */
-	char external_url[ALERT_TEXT_MAX]; /* externalURL and generatorURL base */
+	char external_url[ALERT_TEXT_MAX]; /* externalURL and generatorURL base, no slash at the end */
 	char host[ALERT_NAME_MAX]; /* when set, label host=<host> on every alert */
 };
 
@@ -246,6 +246,9 @@ void alert__route_default(struct alert_route *r, const char *receiver);
 struct alert_engine *alert__new(const struct alert_params *p, char *err, size_t errlen);
 
 void alert__free(struct alert_engine *e);
+
+/* alert__set_external_url - the base of externalURL and generatorURL from now on (copied). */
+void alert__set_external_url(struct alert_engine *e, const char *url);
 
 /*
  * alert__eval - evaluates every enabled rule for each of the n agents (and for agents of

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alerting.h"
 #include "config.h"
@@ -45,6 +46,27 @@ int alerting__check(const struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Where swarmwatch's own API is: http://HOST:PORT from the listen address, with the host's
+ * name for a wildcard address (0.0.0.0, [::] or none).
+ */
+static void set_external_url(struct alert_engine *e, const char *listen)
+{
+	char host[256] = "", url[320];
+	const char *colon = strrchr(listen, ':');
+	size_t n = colon ? (size_t)(colon - listen) : 0;
+
+	if (!colon)
+		return;
+	if (n && n < sizeof(host))
+		snprintf(host, sizeof(host), "%.*s", (int)n, listen);
+	if (!host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "[::]"))
+		if (gethostname(host, sizeof(host) - 1))
+			snprintf(host, sizeof(host), "localhost");
+	snprintf(url, sizeof(url), "http://%s:%s", host, colon + 1);
+	alert__set_external_url(e, url);
+}
+
 struct alerting *alerting__new(const struct config *c, double interval_s, char *err, size_t errlen)
 {
 	struct values_params vp;
@@ -68,6 +90,8 @@ struct alerting *alerting__new(const struct config *c, double interval_s, char *
 	vp.window_s = c->alerts_window_ns / 1e9;
 	a->values = values__new(&vp);
 	a->engine = alert__new(c->alerts, err, errlen);
+	if (a->engine && !c->external_url_set)
+		set_external_url(a->engine, c->listen);
 	if (!a->values || !a->engine) {
 		e = errno ? errno : ENOMEM;
 		goto out_free;

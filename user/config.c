@@ -1157,8 +1157,15 @@ static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
 		return fail_at(p, "resend", "\"resend\" must be at least 1s");
 	if ((err = get_string(p, o, "external_url", &s)) < 0)
 		return err;
-	if (err)
-		snprintf(ap->external_url, sizeof(ap->external_url), "%s", s);
+	if (err) {
+		if ((strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) ||
+		    strlen(s) >= sizeof(ap->external_url))
+			return fail_at(p, "external_url",
+				       "\"external_url\" must be an http(s):// URL");
+		snprintf(ap->external_url, sizeof(ap->external_url), "%.*s",
+			 (int)(strlen(s) - (s[strlen(s) - 1] == '/')), s);
+		c->external_url_set = true;
+	}
 	if ((err = get_string(p, o, "host", &s)) < 0)
 		return err;
 	if (err)

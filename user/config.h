@@ -69,6 +69,7 @@ struct config {
 	bool alerts_on; /* evaluate alert rules ("alerts": {"enabled": false} turns it off) */
 	__u64 alerts_window_ns; /* span of the rates and ratios rules read */
 	struct alert_params *alerts; /* rules, routes, noise control; malloc'd */
+	bool external_url_set; /* alerts.external_url given; else it follows listen */
 	struct notify_params *notify; /* receivers; malloc'd */
 };
 
