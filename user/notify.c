@@ -814,6 +814,25 @@ static void *sender(void *arg)
 	return NULL;
 }
 
+/* Rows a previous run left for receivers this one does not have: kept, and said so. */
+static void warn_orphans(struct notify *n, const char *path)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT receiver, count(*) FROM outbox GROUP BY receiver", -1,
+			       &st, NULL))
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+
+		if (r && find_receiver(n, r) < 0)
+			pr_warn("notify: %lld notifications for receiver \"%s\", which is not "
+				"configured, stay in %s; configure it again to send them",
+				(long long)sqlite3_column_int64(st, 1), r, path);
+	}
+	sqlite3_finalize(st);
+}
+
 static void curl_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -920,6 +939,7 @@ struct notify *notify__open(const struct notify_params *p, char *err, size_t err
 		goto out_close;
 	}
 	refresh_queue(n);
+	warn_orphans(n, path);
 	rc = pthread_create(&n->thread, NULL, sender, n);
 	if (rc) {
 		snprintf(err, errlen, "notify: cannot start the sender: %s", strerror(rc));
