@@ -612,7 +612,10 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c, con
 		  "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a>"
 		  " &middot; <a href=\"/api/v1/anomalies\">/api/v1/anomalies</a>"
 		  " &middot; <a href=\"/api/v1/agents\">/api/v1/agents</a>"
-		  " &middot; <a href=\"/api/v1/series\">/api/v1/series</a></p>\n");
+		  " &middot; <a href=\"/api/v1/series\">/api/v1/series</a>"
+
+		  " &middot; <a href=\"/api/v1/alerts\">/api/v1/alerts</a>"
+		  " &middot; <a href=\"/api/v1/silences\">/api/v1/silences</a></p>\n");
 	if (s) {
 		buf__puts(&b, "<table><tr><th>agent</th><th>instances</th><th>syscalls</th>"
 			      "<th>CPU s</th><th>starts</th><th>exits</th></tr>\n");
