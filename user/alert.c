@@ -1224,6 +1224,22 @@ static void group_key(const struct alert_engine *e, uint32_t ri, const struct al
 		snprintf(buf + off, len - off, "}");
 }
 
+/* A JSON string of s; bytes that are not UTF-8 (names are made valid upstream) become '?'. */
+static json_t *jstr(const char *s)
+{
+	json_t *j = json_string(s);
+	char buf[ALERT_TEXT_MAX + 64];
+	size_t i;
+
+	if (j)
+		return j;
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			buf[i] = '?';
+	return json_string(buf);
+}
+
 static json_t *alert_json(const struct alert_engine *e, const struct alert *a, bool resolved,
 			  int64_t ends_ms)
 {
@@ -1240,10 +1256,10 @@ static json_t *alert_json(const struct alert_engine *e, const struct alert *a, b
 		return NULL;
 	}
 	for (i = 0; i < n; i++)
-		json_object_set_new(l, kv[i].name, json_string(kv[i].value));
+		json_object_set_new(l, kv[i].name, jstr(kv[i].value));
 	for (i = 0; i < r->nannotations; i++) {
 		render(e, a, r->annotations[i].value, text, sizeof(text));
-		json_object_set_new(an, r->annotations[i].name, json_string(text));
+		json_object_set_new(an, r->annotations[i].name, jstr(text));
 	}
 	json_object_set_new(o, "status", json_string(resolved ? "resolved" : "firing"));
 	json_object_set_new(o, "labels", l);

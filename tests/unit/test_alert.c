@@ -669,6 +669,41 @@ static void test_anomaly_rule(void **s)
 	alert__free(e);
 }
 
+static int lookup_one(void *ctx, const struct alert_query *q, const char *agent,
+		      struct alert_value *out)
+{
+	(void)ctx;
+	(void)q;
+	(void)agent;
+	out->value = 1;
+	return 0;
+}
+
+/* A label that is not UTF-8 is kept (with '?' for the bad bytes), not dropped. */
+static void test_labels_not_utf8(void **s)
+{
+	const char *bad[] = {"bad\xe6name"};
+	const struct alert_out *o;
+	struct alert_params p;
+	struct alert_engine *e;
+	size_t n;
+	json_t *b;
+
+	(void)s;
+	params(&p);
+	p.rules[0].for_ms = 0;
+	e = engine(&p);
+	assert_int_equal(alert__eval(e, T0, bad, 1, lookup_one, NULL, &o, &n), 0);
+	assert_int_equal(n, 1);
+	b = json_loads(o[0].body, 0, NULL);
+	assert_non_null(b);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(alert0(b), "labels"), "agent")),
+		"bad?name");
+	json_decref(b);
+	alert__free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_save_restore),
 		cmocka_unit_test(test_push),
 		cmocka_unit_test(test_anomaly_rule),
+		cmocka_unit_test(test_labels_not_utf8),
 	};
 
 	return cmocka_run_group_tests_name("alert", tests, NULL, NULL);
