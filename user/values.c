@@ -568,6 +568,7 @@ static int event_of(struct values *v, const struct alert_query *q, const char *a
 	struct alert_query m = {.nm = 1};
 	const struct catalog_family *f;
 	double d = 0, d2 = 0, dt;
+	struct sum live;
 
 	if (!strcmp(q->name, "oom_kill")) {
 		f = catalog__find("swarmwatch_agent_oom_kills_total");
@@ -589,7 +590,14 @@ static int event_of(struct values *v, const struct alert_query *q, const char *a
 	snprintf(m.m[0].value, sizeof(m.m[0].value), "signal");
 	if (increase(v, f, agent, &m, 0, &d2, &dt))
 		d2 = 0;
-	out->value = d + d2 >= v->p.crash_loop_exits;
+	/*
+	 * An agent whose instances were all stopped (a deploy, a test's teardown: SIGTERM is an
+	 * exit by signal) is not in a crash loop: one needs live instances that keep failing.
+	 */
+	f = catalog__find("swarmwatch_agent_instances");
+	if (!f || sum_of(v, f, v->ring[v->n - 1], agent, NULL, 0, &live))
+		live.value = 0;
+	out->value = d + d2 >= v->p.crash_loop_exits && live.value > 0;
 	snprintf(out->cause, sizeof(out->cause), "%.0f exits by error or signal in %.0f s", d + d2,
 		 dt);
 	return 0;

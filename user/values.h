@@ -19,8 +19,9 @@
  *
  * anomaly(signal) is the tick's anomaly score of the signal (anomaly(*): the highest), with its
  * confidence and the signal as the likely cause. event(crash_loop) is 1 while the agent had
- * crash_loop_exits or more exits by error or signal in the window; event(oom_kill) while an
- * OOM kill falls in the window.
+ * crash_loop_exits or more exits by error or signal in the window and still has live
+ * instances (all of them stopped is a teardown, not a loop); event(oom_kill) while an OOM
+ * kill falls in the window.
  *
  * One thread: values__push() and values__lookup() are called by the tick.
  */

@@ -121,6 +121,17 @@ static void test_rates_load_events(void **s)
 	assert_non_null(strstr(out.cause, "4 exits by error or signal"));
 	assert_int_equal(ask(v, "anomaly(*)", &out), -ENOENT); /* the tick was not scored */
 	values__free(v);
+
+	/* The same exits with every instance gone: a teardown, not a crash loop. */
+	{
+		struct snapshot *a = snap(100, 0, 0, 0, 0, 0, 0), *b = snap(110, 0, 0, 0, 0, 4, 0);
+
+		b->agents[0].instances = 0;
+		v = two(a, b);
+		assert_int_equal(ask(v, "event(crash_loop)", &out), 0);
+		assert_true(out.value == 0);
+		values__free(v);
+	}
 }
 
 static void test_quantile(void **s)
