@@ -613,7 +613,6 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c, con
 		  " &middot; <a href=\"/api/v1/anomalies\">/api/v1/anomalies</a>"
 		  " &middot; <a href=\"/api/v1/agents\">/api/v1/agents</a>"
 		  " &middot; <a href=\"/api/v1/series\">/api/v1/series</a>"
-
 		  " &middot; <a href=\"/api/v1/alerts\">/api/v1/alerts</a>"
 		  " &middot; <a href=\"/api/v1/silences\">/api/v1/silences</a></p>\n");
 	if (s) {
