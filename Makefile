@@ -90,7 +90,7 @@ TEXT_MODS := text buf
 DETECT_MODS := detect forecast blob
 STORE_MODS := store gorilla log
 ANOMALY_MODS := anomaly rates $(DETECT_MODS)
-CATALOG_MODS := catalog syscalls $(STORE_MODS) $(ANOMALY_MODS)
+CATALOG_MODS := catalog apps statsd syscalls $(STORE_MODS) $(ANOMALY_MODS)
 METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
 test_anomaly_MODS := api alert $(METRICS_MODS)
 test_api_MODS := api alert $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
@@ -99,7 +99,8 @@ test_catalog_MODS := $(CATALOG_MODS)
 test_config_MODS := config num syscalls alert notify log $(TEXT_MODS)
 test_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 test_gorilla_MODS := gorilla
-test_http_MODS := http num collector snapshot kernel identity config log api alert notify $(METRICS_MODS)
+test_http_MODS := http num collector snapshot kernel overhead identity config log api alert notify \
+	$(METRICS_MODS)
 test_identity_MODS := identity config num log syscalls alert notify $(TEXT_MODS)
 test_log2_MODS :=
 test_num_MODS := num
@@ -112,10 +113,14 @@ test_rates_MODS := rates
 test_snapshot_MODS := snapshot
 test_store_MODS := $(STORE_MODS)
 test_syscalls_MODS := syscalls
+test_overhead_MODS := overhead
 test_text_MODS := $(TEXT_MODS)
+test_statsd_MODS := statsd
+test_apps_MODS := $(METRICS_MODS)
+fuzz_statsd_MODS := $(CATALOG_MODS)
 fuzz_config_MODS := config num syscalls alert notify log $(TEXT_MODS)
 fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
-fuzz_elf_MODS := tls kernel config num syscalls log alert notify $(TEXT_MODS)
+fuzz_elf_MODS := tls kernel overhead config num syscalls log alert notify $(TEXT_MODS)
 fuzz_gorilla_MODS := gorilla
 fuzz_rule_MODS := alert
 fuzz_http_MODS := http num snapshot api config alert notify log $(METRICS_MODS)
@@ -209,8 +214,14 @@ $(BUILD)/bench/evalbench: bench/alerts/evalbench.c $(patsubst %,$(BUILD)/user/%.
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
 
+INGEST_MODS := $(sort ingest log $(CATALOG_MODS))
+$(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/user/%.o) | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
-	$(BUILD)/bench/storebench $(BUILD)/bench/outboxbench $(BUILD)/bench/evalbench
+	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/outboxbench \
+	$(BUILD)/bench/evalbench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
 $(BUILD)/fuzzer:

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -17,6 +18,7 @@
 
 #include "alerting.h"
 #include "anomaly.h"
+#include "apps.h"
 #include "catalog.h"
 #include "rates.h"
 #include "snapshot.h"
@@ -98,6 +100,7 @@ static const char *const l_op[] = {"op"};
 static const char *const l_build[] = {"version", "libbpf", "kernel"};
 static const char *const l_alerts[] = {"state", "severity"};
 static const char *const l_notifications[] = {"channel", "result"};
+static const char *const l_transport[] = {"transport"};
 
 /* --- per-agent accessors --- */
 
@@ -446,6 +449,92 @@ static int each_alert_field(const struct entry *e, const struct snapshot *s, str
 	return 0;
 }
 
+/* --- app metrics (StatsD) --- */
+
+static bool apps_on(const struct snapshot *s)
+{
+	return s->apps != NULL;
+}
+
+/* The first sample of app family index fam in view v (sorted by family), or v->n. */
+static int app_first(const struct app_view *v, int fam)
+{
+	int lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (v->samples[mid].family < fam)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int each_app(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct app_view *v = s->apps;
+	int i, err;
+
+	for (i = app_first(v, e->n); i < v->n && v->samples[i].family == e->n; i++) {
+		const struct app_sample *x = &v->samples[i];
+		struct catalog_sample c = {.family = o->f, .values = x->values, .value = x->value};
+
+		if (e->f.type == CATALOG_HISTOGRAM) {
+			c.buckets = x->buckets;
+			c.sum = x->sum;
+			c.count = x->count;
+		}
+		err = o->fn(o->ctx, &c);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static bool app_has_samples(const struct entry *e, const struct snapshot *s)
+{
+	int i;
+
+	if (!s->apps)
+		return false;
+	i = app_first(s->apps, e->n);
+	return i < s->apps->n && s->apps->samples[i].family == e->n;
+}
+
+enum statsd_field { SD_DATAGRAMS, SD_MALFORMED, SD_UNATTRIBUTED, SD_DROPPED };
+
+static int each_statsd(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct app_view *v = s->apps;
+	int i, err;
+
+	switch (e->n) {
+	case SD_DATAGRAMS:
+		for (i = 0; i < 2; i++) {
+			const char *lv[] = {i ? "unix" : "udp"};
+
+			err = put(o, lv, v->datagrams[i]);
+			if (err)
+				return err;
+		}
+		return 0;
+	case SD_MALFORMED:
+		return put(o, NULL, v->malformed);
+	case SD_UNATTRIBUTED:
+		return put(o, NULL, v->unattributed);
+	}
+	for (i = 0; i < APPS_DROP_MAX; i++) {
+		const char *lv[] = {apps__drop_name(i)};
+
+		err = put(o, lv, v->dropped[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* --- swarmwatch itself --- */
 
 static bool tls_configured(const struct snapshot *s)
@@ -471,6 +560,35 @@ static int each_collector_up(const struct entry *e, const struct snapshot *s, st
 		return put(o, v, s->tls_up);
 	}
 	return 0;
+}
+
+/* swarmwatch_sampling_ratio: every collector that runs; the hot ones may be below 1. */
+static int each_sampling_ratio(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	(void)e;
+	for (i = 0; i < COLLECTOR_MAX; i++) {
+		const char *v[] = {sw_collector_name(i)};
+
+		if (!s->up[i])
+			continue;
+		err = put(o, v, s->sampling_ratio[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+enum overhead_field { OVH_SHARE, OVH_BUDGET, OVH_LATENCY_RATIO, OVH_HOST_SYSCALLS };
+
+static int each_overhead(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	return put(o, NULL,
+		   e->n == OVH_SHARE	       ? s->overhead_ratio
+		   : e->n == OVH_BUDGET	       ? s->overhead_budget
+		   : e->n == OVH_LATENCY_RATIO ? s->latency_sampling_ratio
+					       : (double)s->host_syscalls);
 }
 
 static int each_tls_processes(const struct entry *e, const struct snapshot *s, struct out *o)
@@ -1042,10 +1160,75 @@ static const struct entry entries[] = {
 		.n = AF_FAILED,
 	},
 
+	/* StatsD: while the listener runs. */
+	{
+		.f = {.name = "swarmwatch_statsd_datagrams_total",
+		      .help = "StatsD datagrams received, by transport (udp, unix).",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_transport,
+		      .nlabels = 1},
+		.each = each_statsd,
+		.exported = apps_on,
+		.n = SD_DATAGRAMS,
+	},
+	{
+		.f = {.name = "swarmwatch_statsd_malformed_lines_total",
+		      .help = "StatsD lines that did not parse (logged once a minute per sender).",
+		      .unit = "",
+		      .type = CATALOG_COUNTER},
+		.each = each_statsd,
+		.exported = apps_on,
+		.n = SD_MALFORMED,
+	},
+	{
+		.f = {.name = "swarmwatch_statsd_unattributed_lines_total",
+		      .help = "StatsD lines from senders that belong to no agent; their series have "
+			      "no agent label.",
+		      .unit = "",
+		      .type = CATALOG_COUNTER},
+		.each = each_statsd,
+		.exported = apps_on,
+		.n = SD_UNATTRIBUTED,
+	},
+	{
+		.f = {.name = "swarmwatch_statsd_dropped_total",
+		      .help = "StatsD lines or new series dropped, by reason (series_limit, "
+			      "label_limit, type_conflict, families_full, batch_full, oversized).",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_reason,
+		      .nlabels = 1},
+		.each = each_statsd,
+		.exported = apps_on,
+		.n = SD_DROPPED,
+	},
+
 	/* swarmwatch itself */
 	FAMILY("swarmwatch_collector_up", CATALOG_GAUGE, "",
 	       "Whether a collector runs (1) or could not start on this kernel or is disabled (0).",
 	       l_collector, each_collector_up, 0),
+	FAMILY("swarmwatch_sampling_ratio", CATALOG_GAUGE, "ratio",
+	       "Fraction of the last tick a collector's hooks were attached. Below 1 the overhead "
+	       "budget duty-cycled them, and the agent counters they feed are extrapolated (divided "
+	       "by it).",
+	       l_collector, each_sampling_ratio, 0),
+	SCALAR("swarmwatch_syscall_latency_sampling_ratio", CATALOG_GAUGE, "ratio",
+	       "Fraction of the tracked syscalls of the last tick whose latency was timed; each "
+	       "timed one counts for the untimed ones in the latency histogram, whose count still "
+	       "estimates every syscall.",
+	       each_overhead, OVH_LATENCY_RATIO),
+	SCALAR("swarmwatch_overhead_ratio", CATALOG_GAUGE, "ratio",
+	       "Share of host CPU swarmwatch's BPF hooks cost in the last tick, estimated from the "
+	       "events they saw (1 = every CPU busy).",
+	       each_overhead, OVH_SHARE),
+	SCALAR("swarmwatch_overhead_budget_ratio", CATALOG_GAUGE, "ratio",
+	       "The bound on swarmwatch_overhead_ratio (overhead_budget); 0 when there is none.",
+	       each_overhead, OVH_BUDGET),
+	SCALAR("swarmwatch_host_syscalls_total", CATALOG_COUNTER, "",
+	       "Syscalls of every task on the host through the syscall hooks, extrapolated while "
+	       "duty-cycled (needs the sched collector).",
+	       each_overhead, OVH_HOST_SYSCALLS),
 	{
 		.f = {.name = "swarmwatch_tls_probed_processes",
 		      .help = "Processes of agents with TLS capture on whose OpenSSL calls are "
@@ -1175,24 +1358,117 @@ static const struct entry entries[] = {
 	},
 };
 
+/*
+ * App families, registered by the tick as agents report them: appended, never removed, so that a
+ * pointer or index handed out stays valid. Readers on other threads see an entry once napps
+ * (stored with release order after the entry) counts it.
+ */
+static struct entry *apps[CATALOG_APP_FAMILIES_MAX];
+static int napps;
+
+static int app_count(void)
+{
+	return __atomic_load_n(&napps, __ATOMIC_ACQUIRE);
+}
+
 int catalog__nfamilies(void)
 {
-	return N(entries);
+	return N(entries) + app_count();
 }
 
 const struct catalog_family *catalog__family(int i)
 {
-	return i >= 0 && i < N(entries) ? &entries[i].f : NULL;
+	if (i >= 0 && i < N(entries))
+		return &entries[i].f;
+	return catalog__app(i - N(entries));
+}
+
+const struct catalog_family *catalog__app(int i)
+{
+	return i >= 0 && i < app_count() ? &apps[i]->f : NULL;
 }
 
 const struct catalog_family *catalog__find(const char *name)
 {
-	int i;
+	int i, n = app_count();
 
 	for (i = 0; i < N(entries); i++)
 		if (!strcmp(entries[i].f.name, name))
 			return &entries[i].f;
+	for (i = 0; i < n; i++)
+		if (!strcmp(apps[i]->f.name, name))
+			return &apps[i]->f;
 	return NULL;
+}
+
+static void app_entry_free(struct entry *e)
+{
+	int i;
+
+	if (!e)
+		return;
+	for (i = 0; e->f.labels && i < e->f.nlabels; i++)
+		free((char *)e->f.labels[i]);
+	free((void *)e->f.labels);
+	free((char *)e->f.name);
+	free((char *)e->f.help);
+	free(e);
+}
+
+int catalog__app_family(const char *name, enum catalog_type type, const char *const *labels,
+			int nlabels)
+{
+	static const char *const kind[] = {[CATALOG_COUNTER] = "counter",
+					   [CATALOG_GAUGE] = "gauge",
+					   [CATALOG_HISTOGRAM] = "histogram"};
+	int i, n = app_count();
+	const char **l;
+	struct entry *e;
+	char help[256];
+
+	if (nlabels < 1 || nlabels > CATALOG_MAX_LABELS)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!strcmp(apps[i]->f.name, name))
+			return apps[i]->f.type == type ? i : -EEXIST;
+	for (i = 0; i < N(entries); i++)
+		if (!strcmp(entries[i].f.name, name))
+			return -EEXIST;
+	if (n == CATALOG_APP_FAMILIES_MAX)
+		return -ENOSPC;
+	e = calloc(1, sizeof(*e));
+	l = calloc(nlabels, sizeof(*l));
+	if (!e || !l) {
+		free(e);
+		free(l);
+		return -ENOMEM;
+	}
+	e->f.labels = l;
+	snprintf(
+		help, sizeof(help),
+		"App metric the agent reported over StatsD (%s%s; unit as sent, timers in seconds).",
+		kind[type], type == CATALOG_HISTOGRAM ? ", buckets 2^-16 to 2^31" : "");
+	e->f.name = strdup(name);
+	e->f.help = strdup(help);
+	e->f.unit = "";
+	e->f.type = type;
+	e->f.nlabels = nlabels;
+	for (i = 0; i < nlabels; i++)
+		if (!(l[i] = strdup(labels[i])))
+			break;
+	if (!e->f.name || !e->f.help || i < nlabels) {
+		app_entry_free(e);
+		return -ENOMEM;
+	}
+	if (type == CATALOG_HISTOGRAM) {
+		e->f.le = apps_le;
+		e->f.nle = APPS_NLE;
+	}
+	e->each = each_app;
+	e->n = n;
+	apps[n] = e;
+	__atomic_store_n(&napps, n + 1, __ATOMIC_RELEASE);
+	return n;
 }
 
 const char *catalog__type_name(enum catalog_type t)
@@ -1212,6 +1488,8 @@ bool catalog__exported(const struct catalog_family *f, const struct snapshot *s)
 {
 	const struct entry *e = (const struct entry *)f;
 
+	if (e->each == each_app)
+		return app_has_samples(e, s);
 	return !e->exported || e->exported(s);
 }
 
@@ -1228,10 +1506,11 @@ int catalog__for_each_sample(const struct catalog_family *f, const struct snapsh
 
 int catalog__for_each(const struct snapshot *s, catalog_fn fn, void *ctx)
 {
+	const struct catalog_family *f;
 	int i, err;
 
-	for (i = 0; i < N(entries); i++) {
-		err = catalog__for_each_sample(&entries[i].f, s, fn, ctx);
+	for (i = 0; (f = catalog__family(i)); i++) {
+		err = catalog__for_each_sample(f, s, fn, ctx);
 		if (err)
 			return err;
 	}

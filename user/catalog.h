@@ -22,7 +22,7 @@ enum catalog_type {
 	CATALOG_HISTOGRAM,
 };
 
-#define CATALOG_MAX_LABELS 4 /* the most label names a family has */
+#define CATALOG_MAX_LABELS 8 /* the most label names a family has */
 
 struct catalog_family {
 	const char *name;
@@ -47,12 +47,34 @@ struct catalog_sample {
 
 typedef int (*catalog_fn)(void *ctx, const struct catalog_sample *x);
 
-/* Families declared, and family i in [0, catalog__nfamilies()) in exposition order; else NULL. */
+/*
+ * Families known, and family i in [0, catalog__nfamilies()) in exposition order; else NULL. The
+ * declared families come first, then the app families registered so far (catalog__app_family),
+ * in the order they were registered; a family pointer stays valid for the life of the process.
+ * Any thread may call these while the tick registers app families.
+ */
 int catalog__nfamilies(void);
 const struct catalog_family *catalog__family(int i);
 
-/* The family named name, or NULL. */
+/* The family named name, declared or a registered app family, or NULL. */
 const struct catalog_family *catalog__find(const char *name);
+
+#define CATALOG_APP_FAMILIES_MAX 1024 /* app families one process registers at most */
+
+/*
+ * catalog__app_family - the index of the app family `name` (swarmwatch_agent_app_..., see
+ * apps.h) of type `type`, registered on first use with label names labels[0..nlabels) (copied;
+ * at most CATALOG_MAX_LABELS, the first "agent"). Its samples are a snapshot's app view
+ * (snapshot->apps) and it is exported while that view has some. Called by the tick's thread
+ * only. Returns the index (>= 0), -EEXIST when the name is taken by a family of another type or
+ * by a declared family, -EINVAL for a bad label count, -ENOSPC when CATALOG_APP_FAMILIES_MAX are
+ * registered, or -ENOMEM.
+ */
+int catalog__app_family(const char *name, enum catalog_type type, const char *const *labels,
+			int nlabels);
+
+/* The app family of index i, or NULL. */
+const struct catalog_family *catalog__app(int i);
 
 /* Label value `name` of "counter", "gauge" or "histogram". */
 const char *catalog__type_name(enum catalog_type t);

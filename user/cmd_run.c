@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "http.h"
 #include "identity.h"
+#include "ingest.h"
 #include "kernel.h"
 #include "log.h"
 #include "store.h"
@@ -33,8 +34,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: swarmwatch run [--config FILE] [--listen ADDR:PORT] [--interval DURATION]\n"
-		"                      [--pin-path DIR] [--state-dir DIR] [--webhook URL] [-v]\n"
-		"                      [--unpin]\n"
+		"                      [--pin-path DIR] [--state-dir DIR] [--webhook URL]\n"
+		"                      [--overhead-budget PCT] [-v] [--unpin]\n"
 		"\n"
 		"Watches the agents on this host through eBPF and serves Prometheus metrics.\n"
 		"\n"
@@ -47,6 +48,9 @@ static void run_usage(FILE *f)
 		"                           are kept (default /var/lib/swarmwatch; \"\" keeps them in\n"
 		"                           memory)\n"
 		"  -w, --webhook URL        send every alert to URL (Alertmanager webhook v4 body)\n"
+		"      --overhead-budget PCT\n"
+		"                           share of host CPU the BPF hooks may cost, in percent\n"
+		"                           (default 1; 0: no bound, full capture always)\n"
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
 		"  -h, --help               this text\n");
@@ -147,6 +151,7 @@ int cmd_run(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"unpin", no_argument, NULL, 'U'},
 		{"webhook", required_argument, NULL, 'w'},
+		{"overhead-budget", required_argument, NULL, 'B'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -155,10 +160,12 @@ int cmd_run(int argc, char **argv)
 	const char *state_dir = NULL;
 	struct store *store = NULL;
 	const char *webhook = NULL;
+	const char *budget = NULL;
 	struct tick *tick = NULL;
 	struct identity *id = NULL;
 	struct handlers handlers;
 	struct identity_maps maps;
+	struct ingest *statsd = NULL;
 	struct tls *tls = NULL;
 	struct kernel *k = NULL;
 	struct http *h = NULL;
@@ -191,6 +198,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'w':
 			webhook = optarg;
+			break;
+		case 'B':
+			budget = optarg;
 			break;
 		case 'v':
 			log__set_level(LOG_DEBUG);
@@ -240,6 +250,18 @@ int cmd_run(int argc, char **argv)
 	}
 	if (webhook && !cfg.alerts_on)
 		pr_warn("--webhook: alerts are off in the configuration, so nothing will be sent");
+	if (budget) {
+		char *end;
+		double pct = strtod(budget, &end);
+
+		if (end == budget || *end || !(pct >= 0 && pct <= 100)) {
+			pr_err("--overhead-budget \"%s\": must be a percentage from 0 to 100, like 1 "
+			       "or 0.5",
+			       budget);
+			goto out;
+		}
+		cfg.overhead_budget = pct / 100;
+	}
 	if (unpin) {
 		int n = kernel__unpin(cfg.pin_path);
 
@@ -293,13 +315,25 @@ int cmd_run(int argc, char **argv)
 	}
 	if (tick__alerting(tick))
 		http__set_alerts(h, &alert_ops, tick__alerting(tick));
+	if (tick__app_params(tick)) {
+		struct ingest_params ip = {.udp = cfg.statsd_udp,
+					   .socket = cfg.statsd_socket,
+					   .tasks_fd = maps.tasks_fd,
+					   .apps = tick__app_params(tick)};
+
+		statsd = ingest__start(&ip, err, sizeof(err));
+		if (!statsd)
+			pr_warn("%s", err);
+		else
+			tick__attach_statsd(tick, statsd);
+	}
 	http__attach(h, tick__slot(tick));
 	log_collectors(k);
 	pr_info("version " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",
 		cfg.listen, cfg.interval_ns / 1e9, cfg.pin_path);
 	next = mono_ns();
 	while (!stopping) {
-		__u64 now = mono_ns();
+		__u64 now = mono_ns(), wake = next, off;
 
 		if (now >= next) {
 			tick__run(tick);
@@ -308,14 +342,22 @@ int cmd_run(int argc, char **argv)
 				next = now + cfg.interval_ns; /* fell behind: skip, don't burst */
 			continue;
 		}
+		off = tick__duty_at(tick);
+		if (off && now >= off) {
+			tick__duty(tick, now); /* the overhead budget's duty cycle */
+			continue;
+		}
+		if (off && off < wake)
+			wake = off;
 		/* Wait for the next tick, handling exec events as they come. */
-		kernel__poll(k, (int)((next - now + 999999) / 1000000));
+		kernel__poll(k, (int)((wake - now + 999999) / 1000000));
 	}
 	pr_info("stopping; pinned maps stay in %s (swarmwatch run --unpin removes them)",
 		cfg.pin_path);
 	ret = 0;
 out:
 	http__stop(h);
+	ingest__stop(statsd);
 	tick__free(tick);
 	store__close(store); /* the last flush */
 	tls__free(tls);

@@ -43,10 +43,14 @@ const char config__builtin[] =
 	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true,\n"
 	"                 \"net\": true},\n"
 	"  \"bpf_stats\": false,\n"
+	"  \"overhead_budget\": 1,\n"
 	"  \"tls\": {\"agents\": []},\n"
 	"  \"anomaly\": {\"hold\": \"1m\"},\n"
 	"  \"store\": {\"dir\": \"/var/lib/swarmwatch\", \"memory\": \"15m\", \"raw\": \"6h\",\n"
 	"            \"minutes\": \"14d\", \"hours\": \"90d\", \"max_size_mb\": 1024, \"flush\": \"10s\"},\n"
+	"  \"statsd\": {\"udp\": \"127.0.0.1:8125\", \"socket\": \"/run/swarmwatch/statsd.sock\",\n"
+	"             \"tags\": [], \"trust_agent_tag\": false, \"max_series\": 64,\n"
+	"             \"max_label_values\": 16},\n"
 	"  \"alerts\": {\"enabled\": true, \"default_rules\": true, \"window\": \"10s\"},\n"
 	"  \"receivers\": []\n"
 	"}\n";
@@ -235,6 +239,23 @@ static int get_bool(const struct parse *p, json_t *obj, const char *key, bool *o
 	if (!json_is_boolean(v))
 		return fail_at(p, key, "\"%s\" must be true or false", key);
 	*out = json_is_true(v);
+	return 1;
+}
+
+/* Reads number `key` (an integer or a real) into *out when present and within [lo, hi]. */
+static int get_number(const struct parse *p, json_t *obj, const char *key, double lo, double hi,
+		      double *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_number(v))
+		return fail_at(p, key, "\"%s\" must be a number", key);
+	if (json_number_value(v) < lo || json_number_value(v) > hi)
+		return fail_at(p, key, "\"%s\" is %g, must be between %g and %g", key,
+			       json_number_value(v), lo, hi);
+	*out = json_number_value(v);
 	return 1;
 }
 
@@ -1292,6 +1313,98 @@ int config__add_webhook(struct config *c, const char *url)
 	return 0;
 }
 
+/* A label name: [a-zA-Z_][a-zA-Z0-9_]*, not reserved (__*), not one swarmwatch sets. */
+static bool label_name_ok(const char *s)
+{
+	size_t i;
+
+	if (!s[0] || (s[0] >= '0' && s[0] <= '9') || !strncmp(s, "__", 2) || !strcmp(s, "agent") ||
+	    !strcmp(s, "le"))
+		return false;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/*
+ * "statsd": {"udp": "127.0.0.1:8125", "socket": "/run/swarmwatch/statsd.sock", "tags": ["model"],
+ * "trust_agent_tag": false, "max_series": 64, "max_label_values": 16}
+ */
+static int parse_statsd(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {
+		"udp", "socket", "tags", "trust_agent_tag", "max_series", "max_label_values", NULL};
+	const char *s = NULL;
+	long long n = 0;
+	json_t *list, *e;
+	size_t i;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_at(p, "statsd", "\"statsd\" must be an object");
+	err = check_keys(p, o, "statsd", keys);
+	if (err)
+		return err;
+	err = get_string(p, o, "udp", &s);
+	if (err < 0)
+		return err;
+	if (err) {
+		if (strlen(s) >= sizeof(c->statsd_udp) || (s[0] && !strrchr(s, ':')))
+			return fail_at(p, "udp",
+				       "\"statsd.udp\" must be ADDR:PORT on loopback "
+				       "(\"127.0.0.1:8125\") or \"\" for off, got \"%s\"",
+				       s);
+		snprintf(c->statsd_udp, sizeof(c->statsd_udp), "%s", s);
+	}
+	err = get_string(p, o, "socket", &s);
+	if (err < 0)
+		return err;
+	if (err) {
+		if (strlen(s) >= sizeof(c->statsd_socket) || (s[0] && s[0] != '/'))
+			return fail_at(p, "socket",
+				       "\"statsd.socket\" must be an absolute path of at most %zu "
+				       "bytes, or \"\" for off",
+				       sizeof(c->statsd_socket) - 1);
+		snprintf(c->statsd_socket, sizeof(c->statsd_socket), "%s", s);
+	}
+	err = get_bool(p, o, "trust_agent_tag", &c->statsd_trust_agent_tag);
+	if (err < 0)
+		return err;
+	err = get_int(p, o, "max_series", 1, 4096, &n);
+	if (err < 0)
+		return err;
+	if (err)
+		c->statsd_max_series = n;
+	err = get_int(p, o, "max_label_values", 1, 1024, &n);
+	if (err < 0)
+		return err;
+	if (err)
+		c->statsd_max_values = n;
+	list = json_object_get(o, "tags");
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return fail_at(p, "tags", "\"statsd.tags\" must be an array of tag keys");
+	c->nstatsd_tags = 0;
+	json_array_foreach (list, i, e) {
+		const char *key = json_string_value(e);
+
+		if (!key || strlen(key) >= sizeof(c->statsd_tags[0]) || !label_name_ok(key))
+			return fail_at(
+				p, "tags",
+				"statsd.tags[%zu] must be a label name ([a-zA-Z_][a-zA-Z0-9_]*, "
+				"at most 31 characters, not agent, le or __*)",
+				i);
+		if (c->nstatsd_tags == CONFIG_MAX_STATSD_TAGS)
+			return fail_at(p, "tags", "more than %d statsd.tags",
+				       CONFIG_MAX_STATSD_TAGS);
+		snprintf(c->statsd_tags[c->nstatsd_tags++], sizeof(c->statsd_tags[0]), "%s", key);
+	}
+	return 0;
+}
+
 static void defaults(struct config *c)
 {
 	int i;
@@ -1313,6 +1426,11 @@ static void defaults(struct config *c)
 	c->store_retention_ns[2] = 90 * 86400000000000ULL;
 	c->store_max_bytes = 1024ULL << 20;
 	c->store_flush_ns = 10000000000ULL;
+	snprintf(c->statsd_udp, sizeof(c->statsd_udp), "127.0.0.1:8125");
+	snprintf(c->statsd_socket, sizeof(c->statsd_socket), "/run/swarmwatch/statsd.sock");
+	c->statsd_max_series = 64;
+	c->statsd_max_values = 16;
+	c->overhead_budget = 0.01;
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;
@@ -1332,13 +1450,14 @@ static void defaults(struct config *c)
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"listen",    "interval",      "pin_path",  "max_agents", "identity",
-		"syscalls",  "collectors",    "bpf_stats", "anomaly",	 "agent_retention",
-		"upstreams", "top_upstreams", "tls",	   "store",	 "alerts",
-		"receivers", "notify",	      NULL};
+		"listen",	   "interval",	    "pin_path",	 "max_agents", "identity",
+		"syscalls",	   "collectors",    "bpf_stats", "anomaly",    "agent_retention",
+		"upstreams",	   "top_upstreams", "tls",	 "store",      "statsd",
+		"overhead_budget", "alerts",	    "receivers", "notify",     NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
+	double pct = 0;
 	json_error_t jerr;
 	json_t *root, *v;
 	int ret;
@@ -1398,6 +1517,11 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	ret = get_bool(&p, root, "bpf_stats", &c->bpf_stats);
 	if (ret < 0)
 		goto out;
+	ret = get_number(&p, root, "overhead_budget", 0, 100, &pct);
+	if (ret < 0)
+		goto out;
+	if (ret)
+		c->overhead_budget = pct / 100; /* percent of host CPU in the file */
 	ret = 0;
 	if ((v = json_object_get(root, "identity")) && (ret = parse_identity(&p, v, c)))
 		goto out;
@@ -1420,6 +1544,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	if ((v = json_object_get(root, "alerts")) && (ret = parse_alerts(&p, v, c)))
 		goto out;
 	default_routes(c);
+	if ((v = json_object_get(root, "statsd")) && (ret = parse_statsd(&p, v, c)))
+		goto out;
 	ret = get_int(&p, root, "top_upstreams", 1, 64, &n);
 	if (ret < 0)
 		goto out;

@@ -28,6 +28,7 @@ struct rule {
 
 #define CONFIG_MAX_UPSTREAMS 64
 #define CONFIG_MAX_TLS_AGENTS 32
+#define CONFIG_MAX_STATSD_TAGS 4
 
 /* A named upstream: peers in a CIDR block, on one port or any. */
 struct upstream {
@@ -71,6 +72,14 @@ struct config {
 	struct alert_params *alerts; /* rules, routes, noise control; malloc'd */
 	bool external_url_set; /* alerts.external_url given; else it follows listen */
 	struct notify_params *notify; /* receivers; malloc'd */
+	char statsd_udp[128]; /* StatsD over UDP: ADDR:PORT on loopback, "" for off */
+	char statsd_socket[108]; /* StatsD over a Unix datagram socket: path, "" for off */
+	char statsd_tags[CONFIG_MAX_STATSD_TAGS][32]; /* DogStatsD tag keys kept as labels */
+	int nstatsd_tags;
+	bool statsd_trust_agent_tag; /* an "agent" tag names the agent */
+	__u32 statsd_max_series; /* app series per agent */
+	__u32 statsd_max_values; /* values per label of one app family and agent */
+	double overhead_budget; /* share of host CPU the BPF programs may cost; 0: no bound */
 };
 
 /* The configuration used when no file is given, as JSON text. */

@@ -317,6 +317,24 @@ static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c,
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
+static enum MHD_Result serve_overhead(struct http *h, struct MHD_Connection *c, const char *url,
+				      const char *in)
+{
+	struct snapshot *s = acquire(h);
+	char *body;
+
+	(void)in;
+	(void)url;
+	if (!s)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	body = api__overhead(s);
+	snapshot__release(s);
+	if (!body)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
 /* Most points a range query returns per series. */
 #define QUERY_MAX_POINTS 11000
 
@@ -665,6 +683,7 @@ static const struct route {
 	{"/api/v1/series", "GET", serve_series, false},
 	{"/api/v1/query_range", "GET", serve_query_range, false},
 	{"/api/v1/agents", "GET", serve_agents, false},
+	{"/api/v1/overhead", "GET", serve_overhead, false},
 	{"/api/v1/alerts", "GET", serve_alerts, false},
 	{"/api/v1/alerts/", "POST", serve_ack, true},
 	{"/api/v1/silences", "GET", serve_silences, false},

@@ -9,14 +9,16 @@ static int render_sample(void *ctx, const struct catalog_sample *x)
 	const struct catalog_family *f = x->family;
 	struct prom_label l[CATALOG_MAX_LABELS];
 	struct buf *b = ctx;
-	int i;
+	int i, n = 0;
 
+	/* An empty value is the same as no label to Prometheus: it is left out. */
 	for (i = 0; i < f->nlabels; i++)
-		l[i] = (struct prom_label){f->labels[i], x->values[i]};
+		if (x->values[i][0])
+			l[n++] = (struct prom_label){f->labels[i], x->values[i]};
 	if (f->type == CATALOG_HISTOGRAM)
-		prom__histogram(b, f->name, l, f->nlabels, f->le, f->nle, x->buckets, x->sum);
+		prom__histogram(b, f->name, l, n, f->le, f->nle, x->buckets, x->sum);
 	else
-		prom__sample(b, f->name, l, f->nlabels, x->value);
+		prom__sample(b, f->name, l, n, x->value);
 	return 0;
 }
 

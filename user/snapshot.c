@@ -26,6 +26,8 @@ void snapshot__put(struct snapshot *s)
 		s->anomalies_free(s->anomalies);
 	if (s->alerts && s->alerts_free)
 		s->alerts_free(s->alerts);
+	if (s->apps && s->apps_free)
+		s->apps_free(s->apps);
 	free(s->agents);
 	free(s->requests);
 	free(s);

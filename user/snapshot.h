@@ -57,6 +57,7 @@ struct map_stat {
 
 struct anomaly_view;
 struct alert_view;
+struct app_view;
 
 struct snapshot {
 	int refs;
@@ -70,6 +71,15 @@ struct snapshot {
 	__u64 counters[SW_CNT_MAX];
 	__u64 slots_reclaimed; /* agent slots freed from retired agents since start */
 	bool up[COLLECTOR_MAX];
+	/*
+	 * Fraction of the tick each collector's hooks were attached, (0, 1]: below 1 the overhead
+	 * budget duty-cycled them and their agent counters are extrapolated (divided by it).
+	 */
+	double sampling_ratio[COLLECTOR_MAX];
+	double latency_sampling_ratio; /* tracked syscalls timed / counted this tick; 1 if none */
+	double overhead_ratio; /* share of host CPU the BPF programs cost this tick, estimated */
+	double overhead_budget; /* the bound on it (overhead_budget); 0: none */
+	__u64 host_syscalls; /* syscalls of every task through the hooks, extrapolated */
 	bool rss_up; /* the task iterator ran: agents' rss_bytes are set */
 	struct prog_stat progs[SNAPSHOT_MAX_PROGS];
 	int nprogs;
@@ -89,6 +99,8 @@ struct snapshot {
 	void (*anomalies_free)(struct anomaly_view *v);
 	struct alert_view *alerts; /* alerts and notification counters of the tick */
 	void (*alerts_free)(struct alert_view *v);
+	struct app_view *apps; /* app metrics (StatsD) and the listener's counters; NULL: off */
+	void (*apps_free)(struct app_view *v);
 };
 
 /* A zeroed snapshot holding one reference; NULL on out of memory. */

@@ -33,6 +33,31 @@ void tick__free(struct tick *t);
  */
 int tick__run(struct tick *t);
 
+struct apps_params;
+struct ingest;
+
+/*
+ * The bounds and tags of app metrics (statsd.* in the configuration), for the StatsD listener;
+ * NULL when StatsD is off. Valid until tick__free().
+ */
+const struct apps_params *tick__app_params(const struct tick *t);
+
+/*
+ * tick__attach_statsd - from now on each tick takes the lines listener g gathered (started with
+ * tick__app_params()) and publishes them as app metrics (apps.h); g must outlive the tick.
+ * 0, or -EINVAL when StatsD is off in the configuration.
+ */
+int tick__attach_statsd(struct tick *t, struct ingest *g);
+/*
+ * When, in CLOCK_MONOTONIC ns, the overhead budget's duty cycle next attaches or detaches the
+ * hot hooks in this tick; 0 when nothing is due before the next tick. The main loop calls
+ * tick__duty() then.
+ */
+__u64 tick__duty_at(const struct tick *t);
+
+/* Attaches or detaches the hot hooks if that is due at now (CLOCK_MONOTONIC ns). */
+void tick__duty(struct tick *t, __u64 now);
+
 /* Where the published snapshots are; valid until tick__free(). */
 struct snapshot_slot *tick__slot(struct tick *t);
 

@@ -155,9 +155,14 @@ static enum derived derived_of(const char *name)
 	return D_NONE;
 }
 
-/* The family a rule's name means, or NULL. */
+/*
+ * The family a rule's name means, or NULL: the name itself when it starts with swarmwatch_,
+ * else swarmwatch_agent_<name>[suffix], then the app metric swarmwatch_agent_app_<name>[suffix]
+ * (StatsD, registered by apps.c), the first with an agent label.
+ */
 static const struct catalog_family *family_of(const char *name)
 {
+	static const char *const prefixes[] = {"swarmwatch_agent_", "swarmwatch_agent_app_"};
 	static const char *const suffixes[] = {"",	 "_total",	   "_seconds",
 					       "_bytes", "_seconds_total", "_bytes_total"};
 	const struct catalog_family *f;
@@ -168,8 +173,8 @@ static const struct catalog_family *family_of(const char *name)
 		f = catalog__find(name);
 		return f && f->nlabels && !strcmp(f->labels[0], "agent") ? f : NULL;
 	}
-	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(full, sizeof(full), "swarmwatch_agent_%s%s", name, suffixes[i]);
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]) * 6; i++) {
+		snprintf(full, sizeof(full), "%s%s%s", prefixes[i / 6], name, suffixes[i % 6]);
 		f = catalog__find(full);
 		if (f && f->nlabels && !strcmp(f->labels[0], "agent"))
 			return f;
@@ -214,8 +219,8 @@ int values__check(const struct alert_query *q, char *err, size_t errlen)
 	f = family_of(q->name);
 	if (!f) {
 		snprintf(err, errlen,
-			 "no figure named \"%s\" (a family swarmwatch_agent_%s[_total|_seconds|"
-			 "_bytes], error_ratio, success_ratio or load)",
+			 "no figure named \"%s\" (a family swarmwatch_agent_[app_]%s[_total|"
+			 "_seconds|_bytes], error_ratio, success_ratio or load)",
 			 q->name, q->name);
 		return -ENOENT;
 	}

@@ -6,7 +6,9 @@
 # scale-down), CPU and syscalls are counted per agent, once agentsim has
 # stopped its agents the gauges fall to 0 and the exits are counted, and the
 # HTTP requests each pool made (swarmwatch_agent_requests_total, role client)
-# match the `request` records of agentsim's log within 5 %.
+# match the `request` records of agentsim's log within 5 %. The agents also report their
+# quality, queue and cost over StatsD to swarmwatch's socket: the cost each agent reported is
+# agentsim's own count of it.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -23,7 +25,8 @@ checks=("swarmwatch serves /metrics"
 	"agentsim runs to its end and exits 0"
 	"instance gauges drop to 0 after agentsim has cleaned up"
 	"process exits are at least agentsim's instance exits for every agent"
-	"client requests per agent are within 5 % of agentsim's request records for every pool")
+	"client requests per agent are within 5 % of agentsim's request records for every pool"
+	"app metrics over StatsD: cost per agent equals agentsim's, quality and queue wait reported")
 echo "1..${#checks[@]}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
 [ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
@@ -57,8 +60,9 @@ trap cleanup EXIT
 dog_pid=$!
 
 metrics_url=http://127.0.0.1:$sw_port/metrics
-"$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 200ms --pin-path "$pin" --state-dir "" \
-	>"$work/swarmwatch.log" 2>&1 &
+echo "{\"statsd\": {\"udp\": \"\", \"socket\": \"$work/statsd.sock\"}}" >"$work/config.json"
+"$SWARMWATCH" run --config "$work/config.json" --listen 127.0.0.1:$sw_port --interval 200ms \
+	--pin-path "$pin" --state-dir "" >"$work/swarmwatch.log" 2>&1 &
 sw_pid=$!
 if ! wait_for 15 curl -sf "$metrics_url"; then
 	sed 's/^/# swarmwatch: /' "$work/swarmwatch.log" | tail -20
@@ -256,6 +260,43 @@ def main():
         print("# %s{role=\"client\"}: swarmwatch %s, agentsim request records %s"
               % (name, seen, truth))
         return 0
+    if cmd == "app":
+        # app LOG TRIES POOL...: swarmwatch_agent_app_cost_usd_total per agent equals the
+        # pool's cost_usd in agentsim's run_end (each agent reports its answered calls' cost),
+        # and every pool reported its quality (in [0, 1]) and queue waits. Retried to allow for
+        # a tick of lag.
+        log, tries, names = rest[0], int(rest[1]), rest[2:]
+        end = None
+        with open(log) as f:
+            for line in f:
+                ev = json.loads(line)
+                if ev.get("event") == "run_end":
+                    end = ev
+        if end is None:
+            print("# no run_end line in the agentsim log")
+            return 1
+        truth = {p: end["pools"][p]["cost_usd"] for p in names}
+        seen = {}
+        for _ in range(tries):
+            try:
+                text = get(metrics_url)
+            except Exception as e:
+                print("# fetch failed: %s" % e)
+                time.sleep(0.3)
+                continue
+            cost = per_agent(text, "swarmwatch_agent_app_cost_usd_total")
+            quality = per_agent(text, "swarmwatch_agent_app_quality")
+            waits = per_agent(text, "swarmwatch_agent_app_queue_wait_seconds_count")
+            seen = {p: (cost.get(p), quality.get(p), waits.get(p)) for p in names}
+            if all(c is not None and truth[p] > 0 and abs(c - truth[p]) <= 1e-6 and
+                   q is not None and 0 <= q <= 1 and w for p, (c, q, w) in seen.items()):
+                break
+            time.sleep(0.3)
+        else:
+            print("# cost, quality, queue waits: swarmwatch %s, agentsim cost %s" % (seen, truth))
+            return 1
+        print("# cost, quality, queue waits: swarmwatch %s, agentsim cost %s" % (seen, truth))
+        return 0
     return 2
 
 sys.exit(main())
@@ -264,7 +305,8 @@ check() { python3 "$work/check.py" "$1" "$metrics_url" "${@:2}"; }
 
 # agentsim: 20 s, its own state folder, a free control port; bounded by timeout.
 AGENTSIM_STATE_DIR=$work timeout -k 5 35 "$agentsim" run --scenario normal --duration 20 \
-	--control-port 0 --log "$work/truth.jsonl" -q >"$work/agentsim.out" 2>&1 &
+	--control-port 0 --log "$work/truth.jsonl" --statsd "unix:$work/statsd.sock" -q \
+	>"$work/agentsim.out" 2>&1 &
 as_pid=$!
 control=
 for _ in $(seq 75); do
@@ -339,6 +381,8 @@ ok $? "${checks[10]}"
 # After the end of the run: every request agentsim's agents made is in the log.
 check requests "$work/truth.jsonl" 20 "${pools[@]}"
 ok $? "${checks[11]}"
+check app "$work/truth.jsonl" 20 "${pools[@]}"
+ok $? "${checks[12]}"
 
 if [ $tap_failed -gt 0 ]; then
 	sed 's/^/# swarmwatch: /' "$work/swarmwatch.log" | tail -20

@@ -248,6 +248,43 @@ static void test_store(void **state)
 	expect_error("{\"store\": {\"hourz\": \"1d\"}}", "did you mean \"hours\"");
 }
 
+static void test_statsd(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_string_equal(c.statsd_udp, "127.0.0.1:8125");
+	assert_string_equal(c.statsd_socket, "/run/swarmwatch/statsd.sock");
+	assert_int_equal(c.nstatsd_tags, 0);
+	assert_false(c.statsd_trust_agent_tag);
+	assert_int_equal(c.statsd_max_series, 64);
+	assert_int_equal(c.statsd_max_values, 16);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"statsd\": {\"udp\": \"\", \"socket\": \"/tmp/s.sock\", "
+				   "\"tags\": [\"model\", \"env\"], \"trust_agent_tag\": true, "
+				   "\"max_series\": 8, \"max_label_values\": 4}}"),
+			 0);
+	assert_string_equal(c.statsd_udp, "");
+	assert_string_equal(c.statsd_socket, "/tmp/s.sock");
+	assert_int_equal(c.nstatsd_tags, 2);
+	assert_string_equal(c.statsd_tags[1], "env");
+	assert_true(c.statsd_trust_agent_tag);
+	assert_int_equal(c.statsd_max_series, 8);
+	assert_int_equal(c.statsd_max_values, 4);
+	config__free(&c);
+	expect_error("{\"statsd\": {\"udp\": \"8125\"}}", "ADDR:PORT on loopback");
+	expect_error("{\"statsd\": {\"socket\": \"statsd.sock\"}}", "absolute path");
+	expect_error("{\"statsd\": {\"tags\": [\"agent\"]}}", "must be a label name");
+	expect_error("{\"statsd\": {\"tags\": [\"bad-key\"]}}", "must be a label name");
+	expect_error("{\"statsd\": {\"tags\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}}",
+		     "more than 4 statsd.tags");
+	expect_error("{\"statsd\": {\"max_series\": 0}}", "between 1 and 4096");
+	expect_error("{\"statsd\": {\"max_label_values\": 2000}}", "between 1 and 1024");
+	expect_error("{\"statsd\": {\"trusted\": true}}", "unknown key \"trusted\"");
+	expect_error("{\"statsd\": []}", "\"statsd\" must be an object");
+}
+
 static void test_anomaly(void **state)
 {
 	struct config c;
@@ -463,6 +500,29 @@ static void test_upstreams(void **state)
 	expect_error("{\"top_upstreams\": 0}", "between 1 and 64");
 }
 
+static void test_overhead_budget(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_true(c.overhead_budget == 0.01); /* 1 % by default */
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"overhead_budget\": 2.5}"), 0);
+	assert_true(c.overhead_budget == 0.025);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"overhead_budget\": 0}"), 0);
+	assert_true(c.overhead_budget == 0); /* no bound */
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"overhead_budget\": 100}"), 0);
+	assert_true(c.overhead_budget == 1);
+	config__free(&c);
+	expect_error("{\"overhead_budget\": -1}", "between 0 and 100");
+	expect_error("{\"overhead_budget\": 101}", "between 0 and 100");
+	expect_error("{\"overhead_budget\": \"1%\"}", "must be a number");
+	expect_error("{\"overhead_budgett\": 1}", "did you mean \"overhead_budget\"");
+}
+
 static void test_duration(void **state)
 {
 	__u64 ns;
@@ -655,9 +715,11 @@ int main(void)
 		cmocka_unit_test(test_alerts_errors),
 		cmocka_unit_test(test_anomaly),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_statsd),
 		cmocka_unit_test(test_upstreams),
 		cmocka_unit_test(test_upstreams_mapped),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_overhead_budget),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_load_file),
 	};

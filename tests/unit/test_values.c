@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "snapshot.h"
 #include "values.h"
 
@@ -203,6 +204,33 @@ static void test_check(void **s)
 	assert_int_equal(values__check(&x.q, err, sizeof(err)), 0);
 }
 
+/* App metrics (StatsD) are named bare too: quality means swarmwatch_agent_app_quality. */
+static void test_app_names(void **s)
+{
+	static const char *const labels[] = {"agent"};
+	struct alert_expr x;
+	char err[256];
+
+	(void)s;
+	alert__parse_expr("quality < 0.5", &x, err, sizeof(err));
+	assert_int_equal(values__check(&x.q, err, sizeof(err)), -ENOENT);
+	assert_true(catalog__app_family("swarmwatch_agent_app_quality", CATALOG_GAUGE, labels, 1) >=
+		    0);
+	assert_true(catalog__app_family("swarmwatch_agent_app_cost_usd_total", CATALOG_COUNTER,
+					labels, 1) >= 0);
+	assert_true(catalog__app_family("swarmwatch_agent_app_queue_wait_seconds",
+					CATALOG_HISTOGRAM, labels, 1) >= 0);
+	assert_int_equal(values__check(&x.q, err, sizeof(err)), 0);
+	alert__parse_expr("rate(cost_usd) > 1", &x, err, sizeof(err));
+	assert_int_equal(values__check(&x.q, err, sizeof(err)), 0);
+	alert__parse_expr("p95(queue_wait_seconds) > 1s", &x, err, sizeof(err));
+	assert_int_equal(values__check(&x.q, err, sizeof(err)), 0);
+	alert__parse_expr("p95(queue_wait) > 1s", &x, err, sizeof(err));
+	assert_int_equal(values__check(&x.q, err, sizeof(err)), 0);
+	alert__parse_expr("qualty < 0.5", &x, err, sizeof(err));
+	assert_int_equal(values__check(&x.q, err, sizeof(err)), -ENOENT);
+}
+
 /* Every default rule names something that exists. */
 static void test_default_rules_resolve(void **s)
 {
@@ -228,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_default_rules_resolve),
+		cmocka_unit_test(test_app_names),
 	};
 
 	return cmocka_run_group_tests_name("values", tests, NULL, NULL);

@@ -17,6 +17,16 @@ seeded with the run seed, its pool, slot and generation.
 
 It stops on SIGTERM, on "stop", on end of file on stdin (the supervisor is
 gone) and at its own deadline, whichever comes first.
+
+With a StatsD target in its init message it reports what the kernel cannot
+see, as a real agent would, in one datagram per LLM call:
+
+  quality:V|g            moving average (weight 0.3) of the calls' quality:
+                         0 for a call that failed after its retries, else
+                         1 - latency / 20 s, at least 0.5
+  queue_length:N|g       LLM calls of the current step still to make
+  queue_wait:MS|ms       how long the call waited in the step before it began
+  cost_usd:C|c           the call's cost from the mock API's usage (answered calls)
 """
 
 import http.client
@@ -40,6 +50,38 @@ DEADLINE_GRACE_S = 5.0
 MAX_CALLS_PER_STEP = 32
 # Rotating file names per agent workspace.
 WORKSPACE_FILES = 8
+
+
+# Weight of the newest call in the quality moving average.
+QUALITY_WEIGHT = 0.3
+
+
+class _StatsD:
+    """A StatsD client that never blocks the agent: a datagram that cannot go is dropped."""
+
+    def __init__(self, target):
+        kind, _, where = target.partition(":")
+        if kind == "unix":
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.addr = where
+        else:
+            host, _, port = where.rpartition(":")
+            self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                      socket.SOCK_DGRAM)
+            self.addr = (host.strip("[]"), int(port))
+        self.sock.setblocking(False)
+        self.sent = 0
+        self.failed = 0
+
+    def send(self, lines):
+        try:
+            self.sock.sendto("\n".join(lines).encode(), self.addr)
+            self.sent += 1
+        except OSError:
+            self.failed += 1
+
+    def close(self):
+        self.sock.close()
 
 
 def _status_class(status):
@@ -112,6 +154,8 @@ class Agent:
         self.hog_chunks = []
         self.hog_start = None
         self.hog_cap_mb = float(init.get("hog_cap_mb", 1024))
+        self.statsd = _StatsD(init["statsd"]) if init.get("statsd") else None
+        self.quality = 1.0
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
         os.set_blocking(self.wake_r, False)
@@ -251,18 +295,22 @@ class Agent:
             body["stream_options"] = {"include_usage": True}
         data = json.dumps(body, separators=(",", ":")).encode()
         retries = int(beh.get("max_retries", 0))
+        t0 = time.monotonic()
+        cost = 0.0
         for attempt in range(retries + 1):
             rec = self._llm_request(data, stream)
             rec["attempt"] = attempt
             self.report(rec)
+            cost += rec.get("cost", 0.0)
             status = rec["status"]
             if status == 200 or status not in (429, 500, 503, "reset", "timeout"):
-                return
+                break
             if attempt == retries:
-                return
+                break
             delay = rec.get("retry_after") or min(2.0, 0.25 * (2 ** attempt))
             if not self.wait(delay):
-                return
+                break
+        return rec["status"] == 200, time.monotonic() - t0, cost
 
     def _llm_request(self, data, stream):
         rid = self.next_id("c")
@@ -324,6 +372,18 @@ class Agent:
             if ev.get("usage"):
                 usage = ev["usage"]
         return usage
+
+    def report_app(self, queued, waited, ok, dur, cost):
+        """One StatsD datagram on an LLM call: quality, queue length and wait, cost."""
+        if not self.statsd:
+            return
+        score = max(0.5, 1.0 - dur / 20.0) if ok else 0.0
+        self.quality += QUALITY_WEIGHT * (score - self.quality)
+        lines = ["quality:%.4f|g" % self.quality, "queue_length:%d|g" % queued,
+                 "queue_wait:%.3f|ms" % (waited * 1000.0)]
+        if cost > 0:
+            lines.append("cost_usd:%.8f|c" % cost)
+        self.statsd.send(lines)
 
     def tool_call(self, kind):
         t0 = time.monotonic()
@@ -400,10 +460,13 @@ class Agent:
         load = max(float(self.cfg.get("load", 1.0)), 0.01)
         calls = sampling.draw_range(self.rng, beh["llm_calls"], integer=True)
         calls = min(MAX_CALLS_PER_STEP, max(1 if calls else 0, int(round(calls * load))))
-        for _ in range(calls):
+        step_start = time.monotonic()
+        for i in range(calls):
             if self.stopping:
                 return
-            self.llm_call()
+            waited = time.monotonic() - step_start
+            ok, dur, cost = self.llm_call()
+            self.report_app(calls - i - 1, waited, ok, dur, cost)
             self.tick()
         tools = sampling.draw_range(self.rng, beh["tool_calls"], integer=True)
         for _ in range(tools):
@@ -430,6 +493,8 @@ class Agent:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         self.llm.close()
         self.tool.close()
+        if self.statsd:
+            self.statsd.close()
         if not self.orphaned:
             self.report({"type": "exit", "code": 0})
         return 0

@@ -4,6 +4,7 @@
 import argparse
 import json
 import os
+import stat
 import sys
 
 from . import VERSION, control, scenario as scn
@@ -39,6 +40,36 @@ def _positive(text):
     if val <= 0 or val > scn.MAX_RUN_S:
         raise argparse.ArgumentTypeError("must be in (0, %d]" % scn.MAX_RUN_S)
     return val
+
+
+DEFAULT_STATSD_SOCKET = "/run/swarmwatch/statsd.sock"
+
+
+def _statsd(text):
+    """--statsd: unix:PATH, udp:HOST:PORT, off or auto."""
+    if text in ("off", "auto"):
+        return text
+    kind, _, where = text.partition(":")
+    if kind == "unix" and where.startswith("/"):
+        return text
+    if kind == "udp" and ":" in where and where.rsplit(":", 1)[1].isdigit():
+        return text
+    raise argparse.ArgumentTypeError(
+        "%r: give unix:PATH, udp:HOST:PORT, off or auto" % text)
+
+
+def _statsd_target(text):
+    """The StatsD target agents get, or None: auto means the default socket if it exists."""
+    if text == "off":
+        return None
+    if text == "auto":
+        try:
+            if stat.S_ISSOCK(os.stat(DEFAULT_STATSD_SOCKET).st_mode):
+                return "unix:" + DEFAULT_STATSD_SOCKET
+        except OSError:
+            pass
+        return None
+    return text
 
 
 def _port(text):
@@ -95,6 +126,10 @@ def build_parser():
                    "header (also $AGENTSIM_WEBHOOK_SECRET)" % control.SIGNATURE_HEADER)
     r.add_argument("--max-hog-mb", type=int, default=1024, metavar="MB",
                    help="cap on the memory one memory_hog agent takes (default 1024)")
+    r.add_argument("--statsd", type=_statsd, default="auto", metavar="WHERE",
+                   help="where agents report quality, queue length, queue wait and cost as "
+                        "StatsD: unix:PATH, udp:HOST:PORT, off, or auto (the default: unix:"
+                        + DEFAULT_STATSD_SOCKET + " when that socket exists, else off)")
     r.add_argument("-q", "--quiet", action="store_true", help="print errors only")
 
     sub.add_parser("list", help="list the shipped scenarios")
@@ -143,7 +178,8 @@ def cmd_run(args):
         control_port=args.control_port, llm_port=args.llm_port, tool_port=args.tool_port,
         instances=args.instances, total_instances=args.total_instances, quiet=args.quiet,
         request_log=not args.no_request_log, sample_interval=args.sample_interval,
-        webhook_secret=args.webhook_secret, hog_cap_mb=args.max_hog_mb)
+        webhook_secret=args.webhook_secret, hog_cap_mb=args.max_hog_mb,
+        statsd=_statsd_target(args.statsd))
     sup = supervisor.Supervisor(sc, opts)
     try:
         return sup.run()

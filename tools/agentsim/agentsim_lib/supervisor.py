@@ -81,6 +81,7 @@ class Options:
         self.sample_interval = 1.0
         self.webhook_secret = None
         self.hog_cap_mb = DEFAULT_HOG_CAP_MB
+        self.statsd = None  # "unix:PATH" or "udp:HOST:PORT": where agents report app metrics
         self.out = sys.stdout
         for key, val in kw.items():
             if not hasattr(self, key):
@@ -357,7 +358,7 @@ class Supervisor:
                 "tool_url": self.tools.url, "cafile": self.cafile,
                 "workspace": os.path.join(self.tmp, "work"),
                 "run_left_s": max(self.duration - self.log.offset(now), 0.0) + self.stop_grace,
-                "hog_cap_mb": self.hog_cap, "config": cfg}
+                "hog_cap_mb": self.hog_cap, "statsd": self.opts.statsd, "config": cfg}
         inst.outbuf = (json.dumps(init, separators=(",", ":")) + "\n").encode()
         os.set_blocking(proc.stdin.fileno(), False)
         os.set_blocking(proc.stdout.fileno(), False)

@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -228,6 +229,67 @@ class AgentProcessTest(_RunCase):
         self.assertGreater(len(common), 10)
         for rid in common:
             self.assertEqual(outcomes[0][rid], outcomes[1][rid], rid)
+
+
+class StatsDTest(_RunCase):
+
+    def test_agents_report_quality_queue_and_cost(self):
+        """Agents send StatsD to the socket given; the cost they report is the run's cost."""
+        import socket
+        tmp = tempfile.mkdtemp(prefix="agentsim-statsd-")
+        path = os.path.join(tmp, "statsd.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(0.1)
+        try:
+            run = self.start(fast_scenario(duration=2.5), "--statsd", "unix:" + path)
+            datagrams = []
+            end = time.monotonic() + 20
+            while run.proc.poll() is None and time.monotonic() < end:
+                try:
+                    datagrams.append(sock.recv(65536).decode())
+                except socket.timeout:
+                    pass
+            while True:
+                try:
+                    datagrams.append(sock.recv(65536).decode())
+                except socket.timeout:
+                    break
+            self.assertEqual(self.finish(run, 5), 0, run.output())
+        finally:
+            sock.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+        types = {"quality": "g", "queue_length": "g", "queue_wait": "ms", "cost_usd": "c"}
+        cost = 0.0
+        for d in datagrams:
+            names = []
+            for line in d.split("\n"):
+                name, rest = line.split(":", 1)
+                value, kind = rest.split("|")
+                self.assertEqual(types.get(name), kind, line)
+                names.append(name)
+                v = float(value)
+                if name == "quality":
+                    self.assertTrue(0.5 <= v <= 1.0, line)  # no failed calls here
+                elif name == "cost_usd":
+                    cost += v
+                else:
+                    self.assertGreaterEqual(v, 0, line)
+            self.assertEqual(names[:3], ["quality", "queue_length", "queue_wait"], d)
+        end_ev = run.events("run_end")[0]
+        llm = end_ev["totals"]["llm_requests"]
+        # One datagram per answered call; an agent stopped between its call and its datagram
+        # may miss one.
+        self.assertLessEqual(len(datagrams), llm)
+        self.assertGreaterEqual(len(datagrams), llm - sum(doc_pools().values()))
+        self.assertGreater(end_ev["totals"]["cost_usd"], 0)
+        self.assertAlmostEqual(cost, end_ev["totals"]["cost_usd"],
+                               delta=1e-8 * (len(datagrams) + 1))
+
+    def test_bad_target_is_a_usage_error(self):
+        run = self.start(fast_scenario(duration=1), "--statsd", "tcp:1.2.3.4")
+        self.assertEqual(self.finish(run, 10), 2, run.output())
+        self.assertIn("unix:PATH", run.output())
 
 
 class ScalingTest(_RunCase):
