@@ -50,7 +50,7 @@ static void run_usage(FILE *f)
 		"  -w, --webhook URL        send every alert to URL (Alertmanager webhook v4 body)\n"
 		"      --overhead-budget PCT\n"
 		"                           share of host CPU the BPF hooks may cost, in percent\n"
-		"                           (default 1; 0: no bound, full capture always)\n"
+		"                           (default 0: no bound, full capture always; 1 is a sensible bound)\n"
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
 		"  -h, --help               this text\n");

@@ -43,7 +43,7 @@ const char config__builtin[] =
 	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true,\n"
 	"                 \"net\": true},\n"
 	"  \"bpf_stats\": false,\n"
-	"  \"overhead_budget\": 1,\n"
+	"  \"overhead_budget\": 0,\n"
 	"  \"tls\": {\"agents\": []},\n"
 	"  \"anomaly\": {\"hold\": \"1m\"},\n"
 	"  \"store\": {\"dir\": \"/var/lib/swarmwatch\", \"memory\": \"15m\", \"raw\": \"6h\",\n"
@@ -1430,7 +1430,7 @@ static void defaults(struct config *c)
 	snprintf(c->statsd_socket, sizeof(c->statsd_socket), "/run/swarmwatch/statsd.sock");
 	c->statsd_max_series = 64;
 	c->statsd_max_values = 16;
-	c->overhead_budget = 0.01;
+	c->overhead_budget = 0; /* opt-in: extrapolated counters restart lower after a restart */
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;
