@@ -20,7 +20,7 @@ endif
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
 	  -DSW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
-LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lsqlite3 -lm -lpthread
+LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lsqlite3 -lcurl -lcrypto -lm -lpthread
 # The privileged tests' own binaries stay unsanitized: their children are the
 # measured workload, and the sanitizer runtime would add processes and syscalls.
 HELPER_CFLAGS := $(CFLAGS)
@@ -92,18 +92,22 @@ STORE_MODS := store gorilla log
 ANOMALY_MODS := anomaly rates $(DETECT_MODS)
 CATALOG_MODS := catalog apps statsd syscalls $(STORE_MODS) $(ANOMALY_MODS)
 METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
-test_anomaly_MODS := api $(METRICS_MODS)
-test_api_MODS := api $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
+test_anomaly_MODS := api alert $(METRICS_MODS)
+test_api_MODS := api alert $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
 test_blob_MODS := blob
 test_catalog_MODS := $(CATALOG_MODS)
-test_config_MODS := config num syscalls $(TEXT_MODS)
+test_config_MODS := config num syscalls alert notify log $(TEXT_MODS)
 test_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 test_gorilla_MODS := gorilla
-test_http_MODS := http num collector snapshot kernel identity config log api $(METRICS_MODS)
-test_identity_MODS := identity config num log syscalls $(TEXT_MODS)
+test_http_MODS := http num collector snapshot kernel identity config log api alert notify \
+	$(METRICS_MODS)
+test_identity_MODS := identity config num log syscalls alert notify $(TEXT_MODS)
 test_log2_MODS :=
 test_num_MODS := num
 test_metrics_MODS := $(METRICS_MODS)
+test_notify_MODS := notify log
+test_alert_MODS := alert
+test_values_MODS := values alert snapshot $(CATALOG_MODS)
 test_prom_MODS := prom rates $(TEXT_MODS)
 test_rates_MODS := rates
 test_snapshot_MODS := snapshot
@@ -113,11 +117,12 @@ test_text_MODS := $(TEXT_MODS)
 test_statsd_MODS := statsd
 test_apps_MODS := $(METRICS_MODS)
 fuzz_statsd_MODS := $(CATALOG_MODS)
-fuzz_config_MODS := config num syscalls $(TEXT_MODS)
+fuzz_config_MODS := config num syscalls alert notify log $(TEXT_MODS)
 fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
-fuzz_elf_MODS := tls kernel config num syscalls log $(TEXT_MODS)
+fuzz_elf_MODS := tls kernel config num syscalls log alert notify $(TEXT_MODS)
 fuzz_gorilla_MODS := gorilla
-fuzz_http_MODS := http num snapshot api config $(METRICS_MODS)
+fuzz_rule_MODS := alert
+fuzz_http_MODS := http num snapshot api config alert notify log $(METRICS_MODS)
 fuzz_http_server_MODS := $(fuzz_http_MODS)
 fuzz_sniff_MODS :=
 fuzz_text_MODS := prom rates $(TEXT_MODS)
@@ -198,13 +203,24 @@ $(BUILD)/bench/storebench: bench/store/storebench.c $(BUILD)/user/store.o $(BUIL
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -lsqlite3 -lm -lpthread -o $@
 
+$(BUILD)/bench/outboxbench: bench/alerts/outboxbench.c $(BUILD)/user/notify.o $(BUILD)/user/log.o \
+		| $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -ljansson -lsqlite3 -lcurl -lcrypto -lpthread -o $@
+
+$(BUILD)/bench/evalbench: bench/alerts/evalbench.c $(patsubst %,$(BUILD)/user/%.o,values alert \
+		snapshot $(CATALOG_MODS)) | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
+
 INGEST_MODS := $(sort ingest log $(CATALOG_MODS))
 $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/user/%.o) | $(BUILD)/bench
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
-	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench
+	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/outboxbench \
+	$(BUILD)/bench/evalbench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
 $(BUILD)/fuzzer:

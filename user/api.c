@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerting.h"
 #include "anomaly.h"
 #include "api.h"
 #include "text.h"
@@ -99,6 +100,196 @@ char *api__anomalies(const struct anomaly_view *v)
 	    !json_object_set_new(root, "recent", episodes_json(v->recent, v->nrecent)))
 		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(root);
+	return text;
+}
+
+static json_t *number_or_null(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *alert_json(const struct alert_view_item *a)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_string(a->id));
+	json_object_set_new(o, "alertname", json_string(a->rule));
+	json_object_set_new(o, "agent", json_string(a->agent));
+	json_object_set_new(o, "state", json_string(a->state));
+	json_object_set_new(o, "severity", json_string(a->severity));
+	json_object_set_new(o, "startsAt", time_json(a->active));
+	json_object_set_new(o, "endsAt", a->ends > 0 ? time_json(a->ends) : json_null());
+	json_object_set_new(o, "value", number_or_null(a->value));
+	json_object_set_new(o, "threshold", number_or_null(a->threshold));
+	json_object_set_new(o, "summary", json_string(a->summary));
+	json_object_set_new(o, "cause", a->cause[0] ? json_string(a->cause) : json_null());
+	json_object_set_new(o, "acknowledged", json_boolean(a->acked));
+	json_object_set_new(o, "silenced", json_boolean(a->silenced));
+	json_object_set_new(o, "inhibited", json_boolean(a->inhibited));
+	return o;
+}
+
+char *api__alerts(const struct alert_view *v)
+{
+	json_t *root = json_object(), *arr = json_array();
+	char *text = NULL;
+	int i;
+
+	if (!root || !arr) {
+		json_decref(root);
+		json_decref(arr);
+		return NULL;
+	}
+	for (i = 0; i < v->n; i++)
+		if (json_array_append_new(arr, alert_json(&v->items[i])))
+			goto out;
+	if (!json_object_set_new(root, "time", time_json(v->time)) &&
+	    !json_object_set_new(root, "alerts", arr))
+		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	arr = NULL;
+out:
+	json_decref(arr);
+	json_decref(root);
+	return text;
+}
+
+char *api__ack(const char *id)
+{
+	json_t *o = json_pack("{s:s, s:s}", "status", "ok", "acknowledged", id);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return text;
+}
+
+int api__parse_silence(const char *body, int64_t now_ms, struct alert_silence *out, char *err,
+		       size_t errlen)
+{
+	json_t *root = json_loads(body, JSON_REJECT_DUPLICATES, NULL), *m, *v;
+	const char *k, *s;
+	int64_t d;
+	int rc = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(root)) {
+		snprintf(err, errlen,
+			 "the body must be a JSON object: {\"matchers\": {\"agent\": "
+			 "\"coder\"}, \"duration\": \"1h\", \"comment\": \"...\"}");
+		goto out;
+	}
+	json_object_foreach (root, k, v)
+		if (strcmp(k, "matchers") && strcmp(k, "duration") && strcmp(k, "endsAt") &&
+		    strcmp(k, "comment")) {
+			snprintf(err, errlen,
+				 "unknown key \"%.40s\" (matchers, duration, endsAt, "
+				 "comment)",
+				 k);
+			goto out;
+		}
+	m = json_object_get(root, "matchers");
+	if (!json_is_object(m) || !json_object_size(m) ||
+	    json_object_size(m) > ALERT_MATCHERS_MAX) {
+		snprintf(err, errlen,
+			 "\"matchers\" must be an object of 1 to %d labels, "
+			 "{\"agent\": \"coder\"}; a value starting with ! excludes",
+			 ALERT_MATCHERS_MAX);
+		goto out;
+	}
+	json_object_foreach (m, k, v) {
+		struct alert_matcher *x = &out->m[out->nm++];
+
+		s = json_string_value(v);
+		if (!s || strlen(k) >= sizeof(x->name) || strlen(s) >= sizeof(x->value) + 1) {
+			snprintf(err, errlen,
+				 "matcher \"%.40s\" must be a string under %zu "
+				 "characters",
+				 k, sizeof(x->value));
+			goto out;
+		}
+		x->negate = s[0] == '!';
+		snprintf(x->name, sizeof(x->name), "%s", k);
+		snprintf(x->value, sizeof(x->value), "%s", s + x->negate);
+	}
+	s = json_string_value(json_object_get(root, "duration"));
+	if (s) {
+		if (alert__parse_duration(s, &d) || d <= 0) {
+			snprintf(err, errlen,
+				 "\"duration\" is \"%.40s\", must be a duration such "
+				 "as \"30m\" or \"2h\"",
+				 s);
+			goto out;
+		}
+		out->ends_ms = now_ms + d;
+	} else if ((s = json_string_value(json_object_get(root, "endsAt")))) {
+		struct tm tm;
+		const char *rest;
+
+		memset(&tm, 0, sizeof(tm));
+		rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+		if (rest && *rest == '.')
+			rest += strspn(rest + 1, "0123456789") + 1;
+		if (!rest || strcmp(rest, "Z")) {
+			snprintf(err, errlen,
+				 "\"endsAt\" is \"%.40s\", must be RFC 3339 UTC "
+				 "(2026-11-30T20:00:00Z)",
+				 s);
+			goto out;
+		}
+		out->ends_ms = (int64_t)timegm(&tm) * 1000;
+	} else {
+		snprintf(err, errlen, "a silence needs a \"duration\" or an \"endsAt\"");
+		goto out;
+	}
+	if (out->ends_ms <= now_ms) {
+		snprintf(err, errlen, "the silence would end in the past");
+		goto out;
+	}
+	s = json_string_value(json_object_get(root, "comment"));
+	snprintf(out->comment, sizeof(out->comment), "%s", s ? s : "");
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+char *api__silences(const struct alert_silence *s, size_t n)
+{
+	json_t *arr = json_array(), *root;
+	char *text = NULL;
+	size_t i, j;
+
+	if (!arr)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		json_t *o = json_object(), *m = json_object();
+		char v[80];
+
+		for (j = 0; j < s[i].nm; j++) {
+			snprintf(v, sizeof(v), "%s%s", s[i].m[j].negate ? "!" : "",
+				 s[i].m[j].value);
+			json_object_set_new(m, s[i].m[j].name, json_string(v));
+		}
+		json_object_set_new(o, "id", json_integer((json_int_t)s[i].id));
+		json_object_set_new(o, "matchers", m);
+		json_object_set_new(o, "endsAt", time_json(s[i].ends_ms / 1e3));
+		json_object_set_new(o, "comment", json_string(s[i].comment));
+		json_array_append_new(arr, o);
+	}
+	root = json_pack("{s:o}", "silences", arr);
+	if (root)
+		text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return text;
+}
+
+char *api__silence_created(uint64_t id)
+{
+	json_t *o = json_pack("{s:s, s:I}", "status", "ok", "id", (json_int_t)id);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
 	return text;
 }
 

@@ -8,7 +8,11 @@
 #define SW_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "alert.h"
+
+struct alert_view;
 struct anomaly_view;
 struct snapshot;
 struct store;
@@ -64,5 +68,31 @@ char *api__query_range(struct store *st, const char *metric, const char *agent,
  * figures, then those the store st (may be NULL) remembers.
  */
 char *api__agents(struct store *st, const struct snapshot *s);
+
+/*
+ * api__alerts - GET /api/v1/alerts for view v: {"time", "alerts": [...]}, each alert {"id"
+ * (fingerprint, for ack), "alertname", "agent", "state" (pending, firing, resolved), "severity",
+ * "startsAt", "endsAt" (null while active), "value", "threshold", "summary", "cause" (or null),
+ * "acknowledged", "silenced", "inhibited"}, firing ones first.
+ */
+char *api__alerts(const struct alert_view *v);
+
+/* api__ack - the answer to POST /api/v1/alerts/{id}/ack: {"status": "ok", "acknowledged": id}. */
+char *api__ack(const char *id);
+
+/*
+ * api__parse_silence - the body of POST /api/v1/silences: {"matchers": {"agent": "coder"},
+ * "duration": "1h" (or "endsAt": RFC 3339 UTC), "comment": "..."}; a matcher value starting
+ * with ! excludes. now_ms is the current Unix time. Returns 0, or -EINVAL with a one-line
+ * reason in err.
+ */
+int api__parse_silence(const char *body, int64_t now_ms, struct alert_silence *out, char *err,
+		       size_t errlen);
+
+/* api__silences - GET /api/v1/silences: {"silences": [{"id", "matchers", "endsAt", "comment"}]}. */
+char *api__silences(const struct alert_silence *s, size_t n);
+
+/* api__silence_created - {"status": "ok", "id": id}. */
+char *api__silence_created(uint64_t id);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "alerting.h"
 #include "anomaly.h"
 #include "apps.h"
 #include "catalog.h"
@@ -97,6 +98,8 @@ static const char *const l_map[] = {"map"};
 static const char *const l_reason[] = {"reason"};
 static const char *const l_op[] = {"op"};
 static const char *const l_build[] = {"version", "libbpf", "kernel"};
+static const char *const l_alerts[] = {"state", "severity"};
+static const char *const l_notifications[] = {"channel", "result"};
 static const char *const l_transport[] = {"transport"};
 
 /* --- per-agent accessors --- */
@@ -402,6 +405,48 @@ static int each_threshold(const struct entry *e, const struct snapshot *s, struc
 {
 	(void)e;
 	return put(o, NULL, s->anomalies->threshold);
+}
+
+/* --- alerts and notifications --- */
+
+static bool alerting_on(const struct snapshot *s)
+{
+	return s->alerts != NULL;
+}
+
+static bool outbox_on(const struct snapshot *s)
+{
+	return s->alerts && s->alerts->outbox;
+}
+
+enum alert_field { AF_ALERTS, AF_NOTIFICATIONS, AF_QUEUE, AF_OLDEST, AF_LIMITED, AF_FAILED };
+
+static int each_alert_field(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct alert_view *v = s->alerts;
+	const struct alert_view_count *c = e->n == AF_ALERTS ? v->alerts : v->notifications;
+	int i, n = e->n == AF_ALERTS ? N(v->alerts) : N(v->notifications), err;
+
+	switch (e->n) {
+	case AF_QUEUE:
+		return put(o, NULL, v->queue_length);
+	case AF_OLDEST:
+		return put(o, NULL, v->oldest_age);
+	case AF_LIMITED:
+		return put(o, NULL, v->rate_limited);
+	case AF_FAILED:
+		return put(o, NULL, v->enqueue_failures);
+	}
+	for (i = 0; i < n; i++) {
+		const char *lv[] = {c[i].a, c[i].b};
+
+		if (e->n == AF_ALERTS && !strcmp(c[i].a, "resolved"))
+			continue; /* kept only until told: not a state to count */
+		err = put(o, lv, c[i].n);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* --- app metrics (StatsD) --- */
@@ -1018,6 +1063,72 @@ static const struct entry entries[] = {
 		      .type = CATALOG_GAUGE},
 		.each = each_threshold,
 		.exported = scored,
+	},
+
+	/* Alerts: while rules are evaluated; notifications: while receivers are configured. */
+	{
+		.f = {.name = "swarmwatch_alerts",
+		      .help = "Alerts by state (pending: condition true, waiting its for; firing) and "
+			      "severity.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_alerts,
+		      .nlabels = 2},
+		.each = each_alert_field,
+		.exported = alerting_on,
+		.n = AF_ALERTS,
+	},
+	{
+		.f = {.name = "swarmwatch_alerts_rate_limited_total",
+		      .help = "Alerts left out of a notification because they had reached the "
+			      "notifications allowed per hour.",
+		      .unit = "",
+		      .type = CATALOG_COUNTER},
+		.each = each_alert_field,
+		.exported = alerting_on,
+		.n = AF_LIMITED,
+	},
+	{
+		.f = {.name = "swarmwatch_notifications_total",
+		      .help = "Attempts to deliver a notification, by channel and result (sent; "
+			      "retried: timeout, network error, 5xx or 429; rejected: any other "
+			      "answer, dropped).",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_notifications,
+		      .nlabels = 2},
+		.each = each_alert_field,
+		.exported = outbox_on,
+		.n = AF_NOTIFICATIONS,
+	},
+	{
+		.f = {.name = "swarmwatch_notification_queue_length",
+		      .help = "Notifications in the outbox, not yet delivered.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE},
+		.each = each_alert_field,
+		.exported = outbox_on,
+		.n = AF_QUEUE,
+	},
+	{
+		.f = {.name = "swarmwatch_notification_oldest_pending_seconds",
+		      .help = "How long the oldest notification in the outbox has waited; 0 when "
+			      "empty.",
+		      .unit = "seconds",
+		      .type = CATALOG_GAUGE},
+		.each = each_alert_field,
+		.exported = outbox_on,
+		.n = AF_OLDEST,
+	},
+	{
+		.f = {.name = "swarmwatch_notification_enqueue_failures_total",
+		      .help = "Ticks whose notifications could not be written to the outbox (made "
+			      "again at the next tick).",
+		      .unit = "",
+		      .type = CATALOG_COUNTER},
+		.each = each_alert_field,
+		.exported = outbox_on,
+		.n = AF_FAILED,
 	},
 
 	/* StatsD: while the listener runs. */

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alerting.h"
 #include "cmd.h"
 #include "config.h"
+#include "log.h"
 
 /*
  * Prints the identity rules in force, in the order they are tried (first
@@ -32,6 +34,7 @@ static void print_rules(const struct config *c)
 int cmd_check_config(int argc, char **argv)
 {
 	struct config cfg;
+	char err[512];
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: swarmwatch check-config FILE\n"
@@ -55,9 +58,16 @@ int cmd_check_config(int argc, char **argv)
 		config__free(&cfg);
 		return 1;
 	}
-	printf("%s: ok (%d cgroup rules, %d command rules, max_agents %u, interval %.3gs)\n",
+	if (alerting__check(&cfg, err, sizeof(err))) {
+		pr_err("config: %s: %s", argv[1], err);
+		config__free(&cfg);
+		return 1;
+	}
+	printf("%s: ok (%d cgroup rules, %d command rules, max_agents %u, interval %.3gs, "
+	       "%u alert rules%s, %u receivers)\n",
 	       argv[1], cfg.ncgroup_rules, cfg.nrules - cfg.ncgroup_rules, cfg.max_agents,
-	       cfg.interval_ns / 1e9);
+	       cfg.interval_ns / 1e9, cfg.alerts->nrules, cfg.alerts_on ? "" : " (off)",
+	       cfg.notify->nreceivers);
 	print_rules(&cfg);
 	config__free(&cfg);
 	return 0;

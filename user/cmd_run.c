@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerting.h"
 #include "clock.h"
 #include "config.h"
 #include "cmd.h"
@@ -34,7 +35,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: swarmwatch run [--config FILE] [--listen ADDR:PORT] [--interval DURATION]\n"
-		"                      [--pin-path DIR] [--state-dir DIR] [-v] [--unpin]\n"
+		"                      [--pin-path DIR] [--state-dir DIR] [--webhook URL] [-v]\n"
+		"                      [--unpin]\n"
 		"\n"
 		"Watches the agents on this host through eBPF and serves Prometheus metrics.\n"
 		"\n"
@@ -42,9 +44,11 @@ static void run_usage(FILE *f)
 		"  -l, --listen ADDR:PORT   HTTP address (default 0.0.0.0:7979)\n"
 		"  -i, --interval DURATION  collector tick, e.g. 500ms, 1s (default 1s)\n"
 		"  -p, --pin-path DIR       bpffs directory for pinned maps\n"
-		"  -s, --state-dir DIR      where history and learned state are kept\n"
-		"                           (default /var/lib/swarmwatch; \"\" keeps them in memory)\n"
 		"                           (default /sys/fs/bpf/swarmwatch)\n"
+		"  -s, --state-dir DIR      where history, learned state and the notification outbox\n"
+		"                           are kept (default /var/lib/swarmwatch; \"\" keeps them in\n"
+		"                           memory)\n"
+		"  -w, --webhook URL        send every alert to URL (Alertmanager webhook v4 body)\n"
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
 		"  -h, --help               this text\n");
@@ -62,6 +66,28 @@ static void on_event(void *ctx, const struct sw_event *e)
 	identity__event(h->id, e);
 	tls__event(h->tls, e);
 }
+
+static int ack(void *ctx, const char *id)
+{
+	return alerting__ack(ctx, id);
+}
+
+static int64_t silence_add(void *ctx, const struct alert_silence *s)
+{
+	return alerting__silence_add(ctx, s);
+}
+
+static size_t silences(void *ctx, struct alert_silence *out, size_t cap)
+{
+	return alerting__silences(ctx, out, cap);
+}
+
+static int silence_expire(void *ctx, uint64_t id)
+{
+	return alerting__silence_expire(ctx, id);
+}
+
+static const struct http_alert_ops alert_ops = {ack, silence_add, silences, silence_expire};
 
 static void log_collectors(struct kernel *k)
 {
@@ -114,6 +140,7 @@ int cmd_run(int argc, char **argv)
 		{"pin-path", required_argument, NULL, 'p'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"unpin", no_argument, NULL, 'U'},
+		{"webhook", required_argument, NULL, 'w'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -121,6 +148,7 @@ int cmd_run(int argc, char **argv)
 	const char *config_path = NULL, *listen = NULL, *interval = NULL, *pin_path = NULL;
 	const char *state_dir = NULL;
 	struct store *store = NULL;
+	const char *webhook = NULL;
 	struct tick *tick = NULL;
 	struct identity *id = NULL;
 	struct handlers handlers;
@@ -136,7 +164,7 @@ int cmd_run(int argc, char **argv)
 	int opt, ret = 1;
 	__u64 next;
 
-	while ((opt = getopt_long(argc, argv, "c:l:i:p:s:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:l:i:p:s:w:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -155,6 +183,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'U':
 			unpin = true;
+			break;
+		case 'w':
+			webhook = optarg;
 			break;
 		case 'v':
 			log__set_level(LOG_DEBUG);
@@ -197,6 +228,13 @@ int cmd_run(int argc, char **argv)
 		       interval);
 		goto out;
 	}
+	if (webhook && config__add_webhook(&cfg, webhook)) {
+		pr_err("--webhook \"%s\": must be an http:// or https:// URL of under %d characters",
+		       webhook, NOTIFY_URL_MAX);
+		goto out;
+	}
+	if (webhook && !cfg.alerts_on)
+		pr_warn("--webhook: alerts are off in the configuration, so nothing will be sent");
 	if (unpin) {
 		int n = kernel__unpin(cfg.pin_path);
 
@@ -244,9 +282,12 @@ int cmd_run(int argc, char **argv)
 	http__attach_store(h, store);
 	tick = tick__new(&cfg, k, id, tls, store);
 	if (!tick) {
-		pr_err("out of memory");
+		if (errno == ENOMEM)
+			pr_err("out of memory");
 		goto out;
 	}
+	if (tick__alerting(tick))
+		http__set_alerts(h, &alert_ops, tick__alerting(tick));
 	if (tick__app_params(tick)) {
 		struct ingest_params ip = {.udp = cfg.statsd_udp,
 					   .socket = cfg.statsd_socket,

@@ -49,7 +49,9 @@ const char config__builtin[] =
 	"            \"minutes\": \"14d\", \"hours\": \"90d\", \"max_size_mb\": 1024, \"flush\": \"10s\"},\n"
 	"  \"statsd\": {\"udp\": \"127.0.0.1:8125\", \"socket\": \"/run/swarmwatch/statsd.sock\",\n"
 	"             \"tags\": [], \"trust_agent_tag\": false, \"max_series\": 64,\n"
-	"             \"max_label_values\": 16}\n"
+	"             \"max_label_values\": 16},\n"
+	"  \"alerts\": {\"enabled\": true, \"default_rules\": true, \"window\": \"10s\"},\n"
+	"  \"receivers\": []\n"
 	"}\n";
 
 /* Parse context: the text, for locating keys, and the error sink. */
@@ -801,6 +803,498 @@ static int parse_store(const struct parse *p, json_t *o, struct config *c)
 	return 0;
 }
 
+/* --- alerts and receivers --- */
+
+/*
+ * Line and column of byte off of string value val as the file writes it (escapes counted), or
+ * 0 when the value cannot be found as written.
+ */
+static void locate_value(const struct parse *p, const char *val, size_t off, int *line, int *col)
+{
+	json_t *j = json_string(val);
+	char *enc = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	const char *hit = enc ? strstr(p->text, enc) : NULL, *q;
+	size_t k;
+
+	*line = 0;
+	*col = 0;
+	if (hit) {
+		q = hit + 1;
+		for (k = 0; k < off && *q && *q != '"'; k++)
+			q += *q != '\\' ? 1 : q[1] == 'u' ? 6 : 2;
+		*line = 1;
+		*col = 1;
+		for (hit = p->text; hit < q; hit++) {
+			if (*hit == '\n') {
+				(*line)++;
+				*col = 1;
+			} else {
+				(*col)++;
+			}
+		}
+	}
+	free(enc);
+	json_decref(j);
+}
+
+/* A rule's condition that does not parse: the error at its place in the file. */
+static int fail_expr(const struct parse *p, const char *where, const char *expr, const char *why)
+{
+	int el = 0, ec = 0, line, col, l = 1, c = 1;
+	const char *msg = why, *q;
+	size_t off = 0;
+
+	if (sscanf(why, "%d:%d: ", &el, &ec) == 2 && (msg = strstr(why, ": ")))
+		msg += 2;
+	for (q = expr; *q && (l < el || (l == el && c < ec)); q++, off++) {
+		if (*q == '\n') {
+			l++;
+			c = 1;
+		} else {
+			c++;
+		}
+	}
+	locate_value(p, expr, off, &line, &col);
+	if (!line)
+		return fail_at(p, "expr", "%s: condition \"%s\": %s", where, expr, why);
+	snprintf(p->err, p->errlen, "%s:%d:%d: %s: condition: %s", p->origin, line, col, where,
+		 msg ? msg : why);
+	return -EINVAL;
+}
+
+static int get_ms(const struct parse *p, json_t *obj, const char *key, const char *where,
+		  int64_t *ms)
+{
+	__u64 ns = 0;
+	int err =
+		get_duration(p, obj, key, 0, 30 * 86400000000000ULL, "up to 30 days (\"5m\")", &ns);
+
+	(void)where;
+	if (err > 0)
+		*ms = (int64_t)(ns / 1000000);
+	return err;
+}
+
+static int get_severity(const struct parse *p, json_t *obj, const char *key, const char *where,
+			enum alert_severity *out)
+{
+	const char *s = NULL;
+	int err = get_string(p, obj, key, &s), sev;
+
+	if (err <= 0)
+		return err;
+	sev = alert__severity_parse(s);
+	if (sev < 0)
+		return fail_at(p, key,
+			       "%s: severity \"%s\" is not info, warning, critical or emergency",
+			       where, s);
+	*out = sev;
+	return 1;
+}
+
+/* {"name": "value", ...} into kv (cap entries). */
+static int get_kv(const struct parse *p, json_t *obj, const char *key, const char *where,
+		  struct alert_kv *kv, uint32_t cap, uint32_t *n)
+{
+	json_t *o = json_object_get(obj, key), *v;
+	const char *k;
+
+	if (!o)
+		return 0;
+	if (!json_is_object(o))
+		return fail_at(p, key, "%s: \"%s\" must be an object of strings", where, key);
+	*n = 0;
+	json_object_foreach (o, k, v) {
+		if (*n == cap)
+			return fail_at(p, key, "%s: more than %u %s", where, cap, key);
+		if (!json_is_string(v) || strlen(k) >= sizeof(kv->name) ||
+		    strlen(json_string_value(v)) >= sizeof(kv->value))
+			return fail_at(
+				p, key,
+				"%s: %s \"%s\" must be a string (names under %zu characters, "
+				"values under %zu)",
+				where, key, k, sizeof(kv->name), sizeof(kv->value));
+		snprintf(kv[*n].name, sizeof(kv->name), "%s", k);
+		snprintf(kv[*n].value, sizeof(kv->value), "%s", json_string_value(v));
+		(*n)++;
+	}
+	return 1;
+}
+
+static int parse_alert_rule(const struct parse *p, json_t *r, int index, struct alert_rule *out)
+{
+	static const char *const keys[] = {
+		"name",	     "expr",	       "severity", "for",	  "keep_firing_for",
+		"min_score", "min_confidence", "labels",   "annotations", "enabled",
+		NULL};
+	const char *name = NULL, *expr = NULL;
+	char where[96], why[256];
+	struct alert_expr x;
+	json_t *v;
+	bool on = true;
+	int err;
+	uint32_t i;
+
+	snprintf(where, sizeof(where), "alerts.rules[%d]", index);
+	if (!json_is_object(r))
+		return fail_at(p, "rules", "%s must be an object", where);
+	if ((err = check_keys(p, r, where, keys)) || (err = get_string(p, r, "name", &name)) < 0 ||
+	    (err = get_string(p, r, "expr", &expr)) < 0)
+		return err < 0 ? err : -EINVAL;
+	if (!name || !expr)
+		return fail_at(p, "rules", "%s needs a \"name\" and an \"expr\"", where);
+	memset(out, 0, sizeof(*out));
+	if (strlen(name) >= sizeof(out->name) || strlen(expr) >= sizeof(out->expr_text))
+		return fail_at(p, "name", "%s: name under %zu and expr under %zu characters", where,
+			       sizeof(out->name), sizeof(out->expr_text));
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	snprintf(where, sizeof(where), "alerts.rules[%d] \"%s\"", index, name);
+	snprintf(out->expr_text, sizeof(out->expr_text), "%s", expr);
+	if (alert__parse_expr(expr, &x, why, sizeof(why)))
+		return fail_expr(p, where, expr, why);
+	out->severity = ALERT_WARNING;
+	out->min_score = 0.8;
+	out->min_confidence = 0.5;
+	if ((err = get_severity(p, r, "severity", where, &out->severity)) < 0 ||
+	    (err = get_ms(p, r, "for", where, &out->for_ms)) < 0 ||
+	    (err = get_ms(p, r, "keep_firing_for", where, &out->keep_firing_for_ms)) < 0 ||
+	    (err = get_kv(p, r, "labels", where, out->labels, ALERT_LABELS_MAX, &out->nlabels)) <
+		    0 ||
+	    (err = get_kv(p, r, "annotations", where, out->annotations, ALERT_ANNOTATIONS_MAX,
+			  &out->nannotations)) < 0 ||
+	    (err = get_bool(p, r, "enabled", &on)) < 0)
+		return err;
+	out->disabled = !on;
+	for (i = 0; i < 2; i++) {
+		const char *k = i ? "min_confidence" : "min_score";
+		double *d = i ? &out->min_confidence : &out->min_score;
+
+		v = json_object_get(r, k);
+		if (!v)
+			continue;
+		if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+			return fail_at(p, k, "%s: \"%s\" must be a number from 0 to 1", where, k);
+		*d = json_number_value(v);
+	}
+	for (i = 0; i < out->nannotations; i++)
+		if (alert__template_check(out->annotations[i].value, why, sizeof(why)))
+			return fail_at(p, "annotations", "%s: annotation \"%s\": %s", where,
+				       out->annotations[i].name, why);
+	if (!out->nannotations) {
+		snprintf(out->annotations[0].name, sizeof(out->annotations[0].name), "summary");
+		snprintf(out->annotations[0].value, sizeof(out->annotations[0].value),
+			 "{{agent}}: {{rule}} ({{value}}, threshold {{threshold}})");
+		out->nannotations = 1;
+	}
+	return 0;
+}
+
+static int parse_route(const struct parse *p, json_t *r, int index, struct config *c,
+		       struct alert_route *out)
+{
+	static const char *const keys[] = {
+		"receiver",	  "min_severity",    "match",	      "group_by", "group_wait",
+		"group_interval", "repeat_interval", "send_resolved", "continue", NULL};
+	const char *rcv = NULL;
+	struct alert_kv kv[ALERT_MATCHERS_MAX];
+	uint32_t nkv = 0, i;
+	char where[64];
+	json_t *g, *v;
+	size_t k;
+	int err;
+
+	snprintf(where, sizeof(where), "alerts.routes[%d]", index);
+	if (!json_is_object(r))
+		return fail_at(p, "routes", "%s must be an object", where);
+	if ((err = check_keys(p, r, where, keys)) || (err = get_string(p, r, "receiver", &rcv)) < 0)
+		return err < 0 ? err : -EINVAL;
+	if (!rcv)
+		return fail_at(p, "routes", "%s needs a \"receiver\"", where);
+	for (i = 0; i < c->notify->nreceivers; i++)
+		if (!strcmp(c->notify->receivers[i].name, rcv))
+			break;
+	if (i == c->notify->nreceivers)
+		return fail_at(p, "receiver", "%s: no receiver named \"%s\" under \"receivers\"",
+			       where, rcv);
+	alert__route_default(out, rcv);
+	out->push = c->notify->receivers[i].channel == NOTIFY_ALERTMANAGER;
+	if ((err = get_severity(p, r, "min_severity", where, &out->min_severity)) < 0 ||
+	    (err = get_kv(p, r, "match", where, kv, ALERT_MATCHERS_MAX, &nkv)) < 0 ||
+	    (err = get_ms(p, r, "group_wait", where, &out->group_wait_ms)) < 0 ||
+	    (err = get_ms(p, r, "group_interval", where, &out->group_interval_ms)) < 0 ||
+	    (err = get_ms(p, r, "repeat_interval", where, &out->repeat_interval_ms)) < 0 ||
+	    (err = get_bool(p, r, "send_resolved", &out->send_resolved)) < 0 ||
+	    (err = get_bool(p, r, "continue", &out->cont)) < 0)
+		return err;
+	for (i = 0; i < nkv; i++) {
+		if (strlen(kv[i].value) >= sizeof(out->match[0].value))
+			return fail_at(p, "match", "%s: match value \"%s\" is too long", where,
+				       kv[i].value);
+		snprintf(out->match[i].name, sizeof(out->match[0].name), "%s", kv[i].name);
+		snprintf(out->match[i].value, sizeof(out->match[0].value), "%s", kv[i].value);
+	}
+	out->nmatch = nkv;
+	if (out->group_interval_ms <= 0)
+		return fail_at(p, "group_interval", "%s: \"group_interval\" must be positive",
+			       where);
+	g = json_object_get(r, "group_by");
+	if (g) {
+		if (!json_is_array(g) || json_array_size(g) > ALERT_GROUP_BY_MAX)
+			return fail_at(p, "group_by",
+				       "%s: \"group_by\" must be an array of up to %d "
+				       "label names",
+				       where, ALERT_GROUP_BY_MAX);
+		out->ngroup_by = 0;
+		json_array_foreach (g, k, v) {
+			if (!json_is_string(v) || strlen(json_string_value(v)) >= 32)
+				return fail_at(p, "group_by",
+					       "%s: \"group_by\" entries are label names", where);
+			snprintf(out->group_by[out->ngroup_by++], 32, "%s", json_string_value(v));
+		}
+	}
+	return 0;
+}
+
+static int parse_receivers(const struct parse *p, json_t *list, struct config *c)
+{
+	static const char *const keys[] = {"name", "type", "url",     "secret",
+					   "from", "to",   "timeout", NULL};
+	struct notify_params *np = c->notify;
+	json_t *r;
+	size_t i;
+	int err;
+
+	if (!json_is_array(list))
+		return fail_at(p, "receivers", "\"receivers\" must be an array");
+	json_array_foreach (list, i, r) {
+		const char *name = NULL, *type = NULL, *url = NULL, *secret = NULL, *from = NULL,
+			   *to = NULL;
+		struct notify_receiver *n;
+		char where[64];
+		__u64 ns = 0;
+		uint32_t j;
+		int ch;
+
+		snprintf(where, sizeof(where), "receivers[%zu]", i);
+		if (np->nreceivers == NOTIFY_RECEIVERS_MAX)
+			return fail_at(p, "receivers", "more than %d receivers",
+				       NOTIFY_RECEIVERS_MAX);
+		if (!json_is_object(r))
+			return fail_at(p, "receivers", "%s must be an object", where);
+		if ((err = check_keys(p, r, where, keys)) ||
+		    (err = get_string(p, r, "name", &name)) < 0 ||
+		    (err = get_string(p, r, "type", &type)) < 0 ||
+		    (err = get_string(p, r, "url", &url)) < 0 ||
+		    (err = get_string(p, r, "secret", &secret)) < 0 ||
+		    (err = get_string(p, r, "from", &from)) < 0 ||
+		    (err = get_string(p, r, "to", &to)) < 0 ||
+		    (err = get_duration(p, r, "timeout", 1000000ULL, 300000000000ULL,
+					"from 1ms to 5m (\"10s\")", &ns)) < 0)
+			return err < 0 ? err : -EINVAL;
+		if (!name || !url || !name[0] || strlen(name) >= NOTIFY_NAME_MAX ||
+		    strlen(url) >= NOTIFY_URL_MAX)
+			return fail_at(p, "receivers",
+				       "%s needs a \"name\" (under %d characters) and a \"url\"",
+				       where, NOTIFY_NAME_MAX);
+		ch = notify__channel_parse(type ? type : "webhook");
+		if (ch < 0)
+			return fail_at(
+				p, "type",
+				"%s: type \"%s\" is not webhook, alertmanager, slack or email",
+				where, type);
+		if (ch == NOTIFY_EMAIL ? strncmp(url, "smtp://", 7) && strncmp(url, "smtps://", 8)
+				       : strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+			return fail_at(p, "url", "%s: url \"%s\" must start with %s", where, url,
+				       ch == NOTIFY_EMAIL ? "smtp:// or smtps://"
+							  : "http:// or https://");
+		if (ch == NOTIFY_EMAIL && (!from || !to))
+			return fail_at(p, "receivers",
+				       "%s: an email receiver needs \"from\" and \"to\"", where);
+		for (j = 0; j < np->nreceivers; j++)
+			if (!strcmp(np->receivers[j].name, name))
+				return fail_at(p, "name",
+					       "%s: a receiver named \"%s\" comes before", where,
+					       name);
+		n = &np->receivers[np->nreceivers++];
+		memset(n, 0, sizeof(*n));
+		snprintf(n->name, sizeof(n->name), "%s", name);
+		n->channel = ch;
+		snprintf(n->url, sizeof(n->url), "%s", url);
+		snprintf(n->secret, sizeof(n->secret), "%s", secret ? secret : "");
+		snprintf(n->mail_from, sizeof(n->mail_from), "%s", from ? from : "");
+		snprintf(n->mail_to, sizeof(n->mail_to), "%s", to ? to : "");
+		n->timeout_ms = (uint32_t)(ns / 1000000);
+	}
+	return 0;
+}
+
+static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {"enabled", "default_rules", "disable",      "rules",
+					   "routes",  "window",	       "max_per_hour", "cooldown",
+					   "resend",  "external_url",  "host",	       NULL};
+	struct alert_params *ap = c->alerts;
+	bool defaults_on = true;
+	const char *s = NULL;
+	json_t *list, *r;
+	long long n = 0;
+	size_t i;
+	int err;
+	uint32_t j;
+
+	if (!json_is_object(o))
+		return fail_at(p, "alerts", "\"alerts\" must be an object");
+	if ((err = check_keys(p, o, "alerts", keys)) ||
+	    (err = get_bool(p, o, "enabled", &c->alerts_on)) < 0 ||
+	    (err = get_bool(p, o, "default_rules", &defaults_on)) < 0 ||
+	    (err = get_duration(p, o, "window", 1000000000ULL, 3600000000000ULL,
+				"from 1s to 1h (\"10s\")", &c->alerts_window_ns)) < 0 ||
+	    (err = get_int(p, o, "max_per_hour", 0, 32, &n)) < 0)
+		return err;
+	if (err)
+		ap->max_per_hour = (uint32_t)n;
+	if ((err = get_ms(p, o, "cooldown", "alerts", &ap->cooldown_ms)) < 0 ||
+	    (err = get_ms(p, o, "resend", "alerts", &ap->resend_ms)) < 0)
+		return err;
+	if (ap->resend_ms < 1000)
+		return fail_at(p, "resend", "\"resend\" must be at least 1s");
+	if ((err = get_string(p, o, "external_url", &s)) < 0)
+		return err;
+	if (err) {
+		if ((strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) ||
+		    strlen(s) >= sizeof(ap->external_url))
+			return fail_at(p, "external_url",
+				       "\"external_url\" must be an http(s):// URL");
+		snprintf(ap->external_url, sizeof(ap->external_url), "%.*s",
+			 (int)(strlen(s) - (s[strlen(s) - 1] == '/')), s);
+		c->external_url_set = true;
+	}
+	if ((err = get_string(p, o, "host", &s)) < 0)
+		return err;
+	if (err)
+		snprintf(ap->host, sizeof(ap->host), "%s", s);
+	if (!defaults_on)
+		ap->nrules = 0;
+	list = json_object_get(o, "rules");
+	if (list && !json_is_array(list))
+		return fail_at(p, "rules", "\"alerts.rules\" must be an array");
+	json_array_foreach (list, i, r) {
+		struct alert_rule rule;
+
+		err = parse_alert_rule(p, r, (int)i, &rule);
+		if (err)
+			return err;
+		/* A rule named like a default one replaces it. */
+		for (j = 0; j < ap->nrules; j++)
+			if (!strcmp(ap->rules[j].name, rule.name))
+				break;
+		if (j == ap->nrules && ap->nrules == ALERT_RULES_MAX)
+			return fail_at(p, "rules", "more than %d alert rules", ALERT_RULES_MAX);
+		ap->rules[j] = rule;
+		if (j == ap->nrules)
+			ap->nrules++;
+	}
+	list = json_object_get(o, "disable");
+	if (list && !json_is_array(list))
+		return fail_at(p, "disable", "\"alerts.disable\" must be an array of rule names");
+	json_array_foreach (list, i, r) {
+		for (j = 0; j < ap->nrules; j++)
+			if (json_is_string(r) && !strcmp(ap->rules[j].name, json_string_value(r)))
+				break;
+		if (j == ap->nrules)
+			return fail_at(p, "disable", "alerts.disable[%zu]: no rule named %s%s%s", i,
+				       json_is_string(r) ? "\"" : "",
+				       json_is_string(r) ? json_string_value(r) : "(not a string)",
+				       json_is_string(r) ? "\"" : "");
+		ap->rules[j].disabled = true;
+	}
+	list = json_object_get(o, "routes");
+	if (list && !json_is_array(list))
+		return fail_at(p, "routes", "\"alerts.routes\" must be an array");
+	if (list)
+		ap->nroutes = 0;
+	json_array_foreach (list, i, r) {
+		if (ap->nroutes == ALERT_ROUTES_MAX)
+			return fail_at(p, "routes", "more than %d routes", ALERT_ROUTES_MAX);
+		err = parse_route(p, r, (int)i, c, &ap->routes[ap->nroutes]);
+		if (err)
+			return err;
+		ap->nroutes++;
+	}
+	return 0;
+}
+
+static int parse_notify(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {"retry_min", "retry_max", "timeout", "max_queue", NULL};
+	struct notify_params *np = c->notify;
+	__u64 lo = (__u64)np->backoff_min_ms * 1000000, hi = (__u64)np->backoff_max_ms * 1000000,
+	      t = (__u64)np->timeout_ms * 1000000;
+	long long n = 0;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_at(p, "notify", "\"notify\" must be an object");
+	if ((err = check_keys(p, o, "notify", keys)) ||
+	    (err = get_duration(p, o, "retry_min", 1000000ULL, 3600000000000ULL,
+				"from 1ms to 1h (\"1s\")", &lo)) < 0 ||
+	    (err = get_duration(p, o, "retry_max", 1000000ULL, 86400000000000ULL,
+				"from 1ms to 24h (\"60s\")", &hi)) < 0 ||
+	    (err = get_duration(p, o, "timeout", 1000000ULL, 300000000000ULL,
+				"from 1ms to 5m (\"10s\")", &t)) < 0 ||
+	    (err = get_int(p, o, "max_queue", 1, 10000000, &n)) < 0)
+		return err;
+	if (err)
+		np->max_rows = (uint32_t)n;
+	if (hi < lo)
+		return fail_at(p, "retry_max", "\"retry_max\" must not be below \"retry_min\"");
+	np->backoff_min_ms = (uint32_t)(lo / 1000000);
+	np->backoff_max_ms = (uint32_t)(hi / 1000000);
+	np->timeout_ms = (uint32_t)(t / 1000000);
+	return 0;
+}
+
+/* With receivers but no routes, every alert goes to every receiver. */
+static void default_routes(struct config *c)
+{
+	uint32_t i;
+
+	if (c->alerts->nroutes)
+		return;
+	for (i = 0; i < c->notify->nreceivers && i < ALERT_ROUTES_MAX; i++) {
+		struct alert_route *r = &c->alerts->routes[c->alerts->nroutes++];
+
+		alert__route_default(r, c->notify->receivers[i].name);
+		r->push = c->notify->receivers[i].channel == NOTIFY_ALERTMANAGER;
+		r->cont = true;
+	}
+}
+
+int config__add_webhook(struct config *c, const char *url)
+{
+	struct notify_receiver *r;
+	struct alert_route *rt;
+
+	if ((strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) ||
+	    strlen(url) >= NOTIFY_URL_MAX)
+		return -EINVAL;
+	if (c->notify->nreceivers == NOTIFY_RECEIVERS_MAX || c->alerts->nroutes == ALERT_ROUTES_MAX)
+		return -ENOSPC;
+	r = &c->notify->receivers[c->notify->nreceivers++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "webhook");
+	r->channel = NOTIFY_WEBHOOK;
+	snprintf(r->url, sizeof(r->url), "%s", url);
+	/* Placed first and continued, so that configured routes still see every alert. */
+	memmove(&c->alerts->routes[1], &c->alerts->routes[0],
+		c->alerts->nroutes * sizeof(c->alerts->routes[0]));
+	c->alerts->nroutes++;
+	rt = &c->alerts->routes[0];
+	alert__route_default(rt, "webhook");
+	rt->cont = true;
+	return 0;
+}
+
 /* A label name: [a-zA-Z_][a-zA-Z0-9_]*, not reserved (__*), not one swarmwatch sets. */
 static bool label_name_ok(const char *s)
 {
@@ -924,15 +1418,23 @@ static void defaults(struct config *c)
 	c->errno_ignored[EALREADY] = 1;
 	for (i = 0; i < COLLECTOR_MAX; i++)
 		c->collectors[i] = true;
+	c->alerts_on = true;
+	c->alerts_window_ns = 10000000000ULL;
+	c->alerts = malloc(sizeof(*c->alerts));
+	c->notify = malloc(sizeof(*c->notify));
+	if (c->alerts)
+		alert__params_default(c->alerts);
+	if (c->notify)
+		notify__params_default(c->notify);
 }
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"listen",   "interval",	       "pin_path",   "max_agents",
-		"identity", "syscalls",	       "collectors", "bpf_stats",
-		"anomaly",  "agent_retention", "upstreams",  "top_upstreams",
-		"tls",	    "store",	       "statsd",     NULL};
+		"listen",    "interval",      "pin_path",  "max_agents", "identity",
+		"syscalls",  "collectors",    "bpf_stats", "anomaly",	 "agent_retention",
+		"upstreams", "top_upstreams", "tls",	   "store",	 "statsd",
+		"alerts",    "receivers",     "notify",	   NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -942,7 +1444,7 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 
 	defaults(c);
 	c->origin = strdup(origin);
-	if (!c->origin) {
+	if (!c->origin || !c->alerts || !c->notify) {
 		snprintf(err, errlen, "%s: out of memory", origin);
 		return -ENOMEM;
 	}
@@ -1010,6 +1512,13 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 		goto out;
 	if ((v = json_object_get(root, "store")) && (ret = parse_store(&p, v, c)))
 		goto out;
+	if ((v = json_object_get(root, "receivers")) && (ret = parse_receivers(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "notify")) && (ret = parse_notify(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "alerts")) && (ret = parse_alerts(&p, v, c)))
+		goto out;
+	default_routes(c);
 	if ((v = json_object_get(root, "statsd")) && (ret = parse_statsd(&p, v, c)))
 		goto out;
 	ret = get_int(&p, root, "top_upstreams", 1, 64, &n);
@@ -1072,6 +1581,10 @@ void config__free(struct config *c)
 	}
 	free(c->rules);
 	free(c->origin);
+	free(c->alerts);
+	free(c->notify);
+	c->alerts = NULL;
+	c->notify = NULL;
 	c->rules = NULL;
 	c->nrules = 0;
 	c->origin = NULL;

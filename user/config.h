@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "alert.h"
+#include "notify.h"
 #include "swarmwatch.h"
 
 enum rule_match {
@@ -65,6 +67,11 @@ struct config {
 	__u64 store_retention_ns[3]; /* raw, 1-minute and 1-hour tiers on disk */
 	__u64 store_max_bytes; /* bound on the database file, 0: none */
 	__u64 store_flush_ns; /* how often the store writes to disk */
+	bool alerts_on; /* evaluate alert rules ("alerts": {"enabled": false} turns it off) */
+	__u64 alerts_window_ns; /* span of the rates and ratios rules read */
+	struct alert_params *alerts; /* rules, routes, noise control; malloc'd */
+	bool external_url_set; /* alerts.external_url given; else it follows listen */
+	struct notify_params *notify; /* receivers; malloc'd */
 	char statsd_udp[128]; /* StatsD over UDP: ADDR:PORT on loopback, "" for off */
 	char statsd_socket[108]; /* StatsD over a Unix datagram socket: path, "" for off */
 	char statsd_tags[CONFIG_MAX_STATSD_TAGS][32]; /* DogStatsD tag keys kept as labels */
@@ -104,6 +111,13 @@ void config__upstream_label(const struct config *c, int family, const __u32 addr
 
 /* Whether agent `name` has TLS capture on (matches a "tls.agents" pattern). */
 bool config__tls_agent(const struct config *c, const char *name);
+
+/*
+ * config__add_webhook - sends every alert to url as well: a webhook receiver named "webhook"
+ * and a route to it with the default grouping (swarmwatch run --webhook). Returns 0, -EINVAL
+ * for a URL that is not http(s):// or too long, -ENOSPC when receivers or routes are full.
+ */
+int config__add_webhook(struct config *c, const char *url);
 
 /*
  * Parses a duration: a decimal number, optionally with a fraction ("1.5"),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * HTTP endpoints from a route table: /metrics (text 0.0.4, gzip on request), /healthz, /,
- * /api/v1/anomalies, and the history of the series store: /api/v1/series, /api/v1/query_range,
+ * /api/v1/anomalies, /api/v1/alerts (and POST .../{id}/ack), /api/v1/silences (GET, POST,
+ * DELETE /{id}), and the history of the series store: /api/v1/series, /api/v1/query_range,
  * /api/v1/agents. Every error is the JSON document of api__error() with its status code.
  */
 #include <errno.h>
@@ -33,6 +34,9 @@ struct http {
 	struct MHD_Daemon *mhd;
 	struct snapshot_slot *slot; /* NULL until attached */
 	struct store *store; /* NULL until attached: no history endpoints */
+	struct http_alert_ops ops; /* zero until set */
+	void *ops_ctx;
+	bool ops_set;
 	__u64 interval_ns;
 	int fd;
 };
@@ -165,8 +169,6 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 		MHD_add_response_header(r, "Content-Encoding", "gzip");
 	MHD_add_response_header(r, "Vary", "Accept-Encoding");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, "Allow", "GET, HEAD");
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -189,6 +191,28 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 	if (!body)
 		return MHD_NO;
 	return respond(c, status, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
+/* 405 with the Allow header the route takes. */
+static enum MHD_Result respond_not_allowed(struct MHD_Connection *c, const char *allow,
+					   const char *message)
+{
+	char *body = api__error(message);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (!body)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", API_CONTENT_TYPE);
+	MHD_add_response_header(r, "Allow", allow);
+	ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 /* gzip-compresses in[0..len) into a malloc'd buffer; NULL on failure. */
@@ -220,8 +244,11 @@ static char *gzip(const char *in, size_t len, size_t *outlen)
 	return out;
 }
 
-static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c, const char *url,
+				     const char *in)
 {
+	(void)in;
+	(void)url;
 	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
 	struct snapshot *s = acquire(h);
 	struct buf b;
@@ -248,8 +275,11 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c)
 	return respond(c, MHD_HTTP_OK, PROM_CONTENT_TYPE, b.data, b.len, 0);
 }
 
-static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c, const char *url,
+				    const char *in)
 {
+	(void)in;
+	(void)url;
 	struct snapshot *s = acquire(h);
 	struct timespec ts;
 	double age, limit = 3.0 * h->interval_ns / 1e9 + 2;
@@ -268,8 +298,11 @@ static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c)
 	return respond_text(c, "ok\n");
 }
 
-static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c, const char *url,
+				       const char *in)
 {
+	(void)in;
+	(void)url;
 	struct snapshot *s = acquire(h);
 	char *body;
 
@@ -318,12 +351,15 @@ static bool metric_known(const char *name)
 	return false;
 }
 
-static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c, const char *url,
+				    const char *in)
 {
 	const char *metric = arg(c, "metric");
 	struct store *st = store_of(h);
 	char msg[200];
 
+	(void)url;
+	(void)in;
 	if (!st)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no store yet");
 	if (metric && !metric_known(metric)) {
@@ -333,7 +369,8 @@ static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c)
 	return respond_json(c, api__series(st, arg(c, "agent"), metric));
 }
 
-static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *c, const char *url,
+					 const char *in)
 {
 	const char *metric = arg(c, "metric"), *start = arg(c, "start"), *end = arg(c, "end");
 	const char *step = arg(c, "step"), *rate = arg(c, "rate");
@@ -344,6 +381,8 @@ static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *
 	char msg[240], *doc;
 	__u64 step_ns;
 
+	(void)url;
+	(void)in;
 	if (!st)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no store yet");
 	if (!metric)
@@ -409,17 +448,157 @@ static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *
 	return respond_json(c, doc);
 }
 
-static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c, const char *url,
+				    const char *in)
 {
 	struct snapshot *s = acquire(h);
 	char *doc = api__agents(store_of(h), s);
 
+	(void)url;
+	(void)in;
 	snapshot__release(s);
 	return respond_json(c, doc);
 }
 
-static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_alerts(struct http *h, struct MHD_Connection *c, const char *url,
+				    const char *in)
 {
+	(void)in;
+	struct snapshot *s = acquire(h);
+	char *body;
+
+	(void)url;
+	if (!s)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	body = s->alerts ? api__alerts(s->alerts) : NULL;
+	snapshot__release(s);
+	if (!body)
+		return respond_error(
+			c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			"no alert data: alerts are off (\"alerts\": {\"enabled\": true} "
+			"turns them on) or memory ran out");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
+/* POST /api/v1/alerts/{id}/ack: the id is the alert's 16-hex-digit fingerprint. */
+static enum MHD_Result serve_ack(struct http *h, struct MHD_Connection *c, const char *url,
+				 const char *in)
+{
+	(void)in;
+	const char *id = url + strlen("/api/v1/alerts/");
+	char buf[17], msg[256];
+	size_t n = strcspn(id, "/");
+	char *body;
+	int err;
+
+	if (n != 16 || strcmp(id + n, "/ack") || strspn(id, "0123456789abcdef") < 16) {
+		snprintf(msg, sizeof(msg),
+			 "not found: %.100s (POST /api/v1/alerts/ID/ack, ID from "
+			 "GET /api/v1/alerts)",
+			 url);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	memcpy(buf, id, 16);
+	buf[16] = 0;
+	if (!__atomic_load_n(&h->ops_set, __ATOMIC_ACQUIRE))
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
+	err = h->ops.ack(h->ops_ctx, buf);
+	if (err) {
+		snprintf(msg, sizeof(msg),
+			 "no alert %s (it may have resolved; see GET /api/v1/alerts)", buf);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	body = api__ack(buf);
+	if (!body)
+		return MHD_NO;
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
+static bool ops_ready(struct http *h)
+{
+	return __atomic_load_n(&h->ops_set, __ATOMIC_ACQUIRE);
+}
+
+static enum MHD_Result serve_silences(struct http *h, struct MHD_Connection *c, const char *url,
+				      const char *in)
+{
+	struct alert_silence *list;
+	char *doc;
+	size_t n;
+
+	(void)url;
+	(void)in;
+	if (!ops_ready(h))
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
+	list = calloc(ALERT_SILENCES_MAX, sizeof(*list));
+	if (!list)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	n = h->ops.silences(h->ops_ctx, list, ALERT_SILENCES_MAX);
+	doc = api__silences(list, n < ALERT_SILENCES_MAX ? n : ALERT_SILENCES_MAX);
+	free(list);
+	if (!doc)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, doc, strlen(doc), 0);
+}
+
+static enum MHD_Result serve_silence_add(struct http *h, struct MHD_Connection *c, const char *url,
+					 const char *in)
+{
+	struct alert_silence sil;
+	struct timespec ts;
+	char err[256], *doc;
+	int64_t id;
+
+	(void)url;
+	if (!ops_ready(h))
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
+	if (!in)
+		return respond_error(c, 413, "request body over 16 KiB");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (api__parse_silence(in, ts.tv_sec * 1000LL + ts.tv_nsec / 1000000, &sil, err,
+			       sizeof(err)))
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, err);
+	id = h->ops.silence_add(h->ops_ctx, &sil);
+	if (id == -ENOSPC)
+		return respond_error(c, MHD_HTTP_CONFLICT,
+				     "too many silences: expire one (DELETE /api/v1/silences/ID)");
+	if (id < 0)
+		return respond_error(c, MHD_HTTP_BAD_REQUEST,
+				     "silence refused: it needs matchers and an end in the future");
+	doc = api__silence_created((uint64_t)id);
+	if (!doc)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, doc, strlen(doc), 0);
+}
+
+static enum MHD_Result serve_silence_expire(struct http *h, struct MHD_Connection *c,
+					    const char *url, const char *in)
+{
+	const char *p = url + strlen("/api/v1/silences/");
+	char msg[160], *end, *doc;
+	unsigned long long id;
+
+	(void)in;
+	if (!ops_ready(h))
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
+	errno = 0;
+	id = strtoull(p, &end, 10);
+	if (!*p || *end || errno || !id || h->ops.silence_expire(h->ops_ctx, id)) {
+		snprintf(msg, sizeof(msg), "no silence %.40s (see GET /api/v1/silences)", p);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	doc = strdup("{\"status\":\"ok\"}");
+	if (!doc)
+		return MHD_NO;
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, doc, strlen(doc), 0);
+}
+
+static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c, const char *url,
+				   const char *in)
+{
+	(void)in;
+	(void)url;
 	struct snapshot *s = acquire(h);
 	struct buf b;
 	int i;
@@ -433,7 +612,9 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 		  "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a>"
 		  " &middot; <a href=\"/api/v1/anomalies\">/api/v1/anomalies</a>"
 		  " &middot; <a href=\"/api/v1/agents\">/api/v1/agents</a>"
-		  " &middot; <a href=\"/api/v1/series\">/api/v1/series</a></p>\n");
+		  " &middot; <a href=\"/api/v1/series\">/api/v1/series</a>"
+		  " &middot; <a href=\"/api/v1/alerts\">/api/v1/alerts</a>"
+		  " &middot; <a href=\"/api/v1/silences\">/api/v1/silences</a></p>\n");
 	if (s) {
 		buf__puts(&b, "<table><tr><th>agent</th><th>instances</th><th>syscalls</th>"
 			      "<th>CPU s</th><th>starts</th><th>exits</th></tr>\n");
@@ -466,29 +647,68 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 	return respond(c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len, 0);
 }
 
-typedef enum MHD_Result (*serve_fn)(struct http *h, struct MHD_Connection *c);
+/* A route's handler; in is the request body (POST: NUL-terminated, NULL when over BODY_MAX). */
+typedef enum MHD_Result (*serve_fn)(struct http *h, struct MHD_Connection *c, const char *url,
+				    const char *in);
 
 /* Every endpoint; each answers GET and HEAD (MHD leaves out the body of a HEAD). */
 static const struct route {
 	const char *path;
+	const char *method; /* "GET" (HEAD too), "POST" or "DELETE" */
 	serve_fn serve;
+	bool prefix; /* path is a prefix of the URL */
 } routes[] = {
-	{"/", serve_index},
-	{"/metrics", serve_metrics},
-	{"/healthz", serve_health},
-	{"/api/v1/anomalies", serve_anomalies},
-	{"/api/v1/series", serve_series},
-	{"/api/v1/query_range", serve_query_range},
-	{"/api/v1/agents", serve_agents},
+	{"/", "GET", serve_index, false},
+	{"/metrics", "GET", serve_metrics, false},
+	{"/healthz", "GET", serve_health, false},
+	{"/api/v1/anomalies", "GET", serve_anomalies, false},
+	{"/api/v1/series", "GET", serve_series, false},
+	{"/api/v1/query_range", "GET", serve_query_range, false},
+	{"/api/v1/agents", "GET", serve_agents, false},
+	{"/api/v1/alerts", "GET", serve_alerts, false},
+	{"/api/v1/alerts/", "POST", serve_ack, true},
+	{"/api/v1/silences", "GET", serve_silences, false},
+	{"/api/v1/silences", "POST", serve_silence_add, false},
+	{"/api/v1/silences/", "DELETE", serve_silence_expire, true},
 };
 
-static const struct route *route_find(const char *url)
+/* Largest request body read (POST /api/v1/silences). */
+#define BODY_MAX 16384
+
+/* A request's state between MHD's calls: the body read so far. */
+struct reqbuf {
+	size_t len;
+	bool too_big;
+	char data[BODY_MAX + 1];
+};
+
+static bool path_matches(const struct route *r, const char *url)
+{
+	return r->prefix ? !strncmp(url, r->path, strlen(r->path)) : !strcmp(url, r->path);
+}
+
+static bool method_matches(const struct route *r, const char *method)
+{
+	return !strcmp(method, r->method) || (!strcmp(r->method, "GET") && !strcmp(method, "HEAD"));
+}
+
+/*
+ * The route for url and method; NULL with allow[] listing the methods the path takes ("" when
+ * no route has the path).
+ */
+static const struct route *route_find(const char *url, const char *method, char *allow, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (!strcmp(url, routes[i].path))
+	allow[0] = 0;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!path_matches(&routes[i], url))
+			continue;
+		if (method_matches(&routes[i], method))
 			return &routes[i];
+		snprintf(allow + strlen(allow), len - strlen(allow), "%s%s", allow[0] ? ", " : "",
+			 !strcmp(routes[i].method, "GET") ? "GET, HEAD" : routes[i].method);
+	}
 	return NULL;
 }
 
@@ -496,28 +716,59 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **req)
 {
-	const struct route *r = route_find(url);
-	char msg[160];
+	char msg[200], allow[64];
+	const struct route *r = route_find(url, method, allow, sizeof(allow));
+	struct reqbuf *b;
 
 	(void)version;
-	(void)upload_data;
 	if (!r) {
 		*upload_data_size = 0;
-		snprintf(msg, sizeof(msg), "not found: %.100s (see / for the endpoints)", url);
-		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
-	}
-	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		*upload_data_size = 0;
-		snprintf(msg, sizeof(msg), "method %.16s not allowed on %s: use GET or HEAD",
-			 method, r->path);
-		return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, msg);
+		if (!allow[0]) {
+			snprintf(msg, sizeof(msg), "not found: %.100s (see / for the endpoints)",
+				 url);
+			return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+		}
+		snprintf(msg, sizeof(msg), "method %.16s not allowed on %.80s: use %s", method, url,
+			 allow);
+		return respond_not_allowed(c, allow, msg);
 	}
 	if (!*req) {
-		/* Headers only so far; answer on the second call. */
-		*req = (void *)1;
+		/* Headers only so far; a POST gets a buffer for its body. */
+		*req = strcmp(r->method, "POST") ? (void *)1 : calloc(1, sizeof(struct reqbuf));
+		return *req ? MHD_YES : MHD_NO;
+	}
+	b = *req == (void *)1 ? NULL : *req;
+	if (*upload_data_size) {
+		if (b && !b->too_big && b->len + *upload_data_size <= BODY_MAX) {
+			memcpy(b->data + b->len, upload_data, *upload_data_size);
+			b->len += *upload_data_size;
+		} else if (b) {
+			b->too_big = true;
+		}
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	return r->serve(cls, c);
+	if (b)
+		b->data[b->len] = 0;
+	return r->serve(cls, c, url, b && !b->too_big ? b->data : b ? NULL : "");
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **req,
+		      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (*req && *req != (void *)1)
+		free(*req);
+	*req = NULL;
+}
+
+void http__set_alerts(struct http *h, const struct http_alert_ops *ops, void *ctx)
+{
+	h->ops = *ops;
+	h->ops_ctx = ctx;
+	__atomic_store_n(&h->ops_set, true, __ATOMIC_RELEASE);
 }
 
 void http__attach_store(struct http *h, struct store *st)
@@ -536,6 +787,7 @@ struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t 
 		{MHD_OPTION_CONNECTION_LIMIT, 128, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL},
 		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL}, /* frees request bodies */
 		{MHD_OPTION_END, 0, NULL}, /* the listening socket, if any */
 		{MHD_OPTION_END, 0, NULL},
 	};
@@ -552,8 +804,8 @@ struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t 
 		return NULL;
 	}
 	/* Without an address: no listening socket and no thread; see http__serve_fd(). */
-	opts[3].option = addr ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END;
-	opts[3].value = h->fd;
+	opts[4].option = addr ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END;
+	opts[4].value = h->fd;
 	h->mhd = MHD_start_daemon(addr ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
 				       : MHD_USE_NO_LISTEN_SOCKET,
 				  0, NULL, NULL, handle, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);

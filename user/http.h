@@ -5,6 +5,7 @@
 #include <linux/types.h>
 #include <stddef.h>
 
+#include "alert.h"
 #include "snapshot.h"
 
 struct http;
@@ -38,6 +39,20 @@ void http__attach_store(struct http *h, struct store *st);
 /* Starts serving the snapshots published in slot, which must outlive h. */
 void http__attach(struct http *h, struct snapshot_slot *slot);
 void http__stop(struct http *h);
+
+/* What the alert endpoints call (alerting.h); each may be called from the server's thread. */
+struct http_alert_ops {
+	int (*ack)(void *ctx, const char *id); /* 0 or -ENOENT */
+	int64_t (*silence_add)(void *ctx, const struct alert_silence *s); /* id, or -errno */
+	size_t (*silences)(void *ctx, struct alert_silence *out, size_t cap); /* how many */
+	int (*silence_expire)(void *ctx, uint64_t id); /* 0 or -ENOENT */
+};
+
+/*
+ * Serves POST /api/v1/alerts/{id}/ack and /api/v1/silences (GET, POST, DELETE /{id}) with
+ * ops (copied) on ctx; until then those endpoints answer 503.
+ */
+void http__set_alerts(struct http *h, const struct http_alert_ops *ops, void *ctx);
 
 /* Splits "host:port" / "[v6]:port" into host and port; 0 or -EINVAL. */
 int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen);

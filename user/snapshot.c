@@ -24,6 +24,8 @@ void snapshot__put(struct snapshot *s)
 		return;
 	if (s->anomalies && s->anomalies_free)
 		s->anomalies_free(s->anomalies);
+	if (s->alerts && s->alerts_free)
+		s->alerts_free(s->alerts);
 	if (s->apps && s->apps_free)
 		s->apps_free(s->apps);
 	free(s->agents);

@@ -56,6 +56,7 @@ struct map_stat {
 #define SNAPSHOT_MAX_MAPS 24
 
 struct anomaly_view;
+struct alert_view;
 struct app_view;
 
 struct snapshot {
@@ -87,6 +88,8 @@ struct snapshot {
 	 */
 	struct anomaly_view *anomalies; /* scores and episodes of the tick */
 	void (*anomalies_free)(struct anomaly_view *v);
+	struct alert_view *alerts; /* alerts and notification counters of the tick */
+	void (*alerts_free)(struct alert_view *v);
 	struct app_view *apps; /* app metrics (StatsD) and the listener's counters; NULL: off */
 	void (*apps_free)(struct app_view *v);
 };

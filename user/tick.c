@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerting.h"
 #include "clock.h"
 #include "anomaly.h"
 #include "apps.h"
@@ -33,6 +34,7 @@ struct tick {
 	__u32 *freed; /* scratch: slots reclaimed this tick */
 	struct store *store; /* NULL: no history */
 	bool store_warned; /* a series the store refused was logged */
+	struct alerting *alerting; /* NULL when alerts are off */
 	struct ingest *ingest; /* StatsD listener; NULL when off */
 	struct apps_params app_params; /* from the configuration's statsd.* */
 	struct apps *apps; /* app metrics kept from its lines; NULL when StatsD is off */
@@ -138,6 +140,19 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (c->alerts_on) {
+		char err[512];
+
+		t->alerting = alerting__new(c, c->interval_ns / 1e9, err, sizeof(err));
+		if (!t->alerting) {
+			int e = errno;
+
+			pr_err("%s", err[0] ? err : strerror(e));
+			tick__free(t);
+			errno = e;
+			return NULL;
+		}
+	}
 	return t;
 }
 
@@ -153,6 +168,7 @@ void tick__free(struct tick *t)
 	free(t->freed);
 	apps__free(t->apps);
 	anomaly__free(t->anomaly);
+	alerting__free(t->alerting);
 	free(t);
 }
 
@@ -172,6 +188,11 @@ int tick__attach_statsd(struct tick *t, struct ingest *g)
 struct snapshot_slot *tick__slot(struct tick *t)
 {
 	return &t->slot;
+}
+
+struct alerting *tick__alerting(struct tick *t)
+{
+	return t->alerting;
 }
 
 /* Events and identity: TLS probes follow processes, exec events classify, cgroups rescan. */
@@ -334,6 +355,16 @@ static void stage_detect(struct tick *t, struct snapshot *s)
 		pr_warn("tick: no anomaly scores this tick: out of memory");
 }
 
+/* Alert rules and notifications; the snapshot goes out without its alert view if this fails. */
+static void stage_alert(struct tick *t, struct snapshot *s)
+{
+	int err = t->alerting ? alerting__tick(t->alerting, s) : 0;
+
+	if (err)
+		pr_warn("tick: alerts not queued this tick (%s); they are made again next tick",
+			strerror(-err));
+}
+
 int tick__run(struct tick *t)
 {
 	__u64 t0 = clock__mono_ns();
@@ -354,6 +385,7 @@ int tick__run(struct tick *t)
 	stage_store(t, s);
 	stage_detect(t, s);
 	stage_save(t);
+	stage_alert(t, s);
 	s->tick_seconds = (clock__mono_ns() - t0) / 1e9;
 	snapshot__publish(&t->slot, s);
 	return 0;

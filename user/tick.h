@@ -2,7 +2,8 @@
 /*
  * tick: the one owner of a tick. tick__run() calls the stages in order, one line each: drain
  * the kernel's events and keep identity, sample the kernel into a snapshot, append it to the
- * store, score it with the detectors, and publish it for the HTTP threads.
+ * store, score it with the detectors, evaluate the alert rules, and publish it for the HTTP
+ * threads.
  */
 #ifndef SW_TICK_H
 #define SW_TICK_H
@@ -10,6 +11,7 @@
 #include "config.h"
 #include "snapshot.h"
 
+struct alerting;
 struct identity;
 struct kernel;
 struct store;
@@ -49,5 +51,8 @@ int tick__attach_statsd(struct tick *t, struct ingest *g);
 
 /* Where the published snapshots are; valid until tick__free(). */
 struct snapshot_slot *tick__slot(struct tick *t);
+
+/* The alert stage, for acknowledgements; NULL when alerts are off. */
+struct alerting *tick__alerting(struct tick *t);
 
 #endif

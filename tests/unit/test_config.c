@@ -71,6 +71,10 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	x.origin = y.origin = NULL;
 	x.rules = y.rules = NULL;
 	x.builtin_rules = y.builtin_rules = false;
+	assert_memory_equal(a->alerts, b->alerts, sizeof(*a->alerts));
+	assert_memory_equal(a->notify, b->notify, sizeof(*a->notify));
+	x.alerts = y.alerts = NULL;
+	x.notify = y.notify = NULL;
 	assert_memory_equal(&x, &y, sizeof(x));
 }
 
@@ -567,6 +571,111 @@ static void test_load_file(void **state)
 	unlink(path);
 }
 
+static void test_alerts(void **state)
+{
+	struct config c;
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(
+		parse(&c, "{\"receivers\": [{\"name\": \"ops\", \"url\": \"http://h/x\", "
+			  "\"secret\": \"k\", \"timeout\": \"3s\"}, {\"name\": \"am\", "
+			  "\"type\": \"alertmanager\", \"url\": \"http://127.0.0.1:9093\"}, "
+			  "{\"name\": \"mail\", \"type\": \"email\", \"url\": "
+			  "\"smtp://127.0.0.1:25\", \"from\": \"a@b\", \"to\": \"c@d\"}],"
+			  " \"notify\": {\"retry_max\": \"5s\"},"
+			  " \"alerts\": {\"disable\": [\"AgentLoadHigh\"], \"cooldown\": \"5s\","
+			  " \"rules\": [{\"name\": \"AgentErrorRatioHigh\", \"expr\": "
+			  "\"error_ratio > 10%\", \"for\": \"5s\", \"severity\": \"critical\"},"
+			  " {\"name\": \"Slow\", \"expr\": \"p99(request_duration) > 2s\","
+			  " \"labels\": {\"team\": \"a\"}}],"
+			  " \"routes\": [{\"receiver\": \"ops\", \"match\": {\"agent\": \"x\"},"
+			  " \"group_by\": [\"alertname\"], \"group_wait\": \"10s\"},"
+			  " {\"receiver\": \"am\"}]}}"),
+		0);
+	assert_int_equal(c.notify->nreceivers, 3);
+	assert_int_equal(c.notify->receivers[0].channel, NOTIFY_WEBHOOK);
+	assert_int_equal(c.notify->receivers[0].timeout_ms, 3000);
+	assert_string_equal(c.notify->receivers[0].secret, "k");
+	assert_int_equal(c.notify->receivers[2].channel, NOTIFY_EMAIL);
+	assert_int_equal(c.notify->backoff_max_ms, 5000);
+	assert_int_equal(c.alerts->cooldown_ms, 5000);
+	/* The default rule of that name is replaced; the new one comes after the defaults. */
+	for (i = 0; i < c.alerts->nrules; i++)
+		if (!strcmp(c.alerts->rules[i].name, "AgentErrorRatioHigh"))
+			break;
+	assert_true(i < c.alerts->nrules);
+	assert_int_equal(c.alerts->rules[i].severity, ALERT_CRITICAL);
+	assert_int_equal(c.alerts->rules[i].for_ms, 5000);
+	assert_string_equal(c.alerts->rules[c.alerts->nrules - 1].name, "Slow");
+	assert_int_equal(c.alerts->rules[c.alerts->nrules - 1].nannotations, 1); /* a summary */
+	for (i = 0; i < c.alerts->nrules; i++)
+		if (!strcmp(c.alerts->rules[i].name, "AgentLoadHigh"))
+			assert_true(c.alerts->rules[i].disabled);
+	assert_int_equal(c.alerts->nroutes, 2);
+	assert_int_equal(c.alerts->routes[0].ngroup_by, 1);
+	assert_int_equal(c.alerts->routes[0].group_wait_ms, 10000);
+	assert_false(c.alerts->routes[0].push);
+	assert_true(c.alerts->routes[1].push); /* an Alertmanager is pushed to */
+	assert_int_equal(config__add_webhook(&c, "ftp://x"), -EINVAL);
+	assert_int_equal(config__add_webhook(&c, "http://127.0.0.1:1/h"), 0);
+	assert_string_equal(c.alerts->routes[0].receiver, "webhook");
+	assert_true(c.alerts->routes[0].cont);
+	config__free(&c);
+
+	/* Receivers without routes: each gets every alert. */
+	assert_int_equal(parse(&c, "{\"receivers\": [{\"name\": \"a\", \"url\": \"http://h/\"},"
+				   " {\"name\": \"b\", \"url\": \"http://h/\"}]}"),
+			 0);
+	assert_int_equal(c.alerts->nroutes, 2);
+	assert_true(c.alerts->routes[0].cont);
+	config__free(&c);
+}
+
+static void test_alerts_errors(void **state)
+{
+	(void)state;
+	/* A condition's mistake is placed in the file, at its character. */
+	expect_error(
+		"{\"alerts\": {\"rules\": [\n  {\"name\": \"X\", \"expr\": \"error_ratio >\"}]}}",
+		"test.json:2:39: alerts.rules[0] \"X\": condition: expected a number, found "
+		"the end");
+	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"X\", \"expr\": "
+		     "\"p95(d{up=\\\"a\\\"}) > 5ps\"}]}}",
+		     "test.json:1:66: alerts.rules[0] \"X\": condition: unknown unit \"ps\"");
+	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"X\"}]}}", "needs a \"name\" and an "
+								       "\"expr\"");
+	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"X\", \"expr\": \"x > 1\", "
+		     "\"severity\": \"fatal\"}]}}",
+		     "severity \"fatal\" is not info, warning, critical or emergency");
+	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"X\", \"expr\": \"x > 1\", "
+		     "\"annotations\": {\"summary\": \"{{agnt}}\"}}]}}",
+		     "unknown template variable {{agnt}}");
+	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"X\", \"expr\": \"x > 1\", \"fr\": "
+		     "\"1s\"}]}}",
+		     "did you mean \"for\"");
+	expect_error("{\"alerts\": {\"disable\": [\"NoSuchRule\"]}}",
+		     "no rule named \"NoSuchRule\"");
+	expect_error("{\"alerts\": {\"routes\": [{\"receiver\": \"nobody\"}]}}",
+		     "no receiver named \"nobody\"");
+	expect_error("{\"alerts\": {\"max_per_hour\": 99}}", "between 0 and 32");
+	expect_error("{\"alerts\": {\"resend\": \"10ms\"}}", "at least 1s");
+	expect_error("{\"receivers\": [{\"name\": \"a\", \"url\": \"ftp://x\"}]}",
+		     "must start with http:// or https://");
+	expect_error(
+		"{\"receivers\": [{\"name\": \"a\", \"type\": \"pager\", \"url\": \"http://x\"}]}",
+		"type \"pager\" is not webhook, alertmanager, slack or email");
+	expect_error("{\"receivers\": [{\"name\": \"a\", \"type\": \"email\", \"url\": "
+		     "\"smtp://x\"}]}",
+		     "needs \"from\" and \"to\"");
+	expect_error("{\"receivers\": [{\"name\": \"a\", \"url\": \"http://x\"}, {\"name\": \"a\", "
+		     "\"url\": \"http://y\"}]}",
+		     "a receiver named \"a\" comes before");
+	expect_error("{\"notify\": {\"retry_min\": \"10s\", \"retry_max\": \"1s\"}}",
+		     "must not be below");
+	expect_error("{\"alerts\": {\"external_url\": \"ftp://h\"}}", "must be an http(s):// URL");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +688,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_key_suggestion),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_rules),
+		cmocka_unit_test(test_alerts),
+		cmocka_unit_test(test_alerts_errors),
 		cmocka_unit_test(test_anomaly),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_statsd),
