@@ -60,6 +60,7 @@ struct sample_in {
 	 * from the request series, client requests and those answered 429. */
 	__u64 win_req, win_fail, win_all, win_429;
 	bool win_ok; /* the window's deltas are valid */
+	double win_s; /* the window's length, seconds */
 	/* Client request latency histograms now and LATENCY_TICKS ago; NULL: no window. */
 	const __u64 *lat_cur, *lat_base;
 };
@@ -67,6 +68,7 @@ struct sample_in {
 /* Cumulative request counters of one agent at one tick, for the sliding windows. */
 struct req_mark {
 	bool ok; /* set at that tick */
+	double t; /* unix time of that tick */
 	__u64 req, fail, all, r429;
 	__u64 lat[SW_LAT_SLOTS];
 };
@@ -161,13 +163,12 @@ static int s_memory_growth(const struct sample_in *in, double *out)
 	return 1;
 }
 
+/* Over the ratio window: a tick holds one or two requests, a window a few dozen. */
 static int s_request_rate(const struct sample_in *in, double *out)
 {
-	__u64 n;
-
-	if (!in->instances || rates__delta(in->cur->client_requests, in->prev->client_requests, &n))
+	if (!in->instances || !in->win_ok || !(in->win_s > 0))
 		return 0;
-	*out = per_instance(in, n / in->dt);
+	*out = per_instance(in, in->win_req / in->win_s);
 	return 1;
 }
 
@@ -232,9 +233,10 @@ _Static_assert(ANOMALY_NSIGNALS <= 32, "signal bits in a __u32");
  * 512 KiB/s (30 MiB a minute) neither; CPU under 2 % of a core per instance neither. An
  * agent's requests are a few dozen in a window: one more failure moves their ratios by a few
  * points and one slow call their 99th percentile by a bucket, so a request ratio needs 5
- * points, a median 30 % and a 99th percentile 50 %. The 99th percentiles of syscall latency
- * and run-queue delay of an agent that mostly waits are its blocking calls and its
- * neighbours' load: they need 50 % too (5 ms and 2 ms at least).
+ * points, a median 30 %, and a 99th percentile, which is then its slowest call, to double.
+ * The 99th percentile of the syscall latency of an agent that mostly waits is its blocking
+ * calls: it needs to double and move by 250 ms; its run-queue delay is its neighbours' load:
+ * 50 % and 2 ms.
  */
 static const struct {
 	int signal;
@@ -243,10 +245,10 @@ static const struct {
 	{ANOMALY_MEMORY, 8.0 * 1024 * 1024, 0.10},
 	{ANOMALY_MEMORY_GROWTH, 512.0 * 1024, 0.10},
 	{ANOMALY_CPU, 0.02, 0.10},
-	{ANOMALY_SYSCALL_P99, 0.005, 0.50},
+	{ANOMALY_SYSCALL_P99, 0.25, 1.00},
 	{ANOMALY_RUNQ_P99, 0.002, 0.50},
 	{ANOMALY_REQUEST_P50, 0.01, 0.30},
-	{ANOMALY_REQUEST_P99, 0.01, 0.50},
+	{ANOMALY_REQUEST_P99, 0.01, 1.00},
 	{ANOMALY_REQUEST_FAILURES, 0.05, 0.10},
 	{ANOMALY_REQUEST_429, 0.05, 0.10},
 };
@@ -642,7 +644,7 @@ static double memory_growth(struct agent_state *st, double t, double per_inst)
  * over the oldest mark up to RATIO_TICKS back, latencies over the mark LATENCY_TICKS back (or
  * the oldest there is). A counter that went backwards leaves the window out.
  */
-static void request_windows(struct agent_state *st, const struct agent_snap *a, __u64 all,
+static void request_windows(struct agent_state *st, const struct agent_snap *a, double t, __u64 all,
 			    __u64 r429, struct sample_in *in)
 {
 	const __u32 n = RATIO_TICKS + 1;
@@ -650,6 +652,7 @@ static void request_windows(struct agent_state *st, const struct agent_snap *a, 
 	__u32 back;
 
 	m->ok = true;
+	m->t = t;
 	m->req = a->s.client_requests;
 	m->fail = a->s.client_failures;
 	m->all = all;
@@ -666,6 +669,7 @@ static void request_windows(struct agent_state *st, const struct agent_snap *a, 
 		     !rates__delta(m->fail, b->fail, &in->win_fail) &&
 		     !rates__delta(m->all, b->all, &in->win_all) &&
 		     !rates__delta(m->r429, b->r429, &in->win_429);
+	in->win_s = t - b->t;
 	if (back > LATENCY_TICKS) {
 		back = LATENCY_TICKS;
 		b = &st->req[(st->ticks + n - back) % n];
@@ -696,7 +700,7 @@ static void agent_tick(struct agent_state *st, const struct agent_snap *a, const
 	in.rss = s->rss_up ? (double)a->rss_bytes : NAN;
 	in.growth = memory_growth(
 		st, t, a->instances && s->rss_up ? (double)a->rss_bytes / a->instances : NAN);
-	request_windows(st, a, req_all, req_429, &in);
+	request_windows(st, a, t, req_all, req_429, &in);
 	if (st->have_prev && dt > 0) {
 		for (i = 0; i < ANOMALY_NLEARNED; i++)
 			if (!signals[i].sample(&in, &x[i]))
