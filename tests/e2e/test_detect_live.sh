@@ -63,7 +63,7 @@ JSON
 # Pools of their own, apart from any other agentsim run on the host.
 python3 "$bench/isolate.py" "$work/crash.json" "$work/scenario.json" "e2e$$"
 
-"$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 1s --pin-path "$pin" \
+"$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 1s --pin-path "$pin" --state-dir "" \
 	>"$work/swarmwatch.log" 2>&1 &
 sw_pid=$!
 if ! wait_for 15 curl -sf "http://127.0.0.1:$sw_port/metrics"; then
