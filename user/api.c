@@ -14,6 +14,7 @@
 #include "text.h"
 #include "snapshot.h"
 #include "store.h"
+#include "verdict.h"
 
 void api__rfc3339(double t, char *buf, size_t len)
 {
@@ -37,6 +38,42 @@ static json_t *time_json(double t)
 	return json_string(buf);
 }
 
+/* The departures of an episode in the order they departed, with their baselines. */
+static json_t *departed_json(const struct anomaly_episode *e)
+{
+	json_t *a = json_array(), *d;
+	__u32 i;
+
+	if (!a)
+		return NULL;
+	for (i = 0; i < e->ndeparted; i++) {
+		const struct anomaly_departure *x = &e->departed[i];
+
+		d = json_object();
+		if (!d || json_array_append_new(a, d))
+			goto err;
+		if (json_object_set_new(d, "signal",
+					json_string(anomaly__signal_name(x->signal))) ||
+		    json_object_set_new(d, "since", time_json(x->since)) ||
+		    json_object_set_new(d, "noted", time_json(x->noted)) ||
+		    json_object_set_new(d, "detector",
+					json_string(verdict__detector_name(x->detector))) ||
+		    json_object_set_new(d, "value",
+					isfinite(x->value) ? json_real(x->value) : json_null()) ||
+		    json_object_set_new(d, "baseline",
+					isfinite(x->baseline) ? json_real(x->baseline)
+							      : json_null()) ||
+		    json_object_set_new(d, "scale",
+					isfinite(x->scale) ? json_real(x->scale) : json_null()) ||
+		    json_object_set_new(d, "peak", json_real(x->peak)))
+			goto err;
+	}
+	return a;
+err:
+	json_decref(a);
+	return NULL;
+}
+
 static json_t *episode_json(const struct anomaly_episode *e)
 {
 	json_t *o = json_object(), *sigs = json_array(), *sg;
@@ -57,7 +94,13 @@ static json_t *episode_json(const struct anomaly_episode *e)
 	    json_object_set_new(o, "end", e->end ? time_json(e->end) : json_null()) ||
 	    json_object_set_new(o, "ongoing", json_boolean(!e->end)) ||
 	    json_object_set_new(o, "peak_score", json_real(e->peak)) ||
-	    json_object_set_new(o, "confidence", json_real(e->confidence)))
+	    json_object_set_new(o, "confidence", json_real(e->confidence)) ||
+	    json_object_set_new(o, "cause",
+				e->ndeparted
+					? json_string(anomaly__signal_name(e->departed[0].signal))
+					: json_null()) ||
+	    json_object_set_new(o, "why", json_string(e->why)) ||
+	    json_object_set_new(o, "departed", departed_json(e)))
 		goto err;
 	/* set_new takes the reference even when it fails. */
 	if (json_object_set_new(o, "signals", sigs))

@@ -976,8 +976,8 @@ static const struct entry entries[] = {
 	},
 	{
 		.f = {.name = "swarmwatch_agent_anomaly_confidence",
-		      .help = "How much the signal's detector has learned, in [0, 1]; no verdicts "
-			      "before 0.5.",
+		      .help = "How much the signal's detector has learned, in [0, 1]; 0.5 once it "
+			      "has learned its warm-up.",
 		      .unit = "",
 		      .type = CATALOG_GAUGE,
 		      .labels = l_signal,

@@ -231,6 +231,12 @@ static void test_request_failures_step(void **state)
 		a = view_agent(s.anomalies, "alpha");
 		if (hit < 0 && a->score[ANOMALY_REQUEST_FAILURES] >= s.anomalies->threshold)
 			hit = k;
+		if (view_agent(s.anomalies, "beta")->score[ANOMALY_REQUEST_FAILURES] >=
+		    s.anomalies->threshold)
+			print_message(
+				"beta k=%d value %g score %g\n", k,
+				view_agent(s.anomalies, "beta")->value[ANOMALY_REQUEST_FAILURES],
+				view_agent(s.anomalies, "beta")->score[ANOMALY_REQUEST_FAILURES]);
 		assert_true(view_agent(s.anomalies, "beta")->score[ANOMALY_REQUEST_FAILURES] <
 			    s.anomalies->threshold);
 	}
@@ -245,16 +251,27 @@ static void test_request_failures_step(void **state)
 	anomaly__free(an);
 }
 
+/*
+ * A step that goes away again: the signal settles back, and the episode closes hold seconds
+ * after its last detection.
+ */
 static void test_episode_closes_after_hold(void **state)
 {
 	struct anomaly *an = tracker();
 	struct agent_snap agents[3];
 	struct snapshot s = {0};
 	const struct anomaly_view *v;
-	int hit;
+	int hit, i, k;
 
 	(void)state;
-	run_step(an, &s, agents, 100, &hit);
+	run_step(an, &s, agents, 10, &hit);
+	assert_true(hit >= 200);
+	assert_int_equal(s.anomalies->ncurrent, 1);
+	for (k = 0; k < 100; k++) {
+		for (i = 0; i < 3; i++)
+			advance(&agents[i], 1000.0 * (i + 1), 1.0);
+		tick(an, &s, agents, 3, T0 + 210 + k);
+	}
 	v = s.anomalies;
 	assert_int_equal(v->ncurrent, 0);
 	assert_false(view_agent(v, "alpha")->anomalous);
@@ -262,8 +279,7 @@ static void test_episode_closes_after_hold(void **state)
 	assert_true(view_agent(v, "alpha")->score[ANOMALY_SYSCALL_RATE] < v->threshold);
 	assert_int_equal(v->nrecent, 1);
 	assert_string_equal(v->recent[0].agent, "alpha");
-	assert_true(v->recent[0].end > v->recent[0].start + HOLD);
-	assert_true(v->recent[0].end <= v->recent[0].start + HOLD + 1);
+	assert_true(v->recent[0].end > T0 + 210 + HOLD);
 	free(s.anomalies);
 	anomaly__free(an);
 }
@@ -284,7 +300,9 @@ static void test_latency_signal_from_delta(void **state)
 	a.s.syscalls[0] += 100;
 	tick(an, &s, &a, 1, T0 + 2);
 	v = view_agent(s.anomalies, "lat");
-	assert_true(fabs(v->value[ANOMALY_SYSCALL_P50] - 768e-9) < 1e-15);
+	/* 100 syscalls in (512, 1024] ns: the 99th percentile interpolates inside that slot. */
+	assert_true(v->value[ANOMALY_SYSCALL_P99] > 512e-9 &&
+		    v->value[ANOMALY_SYSCALL_P99] <= 1024e-9);
 	assert_true(fabs(v->value[ANOMALY_SYSCALL_RATE] - 50.0) < 1e-12);
 	assert_true(v->scored & (1u << ANOMALY_SYSCALL_P99));
 	/* No CPU or run-queue samples moved: the error ratio is 0, the run queue unscored. */
@@ -294,7 +312,8 @@ static void test_latency_signal_from_delta(void **state)
 	tick(an, &s, &a, 1, T0 + 3);
 	v = view_agent(s.anomalies, "lat");
 	assert_true(v->value[ANOMALY_SYSCALL_RATE] == 0.0);
-	assert_true(fabs(v->value[ANOMALY_SYSCALL_P50] - 768e-9) < 1e-15);
+	assert_true(v->value[ANOMALY_SYSCALL_P99] > 512e-9 &&
+		    v->value[ANOMALY_SYSCALL_P99] <= 1024e-9);
 	free(s.anomalies);
 	anomaly__free(an);
 }
@@ -318,7 +337,8 @@ static void test_state_freed_with_agent(void **state)
 	tick(an, &s, &agents[1], 2, T0 + 205);
 	assert_int_equal(anomaly__agents(an), 2);
 	fewer = anomaly__state_bytes(an);
-	assert_true(full - fewer >= sizeof(struct detect_ensemble) * ANOMALY_NSIGNALS);
+	/* Its baseline stays for its return; the rest of its state is freed. */
+	assert_true(fewer < full);
 	assert_int_equal(s.anomalies->nagents, 2);
 	assert_int_equal(s.anomalies->ncurrent, 0);
 	assert_int_equal(s.anomalies->nrecent, 1);
@@ -459,7 +479,9 @@ static void test_forecasts_gated(void **state)
 		}
 	}
 	assert_true(view_agent(s.anomalies, "live")->forecast & rate);
-	assert_true(view_agent(s.anomalies, "stopped")->scored & rate);
+	/* With no instance there is no rate per instance; ratios are still scored. */
+	assert_false(view_agent(s.anomalies, "stopped")->scored & rate);
+	assert_true(view_agent(s.anomalies, "stopped")->scored & (1u << ANOMALY_ERROR_RATIO));
 	assert_int_equal(view_agent(s.anomalies, "stopped")->forecast, 0);
 	buf__init(&b);
 	metrics__render(&b, &s);
@@ -558,6 +580,220 @@ static void test_cost_100_agents(void **state)
 	free(s.anomalies);
 	anomaly__free(an);
 	free(agents);
+}
+
+/* Index of the episode of `agent` among the view's current ones, or -1. */
+static int current_of(const struct anomaly_view *v, const char *agent)
+{
+	int i;
+
+	for (i = 0; i < v->ncurrent; i++)
+		if (!strcmp(v->current[i].agent, agent))
+			return i;
+	return -1;
+}
+
+/*
+ * Cold start: an agent seen for the first time, steady for 48 ticks, then its syscall rate
+ * steps up 10 times. Its episode opens within 60 ticks of its first instance, with a
+ * confidence that says how little was learned, and names syscall_rate first.
+ */
+static void test_cold_start_verdict(void **state)
+{
+	struct anomaly *an = tracker_warmup(0); /* the detector's own warm-up: 256 ticks */
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k, hit = -1, e;
+
+	(void)state;
+	rng = 88172645463325252ULL;
+	agent_init(&a, "newcomer", 1);
+	for (k = 0; k < 60 && hit < 0; k++) {
+		advance(&a, k < 48 ? 1000 : 10000, 1.0);
+		tick(an, &s, &a, 1, T0 + k);
+		if (k < 48)
+			assert_int_equal(s.anomalies->ncurrent, 0);
+		else if (s.anomalies->ncurrent)
+			hit = k;
+	}
+	assert_true(hit >= 48 && hit < 60);
+	e = current_of(s.anomalies, "newcomer");
+	assert_true(e >= 0);
+	assert_int_equal(s.anomalies->current[e].departed[0].signal, ANOMALY_SYSCALL_RATE);
+	assert_true(s.anomalies->current[e].confidence > 0 &&
+		    s.anomalies->current[e].confidence < 0.5);
+	assert_non_null(strstr(s.anomalies->current[e].why, "syscall_rate departed first"));
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
+ * A crash loop on a brand-new agent: its instance exits with an error, comes back, exits
+ * again. The second failed exit raises the episode, caused by crash_loop, with the count.
+ */
+static void test_crash_loop_first_occurrence(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k, hit = -1, e;
+
+	(void)state;
+	agent_init(&a, "crashy", 1);
+	for (k = 0; k < 12; k++) {
+		advance(&a, 500, 1.0);
+		a.instances = k % 3 == 2 ? 0 : 1; /* lives two ticks, gone one */
+		if (k % 3 == 2)
+			a.s.process_exits[SW_EXIT_ERROR]++;
+		tick(an, &s, &a, 1, T0 + k);
+		if (hit < 0 && s.anomalies->ncurrent)
+			hit = k;
+	}
+	/* Exits at ticks 2 and 5; the instance is back at tick 6. */
+	assert_int_equal(hit, 6);
+	e = current_of(s.anomalies, "crashy");
+	assert_true(e >= 0);
+	assert_int_equal(s.anomalies->current[e].departed[0].signal, ANOMALY_CRASH_LOOP);
+	assert_non_null(strstr(s.anomalies->current[e].why, "crash loop: "));
+	assert_true(view_agent(s.anomalies, "crashy")->score[ANOMALY_CRASH_LOOP] >= 0.5);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
+ * Context, not anomalies: an agent that scales from 1 to 4 instances (four times the
+ * syscalls), one whose instances all stop with failed exits and stay gone, and a run-queue
+ * delay that jumps tenfold for every agent at once (host-wide contention).
+ */
+static void test_churn_and_host_are_context(void **state)
+{
+	static const char *const names[] = {"scaler", "stopper", "plain", "other"};
+	struct anomaly *an = tracker();
+	struct agent_snap agents[4];
+	struct snapshot s = {0};
+	__u32 seen_context = 0;
+	int i, k, n;
+
+	(void)state;
+	rng = 88172645463325252ULL;
+	for (i = 0; i < 4; i++)
+		agent_init(&agents[i], names[i], i + 1);
+	for (k = 0; k < 200; k++) {
+		agents[0].instances = k < 100 ? 1 : 4;
+		agents[1].instances = k < 120 ? 2 : 0;
+		if (k == 120)
+			agents[1].s.process_exits[SW_EXIT_ERROR] += 2;
+		for (i = 0; i < 4; i++) {
+			n = i == 1 && k >= 120 ? 0 : 1;
+			if (n)
+				advance(&agents[i], 1000.0 * agents[i].instances, 1.0);
+			if (k >= 150 && n)
+				agents[i].s.runq_lat[24] += 30; /* about 16 ms: 100 times the p99 */
+		}
+		tick(an, &s, agents, 4, T0 + k);
+		for (i = 0; i < s.anomalies->ncurrent; i++)
+			fail_msg("tick %d: %s anomalous: %s", k, s.anomalies->current[i].agent,
+				 s.anomalies->current[i].why);
+		seen_context |= view_agent(s.anomalies, "plain")->context;
+	}
+	assert_true(view_agent(s.anomalies, "plain")->scored & (1u << ANOMALY_RUNQ_P99));
+	assert_true(seen_context & (1u << ANOMALY_RUNQ_P99));
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
+ * Resident memory: steady around 60 MiB per instance, then growing by 8 MiB/s. The episode
+ * names a memory signal first, with its value above its baseline.
+ */
+static void test_memory_growth(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k, hit = -1, e;
+
+	(void)state;
+	rng = 88172645463325252ULL;
+	agent_init(&a, "leaky", 1);
+	for (k = 0; k < 160 && hit < 0; k++) {
+		advance(&a, 1000, 1.0);
+		a.rss_bytes = (__u64)(60.0 * 1048576 * jitter(0.02));
+		if (k >= 120)
+			a.rss_bytes += (__u64)((k - 119) * 8.0 * 1048576);
+		free(s.anomalies);
+		memset(&s, 0, sizeof(s));
+		s.rss_up = true;
+		s.time = T0 + k;
+		s.agents = &a;
+		s.nagents = 1;
+		assert_int_equal(anomaly__update(an, &s), 0);
+		if (k < 120)
+			assert_int_equal(s.anomalies->ncurrent, 0);
+		else if (s.anomalies->ncurrent)
+			hit = k;
+	}
+	assert_true(hit >= 120 && hit <= 130);
+	e = current_of(s.anomalies, "leaky");
+	assert_true(e >= 0);
+	assert_true(s.anomalies->current[e].departed[0].signal == ANOMALY_MEMORY ||
+		    s.anomalies->current[e].departed[0].signal == ANOMALY_MEMORY_GROWTH);
+	assert_true(s.anomalies->current[e].departed[0].value >
+		    s.anomalies->current[e].departed[0].baseline);
+	assert_true(view_agent(s.anomalies, "leaky")->scored & (1u << ANOMALY_MEMORY_GROWTH));
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
+ * The share of requests answered 429, from the request series: 20 client requests a tick,
+ * a few of them 429 where the kernel side has that status, then most of them. Where it has
+ * not, the share reads 0 and no storm is seen.
+ */
+static void test_request_429_share(void **state)
+{
+	struct anomaly *an = tracker();
+	struct request_series rs[2];
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k, st429 = -1, st, hit = -1;
+	__u64 n;
+
+	(void)state;
+	for (st = 0; st < SW_STATUS_MAX; st++)
+		if (!strcmp(sw_status_name(st), "429"))
+			st429 = st;
+	rng = 88172645463325252ULL;
+	agent_init(&a, "limited", 1);
+	memset(rs, 0, sizeof(rs));
+	rs[0].role = rs[1].role = SW_ROLE_CLIENT;
+	rs[0].status = 2;
+	rs[1].status = st429 >= 0 ? st429 : SW_STATUS_ERROR;
+	for (k = 0; k < 140; k++) {
+		advance(&a, 1000, 1.0);
+		n = k < 100 ? (uniform() < 0.3) : 14;
+		rs[0].count += 20 - n;
+		rs[1].count += n;
+		free(s.anomalies);
+		memset(&s, 0, sizeof(s));
+		s.time = T0 + k;
+		s.agents = &a;
+		s.nagents = 1;
+		s.requests = rs;
+		s.nrequests = 2;
+		assert_int_equal(anomaly__update(an, &s), 0);
+		if (hit < 0 && s.anomalies->ncurrent)
+			hit = k;
+	}
+	assert_true(view_agent(s.anomalies, "limited")->scored & (1u << ANOMALY_REQUEST_429));
+	if (st429 < 0) {
+		assert_true(view_agent(s.anomalies, "limited")->value[ANOMALY_REQUEST_429] == 0.0);
+	} else {
+		assert_true(hit >= 100 && hit <= 105);
+		assert_true(s.anomalies->current[0].signals & (1u << ANOMALY_REQUEST_429));
+	}
+	free(s.anomalies);
+	anomaly__free(an);
 }
 
 /* Saved blobs kept in memory, as the store would keep them. */
@@ -679,6 +915,11 @@ int main(void)
 		cmocka_unit_test(test_metrics_families),
 		cmocka_unit_test(test_forecasts_gated),
 		cmocka_unit_test(test_cost_100_agents),
+		cmocka_unit_test(test_cold_start_verdict),
+		cmocka_unit_test(test_crash_loop_first_occurrence),
+		cmocka_unit_test(test_churn_and_host_are_context),
+		cmocka_unit_test(test_memory_growth),
+		cmocka_unit_test(test_request_429_share),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_state_restored),
 	};

@@ -33,6 +33,7 @@ import http.client
 import json
 import os
 import select
+import threading
 import signal
 import socket
 import sys
@@ -153,6 +154,8 @@ class Agent:
         self.crash_spec = None
         self.hog_chunks = []
         self.hog_start = None
+        self.cpu_hog_share = 0.0
+        self.cpu_hog_thread = None
         self.hog_cap_mb = float(init.get("hog_cap_mb", 1024))
         self.statsd = _StatsD(init["statsd"]) if init.get("statsd") else None
         self.quality = 1.0
@@ -216,6 +219,14 @@ class Agent:
             self.crash_spec = crash
             self.crash_at = time.monotonic() + sampling.draw_range(self.crash_rng,
                                                                    crash.get("after_s", [1, 3]))
+        hog = cfg.get("cpu_hog")
+        if hog is None:
+            self.cpu_hog_share = 0.0
+        else:
+            self.cpu_hog_share = float(hog["share"])
+            if self.cpu_hog_thread is None:
+                self.cpu_hog_thread = threading.Thread(target=self._spin, daemon=True)
+                self.cpu_hog_thread.start()
         if cfg.get("memory_hog") is None:
             self.hog_start = None
             if self.hog_chunks:
@@ -223,6 +234,18 @@ class Agent:
                 self.report({"type": "hog", "mb": 0})
         elif self.hog_start is None:
             self.hog_start = time.monotonic()
+
+    def _spin(self):
+        """CPU hog: busy for cpu_hog_share of every 100 ms while the fault lasts."""
+        while not self.stopping:
+            share = self.cpu_hog_share
+            if share <= 0:
+                time.sleep(0.1)
+                continue
+            busy_end = time.monotonic() + 0.1 * share
+            while time.monotonic() < busy_end:
+                pass
+            time.sleep(max(0.0, 0.1 * (1.0 - share)))
 
     # -- time ---------------------------------------------------------------
 

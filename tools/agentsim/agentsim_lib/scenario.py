@@ -101,6 +101,8 @@ FAULT_KINDS = {
     "crash": {"after_s", "exit_code", "instances"},
     # agents grow their resident memory steadily up to a cap
     "memory_hog": {"mb_per_s", "max_mb", "instances"},
+    # agents spin on the CPU for a share of their time
+    "cpu_hog": {"share", "instances"},
 }
 
 
@@ -276,7 +278,10 @@ def _validate_fault(fault, where, pools, phase_duration):
             _number(fault["mb_per_s"], where + ".mb_per_s", 0.1, 4096)
         if "max_mb" in fault:
             _number(fault["max_mb"], where + ".max_mb", 1, 65536)
-    if kind in ("crash", "memory_hog") and fault.get("instances") is not None:
+    elif kind == "cpu_hog":
+        if "share" in fault:
+            _number(fault["share"], where + ".share", 0.05, 1)
+    if kind in ("crash", "memory_hog", "cpu_hog") and fault.get("instances") is not None:
         _number(fault["instances"], where + ".instances", 1, MAX_POOL_INSTANCES)
 
 
@@ -573,7 +578,7 @@ def effective(scenario, active, t):
     out = {}
     for name, pool in scenario.pools.items():
         agent = {"behaviour": pool["behaviour"], "load": 1.0, "tokens": 1.0,
-                 "crash": None, "memory_hog": None}
+                 "crash": None, "memory_hog": None, "cpu_hog": None}
         llm = dict(pool["llm"])
         llm.update({"latency_factor": 1.0, "latency_add_ms": 0.0, "token_factor": 1.0})
         error_rates = []
@@ -604,6 +609,9 @@ def effective(scenario, active, t):
                 agent["memory_hog"] = {"mb_per_s": float(d.get("mb_per_s", 32)),
                                        "max_mb": float(d.get("max_mb", 256)),
                                        "instances": d.get("instances", 1), "fault": fault.name}
+            elif fault.kind == "cpu_hog":
+                agent["cpu_hog"] = {"share": float(d.get("share", 0.8)),
+                                    "instances": d.get("instances", 1), "fault": fault.name}
         if error_rates:
             llm["error_rate"] = max(error_rates)
         agent["load"] = round(agent["load"], 4)
@@ -617,7 +625,7 @@ def effective(scenario, active, t):
 def agent_config(pool_settings, slot):
     """The per-instance part of a pool's agent settings (crash/hog by slot)."""
     agent = dict(pool_settings["agent"])
-    for key in ("crash", "memory_hog"):
+    for key in ("crash", "memory_hog", "cpu_hog"):
         spec = agent.get(key)
         if spec is not None and spec.get("instances") is not None and slot >= spec["instances"]:
             agent[key] = None

@@ -224,7 +224,8 @@ class EffectiveSettingsTest(unittest.TestCase):
             {"kind": "errors", "pool": "coder", "rate": 0.4, "kinds": {"503": 1}},
             {"kind": "tokens", "pool": "planner", "factor": 6},
             {"kind": "crash", "pool": "reviewer", "after_s": [1, 2]},
-            {"kind": "memory_hog", "pool": "coder", "instances": 1, "max_mb": 64}]}]), "t.json")
+            {"kind": "memory_hog", "pool": "coder", "instances": 1, "max_mb": 64},
+            {"kind": "cpu_hog", "pool": "planner", "share": 0.6}]}]), "t.json")
         self.active = [(f, 0.0, 10.0) for f in self.sc.phases[0].faults]
 
     def test_ramp_interpolates(self):
@@ -250,6 +251,13 @@ class EffectiveSettingsTest(unittest.TestCase):
         self.assertIsNotNone(scn.agent_config(eff["coder"], 0)["memory_hog"])
         self.assertIsNone(scn.agent_config(eff["coder"], 1)["memory_hog"])
         self.assertIsNotNone(scn.agent_config(eff["reviewer"], 3)["crash"])
+
+    def test_cpu_hog_only_on_its_pool_and_first_instance(self):
+        eff = scn.effective(self.sc, self.active, 0.0)
+        hog = scn.agent_config(eff["planner"], 0)["cpu_hog"]
+        self.assertEqual(hog["share"], 0.6)
+        self.assertIsNone(scn.agent_config(eff["planner"], 1)["cpu_hog"])
+        self.assertIsNone(scn.agent_config(eff["coder"], 0)["cpu_hog"])
 
     def test_no_faults_is_the_base(self):
         eff = scn.effective(self.sc, [], 0.0)
