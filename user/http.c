@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * HTTP endpoints from a route table: /metrics (text 0.0.4, gzip on request), /healthz, /,
- * /api/v1/anomalies, and the history of the series store: /api/v1/series, /api/v1/query_range,
- * /api/v1/agents. Every error is the JSON document of api__error() with its status code.
+ * /api/v1/anomalies, /api/v1/stream (stream.c), the dashboard's files (web.h), and the history
+ * of the series store: /api/v1/series, /api/v1/query_range, /api/v1/agents. Every error is the
+ * JSON document of api__error() with its status code.
  */
 #include <errno.h>
 #include <math.h>
@@ -26,6 +27,7 @@
 #include "metrics.h"
 #include "num.h"
 #include "prom.h"
+#include "stream.h"
 #include "text.h"
 #include "store.h"
 
@@ -33,6 +35,7 @@ struct http {
 	struct MHD_Daemon *mhd;
 	struct snapshot_slot *slot; /* NULL until attached */
 	struct store *store; /* NULL until attached: no history endpoints */
+	struct stream *stream; /* NULL until attached */
 	__u64 interval_ns;
 	int fd;
 };
@@ -481,6 +484,16 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 	return respond(c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len, 0);
 }
 
+static enum MHD_Result serve_stream(struct http *h, struct MHD_Connection *c)
+{
+	struct stream *st = __atomic_load_n(&h->stream, __ATOMIC_ACQUIRE);
+
+	if (!st)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	return stream__serve(st, c);
+}
+
 typedef enum MHD_Result (*serve_fn)(struct http *h, struct MHD_Connection *c);
 
 /* Every endpoint; each answers GET and HEAD (MHD leaves out the body of a HEAD). */
@@ -496,6 +509,7 @@ static const struct route {
 	{"/api/v1/query_range", serve_query_range},
 	{"/api/v1/agents", serve_agents},
 	{"/api/v1/overhead", serve_overhead},
+	{"/api/v1/stream", serve_stream},
 };
 
 static const struct route *route_find(const char *url)
@@ -543,6 +557,16 @@ void http__attach_store(struct http *h, struct store *st)
 
 void http__attach(struct http *h, struct snapshot_slot *slot)
 {
+	struct stream *st = NULL;
+	char err[160];
+
+	/* The stream needs the server's own thread to resume its clients: none on a served fd. */
+	if (h->fd >= 0) {
+		st = stream__new(slot, STREAM_MAX_CLIENTS, err, sizeof(err));
+		if (!st)
+			pr_warn("%s; /api/v1/stream answers 503", err);
+	}
+	__atomic_store_n(&h->stream, st, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->slot, slot, __ATOMIC_RELEASE);
 }
 
@@ -570,7 +594,8 @@ struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t 
 	/* Without an address: no listening socket and no thread; see http__serve_fd(). */
 	opts[3].option = addr ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END;
 	opts[3].value = h->fd;
-	h->mhd = MHD_start_daemon(addr ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
+	h->mhd = MHD_start_daemon(addr ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+						  MHD_ALLOW_SUSPEND_RESUME
 				       : MHD_USE_NO_LISTEN_SOCKET,
 				  0, NULL, NULL, handle, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!h->mhd) {
@@ -608,7 +633,9 @@ void http__stop(struct http *h)
 {
 	if (!h)
 		return;
+	stream__shutdown(h->stream);
 	MHD_stop_daemon(h->mhd);
+	stream__free(h->stream);
 	if (h->fd >= 0)
 		close(h->fd);
 	free(h);
