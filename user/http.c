@@ -29,6 +29,10 @@
 #include "prom.h"
 #include "stream.h"
 #include "text.h"
+#include "web.h"
+
+/* Where index.html takes the server-rendered rows of the agents table. */
+#define INDEX_MARK "<!--agents-->"
 #include "store.h"
 
 struct http {
@@ -436,53 +440,84 @@ static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c)
 	return respond_json(c, doc);
 }
 
+/*
+ * The dashboard (user/web/index.html) with the agents of the latest snapshot already in its
+ * table, so the first paint has them; the page's script keeps it live from /api/v1/stream.
+ */
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c)
 {
-	struct snapshot *s = acquire(h);
+	const struct web_asset *page = web__find("/");
+	const char *mark = page ? strstr((const char *)page->data, INDEX_MARK) : NULL;
+	struct snapshot *s;
 	struct buf b;
 	int i;
 
+	if (!mark)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "dashboard: index.html has no " INDEX_MARK
+				     " (rebuild swarmwatch)");
 	buf__init(&b);
-	buf__puts(&b,
-		  "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>swarmwatch</title>"
-		  "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em 1em;"
-		  "text-align:right}td:first-child,th:first-child{text-align:left}</style>"
-		  "</head><body>\n<h1>swarmwatch " SW_VERSION "</h1>\n"
-		  "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a>"
-		  " &middot; <a href=\"/api/v1/anomalies\">/api/v1/anomalies</a>"
-		  " &middot; <a href=\"/api/v1/agents\">/api/v1/agents</a>"
-		  " &middot; <a href=\"/api/v1/series\">/api/v1/series</a></p>\n");
-	if (s) {
-		buf__puts(&b, "<table><tr><th>agent</th><th>instances</th><th>syscalls</th>"
-			      "<th>CPU s</th><th>starts</th><th>exits</th></tr>\n");
-		for (i = 0; i < s->nagents; i++) {
-			const struct agent_snap *a = &s->agents[i];
-			__u64 sys = 0, ex = 0;
-			int j;
+	buf__append(&b, (const char *)page->data, mark - (const char *)page->data);
+	s = acquire(h);
+	for (i = 0; s && i < s->nagents; i++) {
+		const struct agent_snap *a = &s->agents[i];
 
-			for (j = 0; j < SW_CLASS_MAX; j++)
-				sys += a->s.syscalls[j];
-			for (j = 0; j < SW_EXIT_MAX; j++)
-				ex += a->s.process_exits[j];
-			buf__puts(&b, "<tr><td>");
-			text__html(&b, a->name);
-			buf__printf(&b,
-				    "</td><td>%u</td><td>%llu</td><td>%.2f</td><td>%llu</td>"
-				    "<td>%llu</td></tr>\n",
-				    a->instances, (unsigned long long)sys, a->s.cpu_ns / 1e9,
-				    (unsigned long long)(a->s.process_starts + a->user_starts),
-				    (unsigned long long)ex);
-		}
-		buf__puts(&b, "</table>\n");
-		snapshot__release(s);
+		buf__printf(&b, "<tr%s data-agent=\"", a->instances ? "" : " class=\"gone\"");
+		text__html(&b, a->name);
+		buf__puts(&b, "\"><td>");
+		text__html(&b, a->name);
+		buf__printf(&b, "</td><td class=\"num\">%u</td>", a->instances);
+		buf__puts(&b, "<td class=\"num\">&ndash;</td><td class=\"num\">&ndash;</td>"
+			      "<td class=\"num\">&ndash;</td><td class=\"num\">&ndash;</td>"
+			      "<td class=\"num\">&ndash;</td>");
+		if (s->rss_up)
+			buf__printf(&b, "<td class=\"num\">%.1f MiB</td>",
+				    a->rss_bytes / 1048576.0);
+		else
+			buf__puts(&b, "<td class=\"num\">&ndash;</td>");
+		buf__puts(&b, "<td class=\"num\">&ndash;</td></tr>\n");
 	}
-	buf__puts(&b, "</body></html>\n");
+	snapshot__release(s);
+	buf__puts(&b, mark + strlen(INDEX_MARK));
 	if (b.failed || !b.data) {
 		buf__free(&b);
 		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
 	return respond(c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len, 0);
 }
+
+/* An embedded file of the dashboard; uPlot's answer a comment when it was not built in. */
+static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *path, const char *type)
+{
+	static const char none[] = "/* uPlot was not installed at build time: make deps */\n";
+	const struct web_asset *a = web__find(path);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = a ? MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT)
+	      : MHD_create_response_from_buffer(strlen(none), (void *)none, MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", a ? a->type : type);
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+#define JS "text/javascript; charset=utf-8"
+#define CSS "text/css; charset=utf-8"
+#define ASSET(fn, path, type)                                               \
+	static enum MHD_Result fn(struct http *h, struct MHD_Connection *c) \
+	{                                                                   \
+		(void)h;                                                    \
+		return serve_asset(c, path, type);                          \
+	}
+ASSET(serve_app_js, "/app.js", JS)
+ASSET(serve_app_css, "/app.css", CSS)
+ASSET(serve_uplot_js, "/uplot.js", JS)
+ASSET(serve_uplot_css, "/uplot.css", CSS)
 
 static enum MHD_Result serve_stream(struct http *h, struct MHD_Connection *c)
 {
@@ -510,6 +545,10 @@ static const struct route {
 	{"/api/v1/agents", serve_agents},
 	{"/api/v1/overhead", serve_overhead},
 	{"/api/v1/stream", serve_stream},
+	{"/app.js", serve_app_js},
+	{"/app.css", serve_app_css},
+	{"/uplot.js", serve_uplot_js},
+	{"/uplot.css", serve_uplot_css},
 };
 
 static const struct route *route_find(const char *url)
