@@ -20,7 +20,7 @@ endif
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
 	  -DSW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
-LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lsqlite3 -lm -lpthread
+LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lsqlite3 -lcurl -lncursesw -lm -lpthread
 # The privileged tests' own binaries stay unsanitized: their children are the
 # measured workload, and the sanitizer runtime would add processes and syscalls.
 HELPER_CFLAGS := $(CFLAGS)
