@@ -33,7 +33,7 @@ def ok(cond, name, why=""):
     sys.stdout.flush()
 
 
-print("1..9")
+print("1..10")
 profile = tempfile.mkdtemp(prefix="swarmwatch-chromium-")
 b = Browser(profile)
 try:
@@ -91,6 +91,17 @@ try:
     ok(opened and charts >= 5 and ups, "drill-down opens with 5 charts and the upstream table",
        "opened %s, canvases %s, upstream rows %s" % (opened, charts, ups))
 
+    # History: the 1 h range reads the series store (in memory here).
+    b.js("""(() => { const r = document.getElementById('range'); r.value = '3600';
+        r.dispatchEvent(new Event('change')); })()""")
+    note = b.wait("""(() => { const t = document.getElementById('rangenote').textContent;
+        return /points from the series store/.test(t) && t; })()""", 10)
+    pts = int(note.split()[0]) if note else 0
+    b.js("""(() => { const r = document.getElementById('range'); r.value = 'live';
+        r.dispatchEvent(new Event('change')); })()""")
+    ok(pts > 0, "the 1 h range draws the agent's history from /api/v1/query_range",
+       b.js("document.getElementById('rangenote').textContent"))
+
     csv = b.js("""(async () => {
         let blob = null;
         const keep = URL.createObjectURL;
@@ -114,7 +125,7 @@ try:
        "no console errors through the session; screenshots saved", errs)
 except Exception as e:
     print("# %s: %s" % (type(e).__name__, e))
-    while n < 9:
+    while n < 10:
         ok(False, "not reached")
 finally:
     b.close()

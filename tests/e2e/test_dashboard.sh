@@ -13,6 +13,7 @@ checks=("the page loads and goes live with no console errors"
 	"agent names are escaped (server rows and live rows)"
 	"sorting by a column and filtering by name"
 	"drill-down opens with 5 charts and the upstream table"
+	"the 1 h range draws the agent's history from /api/v1/query_range"
 	"a chart's data exports as CSV"
 	"at phone width (390 px) the page does not scroll sideways"
 	"no console errors through the session; screenshots saved")
@@ -37,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$SWARMWATCH" run --listen 127.0.0.1:$port --interval 500ms --pin-path "$pin" \
+"$SWARMWATCH" run --listen 127.0.0.1:$port --interval 500ms --pin-path "$pin" --state-dir "" \
 	>"$work/swarmwatch.log" 2>&1 &
 pids+=($!)
 if ! wait_for 30 curl -sf http://127.0.0.1:$port/healthz; then

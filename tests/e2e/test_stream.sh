@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 url=http://127.0.0.1:$port
 
-"$SWARMWATCH" run --listen 127.0.0.1:$port --interval 200ms --pin-path "$pin" \
+"$SWARMWATCH" run --listen 127.0.0.1:$port --interval 200ms --pin-path "$pin" --state-dir "" \
 	>"$work/swarmwatch.log" 2>&1 &
 sw=$!
 if ! wait_for 30 curl -sf $url/healthz; then

@@ -38,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$SWARMWATCH" run --listen 127.0.0.1:$port --interval 500ms --pin-path "$pin" \
+"$SWARMWATCH" run --listen 127.0.0.1:$port --interval 500ms --pin-path "$pin" --state-dir "" \
 	>"$work/swarmwatch.log" 2>&1 &
 pids+=($!)
 if ! wait_for 30 curl -sf http://127.0.0.1:$port/healthz; then
