@@ -75,7 +75,9 @@ ok $? "${checks[1]}"
 column() {
 	screen | python3 -c '
 import sys
-rows = [l for l in sys.stdin.read().splitlines()[4:] if l.strip() and " gone" not in l]
+# Rows of ASCII names only: a multibyte name shifts the columns that follow it on screen.
+rows = [l for l in sys.stdin.read().splitlines()[4:]
+        if l.strip() and " gone" not in l and l[:25].isascii()]
 vals = []
 for l in rows:
     f = l[25:].split()
