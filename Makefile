@@ -20,7 +20,7 @@ endif
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
 	  -DSW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
-LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lsqlite3 -lcurl -lcrypto -lm -lpthread
+LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lsqlite3 -lcurl -lcrypto -lncursesw -lm -lpthread
 # The privileged tests' own binaries stay unsanitized: their children are the
 # measured workload, and the sanitizer runtime would add processes and syscalls.
 HELPER_CFLAGS := $(CFLAGS)
@@ -40,7 +40,11 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 SKEL := $(BUILD)/swarmwatch.skel.h
 
 USER_SRCS := $(wildcard user/*.c)
-USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
+USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o) $(BUILD)/user/web_assets.o
+# The dashboard's files and uPlot (installed by make deps; the page has no charts without it).
+WEB_SRCS := $(sort $(wildcard user/web/*))
+UPLOT := $(wildcard tools/web/node_modules/uplot/dist/uPlot.iife.min.js \
+		    tools/web/node_modules/uplot/dist/uPlot.min.css)
 LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -80,6 +84,14 @@ $(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKEL) $(BUILD)/syscall_table.h
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/web_assets.c: $(WEB_SRCS) $(UPLOT) tools/web-assets | $(BUILD)/user
+	$(msg) GEN $@
+	$(Q)tools/web-assets $@ $(WEB_SRCS) $(UPLOT)
+
+$(BUILD)/user/web_assets.o: $(BUILD)/web_assets.c
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/swarmwatch: $(USER_OBJS)
 	$(msg) LD $@
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -93,14 +105,14 @@ ANOMALY_MODS := anomaly rates verdict events iforest $(DETECT_MODS)
 CATALOG_MODS := catalog apps statsd syscalls $(STORE_MODS) $(ANOMALY_MODS)
 METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
 test_anomaly_MODS := api alert $(METRICS_MODS)
-test_api_MODS := api alert $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
+test_api_MODS := api alert snapshot $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
 test_blob_MODS := blob
 test_catalog_MODS := $(CATALOG_MODS)
 test_config_MODS := config num syscalls alert notify log $(TEXT_MODS)
 test_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 test_gorilla_MODS := gorilla
-test_http_MODS := http num collector snapshot kernel identity config log api alert notify \
-	$(METRICS_MODS)
+test_http_MODS := http stream web web_assets num collector snapshot kernel identity config log api \
+	alert notify $(METRICS_MODS)
 test_identity_MODS := identity config num log syscalls alert notify $(TEXT_MODS)
 test_log2_MODS :=
 test_num_MODS := num
@@ -122,7 +134,7 @@ fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 fuzz_elf_MODS := tls kernel config num syscalls log alert notify $(TEXT_MODS)
 fuzz_gorilla_MODS := gorilla
 fuzz_rule_MODS := alert
-fuzz_http_MODS := http num snapshot api config alert notify log $(METRICS_MODS)
+fuzz_http_MODS := http stream web web_assets num snapshot api config alert notify log $(METRICS_MODS)
 fuzz_http_server_MODS := $(fuzz_http_MODS)
 fuzz_sniff_MODS :=
 fuzz_text_MODS := prom rates $(TEXT_MODS)

@@ -11,6 +11,7 @@
 #include "alerting.h"
 #include "anomaly.h"
 #include "api.h"
+#include "rates.h"
 #include "text.h"
 #include "snapshot.h"
 #include "store.h"
@@ -645,4 +646,296 @@ err:
 	json_decref(a);
 	json_decref(seen);
 	return NULL;
+}
+
+/* Requests of one agent to or from one upstream in one role, summed over statuses. */
+struct flow {
+	const char *agent;
+	const char *upstream;
+	int role;
+	__u64 count, errors, limited; /* all, 5xx or failed, 429: deltas over the interval */
+	__u64 lat[SW_LAT_SLOTS];
+	int reset; /* a counter went backwards: the agent restarted its slot */
+};
+
+static int series_cmp(const struct snapshot *s, const struct request_series *a,
+		      const struct request_series *b)
+{
+	int d = strcmp(s->agents[a->agent].name, s->agents[b->agent].name);
+
+	if (!d)
+		d = strcmp(a->upstream, b->upstream);
+	if (!d)
+		d = (int)a->role - (int)b->role;
+	if (!d)
+		d = (int)a->status - (int)b->status;
+	return d;
+}
+
+/* The series of prev with the labels of x of cur, or NULL; prev is sorted by index. */
+static const struct request_series *series_find(const struct snapshot *prev,
+						const struct request_series *const *index,
+						const struct snapshot *cur,
+						const struct request_series *x)
+{
+	int lo = 0, hi = prev ? prev->nrequests : 0;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2, d;
+		const struct request_series *p = index[mid];
+
+		d = strcmp(prev->agents[p->agent].name, cur->agents[x->agent].name);
+		if (!d)
+			d = strcmp(p->upstream, x->upstream);
+		if (!d)
+			d = (int)p->role - (int)x->role;
+		if (!d)
+			d = (int)p->status - (int)x->status;
+		if (!d)
+			return p;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int index_cmp(const void *a, const void *b, void *s)
+{
+	return series_cmp(s, *(const struct request_series *const *)a,
+			  *(const struct request_series *const *)b);
+}
+
+static json_t *num_or_null(int ok, double v)
+{
+	return ok && isfinite(v) ? json_real(v) : json_null();
+}
+
+/* {"upstream", "role", "requests_per_second", "p95_seconds", "error_ratio", "ratio_429"} */
+static json_t *flow_json(const struct flow *f, double dt, int whole)
+{
+	double p95 = 0, err = 0, lim = 0;
+	int has_p95 = !f->reset && !rates__quantile_log2(f->lat, SW_LAT_SLOTS, 0.95, 1, &p95);
+	int has_err = !f->reset && !rates__ratio(f->errors, f->count, 1, &err);
+	int has_lim = !f->reset && !rates__ratio(f->limited, f->count, 1, &lim);
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if ((!whole && (json_object_set_new(o, "upstream", text__json(f->upstream)) ||
+			json_object_set_new(o, "role", json_string(sw_role_name(f->role))))) ||
+	    json_object_set_new(o, "requests_per_second",
+				num_or_null(!f->reset && dt > 0, f->count / dt)) ||
+	    json_object_set_new(o, "p95_seconds", num_or_null(has_p95, p95 * 1e-9)) ||
+	    json_object_set_new(o, "error_ratio", num_or_null(has_err, err)) ||
+	    json_object_set_new(o, "ratio_429", num_or_null(has_lim, lim))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Adds the deltas of series x (prev: its reading a tick ago, or NULL) to f. */
+static void flow_add(struct flow *f, const struct request_series *x,
+		     const struct request_series *prev)
+{
+	__u64 d, lat[SW_LAT_SLOTS];
+	int i;
+
+	if (!prev) /* a new series: it counts from zero */
+		d = x->count, memcpy(lat, x->lat, sizeof(lat));
+	else if (rates__delta(x->count, prev->count, &d) ||
+		 rates__delta_hist(x->lat, prev->lat, SW_LAT_SLOTS, lat)) {
+		f->reset = 1;
+		return;
+	}
+	f->count += d;
+	if (x->status == 5 || x->status == SW_STATUS_ERROR)
+		f->errors += d;
+	if (x->status == SW_STATUS_429)
+		f->limited += d;
+	for (i = 0; i < SW_LAT_SLOTS; i++)
+		f->lat[i] += lat[i];
+}
+
+static const struct agent_snap *agent_find(const struct snapshot *s, const char *name)
+{
+	int i;
+
+	for (i = 0; s && i < s->nagents; i++)
+		if (!strcmp(s->agents[i].name, name))
+			return &s->agents[i];
+	return NULL;
+}
+
+static const struct anomaly_agent *anomaly_find(const struct anomaly_view *v, const char *name)
+{
+	int i;
+
+	for (i = 0; v && i < v->nagents; i++)
+		if (!strcmp(v->agents[i].name, name))
+			return &v->agents[i];
+	return NULL;
+}
+
+/* {"anomalous", "score", "signals": [names over the threshold]}, or null when not scored. */
+static json_t *anomaly_state_json(const struct anomaly_view *v, const char *name)
+{
+	const struct anomaly_agent *a = anomaly_find(v, name);
+	json_t *o, *sigs;
+	double peak = 0;
+	int i;
+
+	if (!a)
+		return json_null();
+	o = json_object();
+	sigs = json_array();
+	if (!o || !sigs)
+		goto err;
+	for (i = 0; i < ANOMALY_NSIGNALS; i++) {
+		if (!(a->scored & (1u << i)))
+			continue;
+		if (a->score[i] > peak)
+			peak = a->score[i];
+		if (a->score[i] >= v->threshold &&
+		    json_array_append_new(sigs, json_string(anomaly__signal_name(i))))
+			goto err;
+	}
+	if (json_object_set_new(o, "anomalous", json_boolean(a->anomalous)) ||
+	    json_object_set_new(o, "score", json_real(peak)))
+		goto err;
+	if (json_object_set_new(o, "signals", sigs))
+		goto err_object;
+	return o;
+err:
+	json_decref(sigs);
+err_object:
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *agent_json(const struct snapshot *prev, const struct snapshot *cur, int ai,
+			  const struct flow *flows, int nflows, double dt)
+{
+	const struct agent_snap *a = &cur->agents[ai], *p = agent_find(prev, a->name);
+	json_t *o = json_object(), *ups = json_array(), *x;
+	struct flow whole = {.agent = a->name};
+	__u64 cpu = 0;
+	int i, j, has_cpu = p && dt > 0 && !rates__delta(a->s.cpu_ns, p->s.cpu_ns, &cpu);
+
+	if (!o || !ups || json_object_set_new(o, "agent", text__json(a->name)))
+		goto err;
+	for (i = 0; i < nflows; i++) {
+		if (flows[i].agent != a->name)
+			continue;
+		x = flow_json(&flows[i], dt, 0);
+		if (!x || json_array_append_new(ups, x))
+			goto err;
+		if (flows[i].role != SW_ROLE_CLIENT)
+			continue;
+		whole.reset |= flows[i].reset;
+		whole.count += flows[i].count;
+		whole.errors += flows[i].errors;
+		whole.limited += flows[i].limited;
+		for (j = 0; j < SW_LAT_SLOTS; j++)
+			whole.lat[j] += flows[i].lat[j];
+	}
+	x = flow_json(&whole, dt, 1);
+	if (!x || json_object_update(o, x)) {
+		json_decref(x);
+		goto err;
+	}
+	json_decref(x);
+	if (json_object_set_new(o, "live", json_boolean(a->instances > 0)) ||
+	    json_object_set_new(o, "instances", json_integer(a->instances)) ||
+	    json_object_set_new(o, "cpu_cores", num_or_null(has_cpu, cpu * 1e-9 / dt)) ||
+	    json_object_set_new(o, "resident_memory_bytes",
+				cur->rss_up ? json_integer(a->rss_bytes) : json_null()) ||
+	    json_object_set_new(o, "anomaly", anomaly_state_json(cur->anomalies, a->name)))
+		goto err;
+	if (json_object_set_new(o, "upstreams", ups))
+		goto err_object;
+	return o;
+err:
+	json_decref(ups);
+err_object:
+	json_decref(o);
+	return NULL;
+}
+
+/* The per-(agent, upstream, role) deltas of cur against prev; *nflows of them, malloc'd. */
+static struct flow *flows_of(const struct snapshot *prev, const struct snapshot *cur, int *nflows)
+{
+	const struct request_series **index = NULL;
+	struct flow *flows = calloc(cur->nrequests ? cur->nrequests : 1, sizeof(*flows));
+	int i, n = 0;
+
+	if (!flows)
+		return NULL;
+	if (prev && prev->nrequests) {
+		index = malloc(prev->nrequests * sizeof(*index));
+		if (!index) {
+			free(flows);
+			return NULL;
+		}
+		for (i = 0; i < prev->nrequests; i++)
+			index[i] = &prev->requests[i];
+		qsort_r(index, prev->nrequests, sizeof(*index), index_cmp, (void *)prev);
+	}
+	for (i = 0; i < cur->nrequests; i++) {
+		const struct request_series *x = &cur->requests[i];
+		const char *agent = cur->agents[x->agent].name;
+		struct flow *f = n ? &flows[n - 1] : NULL;
+
+		if (!f || f->agent != agent || strcmp(f->upstream, x->upstream) ||
+		    f->role != x->role) {
+			f = &flows[n++];
+			f->agent = agent;
+			f->upstream = x->upstream;
+			f->role = x->role;
+		}
+		/* Without a previous tick there is no interval: nothing is counted yet. */
+		if (prev)
+			flow_add(f, x, series_find(prev, index, cur, x));
+		else
+			f->reset = 1;
+	}
+	free(index);
+	*nflows = n;
+	return flows;
+}
+
+char *api__overview(const struct snapshot *prev, const struct snapshot *cur)
+{
+	json_t *root = json_object(), *agents = json_array(), *x;
+	double dt = prev ? cur->time - prev->time : 0;
+	struct flow *flows;
+	char *text = NULL;
+	int i, nflows = 0;
+
+	flows = flows_of(prev, cur, &nflows);
+	if (!root || !agents || !flows)
+		goto out;
+	for (i = 0; i < cur->nagents; i++) {
+		x = agent_json(prev, cur, i, flows, nflows, dt);
+		if (!x || json_array_append_new(agents, x))
+			goto out;
+	}
+	if (json_object_set_new(root, "time", time_json(cur->time)) ||
+	    json_object_set_new(root, "unix_ms", json_integer((json_int_t)(cur->time * 1000))) ||
+	    json_object_set_new(root, "tick", json_integer(cur->ticks)) ||
+	    json_object_set_new(root, "interval_seconds", num_or_null(dt > 0, dt)) ||
+	    json_object_set_new(root, "threshold",
+				cur->anomalies ? json_real(cur->anomalies->threshold)
+					       : json_null()))
+		goto out;
+	json_object_set_new(root, "agents", agents);
+	agents = NULL;
+	text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
+out:
+	free(flows);
+	json_decref(agents);
+	json_decref(root);
+	return text;
 }

@@ -95,4 +95,17 @@ char *api__silences(const struct alert_silence *s, size_t n);
 /* api__silence_created - {"status": "ok", "id": id}. */
 char *api__silence_created(uint64_t id);
 
+/*
+ * api__overview - one event of GET /api/v1/stream: what the interval from snapshot prev (NULL
+ * for the first tick) to cur saw of every agent. {"time", "unix_ms", "tick", "interval_seconds",
+ * "threshold", "agents": [{"agent", "live", "instances", "requests_per_second", "p95_seconds",
+ * "error_ratio", "ratio_429", "cpu_cores", "resident_memory_bytes", "anomaly": {"anomalous",
+ * "score", "signals"} or null, "upstreams": [{"upstream", "role", and the four request
+ * figures}]}]}. Request figures are those of the agent's client role: per second over the
+ * interval, p95 latency in seconds (from the log2 histogram, linear within a slot), 5xx and
+ * failed requests over all, 429s over all; null when the interval has none or a counter went
+ * back. Agents keep the snapshot's order; upstreams are sorted by name, role.
+ */
+char *api__overview(const struct snapshot *prev, const struct snapshot *cur);
+
 #endif

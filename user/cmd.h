@@ -27,6 +27,12 @@ int cmd_detect(int argc, char **argv);
  */
 int cmd_query(int argc, char **argv);
 
+/*
+ * cmd_top - `swarmwatch top [--url URL]`: a live terminal view of the agents over the
+ * daemon's /api/v1/stream, sorted by any column, with sparklines and one agent's upstreams.
+ */
+int cmd_top(int argc, char **argv);
+
 /* `swarmwatch version`: the version of swarmwatch and of the libbpf it runs with. */
 int cmd_version(int argc, char **argv);
 

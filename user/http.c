@@ -2,8 +2,9 @@
 /*
  * HTTP endpoints from a route table: /metrics (text 0.0.4, gzip on request), /healthz, /,
  * /api/v1/anomalies, /api/v1/alerts (and POST .../{id}/ack), /api/v1/silences (GET, POST,
- * DELETE /{id}), and the history of the series store: /api/v1/series, /api/v1/query_range,
- * /api/v1/agents. Every error is the JSON document of api__error() with its status code.
+ * DELETE /{id}), /api/v1/stream (stream.c), the dashboard's files (web.h), and the history
+ * of the series store: /api/v1/series, /api/v1/query_range, /api/v1/agents. Every error is
+ * the JSON document of api__error() with its status code.
  */
 #include <errno.h>
 #include <math.h>
@@ -27,7 +28,12 @@
 #include "metrics.h"
 #include "num.h"
 #include "prom.h"
+#include "stream.h"
 #include "text.h"
+#include "web.h"
+
+/* Where index.html takes the server-rendered rows of the agents table. */
+#define INDEX_MARK "<!--agents-->"
 #include "store.h"
 
 struct http {
@@ -37,6 +43,7 @@ struct http {
 	struct http_alert_ops ops; /* zero until set */
 	void *ops_ctx;
 	bool ops_set;
+	struct stream *stream; /* NULL until attached */
 	__u64 interval_ns;
 	int fd;
 };
@@ -594,57 +601,102 @@ static enum MHD_Result serve_silence_expire(struct http *h, struct MHD_Connectio
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, doc, strlen(doc), 0);
 }
 
+/*
+ * The dashboard (user/web/index.html) with the agents of the latest snapshot already in its
+ * table, so the first paint has them; the page's script keeps it live from /api/v1/stream.
+ */
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c, const char *url,
 				   const char *in)
 {
-	(void)in;
-	(void)url;
-	struct snapshot *s = acquire(h);
+	const struct web_asset *page = web__find("/");
+	const char *mark = page ? strstr((const char *)page->data, INDEX_MARK) : NULL;
+	struct snapshot *s;
 	struct buf b;
 	int i;
 
+	(void)url;
+	(void)in;
+	if (!mark)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "dashboard: index.html has no " INDEX_MARK
+				     " (rebuild swarmwatch)");
 	buf__init(&b);
-	buf__puts(&b,
-		  "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>swarmwatch</title>"
-		  "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em 1em;"
-		  "text-align:right}td:first-child,th:first-child{text-align:left}</style>"
-		  "</head><body>\n<h1>swarmwatch " SW_VERSION "</h1>\n"
-		  "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a>"
-		  " &middot; <a href=\"/api/v1/anomalies\">/api/v1/anomalies</a>"
-		  " &middot; <a href=\"/api/v1/agents\">/api/v1/agents</a>"
-		  " &middot; <a href=\"/api/v1/series\">/api/v1/series</a>"
-		  " &middot; <a href=\"/api/v1/alerts\">/api/v1/alerts</a>"
-		  " &middot; <a href=\"/api/v1/silences\">/api/v1/silences</a></p>\n");
-	if (s) {
-		buf__puts(&b, "<table><tr><th>agent</th><th>instances</th><th>syscalls</th>"
-			      "<th>CPU s</th><th>starts</th><th>exits</th></tr>\n");
-		for (i = 0; i < s->nagents; i++) {
-			const struct agent_snap *a = &s->agents[i];
-			__u64 sys = 0, ex = 0;
-			int j;
+	buf__append(&b, (const char *)page->data, mark - (const char *)page->data);
+	s = acquire(h);
+	for (i = 0; s && i < s->nagents; i++) {
+		const struct agent_snap *a = &s->agents[i];
 
-			for (j = 0; j < SW_CLASS_MAX; j++)
-				sys += a->s.syscalls[j];
-			for (j = 0; j < SW_EXIT_MAX; j++)
-				ex += a->s.process_exits[j];
-			buf__puts(&b, "<tr><td>");
-			text__html(&b, a->name);
-			buf__printf(&b,
-				    "</td><td>%u</td><td>%llu</td><td>%.2f</td><td>%llu</td>"
-				    "<td>%llu</td></tr>\n",
-				    a->instances, (unsigned long long)sys, a->s.cpu_ns / 1e9,
-				    (unsigned long long)(a->s.process_starts + a->user_starts),
-				    (unsigned long long)ex);
-		}
-		buf__puts(&b, "</table>\n");
-		snapshot__release(s);
+		buf__printf(&b, "<tr%s data-agent=\"", a->instances ? "" : " class=\"gone\"");
+		text__html(&b, a->name);
+		buf__puts(&b, "\"><td>");
+		text__html(&b, a->name);
+		buf__printf(&b, "</td><td class=\"num\">%u</td>", a->instances);
+		buf__puts(&b, "<td class=\"num\">&ndash;</td><td class=\"num\">&ndash;</td>"
+			      "<td class=\"num\">&ndash;</td><td class=\"num\">&ndash;</td>"
+			      "<td class=\"num\">&ndash;</td>");
+		if (s->rss_up)
+			buf__printf(&b, "<td class=\"num\">%.1f MiB</td>",
+				    a->rss_bytes / 1048576.0);
+		else
+			buf__puts(&b, "<td class=\"num\">&ndash;</td>");
+		buf__puts(&b, "<td class=\"num\">&ndash;</td></tr>\n");
 	}
-	buf__puts(&b, "</body></html>\n");
+	snapshot__release(s);
+	buf__puts(&b, mark + strlen(INDEX_MARK));
 	if (b.failed || !b.data) {
 		buf__free(&b);
 		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
 	return respond(c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len, 0);
+}
+
+/* An embedded file of the dashboard; uPlot's answer a comment when it was not built in. */
+static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *path, const char *type)
+{
+	static const char none[] = "/* uPlot was not installed at build time: make deps */\n";
+	const struct web_asset *a = web__find(path);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = a ? MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT)
+	      : MHD_create_response_from_buffer(strlen(none), (void *)none, MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", a ? a->type : type);
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+#define JS "text/javascript; charset=utf-8"
+#define CSS "text/css; charset=utf-8"
+#define ASSET(fn, path, type)                                                                \
+	static enum MHD_Result fn(struct http *h, struct MHD_Connection *c, const char *url, \
+				  const char *in)                                            \
+	{                                                                                    \
+		(void)h;                                                                     \
+		(void)url;                                                                   \
+		(void)in;                                                                    \
+		return serve_asset(c, path, type);                                           \
+	}
+ASSET(serve_app_js, "/app.js", JS)
+ASSET(serve_app_css, "/app.css", CSS)
+ASSET(serve_uplot_js, "/uplot.js", JS)
+ASSET(serve_uplot_css, "/uplot.css", CSS)
+
+static enum MHD_Result serve_stream(struct http *h, struct MHD_Connection *c, const char *url,
+				    const char *in)
+{
+	struct stream *st = __atomic_load_n(&h->stream, __ATOMIC_ACQUIRE);
+
+	(void)url;
+	(void)in;
+	if (!st)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	return stream__serve(st, c);
 }
 
 /* A route's handler; in is the request body (POST: NUL-terminated, NULL when over BODY_MAX). */
@@ -670,6 +722,11 @@ static const struct route {
 	{"/api/v1/silences", "GET", serve_silences, false},
 	{"/api/v1/silences", "POST", serve_silence_add, false},
 	{"/api/v1/silences/", "DELETE", serve_silence_expire, true},
+	{"/api/v1/stream", "GET", serve_stream, false},
+	{"/app.js", "GET", serve_app_js, false},
+	{"/app.css", "GET", serve_app_css, false},
+	{"/uplot.js", "GET", serve_uplot_js, false},
+	{"/uplot.css", "GET", serve_uplot_css, false},
 };
 
 /* Largest request body read (POST /api/v1/silences). */
@@ -778,6 +835,16 @@ void http__attach_store(struct http *h, struct store *st)
 
 void http__attach(struct http *h, struct snapshot_slot *slot)
 {
+	struct stream *st = NULL;
+	char err[160];
+
+	/* The stream needs the server's own thread to resume its clients: none on a served fd. */
+	if (h->fd >= 0) {
+		st = stream__new(slot, STREAM_MAX_CLIENTS, err, sizeof(err));
+		if (!st)
+			pr_warn("%s; /api/v1/stream answers 503", err);
+	}
+	__atomic_store_n(&h->stream, st, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->slot, slot, __ATOMIC_RELEASE);
 }
 
@@ -806,7 +873,8 @@ struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t 
 	/* Without an address: no listening socket and no thread; see http__serve_fd(). */
 	opts[4].option = addr ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END;
 	opts[4].value = h->fd;
-	h->mhd = MHD_start_daemon(addr ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
+	h->mhd = MHD_start_daemon(addr ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+						  MHD_ALLOW_SUSPEND_RESUME
 				       : MHD_USE_NO_LISTEN_SOCKET,
 				  0, NULL, NULL, handle, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!h->mhd) {
@@ -844,7 +912,9 @@ void http__stop(struct http *h)
 {
 	if (!h)
 		return;
+	stream__shutdown(h->stream);
 	MHD_stop_daemon(h->mhd);
+	stream__free(h->stream);
 	if (h->fd >= 0)
 		close(h->fd);
 	free(h);

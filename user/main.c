@@ -16,6 +16,7 @@ static const struct command {
 	{"check-config", cmd_check_config, "validate a configuration file"},
 	{"detect", cmd_detect, "score a timestamp,value CSV with the anomaly detectors"},
 	{"query", cmd_query, "ask a running swarmwatch for the history of a metric"},
+	{"top", cmd_top, "a live terminal view of the agents (local or --url)"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text"},
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Snapshots: reference counts, destructors of their views, and the publication slot. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "snapshot.h"
 
@@ -35,14 +36,22 @@ void snapshot__put(struct snapshot *s)
 
 void snapshot__slot_init(struct snapshot_slot *slot)
 {
+	pthread_condattr_t a;
+
 	pthread_mutex_init(&slot->lock, NULL);
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&slot->published, &a);
+	pthread_condattr_destroy(&a);
 	slot->current = NULL;
+	slot->seq = 0;
 }
 
 void snapshot__slot_fini(struct snapshot_slot *slot)
 {
 	snapshot__put(slot->current);
 	slot->current = NULL;
+	pthread_cond_destroy(&slot->published);
 	pthread_mutex_destroy(&slot->lock);
 }
 
@@ -53,6 +62,8 @@ void snapshot__publish(struct snapshot_slot *slot, struct snapshot *s)
 	pthread_mutex_lock(&slot->lock);
 	old = slot->current;
 	slot->current = s;
+	slot->seq++;
+	pthread_cond_broadcast(&slot->published);
 	pthread_mutex_unlock(&slot->lock);
 	snapshot__put(old);
 }
@@ -67,6 +78,27 @@ struct snapshot *snapshot__acquire(struct snapshot_slot *slot)
 		snapshot__get(s);
 	pthread_mutex_unlock(&slot->lock);
 	return s;
+}
+
+__u64 snapshot__wait(struct snapshot_slot *slot, __u64 seen, int timeout_ms)
+{
+	struct timespec until;
+	__u64 seq;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&slot->lock);
+	while (slot->seq == seen &&
+	       pthread_cond_timedwait(&slot->published, &slot->lock, &until) == 0)
+		;
+	seq = slot->seq;
+	pthread_mutex_unlock(&slot->lock);
+	return seq;
 }
 
 void snapshot__release(struct snapshot *s)

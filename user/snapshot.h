@@ -109,7 +109,9 @@ void snapshot__put(struct snapshot *s);
  */
 struct snapshot_slot {
 	pthread_mutex_t lock;
+	pthread_cond_t published; /* broadcast at each publish */
 	struct snapshot *current;
+	__u64 seq; /* publishes so far */
 };
 
 void snapshot__slot_init(struct snapshot_slot *slot);
@@ -122,6 +124,13 @@ void snapshot__publish(struct snapshot_slot *slot, struct snapshot *s);
 
 /* The latest snapshot with a reference taken, or NULL before the first publish. */
 struct snapshot *snapshot__acquire(struct snapshot_slot *slot);
+
+/*
+ * snapshot__wait - waits up to timeout_ms milliseconds for a publish after the seen-th one and
+ * returns the number of publishes so far (seen when none came in time). Readers that follow every
+ * tick (the event stream) wait here; the tick never waits for them.
+ */
+__u64 snapshot__wait(struct snapshot_slot *slot, __u64 seen, int timeout_ms);
 
 /* Gives back a reference from snapshot__acquire(); NULL is ignored. */
 void snapshot__release(struct snapshot *s);

@@ -61,10 +61,26 @@ static void test_publish_acquire_release(void **state)
 	snapshot__release(NULL);
 }
 
+static void test_wait(void **state)
+{
+	struct snapshot_slot slot;
+
+	(void)state;
+	snapshot__slot_init(&slot);
+	/* Nothing published: the wait times out and says so. */
+	assert_int_equal(snapshot__wait(&slot, 0, 20), 0);
+	snapshot__publish(&slot, snapshot__new());
+	/* A publish already made returns at once. */
+	assert_int_equal(snapshot__wait(&slot, 0, 60000), 1);
+	assert_int_equal(snapshot__wait(&slot, 1, 20), 1);
+	snapshot__slot_fini(&slot);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_publish_acquire_release),
+		cmocka_unit_test(test_wait),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
