@@ -55,6 +55,12 @@ env SWARMWATCH_AGENT=$agent timeout 120 sh -c \
 pids+=($!)
 env SWARMWATCH_AGENT="$hostile" timeout 120 sleep 120 &
 pids+=($!)
+# Two more agents of the test's own, so that sorting has more than two rows to order on a
+# host where nothing else is tagged.
+for n in dashsort-a dashsort-b; do
+	env SWARMWATCH_AGENT=$n timeout 120 sleep 120 &
+	pids+=($!)
+done
 sleep 1.5
 
 timeout 150 python3 "$(dirname "$0")/dashboard.py" "http://127.0.0.1:$port/" "$agent" "$hostile" \
