@@ -11,8 +11,8 @@
  *
  * With capture on, both agents must show the status classes: 140 2xx and 60
  * 5xx (each +-2), the client's to upstream 127.0.0.1:<port>, and the
- * client's latency histogram must hold its requests in the 2^28 ns bucket
- * (the one containing 200 ms): an interim response ends no request. With
+ * client's latency histogram must hold its requests between 2^27 and 2^30 ns
+ * (around 200 ms, with room for a loaded host): an interim response ends no request. With
  * capture off the same requests must be counted (200 +-2 for each agent) and timed, with status "unknown": the TLS
  * handshakes are not requests. A third pair on Node.js (tls_peer.js:
  * OpenSSL linked into the node executable, driven through memory BIOs),
@@ -32,6 +32,12 @@
 #define FAILING 60
 #define SLACK 2 /* the tolerance */
 #define LE_DELAY 0.268435456 /* 2^28 ns: the smallest bound >= 200 ms */
+/*
+ * 2^30 ns (1.07 s): the bound a 200 ms request must stay under however loaded the host is
+ * (a busy CI machine adds tens of milliseconds to some); what tells a request timed to its
+ * interim response from one timed to its end is the lower bound, 2^27 ns.
+ */
+#define LE_LOADED 1.073741824
 #define REQ_TOTAL "swarmwatch_agent_requests_total"
 #define REQ_DURATION "swarmwatch_agent_request_duration_seconds"
 #define PROBED "swarmwatch_tls_probed_processes"
@@ -51,10 +57,10 @@ static const char *const checks[] = {
 	"capture on: the client counts 60 5xx requests (+-2)",
 	"capture on: the client's requests go to upstream 127.0.0.1:<port>, role client",
 	"capture on: the server counts 140 2xx and 60 5xx requests (+-2), role server",
-	"capture on: the client's latency histogram holds its requests at <= 2^28 ns (200 ms)",
+	"capture on: the client's latency histogram holds its requests in (2^27, 2^30] ns (200 ms)",
 	"capture off: the client counts 200 requests (+-2), all with status unknown",
 	"capture off: the server counts 200 requests (+-2), all with status unknown",
-	"capture off: the client's requests are timed, mostly in the 200 ms bucket",
+	"capture off: the client's requests are timed, mostly in (2^27, 2^30] ns (200 ms)",
 	"Node.js client (memory BIO, OpenSSL in the executable): 140 2xx and 60 5xx (+-2)",
 	"Node.js server (memory BIO, OpenSSL in the executable): 140 2xx and 60 5xx (+-2)",
 	"the pending-response table is empty once the requests are done",
@@ -264,11 +270,12 @@ int main(void)
 	n = all_requests(m, cap_server);
 	tap_expect(near(s2, REQUESTS - FAILING) && near(s5, FAILING) && near(n, REQUESTS),
 		   checks[5], "2xx %g, 5xx %g, %g in all", s2, s5, n);
-	hi = sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY, a, "role=\"client\"", NULL);
+	hi = sum_bucket(m, REQ_DURATION "_bucket", LE_LOADED, a, "role=\"client\"", NULL);
+	v = sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY, a, "role=\"client\"", NULL);
 	n = sum_metric(m, REQ_DURATION "_count", a, "role=\"client\"", NULL);
 	tap_expect(near(n, REQUESTS) && hi >= n - SLACK &&
 			   sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY / 2, a, NULL) <= SLACK,
-		   checks[6], "%g of %g at le=0.268435456", hi, n);
+		   checks[6], "%g of %g at le=1.073741824 (%g at le=0.268435456)", hi, n, v);
 	v = requests(m, off_client, "client", "unknown");
 	n = all_requests(m, off_client);
 	tap_expect(near(v, REQUESTS) && n == v, checks[7], "%g unknown, %g in all", v, n);
@@ -281,9 +288,9 @@ int main(void)
 	 * connection may be timed short.
 	 */
 	snprintf(a, sizeof(a), "agent=\"%s\"", off_client);
-	hi = sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY, a, NULL) -
+	hi = sum_bucket(m, REQ_DURATION "_bucket", LE_LOADED, a, NULL) -
 	     sum_bucket(m, REQ_DURATION "_bucket", LE_DELAY / 2, a, NULL);
-	tap_expect(hi >= REQUESTS - CONNS - SLACK, checks[9], "%g in (2^27, 2^28] ns, want >= %d",
+	tap_expect(hi >= REQUESTS - CONNS - SLACK, checks[9], "%g in (2^27, 2^30] ns, want >= %d",
 		   hi, REQUESTS - CONNS - SLACK);
 	if (have_node) {
 		s2 = requests(m, node_client, "client", "2xx");
