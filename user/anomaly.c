@@ -1062,7 +1062,8 @@ static struct anomaly_view *view_build(struct anomaly *an, const struct snapshot
 	for (i = 0; i < an->nagents; i++)
 		if (an->agents[i]->in_episode)
 			v->current[v->ncurrent++] = an->agents[i]->ep;
-	qsort(v->current, v->ncurrent, sizeof(*v->current), by_start_desc);
+	if (v->ncurrent)
+		qsort(v->current, v->ncurrent, sizeof(*v->current), by_start_desc);
 	/* Recent: the ongoing ones, then the closed ones, last closed first. */
 	for (i = 0; i < ncur && v->nrecent < nrecent; i++)
 		v->recent[v->nrecent++] = v->current[i];

@@ -717,7 +717,8 @@ struct app_view *apps__view(const struct apps *a)
 		x->count = s->a.count;
 	}
 	v->n = a->n;
-	qsort(v->samples, v->n, sizeof(*v->samples), by_family);
+	if (v->n)
+		qsort(v->samples, v->n, sizeof(*v->samples), by_family);
 	memcpy(v->dropped, a->drops, sizeof(v->dropped));
 	v->unattributed = a->unattributed;
 	return v;

@@ -306,7 +306,8 @@ static void draw_list(struct top *t)
 	printw(" REQ/S LAST %ds", SPARK);
 	attroff(A_BOLD);
 	clrtoeol();
-	qsort_r(t->agents, t->nagents, sizeof(*t->agents), by_column, t);
+	if (t->nagents) /* agents is NULL before the first answer */
+		qsort_r(t->agents, t->nagents, sizeof(*t->agents), by_column, t);
 	for (i = 0; i < t->nagents; i++) {
 		const struct agent *a = &t->agents[i];
 
