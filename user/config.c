@@ -941,7 +941,7 @@ static int parse_alert_rule(const struct parse *p, json_t *r, int index, struct 
 	if ((err = check_keys(p, r, where, keys)) || (err = get_string(p, r, "name", &name)) < 0 ||
 	    (err = get_string(p, r, "expr", &expr)) < 0)
 		return err < 0 ? err : -EINVAL;
-	if (!name || !expr)
+	if (!name || !expr || !*name)
 		return fail_at(p, "rules", "%s needs a \"name\" and an \"expr\"", where);
 	memset(out, 0, sizeof(*out));
 	if (strlen(name) >= sizeof(out->name) || strlen(expr) >= sizeof(out->expr_text))
@@ -1180,10 +1180,21 @@ static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
 		return fail_at(p, "rules", "\"alerts.rules\" must be an array");
 	json_array_foreach (list, i, r) {
 		struct alert_rule rule;
+		size_t k;
 
 		err = parse_alert_rule(p, r, (int)i, &rule);
 		if (err)
 			return err;
+		/* Two rules of one name would be one alert: the second would drop the first. */
+		for (k = 0; k < i; k++)
+			if (!strcmp(json_string_value(
+					    json_object_get(json_array_get(list, k), "name")),
+				    rule.name))
+				return fail_at(
+					p, "rules",
+					"alerts.rules[%zu]: a rule named \"%s\" comes before "
+					"(alerts.rules[%zu]); give each rule its own name",
+					i, rule.name, k);
 		/* A rule named like a default one replaces it. */
 		for (j = 0; j < ap->nrules; j++)
 			if (!strcmp(ap->rules[j].name, rule.name))

@@ -635,6 +635,13 @@ static void test_alerts(void **state)
 static void test_alerts_errors(void **state)
 {
 	(void)state;
+	/* Two rules of the file with one name: the second silently replaced the first. */
+	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"X\", \"expr\": \"load > 1\"},"
+		     " {\"name\": \"X\", \"expr\": \"load > 2\"}]}}",
+		     "alerts.rules[1]: a rule named \"X\" comes before (alerts.rules[0])");
+	/* A rule without a name makes alerts with alertname="". */
+	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"\", \"expr\": \"load > 1\"}]}}",
+		     "alerts.rules[0] needs a \"name\"");
 	/* A condition's mistake is placed in the file, at its character. */
 	expect_error(
 		"{\"alerts\": {\"rules\": [\n  {\"name\": \"X\", \"expr\": \"error_ratio >\"}]}}",
