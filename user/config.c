@@ -1285,10 +1285,14 @@ int config__add_webhook(struct config *c, const char *url)
 {
 	struct notify_receiver *r;
 	struct alert_route *rt;
+	uint32_t i;
 
 	if ((strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) ||
 	    strlen(url) >= NOTIFY_URL_MAX)
 		return -EINVAL;
+	for (i = 0; i < c->notify->nreceivers; i++)
+		if (!strcmp(c->notify->receivers[i].name, "webhook"))
+			return -EEXIST;
 	if (c->notify->nreceivers == NOTIFY_RECEIVERS_MAX || c->alerts->nroutes == ALERT_ROUTES_MAX)
 		return -ENOSPC;
 	r = &c->notify->receivers[c->notify->nreceivers++];

@@ -618,6 +618,17 @@ static void test_alerts(void **state)
 	assert_false(c.alerts->routes[0].push);
 	assert_true(c.alerts->routes[1].push); /* an Alertmanager is pushed to */
 	assert_int_equal(config__add_webhook(&c, "ftp://x"), -EINVAL);
+	/* The configuration's own "webhook" receiver: refused before it makes two of one name. */
+	{
+		struct config w;
+
+		assert_int_equal(parse(&w, "{\"receivers\": [{\"name\": \"webhook\", \"url\": "
+					   "\"http://h/\"}]}"),
+				 0);
+		assert_int_equal(config__add_webhook(&w, "http://127.0.0.1:1/h"), -EEXIST);
+		assert_int_equal(w.notify->nreceivers, 1);
+		config__free(&w);
+	}
 	assert_int_equal(config__add_webhook(&c, "http://127.0.0.1:1/h"), 0);
 	assert_string_equal(c.alerts->routes[0].receiver, "webhook");
 	assert_true(c.alerts->routes[0].cont);
