@@ -1569,9 +1569,12 @@ int config__load(struct config *c, const char *path, char *err, size_t errlen)
 		defaults(c);
 		return -ENOMEM;
 	}
+	errno = 0;
 	len = fread(text, 1, (1 << 20) - 1, f);
-	ret = ferror(f) ? -EIO : 0;
-	if (!ret && !feof(f)) {
+	ret = ferror(f) ? (errno ? -errno : -EIO) : 0;
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+	} else if (!feof(f)) {
 		ret = -EFBIG;
 		snprintf(err, errlen, "%s: larger than 1 MiB", path);
 	}

@@ -559,6 +559,11 @@ static void test_load_file(void **state)
 			 -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/swarmwatch.json: cannot read"));
 	config__free(&c);
+	/* A directory opens and fails at the read: that too is said (the message was empty). */
+	err[0] = 0;
+	assert_int_equal(config__load(&c, "/tmp", err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, "/tmp: cannot read: Is a directory"));
+	config__free(&c);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
