@@ -1326,6 +1326,38 @@ static bool label_name_ok(const char *s)
 }
 
 /*
+ * Whether s is a numeric loopback ADDR:PORT, 127.x.y.z:PORT or [::1]:PORT, what the StatsD
+ * listener binds (user/ingest.c): senders are found through this host's /proc only.
+ */
+static bool statsd_udp_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char host[64], *end;
+	struct in6_addr a6;
+	struct in_addr a4;
+	unsigned long port;
+	size_t n;
+
+	if (!colon || !colon[1])
+		return false;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || errno || port > 65535)
+		return false;
+	n = colon - s;
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']' && n - 2 < sizeof(host)) {
+		memcpy(host, s + 1, n - 2);
+		host[n - 2] = 0;
+		return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, s, n);
+	host[n] = 0;
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/*
  * "statsd": {"udp": "127.0.0.1:8125", "socket": "/run/swarmwatch/statsd.sock", "tags": ["model"],
  * "trust_agent_tag": false, "max_series": 64, "max_label_values": 16}
  */
@@ -1348,7 +1380,7 @@ static int parse_statsd(const struct parse *p, json_t *o, struct config *c)
 	if (err < 0)
 		return err;
 	if (err) {
-		if (strlen(s) >= sizeof(c->statsd_udp) || (s[0] && !strrchr(s, ':')))
+		if (strlen(s) >= sizeof(c->statsd_udp) || (s[0] && !statsd_udp_ok(s)))
 			return fail_at(p, "udp",
 				       "\"statsd.udp\" must be ADDR:PORT on loopback "
 				       "(\"127.0.0.1:8125\") or \"\" for off, got \"%s\"",

@@ -274,6 +274,15 @@ static void test_statsd(void **state)
 	assert_int_equal(c.statsd_max_values, 4);
 	config__free(&c);
 	expect_error("{\"statsd\": {\"udp\": \"8125\"}}", "ADDR:PORT on loopback");
+	/* What the listener refuses at start, check-config refuses too. */
+	expect_error("{\"statsd\": {\"udp\": \"0.0.0.0:8125\"}}", "ADDR:PORT on loopback");
+	expect_error("{\"statsd\": {\"udp\": \"[::]:8125\"}}", "ADDR:PORT on loopback");
+	expect_error("{\"statsd\": {\"udp\": \"localhost:8125\"}}", "ADDR:PORT on loopback");
+	expect_error("{\"statsd\": {\"udp\": \"127.0.0.1:99999\"}}", "ADDR:PORT on loopback");
+	assert_int_equal(parse(&c, "{\"statsd\": {\"udp\": \"[::1]:8125\"}}"), 0);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"statsd\": {\"udp\": \"127.0.0.2:0\"}}"), 0);
+	config__free(&c);
 	expect_error("{\"statsd\": {\"socket\": \"statsd.sock\"}}", "absolute path");
 	expect_error("{\"statsd\": {\"tags\": [\"agent\"]}}", "must be a label name");
 	expect_error("{\"statsd\": {\"tags\": [\"bad-key\"]}}", "must be a label name");
