@@ -105,6 +105,8 @@ ANOMALY_MODS := anomaly rates verdict events iforest $(DETECT_MODS)
 CATALOG_MODS := catalog apps statsd syscalls $(STORE_MODS) $(ANOMALY_MODS)
 METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
 test_anomaly_MODS := api alert $(METRICS_MODS)
+test_alerting_MODS := alerting values alert snapshot notify config num log $(CATALOG_MODS) \
+	$(TEXT_MODS)
 test_api_MODS := api alert snapshot $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
 test_blob_MODS := blob
 test_catalog_MODS := $(CATALOG_MODS)

@@ -186,7 +186,8 @@ int alert__parse_duration(const char *s, int64_t *ms)
 		} else {
 			return -EINVAL;
 		}
-		if (v * mult > 1e15)
+		/* Each part and their sum at most 1e15 ms (31,700 years): no overflow. */
+		if (v * mult > 1e15 || (double)total + v * mult > 1e15)
 			return -EINVAL;
 		total += (int64_t)llround(v * mult);
 	}

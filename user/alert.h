@@ -311,7 +311,8 @@ void alert__stats(struct alert_engine *e, struct alert_stats *st);
 int alert__parse_expr(const char *text, struct alert_expr *out, char *err, size_t errlen);
 
 /*
- * alert__parse_duration - "90s", "5m", "1h30m", "250ms", "0" into ms. Returns 0 or -EINVAL.
+ * alert__parse_duration - "90s", "5m", "1h30m", "250ms", "0" into ms, at most 1e15 ms.
+ * Returns 0 or -EINVAL.
  */
 int alert__parse_duration(const char *s, int64_t *ms);
 

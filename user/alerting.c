@@ -20,7 +20,8 @@ struct alerting {
 	pthread_mutex_t lock; /* engine and saved */
 	struct alert_engine *engine;
 	struct values *values;
-	struct notify *notify; /* NULL without receivers */
+	struct notify *notify; /* NULL without receivers and without a state directory */
+	bool receivers; /* any configured: the notification families are exported */
 	char *saved; /* state as last written, to roll back to and to skip unchanged writes */
 	bool dirty; /* acknowledged or silenced since the last write */
 	double written; /* when the state was last written, unix seconds */
@@ -96,15 +97,20 @@ struct alerting *alerting__new(const struct config *c, double interval_s, char *
 		e = errno ? errno : ENOMEM;
 		goto out_free;
 	}
-	if (c->notify->nreceivers) {
+	/*
+	 * The outbox's database also keeps the alert state (silences, acknowledgements, firing
+	 * alerts): it is opened with a state directory even when there is no receiver to send to.
+	 */
+	a->receivers = c->notify->nreceivers > 0;
+	if (a->receivers || c->store_dir[0]) {
 		struct notify_params np = *c->notify;
 
 		np.dir = c->store_dir[0] ? c->store_dir : NULL;
 		a->notify = notify__open(&np, why, sizeof(why));
 		if (!a->notify && errno != EINVAL) {
-			pr_warn("%s; notifications are kept in memory only and lost if swarmwatch "
-				"stops before they are sent",
-				why);
+			pr_warn("%s; %s kept in memory only and lost if swarmwatch stops", why,
+				a->receivers ? "notifications not yet sent are"
+					     : "silences and acknowledgements are");
 			np.dir = NULL;
 			a->notify = notify__open(&np, why, sizeof(why));
 		}
@@ -257,7 +263,7 @@ static struct alert_view *view(struct alerting *a, double t)
 	f.v = v;
 	f.cap = total;
 	alert__foreach(a->engine, fill_item, &f);
-	v->outbox = a->notify != NULL;
+	v->outbox = a->notify != NULL && a->receivers;
 	if (a->notify) {
 		notify__stats(a->notify, &ns);
 		for (i = 0; i < NOTIFY_CHANNELS; i++)

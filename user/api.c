@@ -208,15 +208,39 @@ char *api__ack(const char *id)
 	return text;
 }
 
+/* Whether s is a label name, [a-zA-Z_][a-zA-Z0-9_]* (Prometheus data model). */
+static bool label_name(const char *s)
+{
+	size_t i;
+
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (i = 0; s[i]; i++)
+		if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
+/* Latest end a silence takes: 9999-12-31T23:59:59.999Z, the last time RFC 3339 writes. */
+#define SILENCE_ENDS_MAX_MS 253402300799999LL
+
 int api__parse_silence(const char *body, int64_t now_ms, struct alert_silence *out, char *err,
 		       size_t errlen)
 {
-	json_t *root = json_loads(body, JSON_REJECT_DUPLICATES, NULL), *m, *v;
+	json_error_t jerr;
+	json_t *root = json_loads(body, JSON_REJECT_DUPLICATES, &jerr), *m, *v;
+	json_t *dur, *ends, *comment;
 	const char *k, *s;
 	int64_t d;
 	int rc = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
+	if (!root) {
+		snprintf(err, errlen, "the body is not JSON: %.80s at line %d column %d", jerr.text,
+			 jerr.line, jerr.column);
+		goto out;
+	}
 	if (!json_is_object(root)) {
 		snprintf(err, errlen,
 			 "the body must be a JSON object: {\"matchers\": {\"agent\": "
@@ -244,36 +268,60 @@ int api__parse_silence(const char *body, int64_t now_ms, struct alert_silence *o
 	json_object_foreach (m, k, v) {
 		struct alert_matcher *x = &out->m[out->nm++];
 
-		s = json_string_value(v);
-		if (!s || strlen(k) >= sizeof(x->name) || strlen(s) >= sizeof(x->value) + 1) {
+		if (!label_name(k) || strlen(k) >= sizeof(x->name)) {
 			snprintf(err, errlen,
-				 "matcher \"%.40s\" must be a string under %zu "
-				 "characters",
+				 "matcher \"%.40s\" must be a label name ([a-zA-Z_][a-zA-Z0-9_]*) "
+				 "under %zu bytes",
+				 k, sizeof(x->name));
+			goto out;
+		}
+		s = json_string_value(v);
+		x->negate = s && s[0] == '!';
+		/* Refused rather than cut: a cut value matches other alerts, or splits a character. */
+		if (!s || strlen(s + x->negate) >= sizeof(x->value)) {
+			snprintf(err, errlen,
+				 "matcher \"%s\" must be a string under %zu bytes (after a "
+				 "leading !)",
 				 k, sizeof(x->value));
 			goto out;
 		}
-		x->negate = s[0] == '!';
 		snprintf(x->name, sizeof(x->name), "%s", k);
 		snprintf(x->value, sizeof(x->value), "%s", s + x->negate);
 	}
-	s = json_string_value(json_object_get(root, "duration"));
-	if (s) {
-		if (alert__parse_duration(s, &d) || d <= 0) {
+	dur = json_object_get(root, "duration");
+	ends = json_object_get(root, "endsAt");
+	comment = json_object_get(root, "comment");
+	if ((dur && !json_is_string(dur)) || (ends && !json_is_string(ends)) ||
+	    (comment && !json_is_string(comment))) {
+		snprintf(err, errlen, "\"duration\", \"endsAt\" and \"comment\" must be strings");
+		goto out;
+	}
+	if (dur && ends) {
+		snprintf(err, errlen, "give either \"duration\" or \"endsAt\", not both");
+		goto out;
+	}
+	if (dur) {
+		s = json_string_value(dur);
+		if (alert__parse_duration(s, &d) || d <= 0 || d > SILENCE_ENDS_MAX_MS - now_ms) {
 			snprintf(err, errlen,
 				 "\"duration\" is \"%.40s\", must be a duration such "
-				 "as \"30m\" or \"2h\"",
+				 "as \"30m\" or \"2h\", ending before the year 10000",
 				 s);
 			goto out;
 		}
 		out->ends_ms = now_ms + d;
-	} else if ((s = json_string_value(json_object_get(root, "endsAt")))) {
+	} else if (ends) {
 		struct tm tm;
 		const char *rest;
+		size_t frac;
 
+		s = json_string_value(ends);
 		memset(&tm, 0, sizeof(tm));
 		rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-		if (rest && *rest == '.')
-			rest += strspn(rest + 1, "0123456789") + 1;
+		if (rest && *rest == '.') {
+			frac = strspn(rest + 1, "0123456789");
+			rest = frac ? rest + 1 + frac : NULL;
+		}
 		if (!rest || strcmp(rest, "Z")) {
 			snprintf(err, errlen,
 				 "\"endsAt\" is \"%.40s\", must be RFC 3339 UTC "
@@ -290,8 +338,13 @@ int api__parse_silence(const char *body, int64_t now_ms, struct alert_silence *o
 		snprintf(err, errlen, "the silence would end in the past");
 		goto out;
 	}
-	s = json_string_value(json_object_get(root, "comment"));
-	snprintf(out->comment, sizeof(out->comment), "%s", s ? s : "");
+	s = comment ? json_string_value(comment) : "";
+	if (strlen(s) >= sizeof(out->comment)) {
+		snprintf(err, errlen, "\"comment\" is %zu bytes, at most %zu", strlen(s),
+			 sizeof(out->comment) - 1);
+		goto out;
+	}
+	snprintf(out->comment, sizeof(out->comment), "%s", s);
 	rc = 0;
 out:
 	json_decref(root);
@@ -313,12 +366,12 @@ char *api__silences(const struct alert_silence *s, size_t n)
 		for (j = 0; j < s[i].nm; j++) {
 			snprintf(v, sizeof(v), "%s%s", s[i].m[j].negate ? "!" : "",
 				 s[i].m[j].value);
-			json_object_set_new(m, s[i].m[j].name, json_string(v));
+			json_object_set_new(m, s[i].m[j].name, text__json(v));
 		}
 		json_object_set_new(o, "id", json_integer((json_int_t)s[i].id));
 		json_object_set_new(o, "matchers", m);
 		json_object_set_new(o, "endsAt", time_json(s[i].ends_ms / 1e3));
-		json_object_set_new(o, "comment", json_string(s[i].comment));
+		json_object_set_new(o, "comment", text__json(s[i].comment));
 		json_array_append_new(arr, o);
 	}
 	root = json_pack("{s:o}", "silences", arr);

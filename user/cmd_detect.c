@@ -39,6 +39,7 @@ struct series {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: swarmwatch detect --input FILE.csv [--output FILE] [--detector NAME]\n"
+		   "                         [--set KEY=VALUE]...\n"
 		   "\n"
 		   "Score a time series offline with the streaming anomaly detectors.\n"
 		   "\n"
@@ -47,10 +48,11 @@ static void usage(FILE *f)
 		   "                       (default: standard output)\n"
 		   "  -d, --detector NAME  ensemble (default), all, or one component: mad, level,\n"
 		   "                       ewma, band, trend, season, spread\n"
-		   "  -s, --set KEY=VALUE  override one detector parameter (window, warmup,\n"
-		   "                       short_len, trend_len, refractory, peak_halflife,\n"
-		   "                       ewma_alpha, tail_q, threshold, season_s; a count\n"
-		   "                       with the suffix _s in seconds); repeatable\n"
+		   "  -s, --set KEY=VALUE  override one detector parameter: counts of samples\n"
+		   "                       window, warmup, verdict_after, short_len, trend_len,\n"
+		   "                       refractory, peak_halflife (in seconds with the\n"
+		   "                       suffix _s, as refractory_s=3600); ewma_alpha, tail_q,\n"
+		   "                       threshold, season_s, floor_abs, floor_rel; repeatable\n"
 		   "  -h, --help           show this help\n"
 		   "\n"
 		   "Parameters are derived from the sample interval measured in the file.\n");

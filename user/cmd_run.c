@@ -161,7 +161,7 @@ int cmd_run(int argc, char **argv)
 	struct config cfg;
 	bool unpin = false;
 	char err[512];
-	int opt, ret = 1;
+	int opt, ret = 1, werr;
 	__u64 next;
 
 	while ((opt = getopt_long(argc, argv, "c:l:i:p:s:w:vh", opts, NULL)) != -1) {
@@ -228,7 +228,15 @@ int cmd_run(int argc, char **argv)
 		       interval);
 		goto out;
 	}
-	if (webhook && config__add_webhook(&cfg, webhook)) {
+	werr = webhook ? config__add_webhook(&cfg, webhook) : 0;
+	if (werr == -EEXIST) {
+		pr_err("--webhook adds a receiver named \"webhook\" and the configuration has one: "
+		       "rename that receiver, or give its URL in the file instead of --webhook");
+		goto out;
+	} else if (werr == -ENOSPC) {
+		pr_err("--webhook: the configuration has the most receivers or routes there can be");
+		goto out;
+	} else if (werr) {
 		pr_err("--webhook \"%s\": must be an http:// or https:// URL of under %d characters",
 		       webhook, NOTIFY_URL_MAX);
 		goto out;

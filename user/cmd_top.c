@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "text.h"
 
 #define SPARK 30 /* points of a sparkline: the last 30 ticks */
 #define EVENT_MAX (4 << 20) /* longest event accepted, bytes */
@@ -293,7 +294,7 @@ static void draw_header(const struct top *t, const char *keys)
 
 static void draw_list(struct top *t)
 {
-	char cell[32];
+	char cell[32], label[4 * 40 + 1]; /* label: 40 columns of up to 4-byte characters */
 	int i, c, row = 4, n = 0;
 
 	draw_header(t, "keys: 1-9 sort by column, r reverse, / filter, up/down select, "
@@ -322,7 +323,8 @@ static void draw_list(struct top *t)
 		if (a->anomalous)
 			attron(A_BOLD);
 		move(row++, 0);
-		printw("%-*.*s ", cols[C_AGENT].width, cols[C_AGENT].width, a->name);
+		text__fit(label, sizeof(label), a->name, cols[C_AGENT].width, t->utf8);
+		printw("%s ", label);
 		for (c = C_INST; c < C_NCOLS; c++) {
 			fmt(cell, sizeof(cell), c, a->v[c]);
 			printw("%*s ", cols[c].width, cell);
@@ -345,7 +347,7 @@ static void draw_list(struct top *t)
 static void draw_agent(struct top *t)
 {
 	const struct agent *a = &t->agents[t->open];
-	char cell[32];
+	char cell[32], label[4 * 40 + 1];
 	json_t *u;
 	size_t i;
 	int c, row;
@@ -382,8 +384,9 @@ static void draw_agent(struct top *t)
 		fmt(f[1], 32, C_P95, num(u, "p95_seconds"));
 		fmt(f[2], 32, C_ERR, num(u, "error_ratio"));
 		fmt(f[3], 32, C_429, num(u, "ratio_429"));
-		mvprintw(row++, 0, "%-40.40s %-7s %8s %9s %6s %6s", name ? name : "?",
-			 role ? role : "?", f[0], f[1], f[2], f[3]);
+		text__fit(label, sizeof(label), name ? name : "?", 40, t->utf8);
+		mvprintw(row++, 0, "%s %-7s %8s %9s %6s %6s", label, role ? role : "?", f[0], f[1],
+			 f[2], f[3]);
 		clrtoeol();
 	}
 	if (!json_array_size(a->upstreams))

@@ -941,7 +941,7 @@ static int parse_alert_rule(const struct parse *p, json_t *r, int index, struct 
 	if ((err = check_keys(p, r, where, keys)) || (err = get_string(p, r, "name", &name)) < 0 ||
 	    (err = get_string(p, r, "expr", &expr)) < 0)
 		return err < 0 ? err : -EINVAL;
-	if (!name || !expr)
+	if (!name || !expr || !*name)
 		return fail_at(p, "rules", "%s needs a \"name\" and an \"expr\"", where);
 	memset(out, 0, sizeof(*out));
 	if (strlen(name) >= sizeof(out->name) || strlen(expr) >= sizeof(out->expr_text))
@@ -1180,10 +1180,21 @@ static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
 		return fail_at(p, "rules", "\"alerts.rules\" must be an array");
 	json_array_foreach (list, i, r) {
 		struct alert_rule rule;
+		size_t k;
 
 		err = parse_alert_rule(p, r, (int)i, &rule);
 		if (err)
 			return err;
+		/* Two rules of one name would be one alert: the second would drop the first. */
+		for (k = 0; k < i; k++)
+			if (!strcmp(json_string_value(
+					    json_object_get(json_array_get(list, k), "name")),
+				    rule.name))
+				return fail_at(
+					p, "rules",
+					"alerts.rules[%zu]: a rule named \"%s\" comes before "
+					"(alerts.rules[%zu]); give each rule its own name",
+					i, rule.name, k);
 		/* A rule named like a default one replaces it. */
 		for (j = 0; j < ap->nrules; j++)
 			if (!strcmp(ap->rules[j].name, rule.name))
@@ -1274,10 +1285,14 @@ int config__add_webhook(struct config *c, const char *url)
 {
 	struct notify_receiver *r;
 	struct alert_route *rt;
+	uint32_t i;
 
 	if ((strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) ||
 	    strlen(url) >= NOTIFY_URL_MAX)
 		return -EINVAL;
+	for (i = 0; i < c->notify->nreceivers; i++)
+		if (!strcmp(c->notify->receivers[i].name, "webhook"))
+			return -EEXIST;
 	if (c->notify->nreceivers == NOTIFY_RECEIVERS_MAX || c->alerts->nroutes == ALERT_ROUTES_MAX)
 		return -ENOSPC;
 	r = &c->notify->receivers[c->notify->nreceivers++];
@@ -1311,6 +1326,38 @@ static bool label_name_ok(const char *s)
 }
 
 /*
+ * Whether s is a numeric loopback ADDR:PORT, 127.x.y.z:PORT or [::1]:PORT, what the StatsD
+ * listener binds (user/ingest.c): senders are found through this host's /proc only.
+ */
+static bool statsd_udp_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char host[64], *end;
+	struct in6_addr a6;
+	struct in_addr a4;
+	unsigned long port;
+	size_t n;
+
+	if (!colon || !colon[1])
+		return false;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || errno || port > 65535)
+		return false;
+	n = colon - s;
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']' && n - 2 < sizeof(host)) {
+		memcpy(host, s + 1, n - 2);
+		host[n - 2] = 0;
+		return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, s, n);
+	host[n] = 0;
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/*
  * "statsd": {"udp": "127.0.0.1:8125", "socket": "/run/swarmwatch/statsd.sock", "tags": ["model"],
  * "trust_agent_tag": false, "max_series": 64, "max_label_values": 16}
  */
@@ -1333,7 +1380,7 @@ static int parse_statsd(const struct parse *p, json_t *o, struct config *c)
 	if (err < 0)
 		return err;
 	if (err) {
-		if (strlen(s) >= sizeof(c->statsd_udp) || (s[0] && !strrchr(s, ':')))
+		if (strlen(s) >= sizeof(c->statsd_udp) || (s[0] && !statsd_udp_ok(s)))
 			return fail_at(p, "udp",
 				       "\"statsd.udp\" must be ADDR:PORT on loopback "
 				       "(\"127.0.0.1:8125\") or \"\" for off, got \"%s\"",
@@ -1554,9 +1601,12 @@ int config__load(struct config *c, const char *path, char *err, size_t errlen)
 		defaults(c);
 		return -ENOMEM;
 	}
+	errno = 0;
 	len = fread(text, 1, (1 << 20) - 1, f);
-	ret = ferror(f) ? -EIO : 0;
-	if (!ret && !feof(f)) {
+	ret = ferror(f) ? (errno ? -errno : -EIO) : 0;
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+	} else if (!feof(f)) {
 		ret = -EFBIG;
 		snprintf(err, errlen, "%s: larger than 1 MiB", path);
 	}

@@ -115,7 +115,8 @@ bool config__tls_agent(const struct config *c, const char *name);
 /*
  * config__add_webhook - sends every alert to url as well: a webhook receiver named "webhook"
  * and a route to it with the default grouping (swarmwatch run --webhook). Returns 0, -EINVAL
- * for a URL that is not http(s):// or too long, -ENOSPC when receivers or routes are full.
+ * for a URL that is not http(s):// or too long, -EEXIST when the configuration has a receiver
+ * named "webhook", -ENOSPC when receivers or routes are full.
  */
 int config__add_webhook(struct config *c, const char *url);
 

@@ -807,6 +807,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (b)
 		b->data[b->len] = 0;
+	/* The handlers read the body as text: a NUL would hide what follows it. */
+	if (b && !b->too_big && memchr(b->data, 0, b->len))
+		return respond_error(c, MHD_HTTP_BAD_REQUEST,
+				     "the request body holds a NUL byte: send JSON text");
 	return r->serve(cls, c, url, b && !b->too_big ? b->data : b ? NULL : "");
 }
 

@@ -1973,11 +1973,13 @@ int store__query(struct store *s, uint32_t id, struct store_query *q, struct sto
 
 int store__agent_span(struct store *s, const char *agent, int64_t *first, int64_t *last)
 {
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	int64_t lo[STORE_TIERS], hi = INT64_MIN;
 	sqlite3_stmt *st = NULL;
 	uint32_t i;
 	int t;
 
+	for (t = 0; t < STORE_TIERS; t++)
+		lo[t] = INT64_MAX;
 	pthread_rwlock_rdlock(&s->lock);
 	for (i = 0; i < s->nseries; i++) {
 		struct series *se = s->series[i];
@@ -1988,25 +1990,41 @@ int store__agent_span(struct store *s, const char *agent, int64_t *first, int64_
 			hi = se->t_last;
 		for (t = 0; t < STORE_TIERS; t++)
 			if (se->tier[t].head && blk_n(se->tier[t].head) &&
-			    se->tier[t].head->t_first < lo)
-				lo = se->tier[t].head->t_first;
+			    se->tier[t].head->t_first < lo[t])
+				lo[t] = se->tier[t].head->t_first;
 	}
 	pthread_rwlock_unlock(&s->lock);
 	pthread_mutex_lock(&s->rmu);
-	if (s->rdb && sqlite3_prepare_v2(s->rdb,
-					 "SELECT min(b.t_first) FROM all_blocks b JOIN series s"
-					 " ON s.id = b.series WHERE s.agent = ?",
-					 -1, &st, NULL) == SQLITE_OK) {
+	if (s->rdb &&
+	    sqlite3_prepare_v2(s->rdb,
+			       "SELECT b.tier, min(b.t_first) FROM all_blocks b JOIN series s"
+			       " ON s.id = b.series WHERE s.agent = ? GROUP BY b.tier",
+			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-		    sqlite3_column_int64(st, 0) < lo)
-			lo = sqlite3_column_int64(st, 0);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			t = sqlite3_column_int(st, 0);
+			if (t >= 0 && t < STORE_TIERS &&
+			    sqlite3_column_type(st, 1) != SQLITE_NULL &&
+			    sqlite3_column_int64(st, 1) < lo[t])
+				lo[t] = sqlite3_column_int64(st, 1);
+		}
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rmu);
 	if (hi == INT64_MIN)
 		return -ENOENT;
-	*first = lo == INT64_MAX ? hi : lo;
+	/*
+	 * A rollup's sample is stamped with the start of its period, not with the first sample in
+	 * it: a coarser tier gives the first time only when its period ended before what the finer
+	 * tiers hold (they were let go), else the finer time stands.
+	 */
+	*first = lo[0];
+	for (t = 1; t < STORE_TIERS; t++)
+		if (lo[t] != INT64_MAX &&
+		    (*first == INT64_MAX || lo[t] + store_tier_period_ms[t] <= *first))
+			*first = lo[t];
+	if (*first == INT64_MAX || *first > hi)
+		*first = hi;
 	*last = hi;
 	return 0;
 }

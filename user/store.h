@@ -220,7 +220,9 @@ int store__query(struct store *s, uint32_t id, struct store_query *q, struct sto
 
 /*
  * store__agent_span - the first and last sample times (ms) of any series of agent, on disk or
- * in memory. Returns 0, or -ENOENT when the store has none.
+ * in memory. The first is the earliest raw sample still kept; when rollups reach further back,
+ * the start of the earliest rollup period (1 min or 1 h) that ended before it. Returns 0, or
+ * -ENOENT when the store has none.
  */
 int store__agent_span(struct store *s, const char *agent, int64_t *first, int64_t *last);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Outside text made valid UTF-8 for names, labels, the HTML page and JSON. */
 #include <string.h>
+#include <wchar.h>
 
 #include "text.h"
 
@@ -183,4 +184,38 @@ json_t *text__json(const char *s)
 	j = b.failed ? NULL : json_stringn(b.data ? b.data : "", b.len);
 	buf__free(&b);
 	return j;
+}
+
+size_t text__fit(char *dst, size_t size, const char *s, int cols, bool utf8)
+{
+	size_t len = strlen(s), i = 0, o = 0, n;
+	int used = 0, w;
+	unsigned cp;
+
+	if (!size)
+		return 0;
+	while (i < len) {
+		n = decode((const unsigned char *)s + i, len - i, &cp);
+		w = cp == INVALID || (!utf8 && cp >= 0x80) ? -1 : wcwidth((wchar_t)cp);
+		if (w < 0) {
+			/* Shown as '?': one column, one byte. */
+			w = 1;
+			if (used + w > cols || o + 1 >= size)
+				break;
+			dst[o++] = '?';
+		} else {
+			if (used + w > cols || o + n >= size)
+				break;
+			memcpy(dst + o, s + i, n);
+			o += n;
+		}
+		used += w;
+		i += n;
+	}
+	while (used < cols && o + 1 < size) {
+		dst[o++] = ' ';
+		used++;
+	}
+	dst[o] = 0;
+	return o;
 }

@@ -3,6 +3,7 @@
 #define SW_TEXT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -58,5 +59,14 @@ void text__html(struct buf *b, const char *s);
  * whole document). NULL only when out of memory.
  */
 json_t *text__json(const char *s);
+
+/*
+ * text__fit - writes to dst (size bytes) the NUL-terminated s as a terminal cell of exactly
+ * cols columns: whole characters while they fit, by wcwidth() (so the caller's locale must be
+ * set), then spaces. Invalid UTF-8, characters of no width known to the locale, and, when utf8
+ * is false, every non-ASCII character are shown as one '?'. A character that does not fit in
+ * dst ends the text early. Returns the bytes written, NUL excluded.
+ */
+size_t text__fit(char *dst, size_t size, const char *s, int cols, bool utf8);
 
 #endif

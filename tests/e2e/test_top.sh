@@ -9,6 +9,7 @@ set -u
 
 checks=("top lists the probe agent and follows the ticks"
 	"the probe agent's request sparkline fills"
+	"names of other scripts and invalid bytes keep the columns aligned"
 	"key 3 sorts by requests per second, largest first; r reverses"
 	"/ filters the list by name"
 	"Enter opens the agent with its upstreams; Esc goes back"
@@ -52,6 +53,9 @@ env SWARMWATCH_AGENT=topprobe timeout 120 sh -c \
 pids+=($!)
 env SWARMWATCH_AGENT=topidle timeout 120 sleep 120 &
 pids+=($!)
+# "topéエ" then an invalid byte (shown as U+FFFD): 3 to 4 bytes a character, 1 or 2 columns.
+env SWARMWATCH_AGENT=$'top\xc3\xa9\xe3\x82\xa8\xff' timeout 120 sleep 120 &
+pids+=($!)
 
 screen() { tmux capture-pane -p -t "$session" 2>/dev/null; }
 # shows TEXT SECONDS: waits until the screen shows TEXT (a grep -E pattern).
@@ -71,11 +75,34 @@ ok $? "${checks[0]}"
 shows 'topprobe .*[▁▂▃▄▅▆▇█]{5,}' 10
 ok $? "${checks[1]}"
 
+# Every row of the list has its INST figure end on the same screen column.
+tmux send-keys -t "$session" / t o p Enter
+sleep 0.6
+screen | sed -n '5,$p' | python3 -c '
+import sys, unicodedata
+def cols(s):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+ends = {}
+for l in sys.stdin.read().splitlines():
+    if not l.strip():
+        continue
+    f = l.split()
+    # The INST figure: the first field after the name, right-aligned in its column.
+    at = l.index(" " + f[1] + " ", len(f[0])) + 1 + len(f[1])
+    ends[f[0]] = cols(l[:at])
+print("# INST ends at", ends)
+sys.exit(0 if len(ends) >= 3 and len(set(ends.values())) == 1
+         and any(n.startswith("top\u00e9\u30a8\ufffd") for n in ends) else 1)'
+ok $? "${checks[2]}"
+tmux send-keys -t "$session" / Escape
+sleep 0.3
+
 # Figures of the REQ/S column (the third) of the live rows, in screen order.
 column() {
 	screen | python3 -c '
 import sys
-# Rows of ASCII names only: a multibyte name shifts the columns that follow it on screen.
+# Rows of ASCII names only: the figures are read by character position, and a wide
+# character takes two columns.
 rows = [l for l in sys.stdin.read().splitlines()[4:]
         if l.strip() and " gone" not in l and l[:25].isascii()]
 vals = []
@@ -99,13 +126,13 @@ asc=$(column)
 head_asc=$(screen | sed -n 4p)
 echo "# REQ/S by 3: $desc; reversed: $asc"
 echo "$head_desc" | grep -q 'REQ/Sv' && echo "$head_asc" | grep -q 'REQ/S^' && sorted_as desc $desc && sorted_as asc $asc
-ok $? "${checks[2]}"
+ok $? "${checks[3]}"
 
 tmux send-keys -t "$session" / t o p p r o b e Enter
 sleep 0.6
 rows=$(screen | sed -n '5,$p' | grep -c '[^ ]')
 screen | sed -n 5p | grep -q '^topprobe ' && [ "$rows" -eq 1 ]
-ok $? "${checks[3]}"
+ok $? "${checks[4]}"
 
 tmux send-keys -t "$session" Enter
 shows 'agent topprobe' 3 && shows "127\.0\.0\.1:$up_port +client" 5
@@ -113,11 +140,11 @@ opened=$?
 tmux send-keys -t "$session" Escape
 shows 'REQ/S LAST' 3
 [ $opened -eq 0 ] && [ $? -eq 0 ]
-ok $? "${checks[4]}"
+ok $? "${checks[5]}"
 
 tmux send-keys -t "$session" q
 shows '^top exited 0' 5
-ok $? "${checks[5]}"
+ok $? "${checks[6]}"
 
 tmux new-session -d -s "$session-dead" -x 150 -y 20 \
 	"env LANG=C.UTF-8 $SWARMWATCH top --url http://127.0.0.1:$dead_port; sleep 30"
@@ -126,5 +153,5 @@ rc=$?
 tmux capture-pane -p -t "$session-dead" | sed -n 3p | sed 's/^/# /'
 tmux send-keys -t "$session-dead" q
 [ $rc -eq 0 ]
-ok $? "${checks[6]}"
+ok $? "${checks[7]}"
 exit $((tap_failed > 0))

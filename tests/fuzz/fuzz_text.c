@@ -4,10 +4,12 @@
  * characters that fits its buffer and stays the same when made again; a
  * label value is valid UTF-8 with no raw quote or newline and only the
  * escapes \\, \" and \n; the HTML has no raw <, >, " and only known entities;
- * the JSON string is accepted by jansson and parses back to itself. Validity
+ * the JSON string is accepted by jansson and parses back to itself; a
+ * terminal cell is valid UTF-8 in its buffer. Validity
  * is judged by jansson, not by the code under test.
  */
 #include <jansson.h>
+#include <locale.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +122,27 @@ static void check_json(const char *s)
 	json_decref(j);
 }
 
+/* A terminal cell: valid UTF-8 within its buffer; ASCII only for a terminal that is not UTF-8. */
+static void check_fit(const char *s)
+{
+	char out[64];
+	size_t size, n, i;
+	int cols;
+
+	for (size = 1; size <= sizeof(out); size += 7)
+		for (cols = 0; cols <= 40; cols += 13) {
+			n = text__fit(out, size, s, cols, true);
+			if (n >= size || strlen(out) != n || !utf8_ok(out, n))
+				abort();
+			n = text__fit(out, size, s, cols, false);
+			if (n >= size || strlen(out) != n)
+				abort();
+			for (i = 0; i < n; i++)
+				if ((unsigned char)out[i] >= 0x80)
+					abort();
+		}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
@@ -127,6 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!s)
 		return 0;
+	setlocale(LC_ALL, "C.UTF-8"); /* text__fit() measures characters by wcwidth() */
 	memcpy(s, data, size);
 	s[size] = 0;
 	/* Names of every buffer size up to an agent name's, NULs included. */
@@ -138,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_label(s);
 	check_html(s);
 	check_json(s);
+	check_fit(s);
 	free(s);
 	return 0;
 }

@@ -223,6 +223,18 @@ static void test_duration(void **s)
 	assert_int_equal(alert__parse_duration("-5s", &ms), -EINVAL);
 	assert_int_equal(alert__parse_duration("5x", &ms), -EINVAL);
 	assert_int_equal(alert__parse_duration("", &ms), -EINVAL);
+	/* Parts add up to the bound of one part, 1e15 ms, and no further (10^4 x 1e15 ms). */
+	{
+		static char many[5 * 10000 + 1];
+		int i;
+
+		for (i = 0; i < 10000; i++)
+			memcpy(many + 5 * i, "1e12s", 5);
+		assert_int_equal(alert__parse_duration(many, &ms), -EINVAL);
+		assert_int_equal(alert__parse_duration("1e12s1e12s", &ms), -EINVAL);
+		assert_int_equal(alert__parse_duration("1e12s", &ms), 0);
+		assert_int_equal(ms, 1000000000000000LL);
+	}
 	assert_int_equal(alert__severity_parse("EMERGENCY"), ALERT_EMERGENCY);
 	assert_int_equal(alert__severity_parse("fatal"), -EINVAL);
 }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* JSON documents of the API: the one error document, and RFC 3339 times. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +131,105 @@ static void test_overview_first_tick_and_reset(void **state)
 	snapshot__put(cur);
 }
 
+/* Silences: what cannot be kept whole is refused, never cut; the list is always valid JSON. */
+static void test_parse_silence_refuses_what_it_cannot_keep(void **state)
+{
+	const int64_t now = 1796067986000LL; /* 2026-11-30T19:46:26Z */
+	struct alert_silence sil;
+	char body[1024], err[256], v64[65], e32[65], c128[129], *doc;
+	json_t *root, *o;
+	int i;
+
+	(void)state;
+	memset(v64, 'a', 64);
+	v64[64] = 0;
+	for (i = 0; i < 32; i++)
+		memcpy(e32 + 2 * i, "\xc3\xa9", 2); /* U+00E9, 64 bytes */
+	e32[64] = 0;
+	memset(c128, 'c', 128);
+	c128[128] = 0;
+	assert_int_equal(api__parse_silence("{\"matchers\": {\"agent\": \"coder\"}, "
+					    "\"duration\": \"1h\", \"comment\": \"deploy\"}",
+					    now, &sil, err, sizeof(err)),
+			 0);
+	assert_int_equal(sil.ends_ms, now + 3600000);
+	assert_string_equal(sil.comment, "deploy");
+	/* A value of 63 bytes fits; with ! in front too. */
+	snprintf(body, sizeof(body),
+		 "{\"matchers\": {\"agent\": \"!%.63s\"}, \"duration\": \"1h\"}", v64);
+	assert_int_equal(api__parse_silence(body, now, &sil, err, sizeof(err)), 0);
+	assert_true(sil.m[0].negate);
+	assert_int_equal(strlen(sil.m[0].value), 63);
+	/* 64 bytes of value: was silently cut to 63 (another value) or mid-character. */
+	snprintf(body, sizeof(body), "{\"matchers\": {\"agent\": \"%s\"}, \"duration\": \"1h\"}",
+		 v64);
+	assert_int_equal(api__parse_silence(body, now, &sil, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "under 64 bytes"));
+	snprintf(body, sizeof(body), "{\"matchers\": {\"agent\": \"%s\"}, \"duration\": \"1h\"}",
+		 e32);
+	assert_int_equal(api__parse_silence(body, now, &sil, err, sizeof(err)), -EINVAL);
+	/* A comment over 127 bytes: was cut, mid-character with UTF-8, and then lost. */
+	snprintf(body, sizeof(body),
+		 "{\"matchers\": {\"agent\": \"x\"}, \"duration\": \"1h\", \"comment\": \"%s\"}",
+		 c128);
+	assert_int_equal(api__parse_silence(body, now, &sil, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "comment"));
+	/* Label names only; strings only; one of duration and endsAt. */
+	assert_int_equal(api__parse_silence("{\"matchers\": {\"\": \"x\"}, \"duration\": \"1h\"}",
+					    now, &sil, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(
+		api__parse_silence("{\"matchers\": {\"a b\": \"x\"}, \"duration\": \"1h\"}", now,
+				   &sil, err, sizeof(err)),
+		-EINVAL);
+	assert_int_equal(api__parse_silence("{\"matchers\": {\"agent\": \"x\"}, \"duration\": 5}",
+					    now, &sil, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(
+		api__parse_silence("{\"matchers\": {\"agent\": \"x\"}, \"duration\": \"1h\", "
+				   "\"comment\": 5}",
+				   now, &sil, err, sizeof(err)),
+		-EINVAL);
+	assert_int_equal(
+		api__parse_silence("{\"matchers\": {\"agent\": \"x\"}, \"duration\": \"1h\", "
+				   "\"endsAt\": \"2027-01-01T00:00:00Z\"}",
+				   now, &sil, err, sizeof(err)),
+		-EINVAL);
+	/* An end RFC 3339 cannot write (year 95068242), and a fraction without digits. */
+	snprintf(body, sizeof(body), "{\"matchers\": {\"agent\": \"x\"}, \"duration\": \"");
+	for (i = 0; i < 150; i++)
+		strcat(body, "1e12s");
+	strcat(body, "\"}");
+	assert_int_equal(api__parse_silence(body, now, &sil, err, sizeof(err)), -EINVAL);
+	assert_int_equal(api__parse_silence("{\"matchers\": {\"agent\": \"x\"}, "
+					    "\"endsAt\": \"2027-01-01T00:00:00.Z\"}",
+					    now, &sil, err, sizeof(err)),
+			 -EINVAL);
+	/* Not JSON: the parser's reason and place. */
+	assert_int_equal(api__parse_silence("{\"matchers\": [", now, &sil, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "not JSON"));
+	/* A silence restored from older state with a cut character still lists as JSON. */
+	memset(&sil, 0, sizeof(sil));
+	sil.id = 7;
+	sil.nm = 1;
+	snprintf(sil.m[0].name, sizeof(sil.m[0].name), "agent");
+	memcpy(sil.m[0].value, "ab\xc3", 4);
+	memcpy(sil.comment, "d\xc3", 3);
+	sil.ends_ms = now;
+	doc = api__silences(&sil, 1);
+	assert_non_null(doc);
+	root = json_loads(doc, 0, NULL);
+	assert_non_null(root);
+	o = json_array_get(json_object_get(root, "silences"), 0);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(o, "matchers"), "agent")),
+		"ab\xef\xbf\xbd");
+	assert_string_equal(json_string_value(json_object_get(o, "comment")), "d\xef\xbf\xbd");
+	json_decref(root);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_rfc3339_milliseconds),
 		cmocka_unit_test(test_overview_rates_and_ratios),
 		cmocka_unit_test(test_overview_first_tick_and_reset),
+		cmocka_unit_test(test_parse_silence_refuses_what_it_cannot_keep),
 	};
 
 	return cmocka_run_group_tests_name("api", tests, NULL, NULL);

@@ -274,6 +274,15 @@ static void test_statsd(void **state)
 	assert_int_equal(c.statsd_max_values, 4);
 	config__free(&c);
 	expect_error("{\"statsd\": {\"udp\": \"8125\"}}", "ADDR:PORT on loopback");
+	/* What the listener refuses at start, check-config refuses too. */
+	expect_error("{\"statsd\": {\"udp\": \"0.0.0.0:8125\"}}", "ADDR:PORT on loopback");
+	expect_error("{\"statsd\": {\"udp\": \"[::]:8125\"}}", "ADDR:PORT on loopback");
+	expect_error("{\"statsd\": {\"udp\": \"localhost:8125\"}}", "ADDR:PORT on loopback");
+	expect_error("{\"statsd\": {\"udp\": \"127.0.0.1:99999\"}}", "ADDR:PORT on loopback");
+	assert_int_equal(parse(&c, "{\"statsd\": {\"udp\": \"[::1]:8125\"}}"), 0);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"statsd\": {\"udp\": \"127.0.0.2:0\"}}"), 0);
+	config__free(&c);
 	expect_error("{\"statsd\": {\"socket\": \"statsd.sock\"}}", "absolute path");
 	expect_error("{\"statsd\": {\"tags\": [\"agent\"]}}", "must be a label name");
 	expect_error("{\"statsd\": {\"tags\": [\"bad-key\"]}}", "must be a label name");
@@ -559,6 +568,11 @@ static void test_load_file(void **state)
 			 -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/swarmwatch.json: cannot read"));
 	config__free(&c);
+	/* A directory opens and fails at the read: that too is said (the message was empty). */
+	err[0] = 0;
+	assert_int_equal(config__load(&c, "/tmp", err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, "/tmp: cannot read: Is a directory"));
+	config__free(&c);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
@@ -618,6 +632,17 @@ static void test_alerts(void **state)
 	assert_false(c.alerts->routes[0].push);
 	assert_true(c.alerts->routes[1].push); /* an Alertmanager is pushed to */
 	assert_int_equal(config__add_webhook(&c, "ftp://x"), -EINVAL);
+	/* The configuration's own "webhook" receiver: refused before it makes two of one name. */
+	{
+		struct config w;
+
+		assert_int_equal(parse(&w, "{\"receivers\": [{\"name\": \"webhook\", \"url\": "
+					   "\"http://h/\"}]}"),
+				 0);
+		assert_int_equal(config__add_webhook(&w, "http://127.0.0.1:1/h"), -EEXIST);
+		assert_int_equal(w.notify->nreceivers, 1);
+		config__free(&w);
+	}
 	assert_int_equal(config__add_webhook(&c, "http://127.0.0.1:1/h"), 0);
 	assert_string_equal(c.alerts->routes[0].receiver, "webhook");
 	assert_true(c.alerts->routes[0].cont);
@@ -635,6 +660,13 @@ static void test_alerts(void **state)
 static void test_alerts_errors(void **state)
 {
 	(void)state;
+	/* Two rules of the file with one name: the second silently replaced the first. */
+	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"X\", \"expr\": \"load > 1\"},"
+		     " {\"name\": \"X\", \"expr\": \"load > 2\"}]}}",
+		     "alerts.rules[1]: a rule named \"X\" comes before (alerts.rules[0])");
+	/* A rule without a name makes alerts with alertname="". */
+	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"\", \"expr\": \"load > 1\"}]}}",
+		     "alerts.rules[0] needs a \"name\"");
 	/* A condition's mistake is placed in the file, at its character. */
 	expect_error(
 		"{\"alerts\": {\"rules\": [\n  {\"name\": \"X\", \"expr\": \"error_ratio >\"}]}}",

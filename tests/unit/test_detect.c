@@ -725,7 +725,32 @@ static void test_cmd_detect_rejects_bad_input(void **state)
 	fclose(f);
 	assert_int_equal(run_cmd(in, out), 0);
 	assert_int_equal(run_cmd("/nonexistent/swarmwatch.csv", out), 1);
-	assert_int_equal(cmd_detect(2, argv_help), 0);
+	/* --help names every key --set takes (the error for a bad key sends the user there). */
+	{
+		static const char *const keys[] = {
+			"window",    "warmup",	       "verdict_after", "short_len",
+			"trend_len", "refractory",     "peak_halflife", "ewma_alpha",
+			"tail_q",    "threshold",      "season_s",	"floor_abs",
+			"floor_rel", "--set KEY=VALUE"};
+		char help[4096];
+		size_t len;
+		int saved = dup(STDOUT_FILENO);
+
+		fflush(stdout);
+		assert_non_null(freopen(out, "w", stdout));
+		assert_int_equal(cmd_detect(2, argv_help), 0);
+		fflush(stdout);
+		assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+		close(saved);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		len = fread(help, 1, sizeof(help) - 1, f);
+		help[len] = 0;
+		fclose(f);
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strstr(help, keys[i]))
+				fail_msg("swarmwatch detect --help does not name %s", keys[i]);
+	}
 	assert_int_equal(cmd_detect(1, argv_none), 2);
 	assert_int_equal(cmd_detect(5, argv_det), 2);
 	unlink(in);

@@ -98,14 +98,14 @@ static void *read_replies(void *arg)
  * Sends `req` on a fresh connection to h and closes the sending side, while a thread reads
  * the answers; returns their length.
  */
-static size_t exchange(struct http *h, const char *req, char *reply, size_t len)
+static size_t exchange_n(struct http *h, const char *req, size_t n, char *reply, size_t len)
 {
 	struct client c = {.reply = reply, .len = len};
 	pthread_t reader;
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(write(sv[0], req, strlen(req)), (ssize_t)strlen(req));
+	assert_int_equal(write(sv[0], req, n), (ssize_t)n);
 	shutdown(sv[0], SHUT_WR);
 	c.fd = sv[0];
 	assert_int_equal(pthread_create(&reader, NULL, read_replies, &c), 0);
@@ -114,6 +114,11 @@ static size_t exchange(struct http *h, const char *req, char *reply, size_t len)
 	reply[c.got] = 0;
 	close(sv[0]);
 	return c.got;
+}
+
+static size_t exchange(struct http *h, const char *req, char *reply, size_t len)
+{
+	return exchange_n(h, req, strlen(req), reply, len);
 }
 
 static int count(const char *s, const char *what)
@@ -148,6 +153,17 @@ static void test_serve_fd(void **state)
 		 sizeof(reply));
 	assert_int_equal(count(reply, "HTTP/1.1 405 "), 1);
 	assert_non_null(strstr(reply, "Allow: GET, HEAD"));
+	/* A body with a NUL: JSON before it and anything after it was taken as the whole body. */
+	{
+		static const char nul[] =
+			"POST /api/v1/silences HTTP/1.1\r\nHost: x\r\n"
+			"Content-Length: 47\r\n\r\n"
+			"{\"matchers\":{\"agent\":\"x\"},\"duration\":\"1h\"}\0junk";
+
+		exchange_n(h, nul, sizeof(nul) - 1, reply, sizeof(reply));
+		assert_int_equal(count(reply, "HTTP/1.1 400 "), 1);
+		assert_non_null(strstr(reply, "NUL byte"));
+	}
 	exchange(h, "GET / HTTP/1.0\r\n\r\n", reply, sizeof(reply));
 	assert_int_equal(strncmp(reply, "HTTP/1.1 200 ", 13), 0);
 	/*

@@ -600,6 +600,43 @@ static void test_list(void **s)
 	store__close(st);
 }
 
+/* The first time of an agent is its first sample, not the start of the rollup period holding it. */
+static void test_agent_span(void **s)
+{
+	struct store_params p;
+	struct store *st;
+	int64_t first, last, t;
+	int id;
+
+	(void)s;
+	store__params_default(&p);
+	p.jitter_ms = 0;
+	p.mem_ms = 2 * HOUR; /* every raw sample stays */
+	st = open_at(NULL, &p);
+	store__begin(st);
+	id = series1(st, "g", "late", STORE_GAUGE, 0);
+	/* From 00:30:17 to 01:10:17: the 00:00 hour and the minutes up to 01:09 are rolled up. */
+	for (t = T0 + 30 * MIN + 17000; t <= T0 + 70 * MIN + 17000; t += 1000)
+		assert_int_equal(store__append(st, id, t, 1.0), 0);
+	store__end(st);
+	assert_int_equal(store__agent_span(st, "late", &first, &last), 0);
+	assert_int_equal(first, T0 + 30 * MIN + 17000);
+	assert_int_equal(last, T0 + 70 * MIN + 17000);
+	assert_int_equal(store__agent_span(st, "nobody", &first, &last), -ENOENT);
+	store__close(st);
+	/* Raw samples let go (15 min in memory): the minute that held the first one is the answer. */
+	p.mem_ms = 15 * MIN;
+	st = open_at(NULL, &p);
+	store__begin(st);
+	id = series1(st, "g", "late", STORE_GAUGE, 0);
+	for (t = T0 + 30 * MIN + 17000; t <= T0 + 70 * MIN + 17000; t += 1000)
+		assert_int_equal(store__append(st, id, t, 1.0), 0);
+	store__end(st);
+	assert_int_equal(store__agent_span(st, "late", &first, &last), 0);
+	assert_int_equal(first, T0 + 30 * MIN);
+	store__close(st);
+}
+
 /* The file stays under the bound; the oldest data goes first and is counted. */
 static void test_size_bound(void **s)
 {
@@ -871,6 +908,7 @@ int main(void)
 		cmocka_unit_test(test_migration),
 		cmocka_unit_test(test_bad_dir),
 		cmocka_unit_test(test_rollup_restart),
+		cmocka_unit_test(test_agent_span),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, setup, teardown);

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,42 @@ static void test_json(void **state)
 	json_decref(j);
 }
 
+/* A terminal cell is counted in columns, not bytes: what swarmwatch top aligns its rows with. */
+static void test_fit_columns(void **state)
+{
+	char out[200];
+
+	(void)state;
+	assert_non_null(setlocale(LC_ALL, "C.UTF-8"));
+	/* ASCII: cut or padded to the width. */
+	text__fit(out, sizeof(out), "planner", 10, true);
+	assert_string_equal(out, "planner   ");
+	text__fit(out, sizeof(out), "abcdefghijkl", 5, true);
+	assert_string_equal(out, "abcde");
+	/* U+FFFD is 3 bytes and one column: padded as one column. */
+	text__fit(out, sizeof(out),
+		  "bad\xef\xbf\xbd"
+		  "name",
+		  10, true);
+	assert_string_equal(out, "bad\xef\xbf\xbd"
+				 "name  ");
+	/* Katakana take two columns each, and are never cut in half. */
+	text__fit(out, sizeof(out), "\xe3\x82\xa8\xe3\x83\xbc\xe3\x82\xb8", 5, true);
+	assert_string_equal(out, "\xe3\x82\xa8\xe3\x83\xbc ");
+	/* Invalid UTF-8 and, without a UTF-8 terminal, any non-ASCII: one '?' each. */
+	text__fit(out, sizeof(out),
+		  "a\xe6\xad"
+		  "b",
+		  4, true);
+	assert_string_equal(out, "a?b ");
+	text__fit(out, sizeof(out), "\xc3\xa9t\xc3\xa9", 4, false);
+	assert_string_equal(out, "?t? ");
+	/* A small buffer ends the text on a whole character. */
+	text__fit(out, 5, "\xc3\xa9\xc3\xa9\xc3\xa9", 10, true);
+	assert_string_equal(out, "\xc3\xa9\xc3\xa9");
+	setlocale(LC_ALL, "C");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_prom_label),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_fit_columns),
 	};
 
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
