@@ -21,6 +21,13 @@ void tls__free(struct tls *t);
 /* Attaches to every running process of an opted-in agent that has libssl mapped. */
 void tls__scan(struct tls *t);
 
+/*
+ * Starts the thread that destroys the probes of exited processes (until then they are
+ * destroyed on the caller's thread). Called after the daemon dropped its capabilities, so
+ * that the thread has no more than the rest. NULL t: nothing.
+ */
+void tls__start(struct tls *t);
+
 /* Handles a ring-buffer event (SW_EV_MAP; SW_EV_EXEC after identity has seen it). */
 void tls__event(struct tls *t, const struct sw_event *e);
 
