@@ -214,15 +214,6 @@ static int read_file_key(struct parse *p, const yaml_node_t *n, const char *key,
 	return 0;
 }
 
-/* The last libcrypto error's reason, for a message. */
-static const char *ssl_reason(void)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *r = e ? ERR_reason_error_string(e) : NULL;
-
-	return r ? r : "not PEM";
-}
-
 /* The certificate must parse, the key too, and they must be a pair. */
 static int check_pair(struct parse *p, const yaml_node_t *at)
 {
@@ -237,7 +228,7 @@ static int check_pair(struct parse *p, const yaml_node_t *at)
 	cert = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
 	if (!cert) {
-		err = fail(p, at, "cert_file: no PEM certificate in it (%s)", ssl_reason());
+		err = fail(p, at, "cert_file: no PEM certificate in it");
 		goto out;
 	}
 	b = BIO_new_mem_buf(w->key_pem, -1);
@@ -245,9 +236,8 @@ static int check_pair(struct parse *p, const yaml_node_t *at)
 	BIO_free(b);
 	if (!key) {
 		err = fail(p, at,
-			   "key_file: no unencrypted PEM private key in it (%s); "
-			   "openssl pkey -in KEY -out KEY.pem writes one",
-			   ssl_reason());
+			   "key_file: no unencrypted PEM private key in it "
+			   "(openssl pkey -in KEY -out KEY.pem writes one)");
 		goto out;
 	}
 	if (X509_check_private_key(cert, key) != 1)
