@@ -72,8 +72,8 @@ void webconfig__defaults(struct web_config *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->metrics_auth = true;
-	w->rate = 20;
-	w->burst = 40;
+	w->rate = 50;
+	w->burst = 100;
 	pthread_mutex_init(&w->lock, NULL);
 }
 

@@ -54,7 +54,7 @@ struct web_config {
 
 /*
  * Sets w to the configuration of no file: plain HTTP, no authentication, the default rate
- * limit (20 requests per second per client address, bursts of 40).
+ * limit (50 requests per second per client address, bursts of 100).
  */
 void webconfig__defaults(struct web_config *w);
 

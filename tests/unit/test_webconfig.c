@@ -92,7 +92,7 @@ static void test_defaults(void **state)
 	assert_false(webconfig__auth_on(&w));
 	assert_null(w.cert_pem);
 	assert_true(w.metrics_auth);
-	assert_true(w.rate == 20 && w.burst == 40);
+	assert_true(w.rate == 50 && w.burst == 100);
 	webconfig__free(&w);
 }
 
