@@ -14,7 +14,7 @@ struct web_config;
 
 /* Bounds of the server: connections, per client address, idle seconds, rate limiter slots. */
 #define HTTP_MAX_CONNECTIONS 512
-#define HTTP_MAX_CONNECTIONS_PER_CLIENT 32
+#define HTTP_MAX_CONNECTIONS_PER_CLIENT 64
 #define HTTP_IDLE_TIMEOUT_S 10
 #define HTTP_RATE_CLIENTS 4096
 
