@@ -300,7 +300,8 @@ int cmd_run(int argc, char **argv)
 	 * from now on, before any thread starts (capabilities are per thread; later threads
 	 * inherit this one's).
 	 */
-	need = (struct privs_need){.exec_classify = true, .tls = tls != NULL};
+	need = (struct privs_need){
+		.exec_classify = true, .tls = tls != NULL, .tls_perf = tls__perf_events(tls)};
 	if (privs__drop(&need, err + 256, sizeof(err) - 256, err, 256)) {
 		pr_err("%s", err);
 		goto out;

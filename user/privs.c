@@ -32,7 +32,7 @@ void privs__effective(char *out, size_t len)
 
 int privs__drop(const struct privs_need *need, char *kept, size_t keptlen, char *err, size_t errlen)
 {
-	cap_value_t want[4], keep[4];
+	cap_value_t want[5], keep[5];
 	cap_flag_value_t v;
 	cap_t now, next = NULL;
 	bool setpcap;
@@ -41,10 +41,11 @@ int privs__drop(const struct privs_need *need, char *kept, size_t keptlen, char 
 
 	if (need->exec_classify || need->tls)
 		want[nwant++] = CAP_SYS_PTRACE;
-	if (need->tls) {
-		want[nwant++] = CAP_BPF;
-		want[nwant++] = CAP_PERFMON;
+	if (need->tls)
 		want[nwant++] = CAP_DAC_READ_SEARCH;
+	if (need->tls && need->tls_perf) {
+		want[nwant++] = CAP_PERFMON;
+		want[nwant++] = CAP_BPF;
 	}
 	now = cap_get_proc();
 	if (!now) {

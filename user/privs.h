@@ -13,11 +13,13 @@ struct privs_need {
 	 */
 	bool exec_classify;
 	/*
-	 * TLS capture attaches uprobes to processes that start later: CAP_BPF and
-	 * CAP_PERFMON for the links, CAP_DAC_READ_SEARCH for a container's libssl through
-	 * /proc/PID/root.
+	 * TLS capture attaches uprobes to processes that start later: CAP_SYS_PTRACE for
+	 * their /proc/PID/maps, CAP_DAC_READ_SEARCH for a container's libssl through
+	 * /proc/PID/root. Multi-uprobe links (Linux 6.6) need nothing more.
 	 */
 	bool tls;
+	/* Perf-event uprobes instead: perf_event_open() of a uprobe needs CAP_PERFMON. */
+	bool tls_perf;
 };
 
 /*

@@ -146,6 +146,11 @@ void tls__start(struct tls *t)
 		t->reaper.started = !pthread_create(&t->reaper.thread, NULL, reap, &t->reaper);
 }
 
+bool tls__perf_events(const struct tls *t)
+{
+	return t && !t->k.multi;
+}
+
 static void destroy(struct probe *pr)
 {
 	bpf_link__destroy(pr->link);
