@@ -141,6 +141,7 @@ fuzz_http_MODS := http webconfig ratelimit stream web web_assets num snapshot ap
 fuzz_http_server_MODS := $(fuzz_http_MODS)
 fuzz_sniff_MODS :=
 fuzz_text_MODS := prom rates $(TEXT_MODS)
+fuzz_webconfig_MODS := webconfig
 mods_of = $(if $(filter undefined,$(origin $(1)_MODS)),$(LIB_OBJS),$(patsubst %,$(BUILD)/user/%.o,$(sort $($(1)_MODS))))
 
 .SECONDEXPANSION:
