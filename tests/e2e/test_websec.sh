@@ -14,7 +14,7 @@ checks=("check-config and run refuse a bad web configuration with one line namin
 	"HTTPS answers with the certificate made by openssl; plain HTTP on that port gets no answer"
 	"without credentials /metrics is 401 with WWW-Authenticate, /healthz stays open"
 	"basic auth: the right password gets /metrics, a wrong one 401"
-	"a read token reads the API but gets 403 on POST and DELETE of silences"
+	"a read token reads the API and the event stream but gets 403 on POST and DELETE of silences"
 	"an ack token creates and expires a silence"
 	"oversized requests: a 100 KiB header and a 20 KiB body are refused (431, 413)"
 	"past the rate limit one address gets 429 with Retry-After; another address is served"
@@ -121,6 +121,8 @@ ok $? "${checks[3]}"
 
 # 5, 6: scopes.
 r1=$(c -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $read_tok" $url/api/v1/silences)
+c -N --max-time 3 -H "Authorization: Bearer $read_tok" $url/api/v1/stream >"$work/stream"
+events=$(grep -c '^event: overview' "$work/stream")
 r2=$(c -o "$work/r2" -w '%{http_code}' -H "Authorization: Bearer $read_tok" -X POST \
 	-d '{"matchers": {"agent": "tsec-x"}, "duration": "1h"}' $url/api/v1/silences)
 a1=$(c -o "$work/a1" -w '%{http_code}' -H "Authorization: Bearer $ack_tok" -X POST \
@@ -130,9 +132,9 @@ r3=$(c -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $read_tok" -X DE
 	$url/api/v1/silences/${id:-0})
 a2=$(c -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ack_tok" -X DELETE \
 	$url/api/v1/silences/${id:-0})
-echo "# read: GET $r1 POST $r2 DELETE $r3; ack: POST $a1 (id ${id:-none}) DELETE $a2"
+echo "# read: GET $r1, $events stream events in 3 s, POST $r2 DELETE $r3; ack: POST $a1 (id ${id:-none}) DELETE $a2"
 echo "# $(cat "$work/r2")"
-[ "$r1" = 200 ] && [ "$r2" = 403 ] && [ "$r3" = 403 ] && grep -q 'needs ack' "$work/r2"
+[ "$r1" = 200 ] && [ "$events" -ge 2 ] && [ "$r2" = 403 ] && [ "$r3" = 403 ] && grep -q 'needs ack' "$work/r2"
 ok $? "${checks[4]}"
 [ "$a1" = 200 ] && [ -n "$id" ] && [ "$a2" = 200 ]
 ok $? "${checks[5]}"
