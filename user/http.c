@@ -52,6 +52,7 @@ struct http {
 	char listen[128]; /* for messages; "" when serving fds */
 	struct web_config *web; /* NULL: no authentication, no rate limit, plain HTTP */
 	struct ratelimit *rl; /* NULL: no rate limit */
+	struct ratelimit *failures; /* wrong credentials per client; NULL without auth */
 };
 
 int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
@@ -817,17 +818,21 @@ static size_t client_key(struct MHD_Connection *c, unsigned char key[16])
 	return 4;
 }
 
-static enum MHD_Result respond_limited(struct MHD_Connection *c, unsigned retry_s)
+static enum MHD_Result respond_limited(struct MHD_Connection *c, unsigned retry_s, bool login)
 {
 	char msg[160], after[16];
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char *body;
 
-	snprintf(msg, sizeof(msg),
-		 "too many requests from this address: retry in %u s (rate_limit in the web "
-		 "configuration)",
-		 retry_s);
+	if (login)
+		snprintf(msg, sizeof(msg),
+			 "too many wrong credentials from this address: retry in %u s", retry_s);
+	else
+		snprintf(msg, sizeof(msg),
+			 "too many requests from this address: retry in %u s (rate_limit in the "
+			 "web configuration)",
+			 retry_s);
 	body = api__error(msg);
 	if (!body)
 		return MHD_NO;
@@ -881,16 +886,17 @@ static enum MHD_Result admit(struct http *h, struct MHD_Connection *c, const str
 			     bool *answered)
 {
 	unsigned char key[16];
-	const char *who = NULL;
+	const char *who = NULL, *auth;
 	unsigned retry, need;
 	char msg[200], have[32], want[32];
+	size_t klen = client_key(c, key);
+	__u64 now = clock__mono_ns();
 	int scopes;
 
 	*answered = false;
-	if (h->rl &&
-	    ratelimit__take(h->rl, key, client_key(c, key), clock__mono_ns(), &retry) == -EAGAIN) {
+	if (h->rl && ratelimit__take(h->rl, key, klen, now, &retry) == -EAGAIN) {
 		*answered = true;
-		return respond_limited(c, retry);
+		return respond_limited(c, retry, false);
 	}
 	if (!webconfig__auth_on(h->web))
 		return MHD_YES;
@@ -900,12 +906,15 @@ static enum MHD_Result admit(struct http *h, struct MHD_Connection *c, const str
 	if (need == WEB_SCOPE_NONE)
 		return MHD_YES;
 	*answered = true;
-	{
-		const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-
-		scopes = webconfig__authorize(h->web, auth, &who);
-		if (scopes < 0)
-			return respond_unauthorized(h, c, auth != NULL);
+	auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (auth && h->failures && ratelimit__peek(h->failures, key, klen, now, &retry) == -EAGAIN)
+		return respond_limited(c, retry, true);
+	scopes = webconfig__authorize(h->web, auth, &who);
+	if (scopes < 0) {
+		/* Only wrong credentials count: a browser's first request has none. */
+		if (auth && h->failures)
+			ratelimit__take(h->failures, key, klen, now, &retry);
+		return respond_unauthorized(h, c, auth != NULL);
 	}
 	if (!(scopes & (need | WEB_SCOPE_ADMIN))) {
 		snprintf(msg, sizeof(msg), "forbidden: %.63s has the scopes %s; this needs %s",
@@ -1035,8 +1044,19 @@ struct http *http__new(const char *addr, __u64 interval_ns, struct web_config *w
 			return NULL;
 		}
 	}
+	if (webconfig__auth_on(web)) {
+		h->failures = ratelimit__new(HTTP_AUTH_FAILURES_PER_S, HTTP_AUTH_FAILURES_BURST,
+					     HTTP_RATE_CLIENTS);
+		if (!h->failures) {
+			snprintf(err, errlen, "out of memory");
+			ratelimit__free(h->rl);
+			free(h);
+			return NULL;
+		}
+	}
 	h->fd = addr ? bind_listen(addr, err, errlen) : -1;
 	if (addr && h->fd < 0) {
+		ratelimit__free(h->failures);
 		ratelimit__free(h->rl);
 		free(h);
 		return NULL;
@@ -1126,6 +1146,7 @@ void http__stop(struct http *h)
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	ratelimit__free(h->rl);
+	ratelimit__free(h->failures);
 	stream__free(h->stream);
 	if (h->fd >= 0)
 		close(h->fd);

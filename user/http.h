@@ -17,6 +17,13 @@ struct web_config;
 #define HTTP_MAX_CONNECTIONS_PER_CLIENT 64
 #define HTTP_IDLE_TIMEOUT_S 10
 #define HTTP_RATE_CLIENTS 4096
+/*
+ * Wrong credentials per client address: 5 at once, then one a second; past that, requests
+ * with credentials get 429 before any bcrypt runs, so that guessing cannot hold the server's
+ * thread (a bcrypt of cost 10 takes 50-250 ms).
+ */
+#define HTTP_AUTH_FAILURES_PER_S 1
+#define HTTP_AUTH_FAILURES_BURST 5
 
 /*
  * Binds `listen` (ADDR:PORT, [V6]:PORT or HOST:PORT; NULL binds nothing) and prepares the

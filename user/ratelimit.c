@@ -120,3 +120,33 @@ int ratelimit__take(struct ratelimit *rl, const void *key, size_t len, __u64 now
 	pthread_mutex_unlock(&rl->lock);
 	return ret;
 }
+
+int ratelimit__peek(struct ratelimit *rl, const void *key, size_t len, __u64 now_ns,
+		    unsigned *retry_s)
+{
+	size_t h, i;
+	double tokens, need;
+	int ret = 0;
+
+	if (len > sizeof(rl->b[0].key))
+		len = sizeof(rl->b[0].key);
+	h = hash(key, len);
+	pthread_mutex_lock(&rl->lock);
+	for (i = 0; i < PROBES; i++) {
+		struct bucket *c = &rl->b[(h + i) & rl->mask];
+
+		if (c->len != len || memcmp(c->key, key, len))
+			continue;
+		tokens = c->tokens;
+		if (now_ns > c->last_ns)
+			tokens += (now_ns - c->last_ns) / 1e9 * rl->rate;
+		if (tokens < 1) {
+			need = (1 - tokens) / rl->rate;
+			*retry_s = need < 1 ? 1 : (unsigned)ceil(need);
+			ret = -EAGAIN;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return ret;
+}

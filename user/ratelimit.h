@@ -26,4 +26,11 @@ void ratelimit__free(struct ratelimit *rl);
 int ratelimit__take(struct ratelimit *rl, const void *key, size_t len, __u64 now_ns,
 		    unsigned *retry_s);
 
+/*
+ * Whether key would be refused now, without taking a token: -EAGAIN with *retry_s, or 0
+ * (also for a key the table does not hold). Thread-safe.
+ */
+int ratelimit__peek(struct ratelimit *rl, const void *key, size_t len, __u64 now_ns,
+		    unsigned *retry_s);
+
 #endif

@@ -16,6 +16,7 @@ checks=("check-config and run refuse a bad web configuration with one line namin
 	"basic auth: the right password gets /metrics, a wrong one 401"
 	"a read token reads the API and the event stream but gets 403 on POST and DELETE of silences"
 	"an ack token creates and expires a silence"
+	"wrong passwords: 5 from one address get 401, then 429 before any bcrypt; other addresses still log in"
 	"oversized requests: a 100 KiB header and a 20 KiB body are refused (431, 413)"
 	"past the rate limit one address gets 429 with Retry-After; another address is served"
 	"a slowloris client holds at most 64 connections of its address while /metrics answers"
@@ -139,7 +140,19 @@ ok $? "${checks[4]}"
 [ "$a1" = 200 ] && [ -n "$id" ] && [ "$a2" = 200 ]
 ok $? "${checks[5]}"
 
-# 7: oversized requests (the ack token, so that the body is read).
+# 7: guessing passwords from 127.0.0.5.
+for _ in $(seq 8); do
+	c --interface 127.0.0.5 -u alice:guess -o /dev/null -w '%{http_code}\n' $url/metrics
+done >"$work/guess"
+n401=$(grep -c '^401' "$work/guess")
+n429=$(grep -c '^429' "$work/guess")
+other=$(c --interface 127.0.0.6 -u alice:s3cret -o /dev/null -w '%{http_code}' $url/metrics)
+echo "# 8 wrong passwords from 127.0.0.5: $n401 got 401, $n429 got 429; right one from 127.0.0.6: $other"
+[ "$n401" -ge 5 ] && [ "$n401" -le 7 ] && [ "$n429" -ge 1 ] && [ $((n401 + n429)) -eq 8 ] &&
+	[ "$other" = 200 ]
+ok $? "${checks[6]}"
+
+# 8: oversized requests (the ack token, so that the body is read).
 big=$(head -c 102400 /dev/zero | tr '\0' a)
 h431=$(c -o /dev/null -w '%{http_code}' -u alice:s3cret -H "X-Big: $big" $url/metrics)
 body=$(printf '{"matchers": {"agent": "tsec-x"}, "comment": "%s", "duration": "1h"}' \
@@ -148,9 +161,9 @@ b413=$(c -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ack_tok" -X P
 	--data-binary "$body" $url/api/v1/silences)
 echo "# 100 KiB header: $h431, 20 KiB body: $b413"
 [ "$h431" = 431 ] && [ "$b413" = 413 ]
-ok $? "${checks[6]}"
+ok $? "${checks[7]}"
 
-# 8: 80 requests on one connection from 127.0.0.9, as fast as they go.
+# 9: 80 requests on one connection from 127.0.0.9, as fast as they go.
 args=()
 for _ in $(seq 80); do args+=(-o /dev/null "$url/api/v1/agents"); done
 c --interface 127.0.0.9 -H "Authorization: Bearer $read_tok" \
@@ -160,9 +173,9 @@ n429=$(grep -c '^429 [1-9]' "$work/burst")
 other=$(c --interface 127.0.0.1 -u alice:s3cret -o /dev/null -w '%{http_code}' $url/metrics)
 echo "# 80 requests from 127.0.0.9: $n200 answered, $n429 refused with Retry-After; 127.0.0.1: $other"
 [ "$n429" -ge 1 ] && [ "$n200" -ge 30 ] && [ $((n200 + n429)) -eq 80 ] && [ "$other" = 200 ]
-ok $? "${checks[7]}"
+ok $? "${checks[8]}"
 
-# 9, 10: slowloris from 127.0.0.3 (80 TLS connections, a header byte a second) and 1,000 idle
+# 10, 11: slowloris from 127.0.0.3 (80 TLS connections, a header byte a second) and 1,000 idle
 # connections from 127.0.0.4, for 12 s, while 127.0.0.1 scrapes every 0.5 s.
 python3 - "$port" "$work/cert.pem" >"$work/hostile" 2>&1 <<'PY' &
 import resource, socket, ssl, sys, threading, time
@@ -236,11 +249,11 @@ slow=$(awk '/^slow/ {print $2}' "$work/hostile")
 flood=$(awk '/^flood/ {print $2}' "$work/hostile")
 echo "# /metrics: $good of $scrapes answered 200; slowloris kept $slow of 80, flood kept $flood of 1000"
 [ "$good" -eq "$scrapes" ] && [ -n "$slow" ] && [ "$slow" -ge 1 ] && [ "$slow" -le 64 ]
-ok $? "${checks[8]}"
-[ "$good" -eq "$scrapes" ] && [ -n "$flood" ] && [ "$flood" -ge 1 ] && [ "$flood" -le 64 ]
 ok $? "${checks[9]}"
+[ "$good" -eq "$scrapes" ] && [ -n "$flood" ] && [ "$flood" -ge 1 ] && [ "$flood" -le 64 ]
+ok $? "${checks[10]}"
 
-# 11: capabilities of every thread.
+# 12: capabilities of every thread.
 bad=0 threads=0
 for t in /proc/$sw/task/*; do
 	threads=$((threads + 1))
@@ -252,9 +265,9 @@ done
 echo "# $threads threads; $(grep 'capabilities kept' "$work/swarmwatch.log")"
 [ $bad -eq 0 ] && [ $threads -ge 3 ] &&
 	grep -q 'capabilities kept: cap_sys_ptrace; every other one dropped' "$work/swarmwatch.log"
-ok $? "${checks[10]}"
+ok $? "${checks[11]}"
 
-# 12: new agents after the drop, by marker (in the kernel) and by comm (reads /proc/PID/exe).
+# 13: new agents after the drop, by marker (in the kernel) and by comm (reads /proc/PID/exe).
 cp /bin/sleep "$work/tsec-cmd"
 ticks0=$(c -u alice:s3cret $url/metrics | awk '/^swarmwatch_collector_ticks_total / {print $2}')
 env SWARMWATCH_AGENT=tsec-late timeout 20 sleep 15 &
@@ -271,7 +284,7 @@ rc=$?
 ticks1=$(awk '/^swarmwatch_collector_ticks_total / {print $2}' "$work/m2")
 echo "# ticks $ticks0 -> $ticks1"
 [ $rc -eq 0 ] && [ "${ticks1:-0}" -gt "${ticks0:-0}" ]
-ok $? "${checks[11]}"
+ok $? "${checks[12]}"
 
 kill "$sw"
 wait "$sw"

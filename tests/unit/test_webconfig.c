@@ -281,6 +281,12 @@ static void test_ratelimit(void **state)
 	assert_int_equal(ratelimit__take(rl, x, 4, t + 4 * S / 10, &retry), -EAGAIN);
 	assert_int_equal(ratelimit__take(rl, x, 4, t + 5 * S / 10, &retry), 0);
 	assert_int_equal(ratelimit__take(rl, x, 4, t + 5 * S / 10, &retry), -EAGAIN);
+	/* peek says the same without taking: refused now, served 0.5 s later, any number of times. */
+	assert_int_equal(ratelimit__peek(rl, x, 4, t + 5 * S / 10, &retry), -EAGAIN);
+	assert_int_equal(retry, 1);
+	assert_int_equal(ratelimit__peek(rl, x, 4, t + S, &retry), 0);
+	assert_int_equal(ratelimit__peek(rl, x, 4, t + S, &retry), 0);
+	assert_int_equal(ratelimit__peek(rl, "zz", 2, t, &retry), 0);
 	/* A clock that goes back adds nothing. */
 	assert_int_equal(ratelimit__take(rl, x, 4, t, &retry), -EAGAIN);
 	/* An hour later the bucket is full again, no more than burst. */
