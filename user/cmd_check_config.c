@@ -108,6 +108,7 @@ int cmd_check_config(int argc, char **argv)
 		config__free(&cfg);
 		return 1;
 	}
+	cmd__web_config_path(&cfg, file);
 	if (!web && cfg.web_config_file[0])
 		web = cfg.web_config_file;
 	if (web && check_web(web)) {

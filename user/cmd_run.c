@@ -216,6 +216,7 @@ int cmd_run(int argc, char **argv)
 	webconfig__defaults(&web);
 	if (cmd__load_config(&cfg, config_path))
 		return 1;
+	cmd__web_config_path(&cfg, config_path);
 	if (web_file)
 		snprintf(cfg.web_config_file, sizeof(cfg.web_config_file), "%s", web_file);
 	if (listen)
