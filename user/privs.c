@@ -84,6 +84,9 @@ int privs__drop(const struct privs_need *need, char *kept, size_t keptlen, char 
 	if (CAP_AMBIENT_SUPPORTED())
 		cap_reset_ambient();
 	privs__effective(kept, keptlen);
+	if (!setpcap)
+		snprintf(kept + strlen(kept), keptlen - strlen(kept),
+			 " (bounding set left as it was: no CAP_SETPCAP)");
 out:
 	cap_free(next);
 	cap_free(now);

@@ -27,7 +27,8 @@ struct privs_need {
  * inheritable and ambient sets, and (with CAP_SETPCAP) from the bounding set, so that no
  * program the daemon runs gets them back. Capabilities are per thread: call it before any
  * thread is created, and threads started later inherit the result. A capability that is not
- * permitted now is not kept. kept gets the names of those kept ("cap_sys_ptrace" or "none").
+ * permitted now is not kept. kept gets the names of those kept ("cap_sys_ptrace" or "none"),
+ * with a note when the bounding set could not be changed.
  * Returns 0, or -errno with one line in err.
  */
 int privs__drop(const struct privs_need *need, char *kept, size_t keptlen, char *err,
