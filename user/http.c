@@ -6,6 +6,7 @@
  * of the series store: /api/v1/series, /api/v1/query_range, /api/v1/agents. Every error is
  * the JSON document of api__error() with its status code.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
@@ -39,6 +40,12 @@
 #define INDEX_MARK "<!--agents-->"
 #include "store.h"
 
+/* Why admit() refused a request, for the log. */
+enum refused { REFUSED_RATE, REFUSED_LOGINS, REFUSED_CREDENTIALS, REFUSED_SCOPE, REFUSED_MAX };
+
+/* At most one log line of refused requests per this many seconds. */
+#define REFUSED_LOG_S 60
+
 struct http {
 	struct MHD_Daemon *mhd;
 	struct snapshot_slot *slot; /* NULL until attached */
@@ -53,6 +60,10 @@ struct http {
 	struct web_config *web; /* NULL: no authentication, no rate limit, plain HTTP */
 	struct ratelimit *rl; /* NULL: no rate limit */
 	struct ratelimit *failures; /* wrong credentials per client; NULL without auth */
+	/* Requests refused since the last log line, by why; the server's thread only. */
+	unsigned refused[REFUSED_MAX];
+	char refused_from[INET6_ADDRSTRLEN]; /* the last refused client */
+	__u64 refused_logged_ns;
 };
 
 int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
@@ -878,6 +889,34 @@ static enum MHD_Result respond_unauthorized(struct http *h, struct MHD_Connectio
 }
 
 /*
+ * Counts a refusal and, at most once a minute, logs what was refused since the last line:
+ * a client held back or guessing shows in the log without one line per request.
+ */
+static void refuse(struct http *h, struct MHD_Connection *c, enum refused why, __u64 now)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	h->refused[why]++;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, h->refused_from,
+			  sizeof(h->refused_from));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, h->refused_from,
+			  sizeof(h->refused_from));
+	if (h->refused_logged_ns && now - h->refused_logged_ns < REFUSED_LOG_S * 1000000000ULL)
+		return;
+	pr_warn("http: refused %u requests over the rate limit, %u after too many wrong "
+		"credentials, %u without right credentials, %u without the scope; the last from %s",
+		h->refused[REFUSED_RATE], h->refused[REFUSED_LOGINS],
+		h->refused[REFUSED_CREDENTIALS], h->refused[REFUSED_SCOPE],
+		h->refused_from[0] ? h->refused_from : "a served socket");
+	memset(h->refused, 0, sizeof(h->refused));
+	h->refused_logged_ns = now;
+}
+
+/*
  * The checks every request passes before its route: the rate limit of its client address,
  * then credentials for the scope the route needs. MHD_YES when it may go on (*answered
  * false), else the answer queued.
@@ -896,6 +935,7 @@ static enum MHD_Result admit(struct http *h, struct MHD_Connection *c, const str
 	*answered = false;
 	if (h->rl && ratelimit__take(h->rl, key, klen, now, &retry) == -EAGAIN) {
 		*answered = true;
+		refuse(h, c, REFUSED_RATE, now);
 		return respond_limited(c, retry, false);
 	}
 	if (!webconfig__auth_on(h->web))
@@ -907,13 +947,18 @@ static enum MHD_Result admit(struct http *h, struct MHD_Connection *c, const str
 		return MHD_YES;
 	*answered = true;
 	auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	if (auth && h->failures && ratelimit__peek(h->failures, key, klen, now, &retry) == -EAGAIN)
+	if (auth && h->failures &&
+	    ratelimit__peek(h->failures, key, klen, now, &retry) == -EAGAIN) {
+		refuse(h, c, REFUSED_LOGINS, now);
 		return respond_limited(c, retry, true);
+	}
 	scopes = webconfig__authorize(h->web, auth, &who);
 	if (scopes < 0) {
 		/* Only wrong credentials count: a browser's first request has none. */
 		if (auth && h->failures)
 			ratelimit__take(h->failures, key, klen, now, &retry);
+		if (auth)
+			refuse(h, c, REFUSED_CREDENTIALS, now);
 		return respond_unauthorized(h, c, auth != NULL);
 	}
 	if (!(scopes & (need | WEB_SCOPE_ADMIN))) {
@@ -921,6 +966,7 @@ static enum MHD_Result admit(struct http *h, struct MHD_Connection *c, const str
 			 who ? who : "this token",
 			 webconfig__scope_names(scopes, have, sizeof(have)),
 			 webconfig__scope_names(need, want, sizeof(want)));
+		refuse(h, c, REFUSED_SCOPE, now);
 		return respond_error(c, MHD_HTTP_FORBIDDEN, msg);
 	}
 	*answered = false;

@@ -13,7 +13,7 @@ set -u
 checks=("check-config and run refuse a bad web configuration with one line naming file, line and fix"
 	"HTTPS answers with the certificate made by openssl; plain HTTP on that port gets no answer"
 	"without credentials /metrics is 401 with WWW-Authenticate, /healthz stays open"
-	"basic auth: the right password gets /metrics, a wrong one 401"
+	"basic auth: the right password gets /metrics, a wrong one 401 and a log line"
 	"a read token reads the API and the event stream but gets 403 on POST and DELETE of silences"
 	"an ack token creates and expires a silence"
 	"wrong passwords: 5 from one address get 401, then 429 before any bcrypt; other addresses still log in"
@@ -117,7 +117,11 @@ ok $? "${checks[2]}"
 # 4: basic auth.
 c -u alice:s3cret $url/metrics >"$work/metrics"
 code=$(c -u alice:wrong -o /dev/null -w '%{http_code}' $url/metrics)
-grep -q '^swarmwatch_collector_ticks_total ' "$work/metrics" && [ "$code" = 401 ]
+sleep 0.2
+grep 'http: refused' "$work/swarmwatch.log" | sed 's/^/# /'
+grep -q '^swarmwatch_collector_ticks_total ' "$work/metrics" && [ "$code" = 401 ] &&
+	grep -q 'http: refused .* 1 without right credentials, .* the last from 127.0.0.1$' \
+		"$work/swarmwatch.log"
 ok $? "${checks[3]}"
 
 # 5, 6: scopes.
