@@ -109,6 +109,13 @@ static void log_collectors(struct kernel *k)
 	pr_info("collectors up: %s%s%s%s", up, down[0] ? "; off: " : "", down, "");
 }
 
+/* Whether ADDR:PORT names a loopback address only. */
+static bool loopback(const char *listen)
+{
+	return !strncmp(listen, "127.", 4) || !strncmp(listen, "[::1]:", 6) ||
+	       !strncmp(listen, "localhost:", 10);
+}
+
 /* The series store as configured; its disk errors are its own to count and retry. */
 static struct store *open_store(const struct config *cfg)
 {
@@ -339,6 +346,11 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	log_collectors(k);
+	if (!webconfig__auth_on(&web) && !loopback(cfg.listen))
+		pr_warn("listening on %s without authentication: anyone who reaches it reads every "
+			"agent's figures and can silence alerts (listen on 127.0.0.1, or give "
+			"--web.config.file)",
+			cfg.listen);
 	pr_info("version " SW_VERSION " serving %s://%s/metrics%s, tick %.3gs, pins in %s",
 		web.cert_pem ? "https" : "http", cfg.listen,
 		webconfig__auth_on(&web) ? (web.metrics_auth ? " (authentication required)"
