@@ -4,7 +4,7 @@
  * /api/v1/anomalies, /api/v1/alerts (and POST .../{id}/ack), /api/v1/silences (GET, POST,
  * DELETE /{id}), /api/v1/stream (stream.c), the dashboard's files (web.h), and the history
  * of the series store: /api/v1/series, /api/v1/query_range, /api/v1/agents. Every error is
- * the JSON document of api__error() with its status code.
+ * the JSON document of api__error() with its status code in it and on the response.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -211,7 +211,7 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, const char *text)
 /* The one error convention: {"status": "error", "error": message} with the status code. */
 static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *message)
 {
-	char *body = api__error(message);
+	char *body = api__error(status, message);
 
 	if (!body)
 		return MHD_NO;
@@ -222,7 +222,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 static enum MHD_Result respond_not_allowed(struct MHD_Connection *c, const char *allow,
 					   const char *message)
 {
-	char *body = api__error(message);
+	char *body = api__error(MHD_HTTP_METHOD_NOT_ALLOWED, message);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
@@ -844,7 +844,7 @@ static enum MHD_Result respond_limited(struct MHD_Connection *c, unsigned retry_
 			 "too many requests from this address: retry in %u s (rate_limit in the "
 			 "web configuration)",
 			 retry_s);
-	body = api__error(msg);
+	body = api__error(MHD_HTTP_TOO_MANY_REQUESTS, msg);
 	if (!body)
 		return MHD_NO;
 	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -867,7 +867,8 @@ static enum MHD_Result respond_unauthorized(struct http *h, struct MHD_Connectio
 	enum MHD_Result ret;
 	char *body;
 
-	body = api__error(given ? "unauthorized: wrong credentials"
+	body = api__error(MHD_HTTP_UNAUTHORIZED,
+			  given ? "unauthorized: wrong credentials"
 				: "unauthorized: this endpoint needs credentials (basic auth or "
 				  "Authorization: Bearer TOKEN)");
 	if (!body)
