@@ -208,7 +208,7 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, const char *text)
 	return respond(c, MHD_HTTP_OK, "text/plain; charset=utf-8", body, strlen(body), 0);
 }
 
-/* The one error convention: {"status": "error", "error": message} with the status code. */
+/* The one error convention: {"status": "error", "code": status, "error": message}, with status. */
 static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *message)
 {
 	char *body = api__error(status, message);
