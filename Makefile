@@ -20,7 +20,8 @@ endif
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
 	  -DSW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
-LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lsqlite3 -lcurl -lcrypto -lncursesw -lm -lpthread
+LDLIBS := -lbpf -lelf -lz -ljansson -lmicrohttpd -lsqlite3 -lcurl -lcrypto -lyaml -lcrypt -lcap \
+	  -lncursesw -lm -lpthread
 # The privileged tests' own binaries stay unsanitized: their children are the
 # measured workload, and the sanitizer runtime would add processes and syscalls.
 HELPER_CFLAGS := $(CFLAGS)
@@ -113,7 +114,9 @@ test_catalog_MODS := $(CATALOG_MODS)
 test_config_MODS := config num syscalls alert notify log $(TEXT_MODS)
 test_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 test_gorilla_MODS := gorilla
-test_http_MODS := http stream web web_assets num collector snapshot kernel identity config log api \
+test_webconfig_MODS := webconfig ratelimit
+test_routes_MODS := http webconfig ratelimit stream web web_assets num snapshot api config alert notify log $(METRICS_MODS)
+test_http_MODS := http webconfig ratelimit stream web web_assets num collector snapshot kernel identity config log api \
 	alert notify $(METRICS_MODS)
 test_identity_MODS := identity config num log syscalls alert notify $(TEXT_MODS)
 test_log2_MODS :=
@@ -136,10 +139,11 @@ fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 fuzz_elf_MODS := tls kernel config num syscalls log alert notify $(TEXT_MODS)
 fuzz_gorilla_MODS := gorilla
 fuzz_rule_MODS := alert
-fuzz_http_MODS := http stream web web_assets num snapshot api config alert notify log $(METRICS_MODS)
+fuzz_http_MODS := http webconfig ratelimit stream web web_assets num snapshot api config alert notify log $(METRICS_MODS)
 fuzz_http_server_MODS := $(fuzz_http_MODS)
 fuzz_sniff_MODS :=
 fuzz_text_MODS := prom rates $(TEXT_MODS)
+fuzz_webconfig_MODS := webconfig
 mods_of = $(if $(filter undefined,$(origin $(1)_MODS)),$(LIB_OBJS),$(patsubst %,$(BUILD)/user/%.o,$(sort $($(1)_MODS))))
 
 .SECONDEXPANSION:

@@ -390,9 +390,10 @@ char *api__silence_created(uint64_t id)
 	return text;
 }
 
-char *api__error(const char *message)
+char *api__error(unsigned code, const char *message)
 {
-	json_t *o = json_pack("{s:s, s:s}", "status", "error", "error", message);
+	json_t *o = json_pack("{s:s, s:I, s:s}", "status", "error", "code", (json_int_t)code,
+			      "error", message);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);

@@ -25,10 +25,11 @@ struct store_query;
 void api__rfc3339(double t, char *buf, size_t len);
 
 /*
- * api__error - the one error document of every endpoint: {"status": "error", "error": message}.
- * The HTTP status code says which error it is; message is one line for a person to read.
+ * api__error - the one error document of every endpoint:
+ * {"status": "error", "code": code, "error": message}. code is the HTTP status code it is sent
+ * with (a program tells errors apart by it); message is one line for a person to read.
  */
-char *api__error(const char *message);
+char *api__error(unsigned code, const char *message);
 
 /*
  * api__anomalies - GET /api/v1/anomalies for view v: {"time", "threshold", "current": [...],

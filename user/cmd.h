@@ -9,6 +9,13 @@
 
 struct config;
 
+/*
+ * Makes the configuration's web_config_file, when relative, relative to the directory of
+ * config_path (the file that named it; NULL: the current directory). Returns 0, or -ENAMETOOLONG
+ * with the name left as it was.
+ */
+int cmd__web_config_path(struct config *c, const char *config_path);
+
 /* `swarmwatch run`: load, tag, then tick until SIGINT or SIGTERM. */
 int cmd_run(int argc, char **argv);
 

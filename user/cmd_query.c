@@ -35,7 +35,10 @@ static void query_usage(FILE *f)
 		   "  -S, --step DURATION      e.g. 15s, 1m (default: about 300 points)\n"
 		   "  -r, --rate               counters as per-second rates\n"
 		   "  -j, --json               print the API's JSON as it came\n"
-		   "  -h, --help               this text\n");
+		   "  -h, --help               this text\n"
+		   "\n"
+		   "SWARMWATCH_TOKEN in the environment is sent as a bearer token (a daemon with\n"
+		   "a web configuration; plain HTTP only).\n");
 }
 
 /* Appends s to b, percent-encoding what a query string cannot hold as it is. */
@@ -98,7 +101,11 @@ static int http_get(const char *url, const char *path, char **body)
 		return -ECONNREFUSED;
 	}
 	buf__init(&resp);
-	buf__printf(&resp, "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n", path, host);
+	buf__printf(&resp, "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n", path, host);
+	/* A daemon with a web configuration: a bearer token with the read scope. */
+	if (getenv("SWARMWATCH_TOKEN") && getenv("SWARMWATCH_TOKEN")[0])
+		buf__printf(&resp, "Authorization: Bearer %s\r\n", getenv("SWARMWATCH_TOKEN"));
+	buf__puts(&resp, "\r\n");
 	if (resp.failed || write(fd, resp.data, resp.len) != (ssize_t)resp.len) {
 		fprintf(stderr, "swarmwatch: error: query: sending to %s failed\n", url);
 		goto out;

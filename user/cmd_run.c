@@ -18,10 +18,12 @@
 #include "ingest.h"
 #include "kernel.h"
 #include "log.h"
+#include "privs.h"
 #include "store.h"
 #include "sockscan.h"
 #include "tick.h"
 #include "tls.h"
+#include "webconfig.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -36,7 +38,7 @@ static void run_usage(FILE *f)
 	fprintf(f,
 		"usage: swarmwatch run [--config FILE] [--listen ADDR:PORT] [--interval DURATION]\n"
 		"                      [--pin-path DIR] [--state-dir DIR] [--webhook URL] [-v]\n"
-		"                      [--unpin]\n"
+		"                      [--web.config.file FILE] [--unpin]\n"
 		"\n"
 		"Watches the agents on this host through eBPF and serves Prometheus metrics.\n"
 		"\n"
@@ -49,6 +51,9 @@ static void run_usage(FILE *f)
 		"                           are kept (default /var/lib/swarmwatch; \"\" keeps them in\n"
 		"                           memory)\n"
 		"  -w, --webhook URL        send every alert to URL (Alertmanager webhook v4 body)\n"
+		"      --web.config.file FILE\n"
+		"                           TLS, basic auth, bearer tokens and rate limit of the\n"
+		"                           HTTP endpoints (YAML, as Prometheus' exporters)\n"
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
 		"  -h, --help               this text\n");
@@ -104,6 +109,13 @@ static void log_collectors(struct kernel *k)
 	pr_info("collectors up: %s%s%s%s", up, down[0] ? "; off: " : "", down, "");
 }
 
+/* Whether ADDR:PORT names a loopback address only. */
+static bool loopback(const char *listen)
+{
+	return !strncmp(listen, "127.", 4) || !strncmp(listen, "[::1]:", 6) ||
+	       !strncmp(listen, "localhost:", 10);
+}
+
 /* The series store as configured; its disk errors are its own to count and retry. */
 static struct store *open_store(const struct config *cfg)
 {
@@ -141,6 +153,7 @@ int cmd_run(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"unpin", no_argument, NULL, 'U'},
 		{"webhook", required_argument, NULL, 'w'},
+		{"web.config.file", required_argument, NULL, 'W'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -148,7 +161,9 @@ int cmd_run(int argc, char **argv)
 	const char *config_path = NULL, *listen = NULL, *interval = NULL, *pin_path = NULL;
 	const char *state_dir = NULL;
 	struct store *store = NULL;
-	const char *webhook = NULL;
+	const char *webhook = NULL, *web_file = NULL;
+	struct web_config web;
+	struct privs_need need;
 	struct tick *tick = NULL;
 	struct identity *id = NULL;
 	struct handlers handlers;
@@ -187,6 +202,9 @@ int cmd_run(int argc, char **argv)
 		case 'w':
 			webhook = optarg;
 			break;
+		case 'W':
+			web_file = optarg;
+			break;
 		case 'v':
 			log__set_level(LOG_DEBUG);
 			break;
@@ -202,8 +220,12 @@ int cmd_run(int argc, char **argv)
 		pr_err("run: unexpected argument \"%s\" (see swarmwatch run --help)", argv[optind]);
 		return 2;
 	}
+	webconfig__defaults(&web);
 	if (cmd__load_config(&cfg, config_path))
 		return 1;
+	cmd__web_config_path(&cfg, config_path);
+	if (web_file)
+		snprintf(cfg.web_config_file, sizeof(cfg.web_config_file), "%s", web_file);
 	if (listen)
 		snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen);
 	if (pin_path) {
@@ -261,8 +283,13 @@ int cmd_run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (cfg.web_config_file[0] &&
+	    webconfig__load(&web, cfg.web_config_file, err, sizeof(err))) {
+		pr_err("%s", err);
+		goto out;
+	}
 	/* Bind first: a busy port should fail before anything touches the kernel. */
-	h = http__start(cfg.listen, cfg.interval_ns, err, sizeof(err));
+	h = http__new(cfg.listen, cfg.interval_ns, &web, err, sizeof(err));
 	if (!h) {
 		pr_err("%s", err);
 		goto out;
@@ -284,6 +311,19 @@ int cmd_run(int argc, char **argv)
 	if (kernel__collector_up(k, COLLECTOR_NET))
 		sockscan__adopt(&maps, k);
 	tls__scan(tls);
+	/*
+	 * Everything that needs privileges at start is done: drop what the daemon does not use
+	 * from now on, before any thread starts (capabilities are per thread; later threads
+	 * inherit this one's).
+	 */
+	need = (struct privs_need){
+		.exec_classify = true, .tls = tls != NULL, .tls_perf = tls__perf_events(tls)};
+	if (privs__drop(&need, err + 256, sizeof(err) - 256, err, 256)) {
+		pr_err("%s", err);
+		goto out;
+	}
+	pr_info("capabilities kept: %s; every other one dropped", err + 256);
+	tls__start(tls);
 	store = open_store(&cfg);
 	if (!store)
 		goto out;
@@ -309,9 +349,23 @@ int cmd_run(int argc, char **argv)
 			tick__attach_statsd(tick, statsd);
 	}
 	http__attach(h, tick__slot(tick));
+	if (http__run(h, err, sizeof(err))) {
+		pr_err("%s", err);
+		goto out;
+	}
 	log_collectors(k);
-	pr_info("version " SW_VERSION " serving http://%s/metrics, tick %.3gs, pins in %s",
-		cfg.listen, cfg.interval_ns / 1e9, cfg.pin_path);
+	if (!webconfig__auth_on(&web) && !loopback(cfg.listen))
+		pr_warn("listening on %s without authentication: anyone who reaches it reads every "
+			"agent's figures and can silence alerts (listen on 127.0.0.1, or give "
+			"--web.config.file)",
+			cfg.listen);
+	pr_info("version " SW_VERSION " serving %s://%s/metrics%s, tick %.3gs, pins in %s",
+		web.cert_pem ? "https" : "http", cfg.listen,
+		webconfig__auth_on(&web) ? (web.metrics_auth ? " (authentication required)"
+							     : " (authentication required but on "
+							       "/metrics and /healthz)")
+					 : " (no authentication: see --web.config.file)",
+		cfg.interval_ns / 1e9, cfg.pin_path);
 	next = clock__mono_ns();
 	while (!stopping) {
 		__u64 now = clock__mono_ns();
@@ -338,5 +392,6 @@ out:
 	kernel__close(k);
 	identity__free(id);
 	config__free(&cfg);
+	webconfig__free(&web);
 	return ret;
 }

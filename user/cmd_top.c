@@ -458,6 +458,13 @@ static CURL *connect_stream(struct top *t, char *url, CURLM *m)
 	curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "swarmwatch-top/" SW_VERSION);
+	/* A daemon with a web configuration: its token and the CA of its certificate. */
+	if (getenv("SWARMWATCH_TOKEN") && getenv("SWARMWATCH_TOKEN")[0]) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+		curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, getenv("SWARMWATCH_TOKEN"));
+	}
+	if (getenv("SWARMWATCH_CACERT") && getenv("SWARMWATCH_CACERT")[0])
+		curl_easy_setopt(e, CURLOPT_CAINFO, getenv("SWARMWATCH_CACERT"));
 	t->evlen = 0;
 	curl_multi_add_handle(m, e);
 	return e;
@@ -468,7 +475,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: swarmwatch top [--url URL]\n\n"
 		   "A live terminal view of the agents from a running swarmwatch (its\n"
 		   "/api/v1/stream), local or remote.\n\n"
-		   "  --url URL   the daemon (default http://127.0.0.1:7979)\n\n"
+		   "  --url URL   the daemon (default http://127.0.0.1:7979; https:// too)\n\n"
+		   "Environment: SWARMWATCH_TOKEN, a bearer token with the read scope;\n"
+		   "SWARMWATCH_CACERT, the CA file of the daemon's certificate.\n\n"
 		   "Keys: 1-9 sort by that column (again: r reverses), / filter by name,\n"
 		   "up/down and Enter open an agent with its upstreams, Esc back, q quit.\n");
 }

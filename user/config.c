@@ -1478,10 +1478,10 @@ static void defaults(struct config *c)
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"listen",    "interval",      "pin_path",  "max_agents", "identity",
-		"syscalls",  "collectors",    "bpf_stats", "anomaly",	 "agent_retention",
-		"upstreams", "top_upstreams", "tls",	   "store",	 "statsd",
-		"alerts",    "receivers",     "notify",	   NULL};
+		"listen",    "interval",      "pin_path",  "max_agents",      "identity",
+		"syscalls",  "collectors",    "bpf_stats", "anomaly",	      "agent_retention",
+		"upstreams", "top_upstreams", "tls",	   "store",	      "statsd",
+		"alerts",    "receivers",     "notify",	   "web_config_file", NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -1517,6 +1517,18 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 			goto out;
 		}
 		snprintf(c->listen, sizeof(c->listen), "%s", s);
+	}
+	ret = get_string(&p, root, "web_config_file", &s);
+	if (ret < 0)
+		goto out;
+	if (ret) {
+		if (strlen(s) >= sizeof(c->web_config_file)) {
+			ret = fail_at(&p, "web_config_file",
+				      "\"web_config_file\" is longer than %zu characters",
+				      sizeof(c->web_config_file) - 1);
+			goto out;
+		}
+		snprintf(c->web_config_file, sizeof(c->web_config_file), "%s", s);
 	}
 	ret = get_duration(&p, root, "interval", 10000000ULL, 3600000000000ULL,
 			   "from 10ms to 1h (\"1s\")", &c->interval_ns);

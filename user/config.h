@@ -42,6 +42,7 @@ struct upstream {
 struct config {
 	char *origin; /* file name, or "built-in defaults" */
 	char listen[128]; /* ADDR:PORT for the HTTP server */
+	char web_config_file[256]; /* TLS and authentication (webconfig.h); "" for none */
 	__u64 interval_ns; /* collector tick */
 	char pin_path[256]; /* bpffs directory for pinned maps */
 	__u32 max_agents; /* agents beyond fold into "other" */

@@ -4,8 +4,9 @@
  * /api/v1/anomalies, /api/v1/alerts (and POST .../{id}/ack), /api/v1/silences (GET, POST,
  * DELETE /{id}), /api/v1/stream (stream.c), the dashboard's files (web.h), and the history
  * of the series store: /api/v1/series, /api/v1/query_range, /api/v1/agents. Every error is
- * the JSON document of api__error() with its status code.
+ * the JSON document of api__error() with its status code in it and on the response.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
@@ -22,6 +23,7 @@
 
 #include "api.h"
 #include "catalog.h"
+#include "clock.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -30,11 +32,19 @@
 #include "prom.h"
 #include "stream.h"
 #include "text.h"
+#include "ratelimit.h"
 #include "web.h"
+#include "webconfig.h"
 
 /* Where index.html takes the server-rendered rows of the agents table. */
 #define INDEX_MARK "<!--agents-->"
 #include "store.h"
+
+/* Why admit() refused a request, for the log. */
+enum refused { REFUSED_RATE, REFUSED_LOGINS, REFUSED_CREDENTIALS, REFUSED_SCOPE, REFUSED_MAX };
+
+/* At most one log line of refused requests per this many seconds. */
+#define REFUSED_LOG_S 60
 
 struct http {
 	struct MHD_Daemon *mhd;
@@ -46,6 +56,14 @@ struct http {
 	struct stream *stream; /* NULL until attached */
 	__u64 interval_ns;
 	int fd;
+	char listen[128]; /* for messages; "" when serving fds */
+	struct web_config *web; /* NULL: no authentication, no rate limit, plain HTTP */
+	struct ratelimit *rl; /* NULL: no rate limit */
+	struct ratelimit *failures; /* wrong credentials per client; NULL without auth */
+	/* Requests refused since the last log line, by why; the server's thread only. */
+	unsigned refused[REFUSED_MAX];
+	char refused_from[INET6_ADDRSTRLEN]; /* the last refused client */
+	__u64 refused_logged_ns;
 };
 
 int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
@@ -190,10 +208,10 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, const char *text)
 	return respond(c, MHD_HTTP_OK, "text/plain; charset=utf-8", body, strlen(body), 0);
 }
 
-/* The one error convention: {"status": "error", "error": message} with the status code. */
+/* The one error convention: {"status": "error", "code": status, "error": message}, with status. */
 static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *message)
 {
-	char *body = api__error(message);
+	char *body = api__error(status, message);
 
 	if (!body)
 		return MHD_NO;
@@ -204,7 +222,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 static enum MHD_Result respond_not_allowed(struct MHD_Connection *c, const char *allow,
 					   const char *message)
 {
-	char *body = api__error(message);
+	char *body = api__error(MHD_HTTP_METHOD_NOT_ALLOWED, message);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
@@ -703,31 +721,47 @@ static enum MHD_Result serve_stream(struct http *h, struct MHD_Connection *c, co
 typedef enum MHD_Result (*serve_fn)(struct http *h, struct MHD_Connection *c, const char *url,
 				    const char *in);
 
-/* Every endpoint; each answers GET and HEAD (MHD leaves out the body of a HEAD). */
+/*
+ * Every endpoint; each answers GET and HEAD (MHD leaves out the body of a HEAD). docs/openapi.yaml
+ * describes each one, and a test checks that it lists exactly these (http__routes()).
+ */
 static const struct route {
 	const char *path;
 	const char *method; /* "GET" (HEAD too), "POST" or "DELETE" */
 	serve_fn serve;
 	bool prefix; /* path is a prefix of the URL */
+	unsigned scope; /* what a request needs once auth is on (enum web_scope) */
 } routes[] = {
-	{"/", "GET", serve_index, false},
-	{"/metrics", "GET", serve_metrics, false},
-	{"/healthz", "GET", serve_health, false},
-	{"/api/v1/anomalies", "GET", serve_anomalies, false},
-	{"/api/v1/series", "GET", serve_series, false},
-	{"/api/v1/query_range", "GET", serve_query_range, false},
-	{"/api/v1/agents", "GET", serve_agents, false},
-	{"/api/v1/alerts", "GET", serve_alerts, false},
-	{"/api/v1/alerts/", "POST", serve_ack, true},
-	{"/api/v1/silences", "GET", serve_silences, false},
-	{"/api/v1/silences", "POST", serve_silence_add, false},
-	{"/api/v1/silences/", "DELETE", serve_silence_expire, true},
-	{"/api/v1/stream", "GET", serve_stream, false},
-	{"/app.js", "GET", serve_app_js, false},
-	{"/app.css", "GET", serve_app_css, false},
-	{"/uplot.js", "GET", serve_uplot_js, false},
-	{"/uplot.css", "GET", serve_uplot_css, false},
+	{"/", "GET", serve_index, false, WEB_SCOPE_READ},
+	{"/metrics", "GET", serve_metrics, false, WEB_SCOPE_READ}, /* unless metrics_auth: false */
+	{"/healthz", "GET", serve_health, false, WEB_SCOPE_NONE},
+	{"/api/v1/anomalies", "GET", serve_anomalies, false, WEB_SCOPE_READ},
+	{"/api/v1/series", "GET", serve_series, false, WEB_SCOPE_READ},
+	{"/api/v1/query_range", "GET", serve_query_range, false, WEB_SCOPE_READ},
+	{"/api/v1/agents", "GET", serve_agents, false, WEB_SCOPE_READ},
+	{"/api/v1/alerts", "GET", serve_alerts, false, WEB_SCOPE_READ},
+	{"/api/v1/alerts/", "POST", serve_ack, true, WEB_SCOPE_ACK},
+	{"/api/v1/silences", "GET", serve_silences, false, WEB_SCOPE_READ},
+	{"/api/v1/silences", "POST", serve_silence_add, false, WEB_SCOPE_ACK},
+	{"/api/v1/silences/", "DELETE", serve_silence_expire, true, WEB_SCOPE_ACK},
+	{"/api/v1/stream", "GET", serve_stream, false, WEB_SCOPE_READ},
+	{"/app.js", "GET", serve_app_js, false, WEB_SCOPE_READ},
+	{"/app.css", "GET", serve_app_css, false, WEB_SCOPE_READ},
+	{"/uplot.js", "GET", serve_uplot_js, false, WEB_SCOPE_READ},
+	{"/uplot.css", "GET", serve_uplot_css, false, WEB_SCOPE_READ},
 };
+
+size_t http__routes(struct http_route *out, size_t cap)
+{
+	size_t i, n = sizeof(routes) / sizeof(routes[0]);
+
+	for (i = 0; i < n && i < cap; i++)
+		out[i] = (struct http_route){.path = routes[i].path,
+					     .method = routes[i].method,
+					     .prefix = routes[i].prefix,
+					     .scope = routes[i].scope};
+	return n;
+}
 
 /* Largest request body read (POST /api/v1/silences). */
 #define BODY_MAX 16384
@@ -769,15 +803,196 @@ static const struct route *route_find(const char *url, const char *method, char 
 	return NULL;
 }
 
+/* The rate limiter's key of a client: its IPv4 address, or the /64 of its IPv6 address. */
+static size_t client_key(struct MHD_Connection *c, unsigned char key[16])
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		const unsigned char *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+		if (!memcmp(a, mapped, 12)) {
+			memcpy(key, a + 12, 4);
+			return 4;
+		}
+		memcpy(key, a, 8);
+		return 8;
+	}
+	memset(key, 0, 4);
+	return 4;
+}
+
+static enum MHD_Result respond_limited(struct MHD_Connection *c, unsigned retry_s, bool login)
+{
+	char msg[160], after[16];
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *body;
+
+	if (login)
+		snprintf(msg, sizeof(msg),
+			 "too many wrong credentials from this address: retry in %u s", retry_s);
+	else
+		snprintf(msg, sizeof(msg),
+			 "too many requests from this address: retry in %u s (rate_limit in the "
+			 "web configuration)",
+			 retry_s);
+	body = api__error(MHD_HTTP_TOO_MANY_REQUESTS, msg);
+	if (!body)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	snprintf(after, sizeof(after), "%u", retry_s);
+	MHD_add_response_header(r, "Content-Type", API_CONTENT_TYPE);
+	MHD_add_response_header(r, "Retry-After", after);
+	ret = MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* 401 with the schemes the configuration takes, so that a browser asks for a password. */
+static enum MHD_Result respond_unauthorized(struct http *h, struct MHD_Connection *c, bool given)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *body;
+
+	body = api__error(MHD_HTTP_UNAUTHORIZED,
+			  given ? "unauthorized: wrong credentials"
+				: "unauthorized: this endpoint needs credentials (basic auth or "
+				  "Authorization: Bearer TOKEN)");
+	if (!body)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", API_CONTENT_TYPE);
+	if (h->web->nusers)
+		MHD_add_response_header(r, "WWW-Authenticate",
+					"Basic realm=\"swarmwatch\", charset=\"UTF-8\"");
+	if (h->web->ntokens)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"swarmwatch\"");
+	ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * Counts a refusal and, at most once a minute, logs what was refused since the last line:
+ * a client held back or guessing shows in the log without one line per request.
+ */
+static void refuse(struct http *h, struct MHD_Connection *c, enum refused why, __u64 now)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	h->refused[why]++;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, h->refused_from,
+			  sizeof(h->refused_from));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, h->refused_from,
+			  sizeof(h->refused_from));
+	if (h->refused_logged_ns && now - h->refused_logged_ns < REFUSED_LOG_S * 1000000000ULL)
+		return;
+	pr_warn("http: refused %u requests over the rate limit, %u after too many wrong "
+		"credentials, %u without right credentials, %u without the scope; the last from %s",
+		h->refused[REFUSED_RATE], h->refused[REFUSED_LOGINS],
+		h->refused[REFUSED_CREDENTIALS], h->refused[REFUSED_SCOPE],
+		h->refused_from[0] ? h->refused_from : "a served socket");
+	memset(h->refused, 0, sizeof(h->refused));
+	h->refused_logged_ns = now;
+}
+
+/*
+ * The checks every request passes before its route: the rate limit of its client address,
+ * then credentials for the scope the route needs. MHD_YES when it may go on (*answered
+ * false), else the answer queued.
+ */
+static enum MHD_Result admit(struct http *h, struct MHD_Connection *c, const struct route *r,
+			     bool *answered)
+{
+	unsigned char key[16];
+	const char *who = NULL, *auth;
+	unsigned retry, need;
+	char msg[200], have[32], want[32];
+	size_t klen = client_key(c, key);
+	__u64 now = clock__mono_ns();
+	int scopes;
+
+	*answered = false;
+	if (h->rl && ratelimit__take(h->rl, key, klen, now, &retry) == -EAGAIN) {
+		*answered = true;
+		refuse(h, c, REFUSED_RATE, now);
+		return respond_limited(c, retry, false);
+	}
+	if (!webconfig__auth_on(h->web))
+		return MHD_YES;
+	need = r ? r->scope : WEB_SCOPE_READ;
+	if (r && r->serve == serve_metrics && !h->web->metrics_auth)
+		need = WEB_SCOPE_NONE;
+	if (need == WEB_SCOPE_NONE)
+		return MHD_YES;
+	*answered = true;
+	auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (auth && h->failures &&
+	    ratelimit__peek(h->failures, key, klen, now, &retry) == -EAGAIN) {
+		refuse(h, c, REFUSED_LOGINS, now);
+		return respond_limited(c, retry, true);
+	}
+	scopes = webconfig__authorize(h->web, auth, &who);
+	if (scopes < 0) {
+		/* Only wrong credentials count: a browser's first request has none. */
+		if (auth && h->failures)
+			ratelimit__take(h->failures, key, klen, now, &retry);
+		if (auth)
+			refuse(h, c, REFUSED_CREDENTIALS, now);
+		return respond_unauthorized(h, c, auth != NULL);
+	}
+	if (!(scopes & (need | WEB_SCOPE_ADMIN))) {
+		snprintf(msg, sizeof(msg), "forbidden: %.63s has the scopes %s; this needs %s",
+			 who ? who : "this token",
+			 webconfig__scope_names(scopes, have, sizeof(have)),
+			 webconfig__scope_names(need, want, sizeof(want)));
+		refuse(h, c, REFUSED_SCOPE, now);
+		return respond_error(c, MHD_HTTP_FORBIDDEN, msg);
+	}
+	*answered = false;
+	return MHD_YES;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **req)
 {
 	char msg[200], allow[64];
 	const struct route *r = route_find(url, method, allow, sizeof(allow));
+	struct http *h = cls;
 	struct reqbuf *b;
+	enum MHD_Result ret;
+	bool answered;
 
 	(void)version;
+	if (!*req) {
+		ret = admit(h, c, r, &answered);
+		if (answered || ret != MHD_YES) {
+			*upload_data_size = 0;
+			return ret;
+		}
+	}
 	if (!r) {
 		*upload_data_size = 0;
 		if (!allow[0]) {
@@ -852,16 +1067,9 @@ void http__attach(struct http *h, struct snapshot_slot *slot)
 	__atomic_store_n(&h->slot, slot, __ATOMIC_RELEASE);
 }
 
-struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t errlen)
+struct http *http__new(const char *addr, __u64 interval_ns, struct web_config *web, char *err,
+		       size_t errlen)
 {
-	struct MHD_OptionItem opts[] = {
-		{MHD_OPTION_CONNECTION_LIMIT, 128, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL},
-		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
-		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL}, /* frees request bodies */
-		{MHD_OPTION_END, 0, NULL}, /* the listening socket, if any */
-		{MHD_OPTION_END, 0, NULL},
-	};
 	struct http *h = calloc(1, sizeof(*h));
 
 	if (!h) {
@@ -869,24 +1077,93 @@ struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t 
 		return NULL;
 	}
 	h->interval_ns = interval_ns;
-	h->fd = addr ? bind_listen(addr, err, errlen) : -1;
-	if (addr && h->fd < 0) {
+	h->web = web;
+	snprintf(h->listen, sizeof(h->listen), "%s", addr ? addr : "");
+	if (web && web->cert_pem && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		snprintf(err, errlen,
+			 "web config %s: tls_server_config is set but this libmicrohttpd has no "
+			 "TLS (install Debian's libmicrohttpd12, built with GnuTLS)",
+			 web->origin ? web->origin : "");
 		free(h);
 		return NULL;
 	}
-	/* Without an address: no listening socket and no thread; see http__serve_fd(). */
-	opts[4].option = addr ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END;
-	opts[4].value = h->fd;
-	h->mhd = MHD_start_daemon(addr ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-						  MHD_ALLOW_SUSPEND_RESUME
-				       : MHD_USE_NO_LISTEN_SOCKET,
-				  0, NULL, NULL, handle, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-	if (!h->mhd) {
-		snprintf(err, errlen, "listen %s: cannot start the HTTP server",
-			 addr ? addr : "(none)");
-		if (h->fd >= 0)
-			close(h->fd);
+	if (web && web->rate > 0) {
+		h->rl = ratelimit__new(web->rate, web->burst, HTTP_RATE_CLIENTS);
+		if (!h->rl) {
+			snprintf(err, errlen, "out of memory");
+			free(h);
+			return NULL;
+		}
+	}
+	if (webconfig__auth_on(web)) {
+		h->failures = ratelimit__new(HTTP_AUTH_FAILURES_PER_S, HTTP_AUTH_FAILURES_BURST,
+					     HTTP_RATE_CLIENTS);
+		if (!h->failures) {
+			snprintf(err, errlen, "out of memory");
+			ratelimit__free(h->rl);
+			free(h);
+			return NULL;
+		}
+	}
+	h->fd = addr ? bind_listen(addr, err, errlen) : -1;
+	if (addr && h->fd < 0) {
+		ratelimit__free(h->failures);
+		ratelimit__free(h->rl);
 		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+int http__run(struct http *h, char *err, size_t errlen)
+{
+	struct MHD_OptionItem opts[12];
+	bool tls = h->web && h->web->cert_pem;
+	unsigned flags;
+	int n = 0;
+
+	opts[n++] =
+		(struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS, NULL};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					    HTTP_MAX_CONNECTIONS_PER_CLIENT, NULL};
+	opts[n++] =
+		(struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
+	/* frees request bodies */
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL};
+	if (h->fd >= 0)
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, h->fd, NULL};
+	if (tls) {
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->web->key_pem};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->web->cert_pem};
+		if (h->web->priorities[0])
+			opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+							    h->web->priorities};
+	}
+	opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	/* Without an address: no listening socket and no thread; see http__serve_fd(). */
+	flags = h->fd >= 0
+			? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
+			: MHD_USE_NO_LISTEN_SOCKET;
+	if (tls)
+		flags |= MHD_USE_TLS;
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_ARRAY, opts,
+				  MHD_OPTION_END);
+	if (!h->mhd) {
+		snprintf(err, errlen, "listen %s: cannot start the HTTP server%s",
+			 h->listen[0] ? h->listen : "(none)",
+			 tls ? " (GnuTLS refused the certificate, key or min_version)" : "");
+		return -EIO;
+	}
+	return 0;
+}
+
+struct http *http__start(const char *addr, __u64 interval_ns, char *err, size_t errlen)
+{
+	struct http *h = http__new(addr, interval_ns, NULL, err, errlen);
+
+	if (h && http__run(h, err, errlen)) {
+		http__stop(h);
 		return NULL;
 	}
 	return h;
@@ -917,7 +1194,10 @@ void http__stop(struct http *h)
 	if (!h)
 		return;
 	stream__shutdown(h->stream);
-	MHD_stop_daemon(h->mhd);
+	if (h->mhd)
+		MHD_stop_daemon(h->mhd);
+	ratelimit__free(h->rl);
+	ratelimit__free(h->failures);
 	stream__free(h->stream);
 	if (h->fd >= 0)
 		close(h->fd);

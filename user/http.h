@@ -3,15 +3,54 @@
 #define SW_HTTP_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "alert.h"
 #include "snapshot.h"
 
 struct http;
+struct web_config;
+
+/* Bounds of the server: connections, per client address, idle seconds, rate limiter slots. */
+#define HTTP_MAX_CONNECTIONS 512
+#define HTTP_MAX_CONNECTIONS_PER_CLIENT 64
+#define HTTP_IDLE_TIMEOUT_S 10
+#define HTTP_RATE_CLIENTS 4096
+/*
+ * Wrong credentials per client address: 5 at once, then one a second; past that, requests
+ * with credentials get 429 before any bcrypt runs, so that guessing cannot hold the server's
+ * thread (a bcrypt of cost 10 takes 50-250 ms).
+ */
+#define HTTP_AUTH_FAILURES_PER_S 1
+#define HTTP_AUTH_FAILURES_BURST 5
 
 /*
- * Binds `listen` (ADDR:PORT, [V6]:PORT or HOST:PORT) and serves /metrics,
+ * Binds `listen` (ADDR:PORT, [V6]:PORT or HOST:PORT; NULL binds nothing) and prepares the
+ * server with web (TLS, authentication, rate limit; NULL for none; must outlive the server),
+ * but serves nothing until http__run(): the daemon binds before it loads anything, and starts
+ * the server's thread once it has dropped its capabilities. On failure returns NULL with a
+ * one-line reason in err.
+ */
+struct http *http__new(const char *listen, __u64 interval_ns, struct web_config *web, char *err,
+		       size_t errlen);
+
+/* Starts serving (a thread of its own when listening); 0, or -EIO with a reason in err. */
+int http__run(struct http *h, char *err, size_t errlen);
+
+/* One entry of the route table, for the test that compares it with docs/openapi.yaml. */
+struct http_route {
+	const char *path;
+	const char *method; /* GET (and HEAD), POST or DELETE */
+	bool prefix; /* path ends in "/": an id follows */
+	unsigned scope; /* enum web_scope needed once auth is on */
+};
+
+/* Copies up to cap routes into out; returns how many there are. */
+size_t http__routes(struct http_route *out, size_t cap);
+
+/*
+ * http__new() and http__run() with no web configuration. Binds `listen` and serves /metrics,
  * /healthz and / on a thread of its own; until http__attach() gives it a
  * publication slot and a first snapshot is published there, /metrics
  * answers 503. With listen NULL it binds nothing and starts no thread:

@@ -247,7 +247,7 @@ static void client_free(void *cls)
 
 static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status, const char *why)
 {
-	char *body = api__error(why);
+	char *body = api__error(status, why);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 

@@ -135,10 +135,20 @@ struct tls *tls__new(const struct config *c, struct kernel *k)
 	t->cfg = c;
 	pthread_mutex_init(&t->reaper.lock, NULL);
 	pthread_cond_init(&t->reaper.wake, NULL);
-	t->reaper.started = !pthread_create(&t->reaper.thread, NULL, reap, &t->reaper);
 	elf_version(EV_CURRENT);
 	raise_nofile();
 	return t;
+}
+
+void tls__start(struct tls *t)
+{
+	if (t && !t->reaper.started)
+		t->reaper.started = !pthread_create(&t->reaper.thread, NULL, reap, &t->reaper);
+}
+
+bool tls__perf_events(const struct tls *t)
+{
+	return t && !t->k.multi;
 }
 
 static void destroy(struct probe *pr)

@@ -8,6 +8,7 @@
 #define SW_TLS_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "kernel.h"
@@ -20,6 +21,19 @@ void tls__free(struct tls *t);
 
 /* Attaches to every running process of an opted-in agent that has libssl mapped. */
 void tls__scan(struct tls *t);
+
+/*
+ * Starts the thread that destroys the probes of exited processes (until then they are
+ * destroyed on the caller's thread). Called after the daemon dropped its capabilities, so
+ * that the thread has no more than the rest. NULL t: nothing.
+ */
+void tls__start(struct tls *t);
+
+/*
+ * Whether probes are perf-event uprobes (a kernel without multi-uprobe links), which need
+ * CAP_PERFMON each time a process is attached; false for NULL t.
+ */
+bool tls__perf_events(const struct tls *t);
 
 /* Handles a ring-buffer event (SW_EV_MAP; SW_EV_EXEC after identity has seen it). */
 void tls__event(struct tls *t, const struct sw_event *e);

@@ -20,16 +20,16 @@ static void test_error_document(void **state)
 	char *text;
 
 	(void)state;
-	text = api__error("not found: /api/v1/nope (see / for the endpoints)");
+	text = api__error(404, "not found: /api/v1/nope (see / for the endpoints)");
 	assert_non_null(text);
-	assert_string_equal(text,
-			    "{\"status\":\"error\",\"error\":\"not found: /api/v1/nope (see / "
-			    "for the endpoints)\"}");
+	assert_string_equal(text, "{\"status\":\"error\",\"code\":404,\"error\":\"not found: "
+				  "/api/v1/nope (see / for the endpoints)\"}");
 	free(text);
 	/* Quotes, backslashes and control characters are escaped, not passed through. */
-	text = api__error("bad \"x\"\\\n");
+	text = api__error(400, "bad \"x\"\\\n");
 	assert_non_null(text);
-	assert_string_equal(text, "{\"status\":\"error\",\"error\":\"bad \\\"x\\\"\\\\\\n\"}");
+	assert_string_equal(text, "{\"status\":\"error\",\"code\":400,\"error\":\"bad "
+				  "\\\"x\\\"\\\\\\n\"}");
 	free(text);
 }
 

@@ -7,12 +7,14 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "collector.h"
 #include "http.h"
+#include "webconfig.h"
 
 static void test_split_listen(void **state)
 {
@@ -184,13 +186,96 @@ static void test_serve_fd(void **state)
 	http__stop(h);
 }
 
+/* A server with a web configuration: rate 1/s, burst burst; one token with the read scope. */
+static struct http *secured(struct web_config *w, double burst)
+{
+	/* The SHA-256 of "0123456789abcdef-read". */
+	char text[512], err[256];
+	struct http *h;
+
+	snprintf(text, sizeof(text),
+		 "bearer_tokens:\n"
+		 "  - name: dash\n"
+		 "    token_sha256: "
+		 "bedd61db0f64852ca55af9cb7d2c496c1959f6642cb65b4c56780cf6d139312d\n"
+		 "    scopes: [read]\n"
+		 "rate_limit: {requests_per_second: 1, burst: %g}\n",
+		 burst);
+	assert_int_equal(webconfig__parse(w, text, strlen(text), "t.yml", "/", err, sizeof(err)),
+			 0);
+	h = http__new(NULL, 1000000000ULL, w, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(http__run(h, err, sizeof(err)), 0);
+	return h;
+}
+
+/* Credentials and scopes are checked before the route; /healthz stays open. */
+static void test_auth(void **state)
+{
+	static char reply[16384];
+	struct web_config w;
+	struct http *h = secured(&w, 100);
+
+	(void)state;
+	exchange(h, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "HTTP/1.1 401 "));
+	assert_non_null(strstr(reply, "WWW-Authenticate: Bearer realm=\"swarmwatch\""));
+	assert_null(strstr(reply, "Basic realm"));
+	exchange(h, "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\n\r\n", reply,
+		 sizeof(reply));
+	assert_non_null(strstr(reply, "HTTP/1.1 401 "));
+	assert_non_null(strstr(reply, "wrong credentials"));
+	/* Open: 503 before the first tick, not 401. */
+	exchange(h, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "HTTP/1.1 503 "));
+	/* The read token passes to the handler (503: no data yet), but not to POST or DELETE. */
+	exchange(h,
+		 "GET /metrics HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer 0123456789abcdef-read\r\n\r\n",
+		 reply, sizeof(reply));
+	assert_non_null(strstr(reply, "HTTP/1.1 503 "));
+	exchange(h,
+		 "DELETE /api/v1/silences/1 HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer 0123456789abcdef-read\r\n\r\n",
+		 reply, sizeof(reply));
+	assert_non_null(strstr(reply, "HTTP/1.1 403 "));
+	assert_non_null(strstr(reply, "dash has the scopes read; this needs ack"));
+	exchange(h,
+		 "POST /api/v1/silences HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+		 "Authorization: Bearer 0123456789abcdef-read\r\n\r\n{}",
+		 reply, sizeof(reply));
+	assert_non_null(strstr(reply, "HTTP/1.1 403 "));
+	http__stop(h);
+	webconfig__free(&w);
+}
+
+/* Past the burst a client gets 429 with Retry-After, whatever it asks. */
+static void test_rate_limited(void **state)
+{
+	static char reply[16384];
+	struct web_config w;
+	struct http *h = secured(&w, 2);
+
+	(void)state;
+	exchange(h,
+		 "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+		 "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+		 "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+		 reply, sizeof(reply));
+	assert_int_equal(count(reply, "HTTP/1.1 503 "), 2);
+	assert_int_equal(count(reply, "HTTP/1.1 429 "), 1);
+	assert_non_null(strstr(reply, "Retry-After: 1\r\n"));
+	assert_non_null(strstr(reply, "too many requests from this address"));
+	http__stop(h);
+	webconfig__free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split_listen),
-		cmocka_unit_test(test_accepts_gzip),
-		cmocka_unit_test(test_serve_fd),
-		cmocka_unit_test(test_pick_errnos_sticky),
+		cmocka_unit_test(test_auth),	     cmocka_unit_test(test_rate_limited),
+		cmocka_unit_test(test_split_listen), cmocka_unit_test(test_accepts_gzip),
+		cmocka_unit_test(test_serve_fd),     cmocka_unit_test(test_pick_errnos_sticky),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
