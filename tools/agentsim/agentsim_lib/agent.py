@@ -314,7 +314,8 @@ class Agent:
                 "user": "%s/%d" % (self.pool, self.slot), "stream": stream,
                 "messages": [{"role": "system", "content": "You are the %s agent." % self.pool},
                              {"role": "user", "content": text}]}
-        if stream:
+        if stream and (float(beh.get("include_usage_ratio", 1.0)) >= 1.0 or
+                       self.rng.random() < float(beh.get("include_usage_ratio", 1.0))):
             body["stream_options"] = {"include_usage": True}
         data = json.dumps(body, separators=(",", ":")).encode()
         retries = int(beh.get("max_retries", 0))
@@ -360,6 +361,7 @@ class Agent:
                 usage = {}
                 if resp.status == 200:
                     usage = json.loads(raw).get("usage") or {}
+            rec["usage"] = bool(usage)
             rec["pt"] = int(usage.get("prompt_tokens", 0))
             rec["ct"] = int(usage.get("completion_tokens", 0))
             rec["cost"] = float(usage.get("cost_usd", 0.0))

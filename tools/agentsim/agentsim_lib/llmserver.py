@@ -95,6 +95,7 @@ class LLMServer(httpbase.Served):
             DEFAULT_LLM)
         self._profiles = {}
         self._stats = {}
+        self._window = {}
         self._seq = itertools.count(1)
         self.httpd = httpbase.LoopbackServer(host, port, _LLMHandler, ssl_context)
         self.httpd.llm = self
@@ -120,6 +121,19 @@ class LLMServer(httpbase.Served):
             st["prompt_tokens"] += prompt_tokens
             st["completion_tokens"] += completion_tokens
             st["cost_usd"] = round(st["cost_usd"] + cost, 8)
+
+    def ratelimit(self, pool, profile):
+        """OpenAI-style x-ratelimit-* headers: requests left in the pool's current minute."""
+        limit = int(profile.get("ratelimit_requests", DEFAULT_LLM["ratelimit_requests"]))
+        minute = int(time.time() // 60)
+        with self._lock:
+            start, used = self._window.get(pool, (minute, 0))
+            if start != minute:
+                used = 0
+            used += 1
+            self._window[pool] = (minute, used)
+        return {"x-ratelimit-limit-requests": limit,
+                "x-ratelimit-remaining-requests": max(0, limit - used)}
 
     def stats(self):
         """Per-pool counts of the calls the server received."""
@@ -183,10 +197,11 @@ class _LLMHandler(httpbase.Handler):
             llm.count(pool, outcome)
             self.reset_connection()
             return
+        limits = llm.ratelimit(pool, profile)
         if outcome != "ok":
             status = int(outcome)
             kind, message = ERROR_BODIES[status]
-            headers = {"X-Request-Id": request_id}
+            headers = dict(limits, **{"X-Request-Id": request_id})
             if status == 429:
                 headers["Retry-After"] = int(profile.get("retry_after_s", 1))
             llm.count(pool, outcome)
@@ -201,7 +216,10 @@ class _LLMHandler(httpbase.Handler):
         words = [rng.choice(WORDS) for _ in range(ctoks)]
         llm.count(pool, "ok", prompt_tokens, ctoks, cost)
         if req.get("stream"):
-            self._stream(request_id, model, words, usage, plan, profile)
+            opts = req.get("stream_options")
+            with_usage = isinstance(opts, dict) and opts.get("include_usage") is True
+            self._stream(request_id, model, words, usage if with_usage else None, plan, profile,
+                         limits)
             return
         self.send_json(200, {
             "id": "chatcmpl-" + request_id, "object": "chat.completion",
@@ -210,17 +228,23 @@ class _LLMHandler(httpbase.Handler):
                                                  "content": " ".join(words)},
                          "finish_reason": plan["finish_reason"]}],
             "usage": usage,
-        }, {"X-Request-Id": request_id, "X-Agentsim-Cost-USD": "%.8f" % cost,
-            "Openai-Processing-Ms": int(plan["latency_s"] * 1000)})
+        }, dict(limits, **{"X-Request-Id": request_id, "X-Agentsim-Cost-USD": "%.8f" % cost,
+                           "Openai-Processing-Ms": int(plan["latency_s"] * 1000)}))
 
-    def _stream(self, request_id, model, words, usage, plan, profile):
-        """Send the completion as SSE chunks spread over the generation time."""
+    def _stream(self, request_id, model, words, usage, plan, profile, limits):
+        """Send the completion as SSE chunks spread over the generation time.
+
+        usage is None when the request did not set stream_options.include_usage: as
+        OpenAI's API, the stream then carries no usage at all."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("X-Request-Id", request_id)
-        self.send_header("X-Agentsim-Cost-USD", "%.8f" % usage["cost_usd"])
+        if usage is not None:
+            self.send_header("X-Agentsim-Cost-USD", "%.8f" % usage["cost_usd"])
+        for name, value in limits.items():
+            self.send_header(name, str(value))
         self.end_headers()
         per_chunk = max(1, int(profile.get("stream_chunk_tokens", 8)))
         chunks = max(1, math.ceil(len(words) / per_chunk))
@@ -237,8 +261,9 @@ class _LLMHandler(httpbase.Handler):
             self._event(dict(base, choices=[{"index": 0, "delta": {"content": text},
                                              "finish_reason": None}]))
         self._event(dict(base, choices=[{"index": 0, "delta": {},
-                                         "finish_reason": plan["finish_reason"]}],
-                         usage=usage))
+                                         "finish_reason": plan["finish_reason"]}]))
+        if usage is not None:
+            self._event(dict(base, choices=[], usage=usage))
         self._chunk(b"data: [DONE]\n\n")
         self._chunk(b"")
 

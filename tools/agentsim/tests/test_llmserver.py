@@ -205,18 +205,28 @@ class TokenTest(_ServerCase):
     def test_stream_sends_sse_chunks_and_usage(self):
         self.srv.set_profiles({}, profile(completion_tokens=30, stream_chunk_tokens=4,
                                           per_token_ms=2.0))
-        resp, data = self.call({"stream": True}, rid="s1")
+        resp, data = self.call({"stream": True, "stream_options": {"include_usage": True}},
+                               rid="s1")
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.getheader("Content-Type"), "text/event-stream")
+        self.assertIsNotNone(resp.getheader("x-ratelimit-remaining-requests"))
         events = [line[6:] for line in data.decode().split("\n\n") if line.startswith("data: ")]
         self.assertEqual(events[-1], "[DONE]")
         chunks = [json.loads(e) for e in events[:-1]]
-        text = " ".join(c["choices"][0]["delta"].get("content", "") for c in chunks).split()
+        text = " ".join(c["choices"][0]["delta"].get("content", "")
+                        for c in chunks if c["choices"]).split()
+        # As OpenAI's API: usage in a last chunk of its own, with no choices.
         usage = chunks[-1]["usage"]
+        self.assertEqual(chunks[-1]["choices"], [])
         self.assertEqual(len(text), usage["completion_tokens"])
         self.assertEqual(usage["completion_tokens"], 30)
-        self.assertEqual(chunks[-1]["choices"][0]["finish_reason"], "stop")
-        self.assertGreaterEqual(len(chunks), 30 // 4 + 2)
+        self.assertEqual(chunks[-2]["choices"][0]["finish_reason"], "stop")
+        self.assertGreaterEqual(len(chunks), 30 // 4 + 3)
+        # Without stream_options.include_usage the stream carries no usage at all.
+        resp, data = self.call({"stream": True}, rid="s1")
+        events = [line[6:] for line in data.decode().split("\n\n") if line.startswith("data: ")]
+        self.assertFalse(any("usage" in json.loads(e) for e in events[:-1]))
+        self.assertEqual(events[-1], "[DONE]")
         # The connection stays usable after a chunked response.
         self.assertEqual(self.call(rid="after")[0].status, 200)
 
