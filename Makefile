@@ -134,6 +134,7 @@ test_text_MODS := $(TEXT_MODS)
 test_statsd_MODS := statsd
 test_apps_MODS := $(METRICS_MODS)
 test_llmparse_MODS := llmparse
+test_llm_MODS := llm llmparse config num syscalls alert notify log $(TEXT_MODS)
 fuzz_statsd_MODS := $(CATALOG_MODS)
 fuzz_config_MODS := config num syscalls alert notify log $(TEXT_MODS)
 fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
