@@ -47,35 +47,48 @@ static bool is_ws(char c)
 static const char *find_key(const char *s, size_t n, const char *key, bool last)
 {
 	size_t kl = strlen(key), i = 0;
-	const char *found = NULL;
+	const char *found = NULL, *q;
+	char pat[40];
 
-	while (i + kl + 2 < n) {
-		const char *q = memchr(s + i, '"', n - i - kl - 2);
-		size_t j;
+	if (kl + 2 > sizeof(pat))
+		return NULL;
+	pat[0] = '"';
+	memcpy(pat + 1, key, kl);
+	pat[kl + 1] = '"';
+	while (i < n && (q = memmem(s + i, n - i, pat, kl + 2))) {
+		size_t j = q - s + kl + 2;
 
-		if (!q)
-			break;
-		i = q - s;
-		if ((i && s[i - 1] == '\\') || memcmp(s + i + 1, key, kl) || s[i + 1 + kl] != '"') {
-			i++;
+		i = q - s + 1;
+		if (q > s && q[-1] == '\\')
 			continue;
-		}
-		j = i + kl + 2;
 		while (j < n && is_ws(s[j]))
 			j++;
-		if (j < n && s[j] == ':') {
+		if (j >= n || s[j] != ':')
+			continue;
+		j++;
+		while (j < n && is_ws(s[j]))
 			j++;
-			while (j < n && is_ws(s[j]))
-				j++;
-			if (j < n) {
-				found = s + j;
-				if (!last)
-					return found;
-			}
+		if (j < n) {
+			found = s + j;
+			if (!last)
+				return found;
 		}
-		i++;
 	}
 	return found;
+}
+
+/*
+ * Whether pat (len >= 2 bytes) occurs in s[0, n): a byte loop on its first two bytes, cheaper
+ * than memmem() on the short texts of stream events.
+ */
+static bool has(const char *s, size_t n, const char *pat, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + len <= n; i++)
+		if (s[i] == pat[0] && s[i + 1] == pat[1] && !memcmp(s + i + 2, pat + 2, len - 2))
+			return true;
+	return false;
 }
 
 /* Length of the object starting at s ('{'), braces matched outside strings; 0 if it does not end. */
@@ -425,6 +438,16 @@ static void analyse(struct llm_response *r, enum llm_api api, const char *s, siz
 			if (v)
 				read_string(v, n - (v - s), r->model, sizeof(r->model));
 		}
+	}
+	/* One look for what every usage key starts with; most events have none. */
+	if (!has(s, n, "\"usage", 6)) {
+		if (has(s, n, "eval_count\"", 11) && (find_key(s, n, "eval_count", true) ||
+						      find_key(s, n, "prompt_eval_count", true))) {
+			r->usage_kind = KIND_OLLAMA;
+			raw_set(r, 0, s, n, "prompt_eval_count");
+			raw_set(r, 1, s, n, "eval_count");
+		}
+		return;
 	}
 	v = find_key(s, n, "usageMetadata", true);
 	if (v && *v == '{' && (len = object_len(v, n - (v - s)))) {
