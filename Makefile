@@ -219,6 +219,10 @@ $(BUILD)/bench/reqbench: bench/requests/reqbench.c | $(BUILD)/bench
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< -lssl -lcrypto -o $@
 
+$(BUILD)/bench/llmbench: bench/llm/llmbench.c | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< -lssl -lcrypto -o $@
+
 $(BUILD)/bench/storebench: bench/store/storebench.c $(BUILD)/user/store.o $(BUILD)/user/gorilla.o \
 		$(BUILD)/user/log.o | $(BUILD)/bench
 	$(msg) CC $@
@@ -241,7 +245,7 @@ $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
 	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/outboxbench \
-	$(BUILD)/bench/evalbench
+	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
 $(BUILD)/fuzzer:

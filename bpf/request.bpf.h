@@ -148,6 +148,8 @@ extern const volatile __u8 llm_capture;
 
 /* ---- LLM capture: plaintext of configured LLM upstreams for the daemon's parser ---- */
 
+#define SW_LLM_WAKE_BYTES (512 * 1024) /* a quarter of `llm_events` */
+
 static __always_inline void llm_count(__u32 counter)
 {
 	__u64 *v = bpf_map_lookup_elem(&llm_counters, &counter);
@@ -207,6 +209,7 @@ static __noinline int llm_emit(const struct sw_tls_key *key, const struct sw_llm
 {
 	struct sw_llm_event *e;
 	__u32 zero = 0, n = len, half = SW_LLM_DATA / 2;
+	__u64 wake;
 
 	if (!buf || !len)
 		return 0;
@@ -243,7 +246,15 @@ static __noinline int llm_emit(const struct sw_tls_key *key, const struct sw_llm
 	barrier_var(n);
 	if (n > SW_LLM_DATA)
 		return 0;
-	if (bpf_ringbuf_output(&llm_events, e, offsetof(struct sw_llm_event, data) + n, 0)) {
+	/*
+	 * No wakeup per record (one would cost the caller a switch to the daemon, for each read
+	 * of a stream): the daemon reads at each tick, and is woken once the buffer is a quarter
+	 * full. Timings come from the records' own timestamps.
+	 */
+	wake = bpf_ringbuf_query(&llm_events, BPF_RB_AVAIL_DATA) > SW_LLM_WAKE_BYTES
+		       ? BPF_RB_FORCE_WAKEUP
+		       : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&llm_events, e, offsetof(struct sw_llm_event, data) + n, wake)) {
 		llm_count(SW_LLM_CNT_RINGBUF_FULL);
 		return 0;
 	}
