@@ -48,6 +48,11 @@ struct llm {
 	bool warned_series;
 };
 
+size_t llm__exchange_bytes(void)
+{
+	return sizeof(struct exchange);
+}
+
 /* ---- buckets ---- */
 
 int llm__duration_bucket(double s)

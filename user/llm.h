@@ -163,6 +163,9 @@ struct llm_view *llm__view(struct llm *l, const struct snapshot *s, const __u64 
 			   __u64 now);
 void llm__view_free(struct llm_view *v);
 
+/* Bytes the daemon holds per exchange in flight (request start and response parser state). */
+size_t llm__exchange_bytes(void);
+
 /* Bucket index of a duration in seconds (LLM_DURATION_BUCKETS = +Inf) and of a token count. */
 int llm__duration_bucket(double seconds);
 int llm__token_bucket(__u64 tokens);

@@ -227,6 +227,10 @@ static void test_exchanges(void **state)
 	llm__view_free(v);
 	llm__free(l);
 	llmprices__free(&prices);
+	/* A figure for bench/RESULTS.md: memory per response in flight, whatever its size. */
+	printf("# %zu bytes per exchange in flight, %zu per series\n", llm__exchange_bytes(),
+	       sizeof(struct llm_series));
+	assert_true(llm__exchange_bytes() < 32 * 1024);
 }
 
 int main(void)
