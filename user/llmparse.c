@@ -827,7 +827,11 @@ void llmparse__finish(struct llm_request *q, struct llm_response *r, struct llm_
 	memset(out, 0, sizeof(*out));
 	out->api = q->api;
 	out->status = r->status;
-	out->stream = q->stream || r->format != FMT_JSON;
+	/*
+	 * What the response is says whether it streamed; the request's "stream" may lie beyond
+	 * the bytes kept of it (an Ollama body with a long prompt before it).
+	 */
+	out->stream = r->status ? r->format != FMT_JSON : q->stream;
 	out->request_model = q->model;
 	out->response_model = r->model;
 	out->cuts = r->cuts;

@@ -156,7 +156,7 @@ struct llm_response {
 struct llm_result {
 	enum llm_api api;
 	int status; /* HTTP status, 0 when no response head was read */
-	bool stream;
+	bool stream; /* the response streamed (SSE, NDJSON); the request's word without one */
 	bool usage; /* tokens[] were reported by the response */
 	__u64 tokens[LLM_TOKEN_MAX];
 	__u32 token_have; /* bit per enum llm_token reported */

@@ -4,8 +4,10 @@
 # APIs of agentsim (OpenAI chat completions shape), one over HTTPS (Python's ssl, OpenSSL, TLS
 # capture on) and one in plaintext, and a price table with agentsim's own prices. Each
 # agentsim runs 20 s with a streaming pool (half of its streams without
-# stream_options.include_usage) and a JSON pool (10 % of its calls answered 429). For every
-# pool, swarmwatch's figures are checked against agentsim's ground-truth log:
+# stream_options.include_usage) and a JSON pool (10 % of its calls answered 429); the
+# plaintext one also with a pool calling Ollama's /api/chat (newline-delimited JSON when
+# streamed, half of its calls). For each agentsim, swarmwatch's figures are checked against
+# its ground-truth log:
 # - input and output tokens (gen_ai_client_token_usage sums) equal the log's exactly, over the
 #   answered calls that carried usage;
 # - swarmwatch_agent_llm_usage_missing_total equals the streams answered without usage;
@@ -29,6 +31,8 @@ checks=("swarmwatch starts with LLM capture on two upstreams and a price table"
 	"plaintext: 429s per model equal agentsim's"
 	"plaintext: mean time to first chunk within 5 ms of agentsim's"
 	"plaintext: cost equals the price table applied to agentsim's tokens"
+	"plaintext, Ollama /api/chat: tokens equal agentsim's log exactly"
+	"plaintext, Ollama /api/chat: mean time to first chunk within 5 ms of agentsim's"
 	"rate-limit headroom is exported per agent and upstream"
 	"no prompt or completion text in /metrics"
 	"promtool check metrics passes")
@@ -81,8 +85,8 @@ if ! wait_for 15 curl -sf "$metrics_url" ||
 fi
 ok 0 "${checks[0]}"
 
-# scenario NAME PREFIX: two pools, one streaming (half without include_usage), one JSON
-# with 10 % of its calls answered 429.
+# scenario NAME PREFIX [EXTRA_POOLS]: two pools, one streaming (half without include_usage),
+# one JSON with 10 % of its calls answered 429, and the extra pools given.
 scenario() {
 	cat >"$work/$1.json" <<JSON
 {
@@ -94,13 +98,15 @@ scenario() {
   "pools": {
     "$2-stream": {"instances": 2, "behaviour": {"stream_ratio": 1.0, "include_usage_ratio": 0.5}},
     "$2-json": {"instances": 2, "llm": {"error_rate": 0.1, "error_kinds": {"429": 1},
-                                        "retry_after_s": 0}}
+                                        "retry_after_s": 0}}${3:-}
   }
 }
 JSON
 }
 scenario tls tllm-tls
-scenario plain tllm-plain
+scenario plain tllm-plain ',
+    "tllm-plain-ollama": {"instances": 1, "behaviour": {"api": "ollama", "model": "sim-local",
+                                                       "stream_ratio": 0.5}}'
 # Bounded: each agentsim stops itself after 20 s; timeout kills it if it does not.
 AGENTSIM_STATE_DIR=$work timeout -k 5 50 "$agentsim" run --scenario "$work/tls.json" --tls \
 	--llm-port "$tls_port" --control-port 0 --statsd off --log "$work/tls.jsonl" -q \
@@ -140,7 +146,8 @@ def total(name, **want):
                and all(lb.get(k) == w for k, w in want.items()))
 
 reqs = [ev for ev in map(json.loads, open(log))
-        if ev.get("event") == "request" and ev.get("upstream") == "llm"]
+        if ev.get("event") == "request" and ev.get("upstream") == "llm" and
+        ev["pool"].startswith(prefix)]
 ok200 = [r for r in reqs if r["status"] == 200]
 with_usage = [r for r in ok200 if r.get("usage", True)]
 truth = {
@@ -190,19 +197,23 @@ for kind in tls plain; do
 		ok $? "${checks[$tap_n]}"
 	done
 done
+for what in tokens ttft; do
+	python3 "$work/compare.py" $what "$work/metrics.txt" "$work/plain.jsonl" "tllm-plain-ollama"
+	ok $? "${checks[$tap_n]}"
+done
 grep -Eq "^swarmwatch_agent_llm_ratelimit_remaining\{agent=\"tllm-tls-json\",gen_ai_provider_name=\"openai\",server_address=\"127.0.0.1:$tls_port\",kind=\"requests\"\} [0-9]" "$work/metrics.txt" &&
 	grep -Eq "^swarmwatch_agent_llm_ratelimit_remaining\{agent=\"tllm-plain-stream\",.*kind=\"requests\"\} [0-9]" "$work/metrics.txt"
-ok $? "${checks[12]}"
+ok $? "${checks[$tap_n]}"
 # No sample carries text of agentsim's prompts ("Plan the next change, list the files...",
 # "You are the <pool> agent.") or completions (words of llmserver.WORDS joined by spaces).
 ! grep -v '^#' "$work/metrics.txt" |
 	grep -Eq 'Plan the|next change|You are|="[a-z]+ [a-z]+'
 
-ok $? "${checks[13]}"
+ok $? "${checks[$tap_n]}"
 promtool check metrics <"$work/metrics.txt" >"$work/promtool.out" 2>&1
 st=$?
 [ $st -eq 0 ] || sed 's/^/# promtool: /' "$work/promtool.out" | head -10
-ok $st "${checks[14]}"
+ok $st "${checks[$tap_n]}"
 if [ $tap_failed -ne 0 ]; then
 	grep -E '^(gen_ai|swarmwatch_(agent_)?llm)' "$work/metrics.txt" | grep tllm- |
 		grep -v _bucket | sed 's/^/# metrics: /' | head -40

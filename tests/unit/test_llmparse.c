@@ -348,6 +348,30 @@ static void test_ollama(void **state)
 	free(resp);
 }
 
+/* Whether a call streamed is what its response is: the request's "stream" may not be seen. */
+static void test_ollama_json_long_prompt(void **state)
+{
+	static const char body[] = "{\"model\":\"llama3.2\",\"done\":true,\"message\":{\"content\":"
+				   "\"hi\"},\"prompt_eval_count\":900,\"eval_count\":2}";
+	char resp[512];
+	struct call *c = call_new("POST /api/chat HTTP/1.1\r\n\r\n{\"model\":\"llama3.2\","
+				  "\"messages\":[{\"content\":\"a very long prompt");
+	size_t len = snprintf(resp, sizeof(resp),
+			      "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+			      "Content-Length: %zu\r\n\r\n%s",
+			      strlen(body), body);
+
+	(void)state;
+	assert_true(c->q.stream); /* Ollama's default, as far as the request's bytes go */
+	respond(c, resp, len, 0);
+	assert_true(c->ended);
+	assert_false(c->res.stream);
+	assert_int_equal(c->res.tokens[LLM_TOKEN_INPUT], 900);
+	assert_int_equal(c->res.tokens[LLM_TOKEN_OUTPUT], 2);
+	assert_int_equal(c->r.first_ns, 1000000000ULL);
+	free(c);
+}
+
 /* A body much larger than the windows, read in 16 KiB pieces the kernel cut in the middle. */
 static void test_large_body_cut(void **state)
 {
@@ -477,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_anthropic_json),
 		cmocka_unit_test(test_gemini),
 		cmocka_unit_test(test_ollama),
+		cmocka_unit_test(test_ollama_json_long_prompt),
 		cmocka_unit_test(test_large_body_cut),
 		cmocka_unit_test(test_interim_and_errors),
 		cmocka_unit_test(test_paths),

@@ -85,6 +85,14 @@ class _StatsD:
         self.sock.close()
 
 
+def _ollama_usage(obj):
+    """Ollama's counts as OpenAI-style usage ({} when it gave none)."""
+    if "eval_count" not in obj and "prompt_eval_count" not in obj:
+        return {}
+    return {"prompt_tokens": obj.get("prompt_eval_count", 0),
+            "completion_tokens": obj.get("eval_count", 0)}
+
+
 def _status_class(status):
     if isinstance(status, int):
         return "%dxx" % (status // 100)
@@ -314,8 +322,11 @@ class Agent:
                 "user": "%s/%d" % (self.pool, self.slot), "stream": stream,
                 "messages": [{"role": "system", "content": "You are the %s agent." % self.pool},
                              {"role": "user", "content": text}]}
-        if stream and (float(beh.get("include_usage_ratio", 1.0)) >= 1.0 or
-                       self.rng.random() < float(beh.get("include_usage_ratio", 1.0))):
+        if beh.get("api", "openai") == "ollama":
+            body = {"model": body["model"], "messages": body["messages"], "stream": stream,
+                    "options": {"num_predict": max_tokens}, "user": body["user"]}
+        elif stream and (float(beh.get("include_usage_ratio", 1.0)) >= 1.0 or
+                         self.rng.random() < float(beh.get("include_usage_ratio", 1.0))):
             body["stream_options"] = {"include_usage": True}
         data = json.dumps(body, separators=(",", ":")).encode()
         retries = int(beh.get("max_retries", 0))
@@ -346,7 +357,9 @@ class Agent:
         rec = {"type": "request", "up": "llm", "id": rid, "t0": t0, "stream": stream}
         try:
             conn = self.llm.connection()
-            conn.request("POST", "/v1/chat/completions", body=data, headers=headers)
+            ollama = self.cfg["behaviour"].get("api", "openai") == "ollama"
+            conn.request("POST", "/api/chat" if ollama else "/v1/chat/completions", body=data,
+                         headers=headers)
             resp = conn.getresponse()
             rec["status"] = resp.status
             if resp.status == 429:
@@ -355,12 +368,13 @@ class Agent:
                 except ValueError:
                     pass
             if stream and resp.status == 200:
-                usage = self._read_stream(resp, rec, t0)
+                usage = self._read_stream(resp, rec, t0, ollama)
             else:
                 raw = resp.read()
                 usage = {}
                 if resp.status == 200:
-                    usage = json.loads(raw).get("usage") or {}
+                    usage = _ollama_usage(json.loads(raw)) if ollama else \
+                        json.loads(raw).get("usage") or {}
             rec["usage"] = bool(usage)
             rec["pt"] = int(usage.get("prompt_tokens", 0))
             rec["ct"] = int(usage.get("completion_tokens", 0))
@@ -380,12 +394,19 @@ class Agent:
         rec["dur"] = round(time.monotonic() - t0, 6)
         return rec
 
-    def _read_stream(self, resp, rec, t0):
+    def _read_stream(self, resp, rec, t0, ollama=False):
         usage = {}
         for _ in range(100000):
             line = resp.readline()
             if not line:
                 break
+            if ollama:  # newline-delimited JSON; the counts in the last ("done") object
+                if "ttft" not in rec:
+                    rec["ttft"] = round(time.monotonic() - t0, 6)
+                ev = json.loads(line)
+                if ev.get("done"):
+                    usage = _ollama_usage(ev)
+                continue
             if not line.startswith(b"data:"):
                 continue
             if "ttft" not in rec:

@@ -162,7 +162,8 @@ class _LLMHandler(httpbase.Handler):
 
     def do_POST(self):
         path = self.path.split("?", 1)[0]
-        if path not in ("/v1/chat/completions", "/chat/completions"):
+        ollama = path == "/api/chat"
+        if path not in ("/v1/chat/completions", "/chat/completions", "/api/chat"):
             self.read_body()
             self.send_json(404, {"error": {"type": "not_found", "message": "no route %s" % path}})
             return
@@ -180,6 +181,8 @@ class _LLMHandler(httpbase.Handler):
         request_id = self.headers.get("X-Request-Id") or llm.next_request_id()
         model = req.get("model") if isinstance(req.get("model"), str) else "sim-large"
         max_tokens = req.get("max_tokens", req.get("max_completion_tokens"))
+        if ollama and isinstance(req.get("options"), dict):
+            max_tokens = req["options"].get("num_predict")
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             max_tokens = None
         plan = plan_call(profile, llm.seed, request_id, max_tokens)
@@ -215,6 +218,9 @@ class _LLMHandler(httpbase.Handler):
         rng = plan["rng"]
         words = [rng.choice(WORDS) for _ in range(ctoks)]
         llm.count(pool, "ok", prompt_tokens, ctoks, cost)
+        if ollama:
+            self._ollama(model, words, prompt_tokens, plan, profile, req.get("stream", True))
+            return
         if req.get("stream"):
             opts = req.get("stream_options")
             with_usage = isinstance(opts, dict) and opts.get("include_usage") is True
@@ -265,6 +271,36 @@ class _LLMHandler(httpbase.Handler):
         if usage is not None:
             self._event(dict(base, choices=[], usage=usage))
         self._chunk(b"data: [DONE]\n\n")
+        self._chunk(b"")
+
+    def _ollama(self, model, words, prompt_tokens, plan, profile, stream):
+        """Answer as Ollama's /api/chat: newline-delimited JSON objects when streaming (its
+        default), the counts (prompt_eval_count, eval_count) in the last, "done": true one."""
+        last = {"model": model, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "message": {"role": "assistant", "content": ""}, "done": True,
+                "done_reason": plan["finish_reason"],
+                "total_duration": int(plan["latency_s"] * 1e9),
+                "prompt_eval_count": prompt_tokens, "eval_count": len(words)}
+        if not stream:
+            last["message"]["content"] = " ".join(words)
+            self.send_json(200, last)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        per_chunk = max(1, int(profile.get("stream_chunk_tokens", 8)))
+        chunks = max(1, math.ceil(len(words) / per_chunk))
+        gen_s = max(plan["latency_s"] - plan["ttft_s"], 0.0)
+        for i in range(chunks):
+            if i and self.server.stopping.wait(gen_s / chunks):
+                self.close_connection = True
+                return
+            text = " ".join(words[i * per_chunk:(i + 1) * per_chunk])
+            self._chunk(json.dumps({"model": model, "created_at": last["created_at"],
+                                    "message": {"role": "assistant", "content": text},
+                                    "done": False}, separators=(",", ":")).encode() + b"\n")
+        self._chunk(json.dumps(last, separators=(",", ":")).encode() + b"\n")
         self._chunk(b"")
 
     def _event(self, obj):

@@ -44,7 +44,8 @@ class _ServerCase(unittest.TestCase):
             self.conn.close()
         self.srv.stop()
 
-    def call(self, body=None, rid=None, timeout=5.0, keep=True, user="pool/0"):
+    def call(self, body=None, rid=None, timeout=5.0, keep=True, user="pool/0",
+             path="/v1/chat/completions"):
         if self.conn is None or not keep:
             if self.conn is not None:
                 self.conn.close()
@@ -55,7 +56,7 @@ class _ServerCase(unittest.TestCase):
         if rid is not None:
             headers["X-Request-Id"] = rid
         try:
-            self.conn.request("POST", "/v1/chat/completions", json.dumps(req), headers)
+            self.conn.request("POST", path, json.dumps(req), headers)
             resp = self.conn.getresponse()
             data = resp.read()
         except Exception:
@@ -229,6 +230,25 @@ class TokenTest(_ServerCase):
         self.assertEqual(events[-1], "[DONE]")
         # The connection stays usable after a chunked response.
         self.assertEqual(self.call(rid="after")[0].status, 200)
+
+
+    def test_ollama_chat(self):
+        self.srv.set_profiles({}, profile(completion_tokens=30, stream_chunk_tokens=4))
+        resp, data = self.call({"options": {"num_predict": 20}}, rid="o1", path="/api/chat")
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.getheader("Content-Type"), "application/x-ndjson")
+        lines = [json.loads(x) for x in data.decode().splitlines()]
+        self.assertTrue(all(not x["done"] for x in lines[:-1]))
+        self.assertTrue(lines[-1]["done"])
+        self.assertEqual(lines[-1]["eval_count"], 20)
+        self.assertGreater(lines[-1]["prompt_eval_count"], 0)
+        text = " ".join(x["message"]["content"] for x in lines[:-1]).split()
+        self.assertEqual(len(text), 20)
+        resp, data = self.call({"stream": False}, rid="o2", path="/api/chat")
+        out = json.loads(data)
+        self.assertTrue(out["done"])
+        self.assertEqual(out["eval_count"], 30)
+        self.assertEqual(len(out["message"]["content"].split()), 30)
 
 
 class RoutesTest(_ServerCase):
