@@ -6,7 +6,9 @@
 # agentsim runs 20 s with a streaming pool (half of its streams without
 # stream_options.include_usage) and a JSON pool (10 % of its calls answered 429); the
 # plaintext one also with a pool calling Ollama's /api/chat (newline-delimited JSON when
-# streamed, half of its calls). For each agentsim, swarmwatch's figures are checked against
+# streamed, half of its calls), and the HTTPS one with a pool calling Anthropic's /v1/messages
+# (SSE when streamed, half of its calls; a quarter of each prompt a cache read). For each
+# agentsim, swarmwatch's figures are checked against
 # its ground-truth log:
 # - input and output tokens (gen_ai_client_token_usage sums) equal the log's exactly, over the
 #   answered calls that carried usage;
@@ -26,6 +28,8 @@ checks=("swarmwatch starts with LLM capture on two upstreams and a price table"
 	"HTTPS: 429s per model equal agentsim's"
 	"HTTPS: mean time to first chunk within 5 ms of agentsim's"
 	"HTTPS: cost equals the price table applied to agentsim's tokens"
+	"HTTPS, Anthropic /v1/messages: tokens equal agentsim's log exactly"
+	"HTTPS, Anthropic /v1/messages: mean time to first chunk within 5 ms of agentsim's"
 	"plaintext: tokens by type equal agentsim's log exactly"
 	"plaintext: usage_missing counts the streams without include_usage"
 	"plaintext: 429s per model equal agentsim's"
@@ -103,7 +107,10 @@ scenario() {
 }
 JSON
 }
-scenario tls tllm-tls
+scenario tls tllm-tls ',
+    "tllm-tls-anthropic": {"instances": 1, "behaviour": {"api": "anthropic",
+                                                        "model": "sim-claude",
+                                                        "stream_ratio": 0.5}}'
 scenario plain tllm-plain ',
     "tllm-plain-ollama": {"instances": 1, "behaviour": {"api": "ollama", "model": "sim-local",
                                                        "stream_ratio": 0.5}}'
@@ -196,10 +203,12 @@ for kind in tls plain; do
 		python3 "$work/compare.py" $what "$work/metrics.txt" "$work/$kind.jsonl" "tllm-$kind-"
 		ok $? "${checks[$tap_n]}"
 	done
-done
-for what in tokens ttft; do
-	python3 "$work/compare.py" $what "$work/metrics.txt" "$work/plain.jsonl" "tllm-plain-ollama"
-	ok $? "${checks[$tap_n]}"
+	pool=tllm-tls-anthropic
+	[ $kind = plain ] && pool=tllm-plain-ollama
+	for what in tokens ttft; do
+		python3 "$work/compare.py" $what "$work/metrics.txt" "$work/$kind.jsonl" $pool
+		ok $? "${checks[$tap_n]}"
+	done
 done
 grep -Eq "^swarmwatch_agent_llm_ratelimit_remaining\{agent=\"tllm-tls-json\",gen_ai_provider_name=\"openai\",server_address=\"127.0.0.1:$tls_port\",kind=\"requests\"\} [0-9]" "$work/metrics.txt" &&
 	grep -Eq "^swarmwatch_agent_llm_ratelimit_remaining\{agent=\"tllm-plain-stream\",.*kind=\"requests\"\} [0-9]" "$work/metrics.txt"

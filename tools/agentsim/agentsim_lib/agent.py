@@ -93,6 +93,15 @@ def _ollama_usage(obj):
             "completion_tokens": obj.get("eval_count", 0)}
 
 
+def _anthropic_usage(u):
+    """Anthropic's usage as OpenAI-style usage: its input_tokens leave out the cache."""
+    if "input_tokens" not in u and "output_tokens" not in u:
+        return {}
+    return {"prompt_tokens": u.get("input_tokens", 0) + u.get("cache_read_input_tokens", 0) +
+            u.get("cache_creation_input_tokens", 0),
+            "completion_tokens": u.get("output_tokens", 0)}
+
+
 def _status_class(status):
     if isinstance(status, int):
         return "%dxx" % (status // 100)
@@ -325,6 +334,10 @@ class Agent:
         if beh.get("api", "openai") == "ollama":
             body = {"model": body["model"], "messages": body["messages"], "stream": stream,
                     "options": {"num_predict": max_tokens}, "user": body["user"]}
+        elif beh.get("api", "openai") == "anthropic":
+            body = {"model": body["model"], "max_tokens": max_tokens, "stream": stream,
+                    "system": body["messages"][0]["content"], "messages": body["messages"][1:],
+                    "metadata": {"user_id": body["user"]}}
         elif stream and (float(beh.get("include_usage_ratio", 1.0)) >= 1.0 or
                          self.rng.random() < float(beh.get("include_usage_ratio", 1.0))):
             body["stream_options"] = {"include_usage": True}
@@ -357,9 +370,14 @@ class Agent:
         rec = {"type": "request", "up": "llm", "id": rid, "t0": t0, "stream": stream}
         try:
             conn = self.llm.connection()
-            ollama = self.cfg["behaviour"].get("api", "openai") == "ollama"
-            conn.request("POST", "/api/chat" if ollama else "/v1/chat/completions", body=data,
-                         headers=headers)
+            api = self.cfg["behaviour"].get("api", "openai")
+            ollama = api == "ollama"
+            anthropic = api == "anthropic"
+            if anthropic:
+                headers.update({"x-api-key": "sk-agentsim", "anthropic-version": "2023-06-01"})
+            path = {"ollama": "/api/chat", "anthropic": "/v1/messages"}.get(
+                api, "/v1/chat/completions")
+            conn.request("POST", path, body=data, headers=headers)
             resp = conn.getresponse()
             rec["status"] = resp.status
             if resp.status == 429:
@@ -368,13 +386,15 @@ class Agent:
                 except ValueError:
                     pass
             if stream and resp.status == 200:
-                usage = self._read_stream(resp, rec, t0, ollama)
+                usage = self._read_stream(resp, rec, t0, ollama, anthropic)
             else:
                 raw = resp.read()
                 usage = {}
                 if resp.status == 200:
-                    usage = _ollama_usage(json.loads(raw)) if ollama else \
-                        json.loads(raw).get("usage") or {}
+                    obj = json.loads(raw)
+                    usage = _ollama_usage(obj) if ollama else \
+                        _anthropic_usage(obj.get("usage") or {}) if anthropic else \
+                        obj.get("usage") or {}
             rec["usage"] = bool(usage)
             rec["pt"] = int(usage.get("prompt_tokens", 0))
             rec["ct"] = int(usage.get("completion_tokens", 0))
@@ -394,8 +414,9 @@ class Agent:
         rec["dur"] = round(time.monotonic() - t0, 6)
         return rec
 
-    def _read_stream(self, resp, rec, t0, ollama=False):
+    def _read_stream(self, resp, rec, t0, ollama=False, anthropic=False):
         usage = {}
+        raw = {}
         for _ in range(100000):
             line = resp.readline()
             if not line:
@@ -415,7 +436,11 @@ class Agent:
             if payload == b"[DONE]":
                 continue
             ev = json.loads(payload)
-            if ev.get("usage"):
+            if anthropic:  # input side in message_start, output so far in message_delta
+                raw.update((ev.get("message") or {}).get("usage") or {})
+                raw.update(ev.get("usage") or {})
+                usage = _anthropic_usage(raw)
+            elif ev.get("usage"):
                 usage = ev["usage"]
         return usage
 

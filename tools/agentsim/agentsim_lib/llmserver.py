@@ -163,7 +163,8 @@ class _LLMHandler(httpbase.Handler):
     def do_POST(self):
         path = self.path.split("?", 1)[0]
         ollama = path == "/api/chat"
-        if path not in ("/v1/chat/completions", "/chat/completions", "/api/chat"):
+        anthropic = path == "/v1/messages"
+        if path not in ("/v1/chat/completions", "/chat/completions", "/api/chat", "/v1/messages"):
             self.read_body()
             self.send_json(404, {"error": {"type": "not_found", "message": "no route %s" % path}})
             return
@@ -176,6 +177,8 @@ class _LLMHandler(httpbase.Handler):
             return
         llm = self.server.llm
         user = req.get("user") if isinstance(req.get("user"), str) else ""
+        if anthropic and isinstance(req.get("metadata"), dict):
+            user = str(req["metadata"].get("user_id", ""))
         pool = user.split("/", 1)[0]
         profile = llm.profile_for(pool)
         request_id = self.headers.get("X-Request-Id") or llm.next_request_id()
@@ -220,6 +223,10 @@ class _LLMHandler(httpbase.Handler):
         llm.count(pool, "ok", prompt_tokens, ctoks, cost)
         if ollama:
             self._ollama(model, words, prompt_tokens, plan, profile, req.get("stream", True))
+            return
+        if anthropic:
+            self._anthropic(request_id, model, words, prompt_tokens, plan, profile,
+                            bool(req.get("stream")), limits)
             return
         if req.get("stream"):
             opts = req.get("stream_options")
@@ -303,7 +310,54 @@ class _LLMHandler(httpbase.Handler):
         self._chunk(json.dumps(last, separators=(",", ":")).encode() + b"\n")
         self._chunk(b"")
 
-    def _event(self, obj):
+    def _anthropic(self, request_id, model, words, prompt_tokens, plan, profile, stream, limits):
+        """Answer as Anthropic's Messages API. A quarter of the prompt is a cache read: usage
+        input_tokens counts the rest, as Anthropic's does. Streamed: message_start (input
+        side), content_block_delta events, message_delta (output tokens), message_stop."""
+        cached = prompt_tokens // 4
+        usage = {"input_tokens": prompt_tokens - cached, "cache_creation_input_tokens": 0,
+                 "cache_read_input_tokens": cached, "output_tokens": len(words)}
+        stop = "max_tokens" if plan["finish_reason"] == "length" else "end_turn"
+        headers = {"anthropic-ratelimit-requests-remaining":
+                   limits["x-ratelimit-remaining-requests"], "request-id": request_id}
+        msg = {"id": "msg_" + request_id, "type": "message", "role": "assistant",
+               "model": model, "content": [], "stop_reason": None, "usage": dict(usage)}
+        if not stream:
+            msg["content"] = [{"type": "text", "text": " ".join(words)}]
+            msg["stop_reason"] = stop
+            self.send_json(200, msg, headers)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in headers.items():
+            self.send_header(name, str(value))
+        self.end_headers()
+        msg["usage"]["output_tokens"] = 1
+        self._event(dict(type="message_start", message=msg), "message_start")
+        self._event({"type": "content_block_start", "index": 0,
+                     "content_block": {"type": "text", "text": ""}}, "content_block_start")
+        per_chunk = max(1, int(profile.get("stream_chunk_tokens", 8)))
+        chunks = max(1, math.ceil(len(words) / per_chunk))
+        gen_s = max(plan["latency_s"] - plan["ttft_s"], 0.0)
+        for i in range(chunks):
+            if i and self.server.stopping.wait(gen_s / chunks):
+                self.close_connection = True
+                return
+            text = " ".join(words[i * per_chunk:(i + 1) * per_chunk])
+            self._event({"type": "content_block_delta", "index": 0,
+                         "delta": {"type": "text_delta", "text": text}}, "content_block_delta")
+        self._event({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        self._event({"type": "message_delta", "delta": {"stop_reason": stop},
+                     "usage": {"output_tokens": len(words)}}, "message_delta")
+        self._event({"type": "message_stop"}, "message_stop")
+        self._chunk(b"")
+
+    def _event(self, obj, name=None):
+        if name:
+            self._chunk(b"event: " + name.encode() + b"\ndata: " +
+                        json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+            return
         self._chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
 
     def _chunk(self, data):

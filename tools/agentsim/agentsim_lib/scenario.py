@@ -75,7 +75,8 @@ DEFAULT_BEHAVIOUR = {
     "stream_ratio": 0.0,
     # Share of streamed calls that ask for usage (stream_options.include_usage).
     "include_usage_ratio": 1.0,
-    # API shape of the calls: "openai" (POST /v1/chat/completions) or "ollama" (/api/chat).
+    # API shape of the calls: "openai" (POST /v1/chat/completions), "ollama" (/api/chat) or
+    # "anthropic" (/v1/messages).
     "api": "openai",
     "model": "sim-large",
     # Size of the files a "file" tool call writes and reads back.
@@ -227,8 +228,9 @@ def validate_behaviour(beh, where):
                    else 0)
     if "tool_mix" in beh:
         _weights(beh["tool_mix"], where + ".tool_mix", TOOL_KINDS)
-    if "api" in beh and beh["api"] not in ("openai", "ollama"):
-        raise ScenarioError("%s.api: \"openai\" or \"ollama\", not %r" % (where, beh["api"]))
+    if "api" in beh and beh["api"] not in ("openai", "ollama", "anthropic"):
+        raise ScenarioError("%s.api: \"openai\", \"ollama\" or \"anthropic\", not %r"
+                            % (where, beh["api"]))
     for key in ("stream_ratio", "include_usage_ratio", "crash_prob"):
         if key in beh:
             _number(beh[key], "%s.%s" % (where, key), 0, 1)

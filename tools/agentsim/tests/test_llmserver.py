@@ -251,6 +251,25 @@ class TokenTest(_ServerCase):
         self.assertEqual(len(out["message"]["content"].split()), 30)
 
 
+    def test_anthropic_messages(self):
+        self.srv.set_profiles({}, profile(completion_tokens=30, stream_chunk_tokens=4))
+        resp, data = self.call({"stream": True, "max_tokens": 20}, rid="a1", path="/v1/messages")
+        self.assertEqual(resp.status, 200)
+        self.assertIsNotNone(resp.getheader("anthropic-ratelimit-requests-remaining"))
+        events = [json.loads(x[6:]) for x in data.decode().split("\n") if x.startswith("data: ")]
+        self.assertEqual(events[0]["type"], "message_start")
+        start = events[0]["message"]["usage"]
+        delta = [e for e in events if e["type"] == "message_delta"][-1]
+        self.assertEqual(delta["usage"]["output_tokens"], 20)
+        self.assertEqual(events[-1]["type"], "message_stop")
+        self.assertGreater(start["cache_read_input_tokens"], 0)
+        resp, data = self.call({"max_tokens": 20}, rid="a2", path="/v1/messages")
+        out = json.loads(data)
+        self.assertEqual(out["usage"]["input_tokens"] + out["usage"]["cache_read_input_tokens"],
+                         start["input_tokens"] + start["cache_read_input_tokens"])
+        self.assertEqual(out["usage"]["output_tokens"], 20)
+
+
 class RoutesTest(_ServerCase):
 
     def test_bad_requests_and_routes(self):
