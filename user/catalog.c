@@ -575,6 +575,7 @@ enum llm_field {
 	LF_REMAINING,
 	LF_RETRY,
 	LF_TRUNCATED,
+	LF_SPEND,
 	LF_EVENTS,
 	LF_INFLIGHT,
 };
@@ -673,6 +674,15 @@ static int each_llm_self(const struct entry *e, const struct snapshot *s, struct
 	const struct llm_view *v = s->llm;
 	int i, err;
 
+	if (e->n == LF_SPEND) {
+		for (i = 0; i < s->nagents; i++) {
+			const char *lv[] = {s->agents[i].name};
+
+			if (v->spend_today[i] >= 0 && (err = put(o, lv, v->spend_today[i])))
+				return err;
+		}
+		return 0;
+	}
 	if (e->n == LF_EVENTS)
 		return put(o, NULL, v->events);
 	if (e->n == LF_INFLIGHT)
@@ -1379,6 +1389,10 @@ static const struct entry entries[] = {
 		   "Cost in USD of the tokens of LLM API calls by type, from the configured price "
 		   "table (input without its cache reads and writes, output without reasoning).",
 		   l_genai_cost, each_llm_series, LF_COST, NULL),
+	LLM_FAMILY("swarmwatch_agent_llm_spend_today_usd", CATALOG_GAUGE, "",
+		   "Cost in USD of the agent's LLM calls since 00:00 UTC, from the price table; "
+		   "from 0 at midnight, and when swarmwatch restarts.",
+		   l_agent, each_llm_self, LF_SPEND, NULL),
 	LLM_FAMILY("swarmwatch_agent_llm_ratelimit_remaining", CATALOG_GAUGE, "",
 		   "Rate-limit headroom the last response of an upstream gave the agent "
 		   "(x-ratelimit-remaining-*, anthropic-ratelimit-*-remaining), by kind "

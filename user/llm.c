@@ -46,6 +46,10 @@ struct llm {
 	int nroom;
 	__u64 truncated[LLM_TR_MAX];
 	bool warned_series;
+	/* Per agent slot: spend of the UTC day spend_day[] (0: never), and what is not added yet. */
+	double spend[SW_MAX_AGENTS_LIMIT + 1];
+	double spend_pending[SW_MAX_AGENTS_LIMIT + 1];
+	__s64 spend_day[SW_MAX_AGENTS_LIMIT + 1];
 };
 
 size_t llm__exchange_bytes(void)
@@ -492,8 +496,11 @@ static void record(struct llm *l, struct exchange *x)
 		s->tok_sum[t] += res.tokens[t];
 	}
 	if (llmprices__cost(l->prices, s->provider, &res, cost))
-		for (t = 0; t < LLM_TOKEN_MAX; t++)
+		for (t = 0; t < LLM_TOKEN_MAX; t++) {
 			s->cost[t] += cost[t];
+			if (x->slot <= SW_MAX_AGENTS_LIMIT)
+				l->spend_pending[x->slot] += cost[t];
+		}
 }
 
 static void end_exchange(struct llm *l, int i)
@@ -587,6 +594,7 @@ struct llm_view *llm__view(struct llm *l, const struct snapshot *s, const __u64 
 		{LLM_TR_NO_BUFFER, SW_LLM_CNT_NO_BUFFER},
 	};
 	struct llm_view *v;
+	__s64 day;
 	int i, j;
 
 	for (i = 0; i < l->ninflight;) {
@@ -603,6 +611,27 @@ struct llm_view *llm__view(struct llm *l, const struct snapshot *s, const __u64 
 	if (!v->series || !v->room) {
 		llm__view_free(v);
 		return NULL;
+	}
+	v->spend_today = calloc(s->nagents ? s->nagents : 1, sizeof(*v->spend_today));
+	if (!v->spend_today) {
+		llm__view_free(v);
+		return NULL;
+	}
+	day = (__s64)(s->time / 86400) + 1; /* + 1: 0 stays "never" */
+	for (i = 0; i <= SW_MAX_AGENTS_LIMIT; i++) {
+		if (!l->spend_pending[i] && !l->spend_day[i])
+			continue;
+		if (l->spend_day[i] != day)
+			l->spend[i] = 0;
+		l->spend_day[i] = day;
+		l->spend[i] += l->spend_pending[i];
+		l->spend_pending[i] = 0;
+	}
+	for (j = 0; j < s->nagents; j++) {
+		__u32 slot = s->agents[j].slot;
+
+		v->spend_today[j] =
+			slot <= SW_MAX_AGENTS_LIMIT && l->spend_day[slot] ? l->spend[slot] : -1;
 	}
 	memcpy(v->truncated, l->truncated, sizeof(v->truncated));
 	for (i = 0; kc && i < (int)(sizeof(kmap) / sizeof(kmap[0])); i++)
@@ -630,6 +659,7 @@ void llm__view_free(struct llm_view *v)
 {
 	if (!v)
 		return;
+	free(v->spend_today);
 	free(v->series);
 	free(v->room);
 	free(v);

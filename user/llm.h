@@ -96,6 +96,7 @@ struct llm_headroom {
 
 /* What the snapshot carries: copies, valid for the snapshot's life. */
 struct llm_view {
+	double *spend_today; /* per snapshot agent: USD since 00:00 UTC, < 0 when it never cost */
 	struct llm_series *series;
 	int nseries;
 	struct llm_headroom *room;
@@ -154,10 +155,12 @@ void llm__free(struct llm *l);
 void llm__event(struct llm *l, const struct sw_llm_event *e, size_t size);
 
 /*
- * llm__tick - ends exchanges idle for LLM_IDLE_NS at now (CLOCK_MONOTONIC ns), adds the
+ * llm__view - ends exchanges idle for LLM_IDLE_NS at now (CLOCK_MONOTONIC ns), adds the
  * kernel's counters (enum sw_llm_counter, NULL if unknown) and returns a copy of the figures
- * with agents resolved against snapshot s (series of slots s has no agent for are left out);
- * NULL on out of memory. Free it with llm__view_free().
+ * with agents resolved against snapshot s (series of slots s has no agent for are left out).
+ * Each agent's spend of the UTC day of s->time (unix seconds) starts from 0 at midnight: the
+ * cost of the calls that ended since the last view is added to the day of this one. NULL on
+ * out of memory. Free it with llm__view_free().
  */
 struct llm_view *llm__view(struct llm *l, const struct snapshot *s, const __u64 *kernel_counters,
 			   __u64 now);

@@ -220,6 +220,16 @@ static void test_exchanges(void **state)
 	assert_true(v->room[0].rate[LLM_RATE_TOKENS] == 900);
 	assert_string_equal(v->room[0].server, "127.0.0.1:443");
 	llm__view_free(v);
+	/* Spend of the day: the calls' cost, from 0 again on the next UTC day. */
+	s.time = 86400.0 * 20000 + 3600;
+	call(l, 2, "gpt-4o", ok_body);
+	v = llm__view(l, &s, NULL, 2 * LLM_IDLE_NS);
+	assert_true(fabs(v->spend_today[0] - (100 * 2.5 + 20 * 10.0) / 1e6) < 1e-15);
+	llm__view_free(v);
+	s.time += 86400;
+	v = llm__view(l, &s, NULL, 2 * LLM_IDLE_NS);
+	assert_true(v->spend_today[0] == 0);
+	llm__view_free(v);
 	/* Agents the snapshot does not have are left out. */
 	a.slot = 4;
 	v = llm__view(l, &s, NULL, 0);

@@ -129,7 +129,9 @@ static void test_llm_families(void **state)
 	static struct agent_snap a;
 	static struct llm_series x;
 	static struct llm_headroom h;
-	struct llm_view v = {.series = &x, .nseries = 1, .room = &h, .nroom = 1};
+	double spend = 1.25;
+	struct llm_view v = {
+		.series = &x, .nseries = 1, .room = &h, .nroom = 1, .spend_today = &spend};
 	struct snapshot s = {0};
 	struct buf b;
 
@@ -187,6 +189,8 @@ static void test_llm_families(void **state)
 			       "gen_ai_provider_name=\"openai\",server_address=\"api.openai."
 			       "com:443\",kind=\"tokens\"} 149000\n"));
 	assert_null(strstr(b.data, "kind=\"requests\""));
+	assert_non_null(
+		strstr(b.data, "\nswarmwatch_agent_llm_spend_today_usd{agent=\"coder\"} 1.25\n"));
 	assert_non_null(
 		strstr(b.data, "\nswarmwatch_llm_truncated_total{reason=\"usage_lost\"} 2\n"));
 #undef L
