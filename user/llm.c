@@ -444,7 +444,7 @@ static void record(struct llm *l, struct exchange *x)
 	int t;
 
 	llmparse__finish(&x->q, &x->r, &res);
-	if (!x->q.post || res.api == LLM_API_UNKNOWN || !res.status)
+	if ((x->q.line && !x->q.post) || res.api == LLM_API_UNKNOWN || !res.status)
 		return; /* not an API call (a listing), or no answer was read */
 	if (res.cuts)
 		l->truncated[LLM_TR_PARSE_CUT]++;

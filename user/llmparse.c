@@ -269,6 +269,10 @@ void llmparse__request_feed(struct llm_request *q, const char *data, size_t n)
 		return;
 	memcpy(q->buf + q->len, data, n);
 	q->len += n;
+	if (q->buf[0] == '{') {
+		body = q->buf; /* a body without its head (see llmparse__finish) */
+		goto fields;
+	}
 	/* The request line: METHOD SP PATH SP VERSION. */
 	sp = memchr(q->buf, ' ', q->len);
 	if (!sp)
@@ -278,6 +282,7 @@ void llmparse__request_feed(struct llm_request *q, const char *data, size_t n)
 	pend = memchr(path, ' ', q->buf + q->len - path);
 	if (!pend)
 		return;
+	q->line = pend + 10 <= q->buf + q->len && !memcmp(pend + 1, "HTTP/1.", 7);
 	q->api = q->post ? llmparse__api(path, pend - path) : LLM_API_UNKNOWN;
 	if (q->api == LLM_API_GEMINI) {
 		gemini_model(q, path, pend - path);
@@ -291,6 +296,7 @@ void llmparse__request_feed(struct llm_request *q, const char *data, size_t n)
 	if (!body)
 		return;
 	body += 4;
+fields:
 	blen = q->buf + q->len - body;
 	if (!q->model[0] && (v = find_key(body, blen, "model", false)))
 		read_string(v, blen - (v - body), q->model, sizeof(q->model));
@@ -826,6 +832,23 @@ void llmparse__finish(struct llm_request *q, struct llm_response *r, struct llm_
 	h = r->raw_have;
 	memset(out, 0, sizeof(*out));
 	out->api = q->api;
+	if (!q->line && q->len) {
+		/*
+		 * The request's first bytes were not its start (a program that wrote its head and
+		 * body in two calls before one send, as Node.js does on a new connection, shows the
+		 * last only): the usage fields say which API answered.
+		 */
+		static const enum llm_api api_of[] = {
+			[KIND_NONE] = LLM_API_UNKNOWN,
+			[KIND_OPENAI_CHAT] = LLM_API_OPENAI_CHAT,
+			[KIND_OPENAI_RESPONSES] = LLM_API_OPENAI_RESPONSES,
+			[KIND_ANTHROPIC] = LLM_API_ANTHROPIC,
+			[KIND_GEMINI] = LLM_API_GEMINI,
+			[KIND_OLLAMA] = LLM_API_OLLAMA_CHAT,
+		};
+
+		out->api = api_of[r->usage_kind];
+	}
 	out->status = r->status;
 	/*
 	 * What the response is says whether it streamed; the request's "stream" may lie beyond

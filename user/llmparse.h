@@ -96,6 +96,7 @@ extern const double llm_chunk_le[LLM_CHUNK_BUCKETS];
 /* What a request's first bytes say. */
 struct llm_request {
 	enum llm_api api;
+	bool line; /* a request line was read */
 	bool post; /* the method is POST: an API call, not a listing */
 	bool stream; /* the request asked for a streamed answer (Ollama streams by default) */
 	bool stream_known; /* ... "stream" was seen (or the path says so) */
@@ -154,7 +155,7 @@ struct llm_response {
 
 /* Usage, model and timings of one finished exchange. */
 struct llm_result {
-	enum llm_api api;
+	enum llm_api api; /* from the path; without a request line, from the usage fields seen */
 	int status; /* HTTP status, 0 when no response head was read */
 	bool stream; /* the response streamed (SSE, NDJSON); the request's word without one */
 	bool usage; /* tokens[] were reported by the response */

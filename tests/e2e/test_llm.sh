@@ -7,11 +7,13 @@
 # stream_options.include_usage) and a JSON pool (10 % of its calls answered 429); the
 # plaintext one also with a pool calling Ollama's /api/chat (newline-delimited JSON when
 # streamed, half of its calls), and the HTTPS one with a pool calling Anthropic's /v1/messages
-# (SSE when streamed, half of its calls; a quarter of each prompt a cache read). For each
-# agentsim, swarmwatch's figures are checked against
+# (SSE when streamed, half of its calls; a quarter of each prompt a cache read); a Node.js
+# client (OpenSSL linked into node, memory BIOs) also calls the HTTPS one, checked against the
+# token counts agentsim's server keeps per caller (GET /v1/stats). For each agentsim, swarmwatch's figures are checked against
 # its ground-truth log:
 # - input and output tokens (gen_ai_client_token_usage sums) equal the log's exactly, over the
-#   answered calls that carried usage;
+#   answered calls that carried usage (agents wait 500 ms before their first call: the OpenSSL
+#   probes attach 10-70 ms after a process maps libssl, and a call before is not seen);
 # - swarmwatch_agent_llm_usage_missing_total equals the streams answered without usage;
 # - 429s per model equal the log's;
 # - the mean time to first chunk is within 5 ms of agentsim's own mean ttft_s;
@@ -30,6 +32,7 @@ checks=("swarmwatch starts with LLM capture on two upstreams and a price table"
 	"HTTPS: cost equals the price table applied to agentsim's tokens"
 	"HTTPS, Anthropic /v1/messages: tokens equal agentsim's log exactly"
 	"HTTPS, Anthropic /v1/messages: mean time to first chunk within 5 ms of agentsim's"
+	"HTTPS from Node.js (OpenSSL in the executable): tokens equal agentsim's server counts"
 	"plaintext: tokens by type equal agentsim's log exactly"
 	"plaintext: usage_missing counts the streams without include_usage"
 	"plaintext: 429s per model equal agentsim's"
@@ -73,7 +76,7 @@ cat >"$work/prices.json" <<'JSON'
  "prices": [{"provider": "openai", "model": "sim-large", "input": 2.5, "output": 10}]}
 JSON
 cat >"$work/swarmwatch.json" <<JSON
-{"tls": {"agents": ["tllm-tls-*"]},
+{"tls": {"agents": ["tllm-tls-*", "tllm-node"]},
  "llm": {"upstreams": [{"host": "127.0.0.1", "port": $tls_port, "provider": "openai"},
                        {"host": "127.0.0.1", "port": $plain_port, "provider": "openai"}],
          "prices": "$work/prices.json"}}
@@ -98,7 +101,7 @@ scenario() {
   "llm": {"latency": {"dist": "uniform", "min_ms": 30, "max_ms": 120}, "per_token_ms": 0.3,
           "completion_tokens": [20, 200]},
   "agent": {"think_ms": [100, 300], "llm_calls": [1, 2], "tool_calls": [0, 0],
-            "max_retries": 1},
+            "max_retries": 1, "start_delay_ms": 500},
   "pools": {
     "$2-stream": {"instances": 2, "behaviour": {"stream_ratio": 1.0, "include_usage_ratio": 0.5}},
     "$2-json": {"instances": 2, "llm": {"error_rate": 0.1, "error_kinds": {"429": 1},
@@ -123,6 +126,42 @@ AGENTSIM_STATE_DIR=$work/p timeout -k 5 50 "$agentsim" run --scenario "$work/pla
 	--llm-port "$plain_port" --control-port 0 --statsd off --log "$work/plain.jsonl" -q \
 	>"$work/plain.out" 2>&1 &
 plain_pid=$!
+# A Node.js client of the HTTPS mock: 8 JSON calls and 8 streamed ones with include_usage.
+cat >"$work/node_client.js" <<'JS'
+'use strict';
+const https = require('https');
+const agent = new https.Agent({keepAlive: true, maxSockets: 1});
+const port = Number(process.argv[2]);
+function call(i) {
+  const stream = i % 2 === 1;
+  const body = JSON.stringify({model: 'sim-large', user: 'tllm-node/0', max_tokens: 64,
+    messages: [{role: 'user', content: 'node call ' + i + ' '.repeat(i * 40)}], stream,
+    stream_options: stream ? {include_usage: true} : undefined});
+  return new Promise((resolve, reject) => {
+    const req = https.request({host: '127.0.0.1', port, path: '/v1/chat/completions',
+      method: 'POST', agent, rejectUnauthorized: false,
+      headers: {'Content-Type': 'application/json', 'X-Request-Id': 'node-' + i}}, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(res.statusCode)));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+(async () => {
+  await new Promise((r) => setTimeout(r, 1500)); // the probes attach after node maps OpenSSL
+  for (let i = 0; i < 16; i++) await call(i);
+  agent.destroy();
+})().catch((e) => { console.error('node client: ' + e); process.exit(1); });
+JS
+node_st=1
+if command -v node >/dev/null && wait_for 10 curl -skf "https://127.0.0.1:$tls_port/healthz"; then
+	SWARMWATCH_AGENT=tllm-node timeout 60 node "$work/node_client.js" "$tls_port" \
+		>"$work/node.out" 2>&1
+	node_st=$?
+	curl -skf "https://127.0.0.1:$tls_port/v1/stats" >"$work/stats.json" || node_st=1
+fi
+[ $node_st -eq 0 ] || sed 's/^/# node: /' "$work/node.out" 2>/dev/null | tail -5
 wait $tls_pid
 st1=$?
 wait $plain_pid
@@ -209,6 +248,24 @@ for kind in tls plain; do
 		python3 "$work/compare.py" $what "$work/metrics.txt" "$work/$kind.jsonl" $pool
 		ok $? "${checks[$tap_n]}"
 	done
+	[ $kind = plain ] && continue
+	[ $node_st -eq 0 ] && python3 - "$work/stats.json" "$work/metrics.txt" <<'PY'
+import json, re, sys
+st = json.load(open(sys.argv[1])).get("tllm-node", {})
+seen = {}
+for line in open(sys.argv[2]):
+    m = re.match(r'gen_ai_client_token_usage_sum\{agent="tllm-node",.*'
+                 r'gen_ai_token_type="(input|output)"\} (\S+)', line)
+    if m:
+        seen[m.group(1)] = seen.get(m.group(1), 0) + float(m.group(2))
+print("# node: swarmwatch input %d output %d, agentsim's server input %d output %d over %d calls"
+      % (seen.get("input", 0), seen.get("output", 0), st.get("prompt_tokens", 0),
+         st.get("completion_tokens", 0), st.get("requests", 0)))
+sys.exit(0 if st.get("requests") == 16 and st.get("by_outcome", {}).get("ok") == 16 and
+         (seen.get("input"), seen.get("output")) ==
+         (st.get("prompt_tokens"), st.get("completion_tokens")) else 1)
+PY
+	ok $? "${checks[$tap_n]}"
 done
 grep -Eq "^swarmwatch_agent_llm_ratelimit_remaining\{agent=\"tllm-tls-json\",gen_ai_provider_name=\"openai\",server_address=\"127.0.0.1:$tls_port\",kind=\"requests\"\} [0-9]" "$work/metrics.txt" &&
 	grep -Eq "^swarmwatch_agent_llm_ratelimit_remaining\{agent=\"tllm-plain-stream\",.*kind=\"requests\"\} [0-9]" "$work/metrics.txt"

@@ -372,6 +372,27 @@ static void test_ollama_json_long_prompt(void **state)
 	free(c);
 }
 
+/* Only the request's body was seen (its head went out in a write before): the usage says the API. */
+static void test_no_request_line(void **state)
+{
+	char resp[2048];
+	size_t len = snprintf(resp, sizeof(resp), openai_json, strlen(openai_body), openai_body);
+	struct call *c = call_new("{\"model\":\"gpt-4o-mini\",\"messages\":[]}");
+
+	(void)state;
+	assert_false(c->q.line);
+	assert_int_equal(c->q.api, LLM_API_UNKNOWN);
+	respond(c, resp, len, 0);
+	assert_int_equal(c->res.api, LLM_API_OPENAI_CHAT);
+	assert_true(c->res.usage);
+	assert_int_equal(c->res.tokens[LLM_TOKEN_INPUT], 1234);
+	assert_string_equal(c->res.request_model, "gpt-4o-mini");
+	free(c);
+	c = call_new(OPENAI_REQ(""));
+	assert_true(c->q.line);
+	free(c);
+}
+
 /* A body much larger than the windows, read in 16 KiB pieces the kernel cut in the middle. */
 static void test_large_body_cut(void **state)
 {
@@ -502,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_gemini),
 		cmocka_unit_test(test_ollama),
 		cmocka_unit_test(test_ollama_json_long_prompt),
+		cmocka_unit_test(test_no_request_line),
 		cmocka_unit_test(test_large_body_cut),
 		cmocka_unit_test(test_interim_and_errors),
 		cmocka_unit_test(test_paths),

@@ -555,7 +555,8 @@ class Agent:
         self.report({"type": "ready", "pid": os.getpid()})
         # Spread the first steps so instances do not march in lockstep.
         first = sampling.draw_range(self.rng, self.cfg["behaviour"]["think_ms"]) / 1000.0
-        self.wait(self.rng.uniform(0, first))
+        self.wait(float(self.cfg["behaviour"].get("start_delay_ms", 0)) / 1000.0 +
+                  self.rng.uniform(0, first))
         for _ in range(10 ** 9):
             if self.stopping:
                 break

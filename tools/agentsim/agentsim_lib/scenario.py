@@ -75,6 +75,8 @@ DEFAULT_BEHAVIOUR = {
     "stream_ratio": 0.0,
     # Share of streamed calls that ask for usage (stream_options.include_usage).
     "include_usage_ratio": 1.0,
+    # Wait before the first step (a tracer that attaches to new processes is in place).
+    "start_delay_ms": 0,
     # API shape of the calls: "openai" (POST /v1/chat/completions), "ollama" (/api/chat) or
     # "anthropic" (/v1/messages).
     "api": "openai",
@@ -234,6 +236,8 @@ def validate_behaviour(beh, where):
     for key in ("stream_ratio", "include_usage_ratio", "crash_prob"):
         if key in beh:
             _number(beh[key], "%s.%s" % (where, key), 0, 1)
+    if "start_delay_ms" in beh:
+        _number(beh["start_delay_ms"], where + ".start_delay_ms", 0, 60000)
     if "timeout_s" in beh:
         _number(beh["timeout_s"], where + ".timeout_s", 0.05, 300)
     if "max_retries" in beh:
