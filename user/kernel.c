@@ -39,6 +39,11 @@ _Static_assert(sizeof(struct sw_agent_stats) == 328 * 8, "sw_agent_stats layout"
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
 _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
 _Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");
+_Static_assert(sizeof(struct sw_llm_peer) == 32, "sw_llm_peer layout");
+_Static_assert(sizeof(struct sw_llm_stream) == 48, "sw_llm_stream layout");
+_Static_assert(offsetof(struct sw_llm_event, data) == 72 &&
+		       sizeof(struct sw_llm_event) == 72 + SW_LLM_DATA,
+	       "sw_llm_event layout");
 
 #define BPF_FS_MAGIC 0xcafe4a11
 #define TRACEFS_MAGIC 0x74726163
