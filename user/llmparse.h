@@ -170,9 +170,9 @@ struct llm_result {
 void llmparse__request_init(struct llm_request *q);
 
 /*
- * llmparse__request_feed - adds n bytes the client sent (skipped: bytes left out before them,
- * which end what is kept) and re-reads the request: method, path, then in the body "model",
- * "stream" and "include_usage". Bytes beyond LLM_REQ_KEEP are ignored.
+ * llmparse__request_feed - adds n bytes the client sent and re-reads the request: method,
+ * path, then in the body "model", "stream" and "include_usage" (bytes that start with '{' are
+ * taken for a body whose head was not seen). Bytes beyond LLM_REQ_KEEP are ignored.
  */
 void llmparse__request_feed(struct llm_request *q, const char *data, size_t n);
 
