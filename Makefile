@@ -103,7 +103,7 @@ TEXT_MODS := text buf
 DETECT_MODS := detect forecast blob
 STORE_MODS := store gorilla log
 ANOMALY_MODS := anomaly rates verdict events iforest $(DETECT_MODS)
-CATALOG_MODS := catalog apps statsd syscalls $(STORE_MODS) $(ANOMALY_MODS)
+CATALOG_MODS := catalog apps statsd syscalls llmparse $(STORE_MODS) $(ANOMALY_MODS)
 METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
 test_anomaly_MODS := api alert $(METRICS_MODS)
 test_alerting_MODS := alerting values alert snapshot notify config num log $(CATALOG_MODS) \
@@ -121,7 +121,7 @@ test_http_MODS := http webconfig ratelimit stream web web_assets num collector s
 test_identity_MODS := identity config num log syscalls alert notify $(TEXT_MODS)
 test_log2_MODS :=
 test_num_MODS := num
-test_metrics_MODS := $(METRICS_MODS)
+test_metrics_MODS := llm config num alert notify log $(METRICS_MODS)
 test_notify_MODS := notify log
 test_alert_MODS := alert
 test_values_MODS := values alert snapshot $(CATALOG_MODS)
@@ -133,6 +133,8 @@ test_syscalls_MODS := syscalls
 test_text_MODS := $(TEXT_MODS)
 test_statsd_MODS := statsd
 test_apps_MODS := $(METRICS_MODS)
+test_llmparse_MODS := llmparse
+test_llm_MODS := llm llmparse config num syscalls alert notify log $(TEXT_MODS)
 fuzz_statsd_MODS := $(CATALOG_MODS)
 fuzz_config_MODS := config num syscalls alert notify log $(TEXT_MODS)
 fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
@@ -142,6 +144,7 @@ fuzz_rule_MODS := alert
 fuzz_http_MODS := http webconfig ratelimit stream web web_assets num snapshot api config alert notify log $(METRICS_MODS)
 fuzz_http_server_MODS := $(fuzz_http_MODS)
 fuzz_sniff_MODS :=
+fuzz_llmparse_MODS := llmparse
 fuzz_text_MODS := prom rates $(TEXT_MODS)
 fuzz_webconfig_MODS := webconfig
 mods_of = $(if $(filter undefined,$(origin $(1)_MODS)),$(LIB_OBJS),$(patsubst %,$(BUILD)/user/%.o,$(sort $($(1)_MODS))))
@@ -216,6 +219,10 @@ $(BUILD)/bench/reqbench: bench/requests/reqbench.c | $(BUILD)/bench
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< -lssl -lcrypto -o $@
 
+$(BUILD)/bench/llmbench: bench/llm/llmbench.c | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< -lssl -lcrypto -o $@
+
 $(BUILD)/bench/storebench: bench/store/storebench.c $(BUILD)/user/store.o $(BUILD)/user/gorilla.o \
 		$(BUILD)/user/log.o | $(BUILD)/bench
 	$(msg) CC $@
@@ -238,7 +245,7 @@ $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
 	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/outboxbench \
-	$(BUILD)/bench/evalbench
+	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
 $(BUILD)/fuzzer:

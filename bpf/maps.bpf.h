@@ -200,6 +200,47 @@ SW_MAP struct {
 	__type(value, struct sw_scratch);
 } scratch SEC(".maps");
 
+/* LLM capture: configured LLM upstreams, by host name id or address and port; the value is
+ * the index of the configuration entry. Written by the daemon. Per run. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct sw_llm_peer);
+	__type(value, __u32);
+} llm_peers SEC(".maps");
+
+/* LLM capture: the exchange in flight on each SSL * (or plaintext socket) and process. LRU
+ * bounds the ones never finished. Per run. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sw_tls_key);
+	__type(value, struct sw_llm_stream);
+} llm_streams SEC(".maps");
+
+/* LLM capture: plaintext of requests and responses for the daemon's parser. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 2 * 1024 * 1024);
+} llm_events SEC(".maps");
+
+/* LLM capture: the event being filled, per CPU, before it is copied into `llm_events` at its
+ * length. Per run. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sw_llm_event);
+} llm_scratch SEC(".maps");
+
+/* LLM capture: events and cuts, enum sw_llm_counter. Per run. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SW_LLM_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} llm_counters SEC(".maps");
+
 /* Layout stamp, checked by the daemon before it reuses pinned maps. */
 SW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

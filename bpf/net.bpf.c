@@ -211,6 +211,28 @@ static __always_inline void track_request(struct sw_sock *ss, bool sent, int byt
 }
 
 /*
+ * LLM capture of a plaintext client connection (Ollama on :11434, a local gateway): the bytes
+ * of the read or write in progress, when the peer is a configured LLM upstream.
+ */
+static __always_inline void llm_plain(struct sw_sock *ss, struct sock *sk, bool sent, int bytes)
+{
+	__u64 buf, id;
+
+	if ((ss->flags & (SW_SOCK_TLS | SW_SOCK_SSL)) || ss->role != SW_ROLE_CLIENT ||
+	    ((ss->flags & SW_SOCK_LLM_CHECKED) && !(ss->flags & SW_SOCK_LLM)))
+		return;
+	buf = syscall_buffer(sent);
+	if (!buf) {
+		llm_count(SW_LLM_CNT_NO_BUFFER);
+		return;
+	}
+	/* The channel: the connection's local and peer ports and the peer's address (last word). */
+	id = (__u64)sk->__sk_common.skc_num << 48 | (__u64)sk->__sk_common.skc_dport << 32 |
+	     (ss->family == AF_INET ? ss->daddr[0] : ss->daddr[3]);
+	sw_llm_bytes(ss, id, sent ? SW_LLM_ARG_SENT : 0, buf, bytes);
+}
+
+/*
  * Whether the OpenSSL probes pair this socket's requests (tls_on_socket()).
  * Until they take a socket over (the handshake, or requests made before
  * the probes were attached) its own bytes pair them, with status unknown.
@@ -352,8 +374,11 @@ static __always_inline int on_length(struct sock *sk, int ret, int flags, bool s
 		ss = sock_of(sk, cur);
 	if (!ss)
 		return 0;
-	if (!paired_by_tls(ss, sent))
+	if (!paired_by_tls(ss, sent)) {
 		track_request(ss, sent, ret);
+		if (llm_capture)
+			llm_plain(ss, sk, sent, ret);
+	}
 	s = sw_sock_stats(ss);
 	if (!s)
 		return 0;

@@ -139,8 +139,205 @@ static __always_inline __u8 tls_record(__u64 buf, __u16 *len)
 /* Set by the daemon when some agent has TLS capture on (the OpenSSL probes load). */
 #ifdef SW_TLS_DEFINE
 const volatile __u8 tls_capture = 0;
+/* Set by the daemon when LLM upstreams are configured (llm.upstreams). */
+const volatile __u8 llm_capture = 0;
 #else
 extern const volatile __u8 tls_capture;
+extern const volatile __u8 llm_capture;
+#endif
+
+/* ---- LLM capture: plaintext of configured LLM upstreams for the daemon's parser ---- */
+
+#define SW_LLM_WAKE_BYTES (512 * 1024) /* a quarter of `llm_events` */
+
+static __always_inline void llm_count(__u32 counter)
+{
+	__u64 *v = bpf_map_lookup_elem(&llm_counters, &counter);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool llm_peer_known(struct sw_llm_peer *k)
+{
+	return bpf_map_lookup_elem(&llm_peers, k) != NULL;
+}
+
+/*
+ * Whether client socket ss goes to a configured LLM upstream: its host name or its address,
+ * with its port or any. Looked up once per socket, when its first request starts (the host
+ * name, from the TLS ClientHello or the Host header, is known by then).
+ */
+static __always_inline bool llm_sock(struct sw_sock *ss)
+{
+	struct sw_llm_peer k = {};
+
+	if (ss->flags & SW_SOCK_LLM_CHECKED)
+		return ss->flags & SW_SOCK_LLM;
+	ss->flags |= SW_SOCK_LLM_CHECKED;
+	if (ss->host) {
+		k.host = ss->host;
+		k.port = ss->dport;
+		if (llm_peer_known(&k))
+			goto yes;
+		k.port = 0;
+		if (llm_peer_known(&k))
+			goto yes;
+		k.host = 0;
+	}
+	k.family = ss->family;
+	__builtin_memcpy(k.addr, ss->daddr, sizeof(k.addr));
+	k.port = ss->dport;
+	if (llm_peer_known(&k))
+		goto yes;
+	k.port = 0;
+	if (llm_peer_known(&k))
+		goto yes;
+	return false;
+yes:
+	ss->flags |= SW_SOCK_LLM;
+	return true;
+}
+
+/*
+ * Hands len bytes at user address buf, of the exchange `key` in flight (st), to the daemon:
+ * all of them up to SW_LLM_DATA, else the first and last SW_LLM_DATA / 2 (usage sits at the end
+ * of a body) with the count left out between. kind_flags: enum sw_llm_kind | SW_LLM_F_* << 8.
+ */
+static __noinline int llm_emit(const struct sw_tls_key *key, const struct sw_llm_stream *st,
+			       __u64 buf, __u32 len, __u32 kind_flags)
+{
+	struct sw_llm_event *e;
+	__u32 zero = 0, n = len, half = SW_LLM_DATA / 2;
+	__u64 wake;
+
+	if (!buf || !len)
+		return 0;
+	e = bpf_map_lookup_elem(&llm_scratch, &zero);
+	if (!e)
+		return 0;
+	e->kind = kind_flags & 0xff;
+	e->flags = kind_flags >> 8;
+	e->family = st->family;
+	e->port = st->port;
+	e->slot = st->slot;
+	e->tgid = key->tgid;
+	e->id = key->ssl;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->req_ns = st->req_ns;
+	e->host = st->host;
+	__builtin_memcpy(e->addr, st->addr, sizeof(e->addr));
+	e->skipped = 0;
+	if (len > SW_LLM_DATA) {
+		if (bpf_probe_read_user(e->data, half, (const void *)buf) ||
+		    bpf_probe_read_user(e->data + half, half, (const void *)(buf + len - half)))
+			return 0;
+		e->skipped = len - SW_LLM_DATA;
+		n = SW_LLM_DATA;
+		llm_count(SW_LLM_CNT_CUT_READS);
+	} else {
+		barrier_var(n);
+		if (n > SW_LLM_DATA)
+			return 0;
+		if (bpf_probe_read_user(e->data, n, (const void *)buf))
+			return 0;
+	}
+	e->len = n;
+	barrier_var(n);
+	if (n > SW_LLM_DATA)
+		return 0;
+	/*
+	 * No wakeup per record (one would cost the caller a switch to the daemon, for each read
+	 * of a stream): the daemon reads at each tick, and is woken once the buffer is a quarter
+	 * full. Timings come from the records' own timestamps.
+	 */
+	wake = bpf_ringbuf_query(&llm_events, BPF_RB_AVAIL_DATA) > SW_LLM_WAKE_BYTES
+		       ? BPF_RB_FORCE_WAKEUP
+		       : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&llm_events, e, offsetof(struct sw_llm_event, data) + n, wake)) {
+		llm_count(SW_LLM_CNT_RINGBUF_FULL);
+		return 0;
+	}
+	llm_count(SW_LLM_CNT_EVENTS);
+	return 0;
+}
+
+/*
+ * Bytes a client received on channel id of process tgid: handed over while an exchange is in
+ * flight there, up to SW_LLM_RESP_BUDGET bytes per response (a response beyond is counted once).
+ */
+static __always_inline void llm_response(__u64 id, __u32 tgid, __u64 buf, __u64 len)
+{
+	struct sw_tls_key key = {.ssl = id, .tgid = tgid};
+	struct sw_llm_stream *st = bpf_map_lookup_elem(&llm_streams, &key);
+
+	if (!st)
+		return;
+	if (st->resp_bytes >= SW_LLM_RESP_BUDGET) {
+		if (!st->cut)
+			llm_count(SW_LLM_CNT_RESP_BUDGET);
+		st->cut = 1;
+		return;
+	}
+	st->resp_bytes += len < SW_LLM_DATA ? len : SW_LLM_DATA;
+	llm_emit(&key, st, buf, len, SW_LLM_RESPONSE);
+}
+
+#define SW_LLM_ARG_SENT (1ull << 32) /* sw_llm_bytes(): the bytes were sent (else received) */
+
+/*
+ * Bytes a client moved on a connection to a configured LLM upstream (or not: checked here
+ * once per socket), on channel id (SSL *, or the connection) of process tgid (low 32 bits of
+ * arg; SW_LLM_ARG_SENT above). Sent bytes open a new exchange when the channel has none or
+ * its response has begun (HTTP/1.x: a response follows its whole request), and the request's
+ * first SW_LLM_REQ_BUDGET bytes are handed over (path, headers, the body's start); received
+ * bytes are handed over while an exchange is in flight. A global function: the verifier
+ * checks it once, not once per path of the socket hooks.
+ */
+#ifndef SW_TLS_DEFINE
+extern int sw_llm_bytes(struct sw_sock *ss, __u64 id, __u64 arg, __u64 buf, __u64 len);
+#else
+__noinline int sw_llm_bytes(struct sw_sock *ss, __u64 id, __u64 arg, __u64 buf, __u64 len)
+{
+	struct sw_tls_key key = {.ssl = id, .tgid = (__u32)arg};
+	struct sw_llm_stream *st;
+	bool start = false;
+	__u32 room, n;
+
+	if (!ss || !llm_sock(ss))
+		return 0;
+	if (!(arg & SW_LLM_ARG_SENT)) {
+		llm_response(id, (__u32)arg, buf, len);
+		return 0;
+	}
+	st = bpf_map_lookup_elem(&llm_streams, &key);
+	if (!st || st->resp_bytes) {
+		struct sw_llm_stream fresh = {};
+
+		fresh.req_ns = bpf_ktime_get_ns();
+		fresh.host = ss->host;
+		__builtin_memcpy(fresh.addr, ss->daddr, sizeof(fresh.addr));
+		fresh.slot = ss->slot;
+		fresh.port = ss->dport;
+		fresh.family = ss->family;
+		bpf_map_update_elem(&llm_streams, &key, &fresh, BPF_ANY);
+		st = bpf_map_lookup_elem(&llm_streams, &key);
+		start = true;
+	}
+	if (!st)
+		return 0;
+	if (st->req_bytes >= SW_LLM_REQ_BUDGET) {
+		llm_count(SW_LLM_CNT_REQ_BUDGET);
+		return 0;
+	}
+	room = SW_LLM_REQ_BUDGET - st->req_bytes;
+	n = len < room ? len : room;
+	if (len > room)
+		llm_count(SW_LLM_CNT_REQ_BUDGET);
+	st->req_bytes += n;
+	llm_emit(&key, st, buf, n, SW_LLM_REQUEST | (start ? SW_LLM_F_START << 8 : 0));
+	return 0;
+}
 #endif
 
 /*
@@ -188,6 +385,9 @@ static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
 			if (ss->role == SW_ROLE_CLIENT) {
 				if (!ss->req_ns)
 					ss->req_ns = c->wstart_ns;
+				if (llm_capture)
+					sw_llm_bytes(ss, c->wssl, t->tgid | SW_LLM_ARG_SENT,
+						     c->wbuf, c->wlen);
 			} else if (ss->req_ns) {
 				__u32 status = final_status(c->wbuf, c->wlen);
 

@@ -147,6 +147,8 @@ int BPF_KRETPROBE(sw_ssl_read_ret, long ret)
 	}
 	if (!n)
 		return 0; /* no data yet (a partial record): the request stays pending */
+	if (llm_capture)
+		llm_response(c->ssl, t->tgid, c->buf, n);
 	status = n >= 12 ? final_status(c->buf, n) : SW_STATUS_UNKNOWN;
 	key.ssl = c->ssl;
 	key.tgid = t->tgid;

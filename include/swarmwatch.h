@@ -305,6 +305,8 @@ struct sw_req_stats {
 #define SW_SOCK_ADOPTED 16u /* found open by the daemon; counted in its user_opened */
 #define SW_SOCK_TLS_DATA 32u /* TLS: application data has been seen in the request direction */
 #define SW_SOCK_INTERIM 64u /* in `tls_pending`: an interim response came, the final one is due */
+#define SW_SOCK_LLM_CHECKED 128u /* looked up in `llm_peers` (LLM capture) */
+#define SW_SOCK_LLM 256u /* ... and its peer is a configured LLM upstream */
 
 /* TLS capture per agent slot, in `agent_tls`: decided by the daemon from its config. */
 enum sw_tls_mode {
@@ -367,6 +369,76 @@ struct sw_event {
 };
 
 #define SW_SLOT_NONE 0xffffffffu
+
+/*
+ * LLM capture: the plaintext of requests to and responses from configured LLM upstreams,
+ * handed to the daemon in the `llm_events` ring buffer for the userspace parser (llmparse.h).
+ * Bounded: at most SW_LLM_DATA bytes per event (a longer read gives its first and last
+ * SW_LLM_DATA / 2 bytes and the count of those left out), SW_LLM_REQ_BUDGET bytes of each
+ * request (its head and body start: path and model) and SW_LLM_RESP_BUDGET bytes of each
+ * response; every cut is counted in `llm_counters`.
+ */
+#define SW_LLM_DATA 4096
+#define SW_LLM_REQ_BUDGET 4096
+#define SW_LLM_RESP_BUDGET (1024 * 1024)
+
+/* Key of `llm_peers`: a host name id (host.bpf.h) or a peer address, with a port or 0 (any). */
+struct sw_llm_peer {
+	__u64 host; /* FNV-1a id of the host name, 0 when the key is an address */
+	__u32 addr[4]; /* network order; zero when the key is a host name */
+	__u16 port; /* host order, 0: any */
+	__u16 family; /* AF_INET, AF_INET6, 0 with a host name */
+	__u32 pad;
+};
+
+/* A request/response exchange in flight, in `llm_streams` by SSL * (or socket) and process. */
+struct sw_llm_stream {
+	__u64 req_ns; /* start of the request (SSL_write entered, or the first send) */
+	__u64 host; /* the peer's host name id, 0 if none */
+	__u32 addr[4]; /* peer address, network order */
+	__u32 slot; /* agent slot of the socket */
+	__u32 req_bytes; /* request bytes handed over */
+	__u32 resp_bytes; /* response bytes handed over (and left out in the middle of reads) */
+	__u16 port; /* peer port, host order */
+	__u8 family;
+	__u8 cut; /* the response's budget ran out: counted once */
+};
+
+enum sw_llm_kind {
+	SW_LLM_REQUEST = 1, /* bytes the client sent: a request starts with its first */
+	SW_LLM_RESPONSE = 2, /* bytes the client received */
+};
+
+#define SW_LLM_F_START 1u /* a request's first bytes: a new exchange */
+
+/* Ring-buffer record of `llm_events`; data holds len bytes (head, then tail when skipped). */
+struct sw_llm_event {
+	__u8 kind; /* enum sw_llm_kind */
+	__u8 family;
+	__u16 port;
+	__u32 slot;
+	__u32 tgid;
+	__u32 flags; /* SW_LLM_F_* */
+	__u32 len; /* bytes in data */
+	__u32 skipped; /* bytes of the read left out between data's two halves, 0 if none */
+	__u64 id; /* the SSL * (TLS) or the socket's address (plaintext): the exchange's channel */
+	__u64 ts_ns; /* when the bytes were handed over, CLOCK_MONOTONIC */
+	__u64 req_ns; /* start of the request they belong to */
+	__u64 host;
+	__u32 addr[4];
+	char data[SW_LLM_DATA];
+};
+
+/* Indexes of the per-CPU `llm_counters` array. */
+enum sw_llm_counter {
+	SW_LLM_CNT_EVENTS = 0, /* events handed over */
+	SW_LLM_CNT_CUT_READS, /* reads longer than SW_LLM_DATA: their middle left out */
+	SW_LLM_CNT_REQ_BUDGET, /* request bytes beyond SW_LLM_REQ_BUDGET, not handed over */
+	SW_LLM_CNT_RESP_BUDGET, /* responses that went beyond SW_LLM_RESP_BUDGET */
+	SW_LLM_CNT_RINGBUF_FULL, /* events lost: ring buffer full */
+	SW_LLM_CNT_NO_BUFFER, /* plaintext moved by a call whose buffer is not known (readv...) */
+	SW_LLM_CNT_MAX,
+};
 
 /* Layout stamp kept in the pinned `meta` array. */
 struct sw_meta {

@@ -20,6 +20,7 @@
 #include "anomaly.h"
 #include "apps.h"
 #include "catalog.h"
+#include "llm.h"
 #include "rates.h"
 #include "snapshot.h"
 #include "syscalls.h"
@@ -534,6 +535,180 @@ static int each_statsd(const struct entry *e, const struct snapshot *s, struct o
 	}
 	return 0;
 }
+
+/* --- LLM calls (llm.h): OpenTelemetry GenAI names --- */
+
+/* OpenTelemetry GenAI semantic conventions' advised buckets: 0.01 s doubling, 1 token times 4. */
+static const double le_genai_seconds[LLM_DURATION_BUCKETS] = {
+	0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+static const double le_genai_tokens[LLM_TOKEN_BUCKETS] = {
+	1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
+
+_Static_assert(LLM_DURATION_BUCKETS == LLM_TOKEN_BUCKETS, "LLM_FAMILY gives both one bound count");
+
+static const char *const l_genai[] = {"agent", "gen_ai_provider_name", "gen_ai_request_model",
+				      "gen_ai_operation_name"};
+static const char *const l_genai_tokens[] = {"agent", "gen_ai_provider_name",
+					     "gen_ai_request_model", "gen_ai_operation_name",
+					     "gen_ai_token_type"};
+static const char *const l_genai_status[] = {
+	"agent", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_operation_name", "status"};
+static const char *const l_genai_cost[] = {"agent", "gen_ai_provider_name", "gen_ai_request_model",
+					   "gen_ai_token_type"};
+static const char *const l_genai_room[] = {"agent", "gen_ai_provider_name", "server_address",
+					   "kind"};
+static const char *const l_genai_retry[] = {"agent", "gen_ai_provider_name", "server_address"};
+
+static bool llm_on(const struct snapshot *s)
+{
+	return s->llm != NULL;
+}
+
+enum llm_field {
+	LF_DURATION,
+	LF_TTFT,
+	LF_CHUNK,
+	LF_TOKENS,
+	LF_REQUESTS,
+	LF_MISSING,
+	LF_COST,
+	LF_REMAINING,
+	LF_RETRY,
+	LF_TRUNCATED,
+	LF_SPEND,
+	LF_EVENTS,
+	LF_INFLIGHT,
+};
+
+static int put_hist(struct out *o, const char *const *values, const __u64 *b, int nb, double sum)
+{
+	struct catalog_sample x = {.family = o->f, .values = values, .buckets = b, .sum = sum};
+	int i;
+
+	for (i = 0; i < nb; i++)
+		x.count += b[i];
+	if (!x.count)
+		return 0; /* nothing observed: no series yet */
+	return o->fn(o->ctx, &x);
+}
+
+static int each_llm_series(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct llm_view *v = s->llm;
+	int i, t, err = 0;
+
+	for (i = 0; i < v->nseries && !err; i++) {
+		const struct llm_series *x = &v->series[i];
+		const char *lv[5] = {s->agents[x->agent].name, x->provider, x->model, x->operation};
+
+		switch (e->n) {
+		case LF_DURATION:
+			err = put_hist(o, lv, x->dur, LLM_DURATION_BUCKETS + 1, x->dur_sum);
+			break;
+		case LF_TTFT:
+			err = put_hist(o, lv, x->ttft, LLM_DURATION_BUCKETS + 1, x->ttft_sum);
+			break;
+		case LF_CHUNK:
+			err = put_hist(o, lv, x->chunk, LLM_CHUNK_BUCKETS + 1, x->chunk_sum);
+			break;
+		case LF_TOKENS:
+			for (t = 0; t < LLM_TOKEN_MAX && !err; t++) {
+				lv[4] = llm_token_name(t);
+				err = put_hist(o, lv, x->tok[t], LLM_TOKEN_BUCKETS + 1,
+					       x->tok_sum[t]);
+			}
+			break;
+		case LF_REQUESTS:
+			for (t = 0; t < LLM_ST_MAX && !err; t++) {
+				lv[4] = llm_status_name(t);
+				if (x->requests[t])
+					err = put(o, lv, x->requests[t]);
+			}
+			break;
+		case LF_MISSING:
+			err = put(o, lv, x->usage_missing);
+			break;
+		case LF_COST:
+			lv[3] = NULL;
+			for (t = 0; t < LLM_TOKEN_MAX && !err; t++) {
+				const char *cv[] = {lv[0], lv[1], lv[2], llm_token_name(t)};
+
+				if (x->cost[t] > 0)
+					err = put(o, cv, x->cost[t]);
+			}
+			break;
+		}
+	}
+	return err;
+}
+
+static int each_llm_room(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	static const char *const kinds[] = {"requests", "tokens"};
+	const struct llm_view *v = s->llm;
+	int i, k, err = 0;
+
+	for (i = 0; i < v->nroom && !err; i++) {
+		const struct llm_headroom *h = &v->room[i];
+
+		if (e->n == LF_RETRY) {
+			const char *lv[] = {s->agents[h->agent].name, h->provider, h->server};
+
+			if (h->have & (1u << LLM_RATE_RETRY_AFTER))
+				err = put(o, lv, h->rate[LLM_RATE_RETRY_AFTER]);
+			continue;
+		}
+		for (k = 0; k < 2 && !err; k++) {
+			const char *lv[] = {s->agents[h->agent].name, h->provider, h->server,
+					    kinds[k]};
+
+			if (h->have & (1u << k))
+				err = put(o, lv, h->rate[k]);
+		}
+	}
+	return err;
+}
+
+static int each_llm_self(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct llm_view *v = s->llm;
+	int i, err;
+
+	if (e->n == LF_SPEND) {
+		for (i = 0; i < s->nagents; i++) {
+			const char *lv[] = {s->agents[i].name};
+
+			if (v->spend_today[i] >= 0 && (err = put(o, lv, v->spend_today[i])))
+				return err;
+		}
+		return 0;
+	}
+	if (e->n == LF_EVENTS)
+		return put(o, NULL, v->events);
+	if (e->n == LF_INFLIGHT)
+		return put(o, NULL, v->inflight);
+	for (i = 0; i < LLM_TR_MAX; i++) {
+		const char *lv[] = {llm_trunc_name(i)};
+
+		err = put(o, lv, v->truncated[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+#define LLM_FAMILY(nm, ty, un, hl, lab, fn, arg, buckets)                           \
+	{                                                                           \
+		.f = {.name = nm,                                                   \
+		      .help = hl,                                                   \
+		      .unit = un,                                                   \
+		      .type = ty,                                                   \
+		      .labels = lab,                                                \
+		      .nlabels = N(lab),                                            \
+		      .le = buckets,                                                \
+		      .nle = (ty) == CATALOG_HISTOGRAM ? LLM_DURATION_BUCKETS : 0}, \
+		.each = fn, .exported = llm_on, .n = arg                            \
+	}
 
 /* --- swarmwatch itself --- */
 
@@ -1173,6 +1348,82 @@ static const struct entry entries[] = {
 		.each = each_statsd,
 		.exported = apps_on,
 		.n = SD_DROPPED,
+	},
+
+	/* LLM calls: while LLM capture runs (llm.upstreams). */
+	LLM_FAMILY("gen_ai_client_operation_duration_seconds", CATALOG_HISTOGRAM, "seconds",
+		   "Duration of LLM API calls, request start to the response's last byte "
+		   "(OpenTelemetry gen_ai.client.operation.duration).",
+		   l_genai, each_llm_series, LF_DURATION, le_genai_seconds),
+	LLM_FAMILY("gen_ai_client_token_usage", CATALOG_HISTOGRAM, "",
+		   "Tokens per LLM API call by type, as the response reported them; a response "
+		   "without usage is not observed (OpenTelemetry gen_ai.client.token.usage).",
+		   l_genai_tokens, each_llm_series, LF_TOKENS, le_genai_tokens),
+	LLM_FAMILY("gen_ai_client_operation_time_to_first_chunk_seconds", CATALOG_HISTOGRAM,
+		   "seconds",
+		   "Streamed LLM API calls: request start to the first byte of the response body "
+		   "(OpenTelemetry gen_ai.client.operation.time_to_first_chunk).",
+		   l_genai, each_llm_series, LF_TTFT, le_genai_seconds),
+	{
+		.f = {.name = "gen_ai_client_operation_time_per_output_chunk_seconds",
+		      .help = "Streamed LLM API calls: time between output chunks (events) after "
+			      "the first (OpenTelemetry gen_ai.client.operation.time_per_output_chunk).",
+		      .unit = "seconds",
+		      .type = CATALOG_HISTOGRAM,
+		      .labels = l_genai,
+		      .nlabels = N(l_genai),
+		      .le = llm_chunk_le,
+		      .nle = LLM_CHUNK_BUCKETS},
+		.each = each_llm_series,
+		.exported = llm_on,
+		.n = LF_CHUNK,
+	},
+	LLM_FAMILY("swarmwatch_agent_llm_requests_total", CATALOG_COUNTER, "",
+		   "LLM API calls by HTTP status class (2xx, 4xx, 429 apart, 5xx, other).",
+		   l_genai_status, each_llm_series, LF_REQUESTS, NULL),
+	LLM_FAMILY("swarmwatch_agent_llm_usage_missing_total", CATALOG_COUNTER, "",
+		   "Successful LLM API calls whose response reported no token usage (an OpenAI "
+		   "stream without stream_options.include_usage): their tokens are unknown, not 0.",
+		   l_genai, each_llm_series, LF_MISSING, NULL),
+	LLM_FAMILY("swarmwatch_agent_llm_cost_usd_total", CATALOG_COUNTER, "",
+		   "Cost in USD of the tokens of LLM API calls by type, from the configured price "
+		   "table (input without its cache reads and writes, output without reasoning).",
+		   l_genai_cost, each_llm_series, LF_COST, NULL),
+	LLM_FAMILY("swarmwatch_agent_llm_spend_today_usd", CATALOG_GAUGE, "",
+		   "Cost in USD of the agent's LLM calls since 00:00 UTC, from the price table; "
+		   "from 0 at midnight, and when swarmwatch restarts.",
+		   l_agent, each_llm_self, LF_SPEND, NULL),
+	LLM_FAMILY("swarmwatch_agent_llm_ratelimit_remaining", CATALOG_GAUGE, "",
+		   "Rate-limit headroom the last response of an upstream gave the agent "
+		   "(x-ratelimit-remaining-*, anthropic-ratelimit-*-remaining), by kind "
+		   "(requests, tokens).",
+		   l_genai_room, each_llm_room, LF_REMAINING, NULL),
+	LLM_FAMILY("swarmwatch_agent_llm_retry_after_seconds", CATALOG_GAUGE, "seconds",
+		   "Retry-After of the last response of an upstream to the agent; 0 once a later "
+		   "response had none.",
+		   l_genai_retry, each_llm_room, LF_RETRY, NULL),
+	LLM_FAMILY("swarmwatch_llm_truncated_total", CATALOG_COUNTER, "",
+		   "LLM capture: bytes or results lost, by reason (cut_reads, request_budget, "
+		   "response_budget, ringbuf_full, no_buffer, parse_cut, usage_lost, "
+		   "inflight_full, series_full).",
+		   l_reason, each_llm_self, LF_TRUNCATED, NULL),
+	{
+		.f = {.name = "swarmwatch_llm_events_total",
+		      .help = "LLM capture: plaintext records the kernel handed over.",
+		      .unit = "",
+		      .type = CATALOG_COUNTER},
+		.each = each_llm_self,
+		.exported = llm_on,
+		.n = LF_EVENTS,
+	},
+	{
+		.f = {.name = "swarmwatch_llm_inflight_responses",
+		      .help = "LLM capture: exchanges being parsed.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE},
+		.each = each_llm_self,
+		.exported = llm_on,
+		.n = LF_INFLIGHT,
 	},
 
 	/* swarmwatch itself */

@@ -6,6 +6,7 @@
 #include "alerting.h"
 #include "cmd.h"
 #include "config.h"
+#include "llm.h"
 #include "log.h"
 #include "webconfig.h"
 
@@ -114,6 +115,18 @@ int cmd_check_config(int argc, char **argv)
 	if (web && check_web(web)) {
 		config__free(&cfg);
 		return 1;
+	}
+	if (cfg.llm_prices[0]) {
+		struct llm_prices prices;
+
+		if (llmprices__load(cfg.llm_prices, &prices, err, sizeof(err))) {
+			pr_err("config: %s: llm.prices: %s", argv[1], err);
+			config__free(&cfg);
+			return 1;
+		}
+		printf("%s: %d prices of %s\n", cfg.llm_prices, prices.n,
+		       prices.date[0] ? prices.date : "no date");
+		llmprices__free(&prices);
 	}
 	printf("%s: ok (%d cgroup rules, %d command rules, max_agents %u, interval %.3gs, "
 	       "%u alert rules%s, %u receivers)\n",

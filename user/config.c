@@ -599,6 +599,128 @@ bool config__tls_agent(const struct config *c, const char *name)
 	return false;
 }
 
+__u64 config__host_id(const char *name)
+{
+	__u64 h = 0xcbf29ce484222325ULL; /* FNV-1a, 64 bits, as host.bpf.h */
+
+	for (; *name; name++)
+		h = (h ^ (__u8)*name) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+static bool upstream_name_ok(const char *name);
+
+/* "llm": {"upstreams": [{"host", "port", "provider"}], "prices": FILE, "max_models": N}. */
+static int parse_llm(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {"upstreams", "prices", "max_models", NULL};
+	static const char *const ukeys[] = {"host", "port", "provider", NULL};
+	const char *prices = NULL;
+	json_t *list, *u;
+	long long n = 0;
+	char where[48];
+	size_t i;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_at(p, "llm", "\"llm\" must be an object");
+	if ((err = check_keys(p, o, "llm", keys)) ||
+	    (err = get_string(p, o, "prices", &prices)) < 0 ||
+	    (err = get_int(p, o, "max_models", 1, 256, &n)) < 0)
+		return err;
+	if (n)
+		c->llm_max_models = n;
+	if (prices) {
+		if (!prices[0] || strlen(prices) >= sizeof(c->llm_prices))
+			return fail_at(p, "prices",
+				       "\"llm.prices\" must be a file path of 1 to %zu "
+				       "characters",
+				       sizeof(c->llm_prices) - 1);
+		snprintf(c->llm_prices, sizeof(c->llm_prices), "%s", prices);
+	}
+	list = json_object_get(o, "upstreams");
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return fail_at(p, "upstreams", "\"llm.upstreams\" must be an array");
+	json_array_foreach (list, i, u) {
+		struct llm_upstream *up = &c->llm_upstreams[c->nllm_upstreams];
+		const char *host = NULL, *provider = NULL;
+		long long port = 0;
+		size_t k;
+
+		snprintf(where, sizeof(where), "llm.upstreams[%zu]", i);
+		if (c->nllm_upstreams == CONFIG_MAX_LLM_UPSTREAMS)
+			return fail_at(p, "upstreams", "more than %d llm.upstreams",
+				       CONFIG_MAX_LLM_UPSTREAMS);
+		if (!json_is_object(u))
+			return fail_at(p, "upstreams", "%s must be an object", where);
+		if ((err = check_keys(p, u, where, ukeys)) ||
+		    (err = get_string(p, u, "host", &host)) < 0 ||
+		    (err = get_string(p, u, "provider", &provider)) < 0 ||
+		    (err = get_int(p, u, "port", 1, 65535, &port)) < 0)
+			return err;
+		memset(up, 0, sizeof(*up));
+		if (!host || !host[0])
+			return fail_at(p, "upstreams",
+				       "%s needs a \"host\": a host name or an IP address", where);
+		if (inet_pton(AF_INET, host, up->addr) == 1) {
+			up->family = AF_INET;
+		} else if (inet_pton(AF_INET6, host, up->addr) == 1) {
+			up->family = AF_INET6;
+		} else {
+			if (strlen(host) >= sizeof(up->host))
+				return fail_at(p, "host",
+					       "%s: host name longer than %zu characters", where,
+					       sizeof(up->host) - 1);
+			for (k = 0; host[k]; k++) {
+				char ch = host[k];
+
+				if (ch >= 'A' && ch <= 'Z')
+					ch += 'a' - 'A';
+				if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+				      ch == '.' || ch == '-'))
+					return fail_at(
+						p, "host",
+						"%s: \"%s\" is not a host name (letters, digits, "
+						"'.', '-') nor an IP address",
+						where, host);
+				up->host[k] = ch;
+			}
+			if (k && up->host[k - 1] == '.')
+				up->host[k - 1] = 0;
+		}
+		if (!provider || !provider[0] || strlen(provider) >= sizeof(up->provider) ||
+		    !upstream_name_ok(provider))
+			return fail_at(p, "upstreams",
+				       "%s needs a \"provider\" of 1 to %zu printable characters "
+				       "(openai, anthropic, gcp.gemini, ollama...)",
+				       where, sizeof(up->provider) - 1);
+		snprintf(up->provider, sizeof(up->provider), "%s", provider);
+		up->port = port;
+		c->nllm_upstreams++;
+	}
+	return 0;
+}
+
+int config__llm_upstream(const struct config *c, __u64 host, int family, const __u32 addr[4],
+			 int port)
+{
+	int i;
+
+	for (i = 0; i < c->nllm_upstreams; i++) {
+		const struct llm_upstream *u = &c->llm_upstreams[i];
+
+		if (u->port && u->port != port)
+			continue;
+		if (u->host[0] ? host && config__host_id(u->host) == host
+			       : u->family == family &&
+					 !memcmp(u->addr, addr, family == AF_INET ? 4 : 16))
+			return i;
+	}
+	return -1;
+}
+
 /* "10.0.0.0/8", "::1/128" or a bare address (a /32 or /128). */
 static int parse_cidr(const char *s, struct upstream *u)
 {
@@ -1459,6 +1581,7 @@ static void defaults(struct config *c)
 	snprintf(c->statsd_socket, sizeof(c->statsd_socket), "/run/swarmwatch/statsd.sock");
 	c->statsd_max_series = 64;
 	c->statsd_max_values = 16;
+	c->llm_max_models = 16;
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;
@@ -1481,7 +1604,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 		"listen",    "interval",      "pin_path",  "max_agents",      "identity",
 		"syscalls",  "collectors",    "bpf_stats", "anomaly",	      "agent_retention",
 		"upstreams", "top_upstreams", "tls",	   "store",	      "statsd",
-		"alerts",    "receivers",     "notify",	   "web_config_file", NULL};
+		"alerts",    "receivers",     "notify",	   "web_config_file", "llm",
+		NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -1568,6 +1692,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	if ((v = json_object_get(root, "upstreams")) && (ret = parse_upstreams(&p, v, c)))
 		goto out;
 	if ((v = json_object_get(root, "tls")) && (ret = parse_tls(&p, v, c)))
+		goto out;
+	if ((v = json_object_get(root, "llm")) && (ret = parse_llm(&p, v, c)))
 		goto out;
 	if ((v = json_object_get(root, "store")) && (ret = parse_store(&p, v, c)))
 		goto out;

@@ -39,6 +39,17 @@ struct upstream {
 	int port; /* 0: any port */
 };
 
+#define CONFIG_MAX_LLM_UPSTREAMS 32
+
+/* An LLM upstream (llm.upstreams): a host name or an address, on one port or any. */
+struct llm_upstream {
+	char host[SW_HOST_LEN]; /* DNS name, lowercased; "" when the entry is an address */
+	int family; /* AF_INET or AF_INET6 for an address, 0 for a host name */
+	__u32 addr[4]; /* network order */
+	int port; /* 0: any port */
+	char provider[32]; /* gen_ai_provider_name: "openai", "anthropic", "gcp.gemini", "ollama"... */
+};
+
 struct config {
 	char *origin; /* file name, or "built-in defaults" */
 	char listen[128]; /* ADDR:PORT for the HTTP server */
@@ -80,6 +91,10 @@ struct config {
 	bool statsd_trust_agent_tag; /* an "agent" tag names the agent */
 	__u32 statsd_max_series; /* app series per agent */
 	__u32 statsd_max_values; /* values per label of one app family and agent */
+	struct llm_upstream llm_upstreams[CONFIG_MAX_LLM_UPSTREAMS]; /* LLM capture on for these */
+	int nllm_upstreams;
+	char llm_prices[256]; /* price table file, "" for none */
+	int llm_max_models; /* model labels per agent before "other" */
 };
 
 /* The configuration used when no file is given, as JSON text. */
@@ -109,6 +124,17 @@ void config__free(struct config *c);
  */
 void config__upstream_label(const struct config *c, int family, const __u32 addr[4], int port,
 			    const char *host, char *out, size_t len);
+
+/*
+ * The index of the first llm.upstreams entry that peer (host name id host, 0 if none; family,
+ * addr in network order, port) matches, or -1. Host name ids are FNV-1a hashes of the
+ * lowercased name, as the kernel computes them (host.bpf.h): config__host_id().
+ */
+int config__llm_upstream(const struct config *c, __u64 host, int family, const __u32 addr[4],
+			 int port);
+
+/* The kernel's id of DNS name `name` (64-bit FNV-1a of its bytes, 0 mapped to 1). */
+__u64 config__host_id(const char *name);
 
 /* Whether agent `name` has TLS capture on (matches a "tls.agents" pattern). */
 bool config__tls_agent(const struct config *c, const char *name);

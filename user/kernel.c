@@ -39,6 +39,11 @@ _Static_assert(sizeof(struct sw_agent_stats) == 328 * 8, "sw_agent_stats layout"
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
 _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
 _Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");
+_Static_assert(sizeof(struct sw_llm_peer) == 32, "sw_llm_peer layout");
+_Static_assert(sizeof(struct sw_llm_stream) == 48, "sw_llm_stream layout");
+_Static_assert(offsetof(struct sw_llm_event, data) == 72 &&
+		       sizeof(struct sw_llm_event) == 72 + SW_LLM_DATA,
+	       "sw_llm_event layout");
 
 #define BPF_FS_MAGIC 0xcafe4a11
 #define TRACEFS_MAGIC 0x74726163
@@ -78,6 +83,9 @@ struct kernel {
 	size_t tasks_len;
 	size_t slot_next_len;
 	struct ring_buffer *rb;
+	bool llm_up; /* LLM capture: llm_peers filled, llm_events read */
+	kernel_llm_fn on_llm;
+	void *llm_ctx;
 	kernel_event_fn on_event;
 	void *ctx;
 	int ncpus;
@@ -402,8 +410,10 @@ make_dir:
  */
 static bool map_is_pinned(const struct bpf_map *m)
 {
-	static const char *const per_run[] = {"oncpu",	     "agent_rss",  "agent_tls", "tls_calls",
-					      "tls_pending", "slot_tasks", "scratch"};
+	static const char *const per_run[] = {"oncpu",	      "agent_rss",   "agent_tls",
+					      "tls_calls",    "tls_pending", "slot_tasks",
+					      "scratch",      "llm_peers",   "llm_streams",
+					      "llm_counters", "llm_scratch"};
 	const char *name = bpf_map__name(m);
 	size_t i;
 
@@ -510,6 +520,7 @@ static void set_rodata(struct kernel *k)
 	ro->exit_has_group_dead = exit_has_group_dead();
 	ro->use_oncpu = k->up[COLLECTOR_SCHED];
 	ro->tls_capture = k->tls_up;
+	ro->llm_capture = k->llm_up;
 	ro->nr_read = syscalls__number("read");
 	ro->nr_write = syscalls__number("write");
 	ro->nr_recvfrom = syscalls__number("recvfrom");
@@ -529,6 +540,10 @@ static void set_rodata(struct kernel *k)
 	/* An LRU hash is allocated in full at creation: only as large as TLS capture needs. */
 	if (!k->tls_up)
 		bpf_map__set_max_entries(k->skel->maps.tls_pending, 1);
+	if (!k->llm_up) {
+		bpf_map__set_max_entries(k->skel->maps.llm_streams, 1);
+		bpf_map__set_max_entries(k->skel->maps.llm_events, sysconf(_SC_PAGESIZE));
+	}
 	bpf_map__set_max_entries(k->skel->maps.agent_names, slots * 4);
 }
 
@@ -736,6 +751,68 @@ static int load_without_rss(struct kernel *k, int err)
 	return 0;
 }
 
+static void *percpu_scratch(struct kernel *k, size_t len);
+
+static int on_llm_ringbuf(void *ctx, void *data, size_t size)
+{
+	struct kernel *k = ctx;
+
+	if (size >= offsetof(struct sw_llm_event, data) && k->on_llm)
+		k->on_llm(k->llm_ctx, data, size);
+	return 0;
+}
+
+/*
+ * LLM capture: the configured upstreams into `llm_peers`, by host name id or address, with
+ * the port or 0; 0 or -errno.
+ */
+static int fill_llm_peers(struct kernel *k)
+{
+	int fd = bpf_map__fd(k->skel->maps.llm_peers), i;
+
+	for (i = 0; i < k->cfg->nllm_upstreams; i++) {
+		const struct llm_upstream *u = &k->cfg->llm_upstreams[i];
+		struct sw_llm_peer key = {.port = u->port};
+		__u32 v = i;
+
+		if (u->host[0]) {
+			key.host = config__host_id(u->host);
+		} else {
+			key.family = u->family;
+			memcpy(key.addr, u->addr, sizeof(key.addr));
+		}
+		if (bpf_map_update_elem(fd, &key, &v, BPF_NOEXIST) && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
+}
+
+bool kernel__on_llm(struct kernel *k, kernel_llm_fn fn, void *ctx)
+{
+	k->on_llm = fn;
+	k->llm_ctx = ctx;
+	return k->llm_up;
+}
+
+int kernel__llm_counters(struct kernel *k, __u64 out[SW_LLM_CNT_MAX])
+{
+	int fd = bpf_map__fd(k->skel->maps.llm_counters), c, cpu;
+	__u64 *v = percpu_scratch(k, k->ncpus * sizeof(__u64));
+
+	memset(out, 0, SW_LLM_CNT_MAX * sizeof(__u64));
+	if (!v)
+		return -ENOMEM;
+	for (c = 0; c < SW_LLM_CNT_MAX; c++) {
+		__u32 key = c;
+
+		if (bpf_map_lookup_elem(fd, &key, v))
+			return -errno;
+		for (cpu = 0; cpu < k->ncpus; cpu++)
+			out[c] += v[cpu];
+	}
+	return 0;
+}
+
 static int on_ringbuf(void *ctx, void *data, size_t size)
 {
 	struct kernel *k = ctx;
@@ -768,6 +845,10 @@ struct kernel *kernel__open(const struct config *c)
 	}
 	fill_progs(k);
 	plan_collectors(k);
+	k->llm_up = c->nllm_upstreams > 0 && k->up[COLLECTOR_NET];
+	if (c->nllm_upstreams && !k->llm_up)
+		pr_warn("llm: capture needs the net collector (collectors.net), which is off; "
+			"llm.upstreams are not watched");
 	k->rss_on = true;
 	if (prepare(k))
 		goto err_destroy;
@@ -780,6 +861,8 @@ struct kernel *kernel__open(const struct config *c)
 		goto err_destroy;
 	}
 	err = init_shared_state(k);
+	if (!err && k->llm_up)
+		err = fill_llm_peers(k);
 	if (err) {
 		pr_err("cannot initialize BPF maps: %s", strerror(-err));
 		goto err_destroy;
@@ -798,6 +881,11 @@ struct kernel *kernel__open(const struct config *c)
 	k->rb = ring_buffer__new(bpf_map__fd(k->skel->maps.events), on_ringbuf, k, NULL);
 	if (!k->rb) {
 		pr_err("cannot open the event ring buffer: %s", strerror(errno));
+		goto err_destroy;
+	}
+	if (k->llm_up &&
+	    ring_buffer__add(k->rb, bpf_map__fd(k->skel->maps.llm_events), on_llm_ringbuf, k)) {
+		pr_err("cannot open the LLM capture ring buffer: %s", strerror(errno));
 		goto err_destroy;
 	}
 	return k;

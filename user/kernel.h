@@ -50,6 +50,18 @@ bool kernel__tls(struct kernel *k, struct kernel_tls *out);
 /* Sets where ring-buffer events go; none are read before this is called. */
 void kernel__on_event(struct kernel *k, kernel_event_fn fn, void *ctx);
 
+/* A record of `llm_events` (struct sw_llm_event, size bytes of it: the header and data). */
+typedef void (*kernel_llm_fn)(void *ctx, const struct sw_llm_event *e, size_t size);
+
+/*
+ * Sets where LLM capture's records go (none are read before); false when LLM capture is not
+ * running (no llm.upstreams, or the socket hooks are off).
+ */
+bool kernel__on_llm(struct kernel *k, kernel_llm_fn fn, void *ctx);
+
+/* LLM capture's in-kernel counters (enum sw_llm_counter) summed over CPUs; 0 or -errno. */
+int kernel__llm_counters(struct kernel *k, __u64 out[SW_LLM_CNT_MAX]);
+
 /* Waits up to timeout_ms for events and delivers them; count or -errno. */
 int kernel__poll(struct kernel *k, int timeout_ms);
 

@@ -29,6 +29,8 @@ void snapshot__put(struct snapshot *s)
 		s->alerts_free(s->alerts);
 	if (s->apps && s->apps_free)
 		s->apps_free(s->apps);
+	if (s->llm && s->llm_free)
+		s->llm_free(s->llm);
 	free(s->agents);
 	free(s->requests);
 	free(s);

@@ -58,6 +58,7 @@ struct map_stat {
 struct anomaly_view;
 struct alert_view;
 struct app_view;
+struct llm_view;
 
 struct snapshot {
 	int refs;
@@ -92,6 +93,8 @@ struct snapshot {
 	void (*alerts_free)(struct alert_view *v);
 	struct app_view *apps; /* app metrics (StatsD) and the listener's counters; NULL: off */
 	void (*apps_free)(struct app_view *v);
+	struct llm_view *llm; /* LLM calls (llm.h); NULL: LLM capture is off */
+	void (*llm_free)(struct llm_view *v);
 };
 
 /* A zeroed snapshot holding one reference; NULL on out of memory. */

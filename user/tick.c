@@ -20,6 +20,7 @@
 #include "store.h"
 #include "tick.h"
 #include "tls.h"
+#include "llm.h"
 
 #define CGROUP_RESCAN_NS (5ULL * 1000000000ULL)
 
@@ -38,6 +39,8 @@ struct tick {
 	struct ingest *ingest; /* StatsD listener; NULL when off */
 	struct apps_params app_params; /* from the configuration's statsd.* */
 	struct apps *apps; /* app metrics kept from its lines; NULL when StatsD is off */
+	struct llm *llm; /* LLM call accounting; NULL when LLM capture is off */
+	struct llm_prices prices; /* llm.prices, loaded at start */
 	__u64 ticks;
 	__u64 last_cgroup_scan; /* monotonic ns */
 	struct snapshot_slot slot;
@@ -109,6 +112,11 @@ static struct apps *app_series(const struct config *c, struct apps_params *p)
 	return apps__new(p);
 }
 
+static void on_llm(void *ctx, const struct sw_llm_event *e, size_t size)
+{
+	llm__event(ctx, e, size);
+}
+
 struct tick *tick__new(const struct config *c, struct kernel *k, struct identity *id,
 		       struct tls *tls, struct store *store)
 {
@@ -140,6 +148,28 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (kernel__on_llm(k, NULL, NULL)) {
+		char err[512];
+		int e;
+
+		if (c->llm_prices[0] &&
+		    (e = llmprices__load(c->llm_prices, &t->prices, err, sizeof(err)))) {
+			pr_err("%s", err);
+			tick__free(t);
+			errno = -e;
+			return NULL;
+		}
+		t->llm = llm__new(c, &t->prices);
+		if (!t->llm) {
+			tick__free(t);
+			errno = ENOMEM;
+			return NULL;
+		}
+		kernel__on_llm(k, on_llm, t->llm);
+		pr_info("llm: capture on for %d upstreams%s%s%s", c->nllm_upstreams,
+			t->prices.n ? ", prices of " : "", t->prices.n ? t->prices.date : "",
+			t->prices.n ? "" : " (no price table: no cost)");
+	}
 	if (c->alerts_on) {
 		char err[512];
 
@@ -167,6 +197,10 @@ void tick__free(struct tick *t)
 	reclaim__free(t->reclaim);
 	free(t->freed);
 	apps__free(t->apps);
+	if (t->k)
+		kernel__on_llm(t->k, NULL, NULL);
+	llm__free(t->llm);
+	llmprices__free(&t->prices);
 	anomaly__free(t->anomaly);
 	alerting__free(t->alerting);
 	free(t);
@@ -270,6 +304,23 @@ static void stage_apps(struct tick *t, struct snapshot *s)
 	v->dropped[APPS_DROP_OVERSIZED] = st.oversized;
 	s->apps = v;
 	s->apps_free = apps__view_free;
+}
+
+/* LLM calls: exchanges ended since the last tick, with the kernel's cut counters. */
+static void stage_llm(struct tick *t, struct snapshot *s)
+{
+	__u64 kc[SW_LLM_CNT_MAX];
+	struct llm_view *v;
+
+	if (!t->llm)
+		return;
+	v = llm__view(t->llm, s, kernel__llm_counters(t->k, kc) ? NULL : kc, clock__mono_ns());
+	if (!v) {
+		pr_warn("tick: no LLM figures this tick: out of memory");
+		return;
+	}
+	s->llm = v;
+	s->llm_free = llm__view_free;
 }
 
 struct store_ctx {
@@ -382,6 +433,7 @@ int tick__run(struct tick *t)
 	}
 	stage_reclaim(t, s, t0);
 	stage_apps(t, s);
+	stage_llm(t, s);
 	stage_store(t, s);
 	stage_detect(t, s);
 	stage_save(t);

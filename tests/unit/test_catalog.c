@@ -35,7 +35,7 @@ static void test_families_well_formed(void **state)
 		f = catalog__family(i);
 		assert_non_null(f);
 		assert_true(!strncmp(f->name, "swarmwatch_", 11) ||
-			    !strncmp(f->name, "process_", 8));
+			    !strncmp(f->name, "process_", 8) || !strncmp(f->name, "gen_ai_", 7));
 		assert_true(f->help && f->help[0] && f->unit);
 		assert_true(ends_with(f->name, "_total") == (f->type == CATALOG_COUNTER));
 		if (f->unit[0])

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "catalog.h"
+#include "llm.h"
 #include "snapshot.h"
 #include "metrics.h"
 
@@ -102,7 +103,8 @@ static void test_page_follows_catalog(void **state)
 				strncmp(f->name, "swarmwatch_store_", 17) && /* no store here */
 				strncmp(f->name, "swarmwatch_alerts", 17) &&
 				!strstr(f->name, "notification") && !strstr(f->name, "statsd") &&
-				!strstr(f->name, "_app_");
+				!strstr(f->name, "_app_") && strncmp(f->name, "gen_ai_", 7) &&
+				!strstr(f->name, "_llm_");
 
 		snprintf(line, sizeof(line), "# TYPE %s %s\n", f->name,
 			 catalog__type_name(f->type));
@@ -118,6 +120,83 @@ static void test_page_follows_catalog(void **state)
 	buf__free(&b);
 }
 
+/*
+ * LLM calls under the OpenTelemetry GenAI names: histograms with their advised buckets, tokens
+ * by type, cost by type, usage_missing, headroom; nothing for a token type never reported.
+ */
+static void test_llm_families(void **state)
+{
+	static struct agent_snap a;
+	static struct llm_series x;
+	static struct llm_headroom h;
+	double spend = 1.25;
+	struct llm_view v = {
+		.series = &x, .nseries = 1, .room = &h, .nroom = 1, .spend_today = &spend};
+	struct snapshot s = {0};
+	struct buf b;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.name, sizeof(a.name), "coder");
+	s.agents = &a;
+	s.nagents = 1;
+	s.llm = &v;
+	v.truncated[LLM_TR_USAGE_LOST] = 2;
+	memset(&x, 0, sizeof(x));
+	snprintf(x.provider, sizeof(x.provider), "openai");
+	snprintf(x.model, sizeof(x.model), "gpt-4o");
+	x.operation = "chat";
+	x.requests[LLM_ST_2XX] = 3;
+	x.requests[LLM_ST_429] = 1;
+	x.usage_missing = 1;
+	x.dur[llm__duration_bucket(0.5)] = 3;
+	x.dur_sum = 1.5;
+	x.tok[LLM_TOKEN_INPUT][llm__token_bucket(1000)] = 2;
+	x.tok_sum[LLM_TOKEN_INPUT] = 2000;
+	x.cost[LLM_TOKEN_INPUT] = 0.005;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.provider, sizeof(h.provider), "openai");
+	snprintf(h.server, sizeof(h.server), "api.openai.com:443");
+	h.rate[LLM_RATE_TOKENS] = 149000;
+	h.have = 1u << LLM_RATE_TOKENS;
+	buf__init(&b);
+	metrics__render(&b, &s);
+	assert_false(b.failed);
+#define L "agent=\"coder\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\""
+	assert_non_null(
+		strstr(b.data, "# TYPE gen_ai_client_operation_duration_seconds histogram\n"));
+	assert_non_null(strstr(b.data, "\ngen_ai_client_operation_duration_seconds_bucket{" L
+				       ",gen_ai_operation_name=\"chat\",le=\"0.64\"} 3\n"));
+	assert_non_null(strstr(b.data, "\ngen_ai_client_operation_duration_seconds_bucket{" L
+				       ",gen_ai_operation_name=\"chat\",le=\"0.32\"} 0\n"));
+	assert_non_null(strstr(
+		b.data, "\ngen_ai_client_token_usage_sum{" L
+			",gen_ai_operation_name=\"chat\",gen_ai_token_type=\"input\"} 2000\n"));
+	assert_non_null(strstr(b.data,
+			       "\ngen_ai_client_token_usage_bucket{" L
+			       ",gen_ai_operation_name=\"chat\",gen_ai_token_type=\"input\","
+			       "le=\"1024\"} 2\n"));
+	assert_null(strstr(b.data, "gen_ai_token_type=\"output\"")); /* never reported */
+	assert_null(strstr(b.data, "gen_ai_client_operation_time_to_first_chunk_seconds_count"));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_llm_requests_total{" L
+				       ",gen_ai_operation_name=\"chat\",status=\"429\"} 1\n"));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_llm_usage_missing_total{" L
+				       ",gen_ai_operation_name=\"chat\"} 1\n"));
+	assert_non_null(strstr(b.data, "\nswarmwatch_agent_llm_cost_usd_total{" L
+				       ",gen_ai_token_type=\"input\"} 0.005\n"));
+	assert_non_null(strstr(b.data,
+			       "\nswarmwatch_agent_llm_ratelimit_remaining{agent=\"coder\","
+			       "gen_ai_provider_name=\"openai\",server_address=\"api.openai."
+			       "com:443\",kind=\"tokens\"} 149000\n"));
+	assert_null(strstr(b.data, "kind=\"requests\""));
+	assert_non_null(
+		strstr(b.data, "\nswarmwatch_agent_llm_spend_today_usd{agent=\"coder\"} 1.25\n"));
+	assert_non_null(
+		strstr(b.data, "\nswarmwatch_llm_truncated_total{reason=\"usage_lost\"} 2\n"));
+#undef L
+	buf__free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_run_queue_name),
 		cmocka_unit_test(test_repairs_are_not_drops),
 		cmocka_unit_test(test_page_follows_catalog),
+		cmocka_unit_test(test_llm_families),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

@@ -85,6 +85,23 @@ class _StatsD:
         self.sock.close()
 
 
+def _ollama_usage(obj):
+    """Ollama's counts as OpenAI-style usage ({} when it gave none)."""
+    if "eval_count" not in obj and "prompt_eval_count" not in obj:
+        return {}
+    return {"prompt_tokens": obj.get("prompt_eval_count", 0),
+            "completion_tokens": obj.get("eval_count", 0)}
+
+
+def _anthropic_usage(u):
+    """Anthropic's usage as OpenAI-style usage: its input_tokens leave out the cache."""
+    if "input_tokens" not in u and "output_tokens" not in u:
+        return {}
+    return {"prompt_tokens": u.get("input_tokens", 0) + u.get("cache_read_input_tokens", 0) +
+            u.get("cache_creation_input_tokens", 0),
+            "completion_tokens": u.get("output_tokens", 0)}
+
+
 def _status_class(status):
     if isinstance(status, int):
         return "%dxx" % (status // 100)
@@ -314,7 +331,15 @@ class Agent:
                 "user": "%s/%d" % (self.pool, self.slot), "stream": stream,
                 "messages": [{"role": "system", "content": "You are the %s agent." % self.pool},
                              {"role": "user", "content": text}]}
-        if stream:
+        if beh.get("api", "openai") == "ollama":
+            body = {"model": body["model"], "messages": body["messages"], "stream": stream,
+                    "options": {"num_predict": max_tokens}, "user": body["user"]}
+        elif beh.get("api", "openai") == "anthropic":
+            body = {"model": body["model"], "max_tokens": max_tokens, "stream": stream,
+                    "system": body["messages"][0]["content"], "messages": body["messages"][1:],
+                    "metadata": {"user_id": body["user"]}}
+        elif stream and (float(beh.get("include_usage_ratio", 1.0)) >= 1.0 or
+                         self.rng.random() < float(beh.get("include_usage_ratio", 1.0))):
             body["stream_options"] = {"include_usage": True}
         data = json.dumps(body, separators=(",", ":")).encode()
         retries = int(beh.get("max_retries", 0))
@@ -345,7 +370,14 @@ class Agent:
         rec = {"type": "request", "up": "llm", "id": rid, "t0": t0, "stream": stream}
         try:
             conn = self.llm.connection()
-            conn.request("POST", "/v1/chat/completions", body=data, headers=headers)
+            api = self.cfg["behaviour"].get("api", "openai")
+            ollama = api == "ollama"
+            anthropic = api == "anthropic"
+            if anthropic:
+                headers.update({"x-api-key": "sk-agentsim", "anthropic-version": "2023-06-01"})
+            path = {"ollama": "/api/chat", "anthropic": "/v1/messages"}.get(
+                api, "/v1/chat/completions")
+            conn.request("POST", path, body=data, headers=headers)
             resp = conn.getresponse()
             rec["status"] = resp.status
             if resp.status == 429:
@@ -354,12 +386,16 @@ class Agent:
                 except ValueError:
                     pass
             if stream and resp.status == 200:
-                usage = self._read_stream(resp, rec, t0)
+                usage = self._read_stream(resp, rec, t0, ollama, anthropic)
             else:
                 raw = resp.read()
                 usage = {}
                 if resp.status == 200:
-                    usage = json.loads(raw).get("usage") or {}
+                    obj = json.loads(raw)
+                    usage = _ollama_usage(obj) if ollama else \
+                        _anthropic_usage(obj.get("usage") or {}) if anthropic else \
+                        obj.get("usage") or {}
+            rec["usage"] = bool(usage)
             rec["pt"] = int(usage.get("prompt_tokens", 0))
             rec["ct"] = int(usage.get("completion_tokens", 0))
             rec["cost"] = float(usage.get("cost_usd", 0.0))
@@ -378,12 +414,20 @@ class Agent:
         rec["dur"] = round(time.monotonic() - t0, 6)
         return rec
 
-    def _read_stream(self, resp, rec, t0):
+    def _read_stream(self, resp, rec, t0, ollama=False, anthropic=False):
         usage = {}
+        raw = {}
         for _ in range(100000):
             line = resp.readline()
             if not line:
                 break
+            if ollama:  # newline-delimited JSON; the counts in the last ("done") object
+                if "ttft" not in rec:
+                    rec["ttft"] = round(time.monotonic() - t0, 6)
+                ev = json.loads(line)
+                if ev.get("done"):
+                    usage = _ollama_usage(ev)
+                continue
             if not line.startswith(b"data:"):
                 continue
             if "ttft" not in rec:
@@ -392,7 +436,11 @@ class Agent:
             if payload == b"[DONE]":
                 continue
             ev = json.loads(payload)
-            if ev.get("usage"):
+            if anthropic:  # input side in message_start, output so far in message_delta
+                raw.update((ev.get("message") or {}).get("usage") or {})
+                raw.update(ev.get("usage") or {})
+                usage = _anthropic_usage(raw)
+            elif ev.get("usage"):
                 usage = ev["usage"]
         return usage
 
@@ -507,7 +555,8 @@ class Agent:
         self.report({"type": "ready", "pid": os.getpid()})
         # Spread the first steps so instances do not march in lockstep.
         first = sampling.draw_range(self.rng, self.cfg["behaviour"]["think_ms"]) / 1000.0
-        self.wait(self.rng.uniform(0, first))
+        self.wait(float(self.cfg["behaviour"].get("start_delay_ms", 0)) / 1000.0 +
+                  self.rng.uniform(0, first))
         for _ in range(10 ** 9):
             if self.stopping:
                 break

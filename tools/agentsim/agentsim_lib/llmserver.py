@@ -95,6 +95,7 @@ class LLMServer(httpbase.Served):
             DEFAULT_LLM)
         self._profiles = {}
         self._stats = {}
+        self._window = {}
         self._seq = itertools.count(1)
         self.httpd = httpbase.LoopbackServer(host, port, _LLMHandler, ssl_context)
         self.httpd.llm = self
@@ -120,6 +121,19 @@ class LLMServer(httpbase.Served):
             st["prompt_tokens"] += prompt_tokens
             st["completion_tokens"] += completion_tokens
             st["cost_usd"] = round(st["cost_usd"] + cost, 8)
+
+    def ratelimit(self, pool, profile):
+        """OpenAI-style x-ratelimit-* headers: requests left in the pool's current minute."""
+        limit = int(profile.get("ratelimit_requests", DEFAULT_LLM["ratelimit_requests"]))
+        minute = int(time.time() // 60)
+        with self._lock:
+            start, used = self._window.get(pool, (minute, 0))
+            if start != minute:
+                used = 0
+            used += 1
+            self._window[pool] = (minute, used)
+        return {"x-ratelimit-limit-requests": limit,
+                "x-ratelimit-remaining-requests": max(0, limit - used)}
 
     def stats(self):
         """Per-pool counts of the calls the server received."""
@@ -148,7 +162,9 @@ class _LLMHandler(httpbase.Handler):
 
     def do_POST(self):
         path = self.path.split("?", 1)[0]
-        if path not in ("/v1/chat/completions", "/chat/completions"):
+        ollama = path == "/api/chat"
+        anthropic = path == "/v1/messages"
+        if path not in ("/v1/chat/completions", "/chat/completions", "/api/chat", "/v1/messages"):
             self.read_body()
             self.send_json(404, {"error": {"type": "not_found", "message": "no route %s" % path}})
             return
@@ -161,11 +177,15 @@ class _LLMHandler(httpbase.Handler):
             return
         llm = self.server.llm
         user = req.get("user") if isinstance(req.get("user"), str) else ""
+        if anthropic and isinstance(req.get("metadata"), dict):
+            user = str(req["metadata"].get("user_id", ""))
         pool = user.split("/", 1)[0]
         profile = llm.profile_for(pool)
         request_id = self.headers.get("X-Request-Id") or llm.next_request_id()
         model = req.get("model") if isinstance(req.get("model"), str) else "sim-large"
         max_tokens = req.get("max_tokens", req.get("max_completion_tokens"))
+        if ollama and isinstance(req.get("options"), dict):
+            max_tokens = req["options"].get("num_predict")
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             max_tokens = None
         plan = plan_call(profile, llm.seed, request_id, max_tokens)
@@ -183,10 +203,11 @@ class _LLMHandler(httpbase.Handler):
             llm.count(pool, outcome)
             self.reset_connection()
             return
+        limits = llm.ratelimit(pool, profile)
         if outcome != "ok":
             status = int(outcome)
             kind, message = ERROR_BODIES[status]
-            headers = {"X-Request-Id": request_id}
+            headers = dict(limits, **{"X-Request-Id": request_id})
             if status == 429:
                 headers["Retry-After"] = int(profile.get("retry_after_s", 1))
             llm.count(pool, outcome)
@@ -200,8 +221,18 @@ class _LLMHandler(httpbase.Handler):
         rng = plan["rng"]
         words = [rng.choice(WORDS) for _ in range(ctoks)]
         llm.count(pool, "ok", prompt_tokens, ctoks, cost)
+        if ollama:
+            self._ollama(model, words, prompt_tokens, plan, profile, req.get("stream", True))
+            return
+        if anthropic:
+            self._anthropic(request_id, model, words, prompt_tokens, plan, profile,
+                            bool(req.get("stream")), limits)
+            return
         if req.get("stream"):
-            self._stream(request_id, model, words, usage, plan, profile)
+            opts = req.get("stream_options")
+            with_usage = isinstance(opts, dict) and opts.get("include_usage") is True
+            self._stream(request_id, model, words, usage if with_usage else None, plan, profile,
+                         limits)
             return
         self.send_json(200, {
             "id": "chatcmpl-" + request_id, "object": "chat.completion",
@@ -210,17 +241,23 @@ class _LLMHandler(httpbase.Handler):
                                                  "content": " ".join(words)},
                          "finish_reason": plan["finish_reason"]}],
             "usage": usage,
-        }, {"X-Request-Id": request_id, "X-Agentsim-Cost-USD": "%.8f" % cost,
-            "Openai-Processing-Ms": int(plan["latency_s"] * 1000)})
+        }, dict(limits, **{"X-Request-Id": request_id, "X-Agentsim-Cost-USD": "%.8f" % cost,
+                           "Openai-Processing-Ms": int(plan["latency_s"] * 1000)}))
 
-    def _stream(self, request_id, model, words, usage, plan, profile):
-        """Send the completion as SSE chunks spread over the generation time."""
+    def _stream(self, request_id, model, words, usage, plan, profile, limits):
+        """Send the completion as SSE chunks spread over the generation time.
+
+        usage is None when the request did not set stream_options.include_usage: as
+        OpenAI's API, the stream then carries no usage at all."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("X-Request-Id", request_id)
-        self.send_header("X-Agentsim-Cost-USD", "%.8f" % usage["cost_usd"])
+        if usage is not None:
+            self.send_header("X-Agentsim-Cost-USD", "%.8f" % usage["cost_usd"])
+        for name, value in limits.items():
+            self.send_header(name, str(value))
         self.end_headers()
         per_chunk = max(1, int(profile.get("stream_chunk_tokens", 8)))
         chunks = max(1, math.ceil(len(words) / per_chunk))
@@ -237,12 +274,90 @@ class _LLMHandler(httpbase.Handler):
             self._event(dict(base, choices=[{"index": 0, "delta": {"content": text},
                                              "finish_reason": None}]))
         self._event(dict(base, choices=[{"index": 0, "delta": {},
-                                         "finish_reason": plan["finish_reason"]}],
-                         usage=usage))
+                                         "finish_reason": plan["finish_reason"]}]))
+        if usage is not None:
+            self._event(dict(base, choices=[], usage=usage))
         self._chunk(b"data: [DONE]\n\n")
         self._chunk(b"")
 
-    def _event(self, obj):
+    def _ollama(self, model, words, prompt_tokens, plan, profile, stream):
+        """Answer as Ollama's /api/chat: newline-delimited JSON objects when streaming (its
+        default), the counts (prompt_eval_count, eval_count) in the last, "done": true one."""
+        last = {"model": model, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "message": {"role": "assistant", "content": ""}, "done": True,
+                "done_reason": plan["finish_reason"],
+                "total_duration": int(plan["latency_s"] * 1e9),
+                "prompt_eval_count": prompt_tokens, "eval_count": len(words)}
+        if not stream:
+            last["message"]["content"] = " ".join(words)
+            self.send_json(200, last)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        per_chunk = max(1, int(profile.get("stream_chunk_tokens", 8)))
+        chunks = max(1, math.ceil(len(words) / per_chunk))
+        gen_s = max(plan["latency_s"] - plan["ttft_s"], 0.0)
+        for i in range(chunks):
+            if i and self.server.stopping.wait(gen_s / chunks):
+                self.close_connection = True
+                return
+            text = " ".join(words[i * per_chunk:(i + 1) * per_chunk])
+            self._chunk(json.dumps({"model": model, "created_at": last["created_at"],
+                                    "message": {"role": "assistant", "content": text},
+                                    "done": False}, separators=(",", ":")).encode() + b"\n")
+        self._chunk(json.dumps(last, separators=(",", ":")).encode() + b"\n")
+        self._chunk(b"")
+
+    def _anthropic(self, request_id, model, words, prompt_tokens, plan, profile, stream, limits):
+        """Answer as Anthropic's Messages API. A quarter of the prompt is a cache read: usage
+        input_tokens counts the rest, as Anthropic's does. Streamed: message_start (input
+        side), content_block_delta events, message_delta (output tokens), message_stop."""
+        cached = prompt_tokens // 4
+        usage = {"input_tokens": prompt_tokens - cached, "cache_creation_input_tokens": 0,
+                 "cache_read_input_tokens": cached, "output_tokens": len(words)}
+        stop = "max_tokens" if plan["finish_reason"] == "length" else "end_turn"
+        headers = {"anthropic-ratelimit-requests-remaining":
+                   limits["x-ratelimit-remaining-requests"], "request-id": request_id}
+        msg = {"id": "msg_" + request_id, "type": "message", "role": "assistant",
+               "model": model, "content": [], "stop_reason": None, "usage": dict(usage)}
+        if not stream:
+            msg["content"] = [{"type": "text", "text": " ".join(words)}]
+            msg["stop_reason"] = stop
+            self.send_json(200, msg, headers)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in headers.items():
+            self.send_header(name, str(value))
+        self.end_headers()
+        msg["usage"]["output_tokens"] = 1
+        self._event(dict(type="message_start", message=msg), "message_start")
+        self._event({"type": "content_block_start", "index": 0,
+                     "content_block": {"type": "text", "text": ""}}, "content_block_start")
+        per_chunk = max(1, int(profile.get("stream_chunk_tokens", 8)))
+        chunks = max(1, math.ceil(len(words) / per_chunk))
+        gen_s = max(plan["latency_s"] - plan["ttft_s"], 0.0)
+        for i in range(chunks):
+            if i and self.server.stopping.wait(gen_s / chunks):
+                self.close_connection = True
+                return
+            text = " ".join(words[i * per_chunk:(i + 1) * per_chunk])
+            self._event({"type": "content_block_delta", "index": 0,
+                         "delta": {"type": "text_delta", "text": text}}, "content_block_delta")
+        self._event({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        self._event({"type": "message_delta", "delta": {"stop_reason": stop},
+                     "usage": {"output_tokens": len(words)}}, "message_delta")
+        self._event({"type": "message_stop"}, "message_stop")
+        self._chunk(b"")
+
+    def _event(self, obj, name=None):
+        if name:
+            self._chunk(b"event: " + name.encode() + b"\ndata: " +
+                        json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+            return
         self._chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
 
     def _chunk(self, data):

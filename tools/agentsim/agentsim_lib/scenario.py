@@ -44,6 +44,8 @@ DEFAULT_LLM = {
     "retry_after_s": 1,
     # Tokens per SSE chunk of a streamed response.
     "stream_chunk_tokens": 8,
+    # Requests per minute per pool announced in x-ratelimit-* headers (OpenAI style).
+    "ratelimit_requests": 10000,
     # USD per 1000 tokens, per model; "*" applies to models not listed.
     "pricing": {
         "*": {"prompt_per_1k": 0.0025, "completion_per_1k": 0.01},
@@ -71,6 +73,13 @@ DEFAULT_BEHAVIOUR = {
     "max_tokens": [256, 512],
     # Share of LLM calls made with "stream": true.
     "stream_ratio": 0.0,
+    # Share of streamed calls that ask for usage (stream_options.include_usage).
+    "include_usage_ratio": 1.0,
+    # Wait before the first step (a tracer that attaches to new processes is in place).
+    "start_delay_ms": 0,
+    # API shape of the calls: "openai" (POST /v1/chat/completions), "ollama" (/api/chat) or
+    # "anthropic" (/v1/messages).
+    "api": "openai",
     "model": "sim-large",
     # Size of the files a "file" tool call writes and reads back.
     "file_kib": [4, 32],
@@ -182,6 +191,8 @@ def validate_llm(llm, where):
         _number(llm["timeout_hold_s"], where + ".timeout_hold_s", 0, 300)
     if "stream_chunk_tokens" in llm:
         _number(llm["stream_chunk_tokens"], where + ".stream_chunk_tokens", 1, 4096)
+    if "ratelimit_requests" in llm:
+        _number(llm["ratelimit_requests"], where + ".ratelimit_requests", 1, 10 ** 9)
     if "completion_tokens" in llm:
         _range(llm["completion_tokens"], where + ".completion_tokens", 1)
     if "error_rate" in llm:
@@ -219,9 +230,14 @@ def validate_behaviour(beh, where):
                    else 0)
     if "tool_mix" in beh:
         _weights(beh["tool_mix"], where + ".tool_mix", TOOL_KINDS)
-    for key in ("stream_ratio", "crash_prob"):
+    if "api" in beh and beh["api"] not in ("openai", "ollama", "anthropic"):
+        raise ScenarioError("%s.api: \"openai\", \"ollama\" or \"anthropic\", not %r"
+                            % (where, beh["api"]))
+    for key in ("stream_ratio", "include_usage_ratio", "crash_prob"):
         if key in beh:
             _number(beh[key], "%s.%s" % (where, key), 0, 1)
+    if "start_delay_ms" in beh:
+        _number(beh["start_delay_ms"], where + ".start_delay_ms", 0, 60000)
     if "timeout_s" in beh:
         _number(beh["timeout_s"], where + ".timeout_s", 0.05, 300)
     if "max_retries" in beh:

@@ -454,6 +454,8 @@ class Supervisor:
                                prompt_tokens=msg.get("pt", 0),
                                completion_tokens=msg.get("ct", 0),
                                cost_usd=msg.get("cost", 0.0))
+                    if "usage" in msg:
+                        rec["usage"] = bool(msg["usage"])
                     if "ttft" in msg:
                         rec["ttft_s"] = msg["ttft"]
                 self.log.write("request", t=t0 + dur, **rec)

@@ -44,7 +44,8 @@ class _ServerCase(unittest.TestCase):
             self.conn.close()
         self.srv.stop()
 
-    def call(self, body=None, rid=None, timeout=5.0, keep=True, user="pool/0"):
+    def call(self, body=None, rid=None, timeout=5.0, keep=True, user="pool/0",
+             path="/v1/chat/completions"):
         if self.conn is None or not keep:
             if self.conn is not None:
                 self.conn.close()
@@ -55,7 +56,7 @@ class _ServerCase(unittest.TestCase):
         if rid is not None:
             headers["X-Request-Id"] = rid
         try:
-            self.conn.request("POST", "/v1/chat/completions", json.dumps(req), headers)
+            self.conn.request("POST", path, json.dumps(req), headers)
             resp = self.conn.getresponse()
             data = resp.read()
         except Exception:
@@ -205,20 +206,68 @@ class TokenTest(_ServerCase):
     def test_stream_sends_sse_chunks_and_usage(self):
         self.srv.set_profiles({}, profile(completion_tokens=30, stream_chunk_tokens=4,
                                           per_token_ms=2.0))
-        resp, data = self.call({"stream": True}, rid="s1")
+        resp, data = self.call({"stream": True, "stream_options": {"include_usage": True}},
+                               rid="s1")
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.getheader("Content-Type"), "text/event-stream")
+        self.assertIsNotNone(resp.getheader("x-ratelimit-remaining-requests"))
         events = [line[6:] for line in data.decode().split("\n\n") if line.startswith("data: ")]
         self.assertEqual(events[-1], "[DONE]")
         chunks = [json.loads(e) for e in events[:-1]]
-        text = " ".join(c["choices"][0]["delta"].get("content", "") for c in chunks).split()
+        text = " ".join(c["choices"][0]["delta"].get("content", "")
+                        for c in chunks if c["choices"]).split()
+        # As OpenAI's API: usage in a last chunk of its own, with no choices.
         usage = chunks[-1]["usage"]
+        self.assertEqual(chunks[-1]["choices"], [])
         self.assertEqual(len(text), usage["completion_tokens"])
         self.assertEqual(usage["completion_tokens"], 30)
-        self.assertEqual(chunks[-1]["choices"][0]["finish_reason"], "stop")
-        self.assertGreaterEqual(len(chunks), 30 // 4 + 2)
+        self.assertEqual(chunks[-2]["choices"][0]["finish_reason"], "stop")
+        self.assertGreaterEqual(len(chunks), 30 // 4 + 3)
+        # Without stream_options.include_usage the stream carries no usage at all.
+        resp, data = self.call({"stream": True}, rid="s1")
+        events = [line[6:] for line in data.decode().split("\n\n") if line.startswith("data: ")]
+        self.assertFalse(any("usage" in json.loads(e) for e in events[:-1]))
+        self.assertEqual(events[-1], "[DONE]")
         # The connection stays usable after a chunked response.
         self.assertEqual(self.call(rid="after")[0].status, 200)
+
+
+    def test_ollama_chat(self):
+        self.srv.set_profiles({}, profile(completion_tokens=30, stream_chunk_tokens=4))
+        resp, data = self.call({"options": {"num_predict": 20}}, rid="o1", path="/api/chat")
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.getheader("Content-Type"), "application/x-ndjson")
+        lines = [json.loads(x) for x in data.decode().splitlines()]
+        self.assertTrue(all(not x["done"] for x in lines[:-1]))
+        self.assertTrue(lines[-1]["done"])
+        self.assertEqual(lines[-1]["eval_count"], 20)
+        self.assertGreater(lines[-1]["prompt_eval_count"], 0)
+        text = " ".join(x["message"]["content"] for x in lines[:-1]).split()
+        self.assertEqual(len(text), 20)
+        resp, data = self.call({"stream": False}, rid="o2", path="/api/chat")
+        out = json.loads(data)
+        self.assertTrue(out["done"])
+        self.assertEqual(out["eval_count"], 30)
+        self.assertEqual(len(out["message"]["content"].split()), 30)
+
+
+    def test_anthropic_messages(self):
+        self.srv.set_profiles({}, profile(completion_tokens=30, stream_chunk_tokens=4))
+        resp, data = self.call({"stream": True, "max_tokens": 20}, rid="a1", path="/v1/messages")
+        self.assertEqual(resp.status, 200)
+        self.assertIsNotNone(resp.getheader("anthropic-ratelimit-requests-remaining"))
+        events = [json.loads(x[6:]) for x in data.decode().split("\n") if x.startswith("data: ")]
+        self.assertEqual(events[0]["type"], "message_start")
+        start = events[0]["message"]["usage"]
+        delta = [e for e in events if e["type"] == "message_delta"][-1]
+        self.assertEqual(delta["usage"]["output_tokens"], 20)
+        self.assertEqual(events[-1]["type"], "message_stop")
+        self.assertGreater(start["cache_read_input_tokens"], 0)
+        resp, data = self.call({"max_tokens": 20}, rid="a2", path="/v1/messages")
+        out = json.loads(data)
+        self.assertEqual(out["usage"]["input_tokens"] + out["usage"]["cache_read_input_tokens"],
+                         start["input_tokens"] + start["cache_read_input_tokens"])
+        self.assertEqual(out["usage"]["output_tokens"], 20)
 
 
 class RoutesTest(_ServerCase):
