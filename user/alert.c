@@ -202,6 +202,7 @@ struct lex {
 	const char *p; /* cursor */
 	char *err;
 	size_t errlen;
+	bool ext; /* scaling's language: trend(), forecast(), with confidence */
 };
 
 static void where(const struct lex *l, const char *at, int *line, int *col)
@@ -365,6 +366,78 @@ static int selector(struct lex *l, struct alert_query *q, bool star_ok)
 	}
 }
 
+/* ", 5m" inside trend() and forecast(): a duration from 1 s to 1 day. */
+static int window(struct lex *l, const char *fn, int64_t *ms)
+{
+	char buf[40], text[24];
+	const char *start;
+	size_t n = 0;
+
+	skip_ws(l);
+	if (*l->p != ',')
+		return fail(l, l->p, "expected , and a duration after the figure, found %s",
+			    found(l, buf, sizeof(buf)));
+	l->p++;
+	skip_ws(l);
+	start = l->p;
+	while (isalnum((unsigned char)l->p[n]) || l->p[n] == '.')
+		n++;
+	if (!n || n >= sizeof(text))
+		return fail(l, start, "expected a duration such as 5m, found %s",
+			    found(l, buf, sizeof(buf)));
+	memcpy(text, start, n);
+	text[n] = 0;
+	if (alert__parse_duration(text, ms) || *ms < 1000 || *ms > 86400000)
+		return fail(l, start, "%s(): the duration must be from 1s to 1d (\"5m\")", fn);
+	l->p += n;
+	return 0;
+}
+
+/* What trend() and forecast() follow: a figure, or rate(), deriv() or pNN() of one. */
+static int inner(struct lex *l, struct alert_query *q)
+{
+	char word[ALERT_NAME_MAX], buf[40];
+	const char *start;
+	double qq;
+	int err;
+
+	skip_ws(l);
+	start = l->p;
+	if ((err = ident(l, word, sizeof(word))))
+		return l->err[0] ? err
+				 : fail(l, l->p, "expected a figure, found %s",
+					found(l, buf, sizeof(buf)));
+	skip_ws(l);
+	if (*l->p != '(') {
+		l->p = start;
+		q->inner = ALERT_FN_VALUE;
+		return selector(l, q, false);
+	}
+	qq = quantile_word(word);
+	if (qq > 0) {
+		q->inner = ALERT_FN_QUANTILE;
+		q->inner_q = qq;
+	} else if (!strcmp(word, "rate")) {
+		q->inner = ALERT_FN_RATE;
+	} else if (!strcmp(word, "deriv")) {
+		q->inner = ALERT_FN_DERIV;
+	} else {
+		return fail(l, start,
+			    "trend() and forecast() follow a figure, or rate(), deriv() or pNN() "
+			    "of one, not %s()",
+			    word);
+	}
+	l->p++;
+	if ((err = selector(l, q, false)))
+		return err;
+	skip_ws(l);
+	if (*l->p != ')')
+		return fail(l, l->p, "expected ) to close the function, found %s",
+			    found(l, buf, sizeof(buf)));
+	l->p++;
+	return 0;
+}
+
 static int term(struct lex *l, struct alert_expr *x)
 {
 	const char *start;
@@ -398,6 +471,15 @@ static int term(struct lex *l, struct alert_expr *x)
 		} else if (!strcmp(word, "event")) {
 			x->q.fn = ALERT_FN_EVENT;
 			star = true;
+		} else if (l->ext && !strcmp(word, "trend")) {
+			x->q.fn = ALERT_FN_TREND;
+		} else if (l->ext && !strcmp(word, "forecast")) {
+			x->q.fn = ALERT_FN_FORECAST;
+		} else if (l->ext) {
+			return fail(l, start,
+				    "unknown function \"%s\" (known: rate, deriv, trend, forecast, "
+				    "anomaly, event, p50, p90, p95, p99, p999)",
+				    word);
 		} else {
 			return fail(l, start,
 				    "unknown function \"%s\" (known: rate, deriv, anomaly, event, "
@@ -405,8 +487,19 @@ static int term(struct lex *l, struct alert_expr *x)
 				    word);
 		}
 		l->p++;
-		if ((err = selector(l, &x->q, star)))
+		if (x->q.fn != ALERT_FN_TREND && x->q.fn != ALERT_FN_FORECAST &&
+		    (err = selector(l, &x->q, star)))
 			return err;
+		if (x->q.fn == ALERT_FN_TREND || x->q.fn == ALERT_FN_FORECAST) {
+			if ((err = inner(l, &x->q)) || (err = window(l, word, &x->q.window_ms)))
+				return err;
+			skip_ws(l);
+			if (*l->p != ')')
+				return fail(l, l->p, "expected ) to close the function, found %s",
+					    found(l, buf, sizeof(buf)));
+			l->p++;
+			return 0;
+		}
 		skip_ws(l);
 		if (*l->p != ')')
 			return fail(l, l->p, "expected ) to close the function, found %s",
@@ -483,79 +576,178 @@ static int number(struct lex *l, struct alert_expr *x)
 	return 0;
 }
 
+/* Whether the cursor is at the word w, followed by a non-word character. */
+static bool at_word(const struct lex *l, const char *w)
+{
+	size_t n = strlen(w);
+
+	return !strncmp(l->p, w, n) && !isalnum((unsigned char)l->p[n]) && l->p[n] != '_';
+}
+
+/* `with confidence > c` after a comparison. */
+static int confidence(struct lex *l, struct alert_expr *x)
+{
+	struct alert_expr c;
+	char buf[40];
+	const char *at;
+	int rc;
+
+	l->p += 4;
+	skip_ws(l);
+	if (!at_word(l, "confidence"))
+		return fail(l, l->p, "expected \"confidence\" after \"with\", found %s",
+			    found(l, buf, sizeof(buf)));
+	l->p += 10;
+	skip_ws(l);
+	if (l->p[0] == '>' && l->p[1] == '=')
+		l->p += 2;
+	else if (l->p[0] == '>')
+		l->p++;
+	else
+		return fail(l, l->p, "expected > or >= after \"confidence\", found %s",
+			    found(l, buf, sizeof(buf)));
+	skip_ws(l);
+	at = l->p;
+	memset(&c, 0, sizeof(c));
+	if ((rc = number(l, &c)))
+		return rc;
+	if (c.unit == ALERT_UNIT_SECONDS || c.unit == ALERT_UNIT_BYTES || c.threshold < 0 ||
+	    c.threshold > 1)
+		return fail(l, at, "%s", "a confidence is a number from 0 to 1 (or 0% to 100%)");
+	x->with_confidence = true;
+	x->min_confidence = c.threshold;
+	return 0;
+}
+
+/* One condition, up to (not including) what follows it. */
+static int one(struct lex *l, struct alert_expr *x)
+{
+	char buf[40];
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	skip_ws(l);
+	if (!strncmp(l->p, "absent", 6)) {
+		const char *save = l->p;
+
+		l->p += 6;
+		skip_ws(l);
+		if (*l->p == '(') {
+			l->p++;
+			x->absent = true;
+			if ((rc = term(l, x)))
+				return rc;
+			skip_ws(l);
+			if (*l->p != ')')
+				return fail(l, l->p, "expected ) to close absent(), found %s",
+					    found(l, buf, sizeof(buf)));
+			l->p++;
+			if (x->q.fn == ALERT_FN_FORECAST)
+				return fail(l, save, "%s",
+					    "absent() of a forecast is always false");
+			return 0;
+		}
+		l->p = save;
+	}
+	if ((rc = term(l, x)))
+		return rc;
+	skip_ws(l);
+	if (!*l->p || (l->ext && (at_word(l, "and") || at_word(l, "or")))) {
+		if (x->q.fn != ALERT_FN_ANOMALY && x->q.fn != ALERT_FN_EVENT)
+			return fail(l, l->p,
+				    "expected a comparison (>, >=, <, <=, ==, !=) and a threshold, "
+				    "found %s",
+				    found(l, buf, sizeof(buf)));
+		x->implicit = true;
+		return 0;
+	}
+	if (l->p[0] == '>' && l->p[1] == '=') {
+		x->cmp = ALERT_GE;
+		l->p += 2;
+	} else if (l->p[0] == '<' && l->p[1] == '=') {
+		x->cmp = ALERT_LE;
+		l->p += 2;
+	} else if (l->p[0] == '=' && l->p[1] == '=') {
+		x->cmp = ALERT_EQ;
+		l->p += 2;
+	} else if (l->p[0] == '!' && l->p[1] == '=') {
+		x->cmp = ALERT_NE;
+		l->p += 2;
+	} else if (l->p[0] == '>') {
+		x->cmp = ALERT_GT;
+		l->p++;
+	} else if (l->p[0] == '<') {
+		x->cmp = ALERT_LT;
+		l->p++;
+	} else {
+		return fail(l, l->p, "expected a comparison (>, >=, <, <=, ==, !=), found %s",
+			    found(l, buf, sizeof(buf)));
+	}
+	if ((rc = number(l, x)))
+		return rc;
+	skip_ws(l);
+	if (l->ext && at_word(l, "with"))
+		return confidence(l, x);
+	return 0;
+}
+
 int alert__parse_expr(const char *text, struct alert_expr *out, char *err, size_t errlen)
 {
-	struct lex l = {text, text, err, errlen};
+	struct lex l = {text, text, err, errlen, false};
 	struct alert_expr x;
 	char buf[40];
 	int rc;
 
-	memset(&x, 0, sizeof(x));
 	if (errlen)
 		err[0] = 0;
-	skip_ws(&l);
-	if (!strncmp(l.p, "absent", 6)) {
-		const char *save = l.p;
-
-		l.p += 6;
-		skip_ws(&l);
-		if (*l.p == '(') {
-			l.p++;
-			x.absent = true;
-			if ((rc = term(&l, &x)))
-				return rc;
-			skip_ws(&l);
-			if (*l.p != ')')
-				return fail(&l, l.p, "expected ) to close absent(), found %s",
-					    found(&l, buf, sizeof(buf)));
-			l.p++;
-			goto tail;
-		}
-		l.p = save;
-	}
-	if ((rc = term(&l, &x)))
+	if ((rc = one(&l, &x)))
 		return rc;
-	skip_ws(&l);
-	if (!*l.p) {
-		if (x.q.fn != ALERT_FN_ANOMALY && x.q.fn != ALERT_FN_EVENT)
-			return fail(&l, l.p,
-				    "expected a comparison (>, >=, <, <=, ==, !=) and a threshold, "
-				    "found %s",
-				    "the end");
-		x.implicit = true;
-		goto tail;
-	}
-	if (l.p[0] == '>' && l.p[1] == '=') {
-		x.cmp = ALERT_GE;
-		l.p += 2;
-	} else if (l.p[0] == '<' && l.p[1] == '=') {
-		x.cmp = ALERT_LE;
-		l.p += 2;
-	} else if (l.p[0] == '=' && l.p[1] == '=') {
-		x.cmp = ALERT_EQ;
-		l.p += 2;
-	} else if (l.p[0] == '!' && l.p[1] == '=') {
-		x.cmp = ALERT_NE;
-		l.p += 2;
-	} else if (l.p[0] == '>') {
-		x.cmp = ALERT_GT;
-		l.p++;
-	} else if (l.p[0] == '<') {
-		x.cmp = ALERT_LT;
-		l.p++;
-	} else {
-		return fail(&l, l.p, "expected a comparison (>, >=, <, <=, ==, !=), found %s",
-			    found(&l, buf, sizeof(buf)));
-	}
-	if ((rc = number(&l, &x)))
-		return rc;
-tail:
 	skip_ws(&l);
 	if (*l.p)
 		return fail(&l, l.p, "unexpected %s after the condition",
 			    found(&l, buf, sizeof(buf)));
 	*out = x;
 	return 0;
+}
+
+int alert__parse_cond(const char *text, struct alert_cond *out, char *err, size_t errlen)
+{
+	struct lex l = {text, text, err, errlen, true};
+	struct alert_cond *c;
+	char buf[40];
+	int rc = 0;
+
+	if (errlen)
+		err[0] = 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (;;) {
+		if (c->n == ALERT_TERMS_MAX) {
+			rc = fail(&l, l.p, "more than %s conditions joined by and/or", "8");
+			goto out;
+		}
+		if ((rc = one(&l, &c->term[c->n])))
+			goto out;
+		c->n++;
+		skip_ws(&l);
+		if (!*l.p)
+			break;
+		if (at_word(&l, "and")) {
+			l.p += 3;
+		} else if (at_word(&l, "or")) {
+			c->or_next[c->n - 1] = true;
+			l.p += 2;
+		} else {
+			rc = fail(&l, l.p, "expected \"and\", \"or\" or the end, found %s",
+				  found(&l, buf, sizeof(buf)));
+			goto out;
+		}
+	}
+	*out = *c;
+out:
+	free(c);
+	return rc;
 }
 
 /* ---- templates ---- */
@@ -1036,6 +1228,72 @@ static bool compare(enum alert_cmp c, double v, double t)
 		return v != t;
 	}
 	return false;
+}
+
+/* P(X > t) for X normal with mean m and deviation sd > 0. */
+static double above(double m, double sd, double t)
+{
+	return 0.5 * erfc((t - m) / (sd * M_SQRT2));
+}
+
+bool alert__expr_holds(const struct alert_expr *x, const struct alert_value *v, bool have,
+		       double *conf)
+{
+	double c = v->confidence;
+	bool t;
+
+	if (conf)
+		*conf = have ? c : 0;
+	if (x->absent)
+		return !have || v->value == 0;
+	if (!have)
+		return false;
+	if (x->implicit) {
+		t = x->q.fn == ALERT_FN_ANOMALY ? v->value >= 0.8 : v->value > 0;
+	} else {
+		t = compare(x->cmp, v->value, x->threshold);
+		if (x->q.fn == ALERT_FN_FORECAST && v->sd > 0) {
+			if (x->cmp == ALERT_GT || x->cmp == ALERT_GE)
+				c = above(v->value, v->sd, x->threshold);
+			else if (x->cmp == ALERT_LT || x->cmp == ALERT_LE)
+				c = 1 - above(v->value, v->sd, x->threshold);
+		}
+	}
+	if (conf)
+		*conf = c;
+	if (t && x->with_confidence)
+		t = c > x->min_confidence || (c == x->min_confidence && x->min_confidence == 1);
+	return t;
+}
+
+bool alert__cond_eval(const struct alert_cond *c, alert_lookup_fn lookup, void *ctx,
+		      const char *agent, struct alert_value *vals, bool *have, uint64_t *errors)
+{
+	bool any = false, all = true;
+	uint32_t i;
+
+	for (i = 0; i < c->n; i++) {
+		struct alert_value v;
+		bool h;
+		int rc;
+
+		memset(&v, 0, sizeof(v));
+		v.confidence = 1;
+		rc = lookup(ctx, &c->term[i].q, agent, &v);
+		if (rc && rc != -ENOENT && errors)
+			(*errors)++;
+		h = !rc && isfinite(v.value);
+		if (vals)
+			vals[i] = v;
+		if (have)
+			have[i] = h;
+		all = alert__expr_holds(&c->term[i], &v, h, NULL) && all;
+		if (c->or_next[i] || i + 1 == c->n) {
+			any = any || all;
+			all = true;
+		}
+	}
+	return any;
 }
 
 static bool holds(struct alert_engine *e, const struct alert_rule *r, const char *agent,

@@ -73,6 +73,8 @@ enum alert_fn {
 	ALERT_FN_QUANTILE, /* pNN(x) or x pNN: quantile q of a histogram over the last tick */
 	ALERT_FN_ANOMALY, /* anomaly(signal|*): verdict score in [0,1], with confidence and cause */
 	ALERT_FN_EVENT, /* event(crash_loop|oom_kill|...): 1 while the event verdict holds */
+	ALERT_FN_TREND, /* trend(x, 5m): least-squares slope of x per second over window_ms */
+	ALERT_FN_FORECAST, /* forecast(x, 10m): x predicted window_ms ahead, with its error sd */
 };
 
 enum alert_cmp { ALERT_GT, ALERT_GE, ALERT_LT, ALERT_LE, ALERT_EQ, ALERT_NE };
@@ -95,6 +97,10 @@ struct alert_query {
 	char name[ALERT_NAME_MAX]; /* family or derived figure without prefix; "*" = any */
 	struct alert_matcher m[ALERT_MATCHERS_MAX];
 	uint32_t nm;
+	int64_t window_ms; /* ALERT_FN_TREND: the window; ALERT_FN_FORECAST: the horizon */
+	enum alert_fn inner; /* TREND, FORECAST: what of the figure they follow (VALUE, RATE,
+				DERIV or QUANTILE) */
+	double inner_q; /* inner QUANTILE: in (0, 1) */
 };
 
 struct alert_expr {
@@ -104,12 +110,24 @@ struct alert_expr {
 	enum alert_cmp cmp;
 	double threshold; /* base units: seconds, bytes, a ratio for % */
 	enum alert_unit unit;
+	double min_confidence; /* `with confidence > c`: least confidence, in [0, 1]; else 0 */
+	bool with_confidence; /* the clause was given */
+};
+
+/* A compound condition: terms joined by "and" (binds first) and "or". */
+#define ALERT_TERMS_MAX 8
+
+struct alert_cond {
+	struct alert_expr term[ALERT_TERMS_MAX];
+	bool or_next[ALERT_TERMS_MAX]; /* term i is followed by "or" (else "and") */
+	uint32_t n;
 };
 
 /* What the lookup answers. */
 struct alert_value {
 	double value;
 	double confidence; /* anomaly(): the verdict's confidence in [0,1]; others: 1 */
+	double sd; /* forecast(): standard deviation of the forecast error; others: 0 */
 	char cause[ALERT_CAUSE_MAX]; /* likely cause, "" when none */
 };
 
@@ -309,6 +327,38 @@ void alert__stats(struct alert_engine *e, struct alert_stats *st);
  * with err set to "LINE:COLUMN: what is wrong" (1-based).
  */
 int alert__parse_expr(const char *text, struct alert_expr *out, char *err, size_t errlen);
+
+/*
+ * alert__parse_cond - parses a compound condition for scaling rules:
+ *   cond    := expr {("and" | "or") expr}          at most ALERT_TERMS_MAX terms
+ *   expr    := as alert__parse_expr(), and also
+ *              ("trend" | "forecast") "(" inner "," duration ")" cmp number
+ *              inner := selector | ("rate" | "deriv" | pNN) "(" selector ")"
+ *              followed by an optional "with" "confidence" (">" | ">=") number in [0, 1]
+ * "and" binds before "or". e.g. `error_ratio > 0.10 and trend(error_ratio, 5m) > 0`,
+ * `forecast(load, 10m) > 0.8 with confidence > 0.7`. Returns 0, or -EINVAL with err set to
+ * "LINE:COLUMN: what is wrong" (1-based, in text).
+ */
+int alert__parse_cond(const char *text, struct alert_cond *out, char *err, size_t errlen);
+
+/*
+ * alert__expr_holds - whether x holds for value v (have: a value was found). An absent value
+ * makes only absent() true. The confidence of a comparison is v->confidence, except for
+ * forecast() with v->sd > 0, where it is the probability that the comparison holds under a
+ * normal forecast error (mean v->value, deviation v->sd); `with confidence` requires more than
+ * (or at least, for >=) min_confidence. *conf (may be NULL) gets that confidence.
+ */
+bool alert__expr_holds(const struct alert_expr *x, const struct alert_value *v, bool have,
+		       double *conf);
+
+/*
+ * alert__cond_eval - evaluates c for agent through lookup: each term is looked up once and
+ * vals[i] (ALERT_TERMS_MAX entries, may be NULL) gets term i's value, have[i] whether it was
+ * found. Returns whether c holds; lookup errors other than -ENOENT count as absent and are
+ * added to *errors (may be NULL).
+ */
+bool alert__cond_eval(const struct alert_cond *c, alert_lookup_fn lookup, void *ctx,
+		      const char *agent, struct alert_value *vals, bool *have, uint64_t *errors);
 
 /*
  * alert__parse_duration - "90s", "5m", "1h30m", "250ms", "0" into ms, at most 1e15 ms.

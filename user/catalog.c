@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "alerting.h"
+#include "scaling.h"
 #include "anomaly.h"
 #include "apps.h"
 #include "catalog.h"
@@ -100,6 +101,9 @@ static const char *const l_reason[] = {"reason"};
 static const char *const l_op[] = {"op"};
 static const char *const l_build[] = {"version", "libbpf", "kernel"};
 static const char *const l_alerts[] = {"state", "severity"};
+static const char *const l_pool[] = {"pool"};
+static const char *const l_pool_events[] = {"pool", "direction", "rule"};
+static const char *const l_result_only[] = {"result"};
 static const char *const l_notifications[] = {"channel", "result"};
 static const char *const l_transport[] = {"transport"};
 
@@ -448,6 +452,59 @@ static int each_alert_field(const struct entry *e, const struct snapshot *s, str
 			return err;
 	}
 	return 0;
+}
+
+/* --- pools and scaling --- */
+
+static bool scaling_on(const struct snapshot *s)
+{
+	return s->scale != NULL;
+}
+
+enum pool_field { PF_CURRENT, PF_DESIRED, PF_MIN, PF_MAX, PF_EVENTS, PF_WEBHOOKS, PF_QUEUE };
+
+static bool scaling_outbox_on(const struct snapshot *s)
+{
+	return s->scale && s->scale->outbox;
+}
+
+static int each_pool_field(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct scale_view *v = s->scale;
+	int i, err = 0;
+
+	if (e->n == PF_QUEUE)
+		return put(o, NULL, v->queue_length);
+	if (e->n == PF_WEBHOOKS) {
+		for (i = 0; i < 3 && !err; i++) {
+			const char *lv[] = {v->webhook_result[i]};
+
+			err = put(o, lv, v->webhooks[i]);
+		}
+		return err;
+	}
+	if (e->n == PF_EVENTS) {
+		for (i = 0; i < v->ncounts && !err; i++) {
+			const char *lv[] = {v->counts[i].pool, v->counts[i].direction,
+					    v->counts[i].rule};
+
+			err = put(o, lv, v->counts[i].n);
+		}
+		return err;
+	}
+	for (i = 0; i < v->npools && !err; i++) {
+		const struct scale_view_pool *p = &v->pools[i];
+		const char *lv[] = {p->pool};
+		double x = e->n == PF_CURRENT	? p->current
+			   : e->n == PF_DESIRED ? p->desired
+			   : e->n == PF_MIN	? p->min_replicas
+						: p->max_replicas;
+
+		if (!p->seen && (e->n == PF_CURRENT || e->n == PF_DESIRED))
+			continue;
+		err = put(o, lv, x);
+	}
+	return err;
 }
 
 /* --- app metrics (StatsD) --- */
@@ -1304,6 +1361,88 @@ static const struct entry entries[] = {
 		.each = each_alert_field,
 		.exported = outbox_on,
 		.n = AF_FAILED,
+	},
+
+	/* Pools: while pools are configured. */
+	{
+		.f = {.name = "swarmwatch_pool_current_replicas",
+		      .help = "Live instances of a configured pool (the agent's instances).",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_pool,
+		      .nlabels = 1},
+		.each = each_pool_field,
+		.exported = scaling_on,
+		.n = PF_CURRENT,
+	},
+	{
+		.f = {.name = "swarmwatch_pool_desired_replicas",
+		      .help = "Instances the pool's scaling rules recommend this tick, after "
+			      "clamping and stabilisation.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_pool,
+		      .nlabels = 1},
+		.each = each_pool_field,
+		.exported = scaling_on,
+		.n = PF_DESIRED,
+	},
+	{
+		.f = {.name = "swarmwatch_pool_min_replicas",
+		      .help = "The pool's configured min_replicas.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_pool,
+		      .nlabels = 1},
+		.each = each_pool_field,
+		.exported = scaling_on,
+		.n = PF_MIN,
+	},
+	{
+		.f = {.name = "swarmwatch_pool_max_replicas",
+		      .help = "The pool's configured max_replicas.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_pool,
+		      .nlabels = 1},
+		.each = each_pool_field,
+		.exported = scaling_on,
+		.n = PF_MAX,
+	},
+	{
+		.f = {.name = "swarmwatch_pool_scaling_events_total",
+		      .help = "Scaling decisions acted on since start, by pool, direction (up, "
+			      "down) and the rule that drove them.",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_pool_events,
+		      .nlabels = 3},
+		.each = each_pool_field,
+		.exported = scaling_on,
+		.n = PF_EVENTS,
+	},
+
+	{
+		.f = {.name = "swarmwatch_pool_webhooks_total",
+		      .help = "Attempts to deliver a scaling webhook, by result (sent; retried: "
+			      "timeout, network error, 5xx or 429; rejected: any other answer, "
+			      "dropped).",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_result_only,
+		      .nlabels = 1},
+		.each = each_pool_field,
+		.exported = scaling_outbox_on,
+		.n = PF_WEBHOOKS,
+	},
+	{
+		.f = {.name = "swarmwatch_pool_webhook_queue_length",
+		      .help = "Scaling webhooks in their outbox, not yet delivered.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE},
+		.each = each_pool_field,
+		.exported = scaling_outbox_on,
+		.n = PF_QUEUE,
 	},
 
 	/* StatsD: while the listener runs. */

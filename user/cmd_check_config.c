@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
 /* `swarmwatch check-config`: parse and validate a configuration without starting anything. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
 
 #include "alerting.h"
 #include "cmd.h"
 #include "config.h"
 #include "llm.h"
 #include "log.h"
+#include "scaling.h"
 #include "webconfig.h"
 
 /*
@@ -59,15 +64,136 @@ static int check_web(const char *path)
 	return 0;
 }
 
+struct body {
+	char *data;
+	size_t len;
+};
+
+static size_t gather(char *p, size_t size, size_t n, void *ctx)
+{
+	struct body *b = ctx;
+	char *bigger = realloc(b->data, b->len + size * n + 1);
+
+	if (!bigger)
+		return 0;
+	b->data = bigger;
+	memcpy(b->data + b->len, p, size * n);
+	b->len += size * n;
+	b->data[b->len] = 0;
+	return size * n;
+}
+
+/* http://127.0.0.1:PORT for a listen address, loopback for a wildcard one. */
+static void daemon_url(const char *listen, char *url, size_t len)
+{
+	const char *colon = strrchr(listen, ':');
+	size_t n = colon ? (size_t)(colon - listen) : 0;
+
+	if (!colon || !n || !strncmp(listen, "0.0.0.0", n) || !strncmp(listen, "[::]", n))
+		snprintf(url, len, "http://127.0.0.1:%s", colon ? colon + 1 : "7979");
+	else
+		snprintf(url, len, "http://%.*s:%s", (int)n, listen, colon + 1);
+}
+
+/*
+ * Sends the file to the running daemon's POST /api/v1/pools/evaluate and prints each rule's
+ * verdict on its current figures: one line per rule. Returns the exit status.
+ */
+static int dry_run(const char *path, const char *text, const char *base)
+{
+	char url[512], errbuf[CURL_ERROR_SIZE] = "";
+	struct body b = {NULL, 0};
+	struct curl_slist *h = NULL;
+	json_t *root = NULL, *v;
+	long code = 0;
+	size_t i;
+	CURL *c;
+	int rc = 1;
+
+	snprintf(url, sizeof(url), "%s/api/v1/pools/evaluate", base);
+	c = curl_easy_init();
+	if (!c) {
+		pr_err("check-config: --dry-run: libcurl could not start");
+		return 1;
+	}
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gather);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	if (curl_easy_perform(c) != CURLE_OK) {
+		pr_err("check-config: --dry-run: cannot reach the daemon at %s: %s (is swarmwatch "
+		       "running? give its address with --url http://HOST:PORT)",
+		       base, errbuf);
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	root = b.data ? json_loads(b.data, 0, NULL) : NULL;
+	if (code != 200 || !root) {
+		v = root ? json_object_get(root, "error") : NULL;
+		pr_err("check-config: --dry-run: %s answered %ld: %s", url, code,
+		       json_is_string(v) ? json_string_value(v) : "no JSON body");
+		goto out;
+	}
+	v = json_object_get(root, "verdicts");
+	printf("%s: dry run against %s (nothing is sent or run)\n", path, base);
+	if (!json_array_size(v))
+		printf("  no pool rules in the file\n");
+	for (i = 0; i < json_array_size(v); i++) {
+		json_t *x = json_array_get(v, i);
+
+		printf("  %-16s %-16s %-5s %3lld -> %-3lld %-4s %s\n",
+		       json_string_value(json_object_get(x, "pool")),
+		       json_string_value(json_object_get(x, "rule")),
+		       json_is_true(json_object_get(x, "holds")) ? "holds" : "no",
+		       (long long)json_integer_value(json_object_get(x, "current_replicas")),
+		       (long long)json_integer_value(json_object_get(x, "desired_replicas")),
+		       json_string_value(json_object_get(x, "direction")),
+		       json_string_value(json_object_get(x, "reason")));
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(b.data);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+static int read_file(const char *path, char **text)
+{
+	FILE *f = fopen(path, "r");
+	struct body b = {NULL, 0};
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (!gather(chunk, 1, n, &b)) {
+			fclose(f);
+			free(b.data);
+			return -1;
+		}
+	fclose(f);
+	*text = b.data ? b.data : strdup("");
+	return *text ? 0 : -1;
+}
+
 int cmd_check_config(int argc, char **argv)
 {
-	const char *file = NULL, *web = NULL;
+	const char *file = NULL, *web = NULL, *url = NULL;
+	char err[512], base[300], warn[512], *text = NULL;
 	struct config cfg;
-	char err[512];
+	bool dry = false;
 	int i, ret;
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: swarmwatch check-config FILE [--web.config.file WEBFILE]\n"
+		       "       swarmwatch check-config --dry-run [--url URL] FILE\n"
 		       "       swarmwatch check-config --web.config.file WEBFILE\n"
 		       "       swarmwatch check-config --defaults\n\n"
 		       "Parses and validates a configuration file without starting anything.\n"
@@ -76,7 +202,10 @@ int cmd_check_config(int argc, char **argv)
 		       "keeps its built-in default (identity.rules included; [] means none).\n"
 		       "The web configuration (TLS, users, tokens), given here or by the file's\n"
 		       "web_config_file, is checked too: certificate and key must be a pair.\n"
-		       "--defaults prints the built-in configuration, a starting point for a file.\n");
+		       "--defaults prints the built-in configuration, a starting point for a file.\n"
+		       "--dry-run also sends the file to the running daemon (its listen address\n"
+		       "in the file, or --url), which evaluates the file's pool rules on its\n"
+		       "current figures and prints what each would decide; nothing is acted on.\n");
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "--defaults")) {
@@ -88,14 +217,18 @@ int cmd_check_config(int argc, char **argv)
 			web = argv[++i];
 		else if (!strncmp(argv[i], "--web.config.file=", 18))
 			web = argv[i] + 18;
+		else if (!strcmp(argv[i], "--dry-run"))
+			dry = true;
+		else if (!strcmp(argv[i], "--url") && i + 1 < argc)
+			url = argv[++i];
 		else if (argv[i][0] != '-' && !file)
 			file = argv[i];
 		else
 			file = web = NULL, i = argc;
 	}
-	if (!file && !web) {
-		fprintf(stderr,
-			"usage: swarmwatch check-config FILE [--web.config.file WEBFILE]\n");
+	if ((!file && !web) || (url && !dry) || (dry && !file)) {
+		fprintf(stderr, "usage: swarmwatch check-config FILE [--web.config.file WEBFILE]\n"
+				"       swarmwatch check-config --dry-run [--url URL] FILE\n");
 		return 2;
 	}
 	if (!file)
@@ -104,11 +237,14 @@ int cmd_check_config(int argc, char **argv)
 		config__free(&cfg);
 		return 1;
 	}
-	if (alerting__check(&cfg, err, sizeof(err))) {
+	if (alerting__check(&cfg, err, sizeof(err)) ||
+	    scaling__check(&cfg, err, sizeof(err), warn, sizeof(warn))) {
 		pr_err("config: %s: %s", file, err);
 		config__free(&cfg);
 		return 1;
 	}
+	if (warn[0])
+		pr_warn("config: %s: %s", file, warn);
 	cmd__web_config_path(&cfg, file);
 	if (!web && cfg.web_config_file[0])
 		web = cfg.web_config_file;
@@ -129,12 +265,25 @@ int cmd_check_config(int argc, char **argv)
 		llmprices__free(&prices);
 	}
 	printf("%s: ok (%d cgroup rules, %d command rules, max_agents %u, interval %.3gs, "
-	       "%u alert rules%s, %u receivers)\n",
+	       "%u alert rules%s, %u receivers, %u pools)\n",
 	       file, cfg.ncgroup_rules, cfg.nrules - cfg.ncgroup_rules, cfg.max_agents,
 	       cfg.interval_ns / 1e9, cfg.alerts->nrules, cfg.alerts_on ? "" : " (off)",
-	       cfg.notify->nreceivers);
+	       cfg.notify->nreceivers, cfg.pools->npools);
 	print_rules(&cfg);
-	config__free(&cfg);
 	ret = 0;
+	if (dry) {
+		if (url)
+			snprintf(base, sizeof(base), "%s", url);
+		else
+			daemon_url(cfg.listen, base, sizeof(base));
+		if (read_file(file, &text)) {
+			pr_err("check-config: cannot read %s", file);
+			ret = 1;
+		} else {
+			ret = dry_run(file, text, base);
+		}
+		free(text);
+	}
+	config__free(&cfg);
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "alerting.h"
+#include "scaling.h"
 #include "clock.h"
 #include "config.h"
 #include "cmd.h"
@@ -93,6 +94,19 @@ static int silence_expire(void *ctx, uint64_t id)
 }
 
 static const struct http_alert_ops alert_ops = {ack, silence_add, silences, silence_expire};
+
+static long pool_history(void *ctx, const char *pool, long limit, struct scale_event **out)
+{
+	return scaling__history(ctx, pool, limit, out);
+}
+
+static long pool_evaluate(void *ctx, const struct config *c, struct scale_event **out, char *err,
+			  size_t errlen)
+{
+	return scaling__evaluate(ctx, c, out, err, errlen);
+}
+
+static const struct http_scale_ops scale_ops = {pool_history, pool_evaluate};
 
 static void log_collectors(struct kernel *k)
 {
@@ -336,6 +350,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (tick__alerting(tick))
 		http__set_alerts(h, &alert_ops, tick__alerting(tick));
+	if (tick__scaling(tick))
+		http__set_scaling(h, &scale_ops, tick__scaling(tick));
 	if (tick__app_params(tick)) {
 		struct ingest_params ip = {.udp = cfg.statsd_udp,
 					   .socket = cfg.statsd_socket,

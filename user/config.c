@@ -3,6 +3,7 @@
  * JSON configuration: defaults, parsing, validation with errors that point
  * at the line and column and suggest the key that was probably meant.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <arpa/inet.h>
@@ -1219,7 +1220,7 @@ static int parse_receivers(const struct parse *p, json_t *list, struct config *c
 				       "%s needs a \"name\" (under %d characters) and a \"url\"",
 				       where, NOTIFY_NAME_MAX);
 		ch = notify__channel_parse(type ? type : "webhook");
-		if (ch < 0)
+		if (ch < 0 || ch == NOTIFY_JSON) /* json: the scaling webhook's channel */
 			return fail_at(
 				p, "type",
 				"%s: type \"%s\" is not webhook, alertmanager, slack or email",
@@ -1355,6 +1356,280 @@ static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
 		ap->nroutes++;
 	}
 	return 0;
+}
+
+/* --- pools and scaling --- */
+
+/* Like fail_at(), for key inside the object of pool (the first "key" after "pool":). */
+static int fail_in(const struct parse *p, const char *pool, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail_in(const struct parse *p, const char *pool, const char *key, const char *fmt, ...)
+{
+	char msg[512], pat[96];
+	const char *from = p->text, *hit, *q;
+	int line = 1, col = 1;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(pat, sizeof(pat), "\"%s\"", pool);
+	if ((hit = strstr(p->text, "\"pools\"")) && (hit = strstr(hit, pat)))
+		from = hit;
+	else if (!strcmp(pool, "pool_defaults") && (hit = strstr(p->text, pat)))
+		from = hit;
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	hit = key ? strstr(from, pat) : NULL;
+	if (!hit)
+		hit = from;
+	for (q = p->text; q < hit; q++) {
+		if (*q == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->origin, line, col, msg);
+	return -EINVAL;
+}
+
+static bool rule_name_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+static int parse_scale_rule(const struct parse *p, const char *pool, json_t *r, int index,
+			    int64_t cooldown_ms, struct scale_rule *out)
+{
+	static const char *const keys[] = {"name",     "expr",	  "action", "cooldown",
+					   "priority", "enabled", NULL};
+	const char *name = NULL, *expr = NULL, *action = NULL;
+	char where[160], why[256];
+	long long prio = 0;
+	bool on = true;
+	int err;
+
+	snprintf(where, sizeof(where), "pools.%s.rules[%d]", pool, index);
+	if (!json_is_object(r))
+		return fail_in(p, pool, "rules", "%s must be an object", where);
+	if ((err = check_keys(p, r, where, keys)) || (err = get_string(p, r, "name", &name)) < 0 ||
+	    (err = get_string(p, r, "expr", &expr)) < 0 ||
+	    (err = get_string(p, r, "action", &action)) < 0)
+		return err < 0 ? err : -EINVAL;
+	if (!name || !expr || !action)
+		return fail_in(p, pool, "rules",
+			       "%s needs a \"name\", an \"expr\" and an \"action\"", where);
+	memset(out, 0, sizeof(*out));
+	if (!rule_name_ok(name) || strlen(name) >= sizeof(out->name) ||
+	    strlen(expr) >= sizeof(out->expr_text) || strlen(action) >= sizeof(out->action_text))
+		return fail_in(
+			p, pool, "name",
+			"%s: name of letters, digits, _ . - under %zu characters, expr under "
+			"%zu, action under %zu",
+			where, sizeof(out->name), sizeof(out->expr_text), sizeof(out->action_text));
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	snprintf(out->expr_text, sizeof(out->expr_text), "%s", expr);
+	snprintf(out->action_text, sizeof(out->action_text), "%s", action);
+	snprintf(where, sizeof(where), "pools.%s.rules[%d] \"%s\"", pool, index, name);
+	err = alert__parse_cond(expr, &out->cond, why, sizeof(why));
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		return fail_expr(p, where, expr, why);
+	if (scale__parse_action(action, out, why, sizeof(why))) {
+		int ec = 0;
+		int line, col;
+
+		if (sscanf(why, "1:%d:", &ec) == 1 && ec > 0)
+			locate_value(p, action, (size_t)ec - 1, &line, &col);
+		else
+			line = 0;
+		if (!line)
+			return fail_in(p, pool, "action", "%s: action \"%s\": %s", where, action,
+				       why);
+		snprintf(p->err, p->errlen, "%s:%d:%d: %s: action: %s", p->origin, line, col, where,
+			 strchr(why + 2, ':') ? strchr(why + 2, ':') + 2 : why);
+		return -EINVAL;
+	}
+	out->cooldown_ms = cooldown_ms;
+	if ((err = get_ms(p, r, "cooldown", where, &out->cooldown_ms)) < 0 ||
+	    (err = get_int(p, r, "priority", -1000, 1000, &prio)) < 0 ||
+	    (err = get_bool(p, r, "enabled", &on)) < 0)
+		return err;
+	out->priority = (int)prio;
+	out->disabled = !on;
+	return 0;
+}
+
+/* Applies pool object o onto *pl (a copy of the defaults). */
+static int parse_pool(const struct parse *p, const char *name, json_t *o, struct scale_pool *pl)
+{
+	static const char *const keys[] = {
+		"min_replicas",	     "max_replicas", "webhook", "secret",   "command",
+		"command_timeout",   "rules",	     "disable", "cooldown", "scale_up_window",
+		"scale_down_window", "tolerance",    NULL};
+	const char *s = NULL;
+	long long n;
+	json_t *v, *x;
+	size_t i;
+	uint32_t j;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_in(p, name, NULL, "pools.%s must be an object", name);
+	if ((err = check_keys(p, o, name, keys)))
+		return err;
+	n = pl->min_replicas;
+	if ((err = get_int(p, o, "min_replicas", 0, 100000, &n)) < 0)
+		return err;
+	pl->min_replicas = (uint32_t)n;
+	n = pl->max_replicas;
+	if ((err = get_int(p, o, "max_replicas", 1, 100000, &n)) < 0)
+		return err;
+	pl->max_replicas = (uint32_t)n;
+	if (pl->min_replicas > pl->max_replicas)
+		return fail_in(p, name, "min_replicas",
+			       "pools.%s: min_replicas %u is above max_replicas %u", name,
+			       pl->min_replicas, pl->max_replicas);
+	if ((err = get_string(p, o, "webhook", &s)) < 0)
+		return err;
+	if (err) {
+		if ((strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) ||
+		    strlen(s) >= sizeof(pl->webhook))
+			return fail_in(
+				p, name, "webhook",
+				"pools.%s: webhook \"%s\" must be an http:// or https:// URL", name,
+				s);
+		snprintf(pl->webhook, sizeof(pl->webhook), "%s", s);
+	}
+	if ((err = get_string(p, o, "secret", &s)) < 0)
+		return err;
+	if (err)
+		snprintf(pl->secret, sizeof(pl->secret), "%s", s);
+	if ((v = json_object_get(o, "command"))) {
+		if (!json_is_array(v) || !json_array_size(v) || json_array_size(v) > SCALE_ARGS_MAX)
+			return fail_in(p, name, "command",
+				       "pools.%s: command must be an array of 1 to %d strings (the "
+				       "program, then its arguments; no shell)",
+				       name, SCALE_ARGS_MAX);
+		json_array_foreach (v, i, x) {
+			if (!json_is_string(x) || !json_string_length(x) ||
+			    json_string_length(x) >= sizeof(pl->command[0]))
+				return fail_in(p, name, "command",
+					       "pools.%s: command[%zu] must be a string of 1 to "
+					       "255 characters",
+					       name, i);
+			snprintf(pl->command[i], sizeof(pl->command[i]), "%s",
+				 json_string_value(x));
+		}
+		pl->ncommand = (uint32_t)json_array_size(v);
+	}
+	if ((err = get_ms(p, o, "command_timeout", name, &pl->command_timeout_ms)) < 0 ||
+	    (err = get_ms(p, o, "scale_up_window", name, &pl->up_window_ms)) < 0 ||
+	    (err = get_ms(p, o, "scale_down_window", name, &pl->down_window_ms)) < 0)
+		return err;
+	if ((err = get_ms(p, o, "cooldown", name, &pl->cooldown_ms)) < 0)
+		return err;
+	if (err)
+		for (j = 0; j < pl->nrules; j++)
+			pl->rules[j].cooldown_ms = pl->cooldown_ms;
+	if ((v = json_object_get(o, "tolerance"))) {
+		if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) >= 1)
+			return fail_in(p, name, "tolerance",
+				       "pools.%s: tolerance must be a number from 0 to 1 (0.1)",
+				       name);
+		pl->tolerance = json_number_value(v);
+	}
+	if ((v = json_object_get(o, "rules"))) {
+		if (!json_is_array(v))
+			return fail_in(p, name, "rules", "pools.%s.rules must be an array", name);
+		if (json_array_size(v) > SCALE_RULES_MAX)
+			return fail_in(p, name, "rules", "pools.%s: more than %d rules", name,
+				       SCALE_RULES_MAX);
+		pl->nrules = 0;
+		json_array_foreach (v, i, x) {
+			if ((err = parse_scale_rule(p, name, x, (int)i, pl->cooldown_ms,
+						    &pl->rules[pl->nrules])))
+				return err;
+			for (j = 0; j < pl->nrules; j++)
+				if (!strcmp(pl->rules[j].name, pl->rules[pl->nrules].name))
+					return fail_in(p, name, "rules",
+						       "pools.%s: two rules named \"%s\"", name,
+						       pl->rules[j].name);
+			pl->nrules++;
+		}
+	}
+	if ((v = json_object_get(o, "disable"))) {
+		if (!json_is_array(v))
+			return fail_in(p, name, "disable",
+				       "pools.%s.disable must be an array of rule names", name);
+		json_array_foreach (v, i, x) {
+			for (j = 0; j < pl->nrules; j++)
+				if (json_is_string(x) &&
+				    !strcmp(pl->rules[j].name, json_string_value(x)))
+					break;
+			if (j == pl->nrules)
+				return fail_in(
+					p, name, "disable",
+					"pools.%s.disable[%zu]: no rule of the pool has that "
+					"name",
+					name, i);
+			pl->rules[j].disabled = true;
+		}
+	}
+	return 0;
+}
+
+static int parse_pools(const struct parse *p, json_t *root, struct config *c)
+{
+	struct scale_pool *def;
+	json_t *o = json_object_get(root, "pools"), *d = json_object_get(root, "pool_defaults"), *v;
+	const char *name;
+	int err = 0;
+
+	def = malloc(sizeof(*def));
+	if (!def)
+		return -ENOMEM;
+	scale__pool_default(def, "pool_defaults");
+	if (d && (err = parse_pool(p, "pool_defaults", d, def)))
+		goto out;
+	if (!o)
+		goto out;
+	if (!json_is_object(o)) {
+		err = fail_at(p, "pools", "\"pools\" must be an object: {\"agent name\": {...}}");
+		goto out;
+	}
+	json_object_foreach (o, name, v) {
+		struct scale_pool *pl;
+
+		if (c->pools->npools == SCALE_POOLS_MAX) {
+			err = fail_at(p, "pools", "more than %d pools", SCALE_POOLS_MAX);
+			goto out;
+		}
+		if (!*name || strlen(name) >= SW_NAME_LEN) {
+			err = fail_at(p, "pools",
+				      "pool name \"%s\" must be an agent name of 1 to %d "
+				      "characters",
+				      name, SW_NAME_LEN - 1);
+			goto out;
+		}
+		pl = &c->pools->pools[c->pools->npools];
+		*pl = *def;
+		snprintf(pl->name, sizeof(pl->name), "%s", name);
+		if ((err = parse_pool(p, name, v, pl)))
+			goto out;
+		c->pools->npools++;
+	}
+out:
+	free(def);
+	return err;
 }
 
 static int parse_notify(const struct parse *p, json_t *o, struct config *c)
@@ -1596,6 +1871,7 @@ static void defaults(struct config *c)
 		alert__params_default(c->alerts);
 	if (c->notify)
 		notify__params_default(c->notify);
+	c->pools = calloc(1, sizeof(*c->pools));
 }
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
@@ -1605,7 +1881,7 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 		"syscalls",  "collectors",    "bpf_stats", "anomaly",	      "agent_retention",
 		"upstreams", "top_upstreams", "tls",	   "store",	      "statsd",
 		"alerts",    "receivers",     "notify",	   "web_config_file", "llm",
-		NULL};
+		"pools",     "pool_defaults", NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -1615,7 +1891,7 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 
 	defaults(c);
 	c->origin = strdup(origin);
-	if (!c->origin || !c->alerts || !c->notify) {
+	if (!c->origin || !c->alerts || !c->notify || !c->pools) {
 		snprintf(err, errlen, "%s: out of memory", origin);
 		return -ENOMEM;
 	}
@@ -1704,6 +1980,8 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	if ((v = json_object_get(root, "alerts")) && (ret = parse_alerts(&p, v, c)))
 		goto out;
 	default_routes(c);
+	if ((ret = parse_pools(&p, root, c)))
+		goto out;
 	if ((v = json_object_get(root, "statsd")) && (ret = parse_statsd(&p, v, c)))
 		goto out;
 	ret = get_int(&p, root, "top_upstreams", 1, 64, &n);
@@ -1771,8 +2049,10 @@ void config__free(struct config *c)
 	free(c->origin);
 	free(c->alerts);
 	free(c->notify);
+	free(c->pools);
 	c->alerts = NULL;
 	c->notify = NULL;
+	c->pools = NULL;
 	c->rules = NULL;
 	c->nrules = 0;
 	c->origin = NULL;

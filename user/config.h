@@ -9,6 +9,7 @@
 
 #include "alert.h"
 #include "notify.h"
+#include "scale.h"
 #include "swarmwatch.h"
 
 enum rule_match {
@@ -84,6 +85,7 @@ struct config {
 	struct alert_params *alerts; /* rules, routes, noise control; malloc'd */
 	bool external_url_set; /* alerts.external_url given; else it follows listen */
 	struct notify_params *notify; /* receivers; malloc'd */
+	struct scale_params *pools; /* "pools" with "pool_defaults" applied; malloc'd, 0 pools: off */
 	char statsd_udp[128]; /* StatsD over UDP: ADDR:PORT on loopback, "" for off */
 	char statsd_socket[108]; /* StatsD over a Unix datagram socket: path, "" for off */
 	char statsd_tags[CONFIG_MAX_STATSD_TAGS][32]; /* DogStatsD tag keys kept as labels */

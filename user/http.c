@@ -2,8 +2,9 @@
 /*
  * HTTP endpoints from a route table: /metrics (text 0.0.4, gzip on request), /healthz, /,
  * /api/v1/anomalies, /api/v1/alerts (and POST .../{id}/ack), /api/v1/silences (GET, POST,
- * DELETE /{id}), /api/v1/stream (stream.c), the dashboard's files (web.h), and the history
- * of the series store: /api/v1/series, /api/v1/query_range, /api/v1/agents. Every error is
+ * DELETE /{id}), /api/v1/stream (stream.c), /api/v1/pools (and .../{pool}/history, POST
+ * .../evaluate), the dashboard's files (web.h), and the history of the series store:
+ * /api/v1/series, /api/v1/query_range, /api/v1/agents. Every error is
  * the JSON document of api__error() with its status code in it and on the response.
  */
 #include <arpa/inet.h>
@@ -22,6 +23,7 @@
 #include <zlib.h>
 
 #include "api.h"
+#include "api_pools.h"
 #include "catalog.h"
 #include "clock.h"
 #include "config.h"
@@ -30,6 +32,8 @@
 #include "metrics.h"
 #include "num.h"
 #include "prom.h"
+#include "scale.h"
+#include "scaling.h"
 #include "stream.h"
 #include "text.h"
 #include "ratelimit.h"
@@ -53,6 +57,9 @@ struct http {
 	struct http_alert_ops ops; /* zero until set */
 	void *ops_ctx;
 	bool ops_set;
+	struct http_scale_ops sops; /* zero until set */
+	void *sops_ctx;
+	bool sops_set;
 	struct stream *stream; /* NULL until attached */
 	__u64 interval_ns;
 	int fd;
@@ -717,6 +724,103 @@ static enum MHD_Result serve_stream(struct http *h, struct MHD_Connection *c, co
 	return stream__serve(st, c);
 }
 
+static enum MHD_Result serve_pools(struct http *h, struct MHD_Connection *c, const char *url,
+				   const char *in)
+{
+	struct snapshot *s = acquire(h);
+	char *body;
+
+	(void)url;
+	(void)in;
+	if (!s)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	body = s->scale ? api__pools(s->scale) : NULL;
+	snapshot__release(s);
+	if (!body)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no pools: configure \"pools\" (see the README, Pools and "
+				     "scaling)");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
+/* GET /api/v1/pools/{pool}/history[?limit=N]: N from 1 to 10000, default 100. */
+static enum MHD_Result serve_pool_history(struct http *h, struct MHD_Connection *c, const char *url,
+					  const char *in)
+{
+	const char *p = url + strlen("/api/v1/pools/"), *slash = strchr(p, '/');
+	const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	struct scale_event *ev = NULL;
+	char pool[SCALE_NAME_MAX], msg[200], *doc, *end;
+	long limit = 100, n;
+
+	(void)in;
+	if (!slash || strcmp(slash, "/history") || slash == p ||
+	    (size_t)(slash - p) >= sizeof(pool)) {
+		snprintf(msg, sizeof(msg),
+			 "not found: %.100s (GET /api/v1/pools/POOL/history, POOL from "
+			 "GET /api/v1/pools)",
+			 url);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	snprintf(pool, sizeof(pool), "%.*s", (int)(slash - p), p);
+	if (lim) {
+		limit = strtol(lim, &end, 10);
+		if (!*lim || *end || limit < 1 || limit > 10000)
+			return respond_error(c, MHD_HTTP_BAD_REQUEST,
+					     "limit: a whole number from 1 to 10000");
+	}
+	if (!__atomic_load_n(&h->sops_set, __ATOMIC_ACQUIRE))
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no pools: configure \"pools\" (see the README, Pools and "
+				     "scaling)");
+	n = h->sops.history(h->sops_ctx, pool, limit, &ev);
+	if (n == -ENOENT) {
+		snprintf(msg, sizeof(msg), "no pool %.60s (see GET /api/v1/pools)", pool);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	if (n < 0)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "the decision history could not be read (see the log)");
+	doc = api__pool_history(pool, ev, n);
+	free(ev);
+	if (!doc)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, doc, strlen(doc), 0);
+}
+
+/* POST /api/v1/pools/evaluate: the body is a configuration file; its pools are dry-run. */
+static enum MHD_Result serve_pool_evaluate(struct http *h, struct MHD_Connection *c,
+					   const char *url, const char *in)
+{
+	struct scale_event *ev = NULL;
+	struct config cfg;
+	char err[512], *doc;
+	long n;
+
+	(void)url;
+	if (!in)
+		return respond_error(c, 413, "request body over 16 KiB");
+	if (!__atomic_load_n(&h->sops_set, __ATOMIC_ACQUIRE))
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "the scaler is off here: configure \"pools\" in the "
+				     "daemon's configuration");
+	if (config__parse(&cfg, in, "request body", err, sizeof(err)))
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, err);
+	err[0] = 0;
+	n = h->sops.evaluate(h->sops_ctx, &cfg, &ev, err, sizeof(err));
+	config__free(&cfg);
+	if (n < 0)
+		return respond_error(
+			c, n == -EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
+			err[0] ? err : "out of memory");
+	doc = api__pool_evaluate(ev, n);
+	free(ev);
+	if (!doc)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, doc, strlen(doc), 0);
+}
+
 /* A route's handler; in is the request body (POST: NUL-terminated, NULL when over BODY_MAX). */
 typedef enum MHD_Result (*serve_fn)(struct http *h, struct MHD_Connection *c, const char *url,
 				    const char *in);
@@ -744,6 +848,9 @@ static const struct route {
 	{"/api/v1/silences", "GET", serve_silences, false, WEB_SCOPE_READ},
 	{"/api/v1/silences", "POST", serve_silence_add, false, WEB_SCOPE_ACK},
 	{"/api/v1/silences/", "DELETE", serve_silence_expire, true, WEB_SCOPE_ACK},
+	{"/api/v1/pools", "GET", serve_pools, false, WEB_SCOPE_READ},
+	{"/api/v1/pools/evaluate", "POST", serve_pool_evaluate, false, WEB_SCOPE_READ},
+	{"/api/v1/pools/", "GET", serve_pool_history, true, WEB_SCOPE_READ},
 	{"/api/v1/stream", "GET", serve_stream, false, WEB_SCOPE_READ},
 	{"/app.js", "GET", serve_app_js, false, WEB_SCOPE_READ},
 	{"/app.css", "GET", serve_app_css, false, WEB_SCOPE_READ},
@@ -1038,6 +1145,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **req,
 	if (*req && *req != (void *)1)
 		free(*req);
 	*req = NULL;
+}
+
+void http__set_scaling(struct http *h, const struct http_scale_ops *ops, void *ctx)
+{
+	h->sops = *ops;
+	h->sops_ctx = ctx;
+	__atomic_store_n(&h->sops_set, true, __ATOMIC_RELEASE);
 }
 
 void http__set_alerts(struct http *h, const struct http_alert_ops *ops, void *ctx)

@@ -93,6 +93,21 @@ struct http_alert_ops {
  */
 void http__set_alerts(struct http *h, const struct http_alert_ops *ops, void *ctx);
 
+struct config;
+struct scale_event;
+
+/* What /api/v1/pools/{pool}/history and POST /api/v1/pools/evaluate ask of the scaler. */
+struct http_scale_ops {
+	/* scaling__history(): how many into *out (malloc'd), -ENOENT, -EIO */
+	long (*history)(void *ctx, const char *pool, long limit, struct scale_event **out);
+	/* scaling__evaluate(): how many into *out (malloc'd), or -errno with err */
+	long (*evaluate)(void *ctx, const struct config *c, struct scale_event **out, char *err,
+			 size_t errlen);
+};
+
+/* Serves the pools' history and dry runs with ops (copied) on ctx; until then they answer 503. */
+void http__set_scaling(struct http *h, const struct http_scale_ops *ops, void *ctx);
+
 /* Splits "host:port" / "[v6]:port" into host and port; 0 or -EINVAL. */
 int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen);
 

@@ -23,7 +23,7 @@
 #endif
 
 const char *const notify_channel_names[NOTIFY_CHANNELS] = {"webhook", "alertmanager", "slack",
-							   "email"};
+							   "email", "json"};
 const char *const notify_result_names[NOTIFY_RESULTS] = {"sent", "retried", "rejected"};
 
 /* Longest wait honoured from a Retry-After header, ms (a receiver asking for more is capped). */
@@ -288,13 +288,15 @@ char *notify__render(const struct notify_receiver *r, const char *body, const ch
 	json_t *v4 = json_loads(body, 0, NULL);
 	char *out = NULL;
 
-	if (!v4 || !json_is_object(v4) || !json_is_array(json_object_get(v4, "alerts"))) {
+	if (!v4 || !json_is_object(v4) ||
+	    (r->channel != NOTIFY_JSON && !json_is_array(json_object_get(v4, "alerts")))) {
 		json_decref(v4);
 		errno = EINVAL;
 		return NULL;
 	}
 	switch (r->channel) {
 	case NOTIFY_WEBHOOK:
+	case NOTIFY_JSON:
 		out = json_dumps(v4, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		break;
 	case NOTIFY_ALERTMANAGER:

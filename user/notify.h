@@ -40,6 +40,7 @@ enum notify_channel {
 	NOTIFY_ALERTMANAGER, /* POST <url>/api/v2/alerts */
 	NOTIFY_SLACK, /* POST {"text": ...} to an incoming-webhook URL */
 	NOTIFY_EMAIL, /* SMTP to url (smtp://host:port) */
+	NOTIFY_JSON, /* POST the body as it is: any JSON object (scaling webhooks) */
 	NOTIFY_CHANNELS,
 };
 
@@ -51,7 +52,7 @@ enum notify_result {
 	NOTIFY_RESULTS,
 };
 
-extern const char *const notify_channel_names[NOTIFY_CHANNELS]; /* "webhook", "alertmanager", ... */
+extern const char *const notify_channel_names[NOTIFY_CHANNELS]; /* "webhook", ..., "json" */
 extern const char *const notify_result_names[NOTIFY_RESULTS]; /* "sent", "retried", "rejected" */
 
 struct notify_receiver {
@@ -140,7 +141,8 @@ int notify__flush(struct notify *n, uint32_t timeout_ms);
 /*
  * notify__render - the request body (and for e-mail, the whole message) that channel c sends
  * for a webhook v4 body, malloc'd; key is used as the e-mail's Message-ID, r for its
- * addresses. Returns NULL with errno EINVAL when body is not a v4 object.
+ * addresses. The json channel takes any JSON object and sends it compacted. Returns NULL with
+ * errno EINVAL when body is not a v4 object (json: not an object).
  */
 char *notify__render(const struct notify_receiver *r, const char *body, const char *key);
 

@@ -59,6 +59,7 @@ struct anomaly_view;
 struct alert_view;
 struct app_view;
 struct llm_view;
+struct scale_view;
 
 struct snapshot {
 	int refs;
@@ -95,6 +96,8 @@ struct snapshot {
 	void (*apps_free)(struct app_view *v);
 	struct llm_view *llm; /* LLM calls (llm.h); NULL: LLM capture is off */
 	void (*llm_free)(struct llm_view *v);
+	struct scale_view *scale; /* pools and scaling decisions; NULL: no pools configured */
+	void (*scale_free)(struct scale_view *v);
 };
 
 /* A zeroed snapshot holding one reference; NULL on out of memory. */

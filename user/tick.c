@@ -17,6 +17,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "reclaim.h"
+#include "scaling.h"
 #include "store.h"
 #include "tick.h"
 #include "tls.h"
@@ -36,6 +37,7 @@ struct tick {
 	struct store *store; /* NULL: no history */
 	bool store_warned; /* a series the store refused was logged */
 	struct alerting *alerting; /* NULL when alerts are off */
+	struct scaling *scaling; /* NULL when no pool is configured */
 	struct ingest *ingest; /* StatsD listener; NULL when off */
 	struct apps_params app_params; /* from the configuration's statsd.* */
 	struct apps *apps; /* app metrics kept from its lines; NULL when StatsD is off */
@@ -183,6 +185,19 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 			return NULL;
 		}
 	}
+	if (c->pools->npools) {
+		char err[512] = "";
+
+		t->scaling = scaling__new(c, c->interval_ns / 1e9, err, sizeof(err));
+		if (!t->scaling) {
+			int e = errno;
+
+			pr_err("%s", err[0] ? err : strerror(e));
+			tick__free(t);
+			errno = e;
+			return NULL;
+		}
+	}
 	return t;
 }
 
@@ -203,6 +218,7 @@ void tick__free(struct tick *t)
 	llmprices__free(&t->prices);
 	anomaly__free(t->anomaly);
 	alerting__free(t->alerting);
+	scaling__free(t->scaling);
 	free(t);
 }
 
@@ -222,6 +238,11 @@ int tick__attach_statsd(struct tick *t, struct ingest *g)
 struct snapshot_slot *tick__slot(struct tick *t)
 {
 	return &t->slot;
+}
+
+struct scaling *tick__scaling(struct tick *t)
+{
+	return t->scaling;
 }
 
 struct alerting *tick__alerting(struct tick *t)
@@ -416,6 +437,15 @@ static void stage_alert(struct tick *t, struct snapshot *s)
 			strerror(-err));
 }
 
+/* Pool decisions and their actions; the snapshot goes out without its pool view if this fails. */
+static void stage_scale(struct tick *t, struct snapshot *s)
+{
+	int err = t->scaling ? scaling__tick(t->scaling, s) : 0;
+
+	if (err)
+		pr_warn("tick: a scaling action was not queued this tick (%s)", strerror(-err));
+}
+
 int tick__run(struct tick *t)
 {
 	__u64 t0 = clock__mono_ns();
@@ -438,6 +468,7 @@ int tick__run(struct tick *t)
 	stage_detect(t, s);
 	stage_save(t);
 	stage_alert(t, s);
+	stage_scale(t, s);
 	s->tick_seconds = (clock__mono_ns() - t0) / 1e9;
 	snapshot__publish(&t->slot, s);
 	return 0;

@@ -52,6 +52,11 @@ int tick__attach_statsd(struct tick *t, struct ingest *g);
 /* Where the published snapshots are; valid until tick__free(). */
 struct snapshot_slot *tick__slot(struct tick *t);
 
+struct scaling;
+
+/* The scaler stage, for the pools' history and dry runs; NULL when no pool is configured. */
+struct scaling *tick__scaling(struct tick *t);
+
 /* The alert stage, for acknowledgements; NULL when alerts are off. */
 struct alerting *tick__alerting(struct tick *t);
 

@@ -7,12 +7,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "api.h"
+#include "api_pools.h"
+#include "scaling.h"
 #include "snapshot.h"
 
 static void test_error_document(void **state)
@@ -230,6 +233,85 @@ static void test_parse_silence_refuses_what_it_cannot_keep(void **state)
 	free(doc);
 }
 
+/* The pools' documents: decisions with their times, absent values as null. */
+static void test_pools_json(void **state)
+{
+	struct scale_event ev[2];
+	struct scale_view_pool p;
+	struct scale_view v;
+	json_t *d, *x;
+	char *doc;
+
+	(void)state;
+	memset(ev, 0, sizeof(ev));
+	memset(&p, 0, sizeof(p));
+	memset(&v, 0, sizeof(v));
+	snprintf(ev[0].pool, sizeof(ev[0].pool), "coder");
+	ev[0].direction = SCALE_UP;
+	ev[0].current = 2;
+	ev[0].desired = 3;
+	snprintf(ev[0].rule, sizeof(ev[0].rule), "busy");
+	snprintf(ev[0].metric, sizeof(ev[0].metric), "requests");
+	ev[0].value = 5.5;
+	ev[0].time_ms = 1764529200250LL;
+	ev[0].cooldown_until_ms = 1764529260250LL;
+	snprintf(ev[0].key, sizeof(ev[0].key), "scale-coder-1764529200250-3");
+	ev[1] = ev[0];
+	ev[1].direction = SCALE_DOWN;
+	ev[1].value = NAN;
+	doc = api__pool_history("coder", ev, 2);
+	assert_non_null(doc);
+	d = json_loads(doc, 0, NULL);
+	assert_non_null(d);
+	assert_string_equal(json_string_value(json_object_get(d, "pool")), "coder");
+	x = json_array_get(json_object_get(d, "decisions"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "time")),
+			    "2025-11-30T19:00:00.250Z");
+	assert_string_equal(json_string_value(json_object_get(x, "direction")), "up");
+	assert_int_equal(json_integer_value(json_object_get(x, "desired_replicas")), 3);
+	assert_true(json_real_value(json_object_get(x, "value")) == 5.5);
+	assert_string_equal(json_string_value(json_object_get(x, "cooldown_until")),
+			    "2025-11-30T19:01:00.250Z");
+	x = json_array_get(json_object_get(d, "decisions"), 1);
+	assert_true(json_is_null(json_object_get(x, "value")));
+	assert_string_equal(json_string_value(json_object_get(x, "direction")), "down");
+	json_decref(d);
+	free(doc);
+
+	snprintf(p.pool, sizeof(p.pool), "coder");
+	p.seen = true;
+	p.current = 2;
+	p.desired = 3;
+	p.min_replicas = 1;
+	p.max_replicas = 8;
+	v.time = 1764529200.0;
+	v.npools = 1;
+	v.pools = &p;
+	doc = api__pools(&v);
+	assert_non_null(doc);
+	d = json_loads(doc, 0, NULL);
+	x = json_array_get(json_object_get(d, "pools"), 0);
+	assert_int_equal(json_integer_value(json_object_get(x, "current_replicas")), 2);
+	assert_int_equal(json_integer_value(json_object_get(x, "max_replicas")), 8);
+	assert_true(json_is_null(json_object_get(x, "cooldown_until")));
+	assert_true(json_is_null(json_object_get(x, "blocked")));
+	assert_true(json_is_null(json_object_get(x, "last_decision")));
+	json_decref(d);
+	free(doc);
+
+	ev[0].holds = true;
+	ev[1].holds = false;
+	doc = api__pool_evaluate(ev, 2);
+	d = json_loads(doc, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(d, "status")), "success");
+	assert_true(json_is_true(
+		json_object_get(json_array_get(json_object_get(d, "verdicts"), 0), "holds")));
+	assert_true(json_is_false(
+		json_object_get(json_array_get(json_object_get(d, "verdicts"), 1), "holds")));
+	json_decref(d);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_overview_rates_and_ratios),
 		cmocka_unit_test(test_overview_first_tick_and_reset),
 		cmocka_unit_test(test_parse_silence_refuses_what_it_cannot_keep),
+		cmocka_unit_test(test_pools_json),
 	};
 
 	return cmocka_run_group_tests_name("api", tests, NULL, NULL);

@@ -73,8 +73,10 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	x.builtin_rules = y.builtin_rules = false;
 	assert_memory_equal(a->alerts, b->alerts, sizeof(*a->alerts));
 	assert_memory_equal(a->notify, b->notify, sizeof(*a->notify));
+	assert_memory_equal(a->pools, b->pools, sizeof(*a->pools));
 	x.alerts = y.alerts = NULL;
 	x.notify = y.notify = NULL;
+	x.pools = y.pools = NULL;
 	assert_memory_equal(&x, &y, sizeof(x));
 }
 
@@ -657,6 +659,92 @@ static void test_alerts(void **state)
 	config__free(&c);
 }
 
+/* Pools take pool_defaults, then their own keys; rules replace the default set. */
+static void test_pools(void **state)
+{
+	const struct scale_pool *a, *b;
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c,
+			       "{\"pool_defaults\": {\"max_replicas\": 6, \"cooldown\": \"2m\","
+			       " \"webhook\": \"http://127.0.0.1:9/scale\"},\n"
+			       " \"pools\": {\"coder\": {\"min_replicas\": 2, \"max_replicas\": 8,"
+			       " \"command\": [\"/bin/echo\", \"{pool}\", \"{desired}\"],"
+			       " \"command_timeout\": \"3s\", \"disable\": [\"load_low\"]},\n"
+			       "  \"planner\": {\"scale_down_window\": \"60s\", \"tolerance\": 0.2,"
+			       " \"rules\": [{\"name\": \"busy\", \"expr\": \"load > 0.5 and "
+			       "trend(load, 2m) > 0\", \"action\": \"up 2\", \"priority\": 7}]}}}"),
+			 0);
+	assert_int_equal(c.pools->npools, 2);
+	a = &c.pools->pools[0];
+	b = &c.pools->pools[1];
+	assert_string_equal(a->name, "coder");
+	assert_int_equal(a->min_replicas, 2);
+	assert_int_equal(a->max_replicas, 8);
+	assert_string_equal(a->webhook, "http://127.0.0.1:9/scale");
+	assert_int_equal(a->ncommand, 3);
+	assert_string_equal(a->command[2], "{desired}");
+	assert_int_equal(a->command_timeout_ms, 3000);
+	assert_int_equal(a->nrules, 7);
+	assert_int_equal(a->rules[0].cooldown_ms, 120000);
+	assert_true(a->rules[6].disabled);
+	assert_string_equal(a->rules[6].name, "load_low");
+	assert_int_equal(a->down_window_ms, 300000);
+	assert_string_equal(b->name, "planner");
+	assert_int_equal(b->min_replicas, 1);
+	assert_int_equal(b->max_replicas, 6);
+	assert_int_equal(b->down_window_ms, 60000);
+	assert_true(b->tolerance == 0.2);
+	assert_int_equal(b->nrules, 1);
+	assert_int_equal(b->rules[0].priority, 7);
+	assert_int_equal(b->rules[0].cond.n, 2);
+	assert_int_equal(b->rules[0].cond.term[1].q.fn, ALERT_FN_TREND);
+	assert_int_equal(b->rules[0].action, SCALE_BY);
+	assert_int_equal(b->rules[0].cooldown_ms, 120000);
+	config__free(&c);
+	/* No pools: no scaling. */
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_int_equal(c.pools->npools, 0);
+	config__free(&c);
+}
+
+static void test_pools_errors(void **state)
+{
+	(void)state;
+	/* A condition's and an action's mistakes are placed in the file, at their character. */
+	expect_error(
+		"{\"pools\": {\"coder\": {\"rules\": [\n"
+		"  {\"name\": \"r\", \"expr\": \"load > 0.8 an x > 1\", \"action\": \"up 1\"}]}}}",
+		"test.json:2:37: pools.coder.rules[0] \"r\": condition: expected \"and\", "
+		"\"or\" or the end, found \"an\"");
+	expect_error("{\"pools\": {\"coder\": {\"rules\": [\n"
+		     "  {\"name\": \"r\", \"expr\": \"load > 0.8\", \"action\": \"up x\"}]}}}",
+		     "test.json:2:53: pools.coder.rules[0] \"r\": action: expected a number after "
+		     "\"up\"");
+	expect_error("{\"pools\": {\"coder\": {\"min_replicas\": 5, \"max_replicas\": 2}}}",
+		     "test.json:1:22: pools.coder: min_replicas 5 is above max_replicas 2");
+	expect_error("{\"pools\": {\"a\": {}, \"coder\": {\"max_replica\": 2}}}",
+		     "test.json:1:31: unknown key \"max_replica\" in coder (did you mean "
+		     "\"max_replicas\"?)");
+	expect_error("{\"pools\": {\"coder\": {\"webhook\": \"ftp://x\"}}}",
+		     "webhook \"ftp://x\" must be an http:// or https:// URL");
+	expect_error("{\"pools\": {\"coder\": {\"command\": \"scale.sh\"}}}",
+		     "command must be an array of 1 to 8 strings");
+	expect_error("{\"pools\": {\"coder\": {\"disable\": [\"nosuch\"]}}}",
+		     "pools.coder.disable[0]: no rule of the pool has that name");
+	expect_error(
+		"{\"pools\": {\"coder\": {\"rules\": [{\"name\": \"r\", \"expr\": \"x > 1\"}]}}}",
+		"needs a \"name\", an \"expr\" and an \"action\"");
+	expect_error("{\"pools\": {\"coder\": {\"rules\": [{\"name\": \"r\", \"expr\": \"x > 1\", "
+		     "\"action\": \"up 1\"}, {\"name\": \"r\", \"expr\": \"x > 2\", \"action\": "
+		     "\"up 1\"}]}}}",
+		     "two rules named \"r\"");
+	expect_error("{\"pool_defaults\": {\"tolerance\": 2}}",
+		     "pools.pool_defaults: tolerance must be a number from 0 to 1");
+	expect_error("{\"pools\": []}", "\"pools\" must be an object");
+}
+
 static void test_alerts_errors(void **state)
 {
 	(void)state;
@@ -722,6 +810,8 @@ int main(void)
 		cmocka_unit_test(test_bad_rules),
 		cmocka_unit_test(test_alerts),
 		cmocka_unit_test(test_alerts_errors),
+		cmocka_unit_test(test_pools),
+		cmocka_unit_test(test_pools_errors),
 		cmocka_unit_test(test_anomaly),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_statsd),

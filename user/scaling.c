@@ -1,0 +1,977 @@
+// SPDX-License-Identifier: MIT
+/* scaling: the tick's scaler stage: pool figures -> decisions -> outbox, command, history. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "forecast.h"
+#include "log.h"
+#include "notify.h"
+#include "scaling.h"
+#include "snapshot.h"
+#include "values.h"
+
+extern char **environ;
+
+/* Points kept per trend() series; forecast() steps per horizon. */
+#define TREND_POINTS 600
+#define FORECAST_STEPS 60
+/*
+ * A forecast is given once its model has seen a horizon's worth of steps: it does not look
+ * further ahead than it has looked back (a pool's figures start from 0 when it appears, and a
+ * young model extrapolates that start).
+ */
+#define FORECAST_MIN_STEPS FORECAST_STEPS
+#define SERIES_MAX 256
+#define COUNTS_MAX 256
+/* Decisions kept in the history. */
+#define HISTORY_DAYS 90
+
+/* The history of one figure of one pool, for trend() or forecast(). */
+struct series {
+	char pool[SCALE_NAME_MAX];
+	struct alert_query q; /* fn TREND or FORECAST, with its window */
+	double t[TREND_POINTS], v[TREND_POINTS]; /* trend: ring, oldest at head */
+	uint32_t head, n;
+	struct forecast *f; /* forecast: the model */
+	double step_s, step_start, acc;
+	double step_len; /* measured length of a step, s: at least the tick */
+	double last_step; /* when the last step ended */
+	uint32_t acc_n;
+	double last; /* time of the last sample taken */
+};
+
+struct count {
+	char pool[SCALE_NAME_MAX];
+	enum scale_direction dir;
+	char rule[SCALE_NAME_MAX];
+	double n;
+};
+
+struct scaling {
+	pthread_mutex_t lock; /* everything below */
+	const struct config *cfg;
+	struct scale_engine *engine;
+	struct values *values;
+	struct snapshot *last; /* the snapshot being decided on (a reference) */
+	struct notify *notify; /* NULL when no pool has a webhook */
+	sqlite3 *db;
+	struct series *series[SERIES_MAX];
+	int nseries;
+	struct count counts[COUNTS_MAX];
+	int ncounts;
+	struct scale_event last_event[SCALE_POOLS_MAX];
+	bool have_last[SCALE_POOLS_MAX];
+	int running; /* commands not yet reaped; guarded by lock */
+	bool stopping; /* scaling__free() began: commands are killed at once (atomic) */
+	pthread_cond_t reaped;
+};
+
+/* --- the pool figures --- */
+
+static const struct agent_snap *agent_of(const struct snapshot *s, const char *name)
+{
+	int i;
+
+	for (i = 0; s && i < s->nagents; i++)
+		if (!strcmp(s->agents[i].name, name))
+			return &s->agents[i];
+	return NULL;
+}
+
+static long current_of(void *ctx, const char *pool)
+{
+	struct scaling *sc = ctx;
+	const struct agent_snap *a = agent_of(sc->last, pool);
+
+	return a ? (long)a->instances : -1;
+}
+
+static int series_value(struct scaling *sc, const struct alert_query *q, const char *pool,
+			struct alert_value *out);
+
+static int pool_lookup(void *ctx, const struct alert_query *q, const char *agent,
+		       struct alert_value *out)
+{
+	struct scaling *sc = ctx;
+	struct alert_query cpu = {.fn = ALERT_FN_RATE, .name = "cpu_seconds"};
+	struct alert_query app = {.fn = ALERT_FN_VALUE, .name = "swarmwatch_agent_app_load"};
+	const struct agent_snap *a;
+
+	if (q->fn == ALERT_FN_TREND || q->fn == ALERT_FN_FORECAST)
+		return series_value(sc, q, agent, out);
+	if (q->fn != ALERT_FN_VALUE || q->nm)
+		return values__lookup(sc->values, q, agent, out);
+	if (!strcmp(q->name, "open_breakers")) {
+		/* Circuit breakers do not exist yet: none is open. */
+		out->value = 0;
+		return 0;
+	}
+	if (!strcmp(q->name, "instances")) {
+		a = agent_of(sc->last, agent);
+		if (!a)
+			return -ENOENT;
+		out->value = a->instances;
+		return 0;
+	}
+	if (!strcmp(q->name, "load")) {
+		if (!values__lookup(sc->values, &app, agent, out))
+			return 0;
+		a = agent_of(sc->last, agent);
+		if (!a || !a->instances || values__lookup(sc->values, &cpu, agent, out))
+			return -ENOENT;
+		out->value /= a->instances;
+		snprintf(out->cause, sizeof(out->cause), "CPU per instance");
+		return 0;
+	}
+	return values__lookup(sc->values, q, agent, out);
+}
+
+static bool same_query(const struct alert_query *a, const struct alert_query *b)
+{
+	uint32_t i;
+
+	if (a->fn != b->fn || a->window_ms != b->window_ms || strcmp(a->name, b->name) ||
+	    a->nm != b->nm || a->inner != b->inner || a->inner_q != b->inner_q)
+		return false;
+	for (i = 0; i < a->nm; i++)
+		if (strcmp(a->m[i].name, b->m[i].name) || strcmp(a->m[i].value, b->m[i].value) ||
+		    a->m[i].negate != b->m[i].negate)
+			return false;
+	return true;
+}
+
+static struct series *series_find(struct scaling *sc, const struct alert_query *q, const char *pool,
+				  bool create)
+{
+	struct forecast_params fp;
+	struct series *x;
+	int i;
+
+	for (i = 0; i < sc->nseries; i++)
+		if (!strcmp(sc->series[i]->pool, pool) && same_query(&sc->series[i]->q, q))
+			return sc->series[i];
+	if (!create || sc->nseries == SERIES_MAX)
+		return NULL;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	snprintf(x->pool, sizeof(x->pool), "%s", pool);
+	x->q = *q;
+	x->last = -1;
+	if (q->fn == ALERT_FN_FORECAST) {
+		x->f = malloc(sizeof(*x->f));
+		if (!x->f || forecast__params_default(&fp, 0) || forecast__init(x->f, &fp)) {
+			free(x->f);
+			free(x);
+			return NULL;
+		}
+		x->step_s = q->window_ms / 1e3 / FORECAST_STEPS;
+	}
+	sc->series[sc->nseries++] = x;
+	return x;
+}
+
+/* Takes this tick's value of the figure under x (the query without trend/forecast). */
+static void series_sample(struct scaling *sc, struct series *x, double now)
+{
+	struct alert_query inner = x->q;
+	struct alert_value v = {.confidence = 1};
+	uint32_t i;
+
+	if (x->last == now)
+		return;
+	x->last = now;
+	inner.fn = x->q.inner;
+	inner.q = x->q.inner_q;
+	inner.window_ms = 0;
+	if (pool_lookup(sc, &inner, x->pool, &v) || !isfinite(v.value))
+		return;
+	if (x->q.fn == ALERT_FN_TREND) {
+		double span = x->q.window_ms / 1e3 / TREND_POINTS;
+
+		if (x->n && now - x->t[(x->head + x->n - 1) % TREND_POINTS] < span)
+			return;
+		if (x->n == TREND_POINTS) {
+			x->head = (x->head + 1) % TREND_POINTS;
+			x->n--;
+		}
+		i = (x->head + x->n) % TREND_POINTS;
+		x->t[i] = now;
+		x->v[i] = v.value;
+		x->n++;
+		return;
+	}
+	if (!x->acc_n)
+		x->step_start = now;
+	x->acc += v.value;
+	x->acc_n++;
+	if (now - x->step_start >= x->step_s) {
+		/* A step is the time from the end of the one before: at least a tick. */
+		double len = x->last_step > 0 ? now - x->last_step : 0;
+
+		if (len > 0)
+			x->step_len = x->step_len > 0 ? 0.9 * x->step_len + 0.1 * len : len;
+		x->last_step = now;
+		forecast__update(x->f, x->acc / x->acc_n);
+		x->acc = 0;
+		x->acc_n = 0;
+	}
+}
+
+static int series_value(struct scaling *sc, const struct alert_query *q, const char *pool,
+			struct alert_value *out)
+{
+	struct series *x = series_find(sc, q, pool, false);
+	double now = sc->last ? sc->last->time : 0, st = 0, sv = 0, stt = 0, stv = 0, lo, hi;
+	uint32_t i, k = 0;
+	double first = 0;
+
+	if (!x)
+		return -ENOENT;
+	if (q->fn == ALERT_FN_FORECAST) {
+		uint32_t h = x->step_len > 0 ? (uint32_t)lround(q->window_ms / 1e3 / x->step_len)
+					     : 0;
+
+		if (!h)
+			h = 1;
+		if (x->f->n < FORECAST_MIN_STEPS || x->f->n < h ||
+		    forecast__predict(x->f, h, &out->value, &lo, &hi) ||
+		    forecast__sd(x->f, h, &out->sd))
+			return -ENOENT;
+		snprintf(out->cause, sizeof(out->cause),
+			 "%s forecast %.0f s ahead: %.3g [%.3g, %.3g]", q->name, q->window_ms / 1e3,
+			 out->value, lo, hi);
+		return 0;
+	}
+	/* Least squares over the points inside the window, which must cover half of it. */
+	for (i = 0; i < x->n; i++) {
+		uint32_t j = (x->head + i) % TREND_POINTS;
+		double t;
+
+		if (x->t[j] < now - q->window_ms / 1e3)
+			continue;
+		if (!k)
+			first = x->t[j];
+		t = x->t[j] - first;
+		st += t;
+		sv += x->v[j];
+		stt += t * t;
+		stv += t * x->v[j];
+		k++;
+	}
+	if (k < 3 || now - first < q->window_ms / 2e3 || k * stt - st * st <= 0)
+		return -ENOENT;
+	out->value = (k * stv - st * sv) / (k * stt - st * st);
+	snprintf(out->cause, sizeof(out->cause), "%s changes by %.3g per second over %.0f s",
+		 q->name, out->value, now - first);
+	return 0;
+}
+
+/* Samples every trend() and forecast() figure the pools' rules name. */
+static void sample_all(struct scaling *sc, double now)
+{
+	const struct scale_params *p = sc->cfg->pools;
+	uint32_t i, j, k;
+
+	for (i = 0; i < p->npools; i++)
+		for (j = 0; j < p->pools[i].nrules; j++) {
+			const struct scale_rule *r = &p->pools[i].rules[j];
+
+			if (r->disabled)
+				continue;
+			for (k = 0; k < r->cond.n; k++) {
+				const struct alert_query *q = &r->cond.term[k].q;
+				struct series *x;
+
+				if (q->fn != ALERT_FN_TREND && q->fn != ALERT_FN_FORECAST)
+					continue;
+				x = series_find(sc, q, p->pools[i].name, true);
+				if (x)
+					series_sample(sc, x, now);
+			}
+		}
+}
+
+/* --- checking --- */
+
+/*
+ * 0 when q can be answered, 1 when its name is unknown now (an app metric that agents may
+ * send later), -errno when it never can.
+ */
+static int check_query(const struct alert_query *q, char *why, size_t len)
+{
+	struct alert_query inner = *q;
+	int rc;
+
+	if (q->fn == ALERT_FN_TREND || q->fn == ALERT_FN_FORECAST) {
+		inner.fn = q->inner;
+		inner.q = q->inner_q;
+		inner.window_ms = 0;
+	}
+	if (inner.fn == ALERT_FN_VALUE && !inner.nm &&
+	    (!strcmp(inner.name, "open_breakers") || !strcmp(inner.name, "instances") ||
+	     !strcmp(inner.name, "load")))
+		return 0;
+	rc = values__check(&inner, why, len);
+	/* App metrics (StatsD) are known once agents send them. */
+	if (rc == -ENOENT && inner.fn != ALERT_FN_ANOMALY && inner.fn != ALERT_FN_EVENT)
+		return 1;
+	return rc;
+}
+
+int scaling__check(const struct config *c, char *err, size_t errlen, char *warn, size_t warnlen)
+{
+	const struct scale_params *p = c->pools;
+	char why[256];
+	uint32_t i, j, k;
+	int rc;
+
+	if (warn && warnlen)
+		warn[0] = 0;
+	for (i = 0; p && i < p->npools; i++)
+		for (j = 0; j < p->pools[i].nrules; j++) {
+			const struct scale_rule *r = &p->pools[i].rules[j];
+
+			if (r->disabled)
+				continue;
+			for (k = 0; k < r->cond.n; k++) {
+				rc = check_query(&r->cond.term[k].q, why, sizeof(why));
+				if (rc < 0) {
+					snprintf(err, errlen, "pools.%s.rules: \"%s\": %s",
+						 p->pools[i].name, r->name, why);
+					return -EINVAL;
+				}
+				if (rc > 0 && warn && !warn[0])
+					snprintf(warn, warnlen,
+						 "pools.%s.rules: \"%s\": %s; the rule holds only "
+						 "once agents send it (an app metric)",
+						 p->pools[i].name, r->name, why);
+			}
+		}
+	return 0;
+}
+
+/* --- history --- */
+
+static int history_open(struct scaling *sc, const char *dir, char *err, size_t errlen)
+{
+	static const char *const schema =
+		"PRAGMA journal_mode=WAL;"
+		"CREATE TABLE IF NOT EXISTS decisions (time_ms INTEGER NOT NULL, pool TEXT NOT NULL, "
+		"direction TEXT NOT NULL, current INTEGER, desired INTEGER, rule TEXT, metric TEXT, "
+		"value REAL, reason TEXT, cooldown_until_ms INTEGER, key TEXT UNIQUE);"
+		"CREATE INDEX IF NOT EXISTS decisions_pool ON decisions (pool, time_ms);";
+	char path[512];
+	char *msg = NULL;
+
+	if (dir && dir[0]) {
+		mkdir(dir, 0750);
+		snprintf(path, sizeof(path), "%s/scaling.db", dir);
+	} else {
+		snprintf(path, sizeof(path), ":memory:");
+	}
+	if (sqlite3_open_v2(path, &sc->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_busy_timeout(sc->db, 5000) != SQLITE_OK ||
+	    sqlite3_exec(sc->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen,
+			 "scaling: cannot open the decision history %s: %s (check the store "
+			 "directory's permissions)",
+			 path, msg ? msg : sqlite3_errmsg(sc->db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void history_add(struct scaling *sc, const struct scale_event *ev)
+{
+	static const char *const ins =
+		"INSERT OR IGNORE INTO decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+		"?11)";
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(sc->db, ins, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, ev->time_ms);
+	sqlite3_bind_text(st, 2, ev->pool, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, scale_direction_names[ev->direction], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, ev->current);
+	sqlite3_bind_int64(st, 5, ev->desired);
+	sqlite3_bind_text(st, 6, ev->rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, ev->metric, -1, SQLITE_STATIC);
+	if (isfinite(ev->value))
+		sqlite3_bind_double(st, 8, ev->value);
+	sqlite3_bind_text(st, 9, ev->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, ev->cooldown_until_ms);
+	sqlite3_bind_text(st, 11, ev->key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(sc->db, "DELETE FROM decisions WHERE time_ms < ?1", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, ev->time_ms - HISTORY_DAYS * 86400000LL);
+		sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return;
+fail:
+	pr_warn("scaling: decision for pool %s not recorded in the history: %s", ev->pool,
+		sqlite3_errmsg(sc->db));
+	sqlite3_finalize(st);
+}
+
+static const char *text_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+long scaling__history(struct scaling *sc, const char *pool, long limit, struct scale_event **out)
+{
+	static const char *const sel =
+		"SELECT time_ms, direction, current, desired, rule, metric, value, reason, "
+		"cooldown_until_ms, key FROM decisions WHERE pool = ?1 ORDER BY time_ms DESC "
+		"LIMIT ?2";
+	struct scale_event *ev = NULL, *bigger;
+	sqlite3_stmt *st = NULL;
+	long n = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&sc->lock);
+	if (!scale__pool(sc->engine, pool)) {
+		pthread_mutex_unlock(&sc->lock);
+		return -ENOENT;
+	}
+	if (sqlite3_prepare_v2(sc->db, sel, -1, &st, NULL) != SQLITE_OK) {
+		n = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, pool, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct scale_event *e;
+		const char *d;
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			bigger = realloc(ev, cap * sizeof(*ev));
+			if (!bigger) {
+				n = -ENOMEM;
+				goto out;
+			}
+			ev = bigger;
+		}
+		e = &ev[n++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->pool, sizeof(e->pool), "%s", pool);
+		e->time_ms = sqlite3_column_int64(st, 0);
+		d = (const char *)sqlite3_column_text(st, 1);
+		e->direction = d && !strcmp(d, "up")	 ? SCALE_UP
+			       : d && !strcmp(d, "down") ? SCALE_DOWN
+							 : SCALE_NONE;
+		e->current = (uint32_t)sqlite3_column_int64(st, 2);
+		e->desired = (uint32_t)sqlite3_column_int64(st, 3);
+		snprintf(e->rule, sizeof(e->rule), "%s", text_col(st, 4));
+		snprintf(e->metric, sizeof(e->metric), "%s", text_col(st, 5));
+		e->value = sqlite3_column_type(st, 6) == SQLITE_NULL ? NAN
+								     : sqlite3_column_double(st, 6);
+		snprintf(e->reason, sizeof(e->reason), "%s", text_col(st, 7));
+		e->cooldown_until_ms = sqlite3_column_int64(st, 8);
+		snprintf(e->key, sizeof(e->key), "%s", text_col(st, 9));
+	}
+	if (rc != SQLITE_DONE)
+		n = -EIO;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&sc->lock);
+	if (n < 0)
+		free(ev);
+	else
+		*out = ev;
+	return n;
+}
+
+/* Each pool's last decision from the history: its cooldown and the last one shown. */
+static void restore(struct scaling *sc)
+{
+	uint32_t i;
+
+	for (i = 0; i < sc->cfg->pools->npools; i++) {
+		const char *name = sc->cfg->pools->pools[i].name;
+		struct scale_event *ev = NULL;
+		long n;
+
+		n = scaling__history(sc, name, 1, &ev);
+		if (n == 1 && !scale__restore(sc->engine, ev)) {
+			sc->last_event[i] = ev[0];
+			sc->have_last[i] = true;
+		}
+		free(ev);
+	}
+}
+
+/* --- actions --- */
+
+static void rfc3339(int64_t ms, char *buf, size_t len)
+{
+	time_t t = ms / 1000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* The scaling webhook's body: one decision. */
+static char *webhook_body(const struct scale_pool *p, const struct scale_event *ev)
+{
+	char at[64], until[64];
+	json_t *o;
+	char *s;
+
+	rfc3339(ev->time_ms, at, sizeof(at));
+	rfc3339(ev->cooldown_until_ms, until, sizeof(until));
+	o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:i, "
+		      "s:i}",
+		      "schema", "swarmwatch.scaling/v1", "source", "swarmwatch", "pool", ev->pool,
+		      "current_replicas", (json_int_t)ev->current, "desired_replicas",
+		      (json_int_t)ev->desired, "direction", scale_direction_names[ev->direction],
+		      "rule", ev->rule, "metric", ev->metric, "value",
+		      isfinite(ev->value) ? json_real(ev->value) : json_null(), "reason",
+		      ev->reason, "time", at, "cooldown_until", until, "idempotency_key", ev->key,
+		      "id", ev->key, "min_replicas", (json_int_t)p->min_replicas, "max_replicas",
+		      (json_int_t)p->max_replicas);
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+struct job {
+	struct scaling *sc;
+	char pool[SCALE_NAME_MAX];
+	char args[SCALE_ARGS_MAX][256];
+	uint32_t n;
+	int64_t timeout_ms;
+};
+
+/* {pool} {desired} {current} {rule} in one argument. */
+static void expand(const char *in, const struct scale_event *ev, char *out, size_t len)
+{
+	size_t o = 0;
+
+	while (*in && o + 1 < len) {
+		char val[SCALE_NAME_MAX];
+		const char *names[] = {"{pool}", "{desired}", "{current}", "{rule}"};
+		int k;
+
+		for (k = 0; k < 4; k++)
+			if (!strncmp(in, names[k], strlen(names[k])))
+				break;
+		if (k == 4) {
+			out[o++] = *in++;
+			continue;
+		}
+		if (k == 0)
+			snprintf(val, sizeof(val), "%s", ev->pool);
+		else if (k == 1)
+			snprintf(val, sizeof(val), "%u", ev->desired);
+		else if (k == 2)
+			snprintf(val, sizeof(val), "%u", ev->current);
+		else
+			snprintf(val, sizeof(val), "%s", ev->rule);
+		o += snprintf(out + o, len - o, "%s", val);
+		if (o >= len)
+			o = len - 1;
+		in += strlen(names[k]);
+	}
+	out[o] = 0;
+}
+
+static void *run_job(void *arg)
+{
+	struct job *j = arg;
+	char *argv[SCALE_ARGS_MAX + 1];
+	int64_t waited = 0;
+	int status = 0, rc;
+	uint32_t i;
+	pid_t pid;
+
+	for (i = 0; i < j->n; i++)
+		argv[i] = j->args[i];
+	argv[j->n] = NULL;
+	rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	if (rc) {
+		pr_warn("scaling: pool %s: cannot run %s: %s (give a full path or fix the "
+			"command)",
+			j->pool, argv[0], strerror(rc));
+		goto out;
+	}
+	while ((rc = waitpid(pid, &status, WNOHANG)) == 0 && waited < j->timeout_ms &&
+	       !__atomic_load_n(&j->sc->stopping, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = {0, 50000000};
+
+		nanosleep(&ts, NULL);
+		waited += 50;
+	}
+	if (rc == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		pr_warn("scaling: pool %s: %s did not finish within %lld ms and was killed",
+			j->pool, argv[0], (long long)j->timeout_ms);
+	} else if (rc > 0 && (!WIFEXITED(status) || WEXITSTATUS(status))) {
+		pr_warn("scaling: pool %s: %s failed (%s %d)", j->pool, argv[0],
+			WIFEXITED(status) ? "exit status" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+out:
+	pthread_mutex_lock(&j->sc->lock);
+	j->sc->running--;
+	pthread_cond_broadcast(&j->sc->reaped);
+	pthread_mutex_unlock(&j->sc->lock);
+	free(j);
+	return NULL;
+}
+
+/* Runs p's command for ev on a thread of its own; called with the lock held. */
+static void run_command(struct scaling *sc, const struct scale_pool *p,
+			const struct scale_event *ev)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	pthread_attr_t at;
+	pthread_t th;
+	uint32_t i;
+
+	if (!j) {
+		pr_warn("scaling: pool %s: command not run: out of memory", p->name);
+		return;
+	}
+	j->sc = sc;
+	snprintf(j->pool, sizeof(j->pool), "%s", p->name);
+	j->n = p->ncommand;
+	j->timeout_ms = p->command_timeout_ms;
+	for (i = 0; i < p->ncommand; i++)
+		expand(p->command[i], ev, j->args[i], sizeof(j->args[i]));
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	sc->running++;
+	if (pthread_create(&th, &at, run_job, j)) {
+		sc->running--;
+		pr_warn("scaling: pool %s: command not run: no thread", p->name);
+		free(j);
+	}
+	pthread_attr_destroy(&at);
+}
+
+static void count(struct scaling *sc, const struct scale_event *ev)
+{
+	int i;
+
+	for (i = 0; i < sc->ncounts; i++)
+		if (!strcmp(sc->counts[i].pool, ev->pool) && sc->counts[i].dir == ev->direction &&
+		    !strcmp(sc->counts[i].rule, ev->rule))
+			break;
+	if (i == sc->ncounts) {
+		if (i == COUNTS_MAX)
+			return;
+		sc->ncounts++;
+		snprintf(sc->counts[i].pool, sizeof(sc->counts[i].pool), "%s", ev->pool);
+		snprintf(sc->counts[i].rule, sizeof(sc->counts[i].rule), "%s", ev->rule);
+		sc->counts[i].dir = ev->direction;
+	}
+	sc->counts[i].n++;
+}
+
+static int act(struct scaling *sc, const struct scale_event *ev)
+{
+	const struct scale_pool *p = scale__pool(sc->engine, ev->pool);
+	char receiver[NOTIFY_NAME_MAX];
+	struct notify_msg m;
+	char *body;
+	int err = 0;
+	uint32_t i;
+
+	pr_info("scaling: pool %s %s %u -> %u (%s)", ev->pool, scale_direction_names[ev->direction],
+		ev->current, ev->desired, ev->reason);
+	history_add(sc, ev);
+	count(sc, ev);
+	for (i = 0; i < sc->cfg->pools->npools; i++)
+		if (!strcmp(sc->cfg->pools->pools[i].name, ev->pool)) {
+			sc->last_event[i] = *ev;
+			sc->have_last[i] = true;
+		}
+	if (p->webhook[0] && sc->notify) {
+		body = webhook_body(p, ev);
+		if (!body)
+			return -ENOMEM;
+		snprintf(receiver, sizeof(receiver), "pool-%.50s", p->name);
+		m.receiver = receiver;
+		m.key = ev->key;
+		m.body = body;
+		err = notify__enqueue(sc->notify, &m, 1, NULL, NULL, 0);
+		if (err)
+			pr_warn("scaling: pool %s: webhook not queued: %s", p->name,
+				strerror(-err));
+		free(body);
+	}
+	if (p->ncommand)
+		run_command(sc, p, ev);
+	return err;
+}
+
+/* --- the stage --- */
+
+struct scaling *scaling__new(const struct config *c, double interval_s, char *err, size_t errlen)
+{
+	struct values_params vp;
+	struct notify_params *np = NULL;
+	struct scaling *sc;
+	char dir[300], why[512];
+	uint32_t i;
+	int e;
+
+	if (scaling__check(c, err, errlen, why, sizeof(why))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (why[0])
+		pr_info("scaling: %s", why);
+	sc = calloc(1, sizeof(*sc));
+	if (!sc) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&sc->lock, NULL);
+	pthread_cond_init(&sc->reaped, NULL);
+	sc->cfg = c;
+	values__params_default(&vp, interval_s);
+	vp.window_s = c->alerts_window_ns / 1e9;
+	sc->values = values__new(&vp);
+	sc->engine = scale__new(c->pools, err, errlen);
+	if (!sc->values || !sc->engine) {
+		e = errno ? errno : ENOMEM;
+		goto fail;
+	}
+	if ((e = -history_open(sc, c->store_dir, err, errlen)))
+		goto fail;
+	restore(sc);
+	np = calloc(1, sizeof(*np));
+	if (!np) {
+		e = ENOMEM;
+		goto fail;
+	}
+	notify__params_default(np);
+	for (i = 0; i < c->pools->npools && np->nreceivers < NOTIFY_RECEIVERS_MAX; i++) {
+		const struct scale_pool *p = &c->pools->pools[i];
+		struct notify_receiver *r = &np->receivers[np->nreceivers];
+
+		if (!p->webhook[0])
+			continue;
+		snprintf(r->name, sizeof(r->name), "pool-%.50s", p->name);
+		r->channel = NOTIFY_JSON;
+		snprintf(r->url, sizeof(r->url), "%s", p->webhook);
+		snprintf(r->secret, sizeof(r->secret), "%s", p->secret);
+		np->nreceivers++;
+	}
+	if (np->nreceivers) {
+		snprintf(dir, sizeof(dir), "%s/scaling", c->store_dir);
+		np->dir = c->store_dir[0] ? dir : NULL;
+		if (c->store_dir[0])
+			mkdir(c->store_dir, 0750);
+		sc->notify = notify__open(np, why, sizeof(why));
+		if (!sc->notify && errno != EINVAL) {
+			pr_warn("%s; scaling webhooks are kept in memory only", why);
+			np->dir = NULL;
+			sc->notify = notify__open(np, why, sizeof(why));
+		}
+		if (!sc->notify) {
+			e = errno;
+			snprintf(err, errlen, "scaling: %s", why);
+			goto fail;
+		}
+	}
+	free(np);
+	return sc;
+fail:
+	free(np);
+	scaling__free(sc);
+	errno = e;
+	return NULL;
+}
+
+void scaling__free(struct scaling *sc)
+{
+	int i;
+
+	if (!sc)
+		return;
+	__atomic_store_n(&sc->stopping, true, __ATOMIC_RELEASE);
+	/* Commands see the flag within 50 ms, kill their child and reap it. */
+	pthread_mutex_lock(&sc->lock);
+	while (sc->running)
+		pthread_cond_wait(&sc->reaped, &sc->lock);
+	pthread_mutex_unlock(&sc->lock);
+	notify__close(sc->notify);
+	scale__free(sc->engine);
+	values__free(sc->values);
+	snapshot__put(sc->last);
+	for (i = 0; i < sc->nseries; i++) {
+		free(sc->series[i]->f);
+		free(sc->series[i]);
+	}
+	if (sc->db)
+		sqlite3_close(sc->db);
+	pthread_cond_destroy(&sc->reaped);
+	pthread_mutex_destroy(&sc->lock);
+	free(sc);
+}
+
+void scaling__view_free(struct scale_view *v)
+{
+	if (!v)
+		return;
+	free(v->pools);
+	free(v->counts);
+	free(v);
+}
+
+struct fill {
+	struct scaling *sc;
+	struct scale_view *v;
+};
+
+static int fill_pool(void *ctx, const struct scale_pool_info *p)
+{
+	struct fill *f = ctx;
+	struct scale_view_pool *o = &f->v->pools[f->v->npools];
+	int i = f->v->npools++;
+
+	snprintf(o->pool, sizeof(o->pool), "%s", p->pool);
+	o->seen = p->seen;
+	o->current = p->current;
+	o->desired = p->desired;
+	o->min_replicas = p->min_replicas;
+	o->max_replicas = p->max_replicas;
+	o->cooldown_until = p->cooldown_until_ms / 1e3;
+	snprintf(o->blocked, sizeof(o->blocked), "%s", p->blocked);
+	o->have_last = f->sc->have_last[i];
+	if (o->have_last)
+		o->last = f->sc->last_event[i];
+	return 0;
+}
+
+static struct scale_view *view(struct scaling *sc, double t)
+{
+	struct scale_view *v = calloc(1, sizeof(*v));
+	struct fill f = {sc, v};
+	int i;
+
+	if (!v)
+		return NULL;
+	v->time = t;
+	v->pools = calloc(sc->cfg->pools->npools + 1, sizeof(*v->pools));
+	v->counts = calloc(sc->ncounts + 1, sizeof(*v->counts));
+	if (!v->pools || !v->counts) {
+		scaling__view_free(v);
+		return NULL;
+	}
+	scale__foreach(sc->engine, fill_pool, &f);
+	if (sc->notify) {
+		struct notify_stats ns;
+
+		notify__stats(sc->notify, &ns);
+		v->outbox = true;
+		for (i = 0; i < NOTIFY_RESULTS && i < 3; i++) {
+			v->webhooks[i] = (double)ns.total[NOTIFY_JSON][i];
+			v->webhook_result[i] = notify_result_names[i];
+		}
+		v->queue_length = (double)ns.queued;
+	}
+	for (i = 0; i < sc->ncounts; i++) {
+		snprintf(v->counts[i].pool, sizeof(v->counts[i].pool), "%s", sc->counts[i].pool);
+		snprintf(v->counts[i].rule, sizeof(v->counts[i].rule), "%s", sc->counts[i].rule);
+		v->counts[i].direction = scale_direction_names[sc->counts[i].dir];
+		v->counts[i].n = sc->counts[i].n;
+	}
+	v->ncounts = sc->ncounts;
+	return v;
+}
+
+int scaling__tick(struct scaling *sc, struct snapshot *s)
+{
+	const struct scale_event *out;
+	size_t nout = 0, i;
+	int err, e;
+
+	pthread_mutex_lock(&sc->lock);
+	values__push(sc->values, s);
+	snapshot__get(s);
+	snapshot__put(sc->last);
+	sc->last = s;
+	sample_all(sc, s->time);
+	err = scale__tick(sc->engine, (int64_t)(s->time * 1e3), current_of, pool_lookup, sc, &out,
+			  &nout);
+	for (i = 0; !err && i < nout; i++)
+		if ((e = act(sc, &out[i])) && !err)
+			err = e;
+	s->scale = view(sc, s->time);
+	s->scale_free = scaling__view_free;
+	pthread_mutex_unlock(&sc->lock);
+	return err;
+}
+
+long scaling__evaluate(struct scaling *sc, const struct config *c, struct scale_event **out,
+		       char *err, size_t errlen)
+{
+	struct scale_engine *e;
+	struct scale_event *ev;
+	long n = 0;
+	uint32_t i, total = 0;
+	int k;
+
+	*out = NULL;
+	if (scaling__check(c, err, errlen, NULL, 0))
+		return -EINVAL;
+	e = scale__new(c->pools, err, errlen);
+	if (!e)
+		return -errno;
+	for (i = 0; i < c->pools->npools; i++)
+		total += c->pools->pools[i].nrules;
+	ev = calloc(total + 1, sizeof(*ev));
+	if (!ev) {
+		scale__free(e);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&sc->lock);
+	for (i = 0; i < c->pools->npools; i++) {
+		const char *name = c->pools->pools[i].name;
+
+		k = scale__evaluate(e, name, current_of(sc, name), pool_lookup, sc, ev + n,
+				    total - n);
+		if (k > 0)
+			n += k;
+	}
+	pthread_mutex_unlock(&sc->lock);
+	scale__free(e);
+	*out = ev;
+	return n;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scaling: the scaler stage of the tick. Each tick it keeps the snapshot in the window the
+ * rules read (values.h, plus the pool figures below), lets scale.h decide every configured
+ * pool, and for each scaling event: queues the scaling webhook in a durable outbox (notify.h,
+ * channel "json", <store dir>/scaling/notify.db), runs the pool's command without a shell
+ * under its timeout, and records the decision in <store dir>/scaling.db (SQLite; in memory
+ * when there is no store directory). It attaches a view of the pools to the snapshot for
+ * /metrics and /api/v1/pools.
+ *
+ * Figures a pool rule reads, besides every figure of values.h (the pool is the agent):
+ *   load           CPU seconds per second per live instance (1 = one core busy per instance),
+ *                  or the app-reported gauge "load" when the agents send one
+ *   instances      live instances (current replicas)
+ *   open_breakers  instances whose circuit breaker is open: 0 until breakers exist
+ *   trend(x, W)    least-squares slope per second of x over the last W
+ *   forecast(x, H) Holt's forecast of x H ahead (forecast.h), from x averaged over steps of
+ *                  H / 60 (at least a tick), with its error deviation so that
+ *                  `with confidence > c` is the probability that the comparison holds; no
+ *                  value until the model has seen H of data
+ *
+ * Threads: scaling__tick() runs on the tick's thread; scaling__history() and
+ * scaling__evaluate() may be called from others (the HTTP server's); they exclude each other.
+ */
+#ifndef SW_SCALING_H
+#define SW_SCALING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scale.h"
+
+struct config;
+struct snapshot;
+struct scaling;
+
+/* One pool as published. */
+struct scale_view_pool {
+	char pool[SCALE_NAME_MAX];
+	bool seen;
+	uint32_t current, desired, min_replicas, max_replicas;
+	double cooldown_until; /* unix seconds, 0: none */
+	char blocked[64];
+	bool have_last;
+	struct scale_event last; /* the last event, when have_last */
+};
+
+/* Scaling events since start by pool, direction and rule. */
+struct scale_view_count {
+	char pool[SCALE_NAME_MAX];
+	const char *direction;
+	char rule[SCALE_NAME_MAX];
+	double n;
+};
+
+struct scale_view {
+	double time;
+	int npools;
+	struct scale_view_pool *pools;
+	int ncounts;
+	struct scale_view_count *counts;
+	bool outbox; /* some pool has a webhook: the figures below mean something */
+	double webhooks[3]; /* delivery attempts: sent, retried, rejected (notify_result) */
+	const char *webhook_result[3]; /* their names, "sent", "retried", "rejected" */
+	double queue_length; /* webhooks not yet delivered */
+};
+
+/*
+ * scaling__new - the stage for c's pools (c must outlive it). Returns NULL with errno set and a
+ * one-line reason in err: EINVAL for a rule that does not parse or names no figure, EIO when
+ * the history cannot be opened, ENOMEM.
+ */
+struct scaling *scaling__new(const struct config *c, double interval_s, char *err, size_t errlen);
+
+void scaling__free(struct scaling *s);
+
+/* scaling__tick - decides and acts on s (not yet published); attaches s->scale. 0 or -errno. */
+int scaling__tick(struct scaling *sc, struct snapshot *s);
+
+/*
+ * scaling__history - pool's decisions, newest first, at most limit, into a malloc'd array
+ * (*out, freed by the caller). Returns how many, or -ENOENT for an unknown pool, -EIO.
+ */
+long scaling__history(struct scaling *sc, const char *pool, long limit, struct scale_event **out);
+
+/*
+ * scaling__evaluate - dry run of the pools of configuration c (a file being checked) against
+ * the current figures: every rule's verdict, into a malloc'd array. Returns how many, or -errno
+ * with a reason in err (-EINVAL: c's rules do not parse).
+ */
+long scaling__evaluate(struct scaling *sc, const struct config *c, struct scale_event **out,
+		       char *err, size_t errlen);
+
+/* scaling__view_free - frees a view; NULL is ignored. */
+void scaling__view_free(struct scale_view *v);
+
+/*
+ * scaling__check - validates c's pool rules: each figure resolves (values__check(), with the
+ * pool figures above). A name that resolves to nothing now may be an app metric agents send
+ * later: it is allowed, and the first such is described in warn (warnlen bytes, may be NULL;
+ * "" when none). Returns 0, or -EINVAL with "pools.NAME.rules: \"rule\": why" in err.
+ */
+int scaling__check(const struct config *c, char *err, size_t errlen, char *warn, size_t warnlen);
+
+#endif
