@@ -11,6 +11,7 @@
 #include "alerting.h"
 #include "anomaly.h"
 #include "api.h"
+#include "cost.h"
 #include "rates.h"
 #include "text.h"
 #include "snapshot.h"
@@ -990,6 +991,95 @@ char *api__overview(const struct snapshot *prev, const struct snapshot *cur)
 out:
 	free(flows);
 	json_decref(agents);
+	json_decref(root);
+	return text;
+}
+
+static json_t *kinds_json(const double *v)
+{
+	json_t *o = json_object();
+	int k;
+
+	for (k = 0; o && k < COST_KINDS; k++)
+		json_object_set_new(o, cost_kind_names[k], json_real(v[k]));
+	return o;
+}
+
+static json_t *cost_agent_json(const struct cost_agent_view *a)
+{
+	json_t *ups = json_array(), *o;
+	int i;
+
+	for (i = 0; ups && i < a->nupstreams; i++) {
+		const struct cost_upstream_view *u = &a->upstreams[i];
+
+		json_array_append_new(
+			ups,
+			json_pack("{s:s, s:I, s:I, s:f, s:o}", "upstream", u->upstream, "requests",
+				  (json_int_t)u->requests, "successes", (json_int_t)u->successes,
+				  "cost_usd", u->usd, "cost_per_success_usd",
+				  num_json(u->successes ? u->usd / u->successes : NAN)));
+	}
+	o = json_pack("{s:s, s:f, s:f, s:f, s:o, s:o, s:{s:f, s:f, s:f, s:f}, s:o, s:I, s:I, "
+		      "s:o, s:s, s:o}",
+		      "agent", a->agent, "spent_usd", a->spent, "budget_usd", a->budget,
+		      "usage_ratio", a->usage, "today_usd", kinds_json(a->today), "total_usd",
+		      kinds_json(a->total), "forecast", "end_of_day_usd", a->forecast, "lower_usd",
+		      a->lower, "upper_usd", a->upper, "rate_usd_per_hour", a->rate_usd_per_hour,
+		      "budget_exhausted_at",
+		      a->exhaust_time > 0 ? time_json(a->exhaust_time) : json_null(), "requests",
+		      (json_int_t)a->requests, "successes", (json_int_t)a->successes,
+		      "cost_per_success_usd", num_json(a->per_success), "threshold",
+		      a->emergency ? "emergency"
+		      : a->warned  ? "warning"
+				   : "none",
+		      "upstreams", ups);
+	return o;
+}
+
+static json_t *advice_json(const struct cost_advice *d, int n, bool upstream)
+{
+	json_t *arr = json_array();
+	int i;
+
+	for (i = 0; arr && i < n; i++)
+		json_array_append_new(
+			arr, upstream ? json_pack("{s:s, s:o, s:s}", "upstream", d[i].upstream,
+						  "cost_per_success_usd", num_json(d[i].value),
+						  "reason", d[i].reason)
+				      : json_pack("{s:s, s:f, s:s}", "agent", d[i].agent,
+						  "forecast_usage_ratio", d[i].value, "reason",
+						  d[i].reason));
+	return arr;
+}
+
+char *api__cost(const struct cost_view *v)
+{
+	json_t *root, *agents = json_array();
+	char day[16], *text = NULL;
+	time_t t = (time_t)(v->day * 86400);
+	struct tm tm;
+	int i;
+
+	if (!agents)
+		return NULL;
+	for (i = 0; i < v->n; i++)
+		if (json_array_append_new(agents, cost_agent_json(&v->agents[i]))) {
+			json_decref(agents);
+			return NULL;
+		}
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	root = json_pack("{s:s, s:o, s:s, s:o, s:{s:f, s:f}, s:o, s:{s:o, s:o}}", "status",
+			 "success", "time", time_json(v->time), "day", day, "day_ends",
+			 time_json((double)(v->day + 1) * 86400), "thresholds", "warning_ratio",
+			 v->warning_ratio, "emergency_ratio", v->emergency_ratio, "agents", agents,
+			 "recommendations", "scale_down_first",
+			 advice_json(v->scale_down, v->nscale_down, false),
+			 "costliest_upstreams_per_success",
+			 advice_json(v->upstreams, v->nupstreams, true));
+	if (root)
+		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(8));
 	json_decref(root);
 	return text;
 }
