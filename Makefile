@@ -240,6 +240,11 @@ $(BUILD)/bench/evalbench: bench/alerts/evalbench.c $(patsubst %,$(BUILD)/user/%.
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
 
+$(BUILD)/bench/costbench: bench/cost/costbench.c $(patsubst %,$(BUILD)/user/%.o,costing snapshot \
+		notify $(CATALOG_MODS)) | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
+
 INGEST_MODS := $(sort ingest log $(CATALOG_MODS))
 $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/user/%.o) | $(BUILD)/bench
 	$(msg) CC $@
@@ -247,7 +252,7 @@ $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
 	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/outboxbench \
-	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench
+	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench $(BUILD)/bench/costbench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
 $(BUILD)/fuzzer:

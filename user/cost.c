@@ -25,6 +25,7 @@ struct up {
 	uint64_t last_requests, last_successes; /* cumulative, at the last tick */
 	uint64_t requests, successes; /* today */
 	double usd; /* today */
+	double price; /* USD per request, from the agent's model when the upstream was added */
 };
 
 struct agent {
@@ -49,8 +50,12 @@ struct agent {
 	double mu, var; /* weighted mean and variance of the per-minute spend */
 };
 
+#define INDEX_SIZE 4096 /* a power of two, more than twice COST_AGENTS_MAX */
+
 struct cost {
 	struct cost_params p;
+	int index[INDEX_SIZE]; /* open addressing by name: slot + 1, 0 for empty */
+	int save_next; /* the slot cost__save() looks at first */
 	cost_restore_fn restore;
 	void *restore_ctx;
 	struct agent *agents; /* COST_AGENTS_MAX slots */
@@ -139,33 +144,74 @@ static int64_t day_of(double t)
 	return (int64_t)floor(t / DAY_S);
 }
 
+_Static_assert(INDEX_SIZE >= 2 * COST_AGENTS_MAX && !(INDEX_SIZE & (INDEX_SIZE - 1)),
+	       "the index has room and masks by its size");
+
+/* FNV-1a 32 of the name, the index's hash. */
+static uint32_t hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 static struct agent *find(struct cost *c, const char *name)
+{
+	uint32_t i;
+
+	for (i = hash(name) & (INDEX_SIZE - 1); c->index[i]; i = (i + 1) & (INDEX_SIZE - 1))
+		if (!strcmp(c->agents[c->index[i] - 1].name, name))
+			return &c->agents[c->index[i] - 1];
+	return NULL;
+}
+
+static void index_add(struct cost *c, int slot)
+{
+	uint32_t i;
+
+	for (i = hash(c->agents[slot].name) & (INDEX_SIZE - 1); c->index[i];
+	     i = (i + 1) & (INDEX_SIZE - 1))
+		;
+	c->index[i] = slot + 1;
+}
+
+/* After an agent left its slot: the index again, from the slots in use. */
+static void index_rebuild(struct cost *c)
 {
 	int i;
 
+	memset(c->index, 0, sizeof(c->index));
 	for (i = 0; i < COST_AGENTS_MAX; i++)
-		if (c->agents[i].used && !strcmp(c->agents[i].name, name))
-			return &c->agents[i];
-	return NULL;
+		if (c->agents[i].used)
+			index_add(c, i);
 }
 
 /* A free slot, else the agent seen longest ago (its state was saved, or is lost). */
 static struct agent *slot_for(struct cost *c, const char *name)
 {
 	struct agent *a = NULL;
+	bool evict = false;
 	int i;
 
 	for (i = 0; i < COST_AGENTS_MAX && !a; i++)
 		if (!c->agents[i].used)
 			a = &c->agents[i];
-	if (!a)
+	if (!a) {
 		for (i = 0, a = &c->agents[0]; i < COST_AGENTS_MAX; i++)
 			if (c->agents[i].seen < a->seen)
 				a = &c->agents[i];
+		evict = true;
+	}
 	memset(a, 0, sizeof(*a));
 	a->used = true;
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	a->m = cost__model(&c->p, name);
+	if (evict)
+		index_rebuild(c);
+	else
+		index_add(c, (int)(a - c->agents));
 	return a;
 }
 
@@ -212,6 +258,8 @@ static double request_price(const struct cost_model *m, const char *upstream)
 }
 
 /* The upstream named name of a, added if there is room; NULL when the table is full. */
+static double request_price(const struct cost_model *m, const char *upstream);
+
 static struct up *up_of(struct agent *a, const char *name, bool *added)
 {
 	int i;
@@ -224,6 +272,7 @@ static struct up *up_of(struct agent *a, const char *name, bool *added)
 		return NULL;
 	*added = true;
 	snprintf(a->ups[a->nups].name, sizeof(a->ups[0].name), "%s", name);
+	a->ups[a->nups].price = request_price(a->m, name);
 	return &a->ups[a->nups++];
 }
 
@@ -301,7 +350,7 @@ static void account(struct agent *a, const struct cost_input *in)
 		u->last_successes = r->successes;
 		if (!dr && !ds)
 			continue;
-		usd = dr * request_price(m, r->upstream);
+		usd = dr * u->price;
 		u->requests += dr;
 		u->successes += ds;
 		u->usd += usd;
@@ -428,12 +477,12 @@ static char *save_agent(const struct agent *a, size_t *len)
 	return text;
 }
 
-int cost__save(struct cost *c, bool all, cost_save_fn fn, void *ctx)
+int cost__save(struct cost *c, bool all, int limit, cost_save_fn fn, void *ctx)
 {
-	int i, err;
+	int i, k, err, saved = 0;
 
-	for (i = 0; i < COST_AGENTS_MAX; i++) {
-		struct agent *a = &c->agents[i];
+	for (k = 0; k < COST_AGENTS_MAX && (limit <= 0 || saved < limit); k++) {
+		struct agent *a = &c->agents[(c->save_next + k) % COST_AGENTS_MAX];
 		size_t len = 0;
 		char *text;
 
@@ -447,7 +496,10 @@ int cost__save(struct cost *c, bool all, cost_save_fn fn, void *ctx)
 		if (err)
 			return err;
 		a->changed = false;
+		saved++;
 	}
+	i = (c->save_next + k) % COST_AGENTS_MAX;
+	c->save_next = i;
 	return 0;
 }
 
@@ -560,15 +612,16 @@ static int by_name(const void *x, const void *y)
 }
 
 static void fill_agent(const struct cost *c, const struct agent *a, double now,
-		       struct cost_agent_view *v)
+		       struct cost_agent_view *v, struct cost_upstream_view *ups)
 {
 	double t = now - (double)a->day * DAY_S, per_minute, elapsed = now - a->started;
 	int k, i;
 
-	snprintf(v->agent, sizeof(v->agent), "%s", a->name);
+	memcpy(v->agent, a->name, sizeof(v->agent));
 	v->day = a->day;
 	memcpy(v->today, a->today, sizeof(v->today));
 	memcpy(v->total, a->total, sizeof(v->total));
+	v->spent = 0;
 	for (k = 0; k < COST_KINDS; k++)
 		v->spent += a->today[k];
 	v->budget = a->m->daily_budget_usd;
@@ -576,20 +629,24 @@ static void fill_agent(const struct cost *c, const struct agent *a, double now,
 	cost__forecast(v->spent, t, a->mu, a->var, a->minutes, elapsed, c->p.z, &v->forecast,
 		       &v->lower, &v->upper, &per_minute);
 	v->rate_usd_per_hour = per_minute * 60;
+	v->exhaust_time = 0;
 	if (v->spent >= v->budget)
 		v->exhaust_time = now;
 	else if (per_minute > 0 && t + (v->budget - v->spent) / per_minute * MINUTE_S < DAY_S)
 		v->exhaust_time = now + (v->budget - v->spent) / per_minute * MINUTE_S;
+	v->upstreams = ups;
+	v->nupstreams = 0;
+	v->requests = v->successes = 0;
 	for (i = 0; i < a->nups; i++) {
 		const struct up *u = &a->ups[i];
+		struct cost_upstream_view *x = &ups[v->nupstreams];
 
 		if (!u->requests && !u->successes)
 			continue;
-		snprintf(v->upstreams[v->nupstreams].upstream, sizeof(v->upstreams[0].upstream),
-			 "%s", u->name);
-		v->upstreams[v->nupstreams].requests = u->requests;
-		v->upstreams[v->nupstreams].successes = u->successes;
-		v->upstreams[v->nupstreams].usd = u->usd;
+		memcpy(x->upstream, u->name, sizeof(x->upstream));
+		x->requests = u->requests;
+		x->successes = u->successes;
+		x->usd = u->usd;
 		v->nupstreams++;
 		v->requests += u->requests;
 		v->successes += u->successes;
@@ -599,10 +656,14 @@ static void fill_agent(const struct cost *c, const struct agent *a, double now,
 	v->emergency = a->emergency;
 }
 
-static int by_value(const void *x, const void *y)
+struct ranked {
+	double value;
+	int i;
+};
+
+static int by_rank(const void *x, const void *y)
 {
-	double a = ((const struct cost_advice *)x)->value,
-	       b = ((const struct cost_advice *)y)->value;
+	double a = ((const struct ranked *)x)->value, b = ((const struct ranked *)y)->value;
 
 	return a < b ? 1 : a > b ? -1 : 0;
 }
@@ -610,19 +671,22 @@ static int by_value(const void *x, const void *y)
 /* Agents to scale down first: the highest forecast share of their budget, some spend today. */
 static void advise_agents(struct cost_view *v)
 {
-	struct cost_advice *all = calloc(v->n + 1, sizeof(*all));
+	struct ranked *r = calloc(v->n + 1, sizeof(*r));
 	int i, n = 0;
 
-	if (!all)
+	if (!r)
 		return;
-	for (i = 0; i < v->n; i++) {
-		const struct cost_agent_view *a = &v->agents[i];
-		struct cost_advice *d = &all[n];
+	for (i = 0; i < v->n; i++)
+		if (v->agents[i].spent > 0)
+			r[n++] = (struct ranked){v->agents[i].forecast / v->agents[i].budget, i};
+	qsort(r, n, sizeof(*r), by_rank);
+	v->nscale_down = n < COST_ADVICE_MAX ? n : COST_ADVICE_MAX;
+	for (i = 0; i < v->nscale_down; i++) {
+		const struct cost_agent_view *a = &v->agents[r[i].i];
+		struct cost_advice *d = &v->scale_down[i];
 
-		if (!(a->spent > 0))
-			continue;
+		d->value = r[i].value;
 		snprintf(d->agent, sizeof(d->agent), "%s", a->agent);
-		d->value = a->forecast / a->budget;
 		if (a->successes)
 			snprintf(d->reason, sizeof(d->reason),
 				 "forecast %.4g USD by the end of the day, %.0f %% of its budget; "
@@ -633,76 +697,77 @@ static void advise_agents(struct cost_view *v)
 				 "forecast %.4g USD by the end of the day, %.0f %% of its budget; "
 				 "no successful request today",
 				 a->forecast, d->value * 100);
-		n++;
 	}
-	qsort(all, n, sizeof(*all), by_value);
-	v->nscale_down = n < COST_ADVICE_MAX ? n : COST_ADVICE_MAX;
-	memcpy(v->scale_down, all, v->nscale_down * sizeof(*all));
-	free(all);
+	free(r);
 }
 
 /* Upstreams by request spend per successful request today, over every agent. */
-static void advise_upstreams(struct cost_view *v)
+static void advise_upstreams(struct cost_view *v, int cap)
 {
-	struct cost_advice *all;
-	uint64_t *req, *ok;
-	double *usd;
-	int i, j, k, n = 0, cap = 0;
+	struct upsum {
+		const char *name;
+		uint64_t req, ok;
+		double usd;
+	} *u = calloc(cap + 1, sizeof(*u));
+	struct ranked *r = calloc(cap + 1, sizeof(*r));
+	int i, j, k, n = 0, nr = 0;
 
-	for (i = 0; i < v->n; i++)
-		cap += v->agents[i].nupstreams;
-	all = calloc(cap + 1, sizeof(*all));
-	req = calloc(cap + 1, sizeof(*req));
-	ok = calloc(cap + 1, sizeof(*ok));
-	usd = calloc(cap + 1, sizeof(*usd));
-	if (!all || !req || !ok || !usd)
+	if (!u || !r)
 		goto out;
 	for (i = 0; i < v->n; i++)
 		for (j = 0; j < v->agents[i].nupstreams; j++) {
-			const struct cost_upstream_view *u = &v->agents[i].upstreams[j];
+			const struct cost_upstream_view *x = &v->agents[i].upstreams[j];
 
-			for (k = 0; k < n && strcmp(all[k].upstream, u->upstream); k++)
+			for (k = 0; k < n && strcmp(u[k].name, x->upstream); k++)
 				;
 			if (k == n)
-				snprintf(all[n++].upstream, sizeof(all[0].upstream), "%s",
-					 u->upstream);
-			req[k] += u->requests;
-			ok[k] += u->successes;
-			usd[k] += u->usd;
+				u[n++].name = x->upstream;
+			u[k].req += x->requests;
+			u[k].ok += x->successes;
+			u[k].usd += x->usd;
 		}
-	for (k = j = 0; k < n; k++) {
-		if (!(usd[k] > 0))
-			continue;
-		all[j] = all[k];
-		all[j].value = ok[k] ? usd[k] / ok[k] : INFINITY;
-		snprintf(all[j].reason, sizeof(all[j].reason),
-			 "%.4g USD for %llu requests today, %llu of them successful", usd[k],
-			 (unsigned long long)req[k], (unsigned long long)ok[k]);
-		j++;
+	for (k = 0; k < n; k++)
+		if (u[k].usd > 0)
+			r[nr++] = (struct ranked){u[k].ok ? u[k].usd / u[k].ok : INFINITY, k};
+	qsort(r, nr, sizeof(*r), by_rank);
+	v->nupstreams = nr < COST_ADVICE_MAX ? nr : COST_ADVICE_MAX;
+	for (i = 0; i < v->nupstreams; i++) {
+		struct cost_advice *d = &v->upstreams[i];
+		const struct upsum *x = &u[r[i].i];
+
+		d->value = r[i].value;
+		snprintf(d->upstream, sizeof(d->upstream), "%s", x->name);
+		snprintf(d->reason, sizeof(d->reason),
+			 "%.4g USD for %llu requests today, %llu of them successful", x->usd,
+			 (unsigned long long)x->req, (unsigned long long)x->ok);
 	}
-	qsort(all, j, sizeof(*all), by_value);
-	v->nupstreams = j < COST_ADVICE_MAX ? j : COST_ADVICE_MAX;
-	memcpy(v->upstreams, all, v->nupstreams * sizeof(*all));
 out:
-	free(all);
-	free(req);
-	free(ok);
-	free(usd);
+	free(u);
+	free(r);
 }
 
 struct cost_view *cost__view(const struct cost *c, double now)
 {
 	struct cost_view *v = calloc(1, sizeof(*v));
+	struct cost_upstream_view *pool;
 	int64_t d = day_of(now);
-	int i, n = 0;
+	int i, j, n = 0, nups = 0;
 
 	if (!v)
 		return NULL;
-	for (i = 0; i < COST_AGENTS_MAX; i++)
-		n += c->agents[i].used && c->agents[i].day == d;
-	v->agents = calloc(n + 1, sizeof(*v->agents));
-	if (!v->agents) {
-		free(v);
+	for (i = 0; i < COST_AGENTS_MAX; i++) {
+		const struct agent *a = &c->agents[i];
+
+		if (!a->used || a->day != d)
+			continue;
+		n++;
+		for (j = 0; j < a->nups; j++)
+			nups += a->ups[j].requests || a->ups[j].successes;
+	}
+	v->agents = malloc((n + 1) * sizeof(*v->agents));
+	v->upstream_views = pool = malloc((nups + 1) * sizeof(*pool));
+	if (!v->agents || !pool) {
+		cost__view_free(v);
 		return NULL;
 	}
 	v->time = now;
@@ -710,11 +775,13 @@ struct cost_view *cost__view(const struct cost *c, double now)
 	v->warning_ratio = c->p.warning_ratio;
 	v->emergency_ratio = c->p.emergency_ratio;
 	for (i = 0; i < COST_AGENTS_MAX; i++)
-		if (c->agents[i].used && c->agents[i].day == d)
-			fill_agent(c, &c->agents[i], now, &v->agents[v->n++]);
+		if (c->agents[i].used && c->agents[i].day == d) {
+			fill_agent(c, &c->agents[i], now, &v->agents[v->n], pool);
+			pool += v->agents[v->n++].nupstreams;
+		}
 	qsort(v->agents, v->n, sizeof(*v->agents), by_name);
 	advise_agents(v);
-	advise_upstreams(v);
+	advise_upstreams(v, nups);
 	return v;
 }
 
@@ -723,5 +790,6 @@ void cost__view_free(struct cost_view *v)
 	if (!v)
 		return;
 	free(v->agents);
+	free(v->upstream_views);
 	free(v);
 }

@@ -175,10 +175,12 @@ int cost__update(struct cost *c, double now, const struct cost_input *in, int n,
 typedef int (*cost_save_fn)(void *ctx, const char *agent, const char *text, size_t len);
 
 /*
- * cost__save - gives the state of every agent changed since its last save (all: every agent)
- * to fn. Returns 0, the first non-zero return of fn (that agent stays changed), or -ENOMEM.
+ * cost__save - gives the state of each agent changed since its last save (all: every agent)
+ * to fn, at most limit of them (0: no limit), going round the agents from where the last call
+ * stopped, so that limited calls spread the work over ticks. Returns 0, the first non-zero
+ * return of fn (that agent stays changed), or -ENOMEM.
  */
-int cost__save(struct cost *c, bool all, cost_save_fn fn, void *ctx);
+int cost__save(struct cost *c, bool all, int limit, cost_save_fn fn, void *ctx);
 
 /*
  * cost__restore - replaces agent's state with text (from cost__save()). Returns 0, or -EINVAL
@@ -210,7 +212,7 @@ struct cost_agent_view {
 	double per_success; /* spent / successes; NAN with no success */
 	bool warned, emergency; /* thresholds crossed today */
 	int nupstreams;
-	struct cost_upstream_view upstreams[COST_AGENT_UPSTREAMS];
+	struct cost_upstream_view *upstreams; /* those with requests today; in the view's pool */
 };
 
 /* A recommendation: an agent to scale down, an upstream that costs most per success. */
@@ -237,6 +239,7 @@ struct cost_view {
 	struct cost_advice upstreams[COST_ADVICE_MAX];
 	int nupstreams;
 	uint64_t actions[2][3]; /* emergency actions: [command, webhook][ok, failed, timeout] */
+	struct cost_upstream_view *upstream_views; /* the agents' upstreams, one allocation */
 };
 
 /* A view of every agent with spend today (time now); NULL on out of memory. */

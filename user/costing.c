@@ -25,7 +25,7 @@
 extern char **environ;
 
 #define STATE_NAME "cost"
-#define SAVE_EVERY_S 10.0
+#define SAVE_SPREAD 60 /* each tick saves the changed state of a 60th of the agents */
 #define KILL_GRACE_NS 2000000000ULL /* SIGTERM, then SIGKILL this much later */
 #define CHILDREN_MAX 64 /* emergency commands running at once */
 #define APP_COST_SUFFIX "cost_usd_total"
@@ -47,7 +47,6 @@ struct costing {
 	struct notify *notify;
 	costing_emergency_fn hook;
 	void *hook_ctx;
-	double saved; /* last periodic save, unix seconds */
 	struct child children[CHILDREN_MAX];
 	uint64_t actions[2][3]; /* [command, webhook][ok, failed, timeout] */
 };
@@ -153,7 +152,7 @@ void costing__free(struct costing *g)
 
 	if (!g)
 		return;
-	if (g->store && cost__save(g->cost, true, save, g->store))
+	if (g->store && cost__save(g->cost, true, 0, save, g->store))
 		pr_warn("cost: the day's spend could not be saved; a restart today counts it "
 			"from zero");
 	for (tries = 0; tries < 30; tries++) {
@@ -353,6 +352,50 @@ static void on_event(struct costing *g, const struct cost_event *e, double now)
 		g->hook(g->hook_ctx, e->agent, e->spent, e->budget);
 }
 
+struct named {
+	const char *name;
+	int i;
+};
+
+static int by_name(const void *x, const void *y)
+{
+	return strcmp(((const struct named *)x)->name, ((const struct named *)y)->name);
+}
+
+/* App-reported costs into in[]: counters named ...cost_usd_total, by the agent's name. */
+static void app_costs(const struct snapshot *s, struct cost_input *in)
+{
+	size_t sl = strlen(APP_COST_SUFFIX);
+	struct named *idx = NULL, key, *hit;
+	int i;
+
+	for (i = 0; s->apps && i < s->apps->n; i++) {
+		const struct app_sample *x = &s->apps->samples[i];
+		const struct catalog_family *f = x->fam;
+		size_t l = strlen(f->name);
+
+		if (f->type != CATALOG_COUNTER || l < sl ||
+		    strcmp(f->name + l - sl, APP_COST_SUFFIX) || !x->values[0][0] ||
+		    !(x->value > 0))
+			continue;
+		if (!idx) {
+			int k;
+
+			idx = malloc((s->nagents + 1) * sizeof(*idx));
+			if (!idx)
+				return; /* counted at the next tick: the counters are cumulative */
+			for (k = 0; k < s->nagents; k++)
+				idx[k] = (struct named){s->agents[k].name, k};
+			qsort(idx, s->nagents, sizeof(*idx), by_name);
+		}
+		key.name = x->values[0];
+		hit = bsearch(&key, idx, s->nagents, sizeof(*idx), by_name);
+		if (hit)
+			in[hit->i].app_usd += x->value;
+	}
+	free(idx);
+}
+
 static int by_agent_upstream(const void *x, const void *y)
 {
 	const struct request_series *a = *(const struct request_series *const *)x;
@@ -363,18 +406,19 @@ static int by_agent_upstream(const void *x, const void *y)
 
 int costing__inputs(const struct snapshot *s, struct cost_input **inp, struct cost_requests **rp)
 {
-	const struct request_series **order = NULL;
-	struct cost_requests *reqs = NULL;
+	const struct request_series **order;
+	struct cost_requests *reqs;
 	struct cost_input *in;
-	int i, j, k, n = 0;
+	bool sorted = true;
+	int i, k = -1, n = 0;
 
 	in = calloc(s->nagents + 1, sizeof(*in));
-	order = calloc(s->nrequests + 1, sizeof(*order));
 	reqs = calloc(s->nrequests + 1, sizeof(*reqs));
-	if (!in || !order || !reqs) {
+	order = malloc((s->nrequests + 1) * sizeof(*order));
+	if (!in || !reqs || !order) {
 		free(in);
-		free(order);
 		free(reqs);
+		free(order);
 		return -ENOMEM;
 	}
 	for (i = 0; i < s->nagents; i++) {
@@ -385,55 +429,53 @@ int costing__inputs(const struct snapshot *s, struct cost_input **inp, struct co
 		in[i].sent_bytes = a->s.net_sent_bytes;
 		in[i].received_bytes = a->s.net_received_bytes;
 	}
-	/* Client requests summed over statuses, per agent and upstream. */
-	for (i = 0; i < s->nrequests; i++)
-		if (s->requests[i].role == SW_ROLE_CLIENT && s->requests[i].agent >= 0 &&
-		    s->requests[i].agent < s->nagents)
-			order[n++] = &s->requests[i];
-	qsort(order, n, sizeof(*order), by_agent_upstream);
-	for (i = 0, k = 0; i < n; i = j) {
-		struct cost_input *a = &in[order[i]->agent];
+	/* Client series; the snapshot sorts them by agent and upstream (sorted again if not). */
+	for (i = 0; i < s->nrequests; i++) {
+		const struct request_series *r = &s->requests[i];
 
-		reqs[k].upstream = order[i]->upstream;
-		for (j = i; j < n && order[j]->agent == order[i]->agent &&
-			    !strcmp(order[j]->upstream, order[i]->upstream);
-		     j++) {
-			reqs[k].requests += order[j]->count;
-			if (order[j]->status == 2 || order[j]->status == 3)
-				reqs[k].successes += order[j]->count;
+		if (r->role != SW_ROLE_CLIENT || r->agent < 0 || r->agent >= s->nagents)
+			continue;
+		if (n && sorted && by_agent_upstream(&order[n - 1], &r) > 0)
+			sorted = false;
+		order[n++] = r;
+	}
+	if (!sorted)
+		qsort(order, n, sizeof(*order), by_agent_upstream);
+	/* Summed over statuses, per agent and upstream: each agent's upstreams are one run. */
+	for (i = 0; i < n; i++) {
+		const struct request_series *r = order[i];
+
+		if (!i || r->agent != order[i - 1]->agent ||
+		    strcmp(r->upstream, order[i - 1]->upstream)) {
+			reqs[++k].upstream = r->upstream;
+			if (!in[r->agent].requests)
+				in[r->agent].requests = &reqs[k];
+			in[r->agent].nrequests++;
 		}
-		if (!a->requests)
-			a->requests = &reqs[k];
-		a->nrequests++;
-		k++;
+		reqs[k].requests += r->count;
+		if (r->status == 2 || r->status == 3)
+			reqs[k].successes += r->count;
 	}
 	free(order);
-	/* App-reported costs: counters named ...cost_usd_total, by the agent's name. */
-	for (i = 0; s->apps && i < s->apps->n; i++) {
-		const struct app_sample *x = &s->apps->samples[i];
-		const struct catalog_family *f = x->fam;
-		size_t l = strlen(f->name), sl = strlen(APP_COST_SUFFIX);
-
-		if (f->type != CATALOG_COUNTER || l < sl ||
-		    strcmp(f->name + l - sl, APP_COST_SUFFIX) || !x->values[0][0])
-			continue;
-		for (j = 0; j < s->nagents && strcmp(s->agents[j].name, x->values[0]); j++)
-			;
-		if (j < s->nagents && x->value > 0)
-			in[j].app_usd += x->value;
-	}
+	app_costs(s, in);
 	*inp = in;
 	*rp = reqs;
 	return s->nagents;
 }
 
-static void save_now(struct costing *g, bool flush)
+/*
+ * Saves changed agents' state: all of them, flushed to disk (before an emergency action), or a
+ * 60th of the agents a tick, so that each is saved about every 60 ticks and no tick pays for
+ * all of them. What a restart loses of the time since is little: the kernel's counters go on
+ * from the saved ones, so only app-reported costs of that time are not counted.
+ */
+static void save_some(struct costing *g, int nagents, bool flush)
 {
 	int err;
 
 	if (!g->store)
 		return;
-	err = cost__save(g->cost, false, save, g->store);
+	err = cost__save(g->cost, false, flush ? 0 : nagents / SAVE_SPREAD + 1, save, g->store);
 	if (!err && flush)
 		err = store__flush(g->store, false);
 	if (err)
@@ -463,12 +505,7 @@ int costing__tick(struct costing *g, struct snapshot *s)
 		return nev;
 	}
 	/* The thresholds crossed are on disk before their actions run: at most once a day. */
-	if (nev)
-		save_now(g, true);
-	else if (s->time - g->saved >= SAVE_EVERY_S)
-		save_now(g, false);
-	if (nev || s->time - g->saved >= SAVE_EVERY_S)
-		g->saved = s->time;
+	save_some(g, n, nev > 0);
 	for (i = 0; i < nev && i < 2 * n + 1; i++)
 		on_event(g, &ev[i], s->time);
 	free(ev);

@@ -7,8 +7,9 @@
  * and carries out the emergency action of an agent that reached its emergency threshold.
  *
  * State: each agent's day (spend, thresholds crossed, last counters) is kept in the series
- * store's database under (agent, "cost"), written every 10 s and at exit, so a restart on the
- * same UTC day continues the day. Before an emergency action runs, the state saying it ran is
+ * store's database under (agent, "cost"), written about every 60 ticks (a 60th of the agents
+ * each tick) and at exit, so a restart on the same UTC day continues the day (the kernel's
+ * counters go on from the saved ones: only app-reported costs since the last save are lost). Before an emergency action runs, the state saying it ran is
  * flushed to disk: after a crash in between, the action is not run twice (at most once).
  *
  * The emergency action: a command (cost.h's struct cost_action: run without a shell, in a

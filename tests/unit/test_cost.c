@@ -276,9 +276,9 @@ static void test_save_restore(void **state)
 	cost__update(c, T0, &in, 1, ev, 4);
 	in = input("coder", 17e9, 0, 0, 0, NULL, 0); /* 8.5 USD: warned */
 	assert_int_equal(cost__update(c, T0 + 1, &in, 1, ev, 4), 1);
-	assert_int_equal(cost__save(c, false, save_fn, &s), 0);
+	assert_int_equal(cost__save(c, false, 0, save_fn, &s), 0);
 	assert_int_equal(s.n, 1);
-	assert_int_equal(cost__save(c, false, save_fn, &s), 0);
+	assert_int_equal(cost__save(c, false, 0, save_fn, &s), 0);
 	assert_int_equal(s.n, 1); /* unchanged since: not saved again */
 	cost__free(c);
 
