@@ -275,7 +275,7 @@ static void run_command(struct costing *g, const struct cost_event *e)
 }
 
 /* A webhook v4 body with one firing alert BudgetEmergencyAction for the agent. */
-static char *webhook_body(const struct cost_event *e, double now)
+static char *webhook_body(const struct cost_event *e, const char *receiver, double now)
 {
 	char day[16], starts[40], summary[256], spent[32], budget[32];
 	time_t t = (time_t)now;
@@ -293,7 +293,7 @@ static char *webhook_body(const struct cost_event *e, double now)
 	snprintf(budget, sizeof(budget), "%.6f", e->budget);
 	o = json_pack("{s:s, s:s, s:s, s:[{s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:s, "
 		      "s:s, s:s}], s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:{}, s:s, s:s}",
-		      "version", "4", "status", "firing", "receiver", "cost", "alerts", "status",
+		      "version", "4", "status", "firing", "receiver", receiver, "alerts", "status",
 		      "firing", "labels", "alertname", "BudgetEmergencyAction", "agent", e->agent,
 		      "severity", "emergency", "day", day, "annotations", "summary", summary,
 		      "spent_usd", spent, "budget_usd", budget, "startsAt", starts, "endsAt",
@@ -310,7 +310,7 @@ static char *webhook_body(const struct cost_event *e, double now)
 
 static void send_webhook(struct costing *g, const struct cost_event *e, double now)
 {
-	char key[NOTIFY_KEY_MAX], day[16], *body = webhook_body(e, now);
+	char key[NOTIFY_KEY_MAX], day[16], *body = webhook_body(e, g->p.emergency.receiver, now);
 	struct notify_msg m;
 	size_t i;
 	int err;
