@@ -299,9 +299,10 @@ static void close_minutes(struct agent *a, double now)
 	}
 }
 
+/* Adds usd of kind k; nothing that is not a positive finite amount (a bad app report). */
 static void add(struct agent *a, enum cost_kind k, double usd)
 {
-	if (!(usd > 0))
+	if (!(usd > 0) || !isfinite(usd))
 		return;
 	a->today[k] += usd;
 	a->total[k] += usd;
@@ -330,7 +331,7 @@ static void account(struct agent *a, const struct cost_input *in)
 		add(a, COST_RECEIVED,
 		    increase(in->received_bytes, a->received) * 1e-9 * m->gb_received_usd);
 	}
-	if (m->app_costs)
+	if (m->app_costs && isfinite(in->app_usd))
 		add(a, COST_APP, increase_f(in->app_usd, a->app_usd));
 	for (i = 0; i < in->nrequests; i++) {
 		const struct cost_requests *r = &in->requests[i];
@@ -360,7 +361,8 @@ static void account(struct agent *a, const struct cost_input *in)
 	a->cpu_ns = in->cpu_ns;
 	a->sent = in->sent_bytes;
 	a->received = in->received_bytes;
-	a->app_usd = in->app_usd;
+	if (isfinite(in->app_usd))
+		a->app_usd = in->app_usd;
 	a->based = true;
 }
 

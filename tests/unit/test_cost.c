@@ -108,6 +108,12 @@ static void test_arithmetic(void **state)
 	assert_near(a->per_success, a->spent / 9);
 	assert_int_equal(a->nupstreams, 2);
 	cost__view_free(v);
+	/* An app report that is not a finite amount adds nothing, and the state still saves. */
+	in = input("coder", 3602e9, 6e9, 7e9, INFINITY, r, 2);
+	assert_int_equal(cost__update(c, T0 + 2, &in, 1, ev, 4), 0);
+	v = cost__view(c, T0 + 2);
+	assert_near(agent_of(v, "coder")->today[COST_APP], 1.25);
+	cost__view_free(v);
 	cost__free(c);
 }
 
