@@ -142,6 +142,7 @@ fuzz_config_MODS := config scale cost num syscalls alert notify log $(TEXT_MODS)
 fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 fuzz_elf_MODS := tls kernel config scale cost num syscalls log alert notify $(TEXT_MODS)
 fuzz_gorilla_MODS := gorilla
+fuzz_cost_MODS := cost
 fuzz_rule_MODS := alert scale
 fuzz_http_MODS := http webconfig ratelimit stream web web_assets num snapshot api api_pools config scale cost alert notify log $(METRICS_MODS)
 fuzz_http_server_MODS := $(fuzz_http_MODS)

@@ -15,6 +15,7 @@
 #define EW_ALPHA (1.0 / 30) /* per-minute weight of the forecast's mean and variance */
 #define MIN_MINUTES 3 /* closed minutes before the weighted moments are used */
 #define STATE_VERSION 1
+#define AMOUNT_MAX 1e15 /* USD; a saved amount above is not a saved state */
 
 const char *const cost_kind_names[COST_KINDS] = {"cpu", "network_sent", "network_received",
 						 "requests", "app"};
@@ -514,7 +515,8 @@ static bool get_kinds(json_t *o, double *out)
 	for (k = 0; k < COST_KINDS; k++) {
 		json_t *v = json_object_get(o, cost_kind_names[k]);
 
-		if (!json_is_number(v) || !(json_number_value(v) >= 0))
+		if (!json_is_number(v) || !(json_number_value(v) >= 0) ||
+		    !(json_number_value(v) < AMOUNT_MAX))
 			return false;
 		out[k] = json_number_value(v);
 	}
@@ -543,7 +545,10 @@ int cost__restore(struct cost *c, const char *agent, const char *text, size_t le
 	if (version != STATE_VERSION || !get_kinds(json_object_get(o, "today"), t.today) ||
 	    !get_kinds(json_object_get(o, "total"), t.total) || !json_is_array(ups) ||
 	    json_array_size(ups) > COST_AGENT_UPSTREAMS || cpu < 0 || sent < 0 || recv < 0 ||
-	    minutes < 0 || !(t.var >= 0) || !(t.mu >= 0))
+	    minutes < 0 || !(t.var >= 0 && t.var < AMOUNT_MAX) ||
+	    !(t.mu >= 0 && t.mu < AMOUNT_MAX) ||
+	    !(t.minute_usd >= 0 && t.minute_usd < AMOUNT_MAX) || !isfinite(t.started) ||
+	    !isfinite(t.minute_start))
 		goto out;
 	json_array_foreach (ups, i, e) {
 		struct up *u = &t.ups[i];
@@ -553,7 +558,8 @@ int cost__restore(struct cost *c, const char *agent, const char *text, size_t le
 		if (json_unpack(e, "{s:s, s:I, s:I, s:I, s:I, s:F}", "upstream", &name,
 				"last_requests", &lr, "last_successes", &ls, "requests", &r,
 				"successes", &s, "usd", &u->usd) ||
-		    lr < 0 || ls < 0 || r < 0 || s < 0 || strlen(name) >= sizeof(u->name))
+		    lr < 0 || ls < 0 || r < 0 || s < 0 || strlen(name) >= sizeof(u->name) ||
+		    !(u->usd >= 0 && u->usd < AMOUNT_MAX))
 			goto out;
 		snprintf(u->name, sizeof(u->name), "%s", name);
 		u->last_requests = lr;
