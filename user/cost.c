@@ -754,6 +754,29 @@ out:
 	free(r);
 }
 
+/*
+ * Whether the agent is published: some price applies to it, or it has cost something (an app
+ * reported a cost). Agents that cost nothing under a model without prices would only add series
+ * of zeros.
+ */
+static bool shown(const struct agent *a, int64_t day)
+{
+	const struct cost_model *m = a->m;
+	int k;
+
+	if (!a->used || a->day != day)
+		return false;
+	if (m->cpu_second_usd > 0 || m->gb_sent_usd > 0 || m->gb_received_usd > 0)
+		return true;
+	for (k = 0; k < m->nprices; k++)
+		if (m->prices[k].request_usd > 0)
+			return true;
+	for (k = 0; k < COST_KINDS; k++)
+		if (a->total[k] > 0)
+			return true;
+	return false;
+}
+
 struct cost_view *cost__view(const struct cost *c, double now)
 {
 	struct cost_view *v = calloc(1, sizeof(*v));
@@ -766,7 +789,7 @@ struct cost_view *cost__view(const struct cost *c, double now)
 	for (i = 0; i < COST_AGENTS_MAX; i++) {
 		const struct agent *a = &c->agents[i];
 
-		if (!a->used || a->day != d)
+		if (!shown(a, d))
 			continue;
 		n++;
 		for (j = 0; j < a->nups; j++)
@@ -783,7 +806,7 @@ struct cost_view *cost__view(const struct cost *c, double now)
 	v->warning_ratio = c->p.warning_ratio;
 	v->emergency_ratio = c->p.emergency_ratio;
 	for (i = 0; i < COST_AGENTS_MAX; i++)
-		if (c->agents[i].used && c->agents[i].day == d) {
+		if (shown(&c->agents[i], d)) {
 			fill_agent(c, &c->agents[i], now, &v->agents[v->n], pool);
 			pool += v->agents[v->n++].nupstreams;
 		}

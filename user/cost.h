@@ -231,7 +231,7 @@ struct cost_view {
 	int64_t day;
 	double warning_ratio, emergency_ratio;
 	int n;
-	struct cost_agent_view *agents; /* today's agents, by name */
+	struct cost_agent_view *agents; /* today's agents (cost__view()), by name */
 	/* scale down first: agents by forecast usage, highest first, those with some spend */
 	struct cost_advice scale_down[COST_ADVICE_MAX];
 	int nscale_down;
@@ -242,7 +242,11 @@ struct cost_view {
 	struct cost_upstream_view *upstream_views; /* the agents' upstreams, one allocation */
 };
 
-/* A view of every agent with spend today (time now); NULL on out of memory. */
+/*
+ * A view at time now of today's agents to which some price applies or that have cost
+ * something (with no price configured, those whose apps reported a cost); NULL on out of
+ * memory.
+ */
 struct cost_view *cost__view(const struct cost *c, double now);
 void cost__view_free(struct cost_view *v);
 

@@ -402,6 +402,34 @@ static void test_recommendations(void **state)
 	cost__free(c);
 }
 
+/* With no price for it, an agent is shown once it has cost something (an app report). */
+static void test_shown(void **state)
+{
+	struct cost_params p;
+	struct cost_event ev[4];
+	struct cost_input in;
+	struct cost_view *v;
+	struct cost *c;
+
+	(void)state;
+	cost__params_default(&p);
+	c = cost__new(&p);
+	in = input("quiet", 0, 0, 0, 0, NULL, 0);
+	cost__update(c, T0, &in, 1, ev, 4);
+	in = input("quiet", 9e9, 9e9, 9e9, 0, NULL, 0);
+	cost__update(c, T0 + 1, &in, 1, ev, 4);
+	v = cost__view(c, T0 + 1);
+	assert_int_equal(v->n, 0);
+	cost__view_free(v);
+	in = input("quiet", 9e9, 9e9, 9e9, 0.01, NULL, 0);
+	cost__update(c, T0 + 2, &in, 1, ev, 4);
+	v = cost__view(c, T0 + 2);
+	assert_int_equal(v->n, 1);
+	assert_near(v->agents[0].spent, 0.01);
+	cost__view_free(v);
+	cost__free(c);
+}
+
 static void test_bad_params(void **state)
 {
 	struct cost_params p = params();
@@ -587,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_forecast_steady),
 		cmocka_unit_test(test_recommendations),
+		cmocka_unit_test(test_shown),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_inputs),
