@@ -98,22 +98,18 @@ struct costing *costing__new(const struct cost_params *p, struct store *st, stru
 }
 
 /* Waits for the commands that ended; stops those past their timeout. */
-static void reap(struct costing *g, bool stopping)
+static void reap(struct costing *g)
 {
 	__u64 now = clock__mono_ns();
-	int i, status;
+	int i;
 
 	for (i = 0; i < CHILDREN_MAX; i++) {
 		struct child *c = &g->children[i];
+		int status = 0;
 		pid_t r;
 
 		if (!c->pid)
 			continue;
-		if (stopping && !c->termed) {
-			kill(-c->pid, SIGTERM);
-			c->termed = true;
-			c->deadline = now;
-		}
 		r = waitpid(c->pid, &status, WNOHANG);
 		if (r == c->pid || (r < 0 && errno == ECHILD)) {
 			int res = c->termed ? RES_TIMEOUT
@@ -155,20 +151,22 @@ void costing__free(struct costing *g)
 	if (g->store && cost__save(g->cost, true, 0, save, g->store))
 		pr_warn("cost: the day's spend could not be saved; a restart today counts it "
 			"from zero");
-	for (tries = 0; tries < 30; tries++) {
+	/* Commands still running get 2 s to end; then they are left to finish on their own. */
+	for (tries = 0; tries < 20; tries++) {
 		bool any = false;
 
-		reap(g, true);
+		reap(g);
 		for (i = 0; i < CHILDREN_MAX; i++)
 			any |= g->children[i].pid != 0;
 		if (!any)
 			break;
-		if (tries == 20)
-			for (i = 0; i < CHILDREN_MAX; i++)
-				if (g->children[i].pid)
-					kill(-g->children[i].pid, SIGKILL);
 		usleep(100000);
 	}
+	for (i = 0; i < CHILDREN_MAX; i++)
+		if (g->children[i].pid)
+			pr_warn("cost: %s: the emergency command (pid %d) is still running; it is left "
+				"to finish",
+				g->children[i].agent, (int)g->children[i].pid);
 	cost__free(g->cost);
 	free(g);
 }
@@ -492,7 +490,7 @@ int costing__tick(struct costing *g, struct snapshot *s)
 	struct cost_view *v;
 	int n, nev, i;
 
-	reap(g, false);
+	reap(g);
 	n = costing__inputs(s, &in, &reqs);
 	if (n < 0)
 		return n;

@@ -42,7 +42,10 @@ struct costing;
 struct costing *costing__new(const struct cost_params *p, struct store *st, struct notify *n,
 			     char *err, size_t errlen);
 
-/* costing__free - saves every agent's state and stops emergency commands still running. */
+/*
+ * costing__free - saves every agent's state, and waits up to 2 s for emergency commands still
+ * running (those that are not done by then are left to finish on their own).
+ */
 void costing__free(struct costing *g);
 
 /*
