@@ -59,7 +59,8 @@ struct cost {
 	int save_next; /* the slot cost__save() looks at first */
 	cost_restore_fn restore;
 	void *restore_ctx;
-	struct agent *agents; /* COST_AGENTS_MAX slots */
+	struct agent *agents; /* cap slots, grown up to COST_AGENTS_MAX */
+	int cap;
 };
 
 void cost__params_default(struct cost_params *p)
@@ -117,7 +118,8 @@ struct cost *cost__new(const struct cost_params *p)
 	if (!c)
 		return NULL;
 	c->p = *p;
-	c->agents = calloc(COST_AGENTS_MAX, sizeof(*c->agents));
+	c->cap = 16;
+	c->agents = calloc(c->cap, sizeof(*c->agents));
 	if (!c->agents) {
 		free(c);
 		errno = ENOMEM;
@@ -184,23 +186,37 @@ static void index_rebuild(struct cost *c)
 	int i;
 
 	memset(c->index, 0, sizeof(c->index));
-	for (i = 0; i < COST_AGENTS_MAX; i++)
+	for (i = 0; i < c->cap; i++)
 		if (c->agents[i].used)
 			index_add(c, i);
 }
 
-/* A free slot, else the agent seen longest ago (its state was saved, or is lost). */
+/*
+ * A free slot (the table doubles when full, up to COST_AGENTS_MAX), else the agent seen longest
+ * ago (its state was saved, or is lost). NULL when memory runs out.
+ */
 static struct agent *slot_for(struct cost *c, const char *name)
 {
 	struct agent *a = NULL;
 	bool evict = false;
 	int i;
 
-	for (i = 0; i < COST_AGENTS_MAX && !a; i++)
+	for (i = 0; i < c->cap && !a; i++)
 		if (!c->agents[i].used)
 			a = &c->agents[i];
+	if (!a && c->cap < COST_AGENTS_MAX) {
+		int cap = c->cap * 2 < COST_AGENTS_MAX ? c->cap * 2 : COST_AGENTS_MAX;
+		struct agent *t = realloc(c->agents, cap * sizeof(*t));
+
+		if (!t)
+			return NULL;
+		memset(t + c->cap, 0, (cap - c->cap) * sizeof(*t));
+		a = &t[c->cap];
+		c->agents = t;
+		c->cap = cap;
+	}
 	if (!a) {
-		for (i = 0, a = &c->agents[0]; i < COST_AGENTS_MAX; i++)
+		for (i = 0, a = &c->agents[0]; i < c->cap; i++)
 			if (c->agents[i].seen < a->seen)
 				a = &c->agents[i];
 		evict = true;
@@ -484,8 +500,8 @@ int cost__save(struct cost *c, bool all, int limit, cost_save_fn fn, void *ctx)
 {
 	int i, k, err, saved = 0;
 
-	for (k = 0; k < COST_AGENTS_MAX && (limit <= 0 || saved < limit); k++) {
-		struct agent *a = &c->agents[(c->save_next + k) % COST_AGENTS_MAX];
+	for (k = 0; k < c->cap && (limit <= 0 || saved < limit); k++) {
+		struct agent *a = &c->agents[(c->save_next + k) % c->cap];
 		size_t len = 0;
 		char *text;
 
@@ -501,7 +517,7 @@ int cost__save(struct cost *c, bool all, int limit, cost_save_fn fn, void *ctx)
 		a->changed = false;
 		saved++;
 	}
-	i = (c->save_next + k) % COST_AGENTS_MAX;
+	i = (c->save_next + k) % c->cap;
 	c->save_next = i;
 	return 0;
 }
@@ -571,6 +587,10 @@ int cost__restore(struct cost *c, const char *agent, const char *text, size_t le
 	a = find(c, agent);
 	if (!a)
 		a = slot_for(c, agent);
+	if (!a) {
+		err = -ENOMEM;
+		goto out;
+	}
 	t.used = true;
 	t.m = cost__model(&c->p, agent);
 	snprintf(t.name, sizeof(t.name), "%s", agent);
@@ -786,7 +806,7 @@ struct cost_view *cost__view(const struct cost *c, double now)
 
 	if (!v)
 		return NULL;
-	for (i = 0; i < COST_AGENTS_MAX; i++) {
+	for (i = 0; i < c->cap; i++) {
 		const struct agent *a = &c->agents[i];
 
 		if (!shown(a, d))
@@ -805,7 +825,7 @@ struct cost_view *cost__view(const struct cost *c, double now)
 	v->day = d;
 	v->warning_ratio = c->p.warning_ratio;
 	v->emergency_ratio = c->p.emergency_ratio;
-	for (i = 0; i < COST_AGENTS_MAX; i++)
+	for (i = 0; i < c->cap; i++)
 		if (shown(&c->agents[i], d)) {
 			fill_agent(c, &c->agents[i], now, &v->agents[v->n], pool);
 			pool += v->agents[v->n++].nupstreams;

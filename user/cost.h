@@ -184,7 +184,8 @@ int cost__save(struct cost *c, bool all, int limit, cost_save_fn fn, void *ctx);
 
 /*
  * cost__restore - replaces agent's state with text (from cost__save()). Returns 0, or -EINVAL
- * when text is not a saved state (nothing changes), -ENOMEM or -ENOSPC (COST_AGENTS_MAX).
+ * when text is not a saved state (nothing changes), or -ENOMEM. Beyond COST_AGENTS_MAX agents,
+ * it takes the place of the one seen longest ago.
  */
 int cost__restore(struct cost *c, const char *agent, const char *text, size_t len);
 

@@ -430,6 +430,35 @@ static void test_shown(void **state)
 	cost__free(c);
 }
 
+/* Beyond COST_AGENTS_MAX agents, the one seen longest ago gives its place; the rest stay. */
+static void test_many_agents(void **state)
+{
+	struct cost_params p = params();
+	struct cost *c = cost__new(&p);
+	static char names[COST_AGENTS_MAX + 1][SW_NAME_LEN];
+	struct cost_event ev[4];
+	struct cost_input in;
+	struct cost_view *v;
+	int i, round;
+
+	(void)state;
+	for (i = 0; i <= COST_AGENTS_MAX; i++)
+		snprintf(names[i], SW_NAME_LEN, "agent%d", i);
+	/* The last one takes agent0's place; then the others spend 1 USD each, found again. */
+	for (round = 0; round < 2; round++)
+		for (i = round; i <= COST_AGENTS_MAX; i++) {
+			in = input(names[i], (uint64_t)round * 2000000000ULL, 0, 0, 0, NULL, 0);
+			assert_int_equal(cost__update(c, T0 + round * 10000 + i, &in, 1, ev, 4), 0);
+		}
+	v = cost__view(c, T0 + 20000);
+	assert_int_equal(v->n, COST_AGENTS_MAX);
+	assert_null(agent_of(v, "agent0"));
+	assert_near(agent_of(v, "agent1")->spent, 1);
+	assert_near(agent_of(v, names[COST_AGENTS_MAX])->spent, 1);
+	cost__view_free(v);
+	cost__free(c);
+}
+
 static void test_bad_params(void **state)
 {
 	struct cost_params p = params();
@@ -616,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_forecast_steady),
 		cmocka_unit_test(test_recommendations),
 		cmocka_unit_test(test_shown),
+		cmocka_unit_test(test_many_agents),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_inputs),
