@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Cost and budgets end to end: a tagged workload that burns about half a CPU, priced at
-# 0.01 USD per CPU-second with a daily budget of 0.05 USD, crosses 80 % and then 95 % of it.
+# Cost and budgets end to end: a tagged workload that burns about half a CPU and calls an HTTP
+# server on loopback, priced at 0.01 USD per CPU-second and 0.00002 USD per request to that
+# upstream, with a daily budget of 0.05 USD, crosses 80 % and then 95 % of it.
 # swarmwatch logs the warning, fires the AgentBudgetEmergency alert, runs the emergency
 # command (which appends a line to a file) exactly once and queues one BudgetEmergencyAction
 # notification through the outbox; GET /api/v1/cost and /metrics show the spend, the forecast
@@ -15,7 +16,7 @@ checks=("swarmwatch starts with a cost model and an emergency command"
 	"the warning at 80 % is logged once for the agent"
 	"the emergency command runs with the agent's name and day"
 	"AgentBudgetEmergency fires for the agent (/api/v1/alerts)"
-	"GET /api/v1/cost: spend above 95 %, forecast interval, recommendation"
+	"GET /api/v1/cost: spend above 95 %, forecast interval, priced requests and successes, recommendations"
 	"/metrics has the cost families for the agent and passes promtool check metrics"
 	"the receiver gets one BudgetEmergencyAction notification"
 	"after a restart the day's spend goes on from where it was"
@@ -31,9 +32,11 @@ work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-cost-$$
 agent=tcost$$
 sw_port=$(free_port)
-sw_pid= load_pid= sink_pid= dog_pid=
+api_port=$(free_port)
+sw_pid= load_pid= sink_pid= dog_pid= api_pid=
 cleanup() {
 	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
+	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null
 	[ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null
 	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
 	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
@@ -55,9 +58,16 @@ sink_pid=$!
 wait_for 5 test -s "$work/sink.port" || fail_rest 0
 hook=http://127.0.0.1:$(head -1 "$work/sink.port")/hook
 
+# The upstream the workload calls: an untagged HTTP server on loopback.
+python3 -m http.server "$api_port" --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
+api_pid=$!
+wait_for 10 curl -sf "http://127.0.0.1:$api_port/" || fail_rest 0
+
 # Only the test's agent is priced: every other agent on the host costs nothing here.
 cat >"$work/config.json" <<JSON
-{"cost": {"agents": {"$agent": {"cpu_second_usd": 0.01, "daily_budget_usd": 0.05}},
+{"upstreams": [{"name": "tcost-api", "cidr": "127.0.0.1/32", "port": $api_port}],
+ "cost": {"agents": {"$agent": {"cpu_second_usd": 0.01, "daily_budget_usd": 0.05,
+                                "upstreams": {"tcost-api": {"request_usd": 0.00002}}}},
           "emergency": {"command": ["/bin/sh", "-c", "echo {agent} {day} >> $work/ran"],
                         "timeout": "5s", "receiver": "webhook"}}}
 JSON
@@ -75,15 +85,17 @@ if ! start_swarmwatch; then
 fi
 ok 0 "${checks[0]}"
 
-# Half a CPU: busy 20 ms, asleep 20 ms, for at most 60 s.
+# About half a CPU: busy 20 ms, then an HTTP request and 20 ms asleep, for at most 60 s.
 SWARMWATCH_AGENT=$agent timeout 60 python3 -c '
-import time
+import sys, time, urllib.request
+url = "http://127.0.0.1:%s/" % sys.argv[1]
 while True:
     t = time.monotonic()
     while time.monotonic() - t < 0.02:
         pass
+    urllib.request.urlopen(url, timeout=5).read()
     time.sleep(0.02)
-' &
+' "$api_port" &
 load_pid=$!
 
 wait_for 45 test -s "$work/ran"
@@ -118,11 +130,21 @@ f = a["forecast"]
 print("# spent %.4f of %.4f USD (%.0f %%), forecast %.3f [%.3f, %.3f], %s" % (
     a["spent_usd"], a["budget_usd"], a["usage_ratio"] * 100, f["end_of_day_usd"],
     f["lower_usd"], f["upper_usd"], a["threshold"]))
+ups = {u["upstream"]: u for u in a["upstreams"]}
+u = ups.get("tcost-api", {})
+print("# %d requests, %d successful, %s USD per success; to tcost-api: %s" % (
+    a["requests"], a["successes"], a["cost_per_success_usd"], json.dumps(u)))
+costliest = d["recommendations"]["costliest_upstreams_per_success"]
 ok = (a["usage_ratio"] >= 0.95 and a["threshold"] == "emergency" and a["budget_usd"] == 0.05 and
       a["today_usd"]["cpu"] > 0 and
       f["lower_usd"] <= f["end_of_day_usd"] <= f["upper_usd"] and
       f["lower_usd"] >= a["spent_usd"] - 1e-9 and
-      d["recommendations"]["scale_down_first"][0]["agent"] == sys.argv[2])
+      d["recommendations"]["scale_down_first"][0]["agent"] == sys.argv[2] and
+      u.get("requests", 0) > 0 and u.get("successes", 0) > 0 and
+      abs(u["cost_usd"] - u["requests"] * 0.00002) < 1e-9 and
+      abs(a["today_usd"]["requests"] - u["cost_usd"]) < 1e-9 and
+      a["cost_per_success_usd"] is not None and
+      any(c["upstream"] == "tcost-api" for c in costliest))
 sys.exit(0 if ok else 1)
 PY
 ok $? "${checks[4]}"
