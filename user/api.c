@@ -835,6 +835,23 @@ static const struct anomaly_agent *anomaly_find(const struct anomaly_view *v, co
 }
 
 /* {"anomalous", "score", "signals": [names over the threshold]}, or null when not scored. */
+static int cost_agent_cmp(const void *key, const void *x)
+{
+	return strcmp(key, ((const struct cost_agent_view *)x)->agent);
+}
+
+/* The agent's spend today against its budget, or null when it is not accounted. */
+static json_t *cost_state_json(const struct cost_view *v, const char *name)
+{
+	const struct cost_agent_view *a =
+		v ? bsearch(name, v->agents, v->n, sizeof(*v->agents), cost_agent_cmp) : NULL;
+
+	if (!a)
+		return json_null();
+	return json_pack("{s:f, s:f, s:f, s:f}", "spent_usd", a->spent, "budget_usd", a->budget,
+			 "usage_ratio", a->usage, "forecast_usd", a->forecast);
+}
+
 static json_t *anomaly_state_json(const struct anomaly_view *v, const char *name)
 {
 	const struct anomaly_agent *a = anomaly_find(v, name);
@@ -907,7 +924,8 @@ static json_t *agent_json(const struct snapshot *prev, const struct snapshot *cu
 	    json_object_set_new(o, "cpu_cores", num_or_null(has_cpu, cpu * 1e-9 / dt)) ||
 	    json_object_set_new(o, "resident_memory_bytes",
 				cur->rss_up ? json_integer(a->rss_bytes) : json_null()) ||
-	    json_object_set_new(o, "anomaly", anomaly_state_json(cur->anomalies, a->name)))
+	    json_object_set_new(o, "anomaly", anomaly_state_json(cur->anomalies, a->name)) ||
+	    json_object_set_new(o, "cost", cost_state_json(cur->cost, a->name)))
 		goto err;
 	if (json_object_set_new(o, "upstreams", ups))
 		goto err_object;

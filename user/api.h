@@ -115,7 +115,8 @@ char *api__silence_created(uint64_t id);
  * for the first tick) to cur saw of every agent. {"time", "unix_ms", "tick", "interval_seconds",
  * "threshold", "agents": [{"agent", "live", "instances", "requests_per_second", "p95_seconds",
  * "error_ratio", "ratio_429", "cpu_cores", "resident_memory_bytes", "anomaly": {"anomalous",
- * "score", "signals"} or null, "upstreams": [{"upstream", "role", and the four request
+ * "score", "signals"} or null, "cost": {"spent_usd", "budget_usd", "usage_ratio",
+ * "forecast_usd"} (today, UTC) or null, "upstreams": [{"upstream", "role", and the four request
  * figures}]}]}. Request figures are those of the agent's client role: per second over the
  * interval, p95 latency in seconds (from the log2 histogram, linear within a slot), 5xx and
  * failed requests over all, 429s over all; null when the interval has none or a counter went
