@@ -633,6 +633,51 @@ static void test_emergency_command_once(void **state)
 	assert_non_null(strstr(err, "no outbox"));
 }
 
+/* A command past its timeout is stopped (its process group) and counted as timed out. */
+static void test_emergency_command_timeout(void **state)
+{
+	struct cost_params p;
+	struct costing *g;
+	struct snapshot *s;
+	char err[256];
+	int i;
+
+	(void)state;
+	cost__params_default(&p);
+	p.base.cpu_second_usd = 1;
+	p.base.daily_budget_usd = 1;
+	p.emergency.argc = 2;
+	p.emergency.timeout_ms = 200;
+	snprintf(p.emergency.argv[0], COST_ARG_LEN, "/bin/sleep");
+	snprintf(p.emergency.argv[1], COST_ARG_LEN, "30");
+	g = costing__new(&p, NULL, NULL, err, sizeof(err));
+	assert_non_null(g);
+	s = snap(T0, 0);
+	assert_int_equal(costing__tick(g, s), 0);
+	free_snap(s);
+	s = snap(T0 + 1, 2000000000ULL); /* 2 USD of 1: the emergency, the command starts */
+	assert_int_equal(costing__tick(g, s), 0);
+	free_snap(s);
+	for (i = 0; i < 50; i++) {
+		usleep(100000);
+		s = snap(T0 + 2 + i, 2000000000ULL);
+		assert_int_equal(costing__tick(g, s), 0);
+		if (s->cost->actions[0][2]) {
+			free_snap(s);
+			break;
+		}
+		free_snap(s);
+	}
+	assert_true(i < 50);
+	s = snap(T0 + 60, 2000000000ULL);
+	assert_int_equal(costing__tick(g, s), 0);
+	assert_int_equal(s->cost->actions[0][0], 0);
+	assert_int_equal(s->cost->actions[0][1], 0);
+	assert_int_equal(s->cost->actions[0][2], 1);
+	free_snap(s);
+	costing__free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_inputs),
 		cmocka_unit_test(test_emergency_command_once),
+		cmocka_unit_test(test_emergency_command_timeout),
 	};
 
 	return cmocka_run_group_tests_name("cost", tests, NULL, NULL);
