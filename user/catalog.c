@@ -538,7 +538,7 @@ static int each_cost(const struct entry *e, const struct snapshot *s, struct out
 
 	if (e->n == CF_ACTIONS) {
 		for (i = 0; i < 2; i++)
-			for (k = 0; k < 3 && !err; k++) {
+			for (k = 0; k < (i ? 2 : 3) && !err; k++) { /* a webhook has no timeout */
 				const char *lv[] = {actions[i], results[k]};
 
 				err = put(o, lv, (double)v->actions[i][k]);
@@ -1561,7 +1561,7 @@ static const struct entry entries[] = {
 	     l_agent, CF_PER_SUCCESS),
 	COST("swarmwatch_cost_emergency_actions_total", CATALOG_COUNTER,
 	     "Emergency actions of agents that reached their budget's emergency threshold, by "
-	     "action (command, webhook) and result (ok, failed, timeout).",
+	     "action (command; webhook: queued in the outbox) and result (ok, failed, timeout).",
 	     l_action, CF_ACTIONS),
 
 	/* StatsD: while the listener runs. */
