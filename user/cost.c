@@ -549,6 +549,7 @@ int cost__restore(struct cost *c, const char *agent, const char *text, size_t le
 	int err = -EINVAL;
 
 	memset(&t, 0, sizeof(t));
+	t.m = cost__model(&c->p, agent);
 	if (!o || json_unpack(o,
 			      "{s:i, s:I, s:b, s:I, s:I, s:I, s:b, s:b, s:F, s:F, s:F, s:i, s:F, "
 			      "s:F, s:o}",
@@ -578,6 +579,7 @@ int cost__restore(struct cost *c, const char *agent, const char *text, size_t le
 		    !(u->usd >= 0 && u->usd < AMOUNT_MAX))
 			goto out;
 		snprintf(u->name, sizeof(u->name), "%s", name);
+		u->price = request_price(t.m, name); /* today's configuration, not the saved one */
 		u->last_requests = lr;
 		u->last_successes = ls;
 		u->requests = r;
@@ -592,7 +594,6 @@ int cost__restore(struct cost *c, const char *agent, const char *text, size_t le
 		goto out;
 	}
 	t.used = true;
-	t.m = cost__model(&c->p, agent);
 	snprintf(t.name, sizeof(t.name), "%s", agent);
 	t.day = day;
 	t.based = based;

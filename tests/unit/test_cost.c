@@ -272,15 +272,16 @@ static void test_save_restore(void **state)
 {
 	struct cost_params p = params();
 	struct cost *c = cost__new(&p), *c2;
+	struct cost_requests r = {"llm-api", 100, 100};
 	static struct saved s;
 	struct cost_event ev[4];
 	struct cost_input in;
 	struct cost_view *v;
 
 	(void)state;
-	in = input("coder", 0, 0, 0, 0, NULL, 0);
+	in = input("coder", 0, 0, 0, 0, &r, 1);
 	cost__update(c, T0, &in, 1, ev, 4);
-	in = input("coder", 17e9, 0, 0, 0, NULL, 0); /* 8.5 USD: warned */
+	in = input("coder", 17e9, 0, 0, 0, &r, 1); /* 8.5 USD: warned */
 	assert_int_equal(cost__update(c, T0 + 1, &in, 1, ev, 4), 1);
 	assert_int_equal(cost__save(c, false, 0, save_fn, &s), 0);
 	assert_int_equal(s.n, 1);
@@ -290,21 +291,24 @@ static void test_save_restore(void **state)
 
 	c2 = cost__new(&p);
 	cost__set_restore(c2, restore_fn, &s);
-	/* The kernel's counter went on while swarmwatch was down: that spend is counted. */
-	in = input("coder", 18e9, 0, 0, 0, NULL, 0);
+	/* The kernel's counters went on while swarmwatch was down: that spend is counted. */
+	r.requests = 150, r.successes = 140;
+	in = input("coder", 18e9, 0, 0, 0, &r, 1);
 	assert_int_equal(cost__update(c2, T0 + 60, &in, 1, ev, 4), 0); /* no second warning */
 	v = cost__view(c2, T0 + 60);
-	assert_near(agent_of(v, "coder")->spent, 9);
+	assert_near(agent_of(v, "coder")->spent, 9 + 50 * 0.002);
+	assert_near(agent_of(v, "coder")->today[COST_REQUESTS], 50 * 0.002);
+	assert_true(agent_of(v, "coder")->requests == 50 && agent_of(v, "coder")->successes == 40);
 	assert_true(agent_of(v, "coder")->warned);
 	cost__view_free(v);
-	in = input("coder", 20e9, 0, 0, 0, NULL, 0);
+	in = input("coder", 20e9, 0, 0, 0, &r, 1);
 	assert_int_equal(cost__update(c2, T0 + 61, &in, 1, ev, 4), 1);
 	assert_int_equal(ev[0].type, COST_EMERGENCY);
 	/* What is not a saved state changes nothing. */
 	assert_int_equal(cost__restore(c2, "coder", "{\"version\": 1}", 14), -EINVAL);
 	assert_int_equal(cost__restore(c2, "coder", "not json", 8), -EINVAL);
 	v = cost__view(c2, T0 + 61);
-	assert_near(agent_of(v, "coder")->spent, 10);
+	assert_near(agent_of(v, "coder")->spent, 10.1);
 	cost__view_free(v);
 	cost__free(c2);
 }
