@@ -19,7 +19,7 @@ checks=("swarmwatch starts with a cost model and an emergency command"
 	"GET /api/v1/cost: spend above 95 %, forecast interval, priced requests and successes, recommendations"
 	"/metrics has the cost families for the agent and passes promtool check metrics"
 	"the receiver gets one BudgetEmergencyAction notification"
-	"after a restart the day's spend goes on from where it was"
+	"after a restart the day's spend goes on from where it was, requests still priced"
 	"the emergency command ran exactly once, the notification was sent once")
 echo "1..${#checks[@]}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
@@ -196,11 +196,13 @@ import json, sys
 def spent(f):
     for a in json.load(open(f))["agents"]:
         if a["agent"] == sys.argv[3]:
-            return a["spent_usd"], a["threshold"]
-    return None, None
-(s1, _), (s2, t2) = spent(sys.argv[1]), spent(sys.argv[2])
-print("# before the restart %s USD, after %s USD (%s)" % (s1, s2, t2))
-sys.exit(0 if s1 is not None and s2 is not None and s2 >= s1 and t2 == "emergency" else 1)
+            return a["spent_usd"], a["today_usd"]["requests"], a["threshold"]
+    return None, None, None
+(s1, r1, _), (s2, r2, t2) = spent(sys.argv[1]), spent(sys.argv[2])
+print("# before the restart %s USD (%s for requests), after %s USD (%s for requests), %s" %
+      (s1, r1, s2, r2, t2))
+sys.exit(0 if s1 is not None and s2 is not None and s2 >= s1 and r2 > r1 and
+         t2 == "emergency" else 1)
 PY
 ok $? "${checks[7]}"
 
