@@ -430,7 +430,7 @@ int cost__update(struct cost *c, double now, const struct cost_input *in, int n,
 
 		if (!a)
 			return -ENOMEM;
-		if (a->day != d)
+		if (a->day < d) /* a clock stepped back keeps the day it left */
 			new_day(a, d, now);
 		close_minutes(a, now);
 		account(a, &in[i]);
@@ -785,7 +785,7 @@ static bool shown(const struct agent *a, int64_t day)
 	const struct cost_model *m = a->m;
 	int k;
 
-	if (!a->used || a->day != day)
+	if (!a->used || a->day < day) /* a later day: the clock stepped back */
 		return false;
 	if (m->cpu_second_usd > 0 || m->gb_sent_usd > 0 || m->gb_received_usd > 0)
 		return true;

@@ -16,7 +16,8 @@
  * from zero, as Prometheus' increase() does. An agent met for the first time counts from its
  * figures then (its kernel counters may hold days of history), except app costs, which live in
  * swarmwatch's memory and count from zero. The day is the UTC day of the tick's time; the first
- * tick of a new day starts it at zero (spend of a gap across midnight goes to the new day).
+ * tick of a new day starts it at zero (spend of a gap across midnight goes to the new day), and
+ * a wall clock stepped back across midnight keeps the later day rather than start it again.
  *
  * Thresholds: the first tick at which the day's spend reaches warning_ratio of the budget
  * (default 80 %) gives a COST_WARNING event, and emergency_ratio (95 %) a COST_EMERGENCY

@@ -228,6 +228,12 @@ static void test_day_rollover(void **state)
 	assert_near(a->total[COST_REQUESTS], 0.12);
 	assert_false(a->warned);
 	cost__view_free(v);
+	/* The clock steps back across midnight: the new day is kept, its spend goes on. */
+	in = input("coder", 8e9, 0, 0, 0, &r, 1);
+	cost__update(c, midnight - 5, &in, 1, ev, 4);
+	v = cost__view(c, midnight + 2);
+	assert_near(agent_of(v, "coder")->spent, 2.02);
+	cost__view_free(v);
 	/* Yesterday's agents are not today's: an agent not seen since midnight is not listed. */
 	in = input("planner", 0, 0, 0, 0, NULL, 0);
 	cost__update(c, midnight - 10, &in, 1, ev, 4);
