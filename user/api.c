@@ -1023,10 +1023,25 @@ static json_t *kinds_json(const double *v)
 	return o;
 }
 
+static json_t *day_json(int64_t day)
+{
+	time_t t = (time_t)(day * 86400);
+	char buf[16];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+	return json_string(buf);
+}
+
 static json_t *cost_agent_json(const struct cost_agent_view *a)
 {
-	json_t *ups = json_array(), *o;
+	json_t *ups = json_array(), *past = json_array(), *o;
 	int i;
+
+	for (i = 0; past && i < a->npast; i++)
+		json_array_append_new(past, json_pack("{s:o, s:f}", "day", day_json(a->past[i].day),
+						      "spent_usd", a->past[i].usd));
 
 	for (i = 0; ups && i < a->nupstreams; i++) {
 		const struct cost_upstream_view *u = &a->upstreams[i];
@@ -1039,7 +1054,7 @@ static json_t *cost_agent_json(const struct cost_agent_view *a)
 				  num_json(u->successes ? u->usd / u->successes : NAN)));
 	}
 	o = json_pack("{s:s, s:f, s:f, s:f, s:o, s:o, s:{s:f, s:f, s:f, s:f}, s:o, s:I, s:I, "
-		      "s:o, s:s, s:o}",
+		      "s:o, s:s, s:o, s:o}",
 		      "agent", a->agent, "spent_usd", a->spent, "budget_usd", a->budget,
 		      "usage_ratio", a->usage, "today_usd", kinds_json(a->today), "total_usd",
 		      kinds_json(a->total), "forecast", "end_of_day_usd", a->forecast, "lower_usd",
@@ -1051,7 +1066,7 @@ static json_t *cost_agent_json(const struct cost_agent_view *a)
 		      a->emergency ? "emergency"
 		      : a->warned  ? "warning"
 				   : "none",
-		      "upstreams", ups);
+		      "upstreams", ups, "previous_days", past);
 	return o;
 }
 

@@ -49,6 +49,8 @@ struct agent {
 	double minute_usd; /* spend in the open minute */
 	int minutes; /* closed minutes today */
 	double mu, var; /* weighted mean and variance of the per-minute spend */
+	struct cost_day past[COST_PAST_DAYS]; /* previous days with spend, latest first */
+	int npast;
 };
 
 #define INDEX_SIZE 4096 /* a power of two, more than twice COST_AGENTS_MAX */
@@ -233,10 +235,19 @@ static struct agent *slot_for(struct cost *c, const char *name)
 }
 
 /* Starts day d for a: today's spend, counts, flags and forecast back to zero. */
+static double spent(const struct agent *a);
+
 static void new_day(struct agent *a, int64_t d, double now)
 {
+	double usd = spent(a);
 	int i;
 
+	if (usd > 0) { /* the day that ends goes to the past days */
+		memmove(&a->past[1], &a->past[0], (COST_PAST_DAYS - 1) * sizeof(a->past[0]));
+		a->past[0] = (struct cost_day){a->day, usd};
+		if (a->npast < COST_PAST_DAYS)
+			a->npast++;
+	}
 	a->day = d;
 	memset(a->today, 0, sizeof(a->today));
 	for (i = 0; i < a->nups; i++) {
@@ -465,10 +476,13 @@ static json_t *kinds_json(const double *v)
 
 static char *save_agent(const struct agent *a, size_t *len)
 {
-	json_t *o, *ups = json_array();
+	json_t *o, *ups = json_array(), *past = json_array();
 	char *text = NULL;
 	int i;
 
+	for (i = 0; past && i < a->npast; i++)
+		json_array_append_new(past, json_pack("[I, f]", (json_int_t)a->past[i].day,
+						      a->past[i].usd));
 	for (i = 0; ups && i < a->nups; i++) {
 		const struct up *u = &a->ups[i];
 
@@ -480,14 +494,14 @@ static char *save_agent(const struct agent *a, size_t *len)
 						     (json_int_t)u->successes, "usd", u->usd));
 	}
 	o = json_pack("{s:i, s:I, s:o, s:o, s:b, s:I, s:I, s:I, s:b, s:b, s:f, s:f, s:f, s:i, s:f, "
-		      "s:f, s:o}",
+		      "s:f, s:o, s:o}",
 		      "version", STATE_VERSION, "day", (json_int_t)a->day, "today",
 		      kinds_json(a->today), "total", kinds_json(a->total), "based", a->based,
 		      "cpu_ns", (json_int_t)a->cpu_ns, "sent", (json_int_t)a->sent, "received",
 		      (json_int_t)a->received, "warned", a->warned, "emergency", a->emergency,
 		      "started", a->started, "minute_start", a->minute_start, "minute_usd",
 		      a->minute_usd, "minutes", a->minutes, "mu", a->mu, "var", a->var, "upstreams",
-		      ups);
+		      ups, "past", past);
 	if (o)
 		text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	json_decref(o);
@@ -541,7 +555,7 @@ static bool get_kinds(json_t *o, double *out)
 
 int cost__restore(struct cost *c, const char *agent, const char *text, size_t len)
 {
-	json_t *o = json_loadb(text, len, 0, NULL), *ups, *e;
+	json_t *o = json_loadb(text, len, 0, NULL), *ups, *past, *e;
 	int version = 0, based = 0, warned = 0, emergency = 0, minutes = 0;
 	json_int_t day = 0, cpu = 0, sent = 0, recv = 0;
 	struct agent t, *a;
@@ -586,6 +600,18 @@ int cost__restore(struct cost *c, const char *agent, const char *text, size_t le
 		u->successes = s;
 	}
 	t.nups = (int)json_array_size(ups);
+	past = json_object_get(o, "past");
+	if (past && (!json_is_array(past) || json_array_size(past) > COST_PAST_DAYS))
+		goto out;
+	json_array_foreach (past, i, e) {
+		json_int_t pd;
+
+		if (json_unpack(e, "[I, F]", &pd, &t.past[i].usd) ||
+		    !(t.past[i].usd >= 0 && t.past[i].usd < AMOUNT_MAX))
+			goto out;
+		t.past[i].day = pd;
+	}
+	t.npast = past ? (int)json_array_size(past) : 0;
 	a = find(c, agent);
 	if (!a)
 		a = slot_for(c, agent);
@@ -683,6 +709,8 @@ static void fill_agent(const struct cost *c, const struct agent *a, double now,
 	v->per_success = v->successes ? v->spent / v->successes : NAN;
 	v->warned = a->warned;
 	v->emergency = a->emergency;
+	memcpy(v->past, a->past, sizeof(v->past));
+	v->npast = a->npast;
 }
 
 struct ranked {

@@ -52,6 +52,7 @@
 #define COST_NAME_LEN 80 /* upstream label or pattern, NUL included */
 #define COST_AGENTS_MAX (SW_MAX_AGENTS_LIMIT + 64) /* agents with state */
 #define COST_DEFAULT_BUDGET_USD 10.0
+#define COST_PAST_DAYS 7 /* previous days' spend kept per agent */
 
 enum cost_kind {
 	COST_CPU, /* CPU-seconds */
@@ -198,6 +199,12 @@ struct cost_upstream_view {
 	double usd; /* request price x requests, today */
 };
 
+/* What an agent spent on a previous UTC day. */
+struct cost_day {
+	int64_t day; /* days since 1970-01-01 */
+	double usd;
+};
+
 /* One agent as published. */
 struct cost_agent_view {
 	char agent[SW_NAME_LEN];
@@ -213,6 +220,8 @@ struct cost_agent_view {
 	uint64_t requests, successes; /* client requests today, and those answered 2xx/3xx */
 	double per_success; /* spent / successes; NAN with no success */
 	bool warned, emergency; /* thresholds crossed today */
+	struct cost_day past[COST_PAST_DAYS]; /* the previous days it spent on, latest first */
+	int npast;
 	int nupstreams;
 	struct cost_upstream_view *upstreams; /* those with requests today; in the view's pool */
 };

@@ -349,6 +349,8 @@ static void test_cost_document(void **state)
 
 	(void)state;
 	a[0].today[COST_APP] = 8.5;
+	a[0].npast = 1;
+	a[0].past[0] = (struct cost_day){20421, 9.75};
 	snprintf(v.scale_down[0].agent, sizeof(v.scale_down[0].agent), "coder");
 	v.scale_down[0].value = 1.2;
 	text = api__cost(&v);
@@ -364,6 +366,9 @@ static void test_cost_document(void **state)
 	assert_true(json_real_value(json_object_get(json_object_get(x, "forecast"), "upper_usd")) ==
 		    13);
 	assert_true(json_is_string(json_object_get(x, "budget_exhausted_at")));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(x, "previous_days"), 0), "day")),
+			    "2025-11-29");
 	assert_true(
 		json_real_value(json_object_get(json_array_get(json_object_get(x, "upstreams"), 0),
 						"cost_per_success_usd")) == 0.02 / 8);

@@ -227,6 +227,10 @@ static void test_day_rollover(void **state)
 	assert_near(a->total[COST_CPU], 3);
 	assert_near(a->total[COST_REQUESTS], 0.12);
 	assert_false(a->warned);
+	/* Yesterday is among the previous days. */
+	assert_int_equal(a->npast, 1);
+	assert_true(a->past[0].day == (int64_t)(midnight / DAY) - 1);
+	assert_near(a->past[0].usd, 2.1);
 	cost__view_free(v);
 	/* The clock steps back across midnight: the new day is kept, its spend goes on. */
 	in = input("coder", 8e9, 0, 0, 0, &r, 1);
