@@ -103,22 +103,23 @@ TEXT_MODS := text buf
 DETECT_MODS := detect forecast blob
 STORE_MODS := store gorilla log
 ANOMALY_MODS := anomaly rates verdict events iforest $(DETECT_MODS)
-CATALOG_MODS := catalog apps statsd syscalls llmparse $(STORE_MODS) $(ANOMALY_MODS)
+CATALOG_MODS := catalog apps statsd syscalls llmparse cost $(STORE_MODS) $(ANOMALY_MODS)
 METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
 test_anomaly_MODS := api alert $(METRICS_MODS)
 test_alerting_MODS := alerting values alert snapshot notify config scale num log $(CATALOG_MODS) \
 	$(TEXT_MODS)
-test_api_MODS := api api_pools scale alert snapshot $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
+test_api_MODS := api api_pools scale alert cost snapshot $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
 test_blob_MODS := blob
+test_cost_MODS := costing snapshot notify $(CATALOG_MODS)
 test_catalog_MODS := $(CATALOG_MODS)
-test_config_MODS := config scale num syscalls alert notify log $(TEXT_MODS)
+test_config_MODS := config scale cost num syscalls alert notify log $(TEXT_MODS)
 test_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 test_gorilla_MODS := gorilla
 test_webconfig_MODS := webconfig ratelimit
-test_routes_MODS := http webconfig ratelimit stream web web_assets num snapshot api api_pools config scale alert notify log $(METRICS_MODS)
-test_http_MODS := http webconfig ratelimit stream web web_assets num collector snapshot kernel identity config scale log api api_pools \
+test_routes_MODS := http webconfig ratelimit stream web web_assets num snapshot api api_pools config scale cost alert notify log $(METRICS_MODS)
+test_http_MODS := http webconfig ratelimit stream web web_assets num collector snapshot kernel identity config scale cost log api api_pools \
 	alert notify $(METRICS_MODS)
-test_identity_MODS := identity config scale num log syscalls alert notify $(TEXT_MODS)
+test_identity_MODS := identity config scale cost num log syscalls alert notify $(TEXT_MODS)
 test_log2_MODS :=
 test_num_MODS := num
 test_metrics_MODS := llm config scale num alert notify log $(METRICS_MODS)
@@ -135,14 +136,15 @@ test_text_MODS := $(TEXT_MODS)
 test_statsd_MODS := statsd
 test_apps_MODS := $(METRICS_MODS)
 test_llmparse_MODS := llmparse
-test_llm_MODS := llm llmparse config scale num syscalls alert notify log $(TEXT_MODS)
+test_llm_MODS := llm llmparse config scale cost num syscalls alert notify log $(TEXT_MODS)
 fuzz_statsd_MODS := $(CATALOG_MODS)
-fuzz_config_MODS := config scale num syscalls alert notify log $(TEXT_MODS)
+fuzz_config_MODS := config scale cost num syscalls alert notify log $(TEXT_MODS)
 fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
-fuzz_elf_MODS := tls kernel config scale num syscalls log alert notify $(TEXT_MODS)
+fuzz_elf_MODS := tls kernel config scale cost num syscalls log alert notify $(TEXT_MODS)
 fuzz_gorilla_MODS := gorilla
+fuzz_cost_MODS := cost
 fuzz_rule_MODS := alert scale
-fuzz_http_MODS := http webconfig ratelimit stream web web_assets num snapshot api api_pools config scale alert notify log $(METRICS_MODS)
+fuzz_http_MODS := http webconfig ratelimit stream web web_assets num snapshot api api_pools config scale cost alert notify log $(METRICS_MODS)
 fuzz_http_server_MODS := $(fuzz_http_MODS)
 fuzz_sniff_MODS :=
 fuzz_llmparse_MODS := llmparse
@@ -239,6 +241,11 @@ $(BUILD)/bench/evalbench: bench/alerts/evalbench.c $(patsubst %,$(BUILD)/user/%.
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
 
+$(BUILD)/bench/costbench: bench/cost/costbench.c $(patsubst %,$(BUILD)/user/%.o,costing snapshot \
+		notify $(CATALOG_MODS)) | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
+
 INGEST_MODS := $(sort ingest log $(CATALOG_MODS))
 $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/user/%.o) | $(BUILD)/bench
 	$(msg) CC $@
@@ -246,7 +253,7 @@ $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
 	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/outboxbench \
-	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench
+	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench $(BUILD)/bench/costbench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
 $(BUILD)/fuzzer:

@@ -882,7 +882,7 @@ static void rule(struct alert_rule *r, const char *name, const char *expr, enum 
 
 uint32_t alert__rules_default(struct alert_rule *out, uint32_t cap)
 {
-	struct alert_rule r[11];
+	struct alert_rule r[13];
 	uint32_t n = 0, i;
 
 	rule(&r[n++], "AgentLatencyHigh", "p95(request_duration) > 5s", ALERT_WARNING, "1m", "1m",
@@ -906,6 +906,11 @@ uint32_t alert__rules_default(struct alert_rule *out, uint32_t cap)
 	     "5m", "{{agent}}: resident memory grows by {{value}}/s");
 	rule(&r[n++], "Agent429Storm", "rate(requests{status=\"429\"}) > 5", ALERT_WARNING, "30s",
 	     "1m", "{{agent}}: {{value}} rate-limited (429) answers per second");
+	/* The cost stage's thresholds (cost.h); config.c writes cost.*_ratio into them. */
+	rule(&r[n++], "AgentBudgetWarning", "budget_usage_ratio >= 80%", ALERT_WARNING, "0", "0",
+	     "{{agent}}: spent {{value}} of its daily budget (threshold {{threshold}})");
+	rule(&r[n++], "AgentBudgetEmergency", "budget_usage_ratio >= 95%", ALERT_EMERGENCY, "0",
+	     "0", "{{agent}}: spent {{value}} of its daily budget (threshold {{threshold}})");
 	for (i = 0; i < n && i < cap; i++)
 		out[i] = r[i];
 	return i;

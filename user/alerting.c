@@ -155,6 +155,11 @@ void alerting__view_free(struct alert_view *v)
 	free(v);
 }
 
+struct notify *alerting__notify(struct alerting *a)
+{
+	return a ? a->notify : NULL;
+}
+
 int alerting__ack(struct alerting *a, const char *id)
 {
 	int err;

@@ -84,6 +84,12 @@ void alerting__free(struct alerting *a);
  */
 int alerting__tick(struct alerting *a, struct snapshot *s);
 
+/*
+ * alerting__notify - the outbox the stage writes to, for other stages' notifications (the cost
+ * stage's emergency action); NULL without receivers.
+ */
+struct notify *alerting__notify(struct alerting *a);
+
 /* alerting__ack - acknowledges alert id (its fingerprint). 0 or -ENOENT. */
 int alerting__ack(struct alerting *a, const char *id);
 

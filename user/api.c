@@ -11,6 +11,7 @@
 #include "alerting.h"
 #include "anomaly.h"
 #include "api.h"
+#include "cost.h"
 #include "rates.h"
 #include "text.h"
 #include "snapshot.h"
@@ -834,6 +835,23 @@ static const struct anomaly_agent *anomaly_find(const struct anomaly_view *v, co
 }
 
 /* {"anomalous", "score", "signals": [names over the threshold]}, or null when not scored. */
+static int cost_agent_cmp(const void *key, const void *x)
+{
+	return strcmp(key, ((const struct cost_agent_view *)x)->agent);
+}
+
+/* The agent's spend today against its budget, or null when it is not accounted. */
+static json_t *cost_state_json(const struct cost_view *v, const char *name)
+{
+	const struct cost_agent_view *a =
+		v ? bsearch(name, v->agents, v->n, sizeof(*v->agents), cost_agent_cmp) : NULL;
+
+	if (!a)
+		return json_null();
+	return json_pack("{s:f, s:f, s:f, s:f}", "spent_usd", a->spent, "budget_usd", a->budget,
+			 "usage_ratio", a->usage, "forecast_usd", a->forecast);
+}
+
 static json_t *anomaly_state_json(const struct anomaly_view *v, const char *name)
 {
 	const struct anomaly_agent *a = anomaly_find(v, name);
@@ -906,7 +924,8 @@ static json_t *agent_json(const struct snapshot *prev, const struct snapshot *cu
 	    json_object_set_new(o, "cpu_cores", num_or_null(has_cpu, cpu * 1e-9 / dt)) ||
 	    json_object_set_new(o, "resident_memory_bytes",
 				cur->rss_up ? json_integer(a->rss_bytes) : json_null()) ||
-	    json_object_set_new(o, "anomaly", anomaly_state_json(cur->anomalies, a->name)))
+	    json_object_set_new(o, "anomaly", anomaly_state_json(cur->anomalies, a->name)) ||
+	    json_object_set_new(o, "cost", cost_state_json(cur->cost, a->name)))
 		goto err;
 	if (json_object_set_new(o, "upstreams", ups))
 		goto err_object;
@@ -990,6 +1009,110 @@ char *api__overview(const struct snapshot *prev, const struct snapshot *cur)
 out:
 	free(flows);
 	json_decref(agents);
+	json_decref(root);
+	return text;
+}
+
+static json_t *kinds_json(const double *v)
+{
+	json_t *o = json_object();
+	int k;
+
+	for (k = 0; o && k < COST_KINDS; k++)
+		json_object_set_new(o, cost_kind_names[k], json_real(v[k]));
+	return o;
+}
+
+static json_t *day_json(int64_t day)
+{
+	time_t t = (time_t)(day * 86400);
+	char buf[16];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+	return json_string(buf);
+}
+
+static json_t *cost_agent_json(const struct cost_agent_view *a)
+{
+	json_t *ups = json_array(), *past = json_array(), *o;
+	int i;
+
+	for (i = 0; past && i < a->npast; i++)
+		json_array_append_new(past, json_pack("{s:o, s:f}", "day", day_json(a->past[i].day),
+						      "spent_usd", a->past[i].usd));
+
+	for (i = 0; ups && i < a->nupstreams; i++) {
+		const struct cost_upstream_view *u = &a->upstreams[i];
+
+		json_array_append_new(
+			ups,
+			json_pack("{s:s, s:I, s:I, s:f, s:o}", "upstream", u->upstream, "requests",
+				  (json_int_t)u->requests, "successes", (json_int_t)u->successes,
+				  "cost_usd", u->usd, "cost_per_success_usd",
+				  num_json(u->successes ? u->usd / u->successes : NAN)));
+	}
+	o = json_pack("{s:s, s:f, s:f, s:f, s:o, s:o, s:{s:f, s:f, s:f, s:f}, s:o, s:I, s:I, "
+		      "s:o, s:s, s:o, s:o}",
+		      "agent", a->agent, "spent_usd", a->spent, "budget_usd", a->budget,
+		      "usage_ratio", a->usage, "today_usd", kinds_json(a->today), "total_usd",
+		      kinds_json(a->total), "forecast", "end_of_day_usd", a->forecast, "lower_usd",
+		      a->lower, "upper_usd", a->upper, "rate_usd_per_hour", a->rate_usd_per_hour,
+		      "budget_exhausted_at",
+		      a->exhaust_time > 0 ? time_json(a->exhaust_time) : json_null(), "requests",
+		      (json_int_t)a->requests, "successes", (json_int_t)a->successes,
+		      "cost_per_success_usd", num_json(a->per_success), "threshold",
+		      a->emergency ? "emergency"
+		      : a->warned  ? "warning"
+				   : "none",
+		      "upstreams", ups, "previous_days", past);
+	return o;
+}
+
+static json_t *advice_json(const struct cost_advice *d, int n, bool upstream)
+{
+	json_t *arr = json_array();
+	int i;
+
+	for (i = 0; arr && i < n; i++)
+		json_array_append_new(
+			arr, upstream ? json_pack("{s:s, s:o, s:s}", "upstream", d[i].upstream,
+						  "cost_per_success_usd", num_json(d[i].value),
+						  "reason", d[i].reason)
+				      : json_pack("{s:s, s:f, s:s}", "agent", d[i].agent,
+						  "forecast_usage_ratio", d[i].value, "reason",
+						  d[i].reason));
+	return arr;
+}
+
+char *api__cost(const struct cost_view *v)
+{
+	json_t *root, *agents = json_array();
+	char day[16], *text = NULL;
+	time_t t = (time_t)(v->day * 86400);
+	struct tm tm;
+	int i;
+
+	if (!agents)
+		return NULL;
+	for (i = 0; i < v->n; i++)
+		if (json_array_append_new(agents, cost_agent_json(&v->agents[i]))) {
+			json_decref(agents);
+			return NULL;
+		}
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	root = json_pack("{s:s, s:o, s:s, s:o, s:{s:f, s:f}, s:o, s:{s:o, s:o}}", "status",
+			 "success", "time", time_json(v->time), "day", day, "day_ends",
+			 time_json((double)(v->day + 1) * 86400), "thresholds", "warning_ratio",
+			 v->warning_ratio, "emergency_ratio", v->emergency_ratio, "agents", agents,
+			 "recommendations", "scale_down_first",
+			 advice_json(v->scale_down, v->nscale_down, false),
+			 "costliest_upstreams_per_success",
+			 advice_json(v->upstreams, v->nupstreams, true));
+	if (root)
+		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(8));
 	json_decref(root);
 	return text;
 }

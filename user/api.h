@@ -13,6 +13,7 @@
 #include "alert.h"
 
 struct alert_view;
+struct cost_view;
 struct anomaly_view;
 struct snapshot;
 struct store;
@@ -78,6 +79,19 @@ char *api__agents(struct store *st, const struct snapshot *s);
  */
 char *api__alerts(const struct alert_view *v);
 
+/*
+ * api__cost - GET /api/v1/cost for view v: {"status", "time", "day" (UTC, YYYY-MM-DD),
+ * "day_ends", "thresholds": {"warning_ratio", "emergency_ratio"}, "agents": [{"agent",
+ * "spent_usd", "budget_usd", "usage_ratio", "today_usd": {kind: USD}, "total_usd": {kind: USD},
+ * "forecast": {"end_of_day_usd", "lower_usd", "upper_usd", "rate_usd_per_hour"},
+ * "budget_exhausted_at" (null when not today), "requests", "successes", "cost_per_success_usd"
+ * (null before a success), "threshold" ("none", "warning", "emergency"), "upstreams":
+ * [{"upstream", "requests", "successes", "cost_usd", "cost_per_success_usd"}]}],
+ * "recommendations": {"scale_down_first": [{"agent", "forecast_usage_ratio", "reason"}],
+ * "costliest_upstreams_per_success": [{"upstream", "cost_per_success_usd", "reason"}]}}.
+ */
+char *api__cost(const struct cost_view *v);
+
 /* api__ack - the answer to POST /api/v1/alerts/{id}/ack: {"status": "ok", "acknowledged": id}. */
 char *api__ack(const char *id);
 
@@ -101,7 +115,8 @@ char *api__silence_created(uint64_t id);
  * for the first tick) to cur saw of every agent. {"time", "unix_ms", "tick", "interval_seconds",
  * "threshold", "agents": [{"agent", "live", "instances", "requests_per_second", "p95_seconds",
  * "error_ratio", "ratio_429", "cpu_cores", "resident_memory_bytes", "anomaly": {"anomalous",
- * "score", "signals"} or null, "upstreams": [{"upstream", "role", and the four request
+ * "score", "signals"} or null, "cost": {"spent_usd", "budget_usd", "usage_ratio",
+ * "forecast_usd"} (today, UTC) or null, "upstreams": [{"upstream", "role", and the four request
  * figures}]}]}. Request figures are those of the agent's client role: per second over the
  * interval, p95 latency in seconds (from the log2 histogram, linear within a slot), 5xx and
  * failed requests over all, 429s over all; null when the interval has none or a counter went

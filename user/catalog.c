@@ -21,6 +21,7 @@
 #include "anomaly.h"
 #include "apps.h"
 #include "catalog.h"
+#include "cost.h"
 #include "llm.h"
 #include "rates.h"
 #include "snapshot.h"
@@ -106,6 +107,8 @@ static const char *const l_pool_events[] = {"pool", "direction", "rule"};
 static const char *const l_result_only[] = {"result"};
 static const char *const l_notifications[] = {"channel", "result"};
 static const char *const l_transport[] = {"transport"};
+static const char *const l_bound[] = {"agent", "bound"};
+static const char *const l_action[] = {"action", "result"};
 
 /* --- per-agent accessors --- */
 
@@ -506,6 +509,93 @@ static int each_pool_field(const struct entry *e, const struct snapshot *s, stru
 	}
 	return err;
 }
+
+/* --- cost and budgets --- */
+
+static bool cost_on(const struct snapshot *s)
+{
+	return s->cost != NULL;
+}
+
+enum cost_field {
+	CF_TOTAL,
+	CF_TODAY,
+	CF_BUDGET,
+	CF_USAGE,
+	CF_FORECAST,
+	CF_PER_SUCCESS,
+	CF_RATE,
+	CF_ACTIONS,
+};
+
+static int each_cost(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	static const char *const bounds[] = {"point", "lower", "upper"};
+	static const char *const actions[] = {"command", "webhook"};
+	static const char *const results[] = {"ok", "failed", "timeout"};
+	const struct cost_view *v = s->cost;
+	int i, k, err = 0;
+
+	if (e->n == CF_ACTIONS) {
+		for (i = 0; i < 2; i++)
+			for (k = 0; k < (i ? 2 : 3) && !err; k++) { /* a webhook has no timeout */
+				const char *lv[] = {actions[i], results[k]};
+
+				err = put(o, lv, (double)v->actions[i][k]);
+			}
+		return err;
+	}
+	for (i = 0; i < v->n && !err; i++) {
+		const struct cost_agent_view *a = &v->agents[i];
+		const char *lv[] = {a->agent, NULL};
+
+		switch (e->n) {
+		case CF_TOTAL:
+			for (k = 0; k < COST_KINDS && !err; k++) {
+				lv[1] = cost_kind_names[k];
+				err = put(o, lv, a->total[k]);
+			}
+			break;
+		case CF_TODAY:
+			err = put(o, lv, a->spent);
+			break;
+		case CF_BUDGET:
+			err = put(o, lv, a->budget);
+			break;
+		case CF_USAGE:
+			err = put(o, lv, a->usage);
+			break;
+		case CF_FORECAST:
+			for (k = 0; k < 3 && !err; k++) {
+				lv[1] = bounds[k];
+				err = put(o, lv,
+					  k == 0   ? a->forecast
+					  : k == 1 ? a->lower
+						   : a->upper);
+			}
+			break;
+		case CF_PER_SUCCESS:
+			if (a->successes)
+				err = put(o, lv, a->per_success);
+			break;
+		case CF_RATE:
+			err = put(o, lv, a->rate_usd_per_hour / 3600);
+			break;
+		}
+	}
+	return err;
+}
+
+#define COST(nm, ty, hl, lab, field)                               \
+	{                                                          \
+		.f = {.name = nm,                                  \
+		      .help = hl,                                  \
+		      .unit = "",                                  \
+		      .type = ty,                                  \
+		      .labels = lab,                               \
+		      .nlabels = N(lab)},                          \
+		.each = each_cost, .exported = cost_on, .n = field \
+	}
 
 /* --- app metrics (StatsD) --- */
 
@@ -1444,6 +1534,35 @@ static const struct entry entries[] = {
 		.exported = scaling_outbox_on,
 		.n = PF_QUEUE,
 	},
+	/* Cost and budgets: while the cost stage runs (cost.enabled). */
+	COST("swarmwatch_agent_cost_usd_total", CATALOG_COUNTER,
+	     "What the agent cost since swarmwatch first accounted it, in USD, by kind (cpu, "
+	     "network_sent, network_received, requests: priced upstream requests, app: reported by "
+	     "the agent), at the configured prices.",
+	     l_kind, CF_TOTAL),
+	COST("swarmwatch_agent_cost_today_usd", CATALOG_GAUGE,
+	     "What the agent cost since 00:00 UTC today, in USD.", l_agent, CF_TODAY),
+	COST("swarmwatch_agent_budget_usd", CATALOG_GAUGE, "The agent's daily budget, in USD.",
+	     l_agent, CF_BUDGET),
+	COST("swarmwatch_agent_budget_usage_ratio", CATALOG_GAUGE,
+	     "The agent's spend today as a share of its daily budget (1 = all of it).", l_agent,
+	     CF_USAGE),
+	COST("swarmwatch_agent_cost_forecast_usd", CATALOG_GAUGE,
+	     "The agent's spend expected by 24:00 UTC today, in USD: point estimate and the lower "
+	     "and upper ends of its 95 % interval (bound).",
+	     l_bound, CF_FORECAST),
+	COST("swarmwatch_agent_cost_rate_usd_per_second", CATALOG_GAUGE,
+	     "The agent's expected spend rate now (the forecast's per-minute mean), in USD per "
+	     "second.",
+	     l_agent, CF_RATE),
+	COST("swarmwatch_agent_cost_per_success_usd", CATALOG_GAUGE,
+	     "The agent's spend today per client request answered 2xx or 3xx today, in USD; absent "
+	     "before the first.",
+	     l_agent, CF_PER_SUCCESS),
+	COST("swarmwatch_cost_emergency_actions_total", CATALOG_COUNTER,
+	     "Emergency actions of agents that reached their budget's emergency threshold, by "
+	     "action (command; webhook: queued in the outbox) and result (ok, failed, timeout).",
+	     l_action, CF_ACTIONS),
 
 	/* StatsD: while the listener runs. */
 	{

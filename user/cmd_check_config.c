@@ -183,6 +183,62 @@ static int read_file(const char *path, char **text)
 	return *text ? 0 : -1;
 }
 
+static void print_model(const char *who, const struct cost_model *m)
+{
+	printf("  %s: budget %g USD a day; %g USD per CPU-second, %g per GB sent, %g per GB "
+	       "received; app-reported costs %s",
+	       who, m->daily_budget_usd, m->cpu_second_usd, m->gb_sent_usd, m->gb_received_usd,
+	       m->app_costs ? "counted" : "ignored");
+	for (int i = 0; i < m->nprices; i++)
+		printf("%s %s %g USD", i ? "," : "; per request:", m->prices[i].upstream,
+		       m->prices[i].request_usd);
+	printf("\n");
+}
+
+/*
+ * Prints the cost model in force: the base, each agent's, the thresholds and the emergency
+ * action. Returns -1 when the emergency receiver is not configured (and is not the one
+ * --webhook adds).
+ */
+static int print_cost(const struct config *c)
+{
+	const struct cost_params *p = c->cost;
+	uint32_t i;
+	int j;
+
+	if (!p->enabled) {
+		printf("cost accounting: off\n");
+		return 0;
+	}
+	printf("cost model (per UTC day; warning at %g %%, emergency at %g %% of the budget):\n",
+	       p->warning_ratio * 100, p->emergency_ratio * 100);
+	print_model("every agent", &p->base);
+	for (j = 0; j < p->noverrides; j++)
+		print_model(p->overrides[j].agent, &p->overrides[j].m);
+	if (!p->emergency.argc && !p->emergency.receiver[0])
+		printf("  emergency action: none (the alert and the log line only)\n");
+	if (p->emergency.argc) {
+		printf("  emergency command (timeout %u ms):", p->emergency.timeout_ms);
+		for (j = 0; j < p->emergency.argc; j++)
+			printf(" %s", p->emergency.argv[j]);
+		printf("\n");
+	}
+	if (!p->emergency.receiver[0])
+		return 0;
+	for (i = 0; i < c->notify->nreceivers; i++)
+		if (!strcmp(c->notify->receivers[i].name, p->emergency.receiver))
+			break;
+	if (i == c->notify->nreceivers && strcmp(p->emergency.receiver, "webhook")) {
+		pr_err("config: cost.emergency.receiver \"%s\": no such receiver; add it under "
+		       "\"receivers\"",
+		       p->emergency.receiver);
+		return -1;
+	}
+	printf("  emergency notification to receiver \"%s\"%s\n", p->emergency.receiver,
+	       i == c->notify->nreceivers ? " (the one run --webhook adds)" : "");
+	return 0;
+}
+
 int cmd_check_config(int argc, char **argv)
 {
 	const char *file = NULL, *web = NULL, *url = NULL;
@@ -198,7 +254,7 @@ int cmd_check_config(int argc, char **argv)
 		       "       swarmwatch check-config --defaults\n\n"
 		       "Parses and validates a configuration file without starting anything.\n"
 		       "Exit status 0 when it is valid, and then prints the identity rules in\n"
-		       "force; otherwise one line says what is wrong. A key the file does not set\n"
+		       "force and the cost model; otherwise one line says what is wrong. A key the file does not set\n"
 		       "keeps its built-in default (identity.rules included; [] means none).\n"
 		       "The web configuration (TLS, users, tokens), given here or by the file's\n"
 		       "web_config_file, is checked too: certificate and key must be a pair.\n"
@@ -270,6 +326,10 @@ int cmd_check_config(int argc, char **argv)
 	       cfg.interval_ns / 1e9, cfg.alerts->nrules, cfg.alerts_on ? "" : " (off)",
 	       cfg.notify->nreceivers, cfg.pools->npools);
 	print_rules(&cfg);
+	if (print_cost(&cfg)) {
+		config__free(&cfg);
+		return 1;
+	}
 	ret = 0;
 	if (dry) {
 		if (url)

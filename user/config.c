@@ -52,6 +52,8 @@ const char config__builtin[] =
 	"             \"tags\": [], \"trust_agent_tag\": false, \"max_series\": 64,\n"
 	"             \"max_label_values\": 16},\n"
 	"  \"alerts\": {\"enabled\": true, \"default_rules\": true, \"window\": \"10s\"},\n"
+	"  \"cost\": {\"enabled\": true, \"daily_budget_usd\": 10, \"app_costs\": true,\n"
+	"           \"warning_ratio\": 0.8, \"emergency_ratio\": 0.95},\n"
 	"  \"receivers\": []\n"
 	"}\n";
 
@@ -1831,6 +1833,226 @@ static int parse_statsd(const struct parse *p, json_t *o, struct config *c)
 	return 0;
 }
 
+/* --- cost --- */
+
+/* Reads number key (>= 0, finite) into *out when present. */
+static int get_usd(const struct parse *p, json_t *obj, const char *key, const char *where,
+		   double *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_number(v) || !(json_number_value(v) >= 0) || !(json_number_value(v) < 1e12))
+		return fail_at(p, key, "%s.%s must be a number of USD, 0 or more", where, key);
+	*out = json_number_value(v);
+	return 1;
+}
+
+/*
+ * The keys of a cost model over m, which holds the model they change (the base, or for an agent
+ * the base's copy): prices, upstreams (merged by name), app_costs, daily_budget_usd.
+ */
+static int parse_cost_model(const struct parse *p, json_t *o, const char *where,
+			    struct cost_model *m)
+{
+	json_t *ups, *u;
+	const char *name;
+	int err, i;
+
+	if ((err = get_usd(p, o, "cpu_second_usd", where, &m->cpu_second_usd)) < 0 ||
+	    (err = get_usd(p, o, "gb_sent_usd", where, &m->gb_sent_usd)) < 0 ||
+	    (err = get_usd(p, o, "gb_received_usd", where, &m->gb_received_usd)) < 0 ||
+	    (err = get_usd(p, o, "daily_budget_usd", where, &m->daily_budget_usd)) < 0 ||
+	    (err = get_bool(p, o, "app_costs", &m->app_costs)) < 0)
+		return err;
+	if (!(m->daily_budget_usd > 0))
+		return fail_at(p, "daily_budget_usd", "%s.daily_budget_usd must be more than 0",
+			       where);
+	ups = json_object_get(o, "upstreams");
+	if (!ups)
+		return 0;
+	if (!json_is_object(ups))
+		return fail_at(p, "upstreams",
+			       "%s.upstreams must be an object: {\"llm-api\": {\"request_usd\": "
+			       "0.002}}",
+			       where);
+	json_object_foreach (ups, name, u) {
+		static const char *const keys[] = {"request_usd", NULL};
+		double usd = 0;
+		char w[160];
+
+		snprintf(w, sizeof(w), "%s.upstreams.%s", where, name);
+		if (!json_is_object(u))
+			return fail_at(p, name, "%s must be an object: {\"request_usd\": 0.002}",
+				       w);
+		if ((err = check_keys(p, u, w, keys)) ||
+		    (err = get_usd(p, u, "request_usd", w, &usd)) < 0)
+			return err;
+		if (!err)
+			return fail_at(p, name, "%s needs \"request_usd\"", w);
+		if (!name[0] || strlen(name) >= COST_NAME_LEN)
+			return fail_at(p, name, "%s: an upstream name has 1 to %d characters", w,
+				       COST_NAME_LEN - 1);
+		for (i = 0; i < m->nprices && strcmp(m->prices[i].upstream, name); i++)
+			;
+		if (i == COST_UPSTREAMS_MAX)
+			return fail_at(p, name, "%s: more than %d priced upstreams", where,
+				       COST_UPSTREAMS_MAX);
+		if (i == m->nprices)
+			snprintf(m->prices[m->nprices++].upstream, COST_NAME_LEN, "%s", name);
+		m->prices[i].request_usd = usd;
+	}
+	return 0;
+}
+
+/* "emergency": {"command": ["/path", "{agent}"], "timeout": "10s", "receiver": "ops"} */
+static int parse_cost_emergency(const struct parse *p, json_t *o, struct cost_action *a)
+{
+	static const char *const keys[] = {"command", "timeout", "receiver", NULL};
+	const char *recv = NULL;
+	json_t *cmd, *e;
+	__u64 ns = 0;
+	size_t i;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_at(p, "emergency", "\"cost.emergency\" must be an object");
+	if ((err = check_keys(p, o, "cost.emergency", keys)) ||
+	    (err = get_string(p, o, "receiver", &recv)) < 0 ||
+	    (err = get_duration(p, o, "timeout", 100000000ULL, 600000000000ULL,
+				"from 100ms to 10m (\"10s\")", &ns)) < 0)
+		return err < 0 ? err : -EINVAL;
+	if (err)
+		a->timeout_ms = (uint32_t)(ns / 1000000);
+	if (recv) {
+		if (strlen(recv) >= sizeof(a->receiver))
+			return fail_at(p, "receiver", "cost.emergency.receiver is too long");
+		snprintf(a->receiver, sizeof(a->receiver), "%s", recv);
+	}
+	cmd = json_object_get(o, "command");
+	if (!cmd)
+		return 0;
+	if (!json_is_array(cmd) || json_array_size(cmd) > COST_ARGS_MAX)
+		return fail_at(p, "command",
+			       "cost.emergency.command must be an array of at most %d strings, the "
+			       "program's absolute path first (no shell)",
+			       COST_ARGS_MAX);
+	a->argc = 0;
+	json_array_foreach (cmd, i, e) {
+		const char *arg = json_string_value(e);
+
+		if (!arg || strlen(arg) >= COST_ARG_LEN)
+			return fail_at(
+				p, "command",
+				"cost.emergency.command[%zu] must be a string under %d bytes", i,
+				COST_ARG_LEN);
+		if (!i && arg[0] != '/')
+			return fail_at(p, "command",
+				       "cost.emergency.command[0] \"%s\" must be an absolute path "
+				       "(it is run without a shell or PATH search)",
+				       arg);
+		snprintf(a->argv[a->argc++], COST_ARG_LEN, "%s", arg);
+	}
+	return 0;
+}
+
+/*
+ * "cost": {"enabled": true, <model keys>, "warning_ratio": 0.8, "emergency_ratio": 0.95,
+ * "agents": {"coder": {<model keys>}}, "emergency": {...}}
+ */
+static int parse_cost(const struct parse *p, json_t *o, struct config *c)
+{
+	static const char *const keys[] = {"enabled",	       "cpu_second_usd", "gb_sent_usd",
+					   "gb_received_usd",  "upstreams",	 "app_costs",
+					   "daily_budget_usd", "warning_ratio",	 "emergency_ratio",
+					   "agents",	       "emergency",	 NULL};
+	static const char *const agent_keys[] = {
+		"cpu_second_usd",   "gb_sent_usd", "gb_received_usd", "upstreams", "app_costs",
+		"daily_budget_usd", NULL};
+	struct cost_params *cp = c->cost;
+	const char *name;
+	json_t *agents, *a, *v;
+	int err;
+
+	if (!json_is_object(o))
+		return fail_at(p, "cost", "\"cost\" must be an object");
+	if ((err = check_keys(p, o, "cost", keys)) ||
+	    (err = get_bool(p, o, "enabled", &cp->enabled)) < 0 ||
+	    (err = parse_cost_model(p, o, "cost", &cp->base)) < 0)
+		return err;
+	if ((v = json_object_get(o, "warning_ratio")) &&
+	    (!json_is_number(v) || !(json_number_value(v) > 0) || !(json_number_value(v) <= 10)))
+		return fail_at(p, "warning_ratio", "cost.warning_ratio must be in (0, 10] (0.8)");
+	if (v)
+		cp->warning_ratio = json_number_value(v);
+	if ((v = json_object_get(o, "emergency_ratio")) &&
+	    (!json_is_number(v) || !(json_number_value(v) > 0) || !(json_number_value(v) <= 10)))
+		return fail_at(p, "emergency_ratio",
+			       "cost.emergency_ratio must be in (0, 10] (0.95)");
+	if (v)
+		cp->emergency_ratio = json_number_value(v);
+	if (!(cp->emergency_ratio > cp->warning_ratio))
+		return fail_at(p, "emergency_ratio",
+			       "cost.emergency_ratio (%g) must be above cost.warning_ratio (%g)",
+			       cp->emergency_ratio, cp->warning_ratio);
+	if ((v = json_object_get(o, "emergency")) &&
+	    (err = parse_cost_emergency(p, v, &cp->emergency)))
+		return err;
+	agents = json_object_get(o, "agents");
+	if (!agents)
+		return 0;
+	if (!json_is_object(agents))
+		return fail_at(p, "agents",
+			       "cost.agents must be an object: {\"coder\": {\"daily_budget_usd\": "
+			       "20}}");
+	json_object_foreach (agents, name, a) {
+		struct cost_override *ov;
+		char where[96];
+
+		snprintf(where, sizeof(where), "cost.agents.%s", name);
+		if (!json_is_object(a))
+			return fail_at(p, name, "%s must be an object", where);
+		if (!name[0] || strlen(name) >= SW_NAME_LEN)
+			return fail_at(p, name, "%s: an agent name has 1 to %d bytes", where,
+				       SW_NAME_LEN - 1);
+		if (cp->noverrides == COST_OVERRIDES_MAX)
+			return fail_at(p, name, "more than %d agents under cost.agents",
+				       COST_OVERRIDES_MAX);
+		ov = &cp->overrides[cp->noverrides];
+		snprintf(ov->agent, sizeof(ov->agent), "%s", name);
+		ov->m = cp->base;
+		if ((err = check_keys(p, a, where, agent_keys)) ||
+		    (err = parse_cost_model(p, a, where, &ov->m)) < 0)
+			return err;
+		cp->noverrides++;
+	}
+	return 0;
+}
+
+/*
+ * The built-in budget rules at the configured ratios, unless a rule of the file replaced them:
+ * AgentBudgetWarning at cost.warning_ratio, AgentBudgetEmergency at cost.emergency_ratio.
+ */
+static void budget_rules(struct config *c)
+{
+	static const struct {
+		const char *name, *expr;
+	} rules[] = {{"AgentBudgetWarning", "budget_usage_ratio >= 80%"},
+		     {"AgentBudgetEmergency", "budget_usage_ratio >= 95%"}};
+	uint32_t i, j;
+
+	for (i = 0; i < c->alerts->nrules; i++)
+		for (j = 0; j < 2; j++) {
+			struct alert_rule *r = &c->alerts->rules[i];
+
+			if (strcmp(r->name, rules[j].name) || strcmp(r->expr_text, rules[j].expr))
+				continue;
+			snprintf(r->expr_text, sizeof(r->expr_text), "budget_usage_ratio >= %g%%",
+				 (j ? c->cost->emergency_ratio : c->cost->warning_ratio) * 100);
+		}
+}
+
 static void defaults(struct config *c)
 {
 	int i;
@@ -1867,6 +2089,9 @@ static void defaults(struct config *c)
 	c->alerts_window_ns = 10000000000ULL;
 	c->alerts = malloc(sizeof(*c->alerts));
 	c->notify = malloc(sizeof(*c->notify));
+	c->cost = malloc(sizeof(*c->cost));
+	if (c->cost)
+		cost__params_default(c->cost);
 	if (c->alerts)
 		alert__params_default(c->alerts);
 	if (c->notify)
@@ -1876,12 +2101,30 @@ static void defaults(struct config *c)
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
-	static const char *const keys[] = {
-		"listen",    "interval",      "pin_path",  "max_agents",      "identity",
-		"syscalls",  "collectors",    "bpf_stats", "anomaly",	      "agent_retention",
-		"upstreams", "top_upstreams", "tls",	   "store",	      "statsd",
-		"alerts",    "receivers",     "notify",	   "web_config_file", "llm",
-		"pools",     "pool_defaults", NULL};
+	static const char *const keys[] = {"listen",
+					   "interval",
+					   "pin_path",
+					   "max_agents",
+					   "identity",
+					   "syscalls",
+					   "collectors",
+					   "bpf_stats",
+					   "anomaly",
+					   "agent_retention",
+					   "upstreams",
+					   "top_upstreams",
+					   "tls",
+					   "store",
+					   "statsd",
+					   "alerts",
+					   "receivers",
+					   "notify",
+					   "web_config_file",
+					   "llm",
+					   "pools",
+					   "pool_defaults",
+					   "cost",
+					   NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
@@ -1891,7 +2134,7 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 
 	defaults(c);
 	c->origin = strdup(origin);
-	if (!c->origin || !c->alerts || !c->notify || !c->pools) {
+	if (!c->origin || !c->alerts || !c->notify || !c->pools || !c->cost) {
 		snprintf(err, errlen, "%s: out of memory", origin);
 		return -ENOMEM;
 	}
@@ -1984,6 +2227,9 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 		goto out;
 	if ((v = json_object_get(root, "statsd")) && (ret = parse_statsd(&p, v, c)))
 		goto out;
+	if ((v = json_object_get(root, "cost")) && (ret = parse_cost(&p, v, c)))
+		goto out;
+	budget_rules(c);
 	ret = get_int(&p, root, "top_upstreams", 1, 64, &n);
 	if (ret < 0)
 		goto out;
@@ -2050,6 +2296,8 @@ void config__free(struct config *c)
 	free(c->alerts);
 	free(c->notify);
 	free(c->pools);
+	free(c->cost);
+	c->cost = NULL;
 	c->alerts = NULL;
 	c->notify = NULL;
 	c->pools = NULL;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "alert.h"
+#include "cost.h"
 #include "notify.h"
 #include "scale.h"
 #include "swarmwatch.h"
@@ -97,6 +98,7 @@ struct config {
 	int nllm_upstreams;
 	char llm_prices[256]; /* price table file, "" for none */
 	int llm_max_models; /* model labels per agent before "other" */
+	struct cost_params *cost; /* prices, budgets, emergency action; malloc'd */
 };
 
 /* The configuration used when no file is given, as JSON text. */

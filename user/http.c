@@ -513,6 +513,27 @@ static enum MHD_Result serve_alerts(struct http *h, struct MHD_Connection *c, co
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
+static enum MHD_Result serve_cost(struct http *h, struct MHD_Connection *c, const char *url,
+				  const char *in)
+{
+	struct snapshot *s = acquire(h);
+	char *body;
+
+	(void)in;
+	(void)url;
+	if (!s)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	body = s->cost ? api__cost(s->cost) : NULL;
+	snapshot__release(s);
+	if (!body)
+		return respond_error(
+			c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			"no cost data: cost accounting is off (\"cost\": {\"enabled\": "
+			"true} turns it on) or memory ran out");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
 /* POST /api/v1/alerts/{id}/ack: the id is the alert's 16-hex-digit fingerprint. */
 static enum MHD_Result serve_ack(struct http *h, struct MHD_Connection *c, const char *url,
 				 const char *in)
@@ -852,6 +873,7 @@ static const struct route {
 	{"/api/v1/pools/evaluate", "POST", serve_pool_evaluate, false, WEB_SCOPE_READ},
 	{"/api/v1/pools/", "GET", serve_pool_history, true, WEB_SCOPE_READ},
 	{"/api/v1/stream", "GET", serve_stream, false, WEB_SCOPE_READ},
+	{"/api/v1/cost", "GET", serve_cost, false, WEB_SCOPE_READ},
 	{"/app.js", "GET", serve_app_js, false, WEB_SCOPE_READ},
 	{"/app.css", "GET", serve_app_css, false, WEB_SCOPE_READ},
 	{"/uplot.js", "GET", serve_uplot_js, false, WEB_SCOPE_READ},

@@ -33,6 +33,8 @@ void snapshot__put(struct snapshot *s)
 		s->apps_free(s->apps);
 	if (s->llm && s->llm_free)
 		s->llm_free(s->llm);
+	if (s->cost && s->cost_free)
+		s->cost_free(s->cost);
 	free(s->agents);
 	free(s->requests);
 	free(s);

@@ -60,6 +60,7 @@ struct alert_view;
 struct app_view;
 struct llm_view;
 struct scale_view;
+struct cost_view;
 
 struct snapshot {
 	int refs;
@@ -98,6 +99,8 @@ struct snapshot {
 	void (*llm_free)(struct llm_view *v);
 	struct scale_view *scale; /* pools and scaling decisions; NULL: no pools configured */
 	void (*scale_free)(struct scale_view *v);
+	struct cost_view *cost; /* the day's spend per agent and budgets; NULL: off */
+	void (*cost_free)(struct cost_view *v);
 };
 
 /* A zeroed snapshot holding one reference; NULL on out of memory. */

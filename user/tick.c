@@ -12,6 +12,7 @@
 #include "apps.h"
 #include "catalog.h"
 #include "collector.h"
+#include "costing.h"
 #include "identity.h"
 #include "ingest.h"
 #include "kernel.h"
@@ -38,6 +39,7 @@ struct tick {
 	bool store_warned; /* a series the store refused was logged */
 	struct alerting *alerting; /* NULL when alerts are off */
 	struct scaling *scaling; /* NULL when no pool is configured */
+	struct costing *costing; /* NULL when cost.enabled is false */
 	struct ingest *ingest; /* StatsD listener; NULL when off */
 	struct apps_params app_params; /* from the configuration's statsd.* */
 	struct apps *apps; /* app metrics kept from its lines; NULL when StatsD is off */
@@ -119,6 +121,34 @@ static void on_llm(void *ctx, const struct sw_llm_event *e, size_t size)
 	llm__event(ctx, e, size);
 }
 
+/* The cost stage, with the alert stage's outbox for its emergency notification. 0 or -1. */
+static int cost_stage(struct tick *t)
+{
+	const struct cost_params *p = t->cfg->cost;
+	char err[512] = "";
+	uint32_t i;
+
+	if (p->emergency.receiver[0]) {
+		for (i = 0; i < t->cfg->notify->nreceivers &&
+			    strcmp(t->cfg->notify->receivers[i].name, p->emergency.receiver);
+		     i++)
+			;
+		if (i == t->cfg->notify->nreceivers || !t->alerting) {
+			pr_err("cost.emergency.receiver \"%s\": no such receiver%s; add it under "
+			       "\"receivers\"",
+			       p->emergency.receiver, t->alerting ? "" : " (alerts are off)");
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	t->costing = costing__new(p, t->store, alerting__notify(t->alerting), err, sizeof(err));
+	if (!t->costing) {
+		pr_err("%s", err[0] ? err : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct tick *tick__new(const struct config *c, struct kernel *k, struct identity *id,
 		       struct tls *tls, struct store *store)
 {
@@ -198,6 +228,13 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 			return NULL;
 		}
 	}
+	if (c->cost->enabled && cost_stage(t)) {
+		int e = errno;
+
+		tick__free(t);
+		errno = e;
+		return NULL;
+	}
 	return t;
 }
 
@@ -217,6 +254,7 @@ void tick__free(struct tick *t)
 	llm__free(t->llm);
 	llmprices__free(&t->prices);
 	anomaly__free(t->anomaly);
+	costing__free(t->costing);
 	alerting__free(t->alerting);
 	scaling__free(t->scaling);
 	free(t);
@@ -248,6 +286,11 @@ struct scaling *tick__scaling(struct tick *t)
 struct alerting *tick__alerting(struct tick *t)
 {
 	return t->alerting;
+}
+
+struct costing *tick__costing(struct tick *t)
+{
+	return t->costing;
 }
 
 /* Events and identity: TLS probes follow processes, exec events classify, cgroups rescan. */
@@ -420,6 +463,19 @@ static void stage_store(struct tick *t, struct snapshot *s)
 	s->store_on = true;
 }
 
+/*
+ * The day's spend per agent against its budget, and the emergency actions due; before the
+ * store (its families are history too) and the alert rules (which read the budget usage).
+ */
+static void stage_cost(struct tick *t, struct snapshot *s)
+{
+	int err = t->costing ? costing__tick(t->costing, s) : 0;
+
+	if (err)
+		pr_warn("tick: no cost view this tick (%s); the spend is counted at the next tick",
+			strerror(-err));
+}
+
 /* Anomaly scores and forecasts; the snapshot goes out without them if this fails. */
 static void stage_detect(struct tick *t, struct snapshot *s)
 {
@@ -464,6 +520,7 @@ int tick__run(struct tick *t)
 	stage_reclaim(t, s, t0);
 	stage_apps(t, s);
 	stage_llm(t, s);
+	stage_cost(t, s);
 	stage_store(t, s);
 	stage_detect(t, s);
 	stage_save(t);

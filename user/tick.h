@@ -3,7 +3,7 @@
  * tick: the one owner of a tick. tick__run() calls the stages in order, one line each: drain
  * the kernel's events and keep identity, sample the kernel into a snapshot, append it to the
  * store, score it with the detectors, evaluate the alert rules, and publish it for the HTTP
- * threads.
+ * threads. The cost stage runs after the app metrics and before the store and the alerts.
  */
 #ifndef SW_TICK_H
 #define SW_TICK_H
@@ -59,5 +59,10 @@ struct scaling *tick__scaling(struct tick *t);
 
 /* The alert stage, for acknowledgements; NULL when alerts are off. */
 struct alerting *tick__alerting(struct tick *t);
+
+struct costing;
+
+/* The cost stage, for its emergency hook (costing.h); NULL when cost.enabled is false. */
+struct costing *tick__costing(struct tick *t);
 
 #endif

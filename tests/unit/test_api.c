@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "api.h"
 #include "api_pools.h"
+#include "cost.h"
 #include "scaling.h"
 #include "snapshot.h"
 
@@ -312,6 +314,76 @@ static void test_pools_json(void **state)
 	free(doc);
 }
 
+/* GET /api/v1/cost: figures as given, null for no success yet and for a budget not reached. */
+static void test_cost_document(void **state)
+{
+	struct cost_upstream_view up = {
+		.upstream = "llm-api", .requests = 10, .successes = 8, .usd = 0.02};
+	struct cost_agent_view a[2] = {
+		{.agent = "coder",
+		 .spent = 8.5,
+		 .budget = 10,
+		 .usage = 0.85,
+		 .forecast = 12,
+		 .lower = 11,
+		 .upper = 13,
+		 .rate_usd_per_hour = 0.5,
+		 .exhaust_time = 1764518400,
+		 .requests = 10,
+		 .successes = 8,
+		 .per_success = 8.5 / 8,
+		 .warned = true,
+		 .nupstreams = 1,
+		 .upstreams = &up},
+		{.agent = "idle", .budget = 10, .per_success = NAN},
+	};
+	struct cost_view v = {.time = 1764504000,
+			      .day = 20422,
+			      .warning_ratio = 0.8,
+			      .emergency_ratio = 0.95,
+			      .n = 2,
+			      .agents = a,
+			      .nscale_down = 1};
+	json_t *root, *x;
+	char *text;
+
+	(void)state;
+	a[0].today[COST_APP] = 8.5;
+	a[0].npast = 1;
+	a[0].past[0] = (struct cost_day){20421, 9.75};
+	snprintf(v.scale_down[0].agent, sizeof(v.scale_down[0].agent), "coder");
+	v.scale_down[0].value = 1.2;
+	text = api__cost(&v);
+	assert_non_null(text);
+	root = json_loads(text, 0, NULL);
+	assert_non_null(root);
+	assert_string_equal(json_string_value(json_object_get(root, "day")), "2025-11-30");
+	x = json_array_get(json_object_get(root, "agents"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "agent")), "coder");
+	assert_string_equal(json_string_value(json_object_get(x, "threshold")), "warning");
+	assert_true(json_real_value(json_object_get(json_object_get(x, "today_usd"), "app")) ==
+		    8.5);
+	assert_true(json_real_value(json_object_get(json_object_get(x, "forecast"), "upper_usd")) ==
+		    13);
+	assert_true(json_is_string(json_object_get(x, "budget_exhausted_at")));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(x, "previous_days"), 0), "day")),
+			    "2025-11-29");
+	assert_true(
+		json_real_value(json_object_get(json_array_get(json_object_get(x, "upstreams"), 0),
+						"cost_per_success_usd")) == 0.02 / 8);
+	x = json_array_get(json_object_get(root, "agents"), 1);
+	assert_true(json_is_null(json_object_get(x, "cost_per_success_usd")));
+	assert_true(json_is_null(json_object_get(x, "budget_exhausted_at")));
+	assert_string_equal(json_string_value(json_object_get(x, "threshold")), "none");
+	x = json_object_get(json_object_get(root, "recommendations"), "scale_down_first");
+	assert_int_equal(json_array_size(x), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(x, 0), "agent")),
+			    "coder");
+	json_decref(root);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_overview_first_tick_and_reset),
 		cmocka_unit_test(test_parse_silence_refuses_what_it_cannot_keep),
 		cmocka_unit_test(test_pools_json),
+		cmocka_unit_test(test_cost_document),
 	};
 
 	return cmocka_run_group_tests_name("api", tests, NULL, NULL);

@@ -74,9 +74,11 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_memory_equal(a->alerts, b->alerts, sizeof(*a->alerts));
 	assert_memory_equal(a->notify, b->notify, sizeof(*a->notify));
 	assert_memory_equal(a->pools, b->pools, sizeof(*a->pools));
+	assert_memory_equal(a->cost, b->cost, sizeof(*a->cost));
 	x.alerts = y.alerts = NULL;
 	x.notify = y.notify = NULL;
 	x.pools = y.pools = NULL;
+	x.cost = y.cost = NULL;
 	assert_memory_equal(&x, &y, sizeof(x));
 }
 
@@ -796,6 +798,60 @@ static void test_alerts_errors(void **state)
 	expect_error("{\"alerts\": {\"external_url\": \"ftp://h\"}}", "must be an http(s):// URL");
 }
 
+/* The cost model: prices, per-agent overrides merged on the base, the emergency action. */
+static void test_cost(void **state)
+{
+	const struct cost_model *m;
+	struct config c;
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_true(c.cost->enabled);
+	assert_true(c.cost->base.daily_budget_usd == 10);
+	assert_true(c.cost->base.cpu_second_usd == 0 && c.cost->base.nprices == 0);
+	assert_true(c.cost->warning_ratio == 0.8 && c.cost->emergency_ratio == 0.95);
+	config__free(&c);
+	assert_int_equal(
+		parse(&c,
+		      "{\"cost\": {\"cpu_second_usd\": 0.00002, \"gb_sent_usd\": 0.09,\n"
+		      " \"upstreams\": {\"llm-api\": {\"request_usd\": 0.002},\n"
+		      "               \"*.example.com:443\": {\"request_usd\": 0.01}},\n"
+		      " \"daily_budget_usd\": 5, \"warning_ratio\": 0.7,\n"
+		      " \"agents\": {\"coder\": {\"daily_budget_usd\": 20,\n"
+		      "   \"upstreams\": {\"llm-api\": {\"request_usd\": 0.003}}}},\n"
+		      " \"emergency\": {\"command\": [\"/bin/echo\", \"{agent}\"], \"timeout\": "
+		      "\"2s\"}}}"),
+		0);
+	m = cost__model(c.cost, "planner");
+	assert_true(m->cpu_second_usd == 0.00002 && m->gb_sent_usd == 0.09);
+	assert_true(m->daily_budget_usd == 5 && m->nprices == 2);
+	m = cost__model(c.cost, "coder");
+	assert_true(m->daily_budget_usd == 20 && m->cpu_second_usd == 0.00002);
+	assert_int_equal(m->nprices, 2);
+	assert_string_equal(m->prices[0].upstream, "llm-api");
+	assert_true(m->prices[0].request_usd == 0.003);
+	assert_int_equal(c.cost->emergency.argc, 2);
+	assert_string_equal(c.cost->emergency.argv[1], "{agent}");
+	assert_int_equal(c.cost->emergency.timeout_ms, 2000);
+	/* The built-in budget rule follows the configured ratio. */
+	for (i = 0; i < c.alerts->nrules && strcmp(c.alerts->rules[i].name, "AgentBudgetWarning");
+	     i++)
+		;
+	assert_true(i < c.alerts->nrules);
+	assert_string_equal(c.alerts->rules[i].expr_text, "budget_usage_ratio >= 70%");
+	config__free(&c);
+	expect_error("{\"cost\": {\"cpu_second_usd\": -1}}", "cost.cpu_second_usd must be a");
+	expect_error("{\"cost\": {\"daily_budget_uds\": 3}}", "did you mean \"daily_budget_usd\"");
+	expect_error("{\"cost\": {\"daily_budget_usd\": 0}}", "must be more than 0");
+	expect_error("{\"cost\": {\"warning_ratio\": 0.96}}", "must be above cost.warning_ratio");
+	expect_error("{\"cost\": {\"emergency\": {\"command\": [\"stop-pool\"]}}}",
+		     "must be an absolute path");
+	expect_error("{\"cost\": {\"upstreams\": {\"llm\": {}}}}", "needs \"request_usd\"");
+	expect_error("{\"cost\": {\"agents\": {\"coder\": {\"warning_ratio\": 0.5}}}}",
+		     "unknown key \"warning_ratio\" in cost.agents.coder");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -820,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_cost),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

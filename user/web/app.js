@@ -62,6 +62,8 @@
 			return a.agent;
 		if (key === "anomaly")
 			return a.anomaly ? a.anomaly.score : -1;
+		if (key === "cost")
+			return a.cost ? a.cost.usage_ratio : -1;
 		const v = a[key];
 		return v === null || v === undefined ? -Infinity : v;
 	}
@@ -103,7 +105,13 @@
 				cell(tr, fmt(x[f], UNITS[f]), "num");
 			const an = x.anomaly;
 			cell(tr, !an ? "–" : an.anomalous ? "yes " + an.signals.join(", ") :
-				an.score.toFixed(2), "num");
+				an.score.toFixed(2), "num anomaly");
+			const c = x.cost;
+			cell(tr, !c ? "–" : "$" + c.spent_usd.toPrecision(3) + " / $" +
+				c.budget_usd.toPrecision(3) + " (" + Math.round(c.usage_ratio * 100) + " %)",
+				"num cost");
+			if (c && c.usage_ratio >= 0.8)
+				tr.classList.add(c.usage_ratio >= 0.95 ? "budget-emergency" : "budget-warning");
 			body.appendChild(tr);
 		}
 		$("rows").replaceWith(body);
