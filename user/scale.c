@@ -30,6 +30,8 @@ struct pool_state {
 	enum scale_direction last_dir;
 	uint32_t last_desired;
 	int64_t cooldown_until_ms;
+	int64_t capped_until_ms; /* scale__cap(): held at min_replicas until then */
+	bool cap_asked; /* the cap's scale-down was sent */
 	const char *blocked;
 };
 
@@ -392,7 +394,10 @@ static const char *rule_name(const struct scale_pool *p, int rule)
 {
 	if (rule >= 0)
 		return p->rules[rule].name;
-	return rule == -2 ? "min_replicas" : rule == -3 ? "max_replicas" : "stabilisation";
+	return rule == -2   ? "min_replicas"
+	       : rule == -3 ? "max_replicas"
+	       : rule == -4 ? "budget_emergency"
+			    : "stabilisation";
 }
 
 static void event(struct scale_event *ev, const struct scale_pool *p, const struct rec *r,
@@ -416,6 +421,50 @@ static void event(struct scale_event *ev, const struct scale_pool *p, const stru
 	snprintf(ev->key, sizeof(ev->key), "scale-%.40s-%" PRId64 "-%u", p->name, now_ms, desired);
 }
 
+/*
+ * A pool under scale__cap(): taken to min_replicas at once (no window, no cooldown: the
+ * budget is spent), asked once, and kept from growing until the cap ends.
+ */
+static bool capped(const struct scale_pool *p, struct pool_state *s, int64_t now_ms,
+		   uint32_t current, struct scale_event *ev)
+{
+	struct rec r = {now_ms, p->min_replicas, -4, NAN};
+	char reason[SCALE_REASON_MAX];
+
+	s->current = current;
+	s->desired = current > p->min_replicas ? p->min_replicas : current;
+	s->blocked = "budget emergency: held at min_replicas until the cap ends";
+	if (current <= p->min_replicas || s->cap_asked)
+		return false;
+	snprintf(reason, sizeof(reason),
+		 "budget emergency: the day's budget is spent; %u instances to min_replicas %u, "
+		 "no scale-up until %" PRId64 " (Unix ms)",
+		 current, p->min_replicas, s->capped_until_ms);
+	event(ev, p, &r, current, p->min_replicas, now_ms, reason);
+	snprintf(ev->metric, sizeof(ev->metric), "budget_usage_ratio");
+	ev->value = NAN;
+	ev->cooldown_until_ms = s->capped_until_ms;
+	s->cooldown_until_ms = s->capped_until_ms;
+	s->last_dir = ev->direction;
+	s->last_desired = p->min_replicas;
+	s->cap_asked = true;
+	return true;
+}
+
+int scale__cap(struct scale_engine *e, const char *pool, int64_t until_ms)
+{
+	uint32_t i;
+
+	for (i = 0; i < e->p.npools; i++)
+		if (!strcmp(e->p.pools[i].name, pool)) {
+			if (until_ms > e->st[i].capped_until_ms)
+				e->st[i].cap_asked = false;
+			e->st[i].capped_until_ms = until_ms;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 static bool decide(struct scale_engine *e, uint32_t i, int64_t now_ms, uint32_t current,
 		   alert_lookup_fn lookup, void *ctx, struct scale_event *ev)
 {
@@ -428,6 +477,8 @@ static bool decide(struct scale_engine *e, uint32_t i, int64_t now_ms, uint32_t 
 	uint32_t desired = current;
 	int64_t cooldown;
 
+	if (now_ms < s->capped_until_ms)
+		return capped(p, s, now_ms, current, ev);
 	remember(s, &now, keep);
 	s->current = current;
 	s->blocked = "";

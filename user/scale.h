@@ -174,6 +174,15 @@ int scale__restore(struct scale_engine *e, const struct scale_event *ev);
 void scale__foreach(struct scale_engine *e, int (*fn)(void *ctx, const struct scale_pool_info *p),
 		    void *ctx);
 
+/*
+ * scale__cap - holds pool at its min_replicas until until_ms (Unix ms): the next tick asks for
+ * min_replicas at once, past the stabilisation window and any cooldown (rule
+ * "budget_emergency"), once, and no rule scales the pool up before until_ms. Used when the
+ * pool's agent spends its daily budget (costing.h). Returns 0, or -ENOENT for a pool that is
+ * not configured.
+ */
+int scale__cap(struct scale_engine *e, const char *pool, int64_t until_ms);
+
 /* scale__pool - the configured pool named name, or NULL. */
 const struct scale_pool *scale__pool(const struct scale_engine *e, const char *name);
 

@@ -916,6 +916,16 @@ static struct scale_view *view(struct scaling *sc, double t)
 	return v;
 }
 
+int scaling__cap(struct scaling *sc, const char *pool, int64_t until_ms)
+{
+	int err;
+
+	pthread_mutex_lock(&sc->lock);
+	err = scale__cap(sc->engine, pool, until_ms);
+	pthread_mutex_unlock(&sc->lock);
+	return err;
+}
+
 int scaling__tick(struct scaling *sc, struct snapshot *s)
 {
 	const struct scale_event *out;

@@ -73,6 +73,13 @@ struct scale_view {
  */
 struct scaling *scaling__new(const struct config *c, double interval_s, char *err, size_t errlen);
 
+/*
+ * scaling__cap - holds pool at its min_replicas until until_ms (Unix ms), as scale__cap()
+ * says; the decision goes out at the next tick through the pool's webhook and command like
+ * any other. Returns 0, or -ENOENT when pool is not configured.
+ */
+int scaling__cap(struct scaling *sc, const char *pool, int64_t until_ms);
+
 void scaling__free(struct scaling *s);
 
 /* scaling__tick - decides and acts on s (not yet published); attaches s->scale. 0 or -errno. */

@@ -122,6 +122,21 @@ static void on_llm(void *ctx, const struct sw_llm_event *e, size_t size)
 }
 
 /* The cost stage, with the alert stage's outbox for its emergency notification. 0 or -1. */
+/*
+ * An agent spent its daily budget: its pool, if one is configured, goes to min_replicas and
+ * stays there until the end of the UTC day (the budget's day, cost.h).
+ */
+static void budget_emergency(void *ctx, const char *agent, double spent, double budget)
+{
+	int64_t day_ms = 86400000, now_ms = (int64_t)(clock__ns(CLOCK_REALTIME) / 1000000);
+	int err = scaling__cap(ctx, agent, (now_ms / day_ms + 1) * day_ms);
+
+	if (!err)
+		pr_warn("cost: %s spent $%.2f of its $%.2f budget today: its pool goes to "
+			"min_replicas until 00:00 UTC",
+			agent, spent, budget);
+}
+
 static int cost_stage(struct tick *t)
 {
 	const struct cost_params *p = t->cfg->cost;
@@ -235,6 +250,8 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 		errno = e;
 		return NULL;
 	}
+	if (t->costing && t->scaling)
+		costing__on_emergency(t->costing, budget_emergency, t->scaling);
 	return t;
 }
 

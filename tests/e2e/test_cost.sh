@@ -20,7 +20,8 @@ checks=("swarmwatch starts with a cost model and an emergency command"
 	"/metrics has the cost families for the agent and passes promtool check metrics"
 	"the receiver gets one BudgetEmergencyAction notification"
 	"after a restart the day's spend goes on from where it was, requests still priced"
-	"the emergency command ran exactly once, the notification was sent once")
+	"the emergency command ran exactly once, the notification was sent once"
+	"the agent's pool was taken to min_replicas once, by the rule budget_emergency")
 echo "1..${#checks[@]}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
 [ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
@@ -69,7 +70,10 @@ cat >"$work/config.json" <<JSON
  "cost": {"agents": {"$agent": {"cpu_second_usd": 0.01, "daily_budget_usd": 0.05,
                                 "upstreams": {"tcost-api": {"request_usd": 0.00002}}}},
           "emergency": {"command": ["/bin/sh", "-c", "echo {agent} {day} >> $work/ran"],
-                        "timeout": "5s", "receiver": "webhook"}}}
+                        "timeout": "5s", "receiver": "webhook"}},
+ "pools": {"$agent": {"min_replicas": 0, "max_replicas": 4,
+                      "rules": [{"name": "never", "expr": "instances > 1000", "action": "up 1"}],
+                      "command": ["/bin/sh", "-c", "echo {pool} {current} {desired} {rule} >> $work/scaled"]}}}
 JSON
 
 start_swarmwatch() {
@@ -212,4 +216,7 @@ n=$(actions)
 echo "# the command ran $lines time(s); $n notification(s)"
 test "$lines" -eq 1 && test "$n" -eq 1
 ok $? "${checks[8]}"
+sed 's/^/# scaled: /' "$work/scaled" 2>/dev/null
+test "$(cat "$work/scaled" 2>/dev/null)" = "$agent 1 0 budget_emergency"
+ok $? "${checks[9]}"
 [ "$tap_failed" -eq 0 ]

@@ -386,6 +386,39 @@ static void test_stabilisation(void **state)
 	scale__free(e);
 }
 
+/* A spent budget: straight to min_replicas, once, and no growth until the cap ends. */
+static void test_budget_cap(void **state)
+{
+	struct scale_engine *e = engine(1, 10, 2, down_rules);
+	const struct scale_event *ev;
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	w.current = 4;
+	w.load = 0.95; /* "hot" wants 5 */
+	assert_int_equal(tick(e, T0, &w, &ev), 5);
+	w.current = 5;
+	assert_int_equal(scale__cap(e, "nosuch", T0 + 600 * S), -ENOENT);
+	assert_int_equal(scale__cap(e, "p", T0 + 600 * S), 0);
+	/* Within the up cooldown and before any down window was watched: at once. */
+	assert_int_equal(tick(e, T0 + 10 * S, &w, &ev), 1);
+	assert_int_equal(ev->direction, SCALE_DOWN);
+	assert_string_equal(ev->rule, "budget_emergency");
+	assert_string_equal(ev->metric, "budget_usage_ratio");
+	assert_int_equal(ev->cooldown_until_ms, T0 + 600 * S);
+	assert_non_null(strstr(ev->reason, "budget"));
+	/* Asked once: not again while the instances go, and never up while the load is high. */
+	assert_int_equal(tick(e, T0 + 20 * S, &w, NULL), 0);
+	w.current = 1;
+	assert_int_equal(tick(e, T0 + 30 * S, &w, NULL), 0);
+	assert_int_equal(tick(e, T0 + 590 * S, &w, NULL), 0);
+	/* The cap over (the next day): the rules act again. */
+	assert_int_equal(tick(e, T0 + 600 * S, &w, &ev), 2);
+	assert_string_equal(ev->rule, "hot");
+	scale__free(e);
+}
+
 static void test_no_down_before_window(void **state)
 {
 	struct scale_engine *e = engine(1, 10, 2, down_rules);
@@ -560,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_up_now_and_clamp),
 		cmocka_unit_test(test_cooldown),
 		cmocka_unit_test(test_stabilisation),
+		cmocka_unit_test(test_budget_cap),
 		cmocka_unit_test(test_no_down_before_window),
 		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_min_max_and_unseen),
