@@ -1255,9 +1255,10 @@ static int parse_receivers(const struct parse *p, json_t *list, struct config *c
 
 static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
 {
-	static const char *const keys[] = {"enabled", "default_rules", "disable",      "rules",
-					   "routes",  "window",	       "max_per_hour", "cooldown",
-					   "resend",  "external_url",  "host",	       NULL};
+	static const char *const keys[] = {
+		"enabled", "default_rules",   "disable",  "rules",  "routes",
+		"window",  "max_per_hour",    "cooldown", "resend", "external_url",
+		"host",	   "incident_window", NULL};
 	struct alert_params *ap = c->alerts;
 	bool defaults_on = true;
 	const char *s = NULL;
@@ -1274,6 +1275,8 @@ static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
 	    (err = get_bool(p, o, "default_rules", &defaults_on)) < 0 ||
 	    (err = get_duration(p, o, "window", 1000000000ULL, 3600000000000ULL,
 				"from 1s to 1h (\"10s\")", &c->alerts_window_ns)) < 0 ||
+	    (err = get_duration(p, o, "incident_window", 1000000000ULL, 3600000000000ULL,
+				"from 1s to 1h (\"1m\")", &c->incident_window_ns)) < 0 ||
 	    (err = get_int(p, o, "max_per_hour", 0, 32, &n)) < 0)
 		return err;
 	if (err)
@@ -2087,6 +2090,7 @@ static void defaults(struct config *c)
 		c->collectors[i] = true;
 	c->alerts_on = true;
 	c->alerts_window_ns = 10000000000ULL;
+	c->incident_window_ns = 60000000000ULL;
 	c->alerts = malloc(sizeof(*c->alerts));
 	c->notify = malloc(sizeof(*c->notify));
 	c->cost = malloc(sizeof(*c->cost));

@@ -1,0 +1,608 @@
+// SPDX-License-Identifier: MIT
+/* incident: one agent's anomalies and alerts as one incident; incidents linked by upstream. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "incident.h"
+
+const char *const incident_kind_names[INCIDENT_KINDS] = {
+	"other", "load", "latency", "failures", "throttled", "memory", "crash",
+};
+
+const char *const incident_state_names[INCIDENT_STATES] = {"open", "resolved"};
+
+static const char *const source_names[] = {"anomaly", "alert"};
+
+struct incident_tracker {
+	struct incident_params p;
+	uint64_t next_id;
+	double resumed; /* when the state was restored: open incidents wait a window from it */
+	uint32_t n;
+	struct incident items[INCIDENT_KEEP];
+};
+
+void incident__params_default(struct incident_params *p)
+{
+	p->window_s = 60;
+}
+
+struct incident_tracker *incident__new(const struct incident_params *p)
+{
+	struct incident_tracker *x;
+
+	if (!(p->window_s > 0)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	x->p = *p;
+	x->next_id = 1;
+	return x;
+}
+
+void incident__free(struct incident_tracker *x)
+{
+	free(x);
+}
+
+static bool upstream_kind(enum incident_kind k)
+{
+	return k == INCIDENT_LATENCY || k == INCIDENT_FAILURES || k == INCIDENT_THROTTLED;
+}
+
+static struct incident *find_open(struct incident_tracker *x, const char *agent)
+{
+	uint32_t i;
+
+	for (i = 0; i < x->n; i++)
+		if (x->items[i].state == INCIDENT_OPEN && !strcmp(x->items[i].agent, agent))
+			return &x->items[i];
+	return NULL;
+}
+
+/* A free entry: a new one, else the resolved incident that ended first. NULL when all open. */
+static struct incident *slot(struct incident_tracker *x)
+{
+	struct incident *old = NULL;
+	uint32_t i;
+
+	if (x->n < INCIDENT_KEEP)
+		return &x->items[x->n++];
+	for (i = 0; i < x->n; i++)
+		if (x->items[i].state == INCIDENT_RESOLVED && (!old || x->items[i].end < old->end))
+			old = &x->items[i];
+	return old;
+}
+
+static struct incident *open_one(struct incident_tracker *x, const struct incident_obs *o,
+				 double now)
+{
+	struct incident *in = slot(x);
+
+	if (!in)
+		return NULL;
+	memset(in, 0, sizeof(*in));
+	in->id = x->next_id++;
+	snprintf(in->agent, sizeof(in->agent), "%s", o->agent);
+	in->state = INCIDENT_OPEN;
+	in->start = o->since;
+	in->last_active = now;
+	return in;
+}
+
+/* Adds or refreshes o's signal in in, keeping departure order. Returns true when added. */
+static bool note(struct incident *in, const struct incident_obs *o, double now)
+{
+	struct incident_signal *sg;
+	uint32_t i, at;
+
+	in->last_active = now;
+	for (i = 0; i < in->nsignals; i++) {
+		sg = &in->signals[i];
+		if (sg->source == o->source && !strcmp(sg->name, o->signal)) {
+			sg->last = now;
+			return false;
+		}
+	}
+	/* after every signal that departed at or before it: equal times keep arrival order */
+	for (at = 0; at < in->nsignals && in->signals[at].since <= o->since; at++)
+		;
+	if (at == INCIDENT_SIGNALS_MAX) {
+		in->more++;
+		return false;
+	}
+	if (in->nsignals == INCIDENT_SIGNALS_MAX)
+		in->more++; /* the latest to depart gives its place */
+	else
+		in->nsignals++;
+	memmove(&in->signals[at + 1], &in->signals[at],
+		(in->nsignals - 1 - at) * sizeof(in->signals[0]));
+	sg = &in->signals[at];
+	memset(sg, 0, sizeof(*sg));
+	snprintf(sg->name, sizeof(sg->name), "%s", o->signal);
+	sg->source = o->source;
+	sg->kind = o->kind;
+	sg->since = o->since;
+	sg->last = now;
+	snprintf(sg->detail, sizeof(sg->detail), "%s", o->detail ? o->detail : "");
+	if (o->since < in->start)
+		in->start = o->since;
+	return true;
+}
+
+/* The most called upstream of agent, or NULL. */
+static const char *top_upstream(const struct incident_upstream *ups, size_t n, const char *agent)
+{
+	const struct incident_upstream *best = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ups[i].agent && ups[i].upstream && !strcmp(ups[i].agent, agent) &&
+		    (!best || ups[i].requests > best->requests))
+			best = &ups[i];
+	return best ? best->upstream : NULL;
+}
+
+static bool calls(const struct incident_upstream *ups, size_t n, const char *agent,
+		  const char *upstream)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ups[i].agent && ups[i].upstream && !strcmp(ups[i].agent, agent) &&
+		    !strcmp(ups[i].upstream, upstream))
+			return true;
+	return false;
+}
+
+/* The earliest signal of an upstream kind, or NULL. */
+static const struct incident_signal *upstream_signal(const struct incident *in)
+{
+	uint32_t i;
+
+	for (i = 0; i < in->nsignals; i++)
+		if (upstream_kind(in->signals[i].kind))
+			return &in->signals[i];
+	return NULL;
+}
+
+static const char *rose(enum incident_kind k)
+{
+	return k == INCIDENT_LATENCY ? "latency" : k == INCIDENT_FAILURES ? "failures" : "429s";
+}
+
+/*
+ * Links open incidents with an upstream signal whose agents call a common upstream: the
+ * upstream shared by most of them first, then the next among those left, while two share one.
+ */
+static void link_all(struct incident_tracker *x, const struct incident_upstream *ups, size_t nups)
+{
+	struct incident *cand[INCIDENT_KEEP];
+	bool taken[INCIDENT_KEEP] = {false};
+	uint32_t i, j, nc = 0;
+	size_t u;
+
+	for (i = 0; i < x->n; i++) {
+		struct incident *in = &x->items[i];
+
+		if (in->state != INCIDENT_OPEN)
+			continue;
+		in->link[0] = 0;
+		in->nlinked = 0;
+		if (upstream_signal(in))
+			cand[nc++] = in;
+	}
+	for (;;) {
+		const char *best = NULL;
+		uint32_t nbest = 0;
+		struct incident *first = NULL;
+
+		for (u = 0; u < nups; u++) {
+			uint32_t k = 0;
+
+			if (!ups[u].upstream || !ups[u].upstream[0])
+				continue;
+			for (i = 0; i < nc; i++)
+				if (!taken[i] && calls(ups, nups, cand[i]->agent, ups[u].upstream))
+					k++;
+			if (k > nbest || (k == nbest && best && strcmp(ups[u].upstream, best) < 0))
+				best = ups[u].upstream, nbest = k;
+		}
+		if (nbest < 2)
+			break;
+		for (i = 0; i < nc; i++)
+			if (!taken[i] && calls(ups, nups, cand[i]->agent, best) &&
+			    (!first || cand[i]->start < first->start))
+				first = cand[i];
+		for (i = 0; i < nc; i++) {
+			struct incident *in = cand[i];
+
+			if (taken[i] || !calls(ups, nups, in->agent, best))
+				continue;
+			taken[i] = true;
+			snprintf(in->upstream, sizeof(in->upstream), "%s", best);
+			snprintf(in->link, sizeof(in->link), "%s %s rose for %u agents", best,
+				 rose(upstream_signal(first)->kind), nbest);
+		}
+		/* each names the others of its group */
+		for (i = 0; i < nc; i++) {
+			struct incident *in = cand[i];
+
+			if (!in->link[0] || strcmp(in->upstream, best))
+				continue;
+			in->nlinked = 0;
+			for (j = 0; j < nc; j++)
+				if (j != i && cand[j]->link[0] &&
+				    !strcmp(cand[j]->upstream, best) &&
+				    in->nlinked < INCIDENT_LINKED_MAX)
+					in->linked[in->nlinked++] = cand[j]->id;
+		}
+	}
+}
+
+/* Cause and recommendation from the signals' order, the upstream and the link. */
+static void explain(struct incident *in, const struct incident_upstream *ups, size_t nups)
+{
+	const struct incident_signal *c = &in->signals[0], *r = NULL;
+	char rec[INCIDENT_TEXT_MAX] = "";
+	const char *up;
+	uint32_t i;
+
+	if (!in->nsignals)
+		return;
+	if (c->detail[0])
+		snprintf(in->cause, sizeof(in->cause), "%s %s first (%s)", c->name,
+			 c->source == INCIDENT_ALERT ? "fired" : "departed", c->detail);
+	else
+		snprintf(in->cause, sizeof(in->cause), "%s %s first", c->name,
+			 c->source == INCIDENT_ALERT ? "fired" : "departed");
+	if (!in->link[0]) {
+		up = top_upstream(ups, nups, in->agent);
+		if (up || !in->upstream[0])
+			snprintf(in->upstream, sizeof(in->upstream), "%s", up ? up : "");
+	}
+	for (i = 0; i < in->nsignals && !r; i++)
+		if (in->signals[i].kind != INCIDENT_OTHER)
+			r = &in->signals[i];
+	switch (r ? r->kind : INCIDENT_OTHER) {
+	case INCIDENT_LOAD:
+		snprintf(rec, sizeof(rec), "scale up: the agent needs more instances or CPU");
+		break;
+	case INCIDENT_LATENCY:
+	case INCIDENT_FAILURES:
+	case INCIDENT_THROTTLED:
+		if (in->link[0])
+			snprintf(rec, sizeof(rec), "check upstream %s: %s", in->upstream, in->link);
+		else if (in->upstream[0])
+			snprintf(rec, sizeof(rec), "check upstream %s: its %s rose", in->upstream,
+				 rose(r->kind));
+		else
+			snprintf(rec, sizeof(rec), "check the agent's upstreams: %s rose",
+				 rose(r->kind));
+		break;
+	case INCIDENT_MEMORY:
+		snprintf(rec, sizeof(rec), "check the memory limit, and for a leak");
+		break;
+	case INCIDENT_CRASH:
+		snprintf(rec, sizeof(rec), "crash loop: look at the exit codes");
+		break;
+	default:
+		break;
+	}
+	memcpy(in->recommendation, rec, sizeof(rec));
+}
+
+static uint64_t digest(const struct incident *in)
+{
+	/* FNV-1a 64 over what a reader sees change: cause, recommendation, link, signals */
+	const char *parts[] = {in->cause, in->recommendation, in->link, in->upstream};
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i, j;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		for (j = 0; parts[i][j]; j++)
+			h = (h ^ (unsigned char)parts[i][j]) * 0x100000001b3ULL;
+	return (h ^ in->nsignals ^ (uint64_t)in->nlinked << 8) * 0x100000001b3ULL;
+}
+
+bool incident__update(struct incident_tracker *x, double now, const struct incident_obs *obs,
+		      size_t nobs, const struct incident_upstream *ups, size_t nups)
+{
+	uint64_t before[INCIDENT_KEEP];
+	uint32_t i, n0 = x->n;
+	bool changed = false;
+	size_t k;
+
+	for (i = 0; i < x->n; i++)
+		before[i] = x->items[i].state == INCIDENT_OPEN ? digest(&x->items[i]) : 0;
+	for (k = 0; k < nobs; k++) {
+		const struct incident_obs *o = &obs[k];
+		struct incident *in;
+
+		if (!o->agent || !o->agent[0] || !o->signal || !o->signal[0])
+			continue;
+		in = find_open(x, o->agent);
+		if (!in) {
+			in = open_one(x, o, now);
+			if (!in)
+				continue; /* every kept incident is open: the next tick tries again */
+			changed = true;
+		}
+		note(in, o, now);
+	}
+	for (i = 0; i < x->n; i++) {
+		struct incident *in = &x->items[i];
+
+		if (in->state == INCIDENT_OPEN &&
+		    now - fmax(in->last_active, x->resumed) >= x->p.window_s) {
+			in->state = INCIDENT_RESOLVED;
+			in->end = in->last_active;
+			changed = true;
+		}
+	}
+	link_all(x, ups, nups);
+	for (i = 0; i < x->n; i++) {
+		struct incident *in = &x->items[i];
+
+		if (in->state != INCIDENT_OPEN)
+			continue;
+		explain(in, ups, nups);
+		if (i >= n0 || digest(in) != before[i])
+			changed = true;
+	}
+	return changed;
+}
+
+static int order(const void *pa, const void *pb)
+{
+	const struct incident *a = pa, *b = pb;
+
+	if (a->state != b->state)
+		return a->state == INCIDENT_OPEN ? -1 : 1;
+	if (a->start != b->start)
+		return a->start > b->start ? -1 : 1;
+	return a->id > b->id ? -1 : a->id < b->id;
+}
+
+struct incident_view *incident__view(const struct incident_tracker *x, double now)
+{
+	struct incident_view *v = calloc(1, sizeof(*v) + (x->n + 1) * sizeof(struct incident));
+	uint32_t i;
+
+	if (!v)
+		return NULL;
+	v->time = now;
+	v->items = (struct incident *)(v + 1);
+	v->n = x->n;
+	memcpy(v->items, x->items, x->n * sizeof(struct incident));
+	qsort(v->items, v->n, sizeof(struct incident), order);
+	for (i = 0; i < v->n; i++)
+		v->count[v->items[i].state]++;
+	return v;
+}
+
+void incident__view_free(struct incident_view *v)
+{
+	free(v);
+}
+
+const struct incident *incident__view_open(const struct incident_view *v, const char *agent)
+{
+	uint32_t i;
+
+	for (i = 0; v && i < v->n && v->items[i].state == INCIDENT_OPEN; i++)
+		if (!strcmp(v->items[i].agent, agent))
+			return &v->items[i];
+	return NULL;
+}
+
+const struct incident *incident__view_get(const struct incident_view *v, uint64_t id)
+{
+	uint32_t i;
+
+	for (i = 0; v && i < v->n; i++)
+		if (v->items[i].id == id)
+			return &v->items[i];
+	return NULL;
+}
+
+void incident__alert_cause(void *ctx, const char *rule, const char *agent, char *cause, size_t cap)
+{
+	const struct incident *in = incident__view_open(ctx, agent);
+	const struct incident_signal *first;
+	char text[INCIDENT_TEXT_MAX * 2 + 8];
+
+	if (!in || !in->nsignals || !cap)
+		return;
+	first = &in->signals[0];
+	if (first->source == INCIDENT_ALERT && !strcmp(first->name, rule) && cause[0])
+		snprintf(text, sizeof(text), "%s", cause); /* its own: the rule knows best why */
+	else
+		snprintf(text, sizeof(text), "%s", in->cause);
+	if (in->recommendation[0] && strlen(text) + 2 + strlen(in->recommendation) < cap)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "; %s",
+			 in->recommendation);
+	snprintf(cause, cap, "%s", text);
+}
+
+/* ---- state ---- */
+
+static json_t *signal_json(const struct incident_signal *s)
+{
+	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:s}", "name", s->name, "source",
+			 source_names[s->source], "kind", incident_kind_names[s->kind], "since",
+			 s->since, "last", s->last, "detail", s->detail);
+}
+
+static json_t *incident_json(const struct incident *in)
+{
+	json_t *o, *sigs = json_array(), *linked = json_array();
+	uint32_t i;
+
+	if (!sigs || !linked)
+		goto fail;
+	for (i = 0; i < in->nsignals; i++)
+		if (json_array_append_new(sigs, signal_json(&in->signals[i])))
+			goto fail;
+	for (i = 0; i < in->nlinked; i++)
+		if (json_array_append_new(linked, json_integer((json_int_t)in->linked[i])))
+			goto fail;
+	o = json_pack("{s:I, s:s, s:s, s:f, s:f, s:f, s:i, s:o, s:s, s:s, s:s, s:s, s:o}", "id",
+		      (json_int_t)in->id, "agent", in->agent, "state",
+		      incident_state_names[in->state], "start", in->start, "end", in->end,
+		      "last_active", in->last_active, "more", (int)in->more, "signals", sigs,
+		      "cause", in->cause, "recommendation", in->recommendation, "upstream",
+		      in->upstream, "link", in->link, "linked", linked);
+	return o;
+fail:
+	json_decref(sigs);
+	json_decref(linked);
+	return NULL;
+}
+
+char *incident__save(const struct incident_tracker *x, size_t *len)
+{
+	json_t *root, *arr = json_array();
+	char *text = NULL;
+	uint32_t i;
+
+	if (!arr)
+		return NULL;
+	for (i = 0; i < x->n; i++)
+		if (json_array_append_new(arr, incident_json(&x->items[i]))) {
+			json_decref(arr);
+			return NULL;
+		}
+	root = json_pack("{s:i, s:I, s:o}", "version", 1, "next_id", (json_int_t)x->next_id,
+			 "incidents", arr);
+	if (root)
+		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	json_decref(root);
+	if (text && len)
+		*len = strlen(text);
+	return text;
+}
+
+/* Index of s in names (n entries), or -1. */
+static int name_index(const char *s, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; s && i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+static int copy_text(char *dst, size_t cap, json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || strlen(s) >= cap)
+		return -EINVAL;
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+static int signal_from(json_t *o, struct incident_signal *s)
+{
+	int src = name_index(json_string_value(json_object_get(o, "source")), source_names, 2);
+	int kind = name_index(json_string_value(json_object_get(o, "kind")), incident_kind_names,
+			      INCIDENT_KINDS);
+
+	if (src < 0 || kind < 0 ||
+	    copy_text(s->name, sizeof(s->name), json_object_get(o, "name")) ||
+	    copy_text(s->detail, sizeof(s->detail), json_object_get(o, "detail")) ||
+	    !json_is_number(json_object_get(o, "since")) ||
+	    !json_is_number(json_object_get(o, "last")))
+		return -EINVAL;
+	s->source = src;
+	s->kind = kind;
+	s->since = json_number_value(json_object_get(o, "since"));
+	s->last = json_number_value(json_object_get(o, "last"));
+	return 0;
+}
+
+static int incident_from(json_t *o, struct incident *in)
+{
+	json_t *sigs = json_object_get(o, "signals"), *linked = json_object_get(o, "linked");
+	int st = name_index(json_string_value(json_object_get(o, "state")), incident_state_names,
+			    INCIDENT_STATES);
+	json_t *id = json_object_get(o, "id");
+	size_t i;
+
+	if (st < 0 || !json_is_integer(id) || json_integer_value(id) <= 0 || !json_is_array(sigs) ||
+	    json_array_size(sigs) > INCIDENT_SIGNALS_MAX || !json_is_array(linked) ||
+	    json_array_size(linked) > INCIDENT_LINKED_MAX ||
+	    copy_text(in->agent, sizeof(in->agent), json_object_get(o, "agent")) ||
+	    copy_text(in->cause, sizeof(in->cause), json_object_get(o, "cause")) ||
+	    copy_text(in->recommendation, sizeof(in->recommendation),
+		      json_object_get(o, "recommendation")) ||
+	    copy_text(in->upstream, sizeof(in->upstream), json_object_get(o, "upstream")) ||
+	    copy_text(in->link, sizeof(in->link), json_object_get(o, "link")) ||
+	    !json_is_number(json_object_get(o, "start")) ||
+	    !json_is_number(json_object_get(o, "end")) ||
+	    !json_is_number(json_object_get(o, "last_active")))
+		return -EINVAL;
+	in->id = (uint64_t)json_integer_value(id);
+	in->state = st;
+	in->start = json_number_value(json_object_get(o, "start"));
+	in->end = json_number_value(json_object_get(o, "end"));
+	in->last_active = json_number_value(json_object_get(o, "last_active"));
+	in->more = (uint32_t)json_integer_value(json_object_get(o, "more"));
+	for (i = 0; i < json_array_size(sigs); i++)
+		if (signal_from(json_array_get(sigs, i), &in->signals[in->nsignals++]))
+			return -EINVAL;
+	for (i = 0; i < json_array_size(linked); i++) {
+		json_t *l = json_array_get(linked, i);
+
+		if (!json_is_integer(l))
+			return -EINVAL;
+		in->linked[in->nlinked++] = (uint64_t)json_integer_value(l);
+	}
+	return 0;
+}
+
+int incident__restore(struct incident_tracker *x, const char *buf, size_t len, double now)
+{
+	json_t *root = json_loadb(buf, len, 0, NULL), *arr = json_object_get(root, "incidents");
+	json_t *next = json_object_get(root, "next_id");
+	struct incident_tracker *t = NULL;
+	int err = -EINVAL;
+	size_t i;
+
+	if (!json_is_integer(json_object_get(root, "version")) ||
+	    json_integer_value(json_object_get(root, "version")) != 1 || !json_is_integer(next) ||
+	    json_integer_value(next) <= 0 || !json_is_array(arr) ||
+	    json_array_size(arr) > INCIDENT_KEEP)
+		goto out;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < json_array_size(arr); i++) {
+		struct incident *in = &t->items[t->n++];
+
+		if (incident_from(json_array_get(arr, i), in) ||
+		    in->id >= (uint64_t)json_integer_value(next))
+			goto out;
+	}
+	t->p = x->p;
+	t->next_id = (uint64_t)json_integer_value(next);
+	t->resumed = now;
+	memcpy(x, t, sizeof(*x));
+	err = 0;
+out:
+	free(t);
+	json_decref(root);
+	return err;
+}
