@@ -67,7 +67,7 @@ static enum incident_kind kind_of(const char *name)
 
 /*
  * An anomaly departure of the agent's error ratio is of syscalls: no recommendation follows.
- * A rule's kind is its figure's, or for requests{status="429"|"5xx"} the status'.
+ * A rule's kind is its figure's, or for requests{status="429"|"5xx"|"error"} the status'.
  */
 static enum incident_kind signal_kind(int signal)
 {
@@ -83,10 +83,16 @@ static enum incident_kind rule_kind(const struct alert_rule *r)
 
 	if (alert__parse_expr(r->expr_text, &e, why, sizeof(why)))
 		return INCIDENT_OTHER;
-	for (i = 0; i < e.q.nm; i++)
-		if (!strcmp(e.q.m[i].name, "status") && !e.q.m[i].negate)
-			return !strcmp(e.q.m[i].value, "429") ? INCIDENT_THROTTLED
-							      : INCIDENT_FAILURES;
+	for (i = 0; i < e.q.nm; i++) {
+		const struct alert_matcher *m = &e.q.m[i];
+
+		if (strcmp(m->name, "status") || m->negate)
+			continue;
+		if (!strcmp(m->value, "429"))
+			return INCIDENT_THROTTLED;
+		if (!strcmp(m->value, "5xx") || !strcmp(m->value, "error"))
+			return INCIDENT_FAILURES;
+	}
 	if (e.q.fn == ALERT_FN_ANOMALY && !strcmp(e.q.name, "*"))
 		return INCIDENT_OTHER;
 	return kind_of(e.q.name);
