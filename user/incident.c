@@ -151,18 +151,6 @@ static const char *top_upstream(const struct incident_upstream *ups, size_t n, c
 	return best ? best->upstream : NULL;
 }
 
-static bool calls(const struct incident_upstream *ups, size_t n, const char *agent,
-		  const char *upstream)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (ups[i].agent && ups[i].upstream && !strcmp(ups[i].agent, agent) &&
-		    !strcmp(ups[i].upstream, upstream))
-			return true;
-	return false;
-}
-
 /* The earliest signal of an upstream kind, or NULL. */
 static const struct incident_signal *upstream_signal(const struct incident *in)
 {
@@ -181,14 +169,20 @@ static const char *rose(enum incident_kind k)
 
 /*
  * Links open incidents with an upstream signal whose agents call a common upstream: the
- * upstream shared by most of them first, then the next among those left, while two share one.
+ * upstream shared by most of them first (on a tie, the first by name), then the next among
+ * those left, while two share one. Cost: one pass over ups per candidate, then per round
+ * the square of the (candidate, upstream) pairs; rounds take two candidates at least.
  */
 static void link_all(struct incident_tracker *x, const struct incident_upstream *ups, size_t nups)
 {
 	struct incident *cand[INCIDENT_KEEP];
 	bool taken[INCIDENT_KEEP] = {false};
 	uint32_t i, j, nc = 0;
-	size_t u;
+	struct pair {
+		uint32_t c; /* index into cand */
+		const char *upstream;
+	} * pairs;
+	size_t np = 0, a, b;
 
 	for (i = 0; i < x->n; i++) {
 		struct incident *in = &x->items[i];
@@ -200,34 +194,43 @@ static void link_all(struct incident_tracker *x, const struct incident_upstream 
 		if (upstream_signal(in))
 			cand[nc++] = in;
 	}
+	if (nc < 2 || !nups)
+		return;
+	pairs = calloc(nups, sizeof(*pairs));
+	if (!pairs)
+		return; /* unlinked this tick; linked again at the next */
+	for (a = 0; a < nups; a++)
+		for (i = 0; ups[a].agent && ups[a].upstream && ups[a].upstream[0] && i < nc; i++)
+			if (!strcmp(ups[a].agent, cand[i]->agent)) {
+				pairs[np++] = (struct pair){i, ups[a].upstream};
+				break;
+			}
 	for (;;) {
 		const char *best = NULL;
-		uint32_t nbest = 0;
+		uint32_t nbest = 0, k;
 		struct incident *first = NULL;
 
-		for (u = 0; u < nups; u++) {
-			uint32_t k = 0;
-
-			if (!ups[u].upstream || !ups[u].upstream[0])
+		for (a = 0; a < np; a++) {
+			if (taken[pairs[a].c])
 				continue;
-			for (i = 0; i < nc; i++)
-				if (!taken[i] && calls(ups, nups, cand[i]->agent, ups[u].upstream))
-					k++;
-			if (k > nbest || (k == nbest && best && strcmp(ups[u].upstream, best) < 0))
-				best = ups[u].upstream, nbest = k;
+			for (k = 0, b = 0; b < np; b++)
+				k += !taken[pairs[b].c] &&
+				     !strcmp(pairs[b].upstream, pairs[a].upstream);
+			if (k > nbest || (k == nbest && strcmp(pairs[a].upstream, best) < 0))
+				best = pairs[a].upstream, nbest = k;
 		}
 		if (nbest < 2)
 			break;
-		for (i = 0; i < nc; i++)
-			if (!taken[i] && calls(ups, nups, cand[i]->agent, best) &&
-			    (!first || cand[i]->start < first->start))
-				first = cand[i];
-		for (i = 0; i < nc; i++) {
-			struct incident *in = cand[i];
+		for (a = 0; a < np; a++)
+			if (!taken[pairs[a].c] && !strcmp(pairs[a].upstream, best) &&
+			    (!first || cand[pairs[a].c]->start < first->start))
+				first = cand[pairs[a].c];
+		for (a = 0; a < np; a++) {
+			struct incident *in = cand[pairs[a].c];
 
-			if (taken[i] || !calls(ups, nups, in->agent, best))
+			if (taken[pairs[a].c] || strcmp(pairs[a].upstream, best))
 				continue;
-			taken[i] = true;
+			taken[pairs[a].c] = true;
 			snprintf(in->upstream, sizeof(in->upstream), "%s", best);
 			snprintf(in->link, sizeof(in->link), "%s %s rose for %u agents", best,
 				 rose(upstream_signal(first)->kind), nbest);
@@ -246,6 +249,7 @@ static void link_all(struct incident_tracker *x, const struct incident_upstream 
 					in->linked[in->nlinked++] = cand[j]->id;
 		}
 	}
+	free(pairs);
 }
 
 /* Cause and recommendation from the signals' order, the upstream and the link. */

@@ -225,29 +225,45 @@ static struct incident_obs *observe(struct incidents *g, const struct snapshot *
 	return o;
 }
 
-/* Each agent's upstreams as a client, with its requests to each since it was first seen. */
+static int by_requests(const void *pa, const void *pb)
+{
+	const struct incident_upstream *a = pa, *b = pb;
+
+	return a->requests < b->requests ? 1 : a->requests > b->requests ? -1 : 0;
+}
+
+/*
+ * Each agent's upstreams as a client, with its requests to each since it was first seen: the
+ * INCIDENT_UPSTREAMS_MAX most called per agent. The snapshot's requests are sorted by agent,
+ * then upstream, so one pass merges them.
+ */
 static struct incident_upstream *upstreams(const struct snapshot *s, size_t *n)
 {
 	struct incident_upstream *u = calloc((size_t)s->nrequests + 1, sizeof(*u));
-	size_t k = 0, j;
+	size_t k = 0, first = 0;
 	int i;
 
 	if (!u)
 		return NULL;
-	for (i = 0; i < s->nrequests; i++) {
-		const struct request_series *r = &s->requests[i];
+	for (i = 0; i <= s->nrequests; i++) {
+		const struct request_series *r = i < s->nrequests ? &s->requests[i] : NULL;
+		const char *agent = r && r->agent >= 0 && r->agent < s->nagents
+					    ? s->agents[r->agent].name
+					    : NULL;
 
-		if (r->role != SW_ROLE_CLIENT || r->agent < 0 || r->agent >= s->nagents ||
-		    !strcmp(r->upstream, "other"))
+		/* an agent's group ends: keep its most called */
+		if (k > first && (!r || (agent && strcmp(agent, u[first].agent)))) {
+			if (k - first > INCIDENT_UPSTREAMS_MAX) {
+				qsort(&u[first], k - first, sizeof(*u), by_requests);
+				k = first + INCIDENT_UPSTREAMS_MAX;
+			}
+			first = k;
+		}
+		if (!r || !agent || r->role != SW_ROLE_CLIENT || !strcmp(r->upstream, "other"))
 			continue;
-		for (j = 0; j < k; j++)
-			if (!strcmp(u[j].upstream, r->upstream) &&
-			    !strcmp(u[j].agent, s->agents[r->agent].name))
-				break;
-		if (j == k)
-			u[k++] = (struct incident_upstream){s->agents[r->agent].name, r->upstream,
-							    0};
-		u[j].requests += (double)r->count;
+		if (k == first || strcmp(u[k - 1].upstream, r->upstream))
+			u[k++] = (struct incident_upstream){agent, r->upstream, 0};
+		u[k - 1].requests += (double)r->count;
 	}
 	*n = k;
 	return u;
