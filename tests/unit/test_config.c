@@ -778,8 +778,7 @@ static void test_alerts_errors(void **state)
 	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"X\", \"expr\": \"x > 1\", \"fr\": "
 		     "\"1s\"}]}}",
 		     "did you mean \"for\"");
-	expect_error("{\"alerts\": {\"incident_window\": \"0s\"}}",
-		     "from 1s to 1h (\"1m\")");
+	expect_error("{\"alerts\": {\"incident_window\": \"0s\"}}", "from 1s to 1h (\"1m\")");
 	expect_error("{\"alerts\": {\"disable\": [\"NoSuchRule\"]}}",
 		     "no rule named \"NoSuchRule\"");
 	expect_error("{\"alerts\": {\"routes\": [{\"receiver\": \"nobody\"}]}}",
