@@ -221,11 +221,11 @@ static json_t *incident_json(const struct incident *in)
 		const struct incident_signal *g = &in->signals[i];
 
 		json_array_append_new(
-			sigs, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", g->name, "source",
-					g->source == INCIDENT_ALERT ? "alert" : "anomaly", "kind",
-					incident_kind_names[g->kind], "since", time_json(g->since),
-					"lastSeen", time_json(g->last), "detail",
-					text_or_null(g->detail)));
+			sigs, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "name", g->name,
+					"source", g->source == INCIDENT_ALERT ? "alert" : "anomaly",
+					"kind", incident_kind_names[g->kind], "since",
+					time_json(g->since), "lastSeen", time_json(g->last),
+					"detail", text_or_null(g->detail), "fell", g->fell));
 	}
 	for (i = 0; i < in->nlinked; i++)
 		json_array_append_new(linked, json_integer((json_int_t)in->linked[i]));

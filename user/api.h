@@ -98,9 +98,9 @@ char *api__cost(const struct cost_view *v);
  * first, each {"id", "agent", "state" (open, resolved), "startsAt", "endsAt" (null while
  * open), "cause", "recommendation" (or null), "upstream" (or null), "link" (or null),
  * "linked" (ids), "signals": [{"name", "source" (anomaly, alert), "kind", "since", "lastSeen",
- * "detail"}] in the order they departed, "more_signals"}. With id > 0, only that incident:
- * {"time", "incident": {...}}, or NULL with errno ENOENT when v has none with id. NULL with
- * errno ENOMEM when memory ran out.
+ * "detail", "fell"}] in the order they departed, "more_signals"}. With id > 0, only that
+ * incident: {"time", "incident": {...}}, or NULL with errno ENOENT when v has none with id.
+ * NULL with errno ENOMEM when memory ran out.
  */
 char *api__incidents(const struct incident_view *v, uint64_t id);
 

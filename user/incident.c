@@ -132,6 +132,7 @@ static bool note(struct incident *in, const struct incident_obs *o, double now)
 	sg->kind = o->kind;
 	sg->since = o->since;
 	sg->last = now;
+	sg->fell = o->fell;
 	snprintf(sg->detail, sizeof(sg->detail), "%s", o->detail ? o->detail : "");
 	if (o->since < in->start)
 		in->start = o->since;
@@ -252,29 +253,41 @@ static void link_all(struct incident_tracker *x, const struct incident_upstream 
 	free(pairs);
 }
 
+/* The likely cause: the earliest signal that did not fall, else the earliest. */
+static const struct incident_signal *likely(const struct incident *in)
+{
+	uint32_t i;
+
+	for (i = 0; i < in->nsignals; i++)
+		if (!in->signals[i].fell)
+			return &in->signals[i];
+	return &in->signals[0];
+}
+
 /* Cause and recommendation from the signals' order, the upstream and the link. */
 static void explain(struct incident *in, const struct incident_upstream *ups, size_t nups)
 {
-	const struct incident_signal *c = &in->signals[0], *r = NULL;
+	const struct incident_signal *c = NULL, *r = NULL;
 	char rec[INCIDENT_TEXT_MAX] = "";
-	const char *up;
+	const char *up, *verb;
 	uint32_t i;
 
 	if (!in->nsignals)
 		return;
+	c = likely(in);
+	verb = c->source == INCIDENT_ALERT ? "fired" : c->fell ? "fell" : "departed";
 	if (c->detail[0])
-		snprintf(in->cause, sizeof(in->cause), "%s %s first (%s)", c->name,
-			 c->source == INCIDENT_ALERT ? "fired" : "departed", c->detail);
+		snprintf(in->cause, sizeof(in->cause), "%s %s first (%s)", c->name, verb,
+			 c->detail);
 	else
-		snprintf(in->cause, sizeof(in->cause), "%s %s first", c->name,
-			 c->source == INCIDENT_ALERT ? "fired" : "departed");
+		snprintf(in->cause, sizeof(in->cause), "%s %s first", c->name, verb);
 	if (!in->link[0]) {
 		up = top_upstream(ups, nups, in->agent);
 		if (up || !in->upstream[0])
 			snprintf(in->upstream, sizeof(in->upstream), "%s", up ? up : "");
 	}
 	for (i = 0; i < in->nsignals && !r; i++)
-		if (in->signals[i].kind != INCIDENT_OTHER)
+		if (in->signals[i].kind != INCIDENT_OTHER && !in->signals[i].fell)
 			r = &in->signals[i];
 	switch (r ? r->kind : INCIDENT_OTHER) {
 	case INCIDENT_LOAD:
@@ -426,7 +439,7 @@ void incident__alert_cause(void *ctx, const char *rule, const char *agent, char 
 
 	if (!in || !in->nsignals || !cap)
 		return;
-	first = &in->signals[0];
+	first = likely(in);
 	if (first->source == INCIDENT_ALERT && !strcmp(first->name, rule) && cause[0])
 		snprintf(text, sizeof(text), "%s", cause); /* its own: the rule knows best why */
 	else
@@ -441,9 +454,9 @@ void incident__alert_cause(void *ctx, const char *rule, const char *agent, char 
 
 static json_t *signal_json(const struct incident_signal *s)
 {
-	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:s}", "name", s->name, "source",
+	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:s, s:b}", "name", s->name, "source",
 			 source_names[s->source], "kind", incident_kind_names[s->kind], "since",
-			 s->since, "last", s->last, "detail", s->detail);
+			 s->since, "last", s->last, "detail", s->detail, "fell", s->fell);
 }
 
 static json_t *incident_json(const struct incident *in)
@@ -532,6 +545,7 @@ static int signal_from(json_t *o, struct incident_signal *s)
 	s->kind = kind;
 	s->since = json_number_value(json_object_get(o, "since"));
 	s->last = json_number_value(json_object_get(o, "last"));
+	s->fell = json_is_true(json_object_get(o, "fell"));
 	return 0;
 }
 

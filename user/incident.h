@@ -8,8 +8,10 @@
  * ongoing anomaly episode (anomaly.h) or a firing alert (alert.h), each with the time it
  * departed (the alert's startsAt), and each agent's upstreams. A signal of an agent joins the
  * agent's open incident; an agent without one opens one. The incident lists its signals in the
- * order they departed and names the earliest as the likely cause, with a recommendation for
- * its kind (scale up, check the upstream, the memory limit, the exit codes of a crash loop).
+ * order they departed and names the earliest as the likely cause (the earliest that did not
+ * fall below its baseline, when there is one: less activity is what waiting looks like), with
+ * a recommendation for the kind of the first such signal that has one (scale up, check the
+ * upstream, the memory limit, the exit codes of a crash loop).
  * It resolves once none of its signals has been active for `window` seconds; its end is the
  * last time one was. A signal that comes after that opens a new incident.
  *
@@ -64,6 +66,9 @@ struct incident_obs {
 	double since; /* unix seconds it departed (alert: startsAt) */
 	/* what it says, short ("2.1 vs 0.3", "0.7 > 0.05"); "" or NULL for nothing */
 	const char *detail;
+	/* an anomaly below its baseline (fewer syscalls, less CPU): an agent that does less
+	 * waits for something, so this is a symptom rather than a cause */
+	bool fell;
 };
 
 /* An upstream an agent calls (client role), with its requests: the most called come first. */
@@ -81,6 +86,7 @@ struct incident_signal {
 	double since; /* departed, unix seconds */
 	double last; /* last tick it was active */
 	char detail[64];
+	bool fell; /* below its baseline */
 };
 
 struct incident {

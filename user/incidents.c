@@ -197,9 +197,14 @@ static struct incident_obs *observe(struct incidents *g, const struct snapshot *
 			const struct anomaly_departure *d = &ep->departed[j];
 
 			o[k] = (struct incident_obs){
-				ep->agent,	  anomaly__signal_name((int)d->signal),
-				INCIDENT_ANOMALY, signal_kind((int)d->signal),
-				d->since,	  detail[k]};
+				.agent = ep->agent,
+				.signal = anomaly__signal_name((int)d->signal),
+				.source = INCIDENT_ANOMALY,
+				.kind = signal_kind((int)d->signal),
+				.since = d->since,
+				.detail = detail[k],
+				.fell = d->signal < ANOMALY_NLEARNED && d->value < d->baseline,
+			};
 			if (d->signal >= ANOMALY_NLEARNED)
 				snprintf(detail[k], 64, "%.0f, threshold %.0f", d->value, d->scale);
 			else
@@ -212,9 +217,14 @@ static struct incident_obs *observe(struct incidents *g, const struct snapshot *
 
 		if (strcmp(a->state, "firing"))
 			continue;
-		o[k] = (struct incident_obs){a->agent,	     a->rule,
-					     INCIDENT_ALERT, kind_of_rule(g, a->rule),
-					     a->active,	     detail[k]};
+		o[k] = (struct incident_obs){
+			.agent = a->agent,
+			.signal = a->rule,
+			.source = INCIDENT_ALERT,
+			.kind = kind_of_rule(g, a->rule),
+			.since = a->active,
+			.detail = detail[k],
+		};
 		if (isfinite(a->value))
 			snprintf(detail[k], 64, "%.3g vs threshold %.3g", a->value, a->threshold);
 		else

@@ -394,8 +394,8 @@ static void test_incidents(void **state)
 	const struct incident_upstream ups[] = {{"coder", "llm-api", 10}};
 	const struct incident_obs o[] = {
 		{"coder", "request_latency_p99", INCIDENT_ANOMALY, INCIDENT_LATENCY, t0,
-		 "8.2 vs 1.1"},
-		{"coder", "AgentLatencyHigh", INCIDENT_ALERT, INCIDENT_LATENCY, t0 + 3, ""},
+		 "8.2 vs 1.1", false},
+		{"coder", "AgentLatencyHigh", INCIDENT_ALERT, INCIDENT_LATENCY, t0 + 3, "", false},
 	};
 	struct incident_view *v;
 	json_t *d, *in, *sig;

@@ -35,14 +35,14 @@ static struct incident_tracker *tracker(double window)
 static struct incident_obs anom(const char *agent, const char *sig, enum incident_kind k,
 				double since)
 {
-	return (struct incident_obs){agent, sig, INCIDENT_ANOMALY, k, since, "2 vs 1"};
+	return (struct incident_obs){agent, sig, INCIDENT_ANOMALY, k, since, "2 vs 1", false};
 }
 
 static struct incident_obs fired(const char *agent, const char *rule, enum incident_kind k,
 				 double since)
 {
-	return (struct incident_obs){agent, rule,  INCIDENT_ALERT,
-				     k,	    since, "0.7 vs threshold 0.05"};
+	return (struct incident_obs){agent, rule, INCIDENT_ALERT, k, since, "0.7 vs threshold 0.05",
+				     false};
 }
 
 /* The view's open incident of agent; fails the test when there is none. */
@@ -105,6 +105,43 @@ static void test_order_and_cause(void **state)
 	assert_int_equal(in->nsignals, 1);
 	assert_string_equal(in->recommendation, "scale up: the agent needs more instances or CPU");
 	assert_int_equal(open_of(v, "coder")->nsignals, 3);
+	incident__view_free(v);
+	incident__free(x);
+}
+
+/* A signal that fell (less work) is listed in its order but is not named as the cause. */
+static void test_fell_is_not_the_cause(void **state)
+{
+	struct incident_tracker *x = tracker(60);
+	const struct incident_upstream ups[] = {{"coder", "llm-api", 9}};
+	struct incident_obs o[2] = {
+		anom("coder", "syscall_rate", INCIDENT_LOAD, T0),
+		anom("coder", "request_latency_p50", INCIDENT_LATENCY, T0 + 2),
+	};
+	struct incident_view *v;
+	const struct incident *in;
+	char cause[160] = "";
+
+	(void)state;
+	o[0].fell = true;
+	o[0].detail = "0 vs 12";
+	incident__update(x, T0 + 1, o, 1, ups, 1);
+	v = incident__view(x, T0 + 1);
+	in = open_of(v, "coder");
+	/* alone, it is the cause; less work is no reason to scale up */
+	assert_string_equal(in->cause, "syscall_rate fell first (0 vs 12)");
+	assert_string_equal(in->recommendation, "");
+	incident__view_free(v);
+	incident__update(x, T0 + 3, o, 2, ups, 1);
+	v = incident__view(x, T0 + 3);
+	in = open_of(v, "coder");
+	assert_string_equal(in->signals[0].name, "syscall_rate");
+	assert_true(in->signals[0].fell);
+	assert_string_equal(in->cause, "request_latency_p50 departed first (2 vs 1)");
+	assert_string_equal(in->recommendation, "check upstream llm-api: its latency rose");
+	incident__alert_cause(v, "AgentLatencyHigh", "coder", cause, sizeof(cause));
+	assert_string_equal(cause, "request_latency_p50 departed first (2 vs 1); check upstream "
+				   "llm-api: its latency rose");
 	incident__view_free(v);
 	incident__free(x);
 }
@@ -317,6 +354,7 @@ static void test_save_restore(void **state)
 	uint32_t i;
 
 	(void)state;
+	o[2].fell = true;
 	incident__update(x, T0 - 199, &o[2], 1, NULL, 0);
 	incident__update(x, T0 + 2, o, 2, ups, 2); /* "old" resolves here */
 	text = incident__save(x, &len);
@@ -403,6 +441,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_cause),
+		cmocka_unit_test(test_fell_is_not_the_cause),
 		cmocka_unit_test(test_equal_times_and_overflow),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_link_by_upstream),
