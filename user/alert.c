@@ -1340,7 +1340,7 @@ static void step(struct alert_engine *e, uint32_t ri, const char *agent, alert_l
 	const struct alert_rule *r = &e->p.rules[ri];
 	struct alert *a = find(e, ri, agent);
 	struct alert_value v;
-	bool have, t;
+	bool have, t, recause;
 
 	if (a && a->seen)
 		return;
@@ -1367,14 +1367,15 @@ static void step(struct alert_engine *e, uint32_t ri, const char *agent, alert_l
 	}
 	if (a->state == ALERT_RESOLVED)
 		return;
+	recause = have && (v.cause[0] || t);
 	if (have) {
 		a->value = v.value;
-		if (v.cause[0] || t)
+		if (recause)
 			snprintf(a->cause, sizeof(a->cause), "%s", v.cause);
 	} else if (r->expr.absent) {
 		a->value = NAN;
 	}
-	if (t && e->cause_fn)
+	if ((recause || t) && e->cause_fn)
 		e->cause_fn(e->cause_ctx, r->name, agent, a->cause, sizeof(a->cause));
 	if (t) {
 		a->last_true_ms = e->now;

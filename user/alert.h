@@ -277,8 +277,8 @@ typedef void (*alert_cause_fn)(void *ctx, const char *rule, const char *agent, c
 
 /*
  * alert__set_cause_fn - from the next alert__eval() on, fn (NULL: none) rewrites the cause of
- * each alert whose condition holds, before its notifications are made (the incident's likely
- * cause, incident.h).
+ * each alert whose condition holds or whose cause the lookup gave anew, before its
+ * notifications are made (the incident's likely cause, incident.h).
  */
 void alert__set_cause_fn(struct alert_engine *e, alert_cause_fn fn, void *ctx);
 
