@@ -139,17 +139,63 @@ static bool note(struct incident *in, const struct incident_obs *o, double now)
 	return true;
 }
 
-/* The most called upstream of agent, or NULL. */
-static const char *top_upstream(const struct incident_upstream *ups, size_t n, const char *agent)
+static int by_agent(const void *pa, const void *pb)
 {
-	const struct incident_upstream *best = NULL;
-	size_t i;
+	const struct incident_upstream *a = pa, *b = pb;
+	int d = strcmp(a->agent, b->agent);
 
-	for (i = 0; i < n; i++)
-		if (ups[i].agent && ups[i].upstream && !strcmp(ups[i].agent, agent) &&
-		    (!best || ups[i].requests > best->requests))
-			best = &ups[i];
-	return best ? best->upstream : NULL;
+	if (d)
+		return d;
+	if (a->requests != b->requests)
+		return a->requests < b->requests ? 1 : -1;
+	return strcmp(a->upstream, b->upstream);
+}
+
+/*
+ * A copy of ups without nameless entries, sorted by agent, most called first: an agent's
+ * upstreams are then found by bisection. NULL (and *n = 0) when there are none or memory ran
+ * out: incidents are then neither linked nor given an upstream this tick.
+ */
+static struct incident_upstream *sort_ups(const struct incident_upstream *ups, size_t *n)
+{
+	struct incident_upstream *su = *n ? malloc(*n * sizeof(*su)) : NULL;
+	size_t i, k = 0;
+
+	for (i = 0; su && i < *n; i++)
+		if (ups[i].agent && ups[i].agent[0] && ups[i].upstream && ups[i].upstream[0])
+			su[k++] = ups[i];
+	if (su)
+		qsort(su, k, sizeof(*su), by_agent);
+	*n = su ? k : 0;
+	return su;
+}
+
+/* The first of agent's entries in su (sorted by sort_ups()), and how many there are. */
+static size_t agent_ups(const struct incident_upstream *su, size_t n, const char *agent,
+			size_t *first)
+{
+	size_t lo = 0, hi = n, k;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(su[mid].agent, agent) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (k = lo; k < n && !strcmp(su[k].agent, agent); k++)
+		;
+	*first = lo;
+	return k - lo;
+}
+
+/* The most called upstream of agent, or NULL. */
+static const char *top_upstream(const struct incident_upstream *su, size_t n, const char *agent)
+{
+	size_t first;
+
+	return agent_ups(su, n, agent, &first) ? su[first].upstream : NULL;
 }
 
 /* The earliest signal of an upstream kind, or NULL. */
@@ -168,21 +214,32 @@ static const char *rose(enum incident_kind k)
 	return k == INCIDENT_LATENCY ? "latency" : k == INCIDENT_FAILURES ? "failures" : "429s";
 }
 
+struct pair {
+	uint32_t c; /* index of an incident among the candidates */
+	const char *upstream; /* one its agent calls */
+};
+
+static int by_upstream(const void *pa, const void *pb)
+{
+	const struct pair *a = pa, *b = pb;
+	int d = strcmp(a->upstream, b->upstream);
+
+	return d ? d : (a->c > b->c) - (a->c < b->c);
+}
+
 /*
- * Links open incidents with an upstream signal whose agents call a common upstream: the
+ * Links open incidents with an upstream signal whose agents call a common upstream (ups sorted
+ * by sort_ups()): the
  * upstream shared by most of them first (on a tie, the first by name), then the next among
- * those left, while two share one. Cost: one pass over ups per candidate, then per round
- * the square of the (candidate, upstream) pairs; rounds take two candidates at least.
+ * those left, while two share one. The (incident, upstream) pairs are sorted by upstream once,
+ * so a round is one pass over them; each round takes two incidents at least.
  */
 static void link_all(struct incident_tracker *x, const struct incident_upstream *ups, size_t nups)
 {
 	struct incident *cand[INCIDENT_KEEP];
 	bool taken[INCIDENT_KEEP] = {false};
 	uint32_t i, j, nc = 0;
-	struct pair {
-		uint32_t c; /* index into cand */
-		const char *upstream;
-	} * pairs;
+	struct pair *pairs;
 	size_t np = 0, a, b;
 
 	for (i = 0; i < x->n; i++) {
@@ -200,54 +257,51 @@ static void link_all(struct incident_tracker *x, const struct incident_upstream 
 	pairs = calloc(nups, sizeof(*pairs));
 	if (!pairs)
 		return; /* unlinked this tick; linked again at the next */
-	for (a = 0; a < nups; a++)
-		for (i = 0; ups[a].agent && ups[a].upstream && ups[a].upstream[0] && i < nc; i++)
-			if (!strcmp(ups[a].agent, cand[i]->agent)) {
-				pairs[np++] = (struct pair){i, ups[a].upstream};
-				break;
-			}
+	for (i = 0; i < nc; i++) {
+		size_t first, k = agent_ups(ups, nups, cand[i]->agent, &first);
+
+		for (a = first; a < first + k; a++)
+			pairs[np++] = (struct pair){i, ups[a].upstream};
+	}
+	qsort(pairs, np, sizeof(*pairs), by_upstream);
 	for (;;) {
-		const char *best = NULL;
+		size_t best = np, best_end = np;
 		uint32_t nbest = 0, k;
 		struct incident *first = NULL;
 
-		for (a = 0; a < np; a++) {
-			if (taken[pairs[a].c])
-				continue;
-			for (k = 0, b = 0; b < np; b++)
-				k += !taken[pairs[b].c] &&
-				     !strcmp(pairs[b].upstream, pairs[a].upstream);
-			if (k > nbest || (k == nbest && strcmp(pairs[a].upstream, best) < 0))
-				best = pairs[a].upstream, nbest = k;
+		for (a = 0; a < np; a = b) {
+			for (k = 0, b = a; b < np && !strcmp(pairs[b].upstream, pairs[a].upstream);
+			     b++)
+				k += !taken[pairs[b].c] && (b == a || pairs[b].c != pairs[b - 1].c);
+			if (k > nbest)
+				best = a, best_end = b, nbest = k;
 		}
 		if (nbest < 2)
 			break;
-		for (a = 0; a < np; a++)
-			if (!taken[pairs[a].c] && !strcmp(pairs[a].upstream, best) &&
+		for (a = best; a < best_end; a++)
+			if (!taken[pairs[a].c] &&
 			    (!first || cand[pairs[a].c]->start < first->start))
 				first = cand[pairs[a].c];
-		for (a = 0; a < np; a++) {
+		for (a = best; a < best_end; a++) {
 			struct incident *in = cand[pairs[a].c];
 
-			if (taken[pairs[a].c] || strcmp(pairs[a].upstream, best))
+			if (taken[pairs[a].c])
 				continue;
 			taken[pairs[a].c] = true;
-			snprintf(in->upstream, sizeof(in->upstream), "%s", best);
-			snprintf(in->link, sizeof(in->link), "%s %s rose for %u agents", best,
-				 rose(upstream_signal(first)->kind), nbest);
-		}
-		/* each names the others of its group */
-		for (i = 0; i < nc; i++) {
-			struct incident *in = cand[i];
+			snprintf(in->upstream, sizeof(in->upstream), "%s", pairs[best].upstream);
+			snprintf(in->link, sizeof(in->link), "%s %s rose for %u agents",
+				 pairs[best].upstream, rose(upstream_signal(first)->kind), nbest);
+			/* it names the others of its group, and they it */
+			for (j = 0; j < nc; j++) {
+				struct incident *o = cand[j];
 
-			if (!in->link[0] || strcmp(in->upstream, best))
-				continue;
-			in->nlinked = 0;
-			for (j = 0; j < nc; j++)
-				if (j != i && cand[j]->link[0] &&
-				    !strcmp(cand[j]->upstream, best) &&
-				    in->nlinked < INCIDENT_LINKED_MAX)
-					in->linked[in->nlinked++] = cand[j]->id;
+				if (o == in || !o->link[0] || strcmp(o->upstream, in->upstream))
+					continue;
+				if (in->nlinked < INCIDENT_LINKED_MAX)
+					in->linked[in->nlinked++] = o->id;
+				if (o->nlinked < INCIDENT_LINKED_MAX)
+					o->linked[o->nlinked++] = in->id;
+			}
 		}
 	}
 	free(pairs);
@@ -334,26 +388,29 @@ bool incident__update(struct incident_tracker *x, double now, const struct incid
 		      size_t nobs, const struct incident_upstream *ups, size_t nups)
 {
 	uint64_t before[INCIDENT_KEEP];
+	struct incident *cur = NULL;
+	struct incident_upstream *su;
 	uint32_t i, n0 = x->n;
+	size_t k, nsu = nups;
 	bool changed = false;
-	size_t k;
 
 	for (i = 0; i < x->n; i++)
 		before[i] = x->items[i].state == INCIDENT_OPEN ? digest(&x->items[i]) : 0;
 	for (k = 0; k < nobs; k++) {
 		const struct incident_obs *o = &obs[k];
-		struct incident *in;
 
 		if (!o->agent || !o->agent[0] || !o->signal || !o->signal[0])
 			continue;
-		in = find_open(x, o->agent);
-		if (!in) {
-			in = open_one(x, o, now);
-			if (!in)
+		/* an agent's signals come together: its incident is the last one's */
+		if (!cur || strcmp(cur->agent, o->agent))
+			cur = find_open(x, o->agent);
+		if (!cur) {
+			cur = open_one(x, o, now);
+			if (!cur)
 				continue; /* every kept incident is open: the next tick tries again */
 			changed = true;
 		}
-		note(in, o, now);
+		note(cur, o, now);
 	}
 	for (i = 0; i < x->n; i++) {
 		struct incident *in = &x->items[i];
@@ -365,16 +422,18 @@ bool incident__update(struct incident_tracker *x, double now, const struct incid
 			changed = true;
 		}
 	}
-	link_all(x, ups, nups);
+	su = sort_ups(ups, &nsu);
+	link_all(x, su, nsu);
 	for (i = 0; i < x->n; i++) {
 		struct incident *in = &x->items[i];
 
 		if (in->state != INCIDENT_OPEN)
 			continue;
-		explain(in, ups, nups);
+		explain(in, su, nsu);
 		if (i >= n0 || digest(in) != before[i])
 			changed = true;
 	}
+	free(su);
 	return changed;
 }
 
