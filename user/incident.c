@@ -98,29 +98,53 @@ static struct incident *open_one(struct incident_tracker *x, const struct incide
 	return in;
 }
 
-/* Adds or refreshes o's signal in in, keeping departure order. Returns true when added. */
-static bool note(struct incident *in, const struct incident_obs *o, double now)
+static struct incident_signal *find_signal(struct incident *in, const struct incident_obs *o)
 {
-	struct incident_signal *sg;
-	uint32_t i, at;
+	uint32_t i;
+
+	for (i = 0; i < in->nsignals; i++)
+		if (in->signals[i].source == o->source && !strcmp(in->signals[i].name, o->signal))
+			return &in->signals[i];
+	return NULL;
+}
+
+/* Counts a signal left out of the list once (FNV-1a of its source and name). */
+static void overflow(struct incident *in, enum incident_source src, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ src;
+	uint32_t i;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+	for (i = 0; i < in->more && i < INCIDENT_SIGNALS_MAX; i++)
+		if (in->over[i] == h)
+			return;
+	if (in->more < INCIDENT_SIGNALS_MAX)
+		in->over[in->more] = h;
+	in->more++;
+}
+
+/* Adds or refreshes o's signal in in, keeping departure order. */
+static void note(struct incident *in, const struct incident_obs *o, double now)
+{
+	struct incident_signal *sg = find_signal(in, o);
+	uint32_t at;
 
 	in->last_active = now;
-	for (i = 0; i < in->nsignals; i++) {
-		sg = &in->signals[i];
-		if (sg->source == o->source && !strcmp(sg->name, o->signal)) {
-			sg->last = now;
-			return false;
-		}
+	if (sg) {
+		sg->last = now;
+		return;
 	}
 	/* after every signal that departed at or before it: equal times keep arrival order */
 	for (at = 0; at < in->nsignals && in->signals[at].since <= o->since; at++)
 		;
 	if (at == INCIDENT_SIGNALS_MAX) {
-		in->more++;
-		return false;
+		overflow(in, o->source, o->signal);
+		return;
 	}
-	if (in->nsignals == INCIDENT_SIGNALS_MAX)
-		in->more++; /* the latest to depart gives its place */
+	if (in->nsignals == INCIDENT_SIGNALS_MAX) /* the latest to depart gives its place */
+		overflow(in, in->signals[in->nsignals - 1].source,
+			 in->signals[in->nsignals - 1].name);
 	else
 		in->nsignals++;
 	memmove(&in->signals[at + 1], &in->signals[at],
@@ -136,7 +160,31 @@ static bool note(struct incident *in, const struct incident_obs *o, double now)
 	snprintf(sg->detail, sizeof(sg->detail), "%s", o->detail ? o->detail : "");
 	if (o->since < in->start)
 		in->start = o->since;
-	return true;
+}
+
+/* The latest departure among in's signals. */
+static double last_departed(const struct incident *in)
+{
+	double t = in->start;
+	uint32_t i;
+
+	for (i = 0; i < in->nsignals; i++)
+		if (in->signals[i].since > t)
+			t = in->signals[i].since;
+	return t;
+}
+
+/* agent's incident that ended last, or NULL. */
+static struct incident *find_last_resolved(struct incident_tracker *x, const char *agent)
+{
+	struct incident *last = NULL;
+	uint32_t i;
+
+	for (i = 0; i < x->n; i++)
+		if (x->items[i].state == INCIDENT_RESOLVED && !strcmp(x->items[i].agent, agent) &&
+		    (!last || x->items[i].id > last->id))
+			last = &x->items[i];
+	return last;
 }
 
 static int by_agent(const void *pa, const void *pb)
@@ -388,7 +436,8 @@ bool incident__update(struct incident_tracker *x, double now, const struct incid
 		      size_t nobs, const struct incident_upstream *ups, size_t nups)
 {
 	uint64_t before[INCIDENT_KEEP];
-	struct incident *cur = NULL;
+	struct incident *cur = NULL, *prev = NULL;
+	struct incident_signal *sg;
 	struct incident_upstream *su;
 	uint32_t i, n0 = x->n;
 	size_t k, nsu = nups;
@@ -401,9 +450,27 @@ bool incident__update(struct incident_tracker *x, double now, const struct incid
 
 		if (!o->agent || !o->agent[0] || !o->signal || !o->signal[0])
 			continue;
-		/* an agent's signals come together: its incident is the last one's */
-		if (!cur || strcmp(cur->agent, o->agent))
+		/* an agent's signals come together: its incidents are the last one's */
+		if (!cur || strcmp(cur->agent, o->agent)) {
 			cur = find_open(x, o->agent);
+			prev = find_last_resolved(x, o->agent);
+		}
+		if (cur && find_signal(cur, o)) {
+			note(cur, o, now);
+			continue;
+		}
+		/* the same departure as one of the last incident's: it stays there */
+		sg = prev ? find_signal(prev, o) : NULL;
+		if (sg && o->since <= sg->since)
+			continue;
+		/* a new departure after a window with none: a new incident; the open one ends */
+		if (cur && o->since > last_departed(cur) + x->p.window_s) {
+			cur->state = INCIDENT_RESOLVED;
+			cur->end = now;
+			prev = cur;
+			cur = NULL;
+			changed = true;
+		}
 		if (!cur) {
 			cur = open_one(x, o, now);
 			if (!cur)
@@ -520,10 +587,10 @@ static json_t *signal_json(const struct incident_signal *s)
 
 static json_t *incident_json(const struct incident *in)
 {
-	json_t *o, *sigs = json_array(), *linked = json_array();
+	json_t *o, *sigs = json_array(), *linked = json_array(), *over = json_array();
 	uint32_t i;
 
-	if (!sigs || !linked)
+	if (!sigs || !linked || !over)
 		goto fail;
 	for (i = 0; i < in->nsignals; i++)
 		if (json_array_append_new(sigs, signal_json(&in->signals[i])))
@@ -531,16 +598,20 @@ static json_t *incident_json(const struct incident *in)
 	for (i = 0; i < in->nlinked; i++)
 		if (json_array_append_new(linked, json_integer((json_int_t)in->linked[i])))
 			goto fail;
-	o = json_pack("{s:I, s:s, s:s, s:f, s:f, s:f, s:i, s:o, s:s, s:s, s:s, s:s, s:o}", "id",
-		      (json_int_t)in->id, "agent", in->agent, "state",
+	for (i = 0; i < in->more && i < INCIDENT_SIGNALS_MAX; i++)
+		if (json_array_append_new(over, json_integer((json_int_t)in->over[i])))
+			goto fail;
+	o = json_pack("{s:I, s:s, s:s, s:f, s:f, s:f, s:i, s:o, s:o, s:s, s:s, s:s, s:s, s:o}",
+		      "id", (json_int_t)in->id, "agent", in->agent, "state",
 		      incident_state_names[in->state], "start", in->start, "end", in->end,
-		      "last_active", in->last_active, "more", (int)in->more, "signals", sigs,
-		      "cause", in->cause, "recommendation", in->recommendation, "upstream",
-		      in->upstream, "link", in->link, "linked", linked);
+		      "last_active", in->last_active, "more", (int)in->more, "over", over,
+		      "signals", sigs, "cause", in->cause, "recommendation", in->recommendation,
+		      "upstream", in->upstream, "link", in->link, "linked", linked);
 	return o;
 fail:
 	json_decref(sigs);
 	json_decref(linked);
+	json_decref(over);
 	return NULL;
 }
 
@@ -610,7 +681,7 @@ static int signal_from(json_t *o, struct incident_signal *s)
 
 static int incident_from(json_t *o, struct incident *in)
 {
-	json_t *sigs = json_object_get(o, "signals"), *linked = json_object_get(o, "linked");
+	json_t *sigs = json_object_get(o, "signals"), *linked = json_object_get(o, "linked"), *over;
 	int st = name_index(json_string_value(json_object_get(o, "state")), incident_state_names,
 			    INCIDENT_STATES);
 	json_t *id = json_object_get(o, "id");
@@ -635,6 +706,11 @@ static int incident_from(json_t *o, struct incident *in)
 	in->end = json_number_value(json_object_get(o, "end"));
 	in->last_active = json_number_value(json_object_get(o, "last_active"));
 	in->more = (uint32_t)json_integer_value(json_object_get(o, "more"));
+	over = json_object_get(o, "over");
+	if (!json_is_array(over) || json_array_size(over) > INCIDENT_SIGNALS_MAX)
+		return -EINVAL;
+	for (i = 0; i < json_array_size(over); i++)
+		in->over[i] = (uint64_t)json_integer_value(json_array_get(over, i));
 	for (i = 0; i < json_array_size(sigs); i++)
 		if (signal_from(json_array_get(sigs, i), &in->signals[in->nsignals++]))
 			return -EINVAL;

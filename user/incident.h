@@ -13,7 +13,10 @@
  * a recommendation for the kind of the first such signal that has one (scale up, check the
  * upstream, the memory limit, the exit codes of a crash loop).
  * It resolves once none of its signals has been active for `window` seconds; its end is the
- * last time one was. A signal that comes after that opens a new incident.
+ * last time one was. A signal that comes after that opens a new incident. So does a signal that
+ * departs more than `window` after the incident's latest departure: a second fault long after
+ * the first is an incident of its own, and the first ends then (its signals that are still
+ * active stay with it and do not join the new one).
  *
  * Open incidents of two agents or more that have an upstream signal (request latency,
  * failures, 429s) and call a common upstream are linked: each names the upstream and the
@@ -97,7 +100,8 @@ struct incident {
 	double end; /* resolved: last time a signal was active; open: 0 */
 	double last_active; /* last tick a signal was active */
 	uint32_t nsignals;
-	uint32_t more; /* signals beyond INCIDENT_SIGNALS_MAX */
+	uint32_t more; /* signals left out of the list: beyond INCIDENT_SIGNALS_MAX */
+	uint64_t over[INCIDENT_SIGNALS_MAX]; /* hashes of the first of them, to count each once */
 	struct incident_signal signals[INCIDENT_SIGNALS_MAX]; /* in the order they departed */
 	/* "request_p99 rose first (2.1 vs 0.3)": signals[0] is the likely cause */
 	char cause[INCIDENT_TEXT_MAX];

@@ -172,6 +172,11 @@ static void test_equal_times_and_overflow(void **state)
 	assert_string_equal(in->signals[2].name, "s01");
 	assert_string_equal(in->recommendation, ""); /* no kind: nothing follows */
 	incident__view_free(v);
+	/* seen again, the ones left out are not counted again */
+	incident__update(x, T0 + 2, o, INCIDENT_SIGNALS_MAX + 2, NULL, 0);
+	v = incident__view(x, T0 + 2);
+	assert_int_equal(open_of(v, "tester")->more, 2);
+	incident__view_free(v);
 	incident__free(x);
 }
 
@@ -179,7 +184,7 @@ static void test_window(void **state)
 {
 	struct incident_tracker *x = tracker(30);
 	struct incident_obs a = anom("coder", "request_latency_p99", INCIDENT_LATENCY, T0);
-	struct incident_obs b = anom("coder", "cpu", INCIDENT_LOAD, T0 + 40);
+	struct incident_obs b = anom("coder", "cpu", INCIDENT_LOAD, T0 + 30);
 	struct incident_obs c = anom("coder", "cpu", INCIDENT_LOAD, T0 + 100);
 	struct incident_view *v;
 	const struct incident *in;
@@ -188,11 +193,12 @@ static void test_window(void **state)
 	(void)state;
 	for (t = T0 + 1; t <= T0 + 10; t++)
 		incident__update(x, t, &a, 1, NULL, 0);
-	/* silent for 29 s: still open; b departs within the window and joins */
+	/* silent for 29 s: still open; b departs a window after a, so it joins */
 	assert_false(incident__update(x, T0 + 39, NULL, 0, NULL, 0));
 	assert_true(incident__update(x, T0 + 40, &b, 1, NULL, 0));
 	v = incident__view(x, T0 + 40);
 	in = open_of(v, "coder");
+	assert_int_equal(v->n, 1);
 	assert_int_equal(in->nsignals, 2);
 	assert_string_equal(in->signals[0].name, "request_latency_p99");
 	assert_string_equal(in->signals[1].name, "cpu");
@@ -220,6 +226,42 @@ static void test_window(void **state)
 	assert_int_equal(v->items[1].id, 1); /* open first, then resolved */
 	assert_null(incident__view_get(v, 3));
 	assert_non_null(incident__view_get(v, 1));
+	incident__view_free(v);
+	incident__free(x);
+}
+
+/* A departure a window after the incident's last one is a new incident, even while the old
+ * incident's signals are still active; those stay with the old one. */
+static void test_second_fault(void **state)
+{
+	struct incident_tracker *x = tracker(20);
+	struct incident_obs o[] = {
+		anom("reviewer", "request_latency_p50", INCIDENT_LATENCY, T0),
+		anom("reviewer", "request_429_ratio", INCIDENT_THROTTLED, T0 + 15),
+		anom("reviewer", "crash_loop", INCIDENT_CRASH, T0 + 60),
+	};
+	struct incident_view *v;
+	const struct incident *in;
+	double t;
+
+	(void)state;
+	for (t = T0 + 1; t < T0 + 60; t++)
+		incident__update(x, t, o, t < T0 + 16 ? 1 : 2, NULL, 0);
+	assert_true(incident__update(x, T0 + 61, o, 3, NULL, 0));
+	for (t = T0 + 62; t < T0 + 70; t++)
+		assert_false(incident__update(x, t, o, 3, NULL, 0));
+	v = incident__view(x, T0 + 70);
+	assert_int_equal(v->n, 2);
+	in = open_of(v, "reviewer");
+	assert_int_equal(in->id, 2);
+	assert_int_equal(in->nsignals, 1);
+	assert_string_equal(in->cause, "crash_loop departed first (2 vs 1)");
+	assert_string_equal(in->recommendation, "crash loop: look at the exit codes");
+	in = incident__view_get(v, 1);
+	assert_int_equal(in->state, INCIDENT_RESOLVED);
+	assert_true(in->end == T0 + 61);
+	assert_int_equal(in->nsignals, 2);
+	assert_string_equal(in->cause, "request_latency_p50 departed first (2 vs 1)");
 	incident__view_free(v);
 	incident__free(x);
 }
@@ -444,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_fell_is_not_the_cause),
 		cmocka_unit_test(test_equal_times_and_overflow),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_second_fault),
 		cmocka_unit_test(test_link_by_upstream),
 		cmocka_unit_test(test_failures_link_and_no_upstream),
 		cmocka_unit_test(test_alert_cause),
