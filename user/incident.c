@@ -391,6 +391,12 @@ static void explain(struct incident *in, const struct incident_upstream *ups, si
 	for (i = 0; i < in->nsignals && !r; i++)
 		if (in->signals[i].kind != INCIDENT_OTHER && !in->signals[i].fell)
 			r = &in->signals[i];
+	/* agents that share an upstream went wrong together: that is the advice, whatever came
+	 * first in this one */
+	if (in->link[0]) {
+		snprintf(rec, sizeof(rec), "check upstream %s: %s", in->upstream, in->link);
+		r = NULL;
+	}
 	switch (r ? r->kind : INCIDENT_OTHER) {
 	case INCIDENT_LOAD:
 		snprintf(rec, sizeof(rec), "scale up: the agent needs more instances or CPU");
@@ -398,9 +404,7 @@ static void explain(struct incident *in, const struct incident_upstream *ups, si
 	case INCIDENT_LATENCY:
 	case INCIDENT_FAILURES:
 	case INCIDENT_THROTTLED:
-		if (in->link[0])
-			snprintf(rec, sizeof(rec), "check upstream %s: %s", in->upstream, in->link);
-		else if (in->upstream[0])
+		if (in->upstream[0])
 			snprintf(rec, sizeof(rec), "check upstream %s: its %s rose", in->upstream,
 				 rose(r->kind));
 		else

@@ -53,8 +53,8 @@ static enum incident_kind kind_of(const char *name)
 		{"load", INCIDENT_LOAD},
 		{"run_queue", INCIDENT_LOAD},
 		{"syscall_rate", INCIDENT_LOAD},
-		{"syscall_latency", INCIDENT_LOAD},
-		{"syscall_duration", INCIDENT_LOAD},
+		{"syscall_latency", INCIDENT_OTHER},
+		{"syscall_duration", INCIDENT_OTHER},
 		{"request_rate", INCIDENT_LOAD},
 	};
 	size_t i;
@@ -66,7 +66,8 @@ static enum incident_kind kind_of(const char *name)
 }
 
 /*
- * An anomaly departure of the agent's error ratio is of syscalls: no recommendation follows.
+ * An anomaly departure of the agent's error ratio is of syscalls, and syscall latency counts
+ * the time blocked in reads as much as contention (the map above): no recommendation follows.
  * A rule's kind is its figure's, or for requests{status="429"|"5xx"|"error"} the status'.
  */
 static enum incident_kind signal_kind(int signal)

@@ -330,15 +330,20 @@ static void test_failures_link_and_no_upstream(void **state)
 		anom("a", "request_failure_ratio", INCIDENT_FAILURES, T0),
 		anom("b", "request_429_ratio", INCIDENT_THROTTLED, T0 + 1),
 		anom("c", "request_failure_ratio", INCIDENT_FAILURES, T0),
+		anom("a", "cpu", INCIDENT_LOAD, T0 - 1),
 	};
 	struct incident_view *v;
 
 	(void)state;
-	incident__update(x, T0 + 2, o, 3, ups, 2);
+	incident__update(x, T0 + 2, o, 4, ups, 2);
 	v = incident__view(x, T0 + 2);
 	/* the word comes from the group's earliest incident */
 	assert_string_equal(open_of(v, "a")->link, "llm-api failures rose for 2 agents");
 	assert_string_equal(open_of(v, "b")->link, "llm-api failures rose for 2 agents");
+	/* a's CPU came first, but agents failing together on one upstream is the advice */
+	assert_string_equal(open_of(v, "a")->cause, "cpu departed first (2 vs 1)");
+	assert_string_equal(open_of(v, "a")->recommendation,
+			    "check upstream llm-api: llm-api failures rose for 2 agents");
 	assert_string_equal(open_of(v, "c")->recommendation,
 			    "check the agent's upstreams: failures rose");
 	incident__view_free(v);
