@@ -174,6 +174,16 @@ static double last_departed(const struct incident *in)
 	return t;
 }
 
+static bool has_kind(const struct incident *in, enum incident_kind kind)
+{
+	uint32_t i;
+
+	for (i = 0; i < in->nsignals; i++)
+		if (in->signals[i].kind == kind)
+			return true;
+	return false;
+}
+
 /* agent's incident that ended last, or NULL. */
 static struct incident *find_last_resolved(struct incident_tracker *x, const char *agent)
 {
@@ -467,8 +477,10 @@ bool incident__update(struct incident_tracker *x, double now, const struct incid
 		sg = prev ? find_signal(prev, o) : NULL;
 		if (sg && o->since <= sg->since)
 			continue;
-		/* a new departure after a window with none: a new incident; the open one ends */
-		if (cur && o->since > last_departed(cur) + x->p.window_s) {
+		/* a new kind of departure after a window with none: a new incident; the open one
+		 * ends */
+		if (cur && o->since > last_departed(cur) + x->p.window_s &&
+		    !has_kind(cur, o->kind)) {
 			cur->state = INCIDENT_RESOLVED;
 			cur->end = now;
 			prev = cur;

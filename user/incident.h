@@ -13,10 +13,10 @@
  * a recommendation for the kind of the first such signal that has one (scale up, check the
  * upstream, the memory limit, the exit codes of a crash loop).
  * It resolves once none of its signals has been active for `window` seconds; its end is the
- * last time one was. A signal that comes after that opens a new incident. So does a signal that
- * departs more than `window` after the incident's latest departure: a second fault long after
- * the first is an incident of its own, and the first ends then (its signals that are still
- * active stay with it and do not join the new one).
+ * last time one was. A signal that comes after that opens a new incident. So does a signal of a
+ * kind the incident does not have that departs more than `window` after the incident's latest
+ * departure: a second fault long after the first is an incident of its own, and the first ends
+ * then (its signals that are still active stay with it and do not join the new one).
  *
  * Open incidents of two agents or more that have an upstream signal (request latency,
  * failures, 429s) and call a common upstream are linked: each names the upstream and the

@@ -238,19 +238,25 @@ static void test_second_fault(void **state)
 	struct incident_obs o[] = {
 		anom("reviewer", "request_latency_p50", INCIDENT_LATENCY, T0),
 		anom("reviewer", "request_429_ratio", INCIDENT_THROTTLED, T0 + 15),
-		anom("reviewer", "crash_loop", INCIDENT_CRASH, T0 + 60),
+		anom("reviewer", "crash_loop", INCIDENT_CRASH, T0 + 80),
+		anom("reviewer", "request_latency_p99", INCIDENT_LATENCY, T0 + 50),
 	};
 	struct incident_view *v;
 	const struct incident *in;
 	double t;
 
 	(void)state;
-	for (t = T0 + 1; t < T0 + 60; t++)
+	for (t = T0 + 1; t < T0 + 50; t++)
 		incident__update(x, t, o, t < T0 + 16 ? 1 : 2, NULL, 0);
-	assert_true(incident__update(x, T0 + 61, o, 3, NULL, 0));
-	for (t = T0 + 62; t < T0 + 70; t++)
+	/* of a kind it has: joins, though 35 s after the last departure */
+	incident__update(x, T0 + 50, &o[3], 1, NULL, 0);
+	for (t = T0 + 51; t < T0 + 81; t++)
+		incident__update(x, t, o, 2, NULL, 0);
+	/* a crash loop a window after the latest departure: a new incident */
+	assert_true(incident__update(x, T0 + 81, o, 3, NULL, 0));
+	for (t = T0 + 82; t < T0 + 90; t++)
 		assert_false(incident__update(x, t, o, 3, NULL, 0));
-	v = incident__view(x, T0 + 70);
+	v = incident__view(x, T0 + 90);
 	assert_int_equal(v->n, 2);
 	in = open_of(v, "reviewer");
 	assert_int_equal(in->id, 2);
@@ -259,8 +265,9 @@ static void test_second_fault(void **state)
 	assert_string_equal(in->recommendation, "crash loop: look at the exit codes");
 	in = incident__view_get(v, 1);
 	assert_int_equal(in->state, INCIDENT_RESOLVED);
-	assert_true(in->end == T0 + 61);
-	assert_int_equal(in->nsignals, 2);
+	assert_true(in->end == T0 + 81);
+	assert_int_equal(in->nsignals, 3);
+	assert_string_equal(in->signals[2].name, "request_latency_p99");
 	assert_string_equal(in->cause, "request_latency_p50 departed first (2 vs 1)");
 	incident__view_free(v);
 	incident__free(x);
