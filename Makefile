@@ -116,6 +116,7 @@ test_config_MODS := config scale cost num syscalls alert notify log $(TEXT_MODS)
 test_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 test_gorilla_MODS := gorilla
 test_incident_MODS := incident
+test_incidents_MODS := incidents incident alert snapshot $(STORE_MODS) $(ANOMALY_MODS)
 test_webconfig_MODS := webconfig ratelimit
 test_routes_MODS := http webconfig ratelimit stream web web_assets num snapshot api api_pools config scale cost alert notify log $(METRICS_MODS)
 test_http_MODS := http webconfig ratelimit stream web web_assets num collector snapshot kernel identity config scale cost log api api_pools \
