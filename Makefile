@@ -103,18 +103,20 @@ TEXT_MODS := text buf
 DETECT_MODS := detect forecast blob
 STORE_MODS := store gorilla log
 ANOMALY_MODS := anomaly rates verdict events iforest $(DETECT_MODS)
-CATALOG_MODS := catalog apps statsd syscalls llmparse cost $(STORE_MODS) $(ANOMALY_MODS)
+CATALOG_MODS := catalog incident apps statsd syscalls llmparse cost $(STORE_MODS) $(ANOMALY_MODS)
 METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
 test_anomaly_MODS := api alert $(METRICS_MODS)
 test_alerting_MODS := alerting values alert snapshot notify config scale num log $(CATALOG_MODS) \
 	$(TEXT_MODS)
-test_api_MODS := api api_pools scale alert cost snapshot $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
+test_api_MODS := api api_pools scale alert cost incident snapshot $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
 test_blob_MODS := blob
 test_cost_MODS := costing snapshot notify $(CATALOG_MODS)
 test_catalog_MODS := $(CATALOG_MODS)
 test_config_MODS := config scale cost num syscalls alert notify log $(TEXT_MODS)
 test_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
 test_gorilla_MODS := gorilla
+test_incident_MODS := incident
+test_incidents_MODS := incidents incident alert snapshot $(STORE_MODS) $(ANOMALY_MODS)
 test_webconfig_MODS := webconfig ratelimit
 test_routes_MODS := http webconfig ratelimit stream web web_assets num snapshot api api_pools config scale cost alert notify log $(METRICS_MODS)
 test_http_MODS := http webconfig ratelimit stream web web_assets num collector snapshot kernel identity config scale cost log api api_pools \
@@ -246,6 +248,10 @@ $(BUILD)/bench/costbench: bench/cost/costbench.c $(patsubst %,$(BUILD)/user/%.o,
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
 
+$(BUILD)/bench/incidentbench: bench/alerts/incidentbench.c $(BUILD)/user/incident.o | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -ljansson -lm -o $@
+
 INGEST_MODS := $(sort ingest log $(CATALOG_MODS))
 $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/user/%.o) | $(BUILD)/bench
 	$(msg) CC $@
@@ -253,7 +259,8 @@ $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
 	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/outboxbench \
-	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench $(BUILD)/bench/costbench
+	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench $(BUILD)/bench/costbench \
+	$(BUILD)/bench/incidentbench
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/bpf $(BUILD)/tests/fuzz $(BUILD)/bench \
 $(BUILD)/fuzzer:

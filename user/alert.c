@@ -81,6 +81,8 @@ struct alert_engine {
 	size_t no, ocap;
 	int64_t now;
 	struct alert_stats st;
+	alert_cause_fn cause_fn; /* NULL: an alert's cause is its rule's own */
+	void *cause_ctx;
 };
 
 /* ---- small helpers ---- */
@@ -1045,6 +1047,12 @@ void alert__set_external_url(struct alert_engine *e, const char *url)
 	snprintf(e->p.external_url, sizeof(e->p.external_url), "%s", url);
 }
 
+void alert__set_cause_fn(struct alert_engine *e, alert_cause_fn fn, void *ctx)
+{
+	e->cause_fn = fn;
+	e->cause_ctx = ctx;
+}
+
 static void clear_out(struct alert_engine *e)
 {
 	size_t i;
@@ -1332,7 +1340,7 @@ static void step(struct alert_engine *e, uint32_t ri, const char *agent, alert_l
 	const struct alert_rule *r = &e->p.rules[ri];
 	struct alert *a = find(e, ri, agent);
 	struct alert_value v;
-	bool have, t;
+	bool have, t, recause;
 
 	if (a && a->seen)
 		return;
@@ -1359,13 +1367,16 @@ static void step(struct alert_engine *e, uint32_t ri, const char *agent, alert_l
 	}
 	if (a->state == ALERT_RESOLVED)
 		return;
+	recause = have && (v.cause[0] || t);
 	if (have) {
 		a->value = v.value;
-		if (v.cause[0] || t)
+		if (recause)
 			snprintf(a->cause, sizeof(a->cause), "%s", v.cause);
 	} else if (r->expr.absent) {
 		a->value = NAN;
 	}
+	if ((recause || t) && e->cause_fn)
+		e->cause_fn(e->cause_ctx, r->name, agent, a->cause, sizeof(a->cause));
 	if (t) {
 		a->last_true_ms = e->now;
 		if (a->state == ALERT_PENDING && e->now - a->active_ms >= r->for_ms)

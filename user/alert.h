@@ -269,6 +269,20 @@ void alert__free(struct alert_engine *e);
 void alert__set_external_url(struct alert_engine *e, const char *url);
 
 /*
+ * Rewrites the likely cause of rule's alert on agent: cause (cap bytes) holds the rule's own
+ * (from the lookup, "" when it had none) and may be replaced, NUL-terminated within cap.
+ */
+typedef void (*alert_cause_fn)(void *ctx, const char *rule, const char *agent, char *cause,
+			       size_t cap);
+
+/*
+ * alert__set_cause_fn - from the next alert__eval() on, fn (NULL: none) rewrites the cause of
+ * each alert whose condition holds or whose cause the lookup gave anew, before its
+ * notifications are made (the incident's likely cause, incident.h).
+ */
+void alert__set_cause_fn(struct alert_engine *e, alert_cause_fn fn, void *ctx);
+
+/*
  * alert__eval - evaluates every enabled rule for each of the n agents (and for agents of
  * alerts already tracked) at now_ms (Unix ms, non-decreasing), moves alerts through their
  * lifecycle and makes the notifications that are due; *out gets them (*nout entries, owned

@@ -10,6 +10,7 @@
 
 #include "alerting.h"
 #include "config.h"
+#include "incident.h"
 #include "log.h"
 #include "snapshot.h"
 #include "values.h"
@@ -352,6 +353,7 @@ int alerting__tick(struct alerting *a, struct snapshot *s)
 		names[i] = s->agents[i].name;
 	values__push(a->values, s);
 	pthread_mutex_lock(&a->lock);
+	alert__set_cause_fn(a->engine, s->incidents ? incident__alert_cause : NULL, s->incidents);
 	err = alert__eval(a->engine, (int64_t)(s->time * 1e3), names, s->nagents, values__lookup,
 			  a->values, &out, &nout);
 	if (a->notify && !err)

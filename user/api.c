@@ -12,6 +12,7 @@
 #include "anomaly.h"
 #include "api.h"
 #include "cost.h"
+#include "incident.h"
 #include "rates.h"
 #include "text.h"
 #include "snapshot.h"
@@ -198,6 +199,93 @@ out:
 	json_decref(arr);
 	json_decref(root);
 	return text;
+}
+
+static json_t *text_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+static json_t *incident_json(const struct incident *in)
+{
+	json_t *o = json_object(), *sigs = json_array(), *linked = json_array();
+	uint32_t i;
+
+	if (!o || !sigs || !linked) {
+		json_decref(o);
+		json_decref(sigs);
+		json_decref(linked);
+		return NULL;
+	}
+	for (i = 0; i < in->nsignals; i++) {
+		const struct incident_signal *g = &in->signals[i];
+
+		json_array_append_new(
+			sigs, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "name", g->name,
+					"source", g->source == INCIDENT_ALERT ? "alert" : "anomaly",
+					"kind", incident_kind_names[g->kind], "since",
+					time_json(g->since), "lastSeen", time_json(g->last),
+					"detail", text_or_null(g->detail), "fell", g->fell));
+	}
+	for (i = 0; i < in->nlinked; i++)
+		json_array_append_new(linked, json_integer((json_int_t)in->linked[i]));
+	json_object_set_new(o, "id", json_integer((json_int_t)in->id));
+	json_object_set_new(o, "agent", json_string(in->agent));
+	json_object_set_new(o, "state", json_string(incident_state_names[in->state]));
+	json_object_set_new(o, "startsAt", time_json(in->start));
+	json_object_set_new(o, "endsAt", in->end > 0 ? time_json(in->end) : json_null());
+	json_object_set_new(o, "cause", json_string(in->cause));
+	json_object_set_new(o, "recommendation", text_or_null(in->recommendation));
+	json_object_set_new(o, "upstream", text_or_null(in->upstream));
+	json_object_set_new(o, "link", text_or_null(in->link));
+	json_object_set_new(o, "linked", linked);
+	json_object_set_new(o, "signals", sigs);
+	json_object_set_new(o, "more_signals", json_integer(in->more));
+	return o;
+}
+
+char *api__incidents(const struct incident_view *v, uint64_t id)
+{
+	json_t *root = json_object(), *arr = NULL;
+	const struct incident *one;
+	char *text = NULL;
+	uint32_t i;
+
+	if (!root)
+		goto nomem;
+	json_object_set_new(root, "time", time_json(v->time));
+	if (id) {
+		one = incident__view_get(v, id);
+		if (!one) {
+			json_decref(root);
+			errno = ENOENT;
+			return NULL;
+		}
+		if (json_object_set_new(root, "incident", incident_json(one)))
+			goto nomem;
+	} else {
+		arr = json_array();
+		if (!arr)
+			goto nomem;
+		for (i = 0; i < v->n; i++)
+			if (json_array_append_new(arr, incident_json(&v->items[i])))
+				goto nomem;
+		if (json_object_set_new(root, "incidents", arr)) {
+			arr = NULL;
+			goto nomem;
+		}
+		arr = NULL;
+	}
+	text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(root);
+	if (!text)
+		errno = ENOMEM;
+	return text;
+nomem:
+	json_decref(arr);
+	json_decref(root);
+	errno = ENOMEM;
+	return NULL;
 }
 
 char *api__ack(const char *id)

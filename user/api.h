@@ -14,6 +14,7 @@
 
 struct alert_view;
 struct cost_view;
+struct incident_view;
 struct anomaly_view;
 struct snapshot;
 struct store;
@@ -91,6 +92,17 @@ char *api__alerts(const struct alert_view *v);
  * "costliest_upstreams_per_success": [{"upstream", "cost_per_success_usd", "reason"}]}}.
  */
 char *api__cost(const struct cost_view *v);
+
+/*
+ * api__incidents - GET /api/v1/incidents for view v: {"time", "incidents": [...]}, open ones
+ * first, each {"id", "agent", "state" (open, resolved), "startsAt", "endsAt" (null while
+ * open), "cause", "recommendation" (or null), "upstream" (or null), "link" (or null),
+ * "linked" (ids), "signals": [{"name", "source" (anomaly, alert), "kind", "since", "lastSeen",
+ * "detail", "fell"}] in the order they departed, "more_signals"}. With id > 0, only that
+ * incident: {"time", "incident": {...}}, or NULL with errno ENOENT when v has none with id.
+ * NULL with errno ENOMEM when memory ran out.
+ */
+char *api__incidents(const struct incident_view *v, uint64_t id);
 
 /* api__ack - the answer to POST /api/v1/alerts/{id}/ack: {"status": "ok", "acknowledged": id}. */
 char *api__ack(const char *id);

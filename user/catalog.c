@@ -23,6 +23,7 @@
 #include "catalog.h"
 #include "cost.h"
 #include "llm.h"
+#include "incident.h"
 #include "rates.h"
 #include "snapshot.h"
 #include "syscalls.h"
@@ -106,6 +107,7 @@ static const char *const l_pool[] = {"pool"};
 static const char *const l_pool_events[] = {"pool", "direction", "rule"};
 static const char *const l_result_only[] = {"result"};
 static const char *const l_notifications[] = {"channel", "result"};
+static const char *const l_state[] = {"state"};
 static const char *const l_transport[] = {"transport"};
 static const char *const l_bound[] = {"agent", "bound"};
 static const char *const l_action[] = {"action", "result"};
@@ -596,6 +598,26 @@ static int each_cost(const struct entry *e, const struct snapshot *s, struct out
 		      .nlabels = N(lab)},                          \
 		.each = each_cost, .exported = cost_on, .n = field \
 	}
+
+static bool incidents_on(const struct snapshot *s)
+{
+	return s->incidents != NULL;
+}
+
+static int each_incident_state(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	(void)e;
+	for (i = 0; i < INCIDENT_STATES; i++) {
+		const char *lv[] = {incident_state_names[i]};
+
+		err = put(o, lv, s->incidents->count[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
 
 /* --- app metrics (StatsD) --- */
 
@@ -1399,6 +1421,17 @@ static const struct entry entries[] = {
 		.each = each_alert_field,
 		.exported = alerting_on,
 		.n = AF_ALERTS,
+	},
+	{
+		.f = {.name = "swarmwatch_incidents",
+		      .help = "Incidents (one agent's anomalies and firing alerts correlated) by "
+			      "state: open, or resolved among the last 256 kept.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_state,
+		      .nlabels = 1},
+		.each = each_incident_state,
+		.exported = incidents_on,
 	},
 	{
 		.f = {.name = "swarmwatch_alerts_rate_limited_total",

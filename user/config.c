@@ -51,7 +51,8 @@ const char config__builtin[] =
 	"  \"statsd\": {\"udp\": \"127.0.0.1:8125\", \"socket\": \"/run/swarmwatch/statsd.sock\",\n"
 	"             \"tags\": [], \"trust_agent_tag\": false, \"max_series\": 64,\n"
 	"             \"max_label_values\": 16},\n"
-	"  \"alerts\": {\"enabled\": true, \"default_rules\": true, \"window\": \"10s\"},\n"
+	"  \"alerts\": {\"enabled\": true, \"default_rules\": true, \"window\": \"10s\",\n"
+	"             \"incident_window\": \"1m\"},\n"
 	"  \"cost\": {\"enabled\": true, \"daily_budget_usd\": 10, \"app_costs\": true,\n"
 	"           \"warning_ratio\": 0.8, \"emergency_ratio\": 0.95},\n"
 	"  \"receivers\": []\n"
@@ -1255,9 +1256,10 @@ static int parse_receivers(const struct parse *p, json_t *list, struct config *c
 
 static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
 {
-	static const char *const keys[] = {"enabled", "default_rules", "disable",      "rules",
-					   "routes",  "window",	       "max_per_hour", "cooldown",
-					   "resend",  "external_url",  "host",	       NULL};
+	static const char *const keys[] = {
+		"enabled", "default_rules",   "disable",  "rules",  "routes",
+		"window",  "max_per_hour",    "cooldown", "resend", "external_url",
+		"host",	   "incident_window", NULL};
 	struct alert_params *ap = c->alerts;
 	bool defaults_on = true;
 	const char *s = NULL;
@@ -1274,6 +1276,8 @@ static int parse_alerts(const struct parse *p, json_t *o, struct config *c)
 	    (err = get_bool(p, o, "default_rules", &defaults_on)) < 0 ||
 	    (err = get_duration(p, o, "window", 1000000000ULL, 3600000000000ULL,
 				"from 1s to 1h (\"10s\")", &c->alerts_window_ns)) < 0 ||
+	    (err = get_duration(p, o, "incident_window", 1000000000ULL, 3600000000000ULL,
+				"from 1s to 1h (\"1m\")", &c->incident_window_ns)) < 0 ||
 	    (err = get_int(p, o, "max_per_hour", 0, 32, &n)) < 0)
 		return err;
 	if (err)
@@ -2087,6 +2091,7 @@ static void defaults(struct config *c)
 		c->collectors[i] = true;
 	c->alerts_on = true;
 	c->alerts_window_ns = 10000000000ULL;
+	c->incident_window_ns = 60000000000ULL;
 	c->alerts = malloc(sizeof(*c->alerts));
 	c->notify = malloc(sizeof(*c->notify));
 	c->cost = malloc(sizeof(*c->cost));

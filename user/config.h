@@ -83,6 +83,7 @@ struct config {
 	__u64 store_flush_ns; /* how often the store writes to disk */
 	bool alerts_on; /* evaluate alert rules ("alerts": {"enabled": false} turns it off) */
 	__u64 alerts_window_ns; /* span of the rates and ratios rules read */
+	__u64 incident_window_ns; /* an incident resolves this long after its last signal */
 	struct alert_params *alerts; /* rules, routes, noise control; malloc'd */
 	bool external_url_set; /* alerts.external_url given; else it follows listen */
 	struct notify_params *notify; /* receivers; malloc'd */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * HTTP endpoints from a route table: /metrics (text 0.0.4, gzip on request), /healthz, /,
- * /api/v1/anomalies, /api/v1/alerts (and POST .../{id}/ack), /api/v1/silences (GET, POST,
- * DELETE /{id}), /api/v1/stream (stream.c), /api/v1/pools (and .../{pool}/history, POST
- * .../evaluate), the dashboard's files (web.h), and the history of the series store:
- * /api/v1/series, /api/v1/query_range, /api/v1/agents. Every error is
- * the JSON document of api__error() with its status code in it and on the response.
+ * /api/v1/anomalies, /api/v1/alerts (and POST .../{id}/ack), /api/v1/incidents (and
+ * .../{id}), /api/v1/silences (GET, POST, DELETE /{id}), /api/v1/stream (stream.c),
+ * /api/v1/pools (and .../{pool}/history, POST .../evaluate), the dashboard's files (web.h),
+ * and the history of the series store: /api/v1/series, /api/v1/query_range, /api/v1/agents.
+ * Every error is the JSON document of api__error() with its status code in it and on the
+ * response.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -534,6 +535,50 @@ static enum MHD_Result serve_cost(struct http *h, struct MHD_Connection *c, cons
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
+/* GET /api/v1/incidents and /api/v1/incidents/{id} (a decimal id from the list). */
+static enum MHD_Result serve_incidents(struct http *h, struct MHD_Connection *c, const char *url,
+				       const char *in)
+{
+	const char *tail = url + strlen("/api/v1/incidents");
+	struct snapshot *s;
+	unsigned long long id = 0;
+	char msg[256], *body, *end = NULL;
+
+	(void)in;
+	if (*tail) {
+		errno = 0;
+		if (tail[0] == '/' && tail[1] >= '1' && tail[1] <= '9')
+			id = strtoull(tail + 1, &end, 10);
+		if (!id || errno || *end) {
+			snprintf(msg, sizeof(msg),
+				 "not found: %.100s (GET /api/v1/incidents/ID, ID from "
+				 "GET /api/v1/incidents)",
+				 url);
+			return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+		}
+	}
+	s = acquire(h);
+	if (!s)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	errno = 0;
+	body = s->incidents ? api__incidents(s->incidents, id) : NULL;
+	if (!body && s->incidents && errno == ENOENT) {
+		snprintf(msg, sizeof(msg),
+			 "no incident %llu (only the last 256 are kept; see GET /api/v1/incidents)",
+			 id);
+		snapshot__release(s);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	snapshot__release(s);
+	if (!body)
+		return respond_error(
+			c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			"no incident data: alerts are off (\"alerts\": {\"enabled\": true} "
+			"turns them on) or memory ran out");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
+}
+
 /* POST /api/v1/alerts/{id}/ack: the id is the alert's 16-hex-digit fingerprint. */
 static enum MHD_Result serve_ack(struct http *h, struct MHD_Connection *c, const char *url,
 				 const char *in)
@@ -866,6 +911,8 @@ static const struct route {
 	{"/api/v1/agents", "GET", serve_agents, false, WEB_SCOPE_READ},
 	{"/api/v1/alerts", "GET", serve_alerts, false, WEB_SCOPE_READ},
 	{"/api/v1/alerts/", "POST", serve_ack, true, WEB_SCOPE_ACK},
+	{"/api/v1/incidents", "GET", serve_incidents, false, WEB_SCOPE_READ},
+	{"/api/v1/incidents/", "GET", serve_incidents, true, WEB_SCOPE_READ},
 	{"/api/v1/silences", "GET", serve_silences, false, WEB_SCOPE_READ},
 	{"/api/v1/silences", "POST", serve_silence_add, false, WEB_SCOPE_ACK},
 	{"/api/v1/silences/", "DELETE", serve_silence_expire, true, WEB_SCOPE_ACK},

@@ -35,6 +35,8 @@ void snapshot__put(struct snapshot *s)
 		s->llm_free(s->llm);
 	if (s->cost && s->cost_free)
 		s->cost_free(s->cost);
+	if (s->incidents && s->incidents_free)
+		s->incidents_free(s->incidents);
 	free(s->agents);
 	free(s->requests);
 	free(s);

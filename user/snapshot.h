@@ -61,6 +61,7 @@ struct app_view;
 struct llm_view;
 struct scale_view;
 struct cost_view;
+struct incident_view;
 
 struct snapshot {
 	int refs;
@@ -101,6 +102,8 @@ struct snapshot {
 	void (*scale_free)(struct scale_view *v);
 	struct cost_view *cost; /* the day's spend per agent and budgets; NULL: off */
 	void (*cost_free)(struct cost_view *v);
+	struct incident_view *incidents; /* open and recent incidents; NULL: alerts are off */
+	void (*incidents_free)(struct incident_view *v);
 };
 
 /* A zeroed snapshot holding one reference; NULL on out of memory. */

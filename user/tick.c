@@ -14,6 +14,7 @@
 #include "collector.h"
 #include "costing.h"
 #include "identity.h"
+#include "incidents.h"
 #include "ingest.h"
 #include "kernel.h"
 #include "log.h"
@@ -40,6 +41,7 @@ struct tick {
 	struct alerting *alerting; /* NULL when alerts are off */
 	struct scaling *scaling; /* NULL when no pool is configured */
 	struct costing *costing; /* NULL when cost.enabled is false */
+	struct incidents *incidents; /* NULL when alerts are off */
 	struct ingest *ingest; /* StatsD listener; NULL when off */
 	struct apps_params app_params; /* from the configuration's statsd.* */
 	struct apps *apps; /* app metrics kept from its lines; NULL when StatsD is off */
@@ -229,6 +231,12 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 			errno = e;
 			return NULL;
 		}
+		t->incidents = incidents__new(c, store, clock__ns(CLOCK_REALTIME) / 1e9);
+		if (!t->incidents) {
+			tick__free(t);
+			errno = ENOMEM;
+			return NULL;
+		}
 	}
 	if (c->pools->npools) {
 		char err[512] = "";
@@ -274,6 +282,7 @@ void tick__free(struct tick *t)
 	costing__free(t->costing);
 	alerting__free(t->alerting);
 	scaling__free(t->scaling);
+	incidents__free(t->incidents);
 	free(t);
 }
 
@@ -500,6 +509,22 @@ static void stage_detect(struct tick *t, struct snapshot *s)
 		pr_warn("tick: no anomaly scores this tick: out of memory");
 }
 
+/*
+ * Incidents from this tick's anomalies and the alerts that fired by the last tick (the
+ * published snapshot's); the alert stage then takes each alert's likely cause from them.
+ */
+static void stage_incident(struct tick *t, struct snapshot *s)
+{
+	struct snapshot *prev;
+
+	if (!t->incidents)
+		return;
+	prev = snapshot__acquire(&t->slot);
+	if (incidents__tick(t->incidents, s, prev ? prev->alerts : NULL))
+		pr_warn("tick: no incidents this tick: out of memory");
+	snapshot__release(prev);
+}
+
 /* Alert rules and notifications; the snapshot goes out without its alert view if this fails. */
 static void stage_alert(struct tick *t, struct snapshot *s)
 {
@@ -541,6 +566,7 @@ int tick__run(struct tick *t)
 	stage_store(t, s);
 	stage_detect(t, s);
 	stage_save(t);
+	stage_incident(t, s);
 	stage_alert(t, s);
 	stage_scale(t, s);
 	s->tick_seconds = (clock__mono_ns() - t0) / 1e9;

@@ -6,7 +6,9 @@
 # idempotency key) to a webhook sink on loopback, then a resolved one when the
 # burst is over. Meanwhile /api/v1/alerts lists the alert, it can be
 # acknowledged, and /metrics counts it and the notifications sent and passes
-# promtool check metrics.
+# promtool check metrics. The burst is one incident of the pool at
+# /api/v1/incidents whose likely cause is its failing requests, with the advice
+# to check the upstream; it is still open, with the same id, after a restart.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,8 +21,12 @@ checks=("swarmwatch starts with --webhook and a state directory"
 	"POST /api/v1/alerts/ID/ack acknowledges it; an unknown ID is a 404"
 	"/metrics shows swarmwatch_alerts and webhook notifications sent"
 	"promtool check metrics reports nothing on the page"
-	"after the burst the sink gets a resolved notification for the same alert"
+	"after the burst the sink gets a resolved notification for the same alert, its likely cause with the incident's advice"
 	"no notification was sent twice"
+	"/api/v1/incidents has one incident for the pool: failures came first, check the upstream"
+	"GET /api/v1/incidents/ID returns it; an unknown ID is a 404"
+	"/metrics shows swarmwatch_incidents{state=\"open\"}"
+	"after a restart on the same state directory the incident is open with the same id"
 	"a silence is created, listed and expired through /api/v1/silences; bad ones are refused"
 	"GET on the ack path is a 405 that allows POST")
 echo "1..${#checks[@]}"
@@ -61,7 +67,7 @@ hook=http://127.0.0.1:$(head -1 "$work/sink.port")/hook
 
 # The default rules, with the error-ratio rule held 2 s instead of 30 s.
 cat >"$work/config.json" <<JSON
-{"alerts": {"window": "4s", "cooldown": "5s",
+{"alerts": {"window": "4s", "cooldown": "5s", "incident_window": "5m",
             "rules": [{"name": "AgentErrorRatioHigh", "expr": "error_ratio > 5%",
                        "severity": "critical", "for": "2s", "keep_firing_for": "2s",
                        "annotations": {"summary": "{{agent}}: {{value}} of requests fail",
@@ -80,9 +86,12 @@ cat >"$work/burst.json" <<JSON
             {"name": "after", "duration": 45}]}
 JSON
 
-"$SWARMWATCH" run --config "$work/config.json" --listen 127.0.0.1:$sw_port --interval 500ms \
-	--pin-path "$pin" --state-dir "$work/state" --webhook "$hook" >"$work/swarmwatch.log" 2>&1 &
-sw_pid=$!
+start_swarmwatch() {
+	"$SWARMWATCH" run --config "$work/config.json" --listen 127.0.0.1:$sw_port --interval 500ms \
+		--pin-path "$pin" --state-dir "$work/state" --webhook "$hook" >>"$work/swarmwatch.log" 2>&1 &
+	sw_pid=$!
+}
+start_swarmwatch
 if ! wait_for 15 curl -sf "http://127.0.0.1:$sw_port/metrics"; then
 	sed 's/^/# swarmwatch: /' "$work/swarmwatch.log" | tail -20
 	fail_rest 0
@@ -122,14 +131,18 @@ for r, b, a in got:
         ok = (b.get("version") == "4" and b.get("status") == "firing" and
               a["labels"].get("severity") == "critical" and
               len(a.get("fingerprint", "")) == 16 and
-              "failed requests to" in a["annotations"].get("description", "") and
+              # the rule's own words, or its incident's cause and advice
+              any(w in a["annotations"].get("description", "")
+                  for w in ("failed requests to", "check upstream")) and
               a.get("endsAt", "").startswith("0001-01-01"))
         print("# firing: %s" % json.dumps(a)[:600])
         print("EXIT=%d KEY=%s FP=%s" % (0 if ok else 1,
               r["headers"].get("x-idempotency-key", ""), a["fingerprint"]))
     else:
         print("# resolved: %s" % json.dumps(a)[:400])
-        print("EXIT=0 FP=%s" % a["fingerprint"])
+        # by then the pool's incident gives the alert its cause and advice
+        advice = "check upstream" in a["annotations"].get("description", "")
+        print("EXIT=%d FP=%s" % (0 if advice else 1, a["fingerprint"]))
     sys.exit(0)
 sys.exit(3)
 PY
@@ -197,10 +210,58 @@ for _ in $(seq 200); do
 	sleep 0.3
 done
 echo "$resolved" | grep '^#'
-echo "$resolved" | grep -q "FP=$fp"
+echo "$resolved" | grep -q "^EXIT=0 FP=$fp"
 ok $? "${checks[8]}"
 python3 "$work/hook.py" "$work/hook.jsonl" "$pool" count
 ok $? "${checks[9]}"
+
+# The pool's incidents: exactly one, its first signal about failing requests.
+cat >"$work/incidents.py" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+mine = [i for i in d["incidents"] if i["agent"] == sys.argv[2]]
+print("# %s" % json.dumps(mine)[:900])
+ok = (len(mine) == 1 and mine[0]["signals"] and
+      mine[0]["signals"][0]["kind"] == "failures" and
+      mine[0]["cause"].startswith(mine[0]["signals"][0]["name"] + " ") and
+      (mine[0]["recommendation"] or "").startswith("check upstream ") and
+      mine[0]["state"] == sys.argv[3])
+print("EXIT=%d ID=%s" % (0 if ok else 1, mine[0]["id"] if mine else ""))
+PY
+incident=
+for _ in $(seq 20); do
+	curl -sf "http://127.0.0.1:$sw_port/api/v1/incidents" >"$work/incidents.json" &&
+		incident=$(python3 "$work/incidents.py" "$work/incidents.json" "$pool" open) &&
+		echo "$incident" | grep -q '^EXIT=0' && break
+	sleep 0.5
+done
+echo "$incident" | grep '^#'
+echo "$incident" | grep -q '^EXIT=0'
+ok $? "${checks[10]}"
+iid=$(echo "$incident" | sed -n 's/.* ID=\([0-9]*\).*/\1/p')
+one=$(curl -s "http://127.0.0.1:$sw_port/api/v1/incidents/$iid")
+none=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sw_port/api/v1/incidents/99999")
+echo "# incident $iid: $(echo "$one" | head -c 200); unknown: $none"
+[ -n "$iid" ] && echo "$one" | grep -q "\"id\":$iid,\"agent\":\"$pool\"" && [ "$none" = 404 ]
+ok $? "${checks[11]}"
+curl -sf "http://127.0.0.1:$sw_port/metrics" | grep '^swarmwatch_incidents' >"$work/inc_metrics"
+sed 's/^/# /' "$work/inc_metrics"
+grep -Eq '^swarmwatch_incidents\{state="open"\} [1-9]' "$work/inc_metrics"
+ok $? "${checks[12]}"
+kill "$sw_pid" && wait "$sw_pid" 2>/dev/null
+start_swarmwatch
+restarted=
+if wait_for 15 curl -sf "http://127.0.0.1:$sw_port/metrics"; then
+	for _ in $(seq 10); do
+		curl -sf "http://127.0.0.1:$sw_port/api/v1/incidents" >"$work/incidents2.json" &&
+			restarted=$(python3 "$work/incidents.py" "$work/incidents2.json" "$pool" open) &&
+			break
+		sleep 0.5
+	done
+fi
+echo "$restarted" | grep '^#'
+echo "$restarted" | grep -q "^EXIT=0 ID=$iid\$"
+ok $? "${checks[13]}"
 
 api=http://127.0.0.1:$sw_port/api/v1/silences
 made=$(curl -sf -X POST -d "{\"matchers\": {\"agent\": \"$pool\"}, \"duration\": \"1h\"}" "$api")
@@ -212,8 +273,8 @@ again=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$api/$id")
 echo "# created $made; listed $listed; bad body: $bad $(cat "$work/bad.json"); delete: $gone then $again"
 [ -n "$id" ] && echo "$listed" | grep -q "\"agent\":\"$pool\"" && [ "$bad" = 400 ] &&
 	[ "$gone" = 200 ] && [ "$again" = 404 ] && [ "$(curl -sf "$api")" = '{"silences":[]}' ]
-ok $? "${checks[10]}"
+ok $? "${checks[14]}"
 curl -s -D "$work/h405" -o /dev/null "http://127.0.0.1:$sw_port/api/v1/alerts/$fp/ack"
 grep -q '^HTTP/1.1 405' "$work/h405" && grep -qi '^Allow: POST' "$work/h405"
-ok $? "${checks[11]}"
+ok $? "${checks[15]}"
 [ $tap_failed -eq 0 ]

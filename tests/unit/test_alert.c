@@ -716,6 +716,57 @@ static void test_labels_not_utf8(void **s)
 	alert__free(e);
 }
 
+/* The cause hook: each firing alert's cause as the hook (the agent's incident) gives it. */
+static void incident_cause(void *ctx, const char *rule, const char *agent, char *cause, size_t cap)
+{
+	int *calls = ctx;
+	char own[ALERT_CAUSE_MAX];
+
+	(*calls)++;
+	snprintf(own, sizeof(own), "%s", cause);
+	if (!strcmp(agent, "coder"))
+		snprintf(cause, cap, "%s of %s, after \"%s\"", rule, agent, own);
+}
+
+static int cause_of(void *ctx, const struct alert_info *a)
+{
+	char(*causes)[ALERT_CAUSE_MAX] = ctx;
+	int i = idx(a->agent);
+
+	if (i >= 0)
+		snprintf(causes[i], ALERT_CAUSE_MAX, "%s", a->cause);
+	return 0;
+}
+
+static void test_cause_hook(void **s)
+{
+	char causes[4][ALERT_CAUSE_MAX] = {"", "", "", ""};
+	struct world w = {.error_ratio = {0.5, 0.5, 0.0, NAN}};
+	struct alert_params p;
+	struct alert_engine *e;
+	int calls = 0, t;
+	size_t n = 0;
+
+	(void)s;
+	params(&p);
+	e = engine(&p);
+	alert__set_cause_fn(e, incident_cause, &calls);
+	for (t = 0; t <= 2; t++)
+		n = tick(e, T0 + t * S, &w, NULL);
+	assert_int_equal(n, 2); /* coder's and planner's firing notifications */
+	/* coder and planner hold, tester does not: the hook sees the two, changes coder's */
+	assert_int_equal(calls, 6);
+	alert__foreach(e, cause_of, causes);
+	assert_string_equal(causes[0], "Err of coder, after \"\"");
+	assert_string_equal(causes[1], "");
+	alert__set_cause_fn(e, NULL, NULL);
+	tick(e, T0 + 3 * S, &w, NULL);
+	assert_int_equal(calls, 6);
+	alert__foreach(e, cause_of, causes);
+	assert_string_equal(causes[0], ""); /* its own again */
+	alert__free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_push),
 		cmocka_unit_test(test_anomaly_rule),
 		cmocka_unit_test(test_labels_not_utf8),
+		cmocka_unit_test(test_cause_hook),
 	};
 
 	return cmocka_run_group_tests_name("alert", tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include "api.h"
 #include "api_pools.h"
 #include "cost.h"
+#include "incident.h"
 #include "scaling.h"
 #include "snapshot.h"
 
@@ -384,6 +385,61 @@ static void test_cost_document(void **state)
 	free(text);
 }
 
+/* GET /api/v1/incidents and /{id}: the schema the README documents, and a 404's errno. */
+static void test_incidents(void **state)
+{
+	const double t0 = 1764529200.0;
+	struct incident_params p = {.window_s = 60};
+	struct incident_tracker *x = incident__new(&p);
+	const struct incident_upstream ups[] = {{"coder", "llm-api", 10}};
+	const struct incident_obs o[] = {
+		{"coder", "request_latency_p99", INCIDENT_ANOMALY, INCIDENT_LATENCY, t0,
+		 "8.2 vs 1.1", false},
+		{"coder", "AgentLatencyHigh", INCIDENT_ALERT, INCIDENT_LATENCY, t0 + 3, "", false},
+	};
+	struct incident_view *v;
+	json_t *d, *in, *sig;
+	char *text;
+
+	(void)state;
+	assert_non_null(x);
+	incident__update(x, t0 + 4, o, 2, ups, 1);
+	v = incident__view(x, t0 + 4);
+	text = api__incidents(v, 0);
+	assert_non_null(text);
+	d = json_loads(text, 0, NULL);
+	assert_non_null(d);
+	assert_string_equal(json_string_value(json_object_get(d, "time")),
+			    "2025-11-30T19:00:04.000Z");
+	in = json_array_get(json_object_get(d, "incidents"), 0);
+	assert_int_equal(json_integer_value(json_object_get(in, "id")), 1);
+	assert_string_equal(json_string_value(json_object_get(in, "agent")), "coder");
+	assert_string_equal(json_string_value(json_object_get(in, "state")), "open");
+	assert_true(json_is_null(json_object_get(in, "endsAt")));
+	assert_true(json_is_null(json_object_get(in, "link")));
+	assert_string_equal(json_string_value(json_object_get(in, "cause")),
+			    "request_latency_p99 departed first (8.2 vs 1.1)");
+	assert_string_equal(json_string_value(json_object_get(in, "recommendation")),
+			    "check upstream llm-api: its latency rose");
+	assert_int_equal(json_array_size(json_object_get(in, "signals")), 2);
+	sig = json_array_get(json_object_get(in, "signals"), 1);
+	assert_string_equal(json_string_value(json_object_get(sig, "source")), "alert");
+	assert_string_equal(json_string_value(json_object_get(sig, "kind")), "latency");
+	assert_true(json_is_null(json_object_get(sig, "detail")));
+	json_decref(d);
+	free(text);
+
+	text = api__incidents(v, 1);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"incident\":{\"id\":1,"));
+	free(text);
+	errno = 0;
+	assert_null(api__incidents(v, 2));
+	assert_int_equal(errno, ENOENT);
+	incident__view_free(v);
+	incident__free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_parse_silence_refuses_what_it_cannot_keep),
 		cmocka_unit_test(test_pools_json),
 		cmocka_unit_test(test_cost_document),
+		cmocka_unit_test(test_incidents),
 	};
 
 	return cmocka_run_group_tests_name("api", tests, NULL, NULL);

@@ -603,6 +603,7 @@ static void test_alerts(void **state)
 			  "\"smtp://127.0.0.1:25\", \"from\": \"a@b\", \"to\": \"c@d\"}],"
 			  " \"notify\": {\"retry_max\": \"5s\"},"
 			  " \"alerts\": {\"disable\": [\"AgentLoadHigh\"], \"cooldown\": \"5s\","
+			  " \"incident_window\": \"2m\","
 			  " \"rules\": [{\"name\": \"AgentErrorRatioHigh\", \"expr\": "
 			  "\"error_ratio > 10%\", \"for\": \"5s\", \"severity\": \"critical\"},"
 			  " {\"name\": \"Slow\", \"expr\": \"p99(request_duration) > 2s\","
@@ -618,6 +619,7 @@ static void test_alerts(void **state)
 	assert_int_equal(c.notify->receivers[2].channel, NOTIFY_EMAIL);
 	assert_int_equal(c.notify->backoff_max_ms, 5000);
 	assert_int_equal(c.alerts->cooldown_ms, 5000);
+	assert_true(c.incident_window_ns == 120000000000ULL);
 	/* The default rule of that name is replaced; the new one comes after the defaults. */
 	for (i = 0; i < c.alerts->nrules; i++)
 		if (!strcmp(c.alerts->rules[i].name, "AgentErrorRatioHigh"))
@@ -776,6 +778,7 @@ static void test_alerts_errors(void **state)
 	expect_error("{\"alerts\": {\"rules\": [{\"name\": \"X\", \"expr\": \"x > 1\", \"fr\": "
 		     "\"1s\"}]}}",
 		     "did you mean \"for\"");
+	expect_error("{\"alerts\": {\"incident_window\": \"0s\"}}", "from 1s to 1h (\"1m\")");
 	expect_error("{\"alerts\": {\"disable\": [\"NoSuchRule\"]}}",
 		     "no rule named \"NoSuchRule\"");
 	expect_error("{\"alerts\": {\"routes\": [{\"receiver\": \"nobody\"}]}}",

@@ -102,6 +102,7 @@ static void test_page_follows_catalog(void **state)
 				!strstr(f->name, "anomal") && !strstr(f->name, "forecast") &&
 				strncmp(f->name, "swarmwatch_store_", 17) && /* no store here */
 				strncmp(f->name, "swarmwatch_alerts", 17) &&
+				strcmp(f->name, "swarmwatch_incidents") && /* no incident view */
 				!strstr(f->name, "notification") && !strstr(f->name, "statsd") &&
 				!strstr(f->name, "_app_") && strncmp(f->name, "gen_ai_", 7) &&
 				!strstr(f->name, "_llm_") && /* no pools here */
