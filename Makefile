@@ -273,8 +273,13 @@ deps:
 run: deps all
 	$(BUILD)/swarmwatch run $(ARGS)
 
-# Everything CI checks: the suites, then again sanitized, then each fuzzer for a while.
-test: deps tests san-bins fuzz-bins
+# Everything CI checks: the suites, then again sanitized, then each fuzzer for a while. The
+# three builds run one after the other, each with a job per CPU.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+test: deps
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) tests
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) san-bins
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) fuzz-bins
 	@tests/run --all
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, a configuration file

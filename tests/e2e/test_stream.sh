@@ -49,6 +49,13 @@ fi
 timeout 60 python3 -m http.server --bind 127.0.0.1 $up_port >/dev/null 2>&1 &
 pids+=($!)
 wait_for 10 curl -sf http://127.0.0.1:$up_port/ || fail_rest 0
+# Twenty more agents of the test's own, so that an event is several KiB on a host where
+# nothing else is tagged: the silent client of check 6 must fill its socket's buffers (about
+# 100 KiB) well within the check's time.
+for i in $(seq 1 20); do
+	env SWARMWATCH_AGENT=tstream-pad-$i timeout 100 sleep 100 &
+	pids+=($!)
+done
 env SWARMWATCH_AGENT=streamprobe timeout 60 sh -c \
 	"while :; do curl -s -o /dev/null http://127.0.0.1:$up_port/; sleep 0.05; done" &
 pids+=($!)
@@ -115,7 +122,10 @@ ok $? "${checks[4]}"
 for p in "${spids[@]}"; do kill "$p" 2>/dev/null; done
 wait "${spids[@]}" 2>/dev/null
 
-# 6: a client with a small receive window that never reads, bounded to 70 s.
+# 6: a client with a small receive window that never reads, bounded to 70 s; once the
+# killed clients above have left their places (a 33rd is served again).
+wait_for 20 sh -c "curl -s -o /dev/null -w '%{http_code}' --max-time 1 $url/api/v1/stream |
+	grep -qx 200"
 timeout 70 python3 - $port >"$work/slow.txt" 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.socket()
@@ -133,6 +143,7 @@ wait_for 65 sh -c "[ \$(grep -c 'stream: dropped a client' '$work/swarmwatch.log
 rc=$?
 last=$(grep 'stream: dropped a client' "$work/swarmwatch.log" | tail -1)
 echo "# drops before the silent client: $before; last: ${last:-none}"
+[ $rc -ne 0 ] && head -c 300 "$work/slow.txt" | sed 's/^/# silent client: /'
 [ $rc -eq 0 ] && echo "$last" | grep -q "($(drops) dropped so far)"
 ok $? "${checks[5]}"
 kill $slow 2>/dev/null
