@@ -634,6 +634,15 @@ static int parse_root(struct parse *p, yaml_node_t *root)
 	return err;
 }
 
+/* Keeps an error one line: a name from the file (a YAML scalar may hold line breaks and other
+ * control characters) is shown with each of them as '?'. */
+static void one_line(char *err)
+{
+	for (; *err; err++)
+		if ((unsigned char)*err < 0x20 || *err == 0x7f)
+			*err = '?';
+}
+
 int webconfig__parse(struct web_config *w, const char *text, size_t len, const char *origin,
 		     const char *dir, char *err, size_t errlen)
 {
@@ -656,6 +665,7 @@ int webconfig__parse(struct web_config *w, const char *text, size_t len, const c
 			 parser.problem_mark.line + 1, parser.problem_mark.column + 1,
 			 parser.problem ? parser.problem : "not YAML", parser.context ? " " : "",
 			 parser.context ? parser.context : "");
+		one_line(err);
 		yaml_parser_delete(&parser);
 		webconfig__free(w);
 		return -EINVAL;
@@ -668,6 +678,7 @@ int webconfig__parse(struct web_config *w, const char *text, size_t len, const c
 	yaml_parser_delete(&parser);
 	if (ret)
 		webconfig__free(w);
+	one_line(err);
 	return ret;
 }
 

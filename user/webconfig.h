@@ -63,7 +63,8 @@ void webconfig__defaults(struct web_config *w);
  * tls_server_config, basic_auth_users; and swarmwatch's bearer_tokens, metrics_auth,
  * rate_limit) into w. Relative file names are taken from dir. origin names the file in
  * messages. Returns 0, or -EINVAL/-ENOENT/-ENOMEM with one line in err
- * ("web config FILE:LINE:COL: what is wrong (how to fix)"); w is then freed.
+ * ("web config FILE:LINE:COL: what is wrong (how to fix)"; control characters of names
+ * quoted from the file show as ?); w is then freed.
  */
 int webconfig__parse(struct web_config *w, const char *text, size_t len, const char *origin,
 		     const char *dir, char *err, size_t errlen);
