@@ -331,25 +331,6 @@ static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c, co
 	return respond_text(c, "ok\n");
 }
 
-static enum MHD_Result serve_anomalies(struct http *h, struct MHD_Connection *c, const char *url,
-				       const char *in)
-{
-	(void)in;
-	(void)url;
-	struct snapshot *s = acquire(h);
-	char *body;
-
-	if (!s)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "no data yet: first tick pending");
-	body = s->anomalies ? api__anomalies(s->anomalies) : NULL;
-	snapshot__release(s);
-	if (!body)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "no anomaly data this tick: out of memory");
-	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
-}
-
 /* Most points a range query returns per series. */
 #define QUERY_MAX_POINTS 11000
 
@@ -493,47 +474,64 @@ static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c, co
 	return respond_json(c, doc);
 }
 
-static enum MHD_Result serve_alerts(struct http *h, struct MHD_Connection *c, const char *url,
-				    const char *in)
-{
-	(void)in;
-	struct snapshot *s = acquire(h);
-	char *body;
-
-	(void)url;
-	if (!s)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "no data yet: first tick pending");
-	body = s->alerts ? api__alerts(s->alerts) : NULL;
-	snapshot__release(s);
-	if (!body)
-		return respond_error(
-			c, MHD_HTTP_SERVICE_UNAVAILABLE,
-			"no alert data: alerts are off (\"alerts\": {\"enabled\": true} "
-			"turns them on) or memory ran out");
-	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
-}
-
-static enum MHD_Result serve_cost(struct http *h, struct MHD_Connection *c, const char *url,
-				  const char *in)
+/*
+ * A GET of one view of the latest snapshot, rendered by render (NULL when the view is absent
+ * or memory ran out): 503 before the first tick, 503 with absent (what turns the view on)
+ * when there is no body.
+ */
+static enum MHD_Result serve_view(struct http *h, struct MHD_Connection *c,
+				  char *(*render)(const struct snapshot *s), const char *absent)
 {
 	struct snapshot *s = acquire(h);
 	char *body;
 
-	(void)in;
-	(void)url;
 	if (!s)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "no data yet: first tick pending");
-	body = s->cost ? api__cost(s->cost) : NULL;
+	body = render(s);
 	snapshot__release(s);
 	if (!body)
-		return respond_error(
-			c, MHD_HTTP_SERVICE_UNAVAILABLE,
-			"no cost data: cost accounting is off (\"cost\": {\"enabled\": "
-			"true} turns it on) or memory ran out");
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, absent);
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
+
+static char *anomalies_json(const struct snapshot *s)
+{
+	return s->anomalies ? api__anomalies(s->anomalies) : NULL;
+}
+
+static char *alerts_json(const struct snapshot *s)
+{
+	return s->alerts ? api__alerts(s->alerts) : NULL;
+}
+
+static char *cost_json(const struct snapshot *s)
+{
+	return s->cost ? api__cost(s->cost) : NULL;
+}
+
+static char *pools_json(const struct snapshot *s)
+{
+	return s->scale ? api__pools(s->scale) : NULL;
+}
+
+#define VIEW_ROUTE(fn, render, absent)                                                       \
+	static enum MHD_Result fn(struct http *h, struct MHD_Connection *c, const char *url, \
+				  const char *in)                                            \
+	{                                                                                    \
+		(void)url;                                                                   \
+		(void)in;                                                                    \
+		return serve_view(h, c, render, absent);                                     \
+	}
+VIEW_ROUTE(serve_anomalies, anomalies_json, "no anomaly data this tick: out of memory")
+VIEW_ROUTE(serve_alerts, alerts_json,
+	   "no alert data: alerts are off (\"alerts\": {\"enabled\": true} turns them on) or "
+	   "memory ran out")
+VIEW_ROUTE(serve_cost, cost_json,
+	   "no cost data: cost accounting is off (\"cost\": {\"enabled\": true} turns it on) "
+	   "or memory ran out")
+VIEW_ROUTE(serve_pools, pools_json,
+	   "no pools: configure \"pools\" (see the README, Pools and scaling)")
 
 /* GET /api/v1/incidents and /api/v1/incidents/{id} (a decimal id from the list). */
 static enum MHD_Result serve_incidents(struct http *h, struct MHD_Connection *c, const char *url,
@@ -788,26 +786,6 @@ static enum MHD_Result serve_stream(struct http *h, struct MHD_Connection *c, co
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "no data yet: first tick pending");
 	return stream__serve(st, c);
-}
-
-static enum MHD_Result serve_pools(struct http *h, struct MHD_Connection *c, const char *url,
-				   const char *in)
-{
-	struct snapshot *s = acquire(h);
-	char *body;
-
-	(void)url;
-	(void)in;
-	if (!s)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "no data yet: first tick pending");
-	body = s->scale ? api__pools(s->scale) : NULL;
-	snapshot__release(s);
-	if (!body)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "no pools: configure \"pools\" (see the README, Pools and "
-				     "scaling)");
-	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
 /* GET /api/v1/pools/{pool}/history[?limit=N]: N from 1 to 10000, default 100. */
