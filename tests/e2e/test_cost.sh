@@ -153,6 +153,9 @@ sys.exit(0 if ok else 1)
 PY
 ok $? "${checks[4]}"
 
+# The command's result is counted once it has been reaped, a tick or so after it wrote the file.
+wait_for 10 sh -c "curl -sf http://127.0.0.1:$sw_port/metrics |
+	grep -qF 'swarmwatch_cost_emergency_actions_total{action=\"command\",result=\"ok\"} 1'"
 curl -sf "http://127.0.0.1:$sw_port/metrics" >"$work/metrics.txt"
 r=0
 for fam in "swarmwatch_agent_cost_usd_total{agent=\"$agent\",kind=\"cpu\"}" \
