@@ -282,7 +282,11 @@ int cmd_run(int argc, char **argv)
 	if (unpin) {
 		int n = kernel__unpin(cfg.pin_path);
 
-		if (n < 0) {
+		if (n == -EBUSY) {
+			pr_err("cannot unpin %s: a running swarmwatch daemon uses it; stop it first",
+			       cfg.pin_path);
+			goto out;
+		} else if (n < 0) {
 			pr_err("cannot unpin %s: %s", cfg.pin_path, strerror(-n));
 			goto out;
 		}

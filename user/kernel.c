@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -77,6 +78,7 @@ struct kernel {
 	size_t rss_len;
 	__u32 rss_slots;
 	int stats_fd; /* keeps BPF run-time stats on, -1 if off */
+	int pin_lock_fd; /* the pin directory, flock()ed for the daemon's life */
 	__u32 *slot_next; /* mmap of `slot_next` */
 	struct bpf_link *tasks_link; /* the task iterator counting the tasks of each slot */
 	__u64 *tasks; /* mmap of `slot_tasks` */
@@ -401,6 +403,28 @@ make_dir:
 		return -errno;
 	}
 	return 0;
+}
+
+/*
+ * The pin directory, opened and exclusively flock()ed so that a second
+ * daemon on the same pins (whose programs would count every event again)
+ * and an unpin under a running daemon are refused. The lock goes with the
+ * descriptor: a daemon that dies leaves no stale lock. Returns the
+ * descriptor, or -EBUSY when another process holds it, or -errno.
+ */
+static int lock_pin_path(const char *pin_path)
+{
+	int fd = open(pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 /*
@@ -837,6 +861,18 @@ struct kernel *kernel__open(const struct config *c)
 		return NULL;
 	k->cfg = c;
 	k->stats_fd = -1;
+	k->pin_lock_fd = lock_pin_path(c->pin_path);
+	if (k->pin_lock_fd < 0) {
+		if (k->pin_lock_fd == -EBUSY)
+			pr_err("pin path %s is in use by another swarmwatch daemon; stop it, or give "
+			       "this one a --pin-path of its own",
+			       c->pin_path);
+		else
+			pr_err("cannot open pin path %s: %s", c->pin_path,
+			       strerror(-k->pin_lock_fd));
+		free(k);
+		return NULL;
+	}
 	k->ncpus = libbpf_num_possible_cpus();
 	k->skel = swarmwatch_bpf__open();
 	if (!k->skel) {
@@ -894,6 +930,7 @@ err_destroy:
 	kernel__close(k);
 	return NULL;
 err_free:
+	close(k->pin_lock_fd);
 	free(k);
 	return NULL;
 }
@@ -936,6 +973,8 @@ void kernel__close(struct kernel *k)
 	if (k->tasks)
 		munmap(k->tasks, k->tasks_len);
 	unpin_programs(k->cfg->pin_path);
+	if (k->pin_lock_fd >= 0)
+		close(k->pin_lock_fd);
 	if (k->slot_next)
 		munmap(k->slot_next, k->slot_next_len);
 	if (k->stats_fd >= 0)
@@ -949,13 +988,20 @@ int kernel__unpin(const char *pin_path)
 {
 	char path[640];
 	struct dirent *de;
-	int n = 0;
+	int n = 0, lock;
 	DIR *d;
 
+	lock = lock_pin_path(pin_path);
+	if (lock == -ENOENT)
+		return 0;
+	if (lock < 0)
+		return lock;
 	unpin_programs(pin_path);
 	d = opendir(pin_path);
-	if (!d)
+	if (!d) {
+		close(lock);
 		return errno == ENOENT ? 0 : -errno;
+	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -964,8 +1010,12 @@ int kernel__unpin(const char *pin_path)
 			n++;
 	}
 	closedir(d);
-	if (rmdir(pin_path))
-		return -errno;
+	if (rmdir(pin_path)) {
+		n = -errno;
+		close(lock);
+		return n;
+	}
+	close(lock);
 	return n;
 }
 

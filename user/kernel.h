@@ -23,8 +23,10 @@ typedef void (*kernel_event_fn)(void *ctx, const struct sw_event *e);
  * Checks privileges and kernel support, opens the BPF object, reuses or
  * recreates the pinned maps under c->pin_path, loads and attaches every
  * collector the kernel supports. Collectors that cannot run are logged and
- * reported down; only a missing identity collector is fatal. Returns NULL
- * after printing a one-line error.
+ * reported down; only a missing identity collector is fatal. Holds an
+ * exclusive flock on the pin directory until kernel__close(), so a second
+ * daemon on the same pins is refused. Returns NULL after printing a one-line
+ * error.
  */
 struct kernel *kernel__open(const struct config *c);
 
@@ -68,7 +70,11 @@ int kernel__poll(struct kernel *k, int timeout_ms);
 /* Detaches everything and unpins the programs; pinned maps stay. */
 void kernel__close(struct kernel *k);
 
-/* Removes every pinned map and program under pin_path; 0 or -errno. */
+/*
+ * Removes every pinned map and program under pin_path; how many maps, 0 when
+ * there is no such directory, -EBUSY when a running daemon holds the pin path
+ * (kernel__open() locks it for the daemon's life), or -errno.
+ */
 int kernel__unpin(const char *pin_path);
 
 /* Maps identity needs. */
