@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "alert.h"
+#include "buf.h"
 
 const char *const alert_severity_names[ALERT_SEVERITIES] = {"info", "warning", "critical",
 							    "emergency"};
@@ -1206,15 +1207,8 @@ static struct alert *add(struct alert_engine *e, uint32_t rule, const char *agen
 		e->st.dropped++;
 		return NULL;
 	}
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 16;
-		struct alert *na = realloc(e->a, cap * sizeof(*na));
-
-		if (!na)
-			return NULL;
-		e->a = na;
-		e->cap = cap;
-	}
+	if (buf__grow_array((void **)&e->a, &e->cap, e->n, sizeof(*e->a), 16))
+		return NULL;
 	a = &e->a[e->n++];
 	memset(a, 0, sizeof(*a));
 	a->rule = rule;
@@ -1429,15 +1423,8 @@ static struct hist *hist_get(struct alert_engine *e, const char *fp, bool create
 			return &e->h[i];
 	if (!create)
 		return NULL;
-	if (e->nh == e->hcap) {
-		size_t cap = e->hcap ? e->hcap * 2 : 16;
-		struct hist *nh = realloc(e->h, cap * sizeof(*nh));
-
-		if (!nh)
-			return NULL;
-		e->h = nh;
-		e->hcap = cap;
-	}
+	if (buf__grow_array((void **)&e->h, &e->hcap, e->nh, sizeof(*e->h), 16))
+		return NULL;
 	h = &e->h[e->nh++];
 	memset(h, 0, sizeof(*h));
 	memcpy(h->fp, fp, sizeof(h->fp));
@@ -1599,16 +1586,9 @@ static int emit(struct alert_engine *e, const char *receiver, const char *gkey, 
 	json_object_set_new(b, "version", json_string("4"));
 	json_object_set_new(b, "groupKey", json_string(gkey));
 	json_object_set_new(b, "truncatedAlerts", json_integer(0));
-	if (e->no == e->ocap) {
-		size_t cap = e->ocap ? e->ocap * 2 : 8;
-		struct out *no = realloc(e->o, cap * sizeof(*no));
-
-		if (!no) {
-			json_decref(b);
-			return -ENOMEM;
-		}
-		e->o = no;
-		e->ocap = cap;
+	if (buf__grow_array((void **)&e->o, &e->ocap, e->no, sizeof(*e->o), 8)) {
+		json_decref(b);
+		return -ENOMEM;
 	}
 	o = &e->o[e->no];
 	o->body = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
@@ -1655,15 +1635,8 @@ static struct group *group_get(struct alert_engine *e, uint32_t ri, const char *
 	for (i = 0; i < e->ng; i++)
 		if (e->g[i].route == ri && !strcmp(e->g[i].key, key))
 			return &e->g[i];
-	if (e->ng == e->gcap) {
-		size_t cap = e->gcap ? e->gcap * 2 : 8;
-		struct group *ng = realloc(e->g, cap * sizeof(*ng));
-
-		if (!ng)
-			return NULL;
-		e->g = ng;
-		e->gcap = cap;
-	}
+	if (buf__grow_array((void **)&e->g, &e->gcap, e->ng, sizeof(*e->g), 8))
+		return NULL;
 	g = &e->g[e->ng++];
 	memset(g, 0, sizeof(*g));
 	g->route = ri;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Growable NUL-terminated byte buffer. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,22 @@ void buf__printf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf__vprintf(b, fmt, ap);
 	va_end(ap);
+}
+
+int buf__grow_array(void **arr, size_t *cap, size_t n, size_t size, size_t first)
+{
+	size_t want;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	want = *cap ? *cap * 2 : first;
+	if (want < *cap || want > SIZE_MAX / size)
+		return -ENOMEM;
+	p = realloc(*arr, want * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = want;
+	return 0;
 }

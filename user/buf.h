@@ -26,4 +26,12 @@ void buf__putc(struct buf *b, char c);
 void buf__printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf__vprintf(struct buf *b, const char *fmt, va_list ap);
 
+/*
+ * Makes room for one more element in the array *arr of *cap elements of
+ * `size` bytes, of which n are used: when n == *cap the array doubles (to
+ * `first` elements when empty). Returns 0, or -ENOMEM with *arr and *cap
+ * unchanged. Callers bound n themselves.
+ */
+int buf__grow_array(void **arr, size_t *cap, size_t n, size_t size, size_t first);
+
 #endif
