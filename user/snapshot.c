@@ -39,6 +39,7 @@ void snapshot__put(struct snapshot *s)
 		s->incidents_free(s->incidents);
 	free(s->agents);
 	free(s->requests);
+	free(s->instances);
 	free(s);
 }
 
