@@ -75,6 +75,7 @@ struct alert_view;
 struct app_view;
 struct llm_view;
 struct scale_view;
+struct breaker_view;
 struct cost_view;
 struct incident_view;
 
@@ -117,6 +118,8 @@ struct snapshot {
 	void (*llm_free)(struct llm_view *v);
 	struct scale_view *scale; /* pools and scaling decisions; NULL: no pools configured */
 	void (*scale_free)(struct scale_view *v);
+	struct breaker_view *breakers; /* instances' breakers and weights; NULL: no pools */
+	void (*breakers_free)(struct breaker_view *v);
 	struct cost_view *cost; /* the day's spend per agent and budgets; NULL: off */
 	void (*cost_free)(struct cost_view *v);
 	struct incident_view *incidents; /* open and recent incidents; NULL: alerts are off */
