@@ -334,6 +334,8 @@ class Supervisor:
         env["SWARMWATCH_AGENT"] = pool.name
         env["AGENTSIM_RUN_ID"] = self.run_id
         env["AGENTSIM_INSTANCE"] = "%s-%d" % (pool.name, slot)
+        # The instance name swarmwatch labels its breaker and routing weight with.
+        env["SWARMWATCH_INSTANCE"] = env["AGENTSIM_INSTANCE"]
         cmd = [sys.executable, AGENT_SCRIPT, "agent", "--pool", pool.name, "--slot", str(slot)]
         # The agent starts with SIGTERM and SIGINT blocked, so a stop that
         # arrives while Python is still starting stays pending until the
