@@ -30,7 +30,8 @@ int breaker__check(const struct breaker_params *p, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (p->window_ms < BREAKER_BUCKETS) {
-		snprintf(err, errlen, "breaker: window must be at least %d ms (30s)", BREAKER_BUCKETS);
+		snprintf(err, errlen, "breaker: window must be at least %d ms (30s)",
+			 BREAKER_BUCKETS);
 		return -EINVAL;
 	}
 	if (p->open_wait_ms <= 0 || p->open_wait_max_ms < p->open_wait_ms) {
@@ -125,8 +126,8 @@ static void trip(struct breaker *b, const struct breaker_params *p, int64_t now_
 	b->until_ms = now_ms + b->wait_ms;
 }
 
-int breaker__update(struct breaker *b, const struct breaker_params *p, int64_t now_ms,
-		    uint32_t ok, uint32_t failed, struct breaker_change out[2])
+int breaker__update(struct breaker *b, const struct breaker_params *p, int64_t now_ms, uint32_t ok,
+		    uint32_t failed, struct breaker_change out[2])
 {
 	uint32_t wok, wfailed;
 	int n = 0;
@@ -134,8 +135,7 @@ int breaker__update(struct breaker *b, const struct breaker_params *p, int64_t n
 	if (b->state == BREAKER_OPEN && now_ms >= b->until_ms) {
 		go(b, BREAKER_HALF_OPEN, now_ms, &out[n]);
 		snprintf(out[n].reason, sizeof(out[n].reason),
-			 "open for %lld ms: letting probe requests through",
-			 (long long)b->wait_ms);
+			 "open for %lld ms: letting probe requests through", (long long)b->wait_ms);
 		n++;
 	}
 	switch (b->state) {
@@ -179,12 +179,13 @@ int breaker__update(struct breaker *b, const struct breaker_params *p, int64_t n
 		} else if (wok + wfailed >= p->min_requests &&
 			   wfailed >= p->error_ratio * (wok + wfailed)) {
 			trip(b, p, now_ms, &out[n]);
-			snprintf(out[n].reason, sizeof(out[n].reason),
-				 "error ratio %.2f over %u requests in %lld s (threshold %.2f): open "
-				 "for %lld ms",
-				 (double)wfailed / (wok + wfailed), wok + wfailed,
-				 (long long)(p->window_ms / 1000), p->error_ratio,
-				 (long long)b->wait_ms);
+			snprintf(
+				out[n].reason, sizeof(out[n].reason),
+				"error ratio %.2f over %u requests in %lld s (threshold %.2f): open "
+				"for %lld ms",
+				(double)wfailed / (wok + wfailed), wok + wfailed,
+				(long long)(p->window_ms / 1000), p->error_ratio,
+				(long long)b->wait_ms);
 			n++;
 		}
 		break;

@@ -81,8 +81,8 @@ void breaker__init(struct breaker *b, int64_t now_ms);
  * then the outcomes are applied. The changes of state, at most two, go to out[0..], oldest
  * first. Returns how many (0, 1 or 2). p must pass breaker__check().
  */
-int breaker__update(struct breaker *b, const struct breaker_params *p, int64_t now_ms,
-		    uint32_t ok, uint32_t failed, struct breaker_change out[2]);
+int breaker__update(struct breaker *b, const struct breaker_params *p, int64_t now_ms, uint32_t ok,
+		    uint32_t failed, struct breaker_change out[2]);
 
 /*
  * breaker__window - the requests answered and failed within the window ending at now_ms, into

@@ -368,9 +368,9 @@ static void on_proc(void *ctx, const struct sw_proc_key *k, const struct sw_proc
 	if (x) {
 		/* Counters only grow while the entry lives: a smaller value is a new entry. */
 		x->requests += v->requests >= p->last.requests ? v->requests - p->last.requests
-								 : v->requests;
+							       : v->requests;
 		x->failures += v->failures >= p->last.failures ? v->failures - p->last.failures
-								 : v->failures;
+							       : v->failures;
 		x->lat_sum_ns += v->lat_sum_ns >= p->last.lat_sum_ns
 					 ? v->lat_sum_ns - p->last.lat_sum_ns
 					 : v->lat_sum_ns;

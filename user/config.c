@@ -1478,9 +1478,9 @@ static int parse_scale_rule(const struct parse *p, const char *pool, json_t *r, 
 static int parse_breaker_routing(const struct parse *p, const char *name, json_t *o,
 				 struct scale_pool *pl)
 {
-	static const char *const keys[] = {"error_ratio",	   "min_requests", "consecutive_failures",
-					   "window",		   "open_wait",	   "open_wait_max",
-					   "half_open_successes", NULL};
+	static const char *const keys[] = {
+		"error_ratio", "min_requests",	"consecutive_failures", "window",
+		"open_wait",   "open_wait_max", "half_open_successes",	NULL};
 	struct breaker_params *b = &pl->breaker;
 	const char *s = NULL, *inst;
 	char why[160];
@@ -1496,10 +1496,11 @@ static int parse_breaker_routing(const struct parse *p, const char *name, json_t
 			return err;
 		if ((x = json_object_get(v, "error_ratio"))) {
 			if (!json_is_number(x))
-				return fail_in(p, name, "error_ratio",
-					       "pools.%s.breaker: error_ratio must be a number above "
-					       "0 and at most 1 (0.5)",
-					       name);
+				return fail_in(
+					p, name, "error_ratio",
+					"pools.%s.breaker: error_ratio must be a number above "
+					"0 and at most 1 (0.5)",
+					name);
 			b->error_ratio = json_number_value(x);
 		}
 		n = b->min_requests;
@@ -1527,10 +1528,11 @@ static int parse_breaker_routing(const struct parse *p, const char *name, json_t
 	if ((err = get_string(p, o, "routing", &s)) < 0)
 		return err;
 	if (err && weights__algorithm(s, &pl->routing))
-		return fail_in(p, name, "routing",
-			       "pools.%s: routing \"%s\" is none of quality, round_robin, weighted, "
-			       "least_connections",
-			       name, s);
+		return fail_in(
+			p, name, "routing",
+			"pools.%s: routing \"%s\" is none of quality, round_robin, weighted, "
+			"least_connections",
+			name, s);
 	if ((v = json_object_get(o, "weights"))) {
 		if (!json_is_object(v) || json_object_size(v) > SCALE_WEIGHTS_MAX)
 			return fail_in(p, name, "weights",
@@ -1541,11 +1543,13 @@ static int parse_breaker_routing(const struct parse *p, const char *name, json_t
 		json_object_foreach (v, inst, x) {
 			if (!*inst || strlen(inst) >= SCALE_INSTANCE_MAX || !json_is_number(x) ||
 			    json_number_value(x) < 0)
-				return fail_in(p, name, "weights",
-					       "pools.%s.weights: \"%s\" must be an instance name of 1 "
-					       "to %d characters with a number >= 0",
-					       name, inst, SCALE_INSTANCE_MAX - 1);
-			snprintf(pl->weights[pl->nweights].instance, SCALE_INSTANCE_MAX, "%s", inst);
+				return fail_in(
+					p, name, "weights",
+					"pools.%s.weights: \"%s\" must be an instance name of 1 "
+					"to %d characters with a number >= 0",
+					name, inst, SCALE_INSTANCE_MAX - 1);
+			snprintf(pl->weights[pl->nweights].instance, SCALE_INSTANCE_MAX, "%s",
+				 inst);
 			pl->weights[pl->nweights++].weight = json_number_value(x);
 		}
 	}
@@ -1555,11 +1559,22 @@ static int parse_breaker_routing(const struct parse *p, const char *name, json_t
 /* Applies pool object o onto *pl (a copy of the defaults). */
 static int parse_pool(const struct parse *p, const char *name, json_t *o, struct scale_pool *pl)
 {
-	static const char *const keys[] = {
-		"min_replicas",	     "max_replicas", "webhook", "secret",   "command",
-		"command_timeout",   "rules",	     "disable", "cooldown", "scale_up_window",
-		"scale_down_window", "tolerance",    "breaker", "routing",  "weights",
-		NULL};
+	static const char *const keys[] = {"min_replicas",
+					   "max_replicas",
+					   "webhook",
+					   "secret",
+					   "command",
+					   "command_timeout",
+					   "rules",
+					   "disable",
+					   "cooldown",
+					   "scale_up_window",
+					   "scale_down_window",
+					   "tolerance",
+					   "breaker",
+					   "routing",
+					   "weights",
+					   NULL};
 	const char *s = NULL;
 	long long n;
 	json_t *v, *x;

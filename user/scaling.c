@@ -792,8 +792,8 @@ static char *breaker_body(const struct scale_pool *p, const struct inst *x,
 	rfc3339(x->b.until_ms, retry, sizeof(retry));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:s, s:s}", "schema",
 		      "swarmwatch.breaker/v1", "source", "swarmwatch", "pool", p->name, "instance",
-		      x->name, "pid", (json_int_t)x->pid, "from", breaker_state_names[c->from], "to",
-		      breaker_state_names[c->to], "reason", c->reason, "time", at, "retry_at",
+		      x->name, "pid", (json_int_t)x->pid, "from", breaker_state_names[c->from],
+		      "to", breaker_state_names[c->to], "reason", c->reason, "time", at, "retry_at",
 		      c->to == BREAKER_OPEN ? json_string(retry) : json_null(), "idempotency_key",
 		      key, "id", key);
 	if (!o)
@@ -804,8 +804,7 @@ static char *breaker_body(const struct scale_pool *p, const struct inst *x,
 }
 
 /* Logs, counts and queues the webhook of one change of x's breaker. */
-static int breaker_changed(struct scaling *sc, const struct inst *x,
-			   const struct breaker_change *c)
+static int breaker_changed(struct scaling *sc, const struct inst *x, const struct breaker_change *c)
 {
 	const struct scale_pool *p = &sc->cfg->pools->pools[x->pool];
 	char receiver[NOTIFY_NAME_MAX], key[160];
@@ -872,7 +871,7 @@ static int inst_update(struct scaling *sc, struct inst *x, const struct instance
 	uint64_t dreq = is->requests >= x->requests ? is->requests - x->requests : is->requests;
 	uint64_t dfail = is->failures >= x->failures ? is->failures - x->failures : is->failures;
 	uint64_t dlat = is->lat_sum_ns >= x->lat_sum_ns ? is->lat_sum_ns - x->lat_sum_ns
-							 : is->lat_sum_ns;
+							: is->lat_sum_ns;
 	struct breaker_change c[2];
 	int n, i, err = 0, e;
 

@@ -85,7 +85,7 @@ struct breaker_view {
 		bool seen; /* the agent exists this tick */
 		const char *routing; /* weights_algorithm_names */
 		uint32_t open_breakers; /* instances whose breaker is open */
-	} *pools; /* configuration order */
+	} * pools; /* configuration order */
 };
 
 /* Scaling events since start by pool, direction and rule. */

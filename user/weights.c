@@ -38,8 +38,7 @@ static double quality_score(const struct weights_in *w)
 	return fmax(s, 0);
 }
 
-int weights__compute(enum weights_algorithm a, const struct weights_in *in, size_t n,
-		     double *out)
+int weights__compute(enum weights_algorithm a, const struct weights_in *in, size_t n, double *out)
 {
 	double sum = 0, mean = 0;
 	size_t i, scored = 0;

@@ -55,7 +55,6 @@ int weights__algorithm(const char *name, enum weights_algorithm *out);
  * weights__compute - the weights of n instances in[0..n) by algorithm a into out[0..n), in
  * [0, 1], summing to 1 unless all are 0. Returns 0, or -EINVAL for an unknown algorithm.
  */
-int weights__compute(enum weights_algorithm a, const struct weights_in *in, size_t n,
-		     double *out);
+int weights__compute(enum weights_algorithm a, const struct weights_in *in, size_t n, double *out);
 
 #endif

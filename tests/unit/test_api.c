@@ -306,10 +306,13 @@ static void test_pools_json(void **state)
 	/* With the breakers: each instance's state and weight, in the pool and at /weights. */
 	{
 		struct scale_view_instance in[2] = {0};
-		struct breaker_view_pool bp = {.seen = true, .routing = "quality",
-					       .open_breakers = 1};
-		struct breaker_view b = {.time = 1764529200.0, .ninstances = 2, .instances = in,
-					 .npools = 1, .pools = &bp};
+		struct breaker_view_pool bp = {
+			.seen = true, .routing = "quality", .open_breakers = 1};
+		struct breaker_view b = {.time = 1764529200.0,
+					 .ninstances = 2,
+					 .instances = in,
+					 .npools = 1,
+					 .pools = &bp};
 
 		snprintf(bp.pool, sizeof(bp.pool), "coder");
 		snprintf(in[0].pool, sizeof(in[0].pool), "coder");
