@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Circuit breakers end to end: a pool of our own with three agentsim instances; for 18 s every
+# Circuit breakers end to end: a pool of our own with three agentsim instances; for 15 s every
 # LLM call of instance 0 fails (500/503, no retries), then it answers again. swarmwatch opens
 # that instance's breaker (its weight falls to 0 and the others share the traffic), sends the
 # change to the pool's webhook (a webhook sink), turns it half-open after the wait and closes
 # it once its calls succeed again; the healthy instances stay closed. Seen through
-# /api/v1/pools/{pool}/weights, /api/v1/pools, /metrics and the sink's log.
+# /api/v1/pools/{pool}/weights, /api/v1/pools, /metrics, an alert rule on open_breakers and the
+# sink's log.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -15,6 +16,7 @@ checks=("swarmwatch starts with a pool whose webhook is a sink"
 	"the healthy instances stay closed and share the traffic (weights sum to 1)"
 	"/api/v1/pools lists the pool's instances with their breaker states"
 	"/metrics has the breaker state, transitions, open count and weights; promtool is clean"
+	"an alert rule on open_breakers fires for the pool"
 	"the sink received the breaker's open event for the faulty instance"
 	"after the fault the breaker goes half-open and closes again"
 	"the sink received the half-open and closed events, and none for healthy instances")
@@ -57,14 +59,16 @@ sink_port=$(head -1 "$work/sink.out" | tr -dc 0-9)
 
 # Small thresholds so that the breaker moves within seconds; one rule that never holds.
 cat >"$work/config.json" <<JSON
-{"alerts": {"enabled": false},
+{"alerts": {"enabled": true,
+            "rules": [{"name": "breaker_open_$$", "expr": "open_breakers >= 1", "for": "0s",
+                       "severity": "warning"}]},
  "statsd": {"udp": "", "socket": ""},
  "pools": {"$pool": {"min_replicas": 1, "max_replicas": 3,
                      "webhook": "http://127.0.0.1:$sink_port/hook",
                      "routing": "quality",
                      "breaker": {"error_ratio": 0.5, "min_requests": 4,
                                  "consecutive_failures": 3, "window": "10s",
-                                 "open_wait": "3s", "open_wait_max": "6s",
+                                 "open_wait": "2s", "open_wait_max": "4s",
                                  "half_open_successes": 2},
                      "rules": [{"name": "never", "expr": "instances > 1000",
                                 "action": "up 1"}]}}}
@@ -74,9 +78,9 @@ cat >"$work/faulty.json" <<JSON
  "llm": {"latency": {"dist": "uniform", "min_ms": 20, "max_ms": 60}, "error_rate": 0.0},
  "pools": {"$pool": {"instances": 3, "max_instances": 3,
                      "behaviour": {"think_ms": [150, 300], "llm_calls": 1, "tool_calls": 0,
-                                   "max_retries": 0}}},
- "phases": [{"name": "baseline", "duration": 4},
-            {"name": "fault", "duration": 18,
+                                   "max_retries": 0, "timeout_s": 2}}},
+ "phases": [{"name": "baseline", "duration": 3},
+            {"name": "fault", "duration": 15,
              "faults": [{"kind": "errors", "pool": "$pool", "rate": 1.0, "instances": 1,
                          "kinds": {"500": 1, "503": 1}}]},
             {"name": "recovery", "duration": 18}]}
@@ -107,7 +111,9 @@ good = [insts.get("%s-%d" % (pool, i)) for i in (1, 2)]
 if bad is None or None in good:
     sys.exit(2)
 if want == "open":
-    ok = bad["breaker"] == "open" and bad["weight"] == 0 and bad["retry_at"]
+    # Failures are the faulty instance's own: the healthy ones' calls all succeed.
+    ok = (bad["breaker"] == "open" and bad["weight"] == 0 and bad["retry_at"] and
+          bad["failures"] > 0 and all(g["failures"] == 0 and g["requests"] > 0 for g in good))
 elif want == "healthy":
     ok = (all(g["breaker"] == "closed" and g["weight"] > 0 for g in good) and
           abs(sum(x["weight"] for x in insts.values()) - 1) < 1e-6)
@@ -167,6 +173,17 @@ lint=$(promtool check metrics <"$work/metrics.txt" 2>&1)
 [ $st -eq 0 ] && [ -z "$lint" ]
 ok $? "${checks[4]}"
 
+curl -sf "http://127.0.0.1:$sw_port/api/v1/alerts" >"$work/alerts.json"
+python3 - "$work/alerts.json" "$pool" "breaker_open_$$" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+hit = [a for a in d.get("alerts", []) if a.get("alertname") == sys.argv[3] and
+       a.get("agent") == sys.argv[2]]
+print("# alert: %s" % json.dumps(hit[:1])[:300])
+sys.exit(0 if hit and hit[0]["state"] in ("firing", "resolved") else 1)
+PY
+ok $? "${checks[5]}"
+
 # The sink's log: breaker events by instance and state entered.
 cat >"$work/hooks.py" <<'PY'
 import json, sys
@@ -194,15 +211,15 @@ PY
 wait_for 10 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open
 st=$?
 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open
-ok $st "${checks[5]}"
+ok $st "${checks[6]}"
 
-# The fault ends 22 s into the run; the breaker then waits at most 6 s and needs 2 successes.
+# The fault ends 18 s into the run; the breaker then waits at most 4 s and needs 2 successes.
 wait_for 30 weights closed
 st=$?
 cat "$work/weights.out"
-ok $st "${checks[6]}"
+ok $st "${checks[7]}"
 wait_for 10 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open,half_open,closed
 st=$?
 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open,half_open,closed
-ok $st "${checks[7]}"
+ok $st "${checks[8]}"
 [ $tap_failed -eq 0 ]
