@@ -360,7 +360,12 @@ static void on_proc(void *ctx, const struct sw_proc_key *k, const struct sw_proc
 		memset(p, 0, sizeof(*p));
 		p->key = *k;
 	}
-	/* Until its root is known (the kernel's event may come a tick late). */
+	/*
+	 * Until its root is known (the kernel's event may come a tick late), and again once that
+	 * root has exited (the process was orphaned, or moved under another root).
+	 */
+	if (p->root && identity__root_of(col->id, k->slot, p->root) != p->root)
+		p->root = 0;
 	if (!p->root)
 		p->root = identity__root_of(col->id, k->slot, (pid_t)k->tgid);
 	p->seen = true;

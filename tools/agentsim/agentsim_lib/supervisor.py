@@ -278,6 +278,15 @@ class Supervisor:
 
     # -- called from the control thread ----------------------------------
 
+    def record_breaker(self, body):
+        """Logs a circuit breaker event swarmwatch sent to the scaling webhook."""
+        fields = {k: body.get(k) for k in ("pool", "instance", "pid", "from", "to", "reason",
+                                           "idempotency_key")}
+        if self.log is not None:
+            with self.lock:
+                self.log.write("breaker", **fields)
+        self.say("breaker %s: %s -> %s", fields["instance"], fields["from"], fields["to"])
+
     def apply_scale(self, items, source):
         """Set desired instance counts; all or nothing. Returns what changed."""
         with self.lock:
