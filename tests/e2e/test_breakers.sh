@@ -222,4 +222,26 @@ wait_for 10 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open,half_open,
 st=$?
 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open,half_open,closed
 ok $st "${checks[8]}"
+# Figures for bench/RESULTS.md (not asserted): fault start -> open received, fault end -> closed.
+python3 - "$work/hooks.jsonl" "$work/truth.jsonl" "$pool" <<'PY'
+import json, sys
+hooks, truth, pool = sys.argv[1:4]
+start = end = None
+for line in open(truth):
+    r = json.loads(line)
+    if r["event"] == "fault_start" and start is None:
+        start = r["ts"]
+    elif r["event"] == "fault_end" and end is None:
+        end = r["ts"]
+got = {}
+for line in open(hooks):
+    h = json.loads(line)
+    b = h["body"]
+    if isinstance(b, dict) and b.get("instance") == pool + "-0" and b.get("to") not in got:
+        got[b["to"]] = h["time"]
+if start and "open" in got:
+    print("# fault start -> open event received: %.2f s" % (got["open"] - start))
+if end and "closed" in got:
+    print("# fault end -> closed event received: %.2f s" % (got["closed"] - end))
+PY
 [ $tap_failed -eq 0 ]
