@@ -49,13 +49,14 @@ static char *dump(json_t *root)
 
 static json_t *instance_json(const struct scale_view_instance *x)
 {
-	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:I}", "instance",
+	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I}", "instance",
 			 x->instance, "pid", (json_int_t)x->pid, "breaker",
 			 breaker_state_names[x->state], "breaker_since", time_or_null(x->since),
 			 "retry_at", time_or_null(x->retry_at), "weight", json_real(x->weight),
 			 "requests", (json_int_t)x->requests, "failures", (json_int_t)x->failures,
 			 "success_ratio", num_or_null(x->success_ratio), "latency_seconds",
-			 num_or_null(x->latency_s), "connections", (json_int_t)x->connections);
+			 num_or_null(x->latency_s), "quality", num_or_null(x->quality),
+			 "connections", (json_int_t)x->connections);
 }
 
 /* The breakers of pool: "routing", "open_breakers" and "instances" into o. -1 when absent. */

@@ -25,7 +25,7 @@ char *api__pools(const struct scale_view *v, const struct breaker_view *b);
  * "open_breakers", "instances": [{"instance", "pid", "breaker" ("closed", "open",
  * "half_open"), "breaker_since", "retry_at" (RFC 3339 or null), "weight" (share, the pool's
  * sum to 1 unless all are 0), "requests", "failures", "success_ratio", "latency_seconds"
- * (null until a request is seen), "connections"}]}. NULL with errno ENOENT when pool is not
+ * (null until a request is seen), "quality" (app-reported, or null), "connections"}]}. NULL with errno ENOENT when pool is not
  * configured, ENOMEM.
  */
 char *api__pool_weights(const struct breaker_view *b, const char *pool);

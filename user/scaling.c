@@ -76,6 +76,7 @@ struct inst {
 	bool scored; /* some request was seen */
 	uint32_t connections;
 	double weight;
+	double quality; /* app-reported, this tick; NAN: none */
 	bool seen; /* in this tick's snapshot */
 };
 
@@ -921,7 +922,17 @@ static void pool_weights(struct scaling *sc, const struct scale_pool *p, struct 
 		m = n - i < 64 ? n - i : 64;
 		for (k = 0; k < m; k++) {
 			const struct inst *x = &first[i + k];
+			struct alert_query iq = qq;
+			struct alert_value v = {.confidence = 1};
 			uint32_t j;
+
+			/* The instance's own quality when agents tag it (statsd.tags "instance"). */
+			iq.nm = 1;
+			snprintf(iq.m[0].name, sizeof(iq.m[0].name), "instance");
+			snprintf(iq.m[0].value, sizeof(iq.m[0].value), "%s", x->name);
+			if (values__lookup(sc->values, &iq, p->name, &v))
+				v.value = q.value;
+			first[i + k].quality = v.value;
 
 			in[k] = (struct weights_in){
 				.open = x->b.state == BREAKER_OPEN,
@@ -933,7 +944,7 @@ static void pool_weights(struct scaling *sc, const struct scale_pool *p, struct 
 				.latency_s = x->scored && x->req_avg > 0
 						     ? x->lat_avg_ns / x->req_avg / 1e9
 						     : NAN,
-				.quality = q.value,
+				.quality = v.value,
 			};
 			for (j = 0; j < p->nweights; j++)
 				if (!strcmp(p->weights[j].instance, x->name))
@@ -1006,6 +1017,7 @@ static struct breaker_view *breaker_view(struct scaling *sc, const struct snapsh
 		o->success_ratio = x->scored && x->req_avg > 0 ? 1 - x->fail_avg / x->req_avg : NAN;
 		o->latency_s = x->scored && x->req_avg > 0 ? x->lat_avg_ns / x->req_avg / 1e9 : NAN;
 		o->connections = x->connections;
+		o->quality = x->quality;
 		v->pools[x->pool].open_breakers += x->b.state == BREAKER_OPEN;
 	}
 	return v;

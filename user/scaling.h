@@ -62,6 +62,7 @@ struct scale_view_instance {
 	double weight; /* routing share, [0, 1]; the pool's sum to 1 unless all are 0 */
 	double requests, failures; /* since the daemon saw it */
 	double success_ratio, latency_s; /* smoothed per tick (weights.h's inputs); NAN: none */
+	double quality; /* app-reported quality used by routing "quality"; NAN: none */
 	uint32_t connections; /* live TCP connections */
 };
 

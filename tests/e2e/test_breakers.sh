@@ -5,8 +5,8 @@
 # that instance's breaker (its weight falls to 0 and the others share the traffic), sends the
 # change to the pool's webhook (a webhook sink), turns it half-open after the wait and closes
 # it once its calls succeed again; the healthy instances stay closed. Seen through
-# /api/v1/pools/{pool}/weights, /api/v1/pools, /metrics, an alert rule on open_breakers and the
-# sink's log.
+# /api/v1/pools/{pool}/weights (with each instance's own quality, tagged over StatsD),
+# /api/v1/pools, /metrics, an alert rule on open_breakers and the sink's log.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -14,6 +14,7 @@ set -u
 checks=("swarmwatch starts with a pool whose webhook is a sink"
 	"the faulty instance's breaker opens and its routing weight is 0"
 	"the healthy instances stay closed and share the traffic (weights sum to 1)"
+	"each instance's quality is its own (StatsD, tagged): the faulty one's is the lowest"
 	"/api/v1/pools lists the pool's instances with their breaker states"
 	"/metrics has the breaker state, transitions, open count and weights; promtool is clean"
 	"an alert rule on open_breakers fires for the pool"
@@ -62,7 +63,7 @@ cat >"$work/config.json" <<JSON
 {"alerts": {"enabled": true,
             "rules": [{"name": "breaker_open_$$", "expr": "open_breakers >= 1", "for": "0s",
                        "severity": "warning"}]},
- "statsd": {"udp": "", "socket": ""},
+ "statsd": {"udp": "", "socket": "$work/statsd.sock", "tags": ["instance"]},
  "pools": {"$pool": {"min_replicas": 1, "max_replicas": 3,
                      "webhook": "http://127.0.0.1:$sink_port/hook",
                      "routing": "quality",
@@ -96,7 +97,7 @@ fi
 ok 0 "${checks[0]}"
 
 AGENTSIM_STATE_DIR=$work timeout -k 5 60 "$agentsim" run --scenario "$work/faulty.json" \
-	--control-port "$as_port" --statsd off --no-request-log --log "$work/truth.jsonl" -q \
+	--control-port "$as_port" --statsd "unix:$work/statsd.sock" --no-request-log --log "$work/truth.jsonl" -q \
 	>"$work/agentsim.out" 2>&1 &
 as_pid=$!
 
@@ -117,6 +118,10 @@ if want == "open":
 elif want == "healthy":
     ok = (all(g["breaker"] == "closed" and g["weight"] > 0 for g in good) and
           abs(sum(x["weight"] for x in insts.values()) - 1) < 1e-6)
+elif want == "quality":
+    q = [x.get("quality") for x in [bad] + good]
+    ok = None not in q and q[0] < min(q[1:]) and all(0 <= v <= 1 for v in q)
+    print("# qualities: %s" % q)
 else:
     ok = bad["breaker"] == "closed" and bad["weight"] > 0
 print("# %s" % ", ".join("%s %s w=%.3f req=%d fail=%d" % (
@@ -138,6 +143,10 @@ fi
 ok $st "${checks[1]}"
 python3 "$work/weights.py" "$work/weights.json" "$pool" healthy >/dev/null
 ok $? "${checks[2]}"
+wait_for 5 weights quality
+st=$?
+grep qualities "$work/weights.out"
+ok $st "${checks[3]}"
 
 curl -sf "http://127.0.0.1:$sw_port/api/v1/pools" >"$work/pools.json"
 python3 - "$work/pools.json" "$pool" <<'PY'
@@ -153,7 +162,7 @@ print("# pools: routing %s, open_breakers %s, %s" % (p.get("routing"), p.get("op
 sys.exit(0 if p.get("routing") == "quality" and p.get("open_breakers", 0) >= 1 and
          states.get(sys.argv[2] + "-0") == "open" and len(states) == 3 else 1)
 PY
-ok $? "${checks[3]}"
+ok $? "${checks[4]}"
 
 curl -sf "http://127.0.0.1:$sw_port/metrics" >"$work/metrics.txt"
 grep -E "^swarmwatch_(instance_|breaker_|agent_open_breakers).*$pool" "$work/metrics.txt" |
@@ -171,7 +180,7 @@ st=$?
 lint=$(promtool check metrics <"$work/metrics.txt" 2>&1)
 [ -n "$lint" ] && echo "$lint" | sed 's/^/# promtool: /'
 [ $st -eq 0 ] && [ -z "$lint" ]
-ok $? "${checks[4]}"
+ok $? "${checks[5]}"
 
 curl -sf "http://127.0.0.1:$sw_port/api/v1/alerts" >"$work/alerts.json"
 python3 - "$work/alerts.json" "$pool" "breaker_open_$$" <<'PY'
@@ -182,7 +191,7 @@ hit = [a for a in d.get("alerts", []) if a.get("alertname") == sys.argv[3] and
 print("# alert: %s" % json.dumps(hit[:1])[:300])
 sys.exit(0 if hit and hit[0]["state"] in ("firing", "resolved") else 1)
 PY
-ok $? "${checks[5]}"
+ok $? "${checks[6]}"
 
 # The sink's log: breaker events by instance and state entered.
 cat >"$work/hooks.py" <<'PY'
@@ -211,17 +220,17 @@ PY
 wait_for 10 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open
 st=$?
 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open
-ok $st "${checks[6]}"
+ok $st "${checks[7]}"
 
 # The fault ends 18 s into the run; the breaker then waits at most 4 s and needs 2 successes.
 wait_for 30 weights closed
 st=$?
 cat "$work/weights.out"
-ok $st "${checks[7]}"
+ok $st "${checks[8]}"
 wait_for 10 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open,half_open,closed
 st=$?
 python3 "$work/hooks.py" "$work/hooks.jsonl" "$pool" open,half_open,closed
-ok $st "${checks[8]}"
+ok $st "${checks[9]}"
 # Figures for bench/RESULTS.md (not asserted): fault start -> open received, fault end -> closed.
 python3 - "$work/hooks.jsonl" "$work/truth.jsonl" "$pool" <<'PY'
 import json, sys

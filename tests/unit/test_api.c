@@ -323,6 +323,7 @@ static void test_pools_json(void **state)
 		in[0].retry_at = 1764529220.0;
 		in[0].success_ratio = 0.25;
 		in[0].latency_s = NAN;
+		in[0].quality = NAN;
 		in[1] = in[0];
 		snprintf(in[1].instance, sizeof(in[1].instance), "coder-1");
 		in[1].pid = 101;
@@ -330,6 +331,7 @@ static void test_pools_json(void **state)
 		in[1].retry_at = 0;
 		in[1].weight = 1;
 		in[1].latency_s = 0.5;
+		in[1].quality = 0.75;
 		doc = api__pools(&v, &b);
 		d = json_loads(doc, 0, NULL);
 		x = json_array_get(json_object_get(d, "pools"), 0);
@@ -348,10 +350,12 @@ static void test_pools_json(void **state)
 		assert_string_equal(json_string_value(json_object_get(x, "retry_at")),
 				    "2025-11-30T19:00:20.000Z");
 		assert_true(json_is_null(json_object_get(x, "latency_seconds")));
+		assert_true(json_is_null(json_object_get(x, "quality")));
 		x = json_array_get(json_object_get(d, "instances"), 1);
 		assert_string_equal(json_string_value(json_object_get(x, "breaker")), "closed");
 		assert_true(json_real_value(json_object_get(x, "weight")) == 1);
 		assert_true(json_is_null(json_object_get(x, "retry_at")));
+		assert_true(json_real_value(json_object_get(x, "quality")) == 0.75);
 		json_decref(d);
 		free(doc);
 		assert_null(api__pool_weights(&b, "nope"));

@@ -265,7 +265,9 @@ class StatsDTest(_RunCase):
             names = []
             for line in d.split("\n"):
                 name, rest = line.split(":", 1)
-                value, kind = rest.split("|")
+                value, kind = rest.split("|")[:2]
+                if name == "quality":
+                    self.assertRegex(rest, r"\|#instance:[a-z]+-[0-9]+$")
                 self.assertEqual(types.get(name), kind, line)
                 names.append(name)
                 v = float(value)
