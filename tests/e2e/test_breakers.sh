@@ -13,7 +13,7 @@ set -u
 
 checks=("swarmwatch starts with a pool whose webhook is a sink"
 	"the faulty instance's breaker opens and its routing weight is 0"
-	"the healthy instances stay closed and share the traffic (weights sum to 1)"
+	"the healthy instances stay closed, share the traffic (weights sum to 1), hold connections"
 	"each instance's quality is its own (StatsD, tagged): the faulty one's is the lowest"
 	"/api/v1/pools lists the pool's instances with their breaker states"
 	"/metrics has the breaker state, transitions, open count and weights; promtool is clean"
@@ -116,16 +116,19 @@ if want == "open":
     ok = (bad["breaker"] == "open" and bad["weight"] == 0 and bad["retry_at"] and
           bad["failures"] > 0 and all(g["failures"] == 0 and g["requests"] > 0 for g in good))
 elif want == "healthy":
+    # Agents keep their connection to the mock LLM open between calls (the kernel's count).
     ok = (all(g["breaker"] == "closed" and g["weight"] > 0 for g in good) and
-          abs(sum(x["weight"] for x in insts.values()) - 1) < 1e-6)
+          abs(sum(x["weight"] for x in insts.values()) - 1) < 1e-6 and
+          any(g["connections"] >= 1 for g in good))
 elif want == "quality":
     q = [x.get("quality") for x in [bad] + good]
     ok = None not in q and q[0] < min(q[1:]) and all(0 <= v <= 1 for v in q)
     print("# qualities: %s" % q)
 else:
     ok = bad["breaker"] == "closed" and bad["weight"] > 0
-print("# %s" % ", ".join("%s %s w=%.3f req=%d fail=%d" % (
-    k, x["breaker"], x["weight"], x["requests"], x["failures"]) for k, x in sorted(insts.items())))
+print("# %s" % ", ".join("%s %s w=%.3f req=%d fail=%d conn=%d" % (
+    k, x["breaker"], x["weight"], x["requests"], x["failures"], x["connections"])
+    for k, x in sorted(insts.items())))
 sys.exit(0 if ok else 1)
 PY
 weights() {
