@@ -43,7 +43,8 @@ struct collector {
 /* One process's counters as last read, and the instance they add to. */
 struct proc_seen {
 	struct sw_proc_key key;
-	pid_t root; /* 0: belongs to no instance */
+	pid_t root; /* 0: belongs to no instance (yet) */
+	__u32 misses; /* ticks its root was looked for in vain */
 	struct sw_proc_stats last;
 	bool seen; /* in this tick's read */
 };
@@ -366,8 +367,13 @@ static void on_proc(void *ctx, const struct sw_proc_key *k, const struct sw_proc
 	 */
 	if (p->root && identity__root_of(col->id, k->slot, p->root) != p->root)
 		p->root = 0;
-	if (!p->root)
+	/* The parents are read from /proc: at each of the first ticks, then every 10th. */
+	if (!p->root && (p->misses < 3 || p->misses % 10 == 0)) {
 		p->root = identity__root_of(col->id, k->slot, (pid_t)k->tgid);
+		p->misses = p->root ? 0 : p->misses + 1;
+	} else if (!p->root) {
+		p->misses++;
+	}
 	p->seen = true;
 	x = p->root ? inst_find(col, k->slot, p->root, true) : NULL;
 	if (x) {
