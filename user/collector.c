@@ -38,6 +38,7 @@ struct collector {
 	int nprocs, procs_cap;
 	struct inst_acc *insts; /* instances seen, with what their processes did */
 	int ninsts, insts_cap;
+	bool procs_primed; /* the first read is done: what the pinned table held is not new */
 };
 
 /* One process's counters as last read, and the instance they add to. */
@@ -375,7 +376,8 @@ static void on_proc(void *ctx, const struct sw_proc_key *k, const struct sw_proc
 		p->misses++;
 	}
 	p->seen = true;
-	x = p->root ? inst_find(col, k->slot, p->root, true) : NULL;
+	/* What processes did before this daemon started (pinned table) is nobody's news. */
+	x = p->root && col->procs_primed ? inst_find(col, k->slot, p->root, true) : NULL;
 	if (x) {
 		/* Counters only grow while the entry lives: a smaller value is a new entry. */
 		x->requests += v->requests >= p->last.requests ? v->requests - p->last.requests
@@ -388,7 +390,9 @@ static void on_proc(void *ctx, const struct sw_proc_key *k, const struct sw_proc
 		if (v->tcp_opened > v->tcp_closed)
 			x->connections += (__u32)(v->tcp_opened - v->tcp_closed);
 	}
-	p->last = *v;
+	/* Until its root is found, what it does waits to be added to its instance. */
+	if (x || !col->procs_primed)
+		p->last = *v;
 }
 
 static int cmp_instance(const void *a, const void *b)
@@ -429,6 +433,7 @@ static void collect_instances(struct collector *col, struct snapshot *s)
 		col->procs[j++] = *p;
 	}
 	col->nprocs = j;
+	col->procs_primed = true;
 	/* Every live root is an instance, with or without requests. */
 	for (i = 0; i < s->nagents; i++) {
 		struct agent_snap *a = &s->agents[i];

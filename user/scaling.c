@@ -864,7 +864,7 @@ static struct inst *inst_get(struct scaling *sc, uint32_t pool, const struct ins
 	return x;
 }
 
-/* Feeds x's breaker and smoothed figures with what is did since the last tick. */
+/* Feeds x's breaker and smoothed figures with what it did since the last tick. */
 static int inst_update(struct scaling *sc, struct inst *x, const struct instance_snap *is,
 		       int64_t now_ms)
 {
