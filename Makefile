@@ -130,6 +130,8 @@ test_alert_MODS := alert buf
 test_scale_MODS := scale breaker weights alert buf
 test_values_MODS := values alert buf snapshot $(CATALOG_MODS)
 test_breaker_MODS := breaker
+test_scaling_MODS := scaling values forecast config scale breaker weights cost num syscalls alert notify \
+	log buf snapshot $(CATALOG_MODS) $(TEXT_MODS)
 test_weights_MODS := weights
 test_prom_MODS := prom rates $(TEXT_MODS)
 test_rates_MODS := rates
