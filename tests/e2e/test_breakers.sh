@@ -15,7 +15,7 @@ checks=("swarmwatch starts with a pool whose webhook is a sink"
 	"the faulty instance's breaker opens and its routing weight is 0"
 	"the healthy instances stay closed, share the traffic (weights sum to 1), hold connections"
 	"each instance's quality is its own (StatsD, tagged): the faulty one's is the lowest"
-	"/api/v1/pools lists the pool's instances with their breaker states"
+	"/api/v1/pools lists the pool's instances with their breaker states; an unknown pool's weights are a 404"
 	"/metrics has the breaker state, transitions, open count and weights; promtool is clean"
 	"an alert rule on open_breakers fires for the pool"
 	"the sink received the breaker's open event for the faulty instance"
@@ -165,6 +165,11 @@ print("# pools: routing %s, open_breakers %s, %s" % (p.get("routing"), p.get("op
 sys.exit(0 if p.get("routing") == "quality" and p.get("open_breakers", 0) >= 1 and
          states.get(sys.argv[2] + "-0") == "open" and len(states) == 3 else 1)
 PY
+st=$?
+code=$(curl -s -o "$work/404.json" -w '%{http_code}' \
+	"http://127.0.0.1:$sw_port/api/v1/pools/nosuch$$/weights")
+echo "# unknown pool: $code $(cat "$work/404.json")"
+[ $st -eq 0 ] && [ "$code" = 404 ]
 ok $? "${checks[4]}"
 
 curl -sf "http://127.0.0.1:$sw_port/metrics" >"$work/metrics.txt"
