@@ -150,6 +150,30 @@ static __always_inline void sw_sock_own(struct sw_sock *ss, __u32 slot)
 
 	ss->slot = slot;
 	ss->gen = gen ? *gen : 0;
+	ss->tgid = bpf_get_current_pid_tgid() >> 32;
+}
+
+/* The `proc_requests` entry of ss's process, created when missing; NULL when full. */
+static __always_inline struct sw_proc_stats *sw_proc_stats_of(struct sw_sock *ss)
+{
+	struct sw_proc_key key = {.slot = ss->slot, .tgid = ss->tgid};
+	struct sw_proc_stats *p;
+
+	if (!ss->tgid)
+		return NULL;
+	p = bpf_map_lookup_elem(&proc_requests, &key);
+	if (p)
+		return p;
+	{
+		struct sw_proc_stats zero = {};
+
+		if (bpf_map_update_elem(&proc_requests, &key, &zero, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&proc_requests, &key)) {
+			sw_count(SW_CNT_PROCESSES_FULL);
+			return NULL;
+		}
+	}
+	return bpf_map_lookup_elem(&proc_requests, &key);
 }
 
 static __always_inline void sw_count(__u32 counter)

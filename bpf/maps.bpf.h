@@ -113,6 +113,16 @@ SW_MAP struct {
 	__type(value, struct sw_req_stats);
 } requests SEC(".maps");
 
+/* Requests and connections per agent process (struct sw_proc_key); the daemon deletes the
+ * entries of processes that exited. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, struct sw_proc_key);
+	__type(value, struct sw_proc_stats);
+} proc_requests SEC(".maps");
+
 /* Host names that clients gave their peers (SNI, Host), by 64-bit hash. The
  * request series refer to them, so they are kept as long as the series. */
 SW_MAP struct {

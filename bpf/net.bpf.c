@@ -279,8 +279,12 @@ int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int 
 			ss->connect_ns = 0;
 		}
 		if (!(ss->flags & SW_SOCK_ESTABLISHED)) {
+			struct sw_proc_stats *p = sw_proc_stats_of(ss);
+
 			ss->flags |= SW_SOCK_ESTABLISHED;
 			s->tcp_opened += 1;
+			if (p)
+				__sync_fetch_and_add(&p->tcp_opened, 1);
 		}
 		return 0;
 	}
@@ -302,8 +306,12 @@ int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int 
 		return 0;
 	}
 	if (oldstate == TCP_ESTABLISHED && (ss->flags & SW_SOCK_ESTABLISHED)) {
+		struct sw_proc_stats *p = sw_proc_stats_of(ss);
+
 		ss->flags &= ~SW_SOCK_ESTABLISHED;
 		s->tcp_closed += 1;
+		if (p)
+			__sync_fetch_and_add(&p->tcp_closed, 1);
 	}
 	if (newstate == TCP_CLOSE && ss->req_ns) {
 		/* Closed or reset with a request still waiting for its answer. */

@@ -47,6 +47,17 @@ static __always_inline void count_request(struct sw_sock *ss, __u32 status, __u6
 				s->client_req_lat[b] += 1;
 		}
 	}
+	{
+		/* Per process, for its instance's breaker and routing weight. */
+		struct sw_proc_stats *p = sw_proc_stats_of(ss);
+
+		if (p) {
+			__sync_fetch_and_add(&p->requests, 1);
+			if (status == 5 || status == SW_STATUS_ERROR)
+				__sync_fetch_and_add(&p->failures, 1);
+			__sync_fetch_and_add(&p->lat_sum_ns, ns);
+		}
+	}
 	/* Not per-CPU: several CPUs may add to one series at once. */
 	__sync_fetch_and_add(&r->count, 1);
 	if (b < SW_LAT_SLOTS)

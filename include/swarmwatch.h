@@ -6,10 +6,10 @@
 #ifndef SWARMWATCH_H
 #define SWARMWATCH_H
 
-/* Bump when any map key/value layout below changes (9: agent names are valid
- * UTF-8 cut on a character boundary; host names of upstreams): pinned maps of
+/* Bump when any map key/value layout below changes (10: sockets name the
+ * process that owns them; requests and connections per process): pinned maps of
  * another layout are recreated instead of reused. */
-#define SW_LAYOUT_VERSION 9
+#define SW_LAYOUT_VERSION 10
 
 #define SW_NAME_LEN 32 /* agent name, NUL-terminated, valid UTF-8 (user/text.h) */
 #define SW_COMM_LEN 16
@@ -81,6 +81,7 @@ enum sw_counter {
 	SW_CNT_ONCPU_REPAIRED, /* a tracked task ran with no CPU record: rebuilt */
 	SW_CNT_HEAD_TRUNCATED, /* an HTTP head or TLS hello longer than the bytes parsed */
 	SW_CNT_HOST_NAMES_FULL, /* a peer's host name could not be recorded: table full */
+	SW_CNT_PROCESSES_FULL, /* a process's requests could not be counted: table full */
 	SW_CNT_FOLDED, /* process folded into agent "other"; not a drop, keep it last */
 	SW_CNT_MAX,
 };
@@ -110,6 +111,8 @@ static inline const char *sw_drop_reason(int c)
 		return "head_truncated";
 	case SW_CNT_HOST_NAMES_FULL:
 		return "host_names_full";
+	case SW_CNT_PROCESSES_FULL:
+		return "process_requests_full";
 	default:
 		return NULL;
 	}
@@ -270,6 +273,8 @@ struct sw_sock {
 	__u32 gen; /* slot_gen of slot when it was given: credits stop once the slot is reclaimed */
 	__u64 ssl; /* TLS capture: the SSL * whose bytes it carries, 0 if none seen */
 	__u64 host; /* client: id of the peer's host name (SNI or Host) in `host_names`, or 0 */
+	__u32 tgid; /* the process that connected or first used it (its instance's requests) */
+	__u32 pad;
 };
 
 /* Key of the `requests` hash: one series per agent, peer, role and status. */
@@ -289,6 +294,24 @@ struct sw_req_key {
 /* Value of `host_names`: a DNS name ([a-z0-9.-], lowercased), NUL-padded. */
 struct sw_host {
 	char name[SW_HOST_LEN];
+};
+
+/* Key of `proc_requests`: one process of one agent. */
+struct sw_proc_key {
+	__u32 slot;
+	__u32 tgid;
+};
+
+/*
+ * Value of `proc_requests`: what one process's sockets did, for the per-instance figures
+ * (circuit breakers, routing weights). Requests in both roles; failures are 5xx and errors.
+ */
+struct sw_proc_stats {
+	__u64 requests;
+	__u64 failures;
+	__u64 lat_sum_ns; /* request start to first response byte, summed */
+	__u64 tcp_opened; /* connections established */
+	__u64 tcp_closed; /* ... and closed */
 };
 
 /* Value of the `requests` hash. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* api_pools: JSON of the pools, their decisions and dry runs. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,63 @@ static char *dump(json_t *root)
 	return text;
 }
 
-char *api__pools(const struct scale_view *v)
+static json_t *instance_json(const struct scale_view_instance *x)
+{
+	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I}", "instance",
+			 x->instance, "pid", (json_int_t)x->pid, "breaker",
+			 breaker_state_names[x->state], "breaker_since", time_or_null(x->since),
+			 "retry_at", time_or_null(x->retry_at), "weight", json_real(x->weight),
+			 "requests", (json_int_t)x->requests, "failures", (json_int_t)x->failures,
+			 "success_ratio", num_or_null(x->success_ratio), "latency_seconds",
+			 num_or_null(x->latency_s), "quality", num_or_null(x->quality),
+			 "connections", (json_int_t)x->connections);
+}
+
+/* The breakers of pool: "routing", "open_breakers" and "instances" into o. -1 when absent. */
+static int add_breakers(json_t *o, const struct breaker_view *b, const char *pool)
+{
+	json_t *arr;
+	int i;
+
+	for (i = 0; b && i < b->npools; i++)
+		if (!strcmp(b->pools[i].pool, pool))
+			break;
+	if (!b || i == b->npools)
+		return -1;
+	arr = json_array();
+	if (!arr || json_object_set_new(o, "routing", json_string(b->pools[i].routing)) ||
+	    json_object_set_new(o, "open_breakers", json_integer(b->pools[i].open_breakers)) ||
+	    json_object_set_new(o, "instances", arr))
+		return -1;
+	for (i = 0; i < b->ninstances; i++)
+		if (!strcmp(b->instances[i].pool, pool) &&
+		    json_array_append_new(arr, instance_json(&b->instances[i])))
+			return -1;
+	return 0;
+}
+
+char *api__pool_weights(const struct breaker_view *b, const char *pool)
+{
+	json_t *o = json_pack("{s:o, s:s}", "time", time_or_null(b->time), "pool", pool);
+	int i;
+
+	for (i = 0; i < b->npools; i++)
+		if (!strcmp(b->pools[i].pool, pool))
+			break;
+	if (i == b->npools) {
+		json_decref(o);
+		errno = ENOENT;
+		return NULL;
+	}
+	if (!o || add_breakers(o, b, pool)) {
+		json_decref(o);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return dump(o);
+}
+
+char *api__pools(const struct scale_view *v, const struct breaker_view *b)
 {
 	json_t *arr = json_array();
 	int i;
@@ -64,6 +121,8 @@ char *api__pools(const struct scale_view *v)
 			p->blocked[0] ? json_string(p->blocked) : json_null(), "last_decision",
 			p->have_last ? decision_json(&p->last) : json_null());
 
+		if (o && b)
+			add_breakers(o, b, p->pool);
 		if (json_array_append_new(arr, o)) {
 			json_decref(arr);
 			return NULL;

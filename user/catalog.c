@@ -104,6 +104,9 @@ static const char *const l_op[] = {"op"};
 static const char *const l_build[] = {"version", "libbpf", "kernel"};
 static const char *const l_alerts[] = {"state", "severity"};
 static const char *const l_pool[] = {"pool"};
+static const char *const l_agent_instance[] = {"agent", "instance"};
+static const char *const l_agent_to[] = {"agent", "to"};
+static const char *const l_pool_instance[] = {"pool", "instance"};
 static const char *const l_pool_events[] = {"pool", "direction", "rule"};
 static const char *const l_result_only[] = {"result"};
 static const char *const l_notifications[] = {"channel", "result"};
@@ -508,6 +511,46 @@ static int each_pool_field(const struct entry *e, const struct snapshot *s, stru
 		if (!p->seen && (e->n == PF_CURRENT || e->n == PF_DESIRED))
 			continue;
 		err = put(o, lv, x);
+	}
+	return err;
+}
+
+/* --- circuit breakers and routing weights --- */
+
+static bool breakers_on(const struct snapshot *s)
+{
+	return s->breakers != NULL;
+}
+
+enum breaker_field { BF_STATE, BF_TRANSITIONS, BF_WEIGHT, BF_OPEN };
+
+static int each_breaker_field(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	const struct breaker_view *v = s->breakers;
+	int i, err = 0;
+
+	if (e->n == BF_TRANSITIONS) {
+		for (i = 0; i < v->ntransitions && !err; i++) {
+			const char *lv[] = {v->transitions[i].pool, v->transitions[i].to};
+
+			err = put(o, lv, v->transitions[i].n);
+		}
+		return err;
+	}
+	if (e->n == BF_OPEN) {
+		for (i = 0; i < v->npools && !err; i++) {
+			const char *lv[] = {v->pools[i].pool};
+
+			if (v->pools[i].seen)
+				err = put(o, lv, v->pools[i].open_breakers);
+		}
+		return err;
+	}
+	for (i = 0; i < v->ninstances && !err; i++) {
+		const struct scale_view_instance *x = &v->instances[i];
+		const char *lv[] = {x->pool, x->instance};
+
+		err = put(o, lv, e->n == BF_STATE ? (double)x->state : x->weight);
 	}
 	return err;
 }
@@ -1543,6 +1586,56 @@ static const struct entry entries[] = {
 		.each = each_pool_field,
 		.exported = scaling_on,
 		.n = PF_EVENTS,
+	},
+
+	{
+		.f = {.name = "swarmwatch_instance_breaker_state",
+		      .help = "Circuit breaker of a pool's live instance: 0 closed, 1 open, 2 "
+			      "half-open.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_agent_instance,
+		      .nlabels = 2},
+		.each = each_breaker_field,
+		.exported = breakers_on,
+		.n = BF_STATE,
+	},
+	{
+		.f = {.name = "swarmwatch_breaker_transitions_total",
+		      .help = "Changes of state of the pool's instances' circuit breakers since "
+			      "start, by the state entered (closed, open, half_open).",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_agent_to,
+		      .nlabels = 2},
+		.each = each_breaker_field,
+		.exported = breakers_on,
+		.n = BF_TRANSITIONS,
+	},
+	{
+		.f = {.name = "swarmwatch_agent_open_breakers",
+		      .help = "Live instances of the pool whose circuit breaker is open (the "
+			      "figure open_breakers of alert and scaling rules).",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_agent,
+		      .nlabels = 1},
+		.each = each_breaker_field,
+		.exported = breakers_on,
+		.n = BF_OPEN,
+	},
+	{
+		.f = {.name = "swarmwatch_instance_routing_weight",
+		      .help = "Share of the pool's traffic a load balancer should give the "
+			      "instance, by the pool's routing algorithm; 0 when its breaker is "
+			      "open; the pool's shares sum to 1.",
+		      .unit = "",
+		      .type = CATALOG_GAUGE,
+		      .labels = l_pool_instance,
+		      .nlabels = 2},
+		.each = each_breaker_field,
+		.exported = breakers_on,
+		.n = BF_WEIGHT,
 	},
 
 	{

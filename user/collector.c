@@ -4,6 +4,7 @@
  * labels they are exported under.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,30 @@ struct collector {
 	int request_entries; /* series in the kernel's request table at the last tick */
 	bool *retired; /* per slot: a named agent no longer exported */
 	bool *idle; /* per slot: retired at the last sample, so without a live instance */
+	struct proc_seen *procs; /* processes with a `proc_requests` entry, as last read */
+	int nprocs, procs_cap;
+	struct inst_acc *insts; /* instances seen, with what their processes did */
+	int ninsts, insts_cap;
+	bool procs_primed; /* the first read is done: what the pinned table held is not new */
+};
+
+/* One process's counters as last read, and the instance they add to. */
+struct proc_seen {
+	struct sw_proc_key key;
+	pid_t root; /* 0: belongs to no instance (yet) */
+	__u32 misses; /* ticks its root was looked for in vain */
+	struct sw_proc_stats last;
+	bool seen; /* in this tick's read */
+};
+
+/* One instance: what its processes did since the daemon first saw it. */
+struct inst_acc {
+	__u32 slot;
+	pid_t pid;
+	char name[SW_NAME_LEN];
+	__u64 requests, failures, lat_sum_ns;
+	__u32 connections; /* this tick */
+	bool live; /* a root now */
 };
 
 static void on_name(void *ctx, const char *name, __u32 slot)
@@ -95,6 +120,8 @@ void collector__free(struct collector *col)
 	free(col->agent_index);
 	free(col->retired);
 	free(col->idle);
+	free(col->procs);
+	free(col->insts);
 	free(col);
 }
 
@@ -282,6 +309,179 @@ static void collect_requests(struct collector *col, struct snapshot *s)
 		qsort(s->requests, s->nrequests, sizeof(*s->requests), cmp_series);
 }
 
+static struct inst_acc *inst_find(struct collector *col, __u32 slot, pid_t pid, bool create)
+{
+	struct inst_acc *x;
+	int i;
+
+	for (i = 0; i < col->ninsts; i++)
+		if (col->insts[i].slot == slot && col->insts[i].pid == pid)
+			return &col->insts[i];
+	if (!create)
+		return NULL;
+	if (col->ninsts == col->insts_cap) {
+		int cap = col->insts_cap ? col->insts_cap * 2 : 64;
+
+		x = realloc(col->insts, cap * sizeof(*x));
+		if (!x)
+			return NULL;
+		col->insts = x;
+		col->insts_cap = cap;
+	}
+	x = &col->insts[col->ninsts++];
+	memset(x, 0, sizeof(*x));
+	x->slot = slot;
+	x->pid = pid;
+	identity__instance_name(pid, x->name);
+	return x;
+}
+
+static void on_proc(void *ctx, const struct sw_proc_key *k, const struct sw_proc_stats *v)
+{
+	struct collector *col = ctx;
+	struct proc_seen *p = NULL;
+	struct inst_acc *x;
+	int i;
+
+	for (i = 0; i < col->nprocs; i++)
+		if (col->procs[i].key.slot == k->slot && col->procs[i].key.tgid == k->tgid) {
+			p = &col->procs[i];
+			break;
+		}
+	if (!p) {
+		if (col->nprocs == col->procs_cap) {
+			int cap = col->procs_cap ? col->procs_cap * 2 : 64;
+
+			p = realloc(col->procs, cap * sizeof(*p));
+			if (!p)
+				return;
+			col->procs = p;
+			col->procs_cap = cap;
+		}
+		p = &col->procs[col->nprocs++];
+		memset(p, 0, sizeof(*p));
+		p->key = *k;
+	}
+	/*
+	 * Until its root is known (the kernel's event may come a tick late), and again once that
+	 * root has exited (the process was orphaned, or moved under another root).
+	 */
+	if (p->root && identity__root_of(col->id, k->slot, p->root) != p->root)
+		p->root = 0;
+	/* The parents are read from /proc: at each of the first ticks, then every 10th. */
+	if (!p->root && (p->misses < 3 || p->misses % 10 == 0)) {
+		p->root = identity__root_of(col->id, k->slot, (pid_t)k->tgid);
+		p->misses = p->root ? 0 : p->misses + 1;
+	} else if (!p->root) {
+		p->misses++;
+	}
+	p->seen = true;
+	/* What processes did before this daemon started (pinned table) is nobody's news. */
+	x = p->root && col->procs_primed ? inst_find(col, k->slot, p->root, true) : NULL;
+	if (x) {
+		/* Counters only grow while the entry lives: a smaller value is a new entry. */
+		x->requests += v->requests >= p->last.requests ? v->requests - p->last.requests
+							       : v->requests;
+		x->failures += v->failures >= p->last.failures ? v->failures - p->last.failures
+							       : v->failures;
+		x->lat_sum_ns += v->lat_sum_ns >= p->last.lat_sum_ns
+					 ? v->lat_sum_ns - p->last.lat_sum_ns
+					 : v->lat_sum_ns;
+		if (v->tcp_opened > v->tcp_closed)
+			x->connections += (__u32)(v->tcp_opened - v->tcp_closed);
+	}
+	/* Until its root is found, what it does waits to be added to its instance. */
+	if (x || !col->procs_primed)
+		p->last = *v;
+}
+
+static int cmp_instance(const void *a, const void *b)
+{
+	const struct instance_snap *x = a, *y = b;
+
+	if (x->agent != y->agent)
+		return x->agent - y->agent;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/*
+ * Reads the per-process counters into the instances of the agents of s: each process adds to
+ * the instance its tree hangs from; entries of processes that exited are deleted from the
+ * kernel's table (what they did stays with their instance).
+ */
+static void collect_instances(struct collector *col, struct snapshot *s)
+{
+	pid_t *roots = NULL;
+	int i, j, n, cap = 0;
+
+	for (i = 0; i < col->nprocs; i++)
+		col->procs[i].seen = false;
+	for (i = 0; i < col->ninsts; i++) {
+		col->insts[i].connections = 0;
+		col->insts[i].live = false;
+	}
+	kernel__for_each_proc(col->k, on_proc, col);
+	for (i = 0, j = 0; i < col->nprocs; i++) {
+		struct proc_seen *p = &col->procs[i];
+
+		if (!p->seen)
+			continue; /* deleted or reclaimed */
+		if (kill((pid_t)p->key.tgid, 0) && errno == ESRCH) {
+			kernel__delete_proc(col->k, &p->key);
+			continue;
+		}
+		col->procs[j++] = *p;
+	}
+	col->nprocs = j;
+	col->procs_primed = true;
+	/* Every live root is an instance, with or without requests. */
+	for (i = 0; i < s->nagents; i++) {
+		struct agent_snap *a = &s->agents[i];
+
+		if (!a->instances || a->slot == SW_SLOT_OTHER)
+			continue;
+		if ((int)a->instances > cap) {
+			pid_t *r = realloc(roots, a->instances * sizeof(*r));
+
+			if (!r)
+				continue;
+			roots = r;
+			cap = a->instances;
+		}
+		n = identity__roots(col->id, a->slot, roots, cap);
+		for (j = 0; j < n; j++) {
+			struct inst_acc *x = inst_find(col, a->slot, roots[j], true);
+
+			if (x)
+				x->live = true;
+		}
+	}
+	free(roots);
+	s->instances = calloc(col->ninsts + 1, sizeof(*s->instances));
+	for (i = 0, j = 0; i < col->ninsts; i++) {
+		struct inst_acc *x = &col->insts[i];
+		int agent = x->slot < col->nslots ? col->agent_index[x->slot] : -1;
+
+		if (!x->live)
+			continue;
+		col->insts[j++] = *x;
+		if (!s->instances || agent < 0)
+			continue;
+		s->instances[s->ninstances++] = (struct instance_snap){
+			.agent = agent,
+			.pid = x->pid,
+			.requests = x->requests,
+			.failures = x->failures,
+			.lat_sum_ns = x->lat_sum_ns,
+			.connections = x->connections,
+		};
+		memcpy(s->instances[s->ninstances - 1].name, x->name, SW_NAME_LEN);
+	}
+	col->ninsts = j;
+	if (s->ninstances)
+		qsort(s->instances, s->ninstances, sizeof(*s->instances), cmp_instance);
+}
+
 /* Whether resident memory was sampled; warns once when sampling starts failing. */
 static bool rss_sampled(struct collector *col)
 {
@@ -351,6 +551,7 @@ int collector__sample(struct collector *col, struct snapshot *s)
 	}
 	s->nagents = n;
 	collect_requests(col, s);
+	collect_instances(col, s);
 	memcpy(s->up, r->up, sizeof(s->up));
 	s->nprogs = r->nprogs;
 	memcpy(s->progs, r->progs, r->nprogs * sizeof(*s->progs));

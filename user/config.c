@@ -1474,13 +1474,107 @@ static int parse_scale_rule(const struct parse *p, const char *pool, json_t *r, 
 	return 0;
 }
 
+/* pools.NAME.breaker, .routing and .weights onto *pl. */
+static int parse_breaker_routing(const struct parse *p, const char *name, json_t *o,
+				 struct scale_pool *pl)
+{
+	static const char *const keys[] = {
+		"error_ratio", "min_requests",	"consecutive_failures", "window",
+		"open_wait",   "open_wait_max", "half_open_successes",	NULL};
+	struct breaker_params *b = &pl->breaker;
+	const char *s = NULL, *inst;
+	char why[160];
+	long long n;
+	json_t *v, *x;
+	int err;
+
+	if ((v = json_object_get(o, "breaker"))) {
+		if (!json_is_object(v))
+			return fail_in(p, name, "breaker", "pools.%s.breaker must be an object",
+				       name);
+		if ((err = check_keys(p, v, "breaker", keys)))
+			return err;
+		if ((x = json_object_get(v, "error_ratio"))) {
+			if (!json_is_number(x))
+				return fail_in(
+					p, name, "error_ratio",
+					"pools.%s.breaker: error_ratio must be a number above "
+					"0 and at most 1 (0.5)",
+					name);
+			b->error_ratio = json_number_value(x);
+		}
+		n = b->min_requests;
+		if ((err = get_int(p, v, "min_requests", 1, 1000000, &n)) < 0)
+			return err;
+		b->min_requests = (uint32_t)n;
+		n = b->consecutive_failures;
+		if ((err = get_int(p, v, "consecutive_failures", 0, 1000000, &n)) < 0)
+			return err;
+		b->consecutive_failures = (uint32_t)n;
+		n = b->half_open_successes;
+		if ((err = get_int(p, v, "half_open_successes", 1, 1000000, &n)) < 0)
+			return err;
+		b->half_open_successes = (uint32_t)n;
+		if ((err = get_ms(p, v, "window", name, &b->window_ms)) < 0 ||
+		    (err = get_ms(p, v, "open_wait", name, &b->open_wait_ms)) < 0 ||
+		    (err = get_ms(p, v, "open_wait_max", name, &b->open_wait_max_ms)) < 0)
+			return err;
+		/* An open_wait above the default cap raises the cap with it unless one is given. */
+		if (!json_object_get(v, "open_wait_max") && b->open_wait_max_ms < b->open_wait_ms)
+			b->open_wait_max_ms = b->open_wait_ms;
+	}
+	if (breaker__check(b, why, sizeof(why)))
+		return fail_in(p, name, "breaker", "pools.%s.%s", name, why);
+	if ((err = get_string(p, o, "routing", &s)) < 0)
+		return err;
+	if (err && weights__algorithm(s, &pl->routing))
+		return fail_in(
+			p, name, "routing",
+			"pools.%s: routing \"%s\" is none of quality, round_robin, weighted, "
+			"least_connections",
+			name, s);
+	if ((v = json_object_get(o, "weights"))) {
+		if (!json_is_object(v) || json_object_size(v) > SCALE_WEIGHTS_MAX)
+			return fail_in(p, name, "weights",
+				       "pools.%s.weights must be an object of at most %d "
+				       "{\"instance\": weight}",
+				       name, SCALE_WEIGHTS_MAX);
+		pl->nweights = 0;
+		json_object_foreach (v, inst, x) {
+			if (!*inst || strlen(inst) >= SCALE_INSTANCE_MAX || !json_is_number(x) ||
+			    json_number_value(x) < 0)
+				return fail_in(
+					p, name, "weights",
+					"pools.%s.weights: \"%s\" must be an instance name of 1 "
+					"to %d characters with a number >= 0",
+					name, inst, SCALE_INSTANCE_MAX - 1);
+			snprintf(pl->weights[pl->nweights].instance, SCALE_INSTANCE_MAX, "%s",
+				 inst);
+			pl->weights[pl->nweights++].weight = json_number_value(x);
+		}
+	}
+	return 0;
+}
+
 /* Applies pool object o onto *pl (a copy of the defaults). */
 static int parse_pool(const struct parse *p, const char *name, json_t *o, struct scale_pool *pl)
 {
-	static const char *const keys[] = {
-		"min_replicas",	     "max_replicas", "webhook", "secret",   "command",
-		"command_timeout",   "rules",	     "disable", "cooldown", "scale_up_window",
-		"scale_down_window", "tolerance",    NULL};
+	static const char *const keys[] = {"min_replicas",
+					   "max_replicas",
+					   "webhook",
+					   "secret",
+					   "command",
+					   "command_timeout",
+					   "rules",
+					   "disable",
+					   "cooldown",
+					   "scale_up_window",
+					   "scale_down_window",
+					   "tolerance",
+					   "breaker",
+					   "routing",
+					   "weights",
+					   NULL};
 	const char *s = NULL;
 	long long n;
 	json_t *v, *x;
@@ -1546,6 +1640,8 @@ static int parse_pool(const struct parse *p, const char *name, json_t *o, struct
 	if (err)
 		for (j = 0; j < pl->nrules; j++)
 			pl->rules[j].cooldown_ms = pl->cooldown_ms;
+	if ((err = parse_breaker_routing(p, name, o, pl)))
+		return err;
 	if ((v = json_object_get(o, "tolerance"))) {
 		if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) >= 1)
 			return fail_in(p, name, "tolerance",

@@ -512,7 +512,7 @@ static char *cost_json(const struct snapshot *s)
 
 static char *pools_json(const struct snapshot *s)
 {
-	return s->scale ? api__pools(s->scale) : NULL;
+	return s->scale ? api__pools(s->scale, s->breakers) : NULL;
 }
 
 #define VIEW_ROUTE(fn, render, absent)                                                       \
@@ -788,26 +788,59 @@ static enum MHD_Result serve_stream(struct http *h, struct MHD_Connection *c, co
 	return stream__serve(st, c);
 }
 
-/* GET /api/v1/pools/{pool}/history[?limit=N]: N from 1 to 10000, default 100. */
+/* GET /api/v1/pools/{pool}/weights: the pool's instances, breakers and routing weights. */
+static enum MHD_Result serve_pool_weights(struct http *h, struct MHD_Connection *c,
+					  const char *pool)
+{
+	struct snapshot *s = acquire(h);
+	char msg[160], *doc;
+
+	if (!s)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no data yet: first tick pending");
+	if (!s->breakers) {
+		snapshot__release(s);
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no pools: configure \"pools\" (see the README, Pools and "
+				     "scaling)");
+	}
+	errno = 0;
+	doc = api__pool_weights(s->breakers, pool);
+	snapshot__release(s);
+	if (!doc && errno == ENOENT) {
+		snprintf(msg, sizeof(msg), "no pool %.60s (see GET /api/v1/pools)", pool);
+		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	if (!doc)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, doc, strlen(doc), 0);
+}
+
+/*
+ * GET /api/v1/pools/{pool}/history[?limit=N]: N from 1 to 10000, default 100; and
+ * GET /api/v1/pools/{pool}/weights.
+ */
 static enum MHD_Result serve_pool_history(struct http *h, struct MHD_Connection *c, const char *url,
 					  const char *in)
 {
 	const char *p = url + strlen("/api/v1/pools/"), *slash = strchr(p, '/');
 	const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
 	struct scale_event *ev = NULL;
-	char pool[SCALE_NAME_MAX], msg[200], *doc, *end;
+	char pool[SCALE_NAME_MAX], msg[256], *doc, *end;
 	long limit = 100, n;
 
 	(void)in;
-	if (!slash || strcmp(slash, "/history") || slash == p ||
+	if (!slash || (strcmp(slash, "/history") && strcmp(slash, "/weights")) || slash == p ||
 	    (size_t)(slash - p) >= sizeof(pool)) {
 		snprintf(msg, sizeof(msg),
-			 "not found: %.100s (GET /api/v1/pools/POOL/history, POOL from "
-			 "GET /api/v1/pools)",
+			 "not found: %.100s (GET /api/v1/pools/POOL/history or "
+			 "/api/v1/pools/POOL/weights, POOL from GET /api/v1/pools)",
 			 url);
 		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
 	}
 	snprintf(pool, sizeof(pool), "%.*s", (int)(slash - p), p);
+	if (!strcmp(slash, "/weights"))
+		return serve_pool_weights(h, c, pool);
 	if (lim) {
 		limit = strtol(lim, &end, 10);
 		if (!*lim || *end || limit < 1 || limit > 10000)

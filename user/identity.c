@@ -307,6 +307,66 @@ __u32 identity__instances(const struct identity *id, __u32 slot)
 	return n;
 }
 
+int identity__roots(const struct identity *id, __u32 slot, pid_t *out, int cap)
+{
+	int i, n = 0;
+
+	for (i = 0; i < id->nroots; i++)
+		if (id->roots[i].slot == slot && n < cap)
+			out[n++] = id->roots[i].pid;
+	return n;
+}
+
+static bool is_root(const struct identity *id, __u32 slot, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < id->nroots; i++)
+		if (id->roots[i].pid == pid && id->roots[i].slot == slot)
+			return true;
+	return false;
+}
+
+pid_t identity__root_of(const struct identity *id, __u32 slot, pid_t pid)
+{
+	char path[64], stat[512], *p;
+	int steps, ppid;
+
+	for (steps = 0; steps < 64 && pid > 1; steps++) {
+		if (is_root(id, slot, pid))
+			return pid;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (read_file(path, stat, sizeof(stat)) <= 0)
+			return 0;
+		/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+		p = strrchr(stat, ')');
+		if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+			return 0;
+		pid = ppid;
+	}
+	return 0;
+}
+
+void identity__instance_name(pid_t pid, char name[SW_NAME_LEN])
+{
+	size_t len = strlen(IDENTITY_INSTANCE_ENV);
+	char path[64], *env;
+	ssize_t n, i;
+
+	snprintf(name, SW_NAME_LEN, "%d", pid);
+	env = malloc(65536);
+	if (!env)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	n = read_file(path, env, 65536);
+	for (i = 0; i < n; i += strlen(env + i) + 1)
+		if (!strncmp(env + i, IDENTITY_INSTANCE_ENV, len) && env[i + len]) {
+			text__name(name, SW_NAME_LEN, env + i + len, strlen(env + i + len));
+			break;
+		}
+	free(env);
+}
+
 /* CPU time task tid has used so far (ns), from its schedstat; 0 if unknown. */
 static __u64 task_runtime(pid_t pid, pid_t tid)
 {

@@ -86,6 +86,25 @@ void identity__poll(struct identity *id);
 /* Live instances (tree roots) of agent slot `slot`. */
 __u32 identity__instances(const struct identity *id, __u32 slot);
 
+/* identity__roots - the live instance roots of slot into out (at most cap); returns how many. */
+int identity__roots(const struct identity *id, __u32 slot, pid_t *out, int cap);
+
+/*
+ * identity__root_of - the instance root of slot that process pid belongs to: pid itself when it
+ * is a root, else the nearest ancestor that is one, by the parents in /proc (at most 64 steps).
+ * Returns 0 when none (pid is gone or descends from no root of slot).
+ */
+pid_t identity__root_of(const struct identity *id, __u32 slot, pid_t pid);
+
+/* Environment variable naming an instance in its root process's environment. */
+#define IDENTITY_INSTANCE_ENV "SWARMWATCH_INSTANCE="
+
+/*
+ * identity__instance_name - the name of the instance rooted at pid: SWARMWATCH_INSTANCE of its
+ * environment, made a name by text__name(), else pid in decimal.
+ */
+void identity__instance_name(pid_t pid, char name[SW_NAME_LEN]);
+
 /* Cgroups currently mapped to an agent by cgroup rules. */
 int identity__cgroup_count(const struct identity *id);
 

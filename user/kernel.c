@@ -32,7 +32,9 @@
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
 _Static_assert(sizeof(struct sw_cpu) == 24, "sw_cpu layout");
-_Static_assert(sizeof(struct sw_sock) == 64, "sw_sock layout");
+_Static_assert(sizeof(struct sw_sock) == 72, "sw_sock layout");
+_Static_assert(sizeof(struct sw_proc_key) == 8, "sw_proc_key layout");
+_Static_assert(sizeof(struct sw_proc_stats) == 5 * 8, "sw_proc_stats layout");
 _Static_assert(sizeof(struct sw_req_key) == 40, "sw_req_key layout");
 _Static_assert(sizeof(struct sw_host) == SW_HOST_LEN, "sw_host layout");
 _Static_assert(sizeof(struct sw_req_stats) == 42 * 8, "sw_req_stats layout");
@@ -1265,6 +1267,20 @@ int kernel__release_slot(struct kernel *k, __u32 slot)
 		key = next;
 		prev = &key;
 	}
+	/* ... and its processes' entries. */
+	{
+		struct sw_proc_key pk, pnext, *pprev = NULL;
+
+		fd = bpf_map__fd(s->maps.proc_requests);
+		while (!bpf_map_get_next_key(fd, pprev, &pnext)) {
+			if (pnext.slot == slot) {
+				bpf_map_delete_elem(fd, &pnext);
+				continue;
+			}
+			pk = pnext;
+			pprev = &pk;
+		}
+	}
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.free_slots), NULL, &slot, BPF_ANY))
 		return -errno;
 	return 0;
@@ -1353,6 +1369,32 @@ int kernel__for_each_request(struct kernel *k,
 int kernel__delete_request(struct kernel *k, const struct sw_req_key *key)
 {
 	return bpf_map_delete_elem(bpf_map__fd(k->skel->maps.requests), key) ? -errno : 0;
+}
+
+int kernel__for_each_proc(struct kernel *k,
+			  void (*fn)(void *ctx, const struct sw_proc_key *key,
+				     const struct sw_proc_stats *val),
+			  void *ctx)
+{
+	int fd = bpf_map__fd(k->skel->maps.proc_requests);
+	struct sw_proc_key key, next, *prev = NULL;
+	struct sw_proc_stats val;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		fn(ctx, &key, &val);
+		n++;
+	}
+	return n;
+}
+
+int kernel__delete_proc(struct kernel *k, const struct sw_proc_key *key)
+{
+	return bpf_map_delete_elem(bpf_map__fd(k->skel->maps.proc_requests), key) ? -errno : 0;
 }
 
 int kernel__host_name(struct kernel *k, __u64 id, char *out, size_t len)

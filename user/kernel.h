@@ -130,6 +130,15 @@ int kernel__for_each_request(struct kernel *k,
 /* Deletes one request series from the kernel's table; 0 or -errno. */
 int kernel__delete_request(struct kernel *k, const struct sw_req_key *key);
 
+/* Calls fn for each process's requests and connections (`proc_requests`); returns how many. */
+int kernel__for_each_proc(struct kernel *k,
+			  void (*fn)(void *ctx, const struct sw_proc_key *key,
+				     const struct sw_proc_stats *val),
+			  void *ctx);
+
+/* Deletes one process's entry from `proc_requests` (it exited); 0 or -errno. */
+int kernel__delete_proc(struct kernel *k, const struct sw_proc_key *key);
+
 /*
  * The host name recorded under id in `host_names` (a client's SNI or Host),
  * NUL-terminated in out (len >= SW_HOST_LEN). Returns 0, -ENOENT if there

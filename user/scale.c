@@ -106,6 +106,8 @@ void scale__pool_default(struct scale_pool *p, const char *name)
 	p->cooldown_ms = 60000;
 	p->command_timeout_ms = 10000;
 	p->nrules = scale__rules_default(p->rules, SCALE_RULES_MAX);
+	breaker__params_default(&p->breaker);
+	p->routing = WEIGHTS_QUALITY;
 }
 
 int scale__parse_action(const char *text, struct scale_rule *r, char *err, size_t errlen)

@@ -37,12 +37,17 @@
 #include <stdint.h>
 
 #include "alert.h"
+#include "breaker.h"
+#include "weights.h"
 
 #define SCALE_POOLS_MAX 32
 #define SCALE_RULES_MAX 16
 #define SCALE_NAME_MAX 64
 #define SCALE_ARGS_MAX 8
 #define SCALE_REASON_MAX 256
+/* Instances of a pool given a weight in the configuration. */
+#define SCALE_WEIGHTS_MAX 32
+#define SCALE_INSTANCE_MAX 32 /* an instance name and its NUL (SW_NAME_LEN) */
 /* Recommendations kept per pool for the stabilisation windows. */
 #define SCALE_RECS_MAX 1024
 
@@ -85,6 +90,13 @@ struct scale_pool {
 	int64_t command_timeout_ms; /* default 10 s */
 	struct scale_rule rules[SCALE_RULES_MAX];
 	uint32_t nrules;
+	struct breaker_params breaker; /* each instance's circuit breaker */
+	enum weights_algorithm routing; /* default WEIGHTS_QUALITY */
+	struct {
+		char instance[SCALE_INSTANCE_MAX];
+		double weight; /* >= 0 */
+	} weights[SCALE_WEIGHTS_MAX]; /* routing "weighted": by instance name */
+	uint32_t nweights;
 };
 
 struct scale_params {

@@ -39,6 +39,10 @@ extern char **environ;
 #define COUNTS_MAX 256
 /* Decisions kept in the history. */
 #define HISTORY_DAYS 90
+/* Instances with a breaker, over all pools. */
+#define INSTANCES_MAX 4096
+/* Weight of a tick's figures in an instance's smoothed success ratio and latency. */
+#define INSTANCE_ALPHA 0.3
 
 /* The history of one figure of one pool, for trend() or forecast(). */
 struct series {
@@ -61,6 +65,21 @@ struct count {
 	double n;
 };
 
+/* One live instance of a pool: its breaker and the figures its weight is made of. */
+struct inst {
+	uint32_t pool; /* index into the configured pools */
+	int32_t pid;
+	char name[SCALE_INSTANCE_MAX];
+	struct breaker b;
+	uint64_t requests, failures, lat_sum_ns; /* cumulative, as last seen */
+	double req_avg, fail_avg, lat_avg_ns; /* per tick, exponentially smoothed */
+	bool scored; /* some request was seen */
+	uint32_t connections;
+	double weight;
+	double quality; /* app-reported, this tick; NAN: none */
+	bool seen; /* in this tick's snapshot */
+};
+
 struct scaling {
 	pthread_mutex_t lock; /* everything below */
 	const struct config *cfg;
@@ -75,6 +94,10 @@ struct scaling {
 	int ncounts;
 	struct scale_event last_event[SCALE_POOLS_MAX];
 	bool have_last[SCALE_POOLS_MAX];
+	struct inst *insts; /* by pool, then pid */
+	int ninsts, insts_cap;
+	double transitions[SCALE_POOLS_MAX][3]; /* breaker changes by pool and state entered */
+	const struct snapshot *pushed; /* given to values by scaling__breakers() this tick */
 	int running; /* commands not yet reaped; guarded by lock */
 	bool stopping; /* scaling__free() began: commands are killed at once (atomic) */
 	pthread_cond_t reaped;
@@ -103,6 +126,16 @@ static long current_of(void *ctx, const char *pool)
 static int series_value(struct scaling *sc, const struct alert_query *q, const char *pool,
 			struct alert_value *out);
 
+static int pool_index(const struct scaling *sc, const char *pool)
+{
+	uint32_t i;
+
+	for (i = 0; i < sc->cfg->pools->npools; i++)
+		if (!strcmp(sc->cfg->pools->pools[i].name, pool))
+			return (int)i;
+	return -1;
+}
+
 static int pool_lookup(void *ctx, const struct alert_query *q, const char *agent,
 		       struct alert_value *out)
 {
@@ -116,8 +149,16 @@ static int pool_lookup(void *ctx, const struct alert_query *q, const char *agent
 	if (q->fn != ALERT_FN_VALUE || q->nm)
 		return values__lookup(sc->values, q, agent, out);
 	if (!strcmp(q->name, "open_breakers")) {
-		/* Circuit breakers do not exist yet: none is open. */
+		int i, pool = pool_index(sc, agent);
+
+		if (pool < 0)
+			return -ENOENT;
 		out->value = 0;
+		for (i = 0; i < sc->ninsts; i++)
+			out->value += sc->insts[i].pool == (uint32_t)pool &&
+				      sc->insts[i].b.state == BREAKER_OPEN;
+		snprintf(out->cause, sizeof(out->cause), "%.0f instances with an open breaker",
+			 out->value);
 		return 0;
 	}
 	if (!strcmp(q->name, "instances")) {
@@ -738,6 +779,299 @@ static int act(struct scaling *sc, const struct scale_event *ev)
 	return err;
 }
 
+/* --- breakers and routing weights --- */
+
+/* The breaker webhook's body: one change of state of one instance. */
+static char *breaker_body(const struct scale_pool *p, const struct inst *x,
+			  const struct breaker_change *c, const char *key)
+{
+	char at[64], retry[64];
+	json_t *o;
+	char *s;
+
+	rfc3339(c->time_ms, at, sizeof(at));
+	rfc3339(x->b.until_ms, retry, sizeof(retry));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:s, s:s}", "schema",
+		      "swarmwatch.breaker/v1", "source", "swarmwatch", "pool", p->name, "instance",
+		      x->name, "pid", (json_int_t)x->pid, "from", breaker_state_names[c->from],
+		      "to", breaker_state_names[c->to], "reason", c->reason, "time", at, "retry_at",
+		      c->to == BREAKER_OPEN ? json_string(retry) : json_null(), "idempotency_key",
+		      key, "id", key);
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+/* Logs, counts and queues the webhook of one change of x's breaker. */
+static int breaker_changed(struct scaling *sc, const struct inst *x, const struct breaker_change *c)
+{
+	const struct scale_pool *p = &sc->cfg->pools->pools[x->pool];
+	char receiver[NOTIFY_NAME_MAX], key[160];
+	struct notify_msg m;
+	char *body;
+	int err;
+
+	pr_info("scaling: pool %s instance %s: breaker %s -> %s (%s)", p->name, x->name,
+		breaker_state_names[c->from], breaker_state_names[c->to], c->reason);
+	sc->transitions[x->pool][c->to]++;
+	if (!p->webhook[0] || !sc->notify)
+		return 0;
+	snprintf(key, sizeof(key), "breaker-%s-%d-%lld-%s", p->name, x->pid, (long long)c->time_ms,
+		 breaker_state_names[c->to]);
+	body = breaker_body(p, x, c, key);
+	if (!body)
+		return -ENOMEM;
+	snprintf(receiver, sizeof(receiver), "pool-%.50s", p->name);
+	m.receiver = receiver;
+	m.key = key;
+	m.body = body;
+	err = notify__enqueue(sc->notify, &m, 1, NULL, NULL, 0);
+	if (err)
+		pr_warn("scaling: pool %s: breaker webhook not queued: %s", p->name,
+			strerror(-err));
+	free(body);
+	return err;
+}
+
+static struct inst *inst_get(struct scaling *sc, uint32_t pool, const struct instance_snap *is,
+			     int64_t now_ms)
+{
+	struct inst *x;
+	int i;
+
+	for (i = 0; i < sc->ninsts; i++)
+		if (sc->insts[i].pool == pool && sc->insts[i].pid == is->pid)
+			return &sc->insts[i];
+	if (sc->ninsts == INSTANCES_MAX)
+		return NULL;
+	if (sc->ninsts == sc->insts_cap) {
+		int cap = sc->insts_cap ? sc->insts_cap * 2 : 32;
+
+		x = realloc(sc->insts, cap * sizeof(*x));
+		if (!x)
+			return NULL;
+		sc->insts = x;
+		sc->insts_cap = cap;
+	}
+	x = &sc->insts[sc->ninsts++];
+	memset(x, 0, sizeof(*x));
+	x->pool = pool;
+	x->pid = is->pid;
+	snprintf(x->name, sizeof(x->name), "%s", is->name);
+	breaker__init(&x->b, now_ms);
+	return x;
+}
+
+/* Feeds x's breaker and smoothed figures with what it did since the last tick. */
+static int inst_update(struct scaling *sc, struct inst *x, const struct instance_snap *is,
+		       int64_t now_ms)
+{
+	const struct breaker_params *bp = &sc->cfg->pools->pools[x->pool].breaker;
+	uint64_t dreq = is->requests >= x->requests ? is->requests - x->requests : is->requests;
+	uint64_t dfail = is->failures >= x->failures ? is->failures - x->failures : is->failures;
+	uint64_t dlat = is->lat_sum_ns >= x->lat_sum_ns ? is->lat_sum_ns - x->lat_sum_ns
+							: is->lat_sum_ns;
+	struct breaker_change c[2];
+	int n, i, err = 0, e;
+
+	if (dfail > dreq)
+		dfail = dreq;
+	x->requests = is->requests;
+	x->failures = is->failures;
+	x->lat_sum_ns = is->lat_sum_ns;
+	x->connections = is->connections;
+	x->seen = true;
+	n = breaker__update(&x->b, bp, now_ms, (uint32_t)(dreq - dfail), (uint32_t)dfail, c);
+	for (i = 0; i < n; i++)
+		if ((e = breaker_changed(sc, x, &c[i])) && !err)
+			err = e;
+	if (dreq) {
+		double a = x->scored ? INSTANCE_ALPHA : 1;
+
+		x->req_avg += a * ((double)dreq - x->req_avg);
+		x->fail_avg += a * ((double)dfail - x->fail_avg);
+		x->lat_avg_ns += a * ((double)dlat - x->lat_avg_ns);
+		x->scored = true;
+	}
+	return err;
+}
+
+static int cmp_inst(const void *a, const void *b)
+{
+	const struct inst *x = a, *y = b;
+
+	if (x->pool != y->pool)
+		return x->pool < y->pool ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* The routing weights of pool's instances (a run of sc->insts from first, n long). */
+static void pool_weights(struct scaling *sc, const struct scale_pool *p, struct inst *first, int n)
+{
+	struct alert_query qq = {.fn = ALERT_FN_VALUE, .name = "swarmwatch_agent_app_quality"};
+	struct alert_value q = {.confidence = 1};
+	struct weights_in in[64];
+	double w[64];
+	int i, k, m;
+
+	if (values__lookup(sc->values, &qq, p->name, &q))
+		q.value = NAN;
+	for (i = 0; i < n; i += m) {
+		m = n - i < 64 ? n - i : 64;
+		for (k = 0; k < m; k++) {
+			const struct inst *x = &first[i + k];
+			struct alert_query iq = qq;
+			struct alert_value v = {.confidence = 1};
+			uint32_t j;
+
+			/* The instance's own quality when agents tag it (statsd.tags "instance"). */
+			iq.nm = 1;
+			snprintf(iq.m[0].name, sizeof(iq.m[0].name), "instance");
+			snprintf(iq.m[0].value, sizeof(iq.m[0].value), "%s", x->name);
+			if (values__lookup(sc->values, &iq, p->name, &v))
+				v.value = q.value;
+			first[i + k].quality = v.value;
+
+			in[k] = (struct weights_in){
+				.open = x->b.state == BREAKER_OPEN,
+				.configured = NAN,
+				.connections = x->connections,
+				.success_ratio = x->scored && x->req_avg > 0
+							 ? 1 - x->fail_avg / x->req_avg
+							 : NAN,
+				.latency_s = x->scored && x->req_avg > 0
+						     ? x->lat_avg_ns / x->req_avg / 1e9
+						     : NAN,
+				.quality = v.value,
+			};
+			for (j = 0; j < p->nweights; j++)
+				if (!strcmp(p->weights[j].instance, x->name))
+					in[k].configured = p->weights[j].weight;
+		}
+		/* A pool of more than 64 instances is weighed 64 at a time. */
+		weights__compute(p->routing, in, m, w);
+		for (k = 0; k < m; k++)
+			first[i + k].weight = w[k];
+	}
+}
+
+void scaling__breaker_view_free(struct breaker_view *v)
+{
+	if (!v)
+		return;
+	free(v->instances);
+	free(v->transitions);
+	free(v->pools);
+	free(v);
+}
+
+static struct breaker_view *breaker_view(struct scaling *sc, const struct snapshot *s)
+{
+	const struct scale_params *pp = sc->cfg->pools;
+	struct breaker_view *v = calloc(1, sizeof(*v));
+	uint32_t i, k;
+	int j;
+
+	if (!v)
+		return NULL;
+	v->time = s->time;
+	v->instances = calloc(sc->ninsts + 1, sizeof(*v->instances));
+	v->transitions = calloc(pp->npools * 3 + 1, sizeof(*v->transitions));
+	v->pools = calloc(pp->npools + 1, sizeof(*v->pools));
+	if (!v->instances || !v->transitions || !v->pools) {
+		scaling__breaker_view_free(v);
+		return NULL;
+	}
+	for (i = 0; i < pp->npools; i++) {
+		struct breaker_view_pool *o = &v->pools[v->npools++];
+
+		snprintf(o->pool, sizeof(o->pool), "%s", pp->pools[i].name);
+		o->seen = agent_of(s, pp->pools[i].name) != NULL;
+		o->routing = weights_algorithm_names[pp->pools[i].routing];
+		for (k = 0; k < 3; k++) {
+			struct scale_view_transition *t;
+
+			if (!sc->transitions[i][k])
+				continue;
+			t = &v->transitions[v->ntransitions++];
+			snprintf(t->pool, sizeof(t->pool), "%s", pp->pools[i].name);
+			t->to = breaker_state_names[k];
+			t->n = sc->transitions[i][k];
+		}
+	}
+	for (j = 0; j < sc->ninsts; j++) {
+		const struct inst *x = &sc->insts[j];
+		struct scale_view_instance *o = &v->instances[v->ninstances++];
+
+		snprintf(o->pool, sizeof(o->pool), "%s", pp->pools[x->pool].name);
+		snprintf(o->instance, sizeof(o->instance), "%s", x->name);
+		o->pid = x->pid;
+		o->state = x->b.state;
+		o->since = x->b.since_ms / 1e3;
+		o->retry_at = x->b.state == BREAKER_OPEN ? x->b.until_ms / 1e3 : 0;
+		o->weight = x->weight;
+		o->requests = (double)x->requests;
+		o->failures = (double)x->failures;
+		o->success_ratio = x->scored && x->req_avg > 0 ? 1 - x->fail_avg / x->req_avg : NAN;
+		o->latency_s = x->scored && x->req_avg > 0 ? x->lat_avg_ns / x->req_avg / 1e9 : NAN;
+		o->connections = x->connections;
+		o->quality = x->quality;
+		v->pools[x->pool].open_breakers += x->b.state == BREAKER_OPEN;
+	}
+	return v;
+}
+
+int scaling__breakers(struct scaling *sc, struct snapshot *s)
+{
+	const struct scale_params *pp = sc->cfg->pools;
+	int64_t now_ms = (int64_t)(s->time * 1e3);
+	int i, j, err = 0, e;
+	uint32_t p;
+
+	pthread_mutex_lock(&sc->lock);
+	/* The figures (app quality) of this tick. */
+	values__push(sc->values, s);
+	sc->pushed = s;
+	for (i = 0; i < sc->ninsts; i++)
+		sc->insts[i].seen = false;
+	for (p = 0; p < pp->npools; p++) {
+		const struct agent_snap *a = agent_of(s, pp->pools[p].name);
+		int agent;
+
+		if (!a)
+			continue;
+		agent = (int)(a - s->agents);
+		for (i = 0; i < s->ninstances; i++) {
+			struct inst *x;
+
+			if (s->instances[i].agent != agent)
+				continue;
+			x = inst_get(sc, p, &s->instances[i], now_ms);
+			if (x && (e = inst_update(sc, x, &s->instances[i], now_ms)) && !err)
+				err = e;
+		}
+	}
+	for (i = 0, j = 0; i < sc->ninsts; i++)
+		if (sc->insts[i].seen)
+			sc->insts[j++] = sc->insts[i];
+	sc->ninsts = j;
+	if (sc->ninsts)
+		qsort(sc->insts, sc->ninsts, sizeof(*sc->insts), cmp_inst);
+	for (i = 0; i < sc->ninsts; i = j) {
+		for (j = i; j < sc->ninsts && sc->insts[j].pool == sc->insts[i].pool; j++)
+			;
+		pool_weights(sc, &pp->pools[sc->insts[i].pool], &sc->insts[i], j - i);
+	}
+	s->breakers = breaker_view(sc, s);
+	s->breakers_free = scaling__breaker_view_free;
+	if (!s->breakers && !err)
+		err = -ENOMEM;
+	pthread_mutex_unlock(&sc->lock);
+	return err;
+}
+
 /* --- the stage --- */
 
 struct scaling *scaling__new(const struct config *c, double interval_s, char *err, size_t errlen)
@@ -834,6 +1168,7 @@ void scaling__free(struct scaling *sc)
 	scale__free(sc->engine);
 	values__free(sc->values);
 	snapshot__put(sc->last);
+	free(sc->insts);
 	for (i = 0; i < sc->nseries; i++) {
 		free(sc->series[i]->f);
 		free(sc->series[i]);
@@ -933,7 +1268,9 @@ int scaling__tick(struct scaling *sc, struct snapshot *s)
 	int err, e;
 
 	pthread_mutex_lock(&sc->lock);
-	values__push(sc->values, s);
+	if (sc->pushed != s)
+		values__push(sc->values, s); /* scaling__breakers() did not run */
+	sc->pushed = NULL;
 	snapshot__get(s);
 	snapshot__put(sc->last);
 	sc->last = s;

@@ -12,12 +12,17 @@
  *   load           CPU seconds per second per live instance (1 = one core busy per instance),
  *                  or the app-reported gauge "load" when the agents send one
  *   instances      live instances (current replicas)
- *   open_breakers  instances whose circuit breaker is open: 0 until breakers exist
+ *   open_breakers  instances of the pool whose circuit breaker is open
  *   trend(x, W)    least-squares slope per second of x over the last W
  *   forecast(x, H) Holt's forecast of x H ahead (forecast.h), from x averaged over steps of
  *                  H / 60 (at least a tick), with its error deviation so that
  *                  `with confidence > c` is the probability that the comparison holds; no
  *                  value until the model has seen H of data
+ *
+ * Each live instance of a pool (snapshot.h's instances) has a circuit breaker (breaker.h) fed
+ * by what its processes' requests did since the last tick, and a routing weight (weights.h) by
+ * the pool's algorithm. A change of breaker state is logged, counted, and queued as a webhook
+ * (schema swarmwatch.breaker/v1) through the pool's outbox.
  *
  * Threads: scaling__tick() runs on the tick's thread; scaling__history() and
  * scaling__evaluate() may be called from others (the HTTP server's); they exclude each other.
@@ -44,6 +49,44 @@ struct scale_view_pool {
 	char blocked[64];
 	bool have_last;
 	struct scale_event last; /* the last event, when have_last */
+};
+
+/* One live instance of a pool: its breaker and routing weight. */
+struct scale_view_instance {
+	char pool[SCALE_NAME_MAX];
+	char instance[SCALE_INSTANCE_MAX]; /* SWARMWATCH_INSTANCE of its root, else the pid */
+	int32_t pid; /* its root process */
+	enum breaker_state state;
+	double since; /* unix seconds it entered state */
+	double retry_at; /* open: unix seconds it turns half-open; else 0 */
+	double weight; /* routing share, [0, 1]; the pool's sum to 1 unless all are 0 */
+	double requests, failures; /* since the daemon saw it */
+	double success_ratio, latency_s; /* smoothed per tick (weights.h's inputs); NAN: none */
+	double quality; /* app-reported quality used by routing "quality"; NAN: none */
+	uint32_t connections; /* live TCP connections */
+};
+
+/* Breaker transitions since start by pool and the state entered. */
+struct scale_view_transition {
+	char pool[SCALE_NAME_MAX];
+	const char *to; /* breaker_state_names */
+	double n;
+};
+
+/* The pools' breakers and routing weights at a tick, attached as snapshot->breakers. */
+struct breaker_view {
+	double time;
+	int ninstances;
+	struct scale_view_instance *instances; /* by pool (configuration order), then pid */
+	int ntransitions;
+	struct scale_view_transition *transitions;
+	int npools;
+	struct breaker_view_pool {
+		char pool[SCALE_NAME_MAX];
+		bool seen; /* the agent exists this tick */
+		const char *routing; /* weights_algorithm_names */
+		uint32_t open_breakers; /* instances whose breaker is open */
+	} * pools; /* configuration order */
 };
 
 /* Scaling events since start by pool, direction and rule. */
@@ -81,6 +124,17 @@ struct scaling *scaling__new(const struct config *c, double interval_s, char *er
 int scaling__cap(struct scaling *sc, const char *pool, int64_t until_ms);
 
 void scaling__free(struct scaling *s);
+
+/*
+ * scaling__breakers - feeds each live instance's breaker with what it did since the last call,
+ * computes the pools' routing weights, queues a webhook per change of breaker state, and
+ * attaches the result as s->breakers. Runs before the stages that read figures (alert rules
+ * see open_breakers this tick) and before scaling__tick(). 0 or -errno (-ENOMEM: no view).
+ */
+int scaling__breakers(struct scaling *sc, struct snapshot *s);
+
+/* scaling__breaker_view_free - frees a view; NULL is ignored. */
+void scaling__breaker_view_free(struct breaker_view *v);
 
 /* scaling__tick - decides and acts on s (not yet published); attaches s->scale. 0 or -errno. */
 int scaling__tick(struct scaling *sc, struct snapshot *s);

@@ -27,6 +27,8 @@ void snapshot__put(struct snapshot *s)
 		s->anomalies_free(s->anomalies);
 	if (s->alerts && s->alerts_free)
 		s->alerts_free(s->alerts);
+	if (s->breakers && s->breakers_free)
+		s->breakers_free(s->breakers);
 	if (s->scale && s->scale_free)
 		s->scale_free(s->scale);
 	if (s->apps && s->apps_free)
@@ -39,6 +41,7 @@ void snapshot__put(struct snapshot *s)
 		s->incidents_free(s->incidents);
 	free(s->agents);
 	free(s->requests);
+	free(s->instances);
 	free(s);
 }
 

@@ -37,6 +37,21 @@ struct request_series {
 	__u64 lat_sum_ns;
 };
 
+/*
+ * One live instance of an agent (a process tree whose root a rule matched) with what its
+ * processes' sockets did, summed over the processes of the tree the kernel counted
+ * (`proc_requests`). Connections open before the daemon started are not in these figures.
+ */
+struct instance_snap {
+	int agent; /* index into snapshot agents */
+	__s32 pid; /* its root process */
+	char name[SW_NAME_LEN]; /* SWARMWATCH_INSTANCE in the root's environment, else the pid */
+	__u64 requests; /* cumulative, since the daemon saw the instance */
+	__u64 failures; /* ... of which 5xx or failed (reset, timeout) */
+	__u64 lat_sum_ns; /* ... their latency summed */
+	__u32 connections; /* live TCP connections now */
+};
+
 /* Run-time statistics of one BPF program (kernel.bpf_stats_enabled). */
 struct prog_stat {
 	const char *name; /* static: lives as long as the process */
@@ -60,6 +75,7 @@ struct alert_view;
 struct app_view;
 struct llm_view;
 struct scale_view;
+struct breaker_view;
 struct cost_view;
 struct incident_view;
 
@@ -72,6 +88,8 @@ struct snapshot {
 	struct agent_snap *agents; /* malloc'd */
 	struct request_series *requests; /* malloc'd; sorted by agent, upstream, role, status */
 	int nrequests;
+	struct instance_snap *instances; /* malloc'd; live instances, sorted by agent, then pid */
+	int ninstances;
 	__u64 counters[SW_CNT_MAX];
 	__u64 slots_reclaimed; /* agent slots freed from retired agents since start */
 	bool up[COLLECTOR_MAX];
@@ -100,6 +118,8 @@ struct snapshot {
 	void (*llm_free)(struct llm_view *v);
 	struct scale_view *scale; /* pools and scaling decisions; NULL: no pools configured */
 	void (*scale_free)(struct scale_view *v);
+	struct breaker_view *breakers; /* instances' breakers and weights; NULL: no pools */
+	void (*breakers_free)(struct breaker_view *v);
 	struct cost_view *cost; /* the day's spend per agent and budgets; NULL: off */
 	void (*cost_free)(struct cost_view *v);
 	struct incident_view *incidents; /* open and recent incidents; NULL: alerts are off */

@@ -535,6 +535,15 @@ static void stage_alert(struct tick *t, struct snapshot *s)
 			strerror(-err));
 }
 
+/* Instances' circuit breakers and routing weights, before the stages that read figures. */
+static void stage_breakers(struct tick *t, struct snapshot *s)
+{
+	int err = t->scaling ? scaling__breakers(t->scaling, s) : 0;
+
+	if (err)
+		pr_warn("tick: breakers not updated this tick (%s)", strerror(-err));
+}
+
 /* Pool decisions and their actions; the snapshot goes out without its pool view if this fails. */
 static void stage_scale(struct tick *t, struct snapshot *s)
 {
@@ -563,6 +572,7 @@ int tick__run(struct tick *t)
 	stage_apps(t, s);
 	stage_llm(t, s);
 	stage_cost(t, s);
+	stage_breakers(t, s);
 	stage_store(t, s);
 	stage_detect(t, s);
 	stage_save(t);

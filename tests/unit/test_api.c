@@ -290,7 +290,7 @@ static void test_pools_json(void **state)
 	v.time = 1764529200.0;
 	v.npools = 1;
 	v.pools = &p;
-	doc = api__pools(&v);
+	doc = api__pools(&v, NULL);
 	assert_non_null(doc);
 	d = json_loads(doc, 0, NULL);
 	x = json_array_get(json_object_get(d, "pools"), 0);
@@ -299,8 +299,68 @@ static void test_pools_json(void **state)
 	assert_true(json_is_null(json_object_get(x, "cooldown_until")));
 	assert_true(json_is_null(json_object_get(x, "blocked")));
 	assert_true(json_is_null(json_object_get(x, "last_decision")));
+	assert_null(json_object_get(x, "instances"));
 	json_decref(d);
 	free(doc);
+
+	/* With the breakers: each instance's state and weight, in the pool and at /weights. */
+	{
+		struct scale_view_instance in[2] = {0};
+		struct breaker_view_pool bp = {
+			.seen = true, .routing = "quality", .open_breakers = 1};
+		struct breaker_view b = {.time = 1764529200.0,
+					 .ninstances = 2,
+					 .instances = in,
+					 .npools = 1,
+					 .pools = &bp};
+
+		snprintf(bp.pool, sizeof(bp.pool), "coder");
+		snprintf(in[0].pool, sizeof(in[0].pool), "coder");
+		snprintf(in[0].instance, sizeof(in[0].instance), "coder-0");
+		in[0].pid = 100;
+		in[0].state = BREAKER_OPEN;
+		in[0].since = 1764529190.0;
+		in[0].retry_at = 1764529220.0;
+		in[0].success_ratio = 0.25;
+		in[0].latency_s = NAN;
+		in[0].quality = NAN;
+		in[1] = in[0];
+		snprintf(in[1].instance, sizeof(in[1].instance), "coder-1");
+		in[1].pid = 101;
+		in[1].state = BREAKER_CLOSED;
+		in[1].retry_at = 0;
+		in[1].weight = 1;
+		in[1].latency_s = 0.5;
+		in[1].quality = 0.75;
+		doc = api__pools(&v, &b);
+		d = json_loads(doc, 0, NULL);
+		x = json_array_get(json_object_get(d, "pools"), 0);
+		assert_int_equal(json_integer_value(json_object_get(x, "open_breakers")), 1);
+		x = json_array_get(json_object_get(x, "instances"), 0);
+		assert_string_equal(json_string_value(json_object_get(x, "breaker")), "open");
+		json_decref(d);
+		free(doc);
+		doc = api__pool_weights(&b, "coder");
+		assert_non_null(doc);
+		d = json_loads(doc, 0, NULL);
+		assert_string_equal(json_string_value(json_object_get(d, "routing")), "quality");
+		x = json_array_get(json_object_get(d, "instances"), 0);
+		assert_string_equal(json_string_value(json_object_get(x, "instance")), "coder-0");
+		assert_true(json_real_value(json_object_get(x, "weight")) == 0);
+		assert_string_equal(json_string_value(json_object_get(x, "retry_at")),
+				    "2025-11-30T19:00:20.000Z");
+		assert_true(json_is_null(json_object_get(x, "latency_seconds")));
+		assert_true(json_is_null(json_object_get(x, "quality")));
+		x = json_array_get(json_object_get(d, "instances"), 1);
+		assert_string_equal(json_string_value(json_object_get(x, "breaker")), "closed");
+		assert_true(json_real_value(json_object_get(x, "weight")) == 1);
+		assert_true(json_is_null(json_object_get(x, "retry_at")));
+		assert_true(json_real_value(json_object_get(x, "quality")) == 0.75);
+		json_decref(d);
+		free(doc);
+		assert_null(api__pool_weights(&b, "nope"));
+		assert_int_equal(errno, ENOENT);
+	}
 
 	ev[0].holds = true;
 	ev[1].holds = false;

@@ -706,6 +706,30 @@ static void test_pools(void **state)
 	assert_int_equal(b->rules[0].cond.term[1].q.fn, ALERT_FN_TREND);
 	assert_int_equal(b->rules[0].action, SCALE_BY);
 	assert_int_equal(b->rules[0].cooldown_ms, 120000);
+	/* Breakers and routing: defaults, then what the pool says. */
+	assert_int_equal(a->routing, WEIGHTS_QUALITY);
+	assert_int_equal(a->breaker.min_requests, 10);
+	assert_int_equal(a->breaker.open_wait_ms, 30000);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"pools\": {\"coder\": {\"routing\": \"weighted\","
+				   " \"weights\": {\"coder-0\": 3, \"coder-1\": 0.5},"
+				   " \"breaker\": {\"error_ratio\": 0.25, \"min_requests\": 4,"
+				   " \"consecutive_failures\": 0, \"window\": \"10s\","
+				   " \"open_wait\": \"10m\", \"half_open_successes\": 1}}}}"),
+			 0);
+	a = &c.pools->pools[0];
+	assert_int_equal(a->routing, WEIGHTS_WEIGHTED);
+	assert_int_equal(a->nweights, 2);
+	assert_string_equal(a->weights[1].instance, "coder-1");
+	assert_true(a->weights[1].weight == 0.5);
+	assert_true(a->breaker.error_ratio == 0.25);
+	assert_int_equal(a->breaker.min_requests, 4);
+	assert_int_equal(a->breaker.consecutive_failures, 0);
+	assert_int_equal(a->breaker.window_ms, 10000);
+	/* A wait above the default cap raises the cap with it. */
+	assert_int_equal(a->breaker.open_wait_ms, 600000);
+	assert_int_equal(a->breaker.open_wait_max_ms, 600000);
+	assert_int_equal(a->breaker.half_open_successes, 1);
 	config__free(&c);
 	/* No pools: no scaling. */
 	assert_int_equal(parse(&c, "{}"), 0);
@@ -735,6 +759,18 @@ static void test_pools_errors(void **state)
 		     "webhook \"ftp://x\" must be an http:// or https:// URL");
 	expect_error("{\"pools\": {\"coder\": {\"command\": \"scale.sh\"}}}",
 		     "command must be an array of 1 to 8 strings");
+	expect_error("{\"pools\": {\"coder\": {\"routing\": \"random\"}}}",
+		     "pools.coder: routing \"random\" is none of quality, round_robin, weighted, "
+		     "least_connections");
+	expect_error("{\"pools\": {\"coder\": {\"breaker\": {\"error_ratio\": 2}}}}",
+		     "pools.coder.breaker: error_ratio must be above 0 and at most 1 (0.5)");
+	expect_error("{\"pools\": {\"coder\": {\"breaker\": {\"open_wait\": \"1m\", "
+		     "\"open_wait_max\": \"30s\"}}}}",
+		     "open_wait_max at least open_wait");
+	expect_error("{\"pools\": {\"coder\": {\"breaker\": {\"min_request\": 2}}}}",
+		     "unknown key \"min_request\" in breaker (did you mean \"min_requests\"?)");
+	expect_error("{\"pools\": {\"coder\": {\"weights\": {\"coder-0\": -1}}}}",
+		     "pools.coder.weights: \"coder-0\" must be an instance name");
 	expect_error("{\"pools\": {\"coder\": {\"disable\": [\"nosuch\"]}}}",
 		     "pools.coder.disable[0]: no rule of the pool has that name");
 	expect_error(

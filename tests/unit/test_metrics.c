@@ -106,7 +106,10 @@ static void test_page_follows_catalog(void **state)
 				!strstr(f->name, "notification") && !strstr(f->name, "statsd") &&
 				!strstr(f->name, "_app_") && strncmp(f->name, "gen_ai_", 7) &&
 				!strstr(f->name, "_llm_") && /* no pools here */
-				strncmp(f->name, "swarmwatch_pool_", 16) && /* no cost stage here */
+				strncmp(f->name, "swarmwatch_pool_", 16) &&
+				!strstr(f->name, "breaker") && /* no breakers here */
+				strcmp(f->name, "swarmwatch_instance_routing_weight") &&
+				/* no cost stage here */
 				!strstr(f->name, "cost") && !strstr(f->name, "budget");
 
 		snprintf(line, sizeof(line), "# TYPE %s %s\n", f->name,

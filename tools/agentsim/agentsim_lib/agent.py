@@ -21,9 +21,9 @@ gone) and at its own deadline, whichever comes first.
 With a StatsD target in its init message it reports what the kernel cannot
 see, as a real agent would, in one datagram per LLM call:
 
-  quality:V|g            moving average (weight 0.3) of the calls' quality:
+  quality:V|g|#instance:I  moving average (weight 0.3) of the calls' quality:
                          0 for a call that failed after its retries, else
-                         1 - latency / 20 s, at least 0.5
+                         1 - latency / 20 s, at least 0.5; I is <pool>-<slot>
   queue_length:N|g       LLM calls of the current step still to make
   queue_wait:MS|ms       how long the call waited in the step before it began
   cost_usd:C|c           the call's cost from the mock API's usage (answered calls)
@@ -450,7 +450,10 @@ class Agent:
             return
         score = max(0.5, 1.0 - dur / 20.0) if ok else 0.0
         self.quality += QUALITY_WEIGHT * (score - self.quality)
-        lines = ["quality:%.4f|g" % self.quality, "queue_length:%d|g" % queued,
+        # The instance tag lets swarmwatch weigh each instance by its own quality
+        # (statsd.tags ["instance"]); without it the tag is ignored.
+        lines = ["quality:%.4f|g|#instance:%s" % (self.quality, self.instance),
+                 "queue_length:%d|g" % queued,
                  "queue_wait:%.3f|ms" % (waited * 1000.0)]
         if cost > 0:
             lines.append("cost_usd:%.8f|c" % cost)

@@ -136,6 +136,11 @@ class _ControlHandler(httpbase.Handler):
         except (UnicodeDecodeError, ValueError) as e:
             self.send_json(400, {"error": "body is not JSON: %s" % e})
             return
+        if isinstance(body, dict) and body.get("schema") == "swarmwatch.breaker/v1":
+            # A circuit breaker's change of state: recorded, nothing to apply.
+            self.server.sup.record_breaker(body)
+            self.send_json(200, {"recorded": True})
+            return
         try:
             items = parse_scale(body)
             applied = self.server.sup.apply_scale(items, source="webhook")

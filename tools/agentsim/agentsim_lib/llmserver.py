@@ -181,6 +181,11 @@ class _LLMHandler(httpbase.Handler):
             user = str(req["metadata"].get("user_id", ""))
         pool = user.split("/", 1)[0]
         profile = llm.profile_for(pool)
+        if profile.get("error_instances") is not None:
+            # An errors fault on the pool's first instances: the others keep the base rate.
+            slot = user.split("/", 1)[1] if "/" in user else ""
+            if not slot.isdigit() or int(slot) >= profile["error_instances"]:
+                profile = dict(profile, error_rate=profile.get("error_rate_base", 0.0))
         request_id = self.headers.get("X-Request-Id") or llm.next_request_id()
         model = req.get("model") if isinstance(req.get("model"), str) else "sim-large"
         max_tokens = req.get("max_tokens", req.get("max_completion_tokens"))

@@ -102,8 +102,8 @@ FAULT_KINDS = {
     "load": {"factor"},
     # slower mock LLM answers for the pool
     "latency": {"factor", "add_ms"},
-    # more failed LLM calls for the pool
-    "errors": {"rate", "kinds"},
+    # more failed LLM calls for the pool (or its first "instances" slots only)
+    "errors": {"rate", "kinds", "instances"},
     # larger prompts and completions (cost surge)
     "tokens": {"factor"},
     # agents exit non-zero after a while; restarted agents crash again
@@ -297,7 +297,7 @@ def _validate_fault(fault, where, pools, phase_duration):
     elif kind == "cpu_hog":
         if "share" in fault:
             _number(fault["share"], where + ".share", 0.05, 1)
-    if kind in ("crash", "memory_hog", "cpu_hog") and fault.get("instances") is not None:
+    if kind in ("crash", "memory_hog", "cpu_hog", "errors") and fault.get("instances") is not None:
         _number(fault["instances"], where + ".instances", 1, MAX_POOL_INSTANCES)
 
 
@@ -598,6 +598,7 @@ def effective(scenario, active, t):
         llm = dict(pool["llm"])
         llm.update({"latency_factor": 1.0, "latency_add_ms": 0.0, "token_factor": 1.0})
         error_rates = []
+        error_slots = []  # per errors fault: its "instances", None for the whole pool
         for fault, start, end in active:
             if not fault.applies_to(name):
                 continue
@@ -615,6 +616,7 @@ def effective(scenario, active, t):
                     llm["latency_add_ms"] += _ramp(d["add_ms"], t, start, end)
             elif fault.kind == "errors":
                 error_rates.append(_ramp(d["rate"], t, start, end))
+                error_slots.append(d.get("instances"))
                 if "kinds" in d:
                     llm["error_kinds"] = dict(d["kinds"])
             elif fault.kind == "crash":
@@ -629,7 +631,11 @@ def effective(scenario, active, t):
                 agent["cpu_hog"] = {"share": float(d.get("share", 0.8)),
                                     "instances": d.get("instances", 1), "fault": fault.name}
         if error_rates:
+            # Slots at or above error_instances keep the pool's own rate (base).
+            llm["error_rate_base"] = float(llm.get("error_rate", 0.0))
             llm["error_rate"] = max(error_rates)
+            if None not in error_slots:
+                llm["error_instances"] = int(max(error_slots))
         agent["load"] = round(agent["load"], 4)
         agent["tokens"] = round(agent["tokens"], 4)
         for key in ("latency_factor", "latency_add_ms", "token_factor", "error_rate"):

@@ -278,6 +278,15 @@ class Supervisor:
 
     # -- called from the control thread ----------------------------------
 
+    def record_breaker(self, body):
+        """Logs a circuit breaker event swarmwatch sent to the scaling webhook."""
+        fields = {k: body.get(k) for k in ("pool", "instance", "pid", "from", "to", "reason",
+                                           "idempotency_key")}
+        if self.log is not None:
+            with self.lock:
+                self.log.write("breaker", **fields)
+        self.say("breaker %s: %s -> %s", fields["instance"], fields["from"], fields["to"])
+
     def apply_scale(self, items, source):
         """Set desired instance counts; all or nothing. Returns what changed."""
         with self.lock:
@@ -334,6 +343,8 @@ class Supervisor:
         env["SWARMWATCH_AGENT"] = pool.name
         env["AGENTSIM_RUN_ID"] = self.run_id
         env["AGENTSIM_INSTANCE"] = "%s-%d" % (pool.name, slot)
+        # The instance name swarmwatch labels its breaker and routing weight with.
+        env["SWARMWATCH_INSTANCE"] = env["AGENTSIM_INSTANCE"]
         cmd = [sys.executable, AGENT_SCRIPT, "agent", "--pool", pool.name, "--slot", str(slot)]
         # The agent starts with SIGTERM and SIGINT blocked, so a stop that
         # arrives while Python is still starting stays pending until the

@@ -147,6 +147,20 @@ class ErrorTest(_ServerCase):
         self.assertEqual(stats["requests"], 400)
         self.assertEqual(stats["by_outcome"]["ok"], statuses.count(200))
 
+    def test_errors_on_first_instances_only(self):
+        # An errors fault with "instances": 1: slot 0 always fails, slot 1 keeps the base rate.
+        self.srv.set_profiles({"pool": profile(error_rate=1.0, error_rate_base=0.0,
+                                               error_instances=1,
+                                               error_kinds={"500": 1})})
+        for i in range(20):
+            resp, _ = self.call(rid="s0-%d" % i, user="pool/0")
+            self.assertEqual(resp.status, 500)
+            resp, _ = self.call(rid="s1-%d" % i, user="pool/1")
+            self.assertEqual(resp.status, 200)
+        # A caller that names no slot is not among the first instances.
+        resp, _ = self.call(rid="none", user="pool")
+        self.assertEqual(resp.status, 200)
+
     def test_reset_kind_resets_the_connection(self):
         self.srv.set_profiles({}, profile(error_rate=1.0, error_kinds={"reset": 1}))
         with self.assertRaises(ConnectionResetError):

@@ -265,7 +265,9 @@ class StatsDTest(_RunCase):
             names = []
             for line in d.split("\n"):
                 name, rest = line.split(":", 1)
-                value, kind = rest.split("|")
+                value, kind = rest.split("|")[:2]
+                if name == "quality":
+                    self.assertRegex(rest, r"\|#instance:[a-z]+-[0-9]+$")
                 self.assertEqual(types.get(name), kind, line)
                 names.append(name)
                 v = float(value)
@@ -334,6 +336,12 @@ class ScalingTest(_RunCase):
             self.assertEqual(code, 400, bad)
         code, _ = http_json(url + "/v1/scale", raw=b"{not json", method="POST")
         self.assertEqual(code, 400)
+        # A circuit breaker event: recorded, nothing applied.
+        code, body = http_json(url + "/v1/scale", {
+            "schema": "swarmwatch.breaker/v1", "pool": "coder", "instance": "coder-0",
+            "pid": 1, "from": "closed", "to": "open", "reason": "5 consecutive failures",
+            "idempotency_key": "breaker-coder-1-2-open"})
+        self.assertEqual((code, body), (200, {"recorded": True}))
         st = run.status()
         self.assertEqual(st["pools"]["coder"]["desired"], 6)
         http_json(url + "/v1/stop", {}, method="POST")
@@ -352,6 +360,8 @@ class ScalingTest(_RunCase):
                          {"coder": (6, 6), "planner": (0, 0), "reviewer": (2, 2)})
         downs = [e for e in ev if e["event"] == "instance_exit" and e["reason"] == "scale_down"]
         self.assertEqual(len(downs), 1 + 3)
+        brk = [(e["instance"], e["from"], e["to"]) for e in ev if e["event"] == "breaker"]
+        self.assertEqual(brk, [("coder-0", "closed", "open")])
 
     def test_signed_webhooks(self):
         from agentsim_lib import control

@@ -252,6 +252,20 @@ class EffectiveSettingsTest(unittest.TestCase):
         self.assertIsNone(scn.agent_config(eff["coder"], 1)["memory_hog"])
         self.assertIsNotNone(scn.agent_config(eff["reviewer"], 3)["crash"])
 
+    def test_errors_on_first_instances(self):
+        doc = _doc(pools={"coder": {"instances": 3, "llm": {"error_rate": 0.01}}},
+                   phases=[{"name": "p", "duration": 10, "faults": [
+                       {"kind": "errors", "pool": "coder", "rate": 1.0, "instances": 1}]}])
+        sc = scn.Scenario(doc, "t.json")
+        fault = sc.phases[0].faults[0]
+        eff = scn.effective(sc, [(fault, 0.0, 10.0)], 1.0)
+        self.assertEqual(eff["coder"]["llm"]["error_rate"], 1.0)
+        self.assertEqual(eff["coder"]["llm"]["error_rate_base"], 0.01)
+        self.assertEqual(eff["coder"]["llm"]["error_instances"], 1)
+        doc["phases"][0]["faults"][0]["instances"] = 0
+        with self.assertRaises(scn.ScenarioError):
+            scn.Scenario(doc, "t.json")
+
     def test_cpu_hog_only_on_its_pool_and_first_instance(self):
         eff = scn.effective(self.sc, self.active, 0.0)
         hog = scn.agent_config(eff["planner"], 0)["cpu_hog"]
