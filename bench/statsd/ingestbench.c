@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 2000000;
 	int lines = argc > 2 ? atoi(argv[2]) : 1, series = argc > 3 ? atoi(argv[3]) : 16;
-	struct ingest_params ip = {.tasks_fd = -1};
+	struct ingest_params ip = {.tasks_fd = -1, .udp_owners_fd = -1};
 	struct apps_params ap;
 	struct ingest_stats st;
 	struct apps *apps;
