@@ -256,9 +256,9 @@ $(BUILD)/bench/incidentbench: bench/alerts/incidentbench.c $(BUILD)/user/inciden
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -ljansson -lm -o $@
 
-$(BUILD)/bench/sendcost: bench/statsd/sendcost.c | $(BUILD)/bench
+$(BUILD)/bench/hookbench: bench/statsd/hookbench.c $(SKEL) | $(BUILD)/bench
 	$(msg) CC $@
-	$(Q)$(CC) $(CFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD) $< -lbpf -lelf -lz -o $@
 
 INGEST_MODS := $(sort ingest log $(CATALOG_MODS))
 $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/user/%.o) | $(BUILD)/bench
@@ -266,7 +266,7 @@ $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
-	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/sendcost \
+	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/hookbench \
 	$(BUILD)/bench/outboxbench \
 	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench $(BUILD)/bench/costbench \
 	$(BUILD)/bench/incidentbench

@@ -8,7 +8,8 @@
  *
  * The hook is net:net_dev_queue, not sock:sock_send_length (6.4+) nor cgroup sendmsg4/6:
  * - sock_send_length fires once the send has returned, and on loopback the datagram is already
- *   in the listener's queue by then (loopback_xmit delivers it in the sender's own call): a
+ *   in the listener's queue by then (the loopback device hands it to the receive path within
+ *   the sender's own call, which runs the softirq that queues it): a
  *   listener that wakes first, on the other CPU or by preempting the sender, would miss the
  *   first datagram of every socket. It also fires for every socket send on the host (Unix,
  *   netlink, TCP).
@@ -17,9 +18,10 @@
  *   the socket's local port (inet_dgram_connect binds after the hook).
  * - net_dev_queue fires in __dev_queue_xmit, in the sender's context, before the loopback
  *   device delivers the packet: the entry is there before the listener can read the datagram,
- *   for connected and unconnected sockets alike, since 3.x. It fires per packet, not per send;
- *   a TCP packet leaves after three loads (device flags, socket, protocol), and traffic
- *   on other devices after two.
+ *   for connected and unconnected sockets alike (tp_btf: 5.5 and later). It fires per packet,
+ *   not per send: a TCP packet on loopback leaves after five loads (device, its flags, socket,
+ *   state, protocol), traffic on other devices after two; an untracked sender's UDP packet on
+ *   loopback pays one hash lookup (to drop a stale entry for its port).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -46,11 +48,12 @@ struct {
  */
 static __always_inline int udp_owner(struct sock *sk)
 {
-	struct sw_task *st = sw_task_of(bpf_get_current_task_btf());
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_task *st = sw_task_of(t);
 	struct sw_udp_key key = {.port = sk->__sk_common.skc_num};
 	struct sw_udp_owner *cur, v;
 
-	key.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	key.netns = sk->__sk_common.skc_net.net->ns.inum;
 	cur = bpf_map_lookup_elem(&udp_owners, &key);
 	if (!st || st->sys.slot == SW_SLOT_NONE) {
 		if (cur)
@@ -58,7 +61,7 @@ static __always_inline int udp_owner(struct sock *sk)
 		return 0;
 	}
 	v.slot = st->sys.slot;
-	v.tgid = bpf_get_current_pid_tgid() >> 32;
+	v.tgid = t->tgid;
 	if (cur && cur->slot == v.slot && cur->tgid == v.tgid)
 		return 0;
 	bpf_map_update_elem(&udp_owners, &key, &v, BPF_ANY);
