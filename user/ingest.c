@@ -571,7 +571,10 @@ struct ingest *ingest__start(const struct ingest_params *p, char *err, size_t er
 		goto fail;
 	}
 	g->started = true;
-	pr_info("statsd: listening on %s%s%s", g->fd[T_UDP] >= 0 ? p->udp : "",
+	pr_info("statsd: listening on %s%s%s%s", g->fd[T_UDP] >= 0 ? p->udp : "",
+		g->fd[T_UDP] < 0    ? ""
+		: g->owners_fd >= 0 ? " (UDP senders found by the kernel: udp_owners)"
+				    : " (UDP senders found through /proc)",
 		g->fd[T_UDP] >= 0 && g->fd[T_UNIX] >= 0 ? " and " : "", g->path);
 	return g;
 fail:

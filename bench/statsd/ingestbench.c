@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 	struct ingest *g;
 	char path[64], err[256];
 	double c0, w0, c1, w1, next;
-	int status = 0;
+	int status = 0, done = 0;
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "/tmp/ingestbench-%d.sock", (int)getpid());
@@ -155,8 +155,9 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct apps_batch *b;
 		struct app_view *v;
-		int done = waitpid(pid, &status, WNOHANG) == pid;
 
+		/* Once reaped, the child is done: waitpid() would fail from then on. */
+		done = done || waitpid(pid, &status, WNOHANG) == pid;
 		if (!done && wall_s() < next) {
 			usleep(10000);
 			continue;
