@@ -9,10 +9,9 @@
  * The hook is net:net_dev_queue, not sock:sock_send_length (6.4+) nor cgroup sendmsg4/6:
  * - sock_send_length fires once the send has returned, and on loopback the datagram is already
  *   in the listener's queue by then (the loopback device hands it to the receive path within
- *   the sender's own call, which runs the softirq that queues it): a
- *   listener that wakes first, on the other CPU or by preempting the sender, would miss the
- *   first datagram of every socket. It also fires for every socket send on the host (Unix,
- *   netlink, TCP).
+ *   the sender's own call, which runs the softirq that queues it): a listener that wakes
+ *   first, on the other CPU or by preempting the sender, would miss the first datagram of
+ *   every socket. It also fires for every socket send on the host (Unix, netlink, TCP).
  * - cgroup sendmsg4/6 run only for sends that name a destination: a client that connect()s its
  *   socket (most DogStatsD clients) is seen at connect4/6, which runs before the kernel picks
  *   the socket's local port (inet_dgram_connect binds after the hook).
@@ -21,12 +20,13 @@
  *   for connected and unconnected sockets alike (tp_btf: 5.5 and later). It fires per packet,
  *   not per send: a TCP packet on loopback leaves after five loads (device, its flags, socket,
  *   state, protocol), traffic on other devices after two; an untracked sender's UDP packet on
- *   loopback pays one hash lookup (to drop a stale entry for its port).
+ *   loopback pays one hash lookup (to drop a stale entry for its port). Measured
+ *   (bench/statsd/hookbench.c): about 0.2 µs per UDP packet of a tracked sender, 0.1 µs of an
+ *   untracked one, 10 ns per TCP packet on loopback.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
 #include "agent.bpf.h"
 
 /*
@@ -43,8 +43,9 @@ struct {
 
 /*
  * Records (tracked) or forgets (untracked) the sender of a UDP packet from socket sk. An update
- * is made only when the owner changed; the LRU map makes room rather than fail, so there is
- * no drop to count.
+ * is made only when the owner changed. The LRU map evicts to make room; an update that still
+ * fails (no free node on this CPU at that instant) is not counted: the port's next packet
+ * writes it again, and the listener sees the datagram as from no agent.
  */
 static __always_inline int udp_owner(struct sock *sk)
 {
