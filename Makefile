@@ -140,6 +140,7 @@ test_store_MODS := $(STORE_MODS)
 test_syscalls_MODS := syscalls
 test_text_MODS := $(TEXT_MODS)
 test_statsd_MODS := statsd
+test_ingest_MODS := ingest log $(CATALOG_MODS)
 test_apps_MODS := $(METRICS_MODS)
 test_llmparse_MODS := llmparse
 test_llm_MODS := llm llmparse config scale breaker weights cost num syscalls alert notify log $(TEXT_MODS)

@@ -177,6 +177,13 @@ static pid_t inode_owner(unsigned long inode)
 	return owner;
 }
 
+pid_t ingest__udp_port_owner(int port)
+{
+	unsigned long inode = udp_inode(port);
+
+	return inode ? inode_owner(inode) : 0;
+}
+
 /*
  * The agent slot of the last tracked task that sent from UDP port `port` in this namespace, as
  * the kernel recorded it before the datagram was delivered (ingest.bpf.c); SW_SLOT_NONE when the
@@ -196,7 +203,6 @@ static __u32 slot_of_owner(struct ingest *g, int port)
 static __u32 slot_of_port(struct ingest *g, int port, __u64 now, __u32 *by)
 {
 	struct cache_entry *c = &g->ports[(__u32)port % PORT_CACHE];
-	unsigned long inode;
 	__u32 slot = SW_SLOT_NONE;
 	pid_t pid;
 
@@ -219,8 +225,7 @@ static __u32 slot_of_port(struct ingest *g, int port, __u64 now, __u32 *by)
 	if (g->scans >= SCANS_PER_S)
 		return SW_SLOT_NONE; /* over budget: not cached, looked at again next second */
 	g->scans++;
-	inode = udp_inode(port);
-	pid = inode ? inode_owner(inode) : 0;
+	pid = ingest__udp_port_owner(port);
 	if (pid)
 		slot = slot_of_pid(g, pid, now);
 	*by = slot == SW_SLOT_NONE ? APPS_BY_NONE : APPS_BY_PROC;

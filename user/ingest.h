@@ -19,6 +19,7 @@
 
 #include <linux/types.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "apps.h"
 
@@ -62,6 +63,16 @@ struct apps_batch *ingest__take(struct ingest *g);
 void ingest__recycle(struct ingest *g, struct apps_batch *b);
 
 void ingest__stats(struct ingest *g, struct ingest_stats *st);
+
+/*
+ * ingest__udp_port_owner - the fallback where the kernel does not record UDP senders: a process
+ * holding the UDP socket bound to local port `port` (IPv4 or IPv6) in this network namespace,
+ * found from the socket's inode in /proc/net/udp{,6} and the /proc/PID/fd links; 0 if none is
+ * found (no such socket, or its holder's descriptors unreadable without CAP_SYS_PTRACE). Reads
+ * every process's descriptor table: milliseconds on a busy host; the listener caches its answer
+ * for 5 s and calls it at most 20 times a second.
+ */
+pid_t ingest__udp_port_owner(int port);
 
 /* The UDP port bound (useful with port 0), or 0 when UDP is off. */
 int ingest__udp_port(const struct ingest *g);
