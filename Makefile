@@ -140,6 +140,7 @@ test_store_MODS := $(STORE_MODS)
 test_syscalls_MODS := syscalls
 test_text_MODS := $(TEXT_MODS)
 test_statsd_MODS := statsd
+test_ingest_MODS := ingest log $(CATALOG_MODS)
 test_apps_MODS := $(METRICS_MODS)
 test_llmparse_MODS := llmparse
 test_llm_MODS := llm llmparse config scale breaker weights cost num syscalls alert notify log $(TEXT_MODS)
@@ -256,13 +257,18 @@ $(BUILD)/bench/incidentbench: bench/alerts/incidentbench.c $(BUILD)/user/inciden
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -ljansson -lm -o $@
 
+$(BUILD)/bench/hookbench: bench/statsd/hookbench.c $(SKEL) | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD) $< -lbpf -lelf -lz -o $@
+
 INGEST_MODS := $(sort ingest log $(CATALOG_MODS))
 $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/user/%.o) | $(BUILD)/bench
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 bench-bins: $(BUILD)/swarmwatch $(BUILD)/bench/floor $(BUILD)/bench/loop $(BUILD)/bench/reqbench \
-	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/outboxbench \
+	$(BUILD)/bench/storebench $(BUILD)/bench/ingestbench $(BUILD)/bench/hookbench \
+	$(BUILD)/bench/outboxbench \
 	$(BUILD)/bench/evalbench $(BUILD)/bench/llmbench $(BUILD)/bench/costbench \
 	$(BUILD)/bench/incidentbench
 

@@ -470,4 +470,20 @@ struct sw_meta {
 	__u64 user_folds; /* processes the daemon folded into "other" */
 };
 
+/*
+ * Key of `udp_owners`: a UDP socket's local port in its network namespace (the inode number of
+ * the namespace, as /proc/PID/ns/net shows it), so that two namespaces' port 5000 differ.
+ */
+struct sw_udp_key {
+	__u32 netns; /* net namespace inode number */
+	__u16 port; /* local port, host order */
+	__u16 pad;
+};
+
+/* Value of `udp_owners`: who last sent from the port, when it was a tracked task. */
+struct sw_udp_owner {
+	__u32 slot; /* agent slot of the sending task */
+	__u32 tgid; /* its process id */
+};
+
 #endif /* SWARMWATCH_H */

@@ -35,6 +35,18 @@ const char *apps__drop_name(int reason)
 	return reason >= 0 && reason < APPS_DROP_MAX ? names[reason] : "unknown";
 }
 
+const char *apps__by_name(int by)
+{
+	static const char *const names[APPS_BY_MAX] = {
+		[APPS_BY_KERNEL] = "kernel",
+		[APPS_BY_PROC] = "proc",
+		[APPS_BY_CREDENTIALS] = "credentials",
+		[APPS_BY_NONE] = "none",
+	};
+
+	return by >= 0 && by < APPS_BY_MAX ? names[by] : "unknown";
+}
+
 void apps__params_default(struct apps_params *p)
 {
 	memset(p, 0, sizeof(*p));

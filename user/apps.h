@@ -50,6 +50,17 @@ enum apps_drop {
 
 const char *apps__drop_name(int reason);
 
+/* How the agent of a datagram's sender was found: swarmwatch_statsd_attribution_total{source}. */
+enum apps_by {
+	APPS_BY_KERNEL, /* UDP: the source port in the kernel's `udp_owners` map */
+	APPS_BY_PROC, /* UDP: the port's socket in /proc/net/udp, its holder in /proc/PID/fd */
+	APPS_BY_CREDENTIALS, /* Unix socket: the sender's pid from SCM_CREDENTIALS */
+	APPS_BY_NONE, /* the sender belongs to no agent, or was not found */
+	APPS_BY_MAX,
+};
+
+const char *apps__by_name(int by);
+
 struct apps_params {
 	const char *tags[APPS_TAGS_MAX]; /* tag keys kept as labels (valid label names) */
 	int ntags;
@@ -131,6 +142,7 @@ struct app_view {
 	__u64 malformed; /* lines that did not parse */
 	__u64 unattributed; /* lines from senders of no agent */
 	__u64 dropped[APPS_DROP_MAX];
+	__u64 by[APPS_BY_MAX]; /* datagrams by how their sender's agent was found */
 	char strings[]; /* label values the samples point to */
 };
 

@@ -112,6 +112,7 @@ static const char *const l_result_only[] = {"result"};
 static const char *const l_notifications[] = {"channel", "result"};
 static const char *const l_state[] = {"state"};
 static const char *const l_transport[] = {"transport"};
+static const char *const l_source[] = {"source"};
 static const char *const l_bound[] = {"agent", "bound"};
 static const char *const l_action[] = {"action", "result"};
 
@@ -716,7 +717,7 @@ static bool app_has_samples(const struct entry *e, const struct snapshot *s)
 	return i < s->apps->n && s->apps->samples[i].family == e->n;
 }
 
-enum statsd_field { SD_DATAGRAMS, SD_MALFORMED, SD_UNATTRIBUTED, SD_DROPPED };
+enum statsd_field { SD_DATAGRAMS, SD_MALFORMED, SD_UNATTRIBUTED, SD_DROPPED, SD_ATTRIBUTION };
 
 static int each_statsd(const struct entry *e, const struct snapshot *s, struct out *o)
 {
@@ -737,6 +738,15 @@ static int each_statsd(const struct entry *e, const struct snapshot *s, struct o
 		return put(o, NULL, v->malformed);
 	case SD_UNATTRIBUTED:
 		return put(o, NULL, v->unattributed);
+	case SD_ATTRIBUTION:
+		for (i = 0; i < APPS_BY_MAX; i++) {
+			const char *lv[] = {apps__by_name(i)};
+
+			err = put(o, lv, v->by[i]);
+			if (err)
+				return err;
+		}
+		return 0;
 	}
 	for (i = 0; i < APPS_DROP_MAX; i++) {
 		const char *lv[] = {apps__drop_name(i)};
@@ -1720,6 +1730,20 @@ static const struct entry entries[] = {
 		.each = each_statsd,
 		.exported = apps_on,
 		.n = SD_UNATTRIBUTED,
+	},
+	{
+		.f = {.name = "swarmwatch_statsd_attribution_total",
+		      .help = "StatsD datagrams by how the sender's agent was found: kernel (UDP "
+			      "source port recorded by the kernel at send), proc (UDP, through "
+			      "/proc, where the kernel hook cannot run), credentials (Unix socket "
+			      "sender's pid), none (a sender of no agent).",
+		      .unit = "",
+		      .type = CATALOG_COUNTER,
+		      .labels = l_source,
+		      .nlabels = 1},
+		.each = each_statsd,
+		.exported = apps_on,
+		.n = SD_ATTRIBUTION,
 	},
 	{
 		.f = {.name = "swarmwatch_statsd_dropped_total",

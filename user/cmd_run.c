@@ -360,6 +360,7 @@ int cmd_run(int argc, char **argv)
 		struct ingest_params ip = {.udp = cfg.statsd_udp,
 					   .socket = cfg.statsd_socket,
 					   .tasks_fd = maps.tasks_fd,
+					   .udp_owners_fd = kernel__udp_owners_fd(k),
 					   .apps = tick__app_params(tick)};
 
 		statsd = ingest__start(&ip, err, sizeof(err));

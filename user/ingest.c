@@ -27,7 +27,8 @@
 #define PID_CACHE 1024 /* pid -> slot, entries */
 #define PORT_CACHE 1024 /* UDP source port -> slot, entries */
 #define PID_TTL_NS 1000000000ULL
-#define PORT_TTL_NS 5000000000ULL
+#define PORT_TTL_NS 5000000000ULL /* a port's owner found through /proc */
+#define OWNER_TTL_NS 100000000ULL /* ... read from `udp_owners`: bounds a reused port's error */
 #define SCANS_PER_S 20 /* /proc scans for an unknown UDP port, at most, per second */
 #define SENDERS_LOGGED 64 /* senders whose last malformed-line log time is kept */
 #define LOG_EVERY_NS 60000000000ULL
@@ -38,6 +39,7 @@ struct cache_entry {
 	__u32 key; /* pid or port; 0 free */
 	__u32 slot;
 	__u64 expires; /* monotonic ns */
+	__u32 by; /* enum apps_by: how the slot was found */
 };
 
 struct logged {
@@ -51,6 +53,8 @@ struct ingest {
 	int udp_port;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int tasks_fd;
+	int owners_fd; /* `udp_owners`, -1: UDP senders found through /proc */
+	__u32 netns; /* inode number of this process's net namespace, the UDP socket's */
 	const struct apps_params *ap;
 	pthread_t thread;
 	bool started;
@@ -71,6 +75,7 @@ struct ingest {
 	__u64 datagrams[2];
 	__u64 malformed;
 	__u64 oversized;
+	__u64 by[APPS_BY_MAX];
 };
 
 static void count(__u64 *c, __u64 n)
@@ -172,16 +177,47 @@ static pid_t inode_owner(unsigned long inode)
 	return owner;
 }
 
-/* The agent slot of the process holding UDP source port `port`. */
-static __u32 slot_of_port(struct ingest *g, int port, __u64 now)
+pid_t ingest__udp_port_owner(int port)
+{
+	unsigned long inode = udp_inode(port);
+
+	return inode ? inode_owner(inode) : 0;
+}
+
+/*
+ * The agent slot of the last tracked task that sent from UDP port `port` in this namespace, as
+ * the kernel recorded it before the datagram was delivered (ingest.bpf.c); SW_SLOT_NONE when the
+ * last sender was not tracked.
+ */
+static __u32 slot_of_owner(struct ingest *g, int port)
+{
+	struct sw_udp_key key = {.netns = g->netns, .port = port};
+	struct sw_udp_owner v;
+
+	if (bpf_map_lookup_elem(g->owners_fd, &key, &v))
+		return SW_SLOT_NONE;
+	return v.slot;
+}
+
+/* The agent slot of the process holding UDP source port `port`, and how it was found. */
+static __u32 slot_of_port(struct ingest *g, int port, __u64 now, __u32 *by)
 {
 	struct cache_entry *c = &g->ports[(__u32)port % PORT_CACHE];
-	unsigned long inode;
 	__u32 slot = SW_SLOT_NONE;
 	pid_t pid;
 
-	if (c->key == (__u32)port && c->expires > now)
+	if (c->key == (__u32)port && c->expires > now) {
+		*by = c->by;
 		return c->slot;
+	}
+	if (g->owners_fd >= 0) {
+		slot = slot_of_owner(g, port);
+		*by = slot == SW_SLOT_NONE ? APPS_BY_NONE : APPS_BY_KERNEL;
+		*c = (struct cache_entry){
+			.key = port, .slot = slot, .expires = now + OWNER_TTL_NS, .by = *by};
+		return slot;
+	}
+	*by = APPS_BY_NONE;
 	if (now / 1000000000ULL != g->scan_window) {
 		g->scan_window = now / 1000000000ULL;
 		g->scans = 0;
@@ -189,11 +225,12 @@ static __u32 slot_of_port(struct ingest *g, int port, __u64 now)
 	if (g->scans >= SCANS_PER_S)
 		return SW_SLOT_NONE; /* over budget: not cached, looked at again next second */
 	g->scans++;
-	inode = udp_inode(port);
-	pid = inode ? inode_owner(inode) : 0;
+	pid = ingest__udp_port_owner(port);
 	if (pid)
 		slot = slot_of_pid(g, pid, now);
-	*c = (struct cache_entry){.key = port, .slot = slot, .expires = now + PORT_TTL_NS};
+	*by = slot == SW_SLOT_NONE ? APPS_BY_NONE : APPS_BY_PROC;
+	*c = (struct cache_entry){
+		.key = port, .slot = slot, .expires = now + PORT_TTL_NS, .by = *by};
 	return slot;
 }
 
@@ -212,10 +249,11 @@ static void log_malformed(struct ingest *g, __u32 key, const char *who, const ch
 		who, why, (int)(len > 80 ? 80 : len), line);
 }
 
-/* The sender of a datagram (pid, or UDP source port) and its agent slot. */
+/* The sender of a datagram (pid, or UDP source port) and its agent slot; counts how found. */
 static void sender_of(struct ingest *g, int t, const struct msghdr *h,
 		      const struct sockaddr_storage *from, __u32 *sender, __u32 *slot, __u64 now)
 {
+	__u32 by = APPS_BY_NONE;
 	struct cmsghdr *c;
 
 	*sender = 0;
@@ -229,13 +267,15 @@ static void sender_of(struct ingest *g, int t, const struct msghdr *h,
 			}
 		}
 		*slot = slot_of_pid(g, *sender, now);
+		count(&g->by[*slot == SW_SLOT_NONE ? APPS_BY_NONE : APPS_BY_CREDENTIALS], 1);
 		return;
 	}
 	if (from->ss_family == AF_INET)
 		*sender = ntohs(((const struct sockaddr_in *)from)->sin_port);
 	else if (from->ss_family == AF_INET6)
 		*sender = ntohs(((const struct sockaddr_in6 *)from)->sin6_port);
-	*slot = *sender ? slot_of_port(g, *sender, now) : SW_SLOT_NONE;
+	*slot = *sender ? slot_of_port(g, *sender, now, &by) : SW_SLOT_NONE;
+	count(&g->by[by], 1);
 }
 
 static void ingest_datagram(struct ingest *g, struct apps_batch *b, const char *buf, size_t n,
@@ -492,6 +532,7 @@ static int bind_unix(struct ingest *g, const char *path, char *err, size_t errle
 struct ingest *ingest__start(const struct ingest_params *p, char *err, size_t errlen)
 {
 	struct ingest *g = calloc(1, sizeof(*g));
+	struct stat st;
 	int rc;
 
 	err[0] = 0;
@@ -501,6 +542,15 @@ struct ingest *ingest__start(const struct ingest_params *p, char *err, size_t er
 	}
 	g->fd[0] = g->fd[1] = g->stop_fd = -1;
 	g->tasks_fd = p->tasks_fd;
+	g->owners_fd = p->udp_owners_fd;
+	if (g->owners_fd >= 0 && !stat("/proc/self/ns/net", &st)) {
+		g->netns = st.st_ino;
+	} else if (g->owners_fd >= 0) {
+		pr_warn("statsd: cannot read this process's net namespace: %s; UDP senders will be "
+			"attributed through /proc",
+			strerror(errno));
+		g->owners_fd = -1;
+	}
 	g->ap = p->apps;
 	pthread_mutex_init(&g->lock, NULL);
 	g->cur = apps__batch_new();
@@ -526,7 +576,10 @@ struct ingest *ingest__start(const struct ingest_params *p, char *err, size_t er
 		goto fail;
 	}
 	g->started = true;
-	pr_info("statsd: listening on %s%s%s", g->fd[T_UDP] >= 0 ? p->udp : "",
+	pr_info("statsd: listening on %s%s%s%s", g->fd[T_UDP] >= 0 ? p->udp : "",
+		g->fd[T_UDP] < 0    ? ""
+		: g->owners_fd >= 0 ? " (UDP senders found by the kernel: udp_owners)"
+				    : " (UDP senders found through /proc)",
 		g->fd[T_UDP] >= 0 && g->fd[T_UNIX] >= 0 ? " and " : "", g->path);
 	return g;
 fail:
@@ -600,6 +653,8 @@ void ingest__stats(struct ingest *g, struct ingest_stats *st)
 		st->datagrams[i] = __atomic_load_n(&g->datagrams[i], __ATOMIC_RELAXED);
 	st->malformed = __atomic_load_n(&g->malformed, __ATOMIC_RELAXED);
 	st->oversized = __atomic_load_n(&g->oversized, __ATOMIC_RELAXED);
+	for (i = 0; i < APPS_BY_MAX; i++)
+		st->by[i] = __atomic_load_n(&g->by[i], __ATOMIC_RELAXED);
 }
 
 int ingest__udp_port(const struct ingest *g)

@@ -42,6 +42,8 @@ _Static_assert(sizeof(struct sw_agent_stats) == 328 * 8, "sw_agent_stats layout"
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
 _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
 _Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");
+_Static_assert(sizeof(struct sw_udp_key) == 8, "sw_udp_key layout");
+_Static_assert(sizeof(struct sw_udp_owner) == 8, "sw_udp_owner layout");
 _Static_assert(sizeof(struct sw_llm_peer) == 32, "sw_llm_peer layout");
 _Static_assert(sizeof(struct sw_llm_stream) == 48, "sw_llm_stream layout");
 _Static_assert(offsetof(struct sw_llm_event, data) == 72 &&
@@ -83,6 +85,8 @@ struct kernel {
 	int pin_lock_fd; /* the pin directory, flock()ed for the daemon's life */
 	__u32 *slot_next; /* mmap of `slot_next` */
 	struct bpf_link *tasks_link; /* the task iterator counting the tasks of each slot */
+	bool udp_on; /* StatsD over UDP: the hook recording UDP senders is loaded */
+	struct bpf_link *udp_link; /* ... attached: `udp_owners` is filled */
 	__u64 *tasks; /* mmap of `slot_tasks` */
 	size_t tasks_len;
 	size_t slot_next_len;
@@ -314,6 +318,30 @@ static void plan_tls(struct kernel *k)
 }
 
 /*
+ * StatsD over UDP: the senders' ports are recorded in the kernel (ingest.bpf.c) when the
+ * listener has a UDP socket and the kernel runs tp_btf programs; else the listener finds them
+ * through /proc, and says so here.
+ */
+static void plan_udp_owners(struct kernel *k)
+{
+	const char *why = NULL;
+
+	k->udp_on = false;
+	if (!k->cfg->statsd_udp[0])
+		return;
+	if (!k->btf_ok)
+		why = "tp_btf programs do not attach";
+	else if (!tracepoint_exists("net_dev_queue"))
+		why = "tracepoint net_dev_queue is missing";
+	if (why) {
+		pr_warn("statsd: %s on this kernel; UDP senders will be attributed through /proc",
+			why);
+		return;
+	}
+	k->udp_on = true;
+}
+
+/*
  * Decides for each collector whether it can run and which program variant
  * each hook uses (set_autoload() applies it).
  */
@@ -345,6 +373,7 @@ static void plan_collectors(struct kernel *k)
 		}
 	}
 	plan_tls(k);
+	plan_udp_owners(k);
 }
 
 /* Loads the programs planned, and no others. */
@@ -376,6 +405,7 @@ static void set_autoload(struct kernel *k)
 	bpf_program__set_autoload(s->progs.sw_mmap_enter_btf, k->tls_up && k->mmap_btf);
 	bpf_program__set_autoload(s->progs.sw_mmap_exit_btf, k->tls_up && k->mmap_btf);
 	bpf_program__set_autoload(s->progs.sw_task_rss, k->rss_on);
+	bpf_program__set_autoload(s->progs.sw_udp_owner, k->udp_on);
 }
 
 static int ensure_bpffs(const char *pin_path)
@@ -439,7 +469,7 @@ static bool map_is_pinned(const struct bpf_map *m)
 	static const char *const per_run[] = {"oncpu",	      "agent_rss",   "agent_tls",
 					      "tls_calls",    "tls_pending", "slot_tasks",
 					      "scratch",      "llm_peers",   "llm_streams",
-					      "llm_counters", "llm_scratch"};
+					      "llm_counters", "llm_scratch", "udp_owners"};
 	const char *name = bpf_map__name(m);
 	size_t i;
 
@@ -570,6 +600,8 @@ static void set_rodata(struct kernel *k)
 		bpf_map__set_max_entries(k->skel->maps.llm_streams, 1);
 		bpf_map__set_max_entries(k->skel->maps.llm_events, sysconf(_SC_PAGESIZE));
 	}
+	if (!k->udp_on)
+		bpf_map__set_max_entries(k->skel->maps.udp_owners, 1);
 	bpf_map__set_max_entries(k->skel->maps.agent_names, slots * 4);
 }
 
@@ -712,6 +744,20 @@ static void attach_rss(struct kernel *k)
 		pr_warn("memory: cannot attach the task iterator: %s; "
 			"swarmwatch_agent_resident_memory_bytes is off",
 			strerror(errno));
+}
+
+/* Attaches the hook that records UDP senders; on failure the listener uses /proc. */
+static void attach_udp_owners(struct kernel *k)
+{
+	if (!k->udp_on)
+		return;
+	k->udp_link = bpf_program__attach(k->skel->progs.sw_udp_owner);
+	if (!k->udp_link) {
+		pr_warn("statsd: cannot attach to net_dev_queue: %s; UDP senders will be attributed "
+			"through /proc",
+			strerror(errno));
+		k->udp_on = false;
+	}
 }
 
 /*
@@ -909,6 +955,7 @@ struct kernel *kernel__open(const struct config *c)
 		goto err_destroy;
 	attach_rss(k);
 	attach_slot_tasks(k);
+	attach_udp_owners(k);
 	pin_programs(k);
 	read_map_stats(k);
 	if (c->bpf_stats) {
@@ -969,6 +1016,7 @@ void kernel__close(struct kernel *k)
 	bpf_link__destroy(k->mmap_links[0]);
 	bpf_link__destroy(k->mmap_links[1]);
 	bpf_link__destroy(k->rss_link);
+	bpf_link__destroy(k->udp_link);
 	if (k->rss)
 		munmap(k->rss, k->rss_len);
 	bpf_link__destroy(k->tasks_link);
@@ -1033,6 +1081,11 @@ void kernel__identity_maps(struct kernel *k, struct identity_maps *maps)
 	maps->free_slots_fd = bpf_map__fd(k->skel->maps.free_slots);
 	maps->slot_gen_fd = bpf_map__fd(k->skel->maps.slot_gen);
 	maps->slot_next = k->slot_next;
+}
+
+int kernel__udp_owners_fd(const struct kernel *k)
+{
+	return k->udp_link ? bpf_map__fd(k->skel->maps.udp_owners) : -ENOTSUP;
 }
 
 bool kernel__tls(struct kernel *k, struct kernel_tls *out)
@@ -1449,6 +1502,8 @@ static int kernel__prog_stats(struct kernel *k, struct prog_stat *out, int max)
 			n++;
 	}
 	if (k->rss_link && n < max && prog_stat_of(k->skel->progs.sw_task_rss, &out[n]))
+		n++;
+	if (k->udp_link && n < max && prog_stat_of(k->skel->progs.sw_udp_owner, &out[n]))
 		n++;
 	return n;
 }

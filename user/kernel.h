@@ -49,6 +49,13 @@ struct kernel_tls {
 /* Fills out and returns true when TLS capture is configured and its hooks run. */
 bool kernel__tls(struct kernel *k, struct kernel_tls *out);
 
+/*
+ * The `udp_owners` map (struct sw_udp_key -> struct sw_udp_owner) that the kernel fills with the
+ * tracked senders of UDP packets on loopback, for the StatsD listener; -ENOTSUP when its hook is
+ * not attached (StatsD over UDP off, or a kernel without tp_btf or net_dev_queue).
+ */
+int kernel__udp_owners_fd(const struct kernel *k);
+
 /* Sets where ring-buffer events go; none are read before this is called. */
 void kernel__on_event(struct kernel *k, kernel_event_fn fn, void *ctx);
 

@@ -392,6 +392,7 @@ static void stage_apps(struct tick *t, struct snapshot *s)
 	memcpy(v->datagrams, st.datagrams, sizeof(v->datagrams));
 	v->malformed = st.malformed;
 	v->dropped[APPS_DROP_OVERSIZED] = st.oversized;
+	memcpy(v->by, st.by, sizeof(v->by));
 	s->apps = v;
 	s->apps_free = apps__view_free;
 }

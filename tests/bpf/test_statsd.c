@@ -3,14 +3,17 @@
  * App metrics over StatsD, attributed by the kernel: two tagged processes send over the Unix
  * socket and over UDP, and every metric lands under the sender's agent with its exact value
  * (an "agent" tag naming the other agent is ignored); an untagged sender's metrics land under no
- * agent and are counted; a malformed line is counted.
+ * agent and are counted; a malformed line is counted. UDP senders are found by the kernel's record
+ * of their source port (`udp_owners`), also for a socket opened before the daemon started, and
+ * a socket that an untagged process sends from next is no longer credited to the agent.
  */
+#include <signal.h>
 #include <sys/un.h>
 
 #include "harness.h"
 #include "tap.h"
 
-static char agent_a[32], agent_b[32], sock_path[108], conf_path[128], sock_dir[64];
+static char agent_a[32], agent_b[32], agent_c[32], sock_path[108], conf_path[128], sock_dir[64];
 static int udp_port;
 
 /* A free UDP port on loopback a moment ago. */
@@ -26,6 +29,49 @@ static int free_udp_port(void)
 	if (fd >= 0)
 		close(fd);
 	return port;
+}
+
+static volatile sig_atomic_t go;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	go = 1;
+}
+
+/*
+ * The workload "pre:PORT:FD": UDP socket FD was bound before the daemon started; on SIGUSR1 it
+ * sends one counter to PORT from it, then waits to be killed.
+ */
+static int pre_workload(const char *kind)
+{
+	struct sockaddr_in u = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	const char msg[] = "sd_pre:7|c";
+	int port, fd;
+
+	if (sscanf(kind, "pre:%d:%d", &port, &fd) != 2)
+		return 2;
+	u.sin_port = htons(port);
+	signal(SIGUSR1, on_usr1);
+	while (!go)
+		pause();
+	if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&u, sizeof(u)) < 0)
+		return 1;
+	for (;;)
+		pause();
+}
+
+/* A UDP socket bound on loopback, inherited by the workload spawned next; -1 on error. */
+static int bound_udp_socket(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /*
@@ -83,8 +129,14 @@ static double app(const char *m, const char *series, const char *agent)
 static int all_in(const char *m)
 {
 	return app(m, "sd_udp_total", agent_a) == 10 && app(m, "sd_udp_total", agent_b) == 20 &&
-	       app(m, "sd_quality", agent_b) == 0.5 &&
+	       app(m, "sd_quality", agent_b) == 0.5 && app(m, "sd_pre_total", agent_c) == 7 &&
 	       metric(m, "swarmwatch_agent_app_sd_orphan_total") == 4;
+}
+
+/* The datagram this (untagged) process sent from agent C's socket has been folded in. */
+static int after_in(const char *m)
+{
+	return metric(m, "swarmwatch_agent_app_sd_after_total") == 5;
 }
 
 static int listening(const struct daemon *d)
@@ -156,6 +208,10 @@ static const char *const checks[] = {
 	"udp: gauge deltas per agent (n + 1)",
 	"untagged sender: its metrics under no agent (1 + 3), lines counted",
 	"malformed lines counted (one per sender)",
+	"udp: a socket bound before the daemon started is attributed once it sends (7)",
+	"udp: senders found by the kernel's record of the source port, never /proc (3 and 0)",
+	"attribution counted per datagram: unix credentials 2, no agent 2",
+	"udp: the same socket, sending next from an untagged process, is credited to no agent (5)",
 	"promtool check metrics finds nothing to report on the page",
 	"the history holds the app series (/api/v1/series)",
 	"senders stopped",
@@ -166,7 +222,8 @@ static const char *const checks[] = {
 int main(int argc, char **argv)
 {
 	const char *extra[] = {"--config", conf_path, NULL};
-	pid_t pa = 0, pb = 0, po = 0;
+	pid_t pa = 0, pb = 0, po = 0, pc = 0;
+	int pre_fd;
 	struct daemon d = {0};
 	const char *why;
 	char *m = NULL;
@@ -175,7 +232,7 @@ int main(int argc, char **argv)
 	FILE *f;
 
 	if (argc == 3 && !strcmp(argv[1], "--workload"))
-		return workload(argv[2]);
+		return strncmp(argv[2], "pre:", 4) ? workload(argv[2]) : pre_workload(argv[2]);
 	printf("1..%zu\n", NCHECKS);
 	why = bpf_unavailable();
 	if (why) {
@@ -185,6 +242,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(agent_a, sizeof(agent_a), "sd-a-%d", (int)getpid());
 	snprintf(agent_b, sizeof(agent_b), "sd-b-%d", (int)getpid());
+	snprintf(agent_c, sizeof(agent_c), "sd-c-%d", (int)getpid());
 	snprintf(sock_dir, sizeof(sock_dir), "/tmp/swarmwatch-statsd-%d", (int)getpid());
 	snprintf(sock_path, sizeof(sock_path), "%s/statsd.sock", sock_dir);
 	snprintf(conf_path, sizeof(conf_path), "/tmp/swarmwatch-statsd-%d.json", (int)getpid());
@@ -197,7 +255,17 @@ int main(int argc, char **argv)
 			udp_port, sock_path);
 		fclose(f);
 	}
+	/* Agent C's socket and process exist before the daemon: the scan at start tags it. */
+	pre_fd = bound_udp_socket();
+	if (pre_fd >= 0) {
+		char kind[64];
+
+		snprintf(kind, sizeof(kind), "pre:%d:%d", udp_port, pre_fd);
+		pc = spawn_workload(NULL, agent_c, kind);
+	}
 	if (!f || daemon_start(&d, extra)) {
+		if (pc > 0)
+			kill(pc, SIGKILL);
 		daemon_dump_log(&d);
 		for (i = 0; i < NCHECKS; i++)
 			tap_check(0, "%s (daemon did not start)", checks[i]);
@@ -209,6 +277,8 @@ int main(int argc, char **argv)
 	pa = sender(agent_a, 1);
 	pb = sender(agent_b, 2);
 	po = sender(NULL, 0);
+	if (pc > 0)
+		kill(pc, SIGUSR1);
 	m = scrape_until(d.port, all_in, 20);
 
 	v1 = app(m, "sd_quality", agent_a);
@@ -241,23 +311,53 @@ int main(int argc, char **argv)
 		   checks[7], "%g under no agent, %g lines unattributed", v1, v2);
 	v1 = metric(m, "swarmwatch_statsd_malformed_lines_total");
 	tap_expect(v1 == 3, checks[8], "%g", v1);
-	promtool(m, checks[9]);
-	in_history(d.port, checks[10]);
+	v1 = app(m, "sd_pre_total", agent_c);
+	tap_expect(pc > 0 && v1 == 7, checks[9], "%g (sender pid %d)", v1, (int)pc);
+	v1 = metric(m, "swarmwatch_statsd_attribution_total{source=\"kernel\"}");
+	v2 = metric(m, "swarmwatch_statsd_attribution_total{source=\"proc\"}");
+	tap_expect(v1 == 3 && v2 == 0, checks[10], "kernel %g, proc %g", v1, v2);
+	v1 = metric(m, "swarmwatch_statsd_attribution_total{source=\"credentials\"}");
+	v2 = metric(m, "swarmwatch_statsd_attribution_total{source=\"none\"}");
+	tap_expect(v1 == 2 && v2 == 2, checks[11], "credentials %g, none %g", v1, v2);
 
-	for (i = 0; i < 3; i++) {
-		pid_t p = i == 0 ? pa : i == 1 ? pb : po;
+	/*
+	 * This process, untagged, sends from the socket it gave agent C: the kernel drops the port's
+	 * entry before delivering it. The wait is past the listener's 100 ms cache of the port.
+	 */
+	usleep(200 * 1000);
+	if (pre_fd >= 0) {
+		struct sockaddr_in u = {.sin_family = AF_INET,
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+					.sin_port = htons(udp_port)};
+
+		if (sendto(pre_fd, "sd_after:5|c", 12, 0, (struct sockaddr *)&u, sizeof(u)) < 0)
+			printf("# sendto: %s\n", strerror(errno));
+		close(pre_fd);
+	}
+	free(m);
+	m = scrape_until(d.port, after_in, 20);
+	v1 = metric(m, "swarmwatch_agent_app_sd_after_total");
+	v2 = metric(m, "swarmwatch_statsd_attribution_total{source=\"none\"}") -
+	     metric(m, "swarmwatch_statsd_attribution_total{source=\"kernel\"}");
+	tap_expect(v1 == 5 && v2 == 0 && !strstr(m, "swarmwatch_agent_app_sd_after_total{"),
+		   checks[12], "%g under no agent; none - kernel = %g, want 3 - 3", v1, v2);
+	promtool(m, checks[13]);
+	in_history(d.port, checks[14]);
+
+	for (i = 0; i < 4; i++) {
+		pid_t p = i == 0 ? pa : i == 1 ? pb : i == 2 ? po : pc;
 
 		if (p > 0)
 			kill(p, SIGTERM);
 	}
 	v1 = 0;
-	for (i = 0; i < 3; i++) {
-		pid_t p = i == 0 ? pa : i == 1 ? pb : po;
+	for (i = 0; i < 4; i++) {
+		pid_t p = i == 0 ? pa : i == 1 ? pb : i == 2 ? po : pc;
 		int st = p > 0 ? wait_status(p) : 0;
 
 		v1 += p > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM;
 	}
-	tap_expect(v1 == 3, checks[11], "%g of 3 ended by SIGTERM", v1);
+	tap_expect(v1 == 4, checks[15], "%g of 4 ended by SIGTERM", v1);
 	if (tap_failed)
 		daemon_dump_log(&d);
 	free(m);
