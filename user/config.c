@@ -422,8 +422,9 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 		err = fail_at(p, "tenant", "%s: tenant \"%s\": '$' must be followed by a digit",
 			      where, tenant);
 	} else if (maxt > (int)out->re.re_nsub) {
-		err = fail_at(p, "tenant", "%s: tenant \"%s\" uses $%d but the regex has %zu groups",
-			      where, tenant, maxt, out->re.re_nsub);
+		err = fail_at(p, "tenant",
+			      "%s: tenant \"%s\" uses $%d but the regex has %zu groups", where,
+			      tenant, maxt, out->re.re_nsub);
 	} else if (!(out->regex = strdup(regex)) || !(out->name = strdup(name)) ||
 		   (tenant && !(out->tenant = strdup(tenant)))) {
 		fail_at(p, NULL, "%s: out of memory", where);

@@ -555,7 +555,8 @@ static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c, co
 	}
 	if (restricted(rq)) {
 		struct snapshot *s = acquire(h);
-		enum MHD_Result ret = respond_seen(c, rq, s, api__series(st, arg(c, "agent"), metric));
+		enum MHD_Result ret =
+			respond_seen(c, rq, s, api__series(st, arg(c, "agent"), metric));
 
 		snapshot__release(s);
 		return ret;
@@ -900,9 +901,10 @@ static enum MHD_Result serve_silence_add(struct http *h, struct MHD_Connection *
 		return respond_error(c, MHD_HTTP_BAD_REQUEST, err);
 	/* The same answer for another tenant's agent as for one that does not exist. */
 	if (!silence_seen(h, rq, &sil))
-		return respond_error(c, MHD_HTTP_FORBIDDEN,
-				     "forbidden: a token with tenants silences only its own agents: "
-				     "give an agent matcher naming a live agent of its tenants");
+		return respond_error(
+			c, MHD_HTTP_FORBIDDEN,
+			"forbidden: a token with tenants silences only its own agents: "
+			"give an agent matcher naming a live agent of its tenants");
 	id = h->ops.silence_add(h->ops_ctx, &sil);
 	if (id == -ENOSPC)
 		return respond_error(c, MHD_HTTP_CONFLICT,
@@ -1525,7 +1527,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return respond_error(c, MHD_HTTP_BAD_REQUEST,
 				     "the request body holds a NUL byte: send JSON text");
 	return r->serve(cls, c, url,
-			&(struct req){.in = !b->post ? "" : b->too_big ? NULL : b->data,
+			&(struct req){.in = !b->post	 ? ""
+					    : b->too_big ? NULL
+							 : b->data,
 				      .tok = b->tok});
 }
 

@@ -824,8 +824,8 @@ void identity__event(struct identity *id, const struct sw_event *e)
 		return;
 	if (read_proc(id, e->pid, false, &d))
 		return; /* exited before we looked */
-	src = identity__classify_tenant(id->cfg, &d.info,
-					(1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND), name, tenant);
+	src = identity__classify_tenant(
+		id->cfg, &d.info, (1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND), name, tenant);
 	if (src == IDENTITY_NONE)
 		return;
 	note_tenant(id, name, tenant);

@@ -72,8 +72,7 @@ static struct event *event_new(const char *json, __u64 seq, __u64 tick)
 
 	if (!ev)
 		return NULL;
-	len = snprintf(ev->data, n, "id: %llu\nevent: overview\ndata: ",
-		       (unsigned long long)tick);
+	len = snprintf(ev->data, n, "id: %llu\nevent: overview\ndata: ", (unsigned long long)tick);
 	ev->json_off = len;
 	ev->json_len = strlen(json);
 	len += snprintf(ev->data + len, n - len, "%s\n\n", json);
