@@ -158,6 +158,7 @@ fuzz_sniff_MODS :=
 fuzz_llmparse_MODS := llmparse
 fuzz_text_MODS := prom rates $(TEXT_MODS)
 fuzz_webconfig_MODS := webconfig
+fuzz_tenancy_MODS := tenancy $(TEXT_MODS)
 mods_of = $(if $(filter undefined,$(origin $(1)_MODS)),$(LIB_OBJS),$(patsubst %,$(BUILD)/user/%.o,$(sort $($(1)_MODS))))
 
 .SECONDEXPANSION:
