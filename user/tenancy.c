@@ -198,9 +198,10 @@ int tenancy__filter_metrics(const char *page, size_t len, const struct tenancy_f
 		if (!n)
 			continue;
 		if (p[0] == '#') {
-			if (after_sample) {
+			if (after_sample) { /* a new family's comments */
 				out->failed |= head.failed;
 				buf__reset(&head);
+				family = NULL;
 			}
 			after_sample = false;
 			if (n > 7 && (!memcmp(p, "# HELP ", 7) || !memcmp(p, "# TYPE ", 7))) {

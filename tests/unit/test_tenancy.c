@@ -168,6 +168,12 @@ static void test_metrics(void **state)
 	out = metrics(page, &fnone);
 	assert_string_equal(out, "");
 	free(out);
+	/* Comments that name no family, after another family's samples, are not the next's. */
+	out = metrics("# HELP m M.\nm{agent=\"red-1\"} 1\n# a note\n"
+		      "m2{agent=\"blue-1\"} 2\n",
+		      &fblue);
+	assert_string_equal(out, "m2{agent=\"blue-1\"} 2\n");
+	free(out);
 	out = metrics("x{agent=\"blue-1\n", &fblue); /* cut short: not a sample */
 	assert_string_equal(out, "");
 	free(out);
