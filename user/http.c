@@ -546,7 +546,6 @@ static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c, co
 	char msg[200];
 
 	(void)url;
-	(void)rq;
 	if (!st)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no store yet");
 	if (metric && !metric_known(metric)) {
@@ -577,7 +576,6 @@ static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *
 	__u64 step_ns;
 
 	(void)url;
-	(void)rq;
 	if (!st)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no store yet");
 	if (!metric)
@@ -814,7 +812,6 @@ static bool silence_seen(struct http *h, const struct req *rq, const struct aler
 static enum MHD_Result serve_ack(struct http *h, struct MHD_Connection *c, const char *url,
 				 const struct req *rq)
 {
-	(void)rq;
 	const char *id = url + strlen("/api/v1/alerts/");
 	char buf[17], msg[256];
 	size_t n = strcspn(id, "/");
@@ -858,7 +855,6 @@ static enum MHD_Result serve_silences(struct http *h, struct MHD_Connection *c, 
 	size_t n;
 
 	(void)url;
-	(void)rq;
 	if (!ops_ready(h))
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
 	list = calloc(ALERT_SILENCES_MAX, sizeof(*list));
@@ -945,7 +941,6 @@ static enum MHD_Result serve_silence_expire(struct http *h, struct MHD_Connectio
 	char msg[160], *end, *doc;
 	unsigned long long id;
 
-	(void)rq;
 	if (!ops_ready(h))
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
 	errno = 0;
@@ -1056,7 +1051,6 @@ static enum MHD_Result serve_stream(struct http *h, struct MHD_Connection *c, co
 	struct stream *st = __atomic_load_n(&h->stream, __ATOMIC_ACQUIRE);
 
 	(void)url;
-	(void)rq;
 	if (!st)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "no data yet: first tick pending");
@@ -1125,7 +1119,6 @@ static enum MHD_Result serve_pool_history(struct http *h, struct MHD_Connection 
 	char pool[SCALE_NAME_MAX], msg[256], *doc, *end;
 	long limit = 100, n;
 
-	(void)rq;
 	if (!slash || (strcmp(slash, "/history") && strcmp(slash, "/weights")) || slash == p ||
 	    (size_t)(slash - p) >= sizeof(pool)) {
 		snprintf(msg, sizeof(msg),
