@@ -124,7 +124,8 @@ char *tenancy__filter_text(const char *text, const struct tenancy_filter *f)
 		return NULL;
 	}
 	err = tenancy__filter_json(doc, f);
-	out = err ? NULL : json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	/* 15 digits give back the numbers the answers write (at most 15 significant) as written. */
+	out = err ? NULL : json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(doc);
 	errno = err ? -err : out ? 0 : ENOMEM;
 	return out;

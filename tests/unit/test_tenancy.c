@@ -91,6 +91,9 @@ static void test_json(void **state)
 		    "{\"id\":2,\"matchers\":{\"severity\":\"page\"}},"
 		    "{\"id\":3,\"matchers\":{\"agent\":\"blue-2\"}}]}",
 		    &fblue, "{\"silences\":[{\"id\":3,\"matchers\":{\"agent\":\"blue-2\"}}]}");
+	/* Numbers come back as written. */
+	expect_json("{\"agents\":[{\"agent\":\"blue-1\",\"cpu\":0.123456,\"usd\":1e-7}]}", &fblue,
+		    "{\"agents\":[{\"agent\":\"blue-1\",\"cpu\":0.123456,\"usd\":1e-7}]}");
 	/* Arrays of plain values stay. */
 	expect_json("{\"linked\":[1,2]}", &fblue, "{\"linked\":[1,2]}");
 }
