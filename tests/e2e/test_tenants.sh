@@ -4,7 +4,7 @@
 # beta; a token of each tenant reads every endpoint that returns agent data (the API, the event
 # stream, the dashboard, /metrics behind auth) and no body names the other tenant's agent, while
 # its own shows; another tenant's agent answers exactly as one that does not exist, for reads
-# (one incident, one pool's history) and for acts (ack, silence); a token without tenants sees
+# (one incident, one pool's history and weights) and for acts (ack, silence); a token without tenants sees
 # both.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -12,7 +12,7 @@ set -u
 checks=("identity rules with a tenant name the two agents; a token without tenants sees both"
 	"alpha's token: no endpoint names beta's agent, and its own agent shows in each"
 	"beta's token: no endpoint names alpha's agent, and its own agent shows in each"
-	"another tenant's incident and pool answer as ones that do not exist (same status and message)"
+	"another tenant's incident, pool history and weights answer as ones that do not exist"
 	"ack and silence on another tenant's agent are refused as for one that does not exist")
 echo "1..${#checks[@]}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
@@ -156,7 +156,8 @@ same() { # same URL-OF-OTHER URL-OF-NONE ID-OF-OTHER ID-OF-NONE [METHOD BODY-OF-
 	[ "$x" = "$y" ] && [ "${x##* }" != 200 ]
 }
 same /api/v1/incidents/$inc_b /api/v1/incidents/999999 "$inc_b" 999999 &&
-	same /api/v1/pools/$b/history /api/v1/pools/tnx$$x/history "$b" "tnx$$x"
+	same /api/v1/pools/$b/history /api/v1/pools/tnx$$x/history "$b" "tnx$$x" &&
+	same /api/v1/pools/$b/weights /api/v1/pools/tnx$$x/weights "$b" "tnx$$x"
 ok $? "${checks[3]}"
 
 # Acts: ack beta's alert, silence beta's agent, expire beta's silence.
