@@ -118,10 +118,11 @@ test_gorilla_MODS := gorilla
 test_incident_MODS := incident
 test_incidents_MODS := incidents incident alert buf snapshot $(STORE_MODS) $(ANOMALY_MODS)
 test_webconfig_MODS := webconfig ratelimit
-test_routes_MODS := http webconfig ratelimit stream web web_assets num snapshot api api_pools config scale breaker weights cost alert notify log $(METRICS_MODS)
-test_http_MODS := http webconfig ratelimit stream web web_assets num collector snapshot kernel identity config scale breaker weights cost log api api_pools \
+test_tenancy_MODS := tenancy $(TEXT_MODS)
+test_routes_MODS := http tenancy webconfig ratelimit stream web web_assets num snapshot api api_pools config scale breaker weights cost alert notify log $(METRICS_MODS)
+test_http_MODS := http tenancy webconfig ratelimit stream web web_assets num collector snapshot kernel identity config scale breaker weights cost log api api_pools \
 	alert notify $(METRICS_MODS)
-test_identity_MODS := identity config scale breaker weights cost num log syscalls alert notify $(TEXT_MODS)
+test_identity_MODS := identity tenancy config scale breaker weights cost num log syscalls alert notify $(TEXT_MODS)
 test_log2_MODS :=
 test_num_MODS := num
 test_metrics_MODS := llm config scale breaker weights num alert notify log $(METRICS_MODS)
@@ -151,12 +152,13 @@ fuzz_elf_MODS := tls kernel config scale breaker weights cost num syscalls log a
 fuzz_gorilla_MODS := gorilla
 fuzz_cost_MODS := cost
 fuzz_rule_MODS := alert scale breaker weights buf
-fuzz_http_MODS := http webconfig ratelimit stream web web_assets num snapshot api api_pools config scale breaker weights cost alert notify log $(METRICS_MODS)
+fuzz_http_MODS := http tenancy webconfig ratelimit stream web web_assets num snapshot api api_pools config scale breaker weights cost alert notify log $(METRICS_MODS)
 fuzz_http_server_MODS := $(fuzz_http_MODS)
 fuzz_sniff_MODS :=
 fuzz_llmparse_MODS := llmparse
 fuzz_text_MODS := prom rates $(TEXT_MODS)
 fuzz_webconfig_MODS := webconfig
+fuzz_tenancy_MODS := tenancy $(TEXT_MODS)
 mods_of = $(if $(filter undefined,$(origin $(1)_MODS)),$(LIB_OBJS),$(patsubst %,$(BUILD)/user/%.o,$(sort $($(1)_MODS))))
 
 .SECONDEXPANSION:

@@ -17,7 +17,8 @@
 
 /*
  * Prints the identity rules in force, in the order they are tried (first
- * match wins), and where they come from: one line each, "N. MATCH REGEX -> NAME".
+ * match wins), and where they come from: one line each, "N. MATCH REGEX -> NAME", with
+ * " tenant TENANT" when the rule gives one.
  */
 static void print_rules(const struct config *c)
 {
@@ -32,8 +33,9 @@ static void print_rules(const struct config *c)
 	if (c->marker)
 		printf("  %d. marker SWARMWATCH_AGENT=<name> -> <name>\n", n++);
 	for (i = 0; i < c->nrules; i++)
-		printf("  %d. %s %s -> %s\n", n++, match[c->rules[i].match], c->rules[i].regex,
-		       c->rules[i].name);
+		printf("  %d. %s %s -> %s%s%s\n", n++, match[c->rules[i].match], c->rules[i].regex,
+		       c->rules[i].name, c->rules[i].tenant ? " tenant " : "",
+		       c->rules[i].tenant ? c->rules[i].tenant : "");
 	if (n == 1)
 		printf("  none: no process is an agent\n");
 }
@@ -57,9 +59,15 @@ static int check_web(const char *path)
 		printf("%g/s burst %g per client)\n", w.rate, w.burst);
 	else
 		printf("off)\n");
-	for (i = 0; i < w.ntokens; i++)
-		printf("  token %s: %s\n", w.tokens[i].name,
+	for (i = 0; i < w.ntokens; i++) {
+		int j;
+
+		printf("  token %s: %s", w.tokens[i].name,
 		       webconfig__scope_names(w.tokens[i].scopes, scopes, sizeof(scopes)));
+		for (j = 0; j < w.tokens[i].ntenants; j++)
+			printf("%s%s", j ? "," : "; tenants ", w.tokens[i].tenants[j]);
+		printf("\n");
+	}
 	webconfig__free(&w);
 	return 0;
 }

@@ -550,6 +550,8 @@ int collector__sample(struct collector *col, struct snapshot *s)
 		n++;
 	}
 	s->nagents = n;
+	n = identity__tenants(col->id, &s->tenants);
+	s->ntenants = n > 0 ? n : 0; /* out of memory: tenant tokens see no agent this tick */
 	collect_requests(col, s);
 	collect_instances(col, s);
 	memcpy(s->up, r->up, sizeof(s->up));

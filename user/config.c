@@ -364,14 +364,14 @@ too_large:
 
 static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *out)
 {
-	static const char *const keys[] = {"match", "regex", "name", NULL};
+	static const char *const keys[] = {"match", "regex", "name", "tenant", NULL};
 	static const char *const matches[] = {[RULE_CGROUP] = "cgroup",
 					      [RULE_COMM] = "comm",
 					      [RULE_EXE] = "exe",
 					      [RULE_CMDLINE] = "cmdline"};
-	const char *match = NULL, *regex = NULL, *name = NULL, *costly;
+	const char *match = NULL, *regex = NULL, *name = NULL, *tenant = NULL, *costly;
 	char where[64], msg[256];
-	int err, i, maxg;
+	int err, i, maxg, maxt;
 
 	snprintf(where, sizeof(where), "identity.rules[%d]", index);
 	if (!json_is_object(r))
@@ -381,7 +381,8 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 		return err;
 	if ((err = get_string(p, r, "match", &match)) < 0 ||
 	    (err = get_string(p, r, "regex", &regex)) < 0 ||
-	    (err = get_string(p, r, "name", &name)) < 0)
+	    (err = get_string(p, r, "name", &name)) < 0 ||
+	    (err = get_string(p, r, "tenant", &tenant)) < 0)
 		return err;
 	if (!match || !regex)
 		return fail_at(p, "rules", "%s needs \"match\" and \"regex\"", where);
@@ -404,6 +405,7 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 	if (!name)
 		name = out->re.re_nsub ? "$1" : NULL;
 	maxg = name ? template_max_group(name) : 0;
+	maxt = tenant ? template_max_group(tenant) : 0;
 	if (!name) {
 		err = fail_at(p, "regex", "%s: regex has no capture group, so it needs a \"name\"",
 			      where);
@@ -413,7 +415,18 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 	} else if (maxg > (int)out->re.re_nsub) {
 		err = fail_at(p, "name", "%s: name \"%s\" uses $%d but the regex has %zu groups",
 			      where, name, maxg, out->re.re_nsub);
-	} else if (!(out->regex = strdup(regex)) || !(out->name = strdup(name))) {
+	} else if (tenant && (!tenant[0] || strlen(tenant) >= SW_NAME_LEN)) {
+		err = fail_at(p, "tenant", "%s: tenant \"%s\" must be 1-%d bytes", where, tenant,
+			      SW_NAME_LEN - 1);
+	} else if (maxt == -EINVAL) {
+		err = fail_at(p, "tenant", "%s: tenant \"%s\": '$' must be followed by a digit",
+			      where, tenant);
+	} else if (maxt > (int)out->re.re_nsub) {
+		err = fail_at(p, "tenant",
+			      "%s: tenant \"%s\" uses $%d but the regex has %zu groups", where,
+			      tenant, maxt, out->re.re_nsub);
+	} else if (!(out->regex = strdup(regex)) || !(out->name = strdup(name)) ||
+		   (tenant && !(out->tenant = strdup(tenant)))) {
 		fail_at(p, NULL, "%s: out of memory", where);
 		err = -ENOMEM;
 	}
@@ -421,7 +434,8 @@ static int parse_rule(const struct parse *p, json_t *r, int index, struct rule *
 		regfree(&out->re);
 		free(out->regex);
 		free(out->name);
-		out->regex = out->name = NULL;
+		free(out->tenant);
+		out->regex = out->name = out->tenant = NULL;
 	}
 	return err;
 }
@@ -2391,6 +2405,7 @@ void config__free(struct config *c)
 		regfree(&c->rules[i].re);
 		free(c->rules[i].regex);
 		free(c->rules[i].name);
+		free(c->rules[i].tenant);
 	}
 	free(c->rules);
 	free(c->origin);

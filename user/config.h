@@ -25,6 +25,7 @@ struct rule {
 	enum rule_match match;
 	char *regex; /* source text */
 	char *name; /* template: literal text with $0..$9 captures */
+	char *tenant; /* template of the tenant label of the agents it names; NULL: none */
 	regex_t re; /* compiled, REG_EXTENDED */
 };
 

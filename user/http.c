@@ -9,6 +9,7 @@
  * response.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "alerting.h"
 #include "api.h"
 #include "api_pools.h"
 #include "catalog.h"
@@ -44,6 +46,15 @@
 /* Where index.html takes the server-rendered rows of the agents table. */
 #define INDEX_MARK "<!--agents-->"
 #include "store.h"
+#include "tenancy.h"
+
+_Static_assert(WEB_TENANT_LEN == TENANT_NAME_MAX, "a token's tenant names are tenancy's");
+
+/* What a route's handler gets of its request. */
+struct req {
+	const char *in; /* the body (POST: NUL-terminated, NULL when over BODY_MAX) */
+	const struct web_token *tok; /* the bearer token that authorized it; NULL: none */
+};
 
 /* Why admit() refused a request, for the log. */
 enum refused { REFUSED_RATE, REFUSED_LOGINS, REFUSED_CREDENTIALS, REFUSED_SCOPE, REFUSED_MAX };
@@ -51,8 +62,23 @@ enum refused { REFUSED_RATE, REFUSED_LOGINS, REFUSED_CREDENTIALS, REFUSED_SCOPE,
 /* At most one log line of refused requests per this many seconds. */
 #define REFUSED_LOG_S 60
 
+/* One rendering of /metrics, shared by reference by the scrapes of one tick; immutable once
+ * made, but for gz, which is made under page_lock by the first scrape that wants it. */
+struct page {
+	int refs;
+	__u64 ticks; /* of the snapshot it shows */
+	double time;
+	char *text;
+	size_t len;
+	char *gz; /* gzip of text, NULL until a scrape asks for it */
+	size_t gzlen;
+	bool gz_failed;
+};
+
 struct http {
 	struct MHD_Daemon *mhd;
+	pthread_mutex_t page_lock; /* guards page, and the making of a page */
+	struct page *page; /* the latest rendering of /metrics; NULL before the first scrape */
 	struct snapshot_slot *slot; /* NULL until attached */
 	struct store *store; /* NULL until attached: no history endpoints */
 	struct http_alert_ops ops; /* zero until set */
@@ -178,6 +204,27 @@ static int bind_listen(const char *addr, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * The tenant filter of request rq over the agents' tenants in s (may be NULL: no agent has
+ * one): NULL when rq sees every agent, else f filled.
+ */
+static const struct tenancy_filter *filter_of(const struct req *rq, const struct snapshot *s,
+					      struct tenancy_filter *f)
+{
+	if (!rq || !rq->tok || !rq->tok->ntenants)
+		return NULL;
+	f->tenants = rq->tok->tenants;
+	f->ntenants = rq->tok->ntenants;
+	f->table = s ? s->tenants : NULL;
+	f->ntable = s ? s->ntenants : 0;
+	return f;
+}
+
+static bool restricted(const struct req *rq)
+{
+	return rq && rq->tok && rq->tok->ntenants;
+}
+
 /* The latest snapshot with a reference taken; NULL before the first tick. */
 static struct snapshot *acquire(struct http *h)
 {
@@ -277,41 +324,137 @@ static char *gzip(const char *in, size_t len, size_t *outlen)
 	return out;
 }
 
-static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c, const char *url,
-				     const char *in)
+/* Drops a reference to page p; the last one frees it. NULL is ignored. */
+static void page_put(struct page *p)
 {
-	(void)in;
-	(void)url;
+	if (!p || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	free(p->text);
+	free(p->gz);
+	free(p);
+}
+
+static void page_release(void *p)
+{
+	page_put(p);
+}
+
+/*
+ * The /metrics page of snapshot s with a reference taken, and its gzip copy when gz: rendered
+ * by the first scrape after a tick while the others wait for it (single flight), then shared
+ * by every scrape of that tick. NULL on out of memory.
+ */
+static struct page *page_of(struct http *h, const struct snapshot *s, bool gz)
+{
+	struct page *p;
+	struct buf b;
+
+	pthread_mutex_lock(&h->page_lock);
+	p = h->page;
+	if (!p || p->ticks != s->ticks || p->time != s->time) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			goto out;
+		buf__init(&b);
+		metrics__render(&b, s);
+		if (b.failed || !b.data) {
+			buf__free(&b);
+			free(p);
+			p = NULL;
+			goto out;
+		}
+		p->refs = 1; /* the cache's */
+		p->ticks = s->ticks;
+		p->time = s->time;
+		p->text = b.data;
+		p->len = b.len;
+		page_put(h->page);
+		h->page = p;
+	}
+	if (gz && !p->gz && !p->gz_failed) {
+		p->gz = gzip(p->text, p->len, &p->gzlen);
+		p->gz_failed = !p->gz;
+	}
+	__atomic_add_fetch(&p->refs, 1, __ATOMIC_ACQ_REL);
+out:
+	pthread_mutex_unlock(&h->page_lock);
+	return p;
+}
+
+/* Answers with bytes of page p (taken over: released once they are sent). */
+static enum MHD_Result respond_page(struct MHD_Connection *c, struct page *p, bool gz)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer_with_free_callback_cls(
+		gz ? p->gzlen : p->len, gz ? p->gz : p->text, page_release, p);
+	if (!r) {
+		page_put(p);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", PROM_CONTENT_TYPE);
+	if (gz)
+		MHD_add_response_header(r, "Content-Encoding", "gzip");
+	MHD_add_response_header(r, "Vary", "Accept-Encoding");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * GET /metrics: the page of the latest tick (page_of()); a token with tenants gets the lines of
+ * its agents only (tenancy__filter_metrics()), cut from that page.
+ */
+static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c, const char *url,
+				     const struct req *rq)
+{
 	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+	bool gz = http__accepts_gzip(ae);
 	struct snapshot *s = acquire(h);
+	struct tenancy_filter f;
+	struct page *p;
 	struct buf b;
 	size_t zlen;
 	char *z;
 
+	(void)url;
 	if (!s)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "no data yet: first tick pending");
+	p = page_of(h, s, gz && !restricted(rq));
+	if (!p) {
+		snapshot__release(s);
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
+	if (!restricted(rq)) {
+		snapshot__release(s);
+		return respond_page(c, p, gz && p->gz);
+	}
 	buf__init(&b);
-	metrics__render(&b, s);
+	tenancy__filter_metrics(p->text, p->len, filter_of(rq, s, &f), &b);
 	snapshot__release(s);
-	if (b.failed || !b.data) {
+	page_put(p);
+	if (b.failed) {
 		buf__free(&b);
 		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
-	if (http__accepts_gzip(ae)) {
-		z = gzip(b.data, b.len, &zlen);
-		if (z) {
-			buf__free(&b);
-			return respond(c, MHD_HTTP_OK, PROM_CONTENT_TYPE, z, zlen, 1);
-		}
+	if (!b.data) /* nothing it sees: an empty page */
+		b.data = strdup("");
+	if (!b.data)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	if (gz && (z = gzip(b.data, b.len, &zlen))) {
+		buf__free(&b);
+		return respond(c, MHD_HTTP_OK, PROM_CONTENT_TYPE, z, zlen, 1);
 	}
 	return respond(c, MHD_HTTP_OK, PROM_CONTENT_TYPE, b.data, b.len, 0);
 }
 
 static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *c, const char *url,
-				    const char *in)
+				    const struct req *rq)
 {
-	(void)in;
+	(void)rq;
 	(void)url;
 	struct snapshot *s = acquire(h);
 	struct timespec ts;
@@ -353,6 +496,36 @@ static enum MHD_Result respond_json(struct MHD_Connection *c, char *body)
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
+/*
+ * body (malloc'd JSON, taken over; NULL is out of memory) cut down to what f sees (NULL: all
+ * of it); NULL with errno ENOENT when it is about an agent f does not see, ENOMEM otherwise.
+ */
+static char *filtered(char *body, const struct tenancy_filter *f)
+{
+	char *out;
+
+	if (!body) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!f)
+		return body;
+	out = tenancy__filter_text(body, f);
+	free(body);
+	if (!out && errno != ENOENT)
+		errno = ENOMEM;
+	return out;
+}
+
+/* A JSON answer about agents, as much of it as rq sees (snapshot s gives the tenants). */
+static enum MHD_Result respond_seen(struct MHD_Connection *c, const struct req *rq,
+				    const struct snapshot *s, char *body)
+{
+	struct tenancy_filter f;
+
+	return respond_json(c, filtered(body, filter_of(rq, s, &f)));
+}
+
 /* A metric parameter must name a family of the catalogue that has an agent label. */
 static bool metric_known(const char *name)
 {
@@ -366,25 +539,32 @@ static bool metric_known(const char *name)
 }
 
 static enum MHD_Result serve_series(struct http *h, struct MHD_Connection *c, const char *url,
-				    const char *in)
+				    const struct req *rq)
 {
 	const char *metric = arg(c, "metric");
 	struct store *st = store_of(h);
 	char msg[200];
 
 	(void)url;
-	(void)in;
 	if (!st)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no store yet");
 	if (metric && !metric_known(metric)) {
 		snprintf(msg, sizeof(msg), "metric: unknown metric \"%.100s\"", metric);
 		return respond_error(c, MHD_HTTP_BAD_REQUEST, msg);
 	}
+	if (restricted(rq)) {
+		struct snapshot *s = acquire(h);
+		enum MHD_Result ret =
+			respond_seen(c, rq, s, api__series(st, arg(c, "agent"), metric));
+
+		snapshot__release(s);
+		return ret;
+	}
 	return respond_json(c, api__series(st, arg(c, "agent"), metric));
 }
 
 static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *c, const char *url,
-					 const char *in)
+					 const struct req *rq)
 {
 	const char *metric = arg(c, "metric"), *start = arg(c, "start"), *end = arg(c, "end");
 	const char *step = arg(c, "step"), *rate = arg(c, "rate");
@@ -396,7 +576,6 @@ static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *
 	__u64 step_ns;
 
 	(void)url;
-	(void)in;
 	if (!st)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no store yet");
 	if (!metric)
@@ -459,19 +638,26 @@ static enum MHD_Result serve_query_range(struct http *h, struct MHD_Connection *
 	doc = api__query_range(st, metric, arg(c, "agent"), &q, QUERY_MAX_POINTS, msg, sizeof(msg));
 	if (!doc && msg[0])
 		return respond_error(c, MHD_HTTP_BAD_REQUEST, msg);
+	if (restricted(rq)) {
+		struct snapshot *s = acquire(h);
+		enum MHD_Result ret = respond_seen(c, rq, s, doc);
+
+		snapshot__release(s);
+		return ret;
+	}
 	return respond_json(c, doc);
 }
 
 static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c, const char *url,
-				    const char *in)
+				    const struct req *rq)
 {
 	struct snapshot *s = acquire(h);
-	char *doc = api__agents(store_of(h), s);
+	enum MHD_Result ret;
 
 	(void)url;
-	(void)in;
+	ret = respond_seen(c, rq, s, api__agents(store_of(h), s));
 	snapshot__release(s);
-	return respond_json(c, doc);
+	return ret;
 }
 
 /*
@@ -479,19 +665,25 @@ static enum MHD_Result serve_agents(struct http *h, struct MHD_Connection *c, co
  * or memory ran out): 503 before the first tick, 503 with absent (what turns the view on)
  * when there is no body.
  */
-static enum MHD_Result serve_view(struct http *h, struct MHD_Connection *c,
+static enum MHD_Result serve_view(struct http *h, struct MHD_Connection *c, const struct req *rq,
 				  char *(*render)(const struct snapshot *s), const char *absent)
 {
 	struct snapshot *s = acquire(h);
+	struct tenancy_filter f;
 	char *body;
 
 	if (!s)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "no data yet: first tick pending");
 	body = render(s);
+	if (body)
+		body = filtered(body, filter_of(rq, s, &f));
+	else
+		errno = 0;
 	snapshot__release(s);
 	if (!body)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, absent);
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     errno == ENOMEM ? "out of memory" : absent);
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
@@ -517,11 +709,10 @@ static char *pools_json(const struct snapshot *s)
 
 #define VIEW_ROUTE(fn, render, absent)                                                       \
 	static enum MHD_Result fn(struct http *h, struct MHD_Connection *c, const char *url, \
-				  const char *in)                                            \
+				  const struct req *rq)                                      \
 	{                                                                                    \
 		(void)url;                                                                   \
-		(void)in;                                                                    \
-		return serve_view(h, c, render, absent);                                     \
+		return serve_view(h, c, rq, render, absent);                                 \
 	}
 VIEW_ROUTE(serve_anomalies, anomalies_json, "no anomaly data this tick: out of memory")
 VIEW_ROUTE(serve_alerts, alerts_json,
@@ -535,14 +726,14 @@ VIEW_ROUTE(serve_pools, pools_json,
 
 /* GET /api/v1/incidents and /api/v1/incidents/{id} (a decimal id from the list). */
 static enum MHD_Result serve_incidents(struct http *h, struct MHD_Connection *c, const char *url,
-				       const char *in)
+				       const struct req *rq)
 {
 	const char *tail = url + strlen("/api/v1/incidents");
 	struct snapshot *s;
 	unsigned long long id = 0;
+	struct tenancy_filter f;
 	char msg[256], *body, *end = NULL;
 
-	(void)in;
 	if (*tail) {
 		errno = 0;
 		if (tail[0] == '/' && tail[1] >= '1' && tail[1] <= '9')
@@ -561,6 +752,8 @@ static enum MHD_Result serve_incidents(struct http *h, struct MHD_Connection *c,
 				     "no data yet: first tick pending");
 	errno = 0;
 	body = s->incidents ? api__incidents(s->incidents, id) : NULL;
+	if (body)
+		body = filtered(body, filter_of(rq, s, &f));
 	if (!body && s->incidents && errno == ENOENT) {
 		snprintf(msg, sizeof(msg),
 			 "no incident %llu (only the last 256 are kept; see GET /api/v1/incidents)",
@@ -577,11 +770,48 @@ static enum MHD_Result serve_incidents(struct http *h, struct MHD_Connection *c,
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, body, strlen(body), 0);
 }
 
+/* Whether rq sees the agent of alert id (16 hex digits) in the latest tick's alerts. */
+static bool alert_seen(struct http *h, const struct req *rq, const char *id)
+{
+	struct snapshot *s = acquire(h);
+	struct tenancy_filter f;
+	bool seen = false;
+	int i;
+
+	for (i = 0; s && s->alerts && i < s->alerts->n; i++)
+		if (!strcmp(s->alerts->items[i].id, id)) {
+			seen = tenancy__visible(filter_of(rq, s, &f), s->alerts->items[i].agent);
+			break;
+		}
+	snapshot__release(s);
+	return seen;
+}
+
+/*
+ * Whether rq sees silence sil: an unrestricted request sees all; a restricted one those with
+ * an agent matcher (not negated) naming an agent of its tenants.
+ */
+static bool silence_seen(struct http *h, const struct req *rq, const struct alert_silence *sil)
+{
+	struct snapshot *s;
+	struct tenancy_filter f;
+	bool seen = false;
+	uint32_t i;
+
+	if (!restricted(rq))
+		return true;
+	s = acquire(h);
+	for (i = 0; i < sil->nm && i < ALERT_MATCHERS_MAX; i++)
+		if (!strcmp(sil->m[i].name, "agent") && !sil->m[i].negate)
+			seen = tenancy__visible(filter_of(rq, s, &f), sil->m[i].value);
+	snapshot__release(s);
+	return seen;
+}
+
 /* POST /api/v1/alerts/{id}/ack: the id is the alert's 16-hex-digit fingerprint. */
 static enum MHD_Result serve_ack(struct http *h, struct MHD_Connection *c, const char *url,
-				 const char *in)
+				 const struct req *rq)
 {
-	(void)in;
 	const char *id = url + strlen("/api/v1/alerts/");
 	char buf[17], msg[256];
 	size_t n = strcspn(id, "/");
@@ -599,7 +829,8 @@ static enum MHD_Result serve_ack(struct http *h, struct MHD_Connection *c, const
 	buf[16] = 0;
 	if (!__atomic_load_n(&h->ops_set, __ATOMIC_ACQUIRE))
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
-	err = h->ops.ack(h->ops_ctx, buf);
+	/* Another tenant's alert is answered as one that does not exist. */
+	err = restricted(rq) && !alert_seen(h, rq, buf) ? -ENOENT : h->ops.ack(h->ops_ctx, buf);
 	if (err) {
 		snprintf(msg, sizeof(msg),
 			 "no alert %s (it may have resolved; see GET /api/v1/alerts)", buf);
@@ -617,21 +848,30 @@ static bool ops_ready(struct http *h)
 }
 
 static enum MHD_Result serve_silences(struct http *h, struct MHD_Connection *c, const char *url,
-				      const char *in)
+				      const struct req *rq)
 {
 	struct alert_silence *list;
 	char *doc;
 	size_t n;
 
 	(void)url;
-	(void)in;
 	if (!ops_ready(h))
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
 	list = calloc(ALERT_SILENCES_MAX, sizeof(*list));
 	if (!list)
 		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	n = h->ops.silences(h->ops_ctx, list, ALERT_SILENCES_MAX);
-	doc = api__silences(list, n < ALERT_SILENCES_MAX ? n : ALERT_SILENCES_MAX);
+	if (n > ALERT_SILENCES_MAX)
+		n = ALERT_SILENCES_MAX;
+	if (restricted(rq)) { /* keep those it sees */
+		size_t i, kept = 0;
+
+		for (i = 0; i < n; i++)
+			if (silence_seen(h, rq, &list[i]))
+				list[kept++] = list[i];
+		n = kept;
+	}
+	doc = api__silences(list, n);
 	free(list);
 	if (!doc)
 		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
@@ -639,7 +879,7 @@ static enum MHD_Result serve_silences(struct http *h, struct MHD_Connection *c, 
 }
 
 static enum MHD_Result serve_silence_add(struct http *h, struct MHD_Connection *c, const char *url,
-					 const char *in)
+					 const struct req *rq)
 {
 	struct alert_silence sil;
 	struct timespec ts;
@@ -649,12 +889,18 @@ static enum MHD_Result serve_silence_add(struct http *h, struct MHD_Connection *
 	(void)url;
 	if (!ops_ready(h))
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
-	if (!in)
+	if (!rq->in)
 		return respond_error(c, 413, "request body over 16 KiB");
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (api__parse_silence(in, ts.tv_sec * 1000LL + ts.tv_nsec / 1000000, &sil, err,
+	if (api__parse_silence(rq->in, ts.tv_sec * 1000LL + ts.tv_nsec / 1000000, &sil, err,
 			       sizeof(err)))
 		return respond_error(c, MHD_HTTP_BAD_REQUEST, err);
+	/* The same answer for another tenant's agent as for one that does not exist. */
+	if (!silence_seen(h, rq, &sil))
+		return respond_error(
+			c, MHD_HTTP_FORBIDDEN,
+			"forbidden: a token with tenants silences only its own agents: "
+			"give an agent matcher naming a live agent of its tenants");
 	id = h->ops.silence_add(h->ops_ctx, &sil);
 	if (id == -ENOSPC)
 		return respond_error(c, MHD_HTTP_CONFLICT,
@@ -668,19 +914,39 @@ static enum MHD_Result serve_silence_add(struct http *h, struct MHD_Connection *
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, doc, strlen(doc), 0);
 }
 
+/* Whether rq sees the silence numbered id (false when there is none). */
+static bool silence_id_seen(struct http *h, const struct req *rq, unsigned long long id)
+{
+	struct alert_silence *list;
+	bool seen = false;
+	size_t i, n;
+
+	if (!restricted(rq))
+		return true;
+	list = calloc(ALERT_SILENCES_MAX, sizeof(*list));
+	if (!list)
+		return false;
+	n = h->ops.silences(h->ops_ctx, list, ALERT_SILENCES_MAX);
+	for (i = 0; i < n && i < ALERT_SILENCES_MAX; i++)
+		if (list[i].id == id)
+			seen = silence_seen(h, rq, &list[i]);
+	free(list);
+	return seen;
+}
+
 static enum MHD_Result serve_silence_expire(struct http *h, struct MHD_Connection *c,
-					    const char *url, const char *in)
+					    const char *url, const struct req *rq)
 {
 	const char *p = url + strlen("/api/v1/silences/");
 	char msg[160], *end, *doc;
 	unsigned long long id;
 
-	(void)in;
 	if (!ops_ready(h))
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
 	errno = 0;
 	id = strtoull(p, &end, 10);
-	if (!*p || *end || errno || !id || h->ops.silence_expire(h->ops_ctx, id)) {
+	if (!*p || *end || errno || !id || !silence_id_seen(h, rq, id) ||
+	    h->ops.silence_expire(h->ops_ctx, id)) {
 		snprintf(msg, sizeof(msg), "no silence %.40s (see GET /api/v1/silences)", p);
 		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
 	}
@@ -695,16 +961,17 @@ static enum MHD_Result serve_silence_expire(struct http *h, struct MHD_Connectio
  * table, so the first paint has them; the page's script keeps it live from /api/v1/stream.
  */
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c, const char *url,
-				   const char *in)
+				   const struct req *rq)
 {
 	const struct web_asset *page = web__find("/");
 	const char *mark = page ? strstr((const char *)page->data, INDEX_MARK) : NULL;
+	const struct tenancy_filter *filter;
+	struct tenancy_filter f;
 	struct snapshot *s;
 	struct buf b;
 	int i;
 
 	(void)url;
-	(void)in;
 	if (!mark)
 		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "dashboard: index.html has no " INDEX_MARK
@@ -712,9 +979,12 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *c, con
 	buf__init(&b);
 	buf__append(&b, (const char *)page->data, mark - (const char *)page->data);
 	s = acquire(h);
+	filter = filter_of(rq, s, &f);
 	for (i = 0; s && i < s->nagents; i++) {
 		const struct agent_snap *a = &s->agents[i];
 
+		if (!tenancy__visible(filter, a->name))
+			continue;
 		buf__printf(&b, "<tr%s data-agent=\"", a->instances ? "" : " class=\"gone\"");
 		text__html(&b, a->name);
 		buf__puts(&b, "\"><td>");
@@ -763,11 +1033,11 @@ static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *path, c
 #define CSS "text/css; charset=utf-8"
 #define ASSET(fn, path, type)                                                                \
 	static enum MHD_Result fn(struct http *h, struct MHD_Connection *c, const char *url, \
-				  const char *in)                                            \
+				  const struct req *rq)                                      \
 	{                                                                                    \
 		(void)h;                                                                     \
 		(void)url;                                                                   \
-		(void)in;                                                                    \
+		(void)rq;                                                                    \
 		return serve_asset(c, path, type);                                           \
 	}
 ASSET(serve_app_js, "/app.js", JS)
@@ -776,23 +1046,39 @@ ASSET(serve_uplot_js, "/uplot.js", JS)
 ASSET(serve_uplot_css, "/uplot.css", CSS)
 
 static enum MHD_Result serve_stream(struct http *h, struct MHD_Connection *c, const char *url,
-				    const char *in)
+				    const struct req *rq)
 {
 	struct stream *st = __atomic_load_n(&h->stream, __ATOMIC_ACQUIRE);
 
 	(void)url;
-	(void)in;
 	if (!st)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "no data yet: first tick pending");
-	return stream__serve(st, c);
+	return stream__serve(st, c, restricted(rq) ? rq->tok->tenants : NULL,
+			     restricted(rq) ? rq->tok->ntenants : 0);
+}
+
+/* Whether rq sees pool (a pool is an agent). */
+static bool pool_seen(struct http *h, const struct req *rq, const char *pool)
+{
+	struct tenancy_filter f;
+	struct snapshot *s;
+	bool seen;
+
+	if (!restricted(rq))
+		return true;
+	s = acquire(h);
+	seen = tenancy__visible(filter_of(rq, s, &f), pool);
+	snapshot__release(s);
+	return seen;
 }
 
 /* GET /api/v1/pools/{pool}/weights: the pool's instances, breakers and routing weights. */
 static enum MHD_Result serve_pool_weights(struct http *h, struct MHD_Connection *c,
-					  const char *pool)
+					  const struct req *rq, const char *pool)
 {
 	struct snapshot *s = acquire(h);
+	struct tenancy_filter f;
 	char msg[160], *doc;
 
 	if (!s)
@@ -805,7 +1091,11 @@ static enum MHD_Result serve_pool_weights(struct http *h, struct MHD_Connection 
 				     "scaling)");
 	}
 	errno = 0;
-	doc = api__pool_weights(s->breakers, pool);
+	/* Another tenant's pool is answered as one that does not exist. */
+	if (tenancy__visible(filter_of(rq, s, &f), pool))
+		doc = api__pool_weights(s->breakers, pool);
+	else
+		doc = NULL, errno = ENOENT;
 	snapshot__release(s);
 	if (!doc && errno == ENOENT) {
 		snprintf(msg, sizeof(msg), "no pool %.60s (see GET /api/v1/pools)", pool);
@@ -821,7 +1111,7 @@ static enum MHD_Result serve_pool_weights(struct http *h, struct MHD_Connection 
  * GET /api/v1/pools/{pool}/weights.
  */
 static enum MHD_Result serve_pool_history(struct http *h, struct MHD_Connection *c, const char *url,
-					  const char *in)
+					  const struct req *rq)
 {
 	const char *p = url + strlen("/api/v1/pools/"), *slash = strchr(p, '/');
 	const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
@@ -829,7 +1119,6 @@ static enum MHD_Result serve_pool_history(struct http *h, struct MHD_Connection 
 	char pool[SCALE_NAME_MAX], msg[256], *doc, *end;
 	long limit = 100, n;
 
-	(void)in;
 	if (!slash || (strcmp(slash, "/history") && strcmp(slash, "/weights")) || slash == p ||
 	    (size_t)(slash - p) >= sizeof(pool)) {
 		snprintf(msg, sizeof(msg),
@@ -840,7 +1129,7 @@ static enum MHD_Result serve_pool_history(struct http *h, struct MHD_Connection 
 	}
 	snprintf(pool, sizeof(pool), "%.*s", (int)(slash - p), p);
 	if (!strcmp(slash, "/weights"))
-		return serve_pool_weights(h, c, pool);
+		return serve_pool_weights(h, c, rq, pool);
 	if (lim) {
 		limit = strtol(lim, &end, 10);
 		if (!*lim || *end || limit < 1 || limit > 10000)
@@ -851,7 +1140,7 @@ static enum MHD_Result serve_pool_history(struct http *h, struct MHD_Connection 
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "no pools: configure \"pools\" (see the README, Pools and "
 				     "scaling)");
-	n = h->sops.history(h->sops_ctx, pool, limit, &ev);
+	n = pool_seen(h, rq, pool) ? h->sops.history(h->sops_ctx, pool, limit, &ev) : -ENOENT;
 	if (n == -ENOENT) {
 		snprintf(msg, sizeof(msg), "no pool %.60s (see GET /api/v1/pools)", pool);
 		return respond_error(c, MHD_HTTP_NOT_FOUND, msg);
@@ -868,7 +1157,7 @@ static enum MHD_Result serve_pool_history(struct http *h, struct MHD_Connection 
 
 /* POST /api/v1/pools/evaluate: the body is a configuration file; its pools are dry-run. */
 static enum MHD_Result serve_pool_evaluate(struct http *h, struct MHD_Connection *c,
-					   const char *url, const char *in)
+					   const char *url, const struct req *rq)
 {
 	struct scale_event *ev = NULL;
 	struct config cfg;
@@ -876,13 +1165,13 @@ static enum MHD_Result serve_pool_evaluate(struct http *h, struct MHD_Connection
 	long n;
 
 	(void)url;
-	if (!in)
+	if (!rq->in)
 		return respond_error(c, 413, "request body over 16 KiB");
 	if (!__atomic_load_n(&h->sops_set, __ATOMIC_ACQUIRE))
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "the scaler is off here: configure \"pools\" in the "
 				     "daemon's configuration");
-	if (config__parse(&cfg, in, "request body", err, sizeof(err)))
+	if (config__parse(&cfg, rq->in, "request body", err, sizeof(err)))
 		return respond_error(c, MHD_HTTP_BAD_REQUEST, err);
 	err[0] = 0;
 	n = h->sops.evaluate(h->sops_ctx, &cfg, &ev, err, sizeof(err));
@@ -893,14 +1182,21 @@ static enum MHD_Result serve_pool_evaluate(struct http *h, struct MHD_Connection
 			err[0] ? err : "out of memory");
 	doc = api__pool_evaluate(ev, n);
 	free(ev);
+	if (restricted(rq)) {
+		struct snapshot *s = acquire(h);
+		enum MHD_Result ret = respond_seen(c, rq, s, doc);
+
+		snapshot__release(s);
+		return ret;
+	}
 	if (!doc)
 		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	return respond(c, MHD_HTTP_OK, API_CONTENT_TYPE, doc, strlen(doc), 0);
 }
 
-/* A route's handler; in is the request body (POST: NUL-terminated, NULL when over BODY_MAX). */
+/* A route's handler. */
 typedef enum MHD_Result (*serve_fn)(struct http *h, struct MHD_Connection *c, const char *url,
-				    const char *in);
+				    const struct req *rq);
 
 /*
  * Every endpoint; each answers GET and HEAD (MHD leaves out the body of a HEAD). docs/openapi.yaml
@@ -953,11 +1249,13 @@ size_t http__routes(struct http_route *out, size_t cap)
 /* Largest request body read (POST /api/v1/silences). */
 #define BODY_MAX 16384
 
-/* A request's state between MHD's calls: the body read so far. */
+/* A request's state between MHD's calls: who it is, the body read so far. */
 struct reqbuf {
+	const struct web_token *tok; /* the bearer token admit() took; NULL: none */
+	bool post; /* data[] is there */
 	size_t len;
 	bool too_big;
-	char data[BODY_MAX + 1];
+	char data[];
 };
 
 static bool path_matches(const struct route *r, const char *url)
@@ -1107,10 +1405,10 @@ static void refuse(struct http *h, struct MHD_Connection *c, enum refused why, _
 /*
  * The checks every request passes before its route: the rate limit of its client address,
  * then credentials for the scope the route needs. MHD_YES when it may go on (*answered
- * false), else the answer queued.
+ * false; *tok the bearer token that authorized it, NULL for none), else the answer queued.
  */
 static enum MHD_Result admit(struct http *h, struct MHD_Connection *c, const struct route *r,
-			     bool *answered)
+			     bool *answered, const struct web_token **tok)
 {
 	unsigned char key[16];
 	const char *who = NULL, *auth;
@@ -1121,6 +1419,7 @@ static enum MHD_Result admit(struct http *h, struct MHD_Connection *c, const str
 	int scopes;
 
 	*answered = false;
+	*tok = NULL;
 	if (h->rl && ratelimit__take(h->rl, key, klen, now, &retry) == -EAGAIN) {
 		*answered = true;
 		refuse(h, c, REFUSED_RATE, now);
@@ -1140,7 +1439,7 @@ static enum MHD_Result admit(struct http *h, struct MHD_Connection *c, const str
 		refuse(h, c, REFUSED_LOGINS, now);
 		return respond_limited(c, retry, true);
 	}
-	scopes = webconfig__authorize(h->web, auth, &who);
+	scopes = webconfig__authorize_as(h->web, auth, &who, tok);
 	if (scopes < 0) {
 		/* Only wrong credentials count: a browser's first request has none. */
 		if (auth && h->failures)
@@ -1167,14 +1466,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
 	char msg[200], allow[64];
 	const struct route *r = route_find(url, method, allow, sizeof(allow));
+	const struct web_token *tok = NULL;
 	struct http *h = cls;
 	struct reqbuf *b;
 	enum MHD_Result ret;
-	bool answered;
+	bool answered, post;
 
 	(void)version;
 	if (!*req) {
-		ret = admit(h, c, r, &answered);
+		ret = admit(h, c, r, &answered, &tok);
 		if (answered || ret != MHD_YES) {
 			*upload_data_size = 0;
 			return ret;
@@ -1193,27 +1493,37 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (!*req) {
 		/* Headers only so far; a POST gets a buffer for its body. */
-		*req = strcmp(r->method, "POST") ? (void *)1 : calloc(1, sizeof(struct reqbuf));
-		return *req ? MHD_YES : MHD_NO;
+		post = !strcmp(r->method, "POST");
+		b = calloc(1, sizeof(*b) + (post ? BODY_MAX + 1 : 0));
+		if (!b)
+			return MHD_NO;
+		b->tok = tok;
+		b->post = post;
+		*req = b;
+		return MHD_YES;
 	}
-	b = *req == (void *)1 ? NULL : *req;
+	b = *req;
 	if (*upload_data_size) {
-		if (b && !b->too_big && b->len + *upload_data_size <= BODY_MAX) {
+		if (b->post && !b->too_big && b->len + *upload_data_size <= BODY_MAX) {
 			memcpy(b->data + b->len, upload_data, *upload_data_size);
 			b->len += *upload_data_size;
-		} else if (b) {
+		} else {
 			b->too_big = true;
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (b)
+	if (b->post)
 		b->data[b->len] = 0;
 	/* The handlers read the body as text: a NUL would hide what follows it. */
-	if (b && !b->too_big && memchr(b->data, 0, b->len))
+	if (b->post && !b->too_big && memchr(b->data, 0, b->len))
 		return respond_error(c, MHD_HTTP_BAD_REQUEST,
 				     "the request body holds a NUL byte: send JSON text");
-	return r->serve(cls, c, url, b && !b->too_big ? b->data : b ? NULL : "");
+	return r->serve(cls, c, url,
+			&(struct req){.in = !b->post	 ? ""
+					    : b->too_big ? NULL
+							 : b->data,
+				      .tok = b->tok});
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **req,
@@ -1222,8 +1532,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **req,
 	(void)cls;
 	(void)c;
 	(void)toe;
-	if (*req && *req != (void *)1)
-		free(*req);
+	free(*req);
 	*req = NULL;
 }
 
@@ -1272,6 +1581,7 @@ struct http *http__new(const char *addr, __u64 interval_ns, struct web_config *w
 	}
 	h->interval_ns = interval_ns;
 	h->web = web;
+	pthread_mutex_init(&h->page_lock, NULL);
 	snprintf(h->listen, sizeof(h->listen), "%s", addr ? addr : "");
 	if (web && web->cert_pem && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 		snprintf(err, errlen,
@@ -1393,6 +1703,8 @@ void http__stop(struct http *h)
 	ratelimit__free(h->rl);
 	ratelimit__free(h->failures);
 	stream__free(h->stream);
+	page_put(h->page);
+	pthread_mutex_destroy(&h->page_lock);
 	if (h->fd >= 0)
 		close(h->fd);
 	free(h);

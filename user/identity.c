@@ -76,9 +76,19 @@ static const char *rule_subject(const struct rule *r, const struct proc_info *p)
 enum identity_source identity__classify(const struct config *c, const struct proc_info *p,
 					unsigned sources, char name[SW_NAME_LEN])
 {
+	char tenant[TENANT_NAME_MAX];
+
+	return identity__classify_tenant(c, p, sources, name, tenant);
+}
+
+enum identity_source identity__classify_tenant(const struct config *c, const struct proc_info *p,
+					       unsigned sources, char name[SW_NAME_LEN],
+					       char tenant[TENANT_NAME_MAX])
+{
 	regmatch_t m[10];
 	int i;
 
+	tenant[0] = 0;
 	if ((sources & (1u << IDENTITY_MARKER)) && c->marker && p->marker && p->marker[0]) {
 		text__name(name, SW_NAME_LEN, p->marker, strlen(p->marker));
 		return IDENTITY_MARKER;
@@ -94,8 +104,11 @@ enum identity_source identity__classify(const struct config *c, const struct pro
 		if (regexec(&r->re, subject, 10, m, 0))
 			continue;
 		identity__expand(r->name, subject, m, 10, name);
-		if (name[0])
-			return src;
+		if (!name[0])
+			continue;
+		if (r->tenant)
+			identity__expand(r->tenant, subject, m, 10, tenant);
+		return src;
 	}
 	return IDENTITY_NONE;
 }
@@ -118,7 +131,59 @@ struct identity {
 	__u32 *cgroup_slots; /* ... and the slot each maps to */
 	int ncgroup_ids;
 	pid_t self;
+	struct agent_tenant *tenants; /* sorted by agent */
+	int ntenants, tenants_cap;
 };
+
+/* Remembers that a rule gave agent name the tenant; "" forgets nothing. */
+static void note_tenant(struct identity *id, const char *name, const char *tenant)
+{
+	struct agent_tenant *t;
+	int lo = 0, hi = id->ntenants, mid, c;
+
+	if (!tenant[0])
+		return;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(id->tenants[mid].agent, name);
+		if (!c) {
+			snprintf(id->tenants[mid].tenant, TENANT_NAME_MAX, "%s", tenant);
+			return;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (id->ntenants >= IDENTITY_MAX_TENANTS)
+		return;
+	if (id->ntenants == id->tenants_cap) {
+		int cap = id->tenants_cap ? id->tenants_cap * 2 : 16;
+
+		t = realloc(id->tenants, cap * sizeof(*t));
+		if (!t)
+			return;
+		id->tenants = t;
+		id->tenants_cap = cap;
+	}
+	t = &id->tenants[lo];
+	memmove(t + 1, t, (id->ntenants - lo) * sizeof(*t));
+	id->ntenants++;
+	snprintf(t->agent, SW_NAME_LEN, "%s", name);
+	snprintf(t->tenant, TENANT_NAME_MAX, "%s", tenant);
+}
+
+int identity__tenants(const struct identity *id, struct agent_tenant **out)
+{
+	*out = NULL;
+	if (!id->ntenants)
+		return 0;
+	*out = malloc(id->ntenants * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, id->tenants, id->ntenants * sizeof(**out));
+	return id->ntenants;
+}
 
 static int pidfd_open(pid_t pid, unsigned flags)
 {
@@ -199,6 +264,7 @@ void identity__free(struct identity *id)
 	free(id->roots);
 	free(id->cgroup_ids);
 	free(id->cgroup_slots);
+	free(id->tenants);
 	free(id);
 }
 
@@ -528,6 +594,7 @@ static int find_scanned(struct scanned *s, int n, pid_t pid)
 
 int identity__scan_proc(struct identity *id)
 {
+	char tenant[TENANT_NAME_MAX];
 	struct scanned *s = NULL, *tmp;
 	int n = 0, cap = 0, i, depth, tagged = 0, roots = 0;
 	struct proc_data d;
@@ -552,8 +619,10 @@ int identity__scan_proc(struct identity *id)
 		s[n].pid = pid;
 		s[n].ppid = d.ppid;
 		s[n].resolved = -1;
-		if (!identity__classify(id->cfg, &d.info, IDENTITY_ALL, s[n].name))
+		if (!identity__classify_tenant(id->cfg, &d.info, IDENTITY_ALL, s[n].name, tenant))
 			s[n].name[0] = 0;
+		else
+			note_tenant(id, s[n].name, tenant);
 		n++;
 	}
 	closedir(dir);
@@ -627,7 +696,7 @@ static void walk_cgroups(struct identity *id, char *path, size_t rootlen, int de
 			 struct cgroup_list *l)
 {
 	struct proc_info info = {0};
-	char name[SW_NAME_LEN];
+	char name[SW_NAME_LEN], tenant[TENANT_NAME_MAX];
 	size_t len = strlen(path);
 	struct dirent *de;
 	struct stat st;
@@ -636,10 +705,11 @@ static void walk_cgroups(struct identity *id, char *path, size_t rootlen, int de
 	if (depth > MAX_CGROUP_DEPTH || stat(path, &st))
 		return;
 	info.cgroup = len > rootlen ? path + rootlen : "/";
-	if (identity__classify(id->cfg, &info, 1u << IDENTITY_CGROUP, name)) {
+	if (identity__classify_tenant(id->cfg, &info, 1u << IDENTITY_CGROUP, name, tenant)) {
 		__u32 slot = identity__slot(id, name);
 		__u64 cgid = st.st_ino;
 
+		note_tenant(id, name, tenant);
 		if (!add_cgroup_id(l, cgid, slot))
 			bpf_map_update_elem(id->maps.cgroups_fd, &cgid, &slot, BPF_ANY);
 	}
@@ -740,7 +810,7 @@ int identity__cgroup_count(const struct identity *id)
 
 void identity__event(struct identity *id, const struct sw_event *e)
 {
-	char name[SW_NAME_LEN];
+	char name[SW_NAME_LEN], tenant[TENANT_NAME_MAX];
 	enum identity_source src;
 	struct proc_data d;
 	__u32 slot, start;
@@ -754,10 +824,11 @@ void identity__event(struct identity *id, const struct sw_event *e)
 		return;
 	if (read_proc(id, e->pid, false, &d))
 		return; /* exited before we looked */
-	src = identity__classify(id->cfg, &d.info,
-				 (1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND), name);
+	src = identity__classify_tenant(
+		id->cfg, &d.info, (1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND), name, tenant);
 	if (src == IDENTITY_NONE)
 		return;
+	note_tenant(id, name, tenant);
 	slot = identity__slot(id, name);
 	if (src == IDENTITY_CGROUP)
 		bpf_map_update_elem(id->maps.cgroups_fd, &e->cgroup_id, &slot, BPF_ANY);

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "swarmwatch.h"
+#include "tenancy.h"
 
 /* What the rules look at for one process; NULL where unknown. */
 struct proc_info {
@@ -36,6 +37,15 @@ enum identity_source {
  */
 enum identity_source identity__classify(const struct config *c, const struct proc_info *p,
 					unsigned sources, char name[SW_NAME_LEN]);
+
+/*
+ * identity__classify(), and the tenant the matching rule gives the agent (its "tenant"
+ * template expanded like the name) into tenant: "" when the rule has none or the marker named
+ * the agent.
+ */
+enum identity_source identity__classify_tenant(const struct config *c, const struct proc_info *p,
+					       unsigned sources, char name[SW_NAME_LEN],
+					       char tenant[TENANT_NAME_MAX]);
 
 #define IDENTITY_ALL ((1u << IDENTITY_MARKER) | (1u << IDENTITY_CGROUP) | (1u << IDENTITY_COMMAND))
 
@@ -132,6 +142,15 @@ int identity__unpublish(struct identity *id, __u32 slot, char name[SW_NAME_LEN])
  * free again (its processes running now stay in "other"). Returns how many.
  */
 int identity__forget_folded(struct identity *id);
+
+/*
+ * The tenants rules gave agent names so far (the last one when rules disagree), at most
+ * IDENTITY_MAX_TENANTS, sorted by agent: a malloc'd copy into *out (NULL when none). Returns
+ * how many, or -ENOMEM.
+ */
+int identity__tenants(const struct identity *id, struct agent_tenant **out);
+
+#define IDENTITY_MAX_TENANTS 4096
 
 /* Undoes identity__unpublish(): name resolves to slot again; 0, -EEXIST or -errno. */
 int identity__publish(struct identity *id, __u32 slot, const char *name);

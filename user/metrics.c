@@ -15,6 +15,19 @@ static int render_sample(void *ctx, const struct catalog_sample *x)
 	for (i = 0; i < f->nlabels; i++)
 		if (x->values[i][0])
 			l[n++] = (struct prom_label){f->labels[i], x->values[i]};
+	/*
+	 * A histogram without an observation yet (an agent that made no request, no connect) is
+	 * left out: its 30 lines of zeros were most of the page. Its counts only grow, so it
+	 * appears with its first observation and stays.
+	 */
+	if (f->type == CATALOG_HISTOGRAM && !x->sum) {
+		__u64 any = 0;
+
+		for (i = 0; i <= f->nle; i++)
+			any |= x->buckets[i];
+		if (!any)
+			return 0;
+	}
 	if (f->type == CATALOG_HISTOGRAM)
 		prom__histogram(b, f->name, l, n, f->le, f->nle, x->buckets, x->sum);
 	else

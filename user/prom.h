@@ -25,6 +25,9 @@ void prom__sample(struct buf *b, const char *name, const struct prom_label *labe
 void prom__sample_u64(struct buf *b, const char *name, const struct prom_label *labels, int n,
 		      __u64 value);
 
+/* Bounds of a histogram formatted once per family rather than per series; more are per series. */
+#define PROM_MAX_BOUNDS 64
+
 /*
  * Writes the _bucket, _sum and _count lines of histogram `name`: buckets[i] counts the values in
  * (le[i-1], le[i]] for i < nle, buckets[nle] those above le[nle - 1]. Buckets are written

@@ -42,6 +42,7 @@ void snapshot__put(struct snapshot *s)
 	free(s->agents);
 	free(s->requests);
 	free(s->instances);
+	free(s->tenants);
 	free(s);
 }
 

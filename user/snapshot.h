@@ -14,6 +14,7 @@
 
 #include "store.h"
 #include "swarmwatch.h"
+#include "tenancy.h"
 
 /* One agent's cumulative state at a tick. */
 struct agent_snap {
@@ -102,6 +103,8 @@ struct snapshot {
 	bool tls_up; /* ... and its hooks run */
 	__u32 tls_processes; /* processes with the OpenSSL probes attached */
 	__u64 tls_attach_failures; /* processes whose probes could not be attached */
+	struct agent_tenant *tenants; /* malloc'd: tenants identity rules gave agent names */
+	int ntenants; /* sorted by agent (tenancy.h); 0 when no rule has a "tenant" */
 	bool store_on; /* the series store runs: store holds its counters */
 	struct store_stats store;
 	/*

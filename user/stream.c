@@ -16,11 +16,15 @@
 #include "api.h"
 #include "log.h"
 #include "stream.h"
+#include "tenancy.h"
 
 /* One rendered event, shared by the clients sending it. */
 struct event {
 	int refs;
 	__u64 seq;
+	__u64 tick;
+	struct snapshot *snap; /* the tick's, for the tenants of its agents; NULL in a copy */
+	size_t json_off, json_len; /* where the JSON document is in data */
 	size_t len;
 	char data[];
 };
@@ -29,6 +33,8 @@ struct client {
 	struct stream *st;
 	struct MHD_Connection *c;
 	struct event *ev; /* being sent; NULL when the client is up to date */
+	const char (*tenants)[TENANT_NAME_MAX]; /* a token's: events cut to its agents */
+	int ntenants; /* 0: every agent */
 	size_t off; /* bytes of ev already handed to libmicrohttpd */
 	__u64 seq; /* last event handed whole to libmicrohttpd */
 	bool suspended;
@@ -51,8 +57,10 @@ struct stream {
 
 static void event_put(struct event *ev)
 {
-	if (ev && !__atomic_sub_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL))
+	if (ev && !__atomic_sub_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL)) {
+		snapshot__release(ev->snap);
 		free(ev);
+	}
 }
 
 /* Event seq of the stream for tick `tick` (its "id"). */
@@ -64,10 +72,14 @@ static struct event *event_new(const char *json, __u64 seq, __u64 tick)
 
 	if (!ev)
 		return NULL;
-	len = snprintf(ev->data, n, "id: %llu\nevent: overview\ndata: %s\n\n",
-		       (unsigned long long)tick, json);
+	len = snprintf(ev->data, n, "id: %llu\nevent: overview\ndata: ", (unsigned long long)tick);
+	ev->json_off = len;
+	ev->json_len = strlen(json);
+	len += snprintf(ev->data + len, n - len, "%s\n\n", json);
 	ev->refs = 1;
 	ev->seq = seq;
+	ev->tick = tick;
+	ev->snap = NULL;
 	ev->len = len;
 	return ev;
 }
@@ -150,6 +162,10 @@ static void *stream_main(void *arg)
 		json = api__overview(prev, cur);
 		ev = json ? event_new(json, st->next_seq++, cur->ticks) : NULL;
 		free(json);
+		if (ev) {
+			snapshot__get(cur);
+			ev->snap = cur;
+		}
 		if (ev)
 			stream_publish(st, ev);
 		else
@@ -187,6 +203,32 @@ struct stream *stream__new(struct snapshot_slot *slot, int max_clients, char *er
 	return st;
 }
 
+/*
+ * Event ev as client cl sees it: ev itself, or for a client with tenants a copy cut down to
+ * its agents (a reference taken either way); NULL on out of memory.
+ */
+static struct event *event_for(const struct client *cl, struct event *ev)
+{
+	struct tenancy_filter f = {.tenants = cl->tenants, .ntenants = cl->ntenants};
+	struct event *mine;
+	char *json, *cut;
+
+	if (!cl->ntenants) {
+		__atomic_add_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL);
+		return ev;
+	}
+	if (ev->snap) {
+		f.table = ev->snap->tenants;
+		f.ntable = ev->snap->ntenants;
+	}
+	json = strndup(ev->data + ev->json_off, ev->json_len);
+	cut = json ? tenancy__filter_text(json, &f) : NULL;
+	free(json);
+	mine = cut ? event_new(cut, ev->seq, ev->tick) : NULL;
+	free(cut);
+	return mine;
+}
+
 static ssize_t client_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct client *cl = cls;
@@ -211,8 +253,11 @@ static ssize_t client_read(void *cls, uint64_t pos, char *buf, size_t max)
 			n = 0;
 			goto out;
 		}
-		cl->ev = st->ev;
-		__atomic_add_fetch(&cl->ev->refs, 1, __ATOMIC_ACQ_REL);
+		cl->ev = event_for(cl, st->ev);
+		if (!cl->ev) {
+			n = MHD_CONTENT_READER_END_WITH_ERROR; /* out of memory */
+			goto out;
+		}
 		cl->off = 0;
 	}
 	n = cl->ev->len - cl->off;
@@ -265,7 +310,8 @@ static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status, const c
 	return ret;
 }
 
-enum MHD_Result stream__serve(struct stream *st, struct MHD_Connection *c)
+enum MHD_Result stream__serve(struct stream *st, struct MHD_Connection *c,
+			      const char (*tenants)[TENANT_NAME_MAX], int ntenants)
 {
 	const union MHD_ConnectionInfo *ci;
 	int sndbuf = STREAM_SNDBUF;
@@ -290,6 +336,8 @@ enum MHD_Result stream__serve(struct stream *st, struct MHD_Connection *c)
 		return refuse(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "stream: out of memory");
 	cl->st = st;
 	cl->c = c;
+	cl->tenants = tenants;
+	cl->ntenants = ntenants;
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, client_read, cl,
 					      client_free);
 	if (!r) {

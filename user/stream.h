@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "snapshot.h"
+#include "tenancy.h"
 
 #define STREAM_MAX_CLIENTS 32 /* default bound on concurrent clients */
 #define STREAM_SNDBUF (32 * 1024) /* SO_SNDBUF of a client's socket (the kernel doubles it) */
@@ -39,9 +40,12 @@ struct stream *stream__new(struct snapshot_slot *slot, int max_clients, char *er
 /*
  * stream__serve - answers GET /api/v1/stream on c: 200 text/event-stream that sends the latest
  * event at once and then each new one, or 503 with Retry-After when max_clients are connected.
- * Called from the access handler of a daemon started with MHD_ALLOW_SUSPEND_RESUME.
+ * Called from the access handler of a daemon started with MHD_ALLOW_SUSPEND_RESUME. With
+ * ntenants > 0, the client sees only the agents of tenants (which must outlive the stream:
+ * a token's), each event cut down for it (tenancy__filter_json()).
  */
-enum MHD_Result stream__serve(struct stream *st, struct MHD_Connection *c);
+enum MHD_Result stream__serve(struct stream *st, struct MHD_Connection *c,
+			      const char (*tenants)[TENANT_NAME_MAX], int ntenants);
 
 /*
  * stream__shutdown - ends every client's stream and stops the thread; call it before

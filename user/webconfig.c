@@ -433,9 +433,41 @@ static int hex_digest(const char *s, unsigned char out[WEB_DIGEST_LEN])
 	return 0;
 }
 
+/* A token's "tenants": a list of 1 to WEB_TENANTS_MAX names, each 1-31 bytes. */
+static int parse_tenants(struct parse *p, const yaml_node_t *n, struct web_token *t, int index)
+{
+	yaml_node_item_t *it;
+	const char *s;
+
+	if (n->type != YAML_SEQUENCE_NODE ||
+	    n->data.sequence.items.start == n->data.sequence.items.top)
+		return fail(p, n,
+			    "bearer_tokens[%d].tenants must be a list of tenant names (the "
+			    "\"tenant\" of identity rules)",
+			    index);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *v = yaml_document_get_node(p->doc, *it);
+
+		s = scalar(v);
+		if (!s || !s[0] || strlen(s) >= WEB_TENANT_LEN)
+			return fail(p, v, "bearer_tokens[%d].tenants: a name must be 1-%d bytes",
+				    index, WEB_TENANT_LEN - 1);
+		if (t->ntenants == WEB_TENANTS_MAX)
+			return fail(p, v, "bearer_tokens[%d].tenants: more than %d tenants", index,
+				    WEB_TENANTS_MAX);
+		snprintf(t->tenants[t->ntenants++], WEB_TENANT_LEN, "%s", s);
+	}
+	if (t->scopes & WEB_SCOPE_ADMIN)
+		return fail(p, n,
+			    "bearer_tokens[%d]: a token with tenants cannot have the admin scope "
+			    "(admin sees every tenant); give it read and ack",
+			    index);
+	return 0;
+}
+
 static int parse_token(struct parse *p, yaml_node_t *n, struct web_token *t, int index)
 {
-	const yaml_node_t *file = NULL, *digest = NULL, *scopes = NULL;
+	const yaml_node_t *file = NULL, *digest = NULL, *scopes = NULL, *tenants = NULL;
 	yaml_node_pair_t *pr;
 	yaml_node_item_t *it;
 	char path[PATH_MAX];
@@ -468,15 +500,11 @@ static int parse_token(struct parse *p, yaml_node_t *n, struct web_token *t, int
 		} else if (!strcmp(key, "scopes")) {
 			scopes = v;
 		} else if (!strcmp(key, "tenants")) {
-			return fail(p, k,
-				    "bearer_tokens[%d].tenants: tenant restriction is not "
-				    "supported yet (identity rules give agents no tenant label); "
-				    "remove it",
-				    index);
+			tenants = v;
 		} else {
 			return fail(p, k,
 				    "unknown key \"%s\" in bearer_tokens[%d] (name, token_file, "
-				    "token_sha256, scopes)",
+				    "token_sha256, scopes, tenants)",
 				    key, index);
 		}
 	}
@@ -530,6 +558,8 @@ static int parse_token(struct parse *p, yaml_node_t *n, struct web_token *t, int
 	}
 	if (t->scopes & WEB_SCOPE_ADMIN)
 		t->scopes = WEB_SCOPES_ALL;
+	if (tenants)
+		return parse_tenants(p, tenants, t, index);
 	return 0;
 }
 
@@ -795,7 +825,8 @@ static int check_basic(struct web_config *w, const char *b64, const char **who)
 	return WEB_SCOPES_ALL;
 }
 
-static int check_bearer(struct web_config *w, const char *token, const char **who)
+static int check_bearer(struct web_config *w, const char *token, const char **who,
+			const struct web_token **tok)
 {
 	unsigned char d[WEB_DIGEST_LEN];
 	int i, found = -1;
@@ -809,13 +840,23 @@ static int check_bearer(struct web_config *w, const char *token, const char **wh
 		return -EACCES;
 	if (who)
 		*who = w->tokens[found].name;
+	if (tok)
+		*tok = &w->tokens[found];
 	return w->tokens[found].scopes;
 }
 
 int webconfig__authorize(struct web_config *w, const char *h, const char **who)
 {
+	return webconfig__authorize_as(w, h, who, NULL);
+}
+
+int webconfig__authorize_as(struct web_config *w, const char *h, const char **who,
+			    const struct web_token **tok)
+{
 	if (who)
 		*who = NULL;
+	if (tok)
+		*tok = NULL;
 	if (!h)
 		return -EACCES;
 	while (*h == ' ')
@@ -832,7 +873,7 @@ int webconfig__authorize(struct web_config *w, const char *h, const char **who)
 			h++;
 		if (!*h || strlen(h) > 4096)
 			return -EACCES;
-		return check_bearer(w, h, who);
+		return check_bearer(w, h, who, tok);
 	}
 	return -EACCES;
 }

@@ -29,10 +29,16 @@ struct web_user {
 	char hash[128]; /* bcrypt, as crypt(3) writes it: $2y$10$... */
 };
 
+#define WEB_TENANTS_MAX 16 /* tenants of one token */
+#define WEB_TENANT_LEN 32 /* a tenant name and its NUL (TENANT_NAME_MAX of tenancy.h) */
+
 struct web_token {
 	char name[WEB_NAME_MAX]; /* for logs and errors; "token N" when not given */
 	unsigned char digest[WEB_DIGEST_LEN]; /* SHA-256 of the token: the token is not kept */
 	unsigned scopes; /* enum web_scope bits */
+	/* Tenants whose agents it sees (identity rules' "tenant"); 0: every agent. */
+	char tenants[WEB_TENANTS_MAX][WEB_TENANT_LEN];
+	int ntenants;
 };
 
 struct web_config {
@@ -85,6 +91,13 @@ bool webconfig__auth_on(const struct web_config *w);
  * checked with crypt(3) (bcrypt) even for an unknown user, and remembered once right.
  */
 int webconfig__authorize(struct web_config *w, const char *authorization, const char **who);
+
+/*
+ * webconfig__authorize(), and the bearer token that matched into *tok (may be NULL; NULL for a
+ * basic-auth user and on failure), for its tenants.
+ */
+int webconfig__authorize_as(struct web_config *w, const char *authorization, const char **who,
+			    const struct web_token **tok);
 
 /* Constant-time equality of a[0..n) and b[0..n): the time does not depend on where they differ. */
 bool webconfig__equal(const void *a, const void *b, size_t n);

@@ -33,7 +33,7 @@ def ok(cond, name, why=""):
     sys.stdout.flush()
 
 
-print("1..10")
+print("1..12")
 profile = tempfile.mkdtemp(prefix="swarmwatch-chromium-")
 b = Browser(profile)
 try:
@@ -114,6 +114,20 @@ try:
     ok(len(lines) >= 3 and lines[0] == "time,requests_per_second" and
        all(len(l.split(",")) == 2 for l in lines[1:]),
        "a chart's data exports as CSV", (csv or "")[:300])
+
+    # The agent's incident (its alert fired) on a timeline, the likely cause named.
+    inc = b.wait("""(() => { const li = document.querySelector('#incidents > li');
+        return !!li && !!li.querySelector('ol li.first') &&
+            li.querySelector('.cause').textContent; })()""", 15)
+    ok(bool(inc) and inc.startswith("likely cause: "),
+       "the drill-down shows the agent's incidents on a timeline with the likely cause",
+       inc or b.js("document.getElementById('incnote').textContent"))
+    # Cost per pool: the probe is a pool, priced.
+    pool = b.wait("""(() => { const r = document.querySelector('#pools tr[data-pool=%s]');
+        return !document.getElementById('poolcost').hidden && !!r &&
+            [...r.cells].map(c => c.textContent); })()""" % json.dumps(agent), 12)
+    ok(bool(pool) and pool[1] == "1" and pool[3].startswith("$") and pool[4] == "$5.00",
+       "cost per pool lists the probe's pool with its replicas, spend and budget", pool)
 
     b.screenshot(1280, 900, False, os.path.join(artifacts, "dashboard-desktop.png"))
     b.screenshot(390, 844, True, os.path.join(artifacts, "dashboard-phone.png"))

@@ -15,6 +15,8 @@ checks=("the page loads and goes live with no console errors"
 	"drill-down opens with 5 charts and the upstream table"
 	"the 1 h range draws the agent's history from /api/v1/query_range"
 	"a chart's data exports as CSV"
+	"the drill-down shows the agent's incidents on a timeline with the likely cause"
+	"cost per pool lists the probe's pool with its replicas, spend and budget"
 	"at phone width (390 px) the page does not scroll sideways"
 	"no console errors through the session; screenshots saved")
 [ "$(id -u)" -eq 0 ] || { echo "1..${#checks[@]}"; skip_all "needs root" "${checks[@]}"; }
@@ -38,8 +40,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$SWARMWATCH" run --listen 127.0.0.1:$port --interval 500ms --pin-path "$pin" --state-dir "" \
-	>"$work/swarmwatch.log" 2>&1 &
+agent=dashprobe
+# The probe fires an alert (so it has an incident) and is a priced pool.
+cat >"$work/config.json" <<EOF
+{"alerts": {"default_rules": false,
+            "rules": [{"name": "DashProbeUp", "expr": "instances > 0", "for": "1s",
+                       "severity": "warning"}]},
+ "cost": {"agents": {"$agent": {"cpu_second_usd": 0.01, "daily_budget_usd": 5}}},
+ "pools": {"$agent": {"min_replicas": 0, "max_replicas": 4, "command": ["/bin/true"],
+                      "rules": [{"name": "never", "expr": "instances > 1000", "action": "up 1"}]}}}
+EOF
+"$SWARMWATCH" run --config "$work/config.json" --listen 127.0.0.1:$port --interval 500ms \
+	--pin-path "$pin" --state-dir "" >"$work/swarmwatch.log" 2>&1 &
 pids+=($!)
 if ! wait_for 30 curl -sf http://127.0.0.1:$port/healthz; then
 	echo "1..${#checks[@]}"
@@ -48,7 +60,6 @@ if ! wait_for 30 curl -sf http://127.0.0.1:$port/healthz; then
 fi
 timeout 120 python3 -m http.server --bind 127.0.0.1 $up_port >/dev/null 2>&1 &
 pids+=($!)
-agent=dashprobe
 hostile='<img src=x onerror=alert(1)>'
 env SWARMWATCH_AGENT=$agent timeout 120 sh -c \
 	"while :; do curl -s -o /dev/null http://127.0.0.1:$up_port/; i=0; while [ \$i -lt 2000 ]; do i=\$((i+1)); done; sleep 0.05; done" &

@@ -342,6 +342,12 @@ static void test_bad_rules(void **state)
 		     "must be followed by a digit");
 	expect_error("{\"identity\": {\"rules\": [{\"regex\": \"(a)\"}]}}", "needs \"match\"");
 	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": \"(a)\", "
+		     "\"tenant\": \"t$2\"}]}}",
+		     "tenant \"t$2\" uses $2 but the regex has 1 groups");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": \"(a)\", "
+		     "\"tenant\": \"\"}]}}",
+		     "must be 1-31 bytes");
+	expect_error("{\"identity\": {\"rules\": [{\"match\": \"comm\", \"regex\": \"(a)\", "
 		     "\"nmae\": \"x\"}]}}",
 		     "did you mean \"name\"");
 	expect_error("{\"identity\": {\"rules\": {}}}", "must be an array");

@@ -22,8 +22,8 @@ static int setup(void **state)
 		"{\"identity\": {\"rules\": [\n"
 		" {\"match\": \"comm\", \"regex\": \"^(worker)-([0-9]+)$\", \"name\": \"$1\"},\n"
 		" {\"match\": \"cmdline\", \"regex\": \"--agent[= ]([a-z]+)\"},\n"
-		" {\"match\": \"exe\", \"regex\": \"/opt/agents/([^/]+)/bin/\","
-		"  \"name\": \"opt-$1\"},\n"
+		" {\"match\": \"exe\", \"regex\": \"/opt/agents/([^/]+)/([^/]+)/bin/\","
+		"  \"name\": \"opt-$2\", \"tenant\": \"t-$1\"},\n"
 		" {\"match\": \"cgroup\", \"regex\": \"^/system\\\\.slice/([^/]+)\\\\.service$\"},\n"
 		" {\"match\": \"comm\", \"regex\": \"^(empty)()$\", \"name\": \"$2\"}\n"
 		"]}}",
@@ -82,11 +82,41 @@ static void test_command_rules(void **state)
 	assert_int_equal(classify(&p, name), IDENTITY_COMMAND);
 	assert_string_equal(name, "coder");
 	p.cmdline = "python3 run.py";
-	p.exe = "/opt/agents/triage/bin/triage";
+	p.exe = "/opt/agents/acme/triage/bin/triage";
 	assert_int_equal(classify(&p, name), IDENTITY_COMMAND);
 	assert_string_equal(name, "opt-triage");
 	p.exe = "/usr/bin/bash";
 	assert_int_equal(classify(&p, name), IDENTITY_NONE);
+}
+
+/* A rule's tenant is expanded like its name; the marker and rules without one give none. */
+static void test_tenant(void **state)
+{
+	struct proc_info p = {.exe = "/opt/agents/acme/triage/bin/triage"};
+	char name[SW_NAME_LEN], tenant[TENANT_NAME_MAX];
+
+	(void)state;
+	assert_int_equal(identity__classify_tenant(&cfg, &p, IDENTITY_ALL, name, tenant),
+			 IDENTITY_COMMAND);
+	assert_string_equal(name, "opt-triage");
+	assert_string_equal(tenant, "t-acme");
+	p.exe = NULL;
+	p.cmdline = "run --agent=coder";
+	assert_int_equal(identity__classify_tenant(&cfg, &p, IDENTITY_ALL, name, tenant),
+			 IDENTITY_COMMAND);
+	assert_string_equal(name, "coder");
+	assert_string_equal(tenant, "");
+	p.marker = "planner";
+	p.exe = "/opt/agents/acme/triage/bin/triage";
+	assert_int_equal(identity__classify_tenant(&cfg, &p, IDENTITY_ALL, name, tenant),
+			 IDENTITY_MARKER);
+	assert_string_equal(tenant, "");
+	p.marker = NULL;
+	p.exe = "/usr/bin/bash";
+	p.cmdline = "bash";
+	assert_int_equal(identity__classify_tenant(&cfg, &p, IDENTITY_ALL, name, tenant),
+			 IDENTITY_NONE);
+	assert_string_equal(tenant, "");
 }
 
 static void test_sources_mask(void **state)
@@ -191,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_cgroup_before_command),
 		cmocka_unit_test(test_command_rules),
 		cmocka_unit_test(test_sources_mask),
+		cmocka_unit_test(test_tenant),
 		cmocka_unit_test(test_empty_name_is_no_match),
 		cmocka_unit_test(test_missing_attributes),
 		cmocka_unit_test(test_marker_disabled),

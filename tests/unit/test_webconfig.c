@@ -174,8 +174,17 @@ static void test_errors(void **state)
 		"  - token_file: read.token\n    scopes: [ack]\n",
 		"the same token");
 	refused("bearer_tokens:\n  - token_file: read.token\n    scopes: [read]\n"
+		"    tenants: []\n",
+		"tenants must be a list of tenant names");
+	refused("bearer_tokens:\n  - token_file: read.token\n    scopes: [read]\n"
+		"    tenants: a\n",
+		"tenants must be a list of tenant names");
+	refused("bearer_tokens:\n  - token_file: read.token\n    scopes: [admin]\n"
 		"    tenants: [a]\n",
-		"tenants: tenant restriction is not supported");
+		"cannot have the admin scope");
+	refused("bearer_tokens:\n  - token_file: read.token\n    scopes: [read]\n"
+		"    tenants: [\"0123456789abcdef0123456789abcdef\"]\n",
+		"a name must be 1-31 bytes");
 	refused("metrics_auth: maybe\n", "metrics_auth must be true or false");
 	refused("rate_limit: {requests_per_second: -1}\n", "requests_per_second must be a number");
 	refused("rate_limit: {burst: 0}\n", "burst must be a number from 1");
@@ -208,9 +217,14 @@ static void test_authorize(void **state)
 		 "basic_auth_users:\n  alice: %s\n"
 		 "bearer_tokens:\n"
 		 "  - {name: dash, token_file: read.token, scopes: [read]}\n"
-		 "  - {name: oncall, token_file: ack.token, scopes: [read, ack]}\n",
+		 "  - {name: oncall, token_file: ack.token, scopes: [read, ack], "
+		 "tenants: [blue, green]}\n",
 		 hash);
 	assert_int_equal(parse(&w, text, err, sizeof(err)), 0);
+	assert_int_equal(w.tokens[0].ntenants, 0);
+	assert_int_equal(w.tokens[1].ntenants, 2);
+	assert_string_equal(w.tokens[1].tenants[0], "blue");
+	assert_string_equal(w.tokens[1].tenants[1], "green");
 	/* alice:s3cret, twice: bcrypt, then the cache; the right answer both times. */
 	for (i = 0; i < 2; i++) {
 		assert_int_equal(webconfig__authorize(&w, "Basic YWxpY2U6czNjcmV0", &who),
@@ -231,6 +245,23 @@ static void test_authorize(void **state)
 	assert_int_equal(webconfig__authorize(&w, "Bearer 0123456789abcdef-ack", &who),
 			 WEB_SCOPE_READ | WEB_SCOPE_ACK);
 	assert_string_equal(who, "oncall");
+	/* The token that matched comes back, for its tenants; none for a basic-auth user. */
+	{
+		const struct web_token *tok = (const void *)1;
+
+		assert_int_equal(webconfig__authorize_as(&w, "Bearer 0123456789abcdef-ack", &who,
+							 &tok),
+				 WEB_SCOPE_READ | WEB_SCOPE_ACK);
+		assert_ptr_equal(tok, &w.tokens[1]);
+		assert_int_equal(webconfig__authorize_as(&w, "Basic YWxpY2U6czNjcmV0", &who, &tok),
+				 WEB_SCOPES_ALL);
+		assert_null(tok);
+		tok = (const void *)1;
+		assert_int_equal(webconfig__authorize_as(&w, "Bearer nope-nope-nope-nope", NULL,
+							 &tok),
+				 -EACCES);
+		assert_null(tok);
+	}
 	assert_int_equal(webconfig__authorize(&w, "Bearer 0123456789abcdef-rea", NULL), -EACCES);
 	assert_int_equal(webconfig__authorize(&w, "Bearer ", NULL), -EACCES);
 	assert_int_equal(webconfig__authorize(&w, "Digest x", NULL), -EACCES);

@@ -23,6 +23,7 @@
 		agents: new Map(), // name -> {last, t: [], f: {field: []}, anomalous: []}
 		sortKey: "agent", sortDir: 1, open: null, range: "live", history: null,
 		charts: [], events: 0,
+		incidentsOff: "", poolsOff: false, // the daemon answered 503: alerts, pools are off
 	};
 	const $ = (id) => document.getElementById(id);
 
@@ -370,6 +371,116 @@
 		}
 	}
 
+	function when(iso) {
+		return iso ? iso.replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC") : "now";
+	}
+
+	function text(tag, content, cls) {
+		const e = document.createElement(tag);
+		e.textContent = content;
+		if (cls)
+			e.className = cls;
+		return e;
+	}
+
+	// The incidents of the open agent, newest first: a timeline of each one's signals in the
+	// order they departed, the first named as the likely cause.
+	async function loadIncidents() {
+		const name = st.open;
+		const list = document.createElement("ol");
+		list.id = "incidents";
+		list.className = "timeline";
+		let note = "";
+		if (st.incidentsOff) {
+			$("incnote").textContent = st.incidentsOff;
+			return;
+		}
+		try {
+			const r = await fetch("/api/v1/incidents");
+			const doc = await r.json();
+			if (r.status === 503) // alerts are off: not asked again
+				st.incidentsOff = "incidents: " + doc.error;
+			if (!r.ok)
+				throw new Error(doc.error || r.statusText);
+			const mine = doc.incidents.filter((i) => i.agent === name);
+			mine.sort((x, y) => (y.startsAt > x.startsAt ? 1 : -1));
+			for (const i of mine) {
+				const li = document.createElement("li");
+				li.className = i.state;
+				li.dataset.id = i.id;
+				const head = document.createElement("div");
+				head.appendChild(text("span", i.state + " · " + when(i.startsAt) + " → " +
+					when(i.endsAt) + " · ", "when"));
+				head.appendChild(text("span", "likely cause: " + i.cause, "cause"));
+				li.appendChild(head);
+				if (i.recommendation)
+					li.appendChild(text("div", i.recommendation));
+				if (i.upstream)
+					li.appendChild(text("div", "upstream: " + i.upstream, "note"));
+				const sigs = document.createElement("ol");
+				i.signals.forEach((g, k) => {
+					const s = text("li", when(g.since) + " " + g.name + " (" + g.source +
+						(g.detail ? ": " + g.detail : "") + ")", k ? "" : "first");
+					sigs.appendChild(s);
+				});
+				if (i.more_signals)
+					sigs.appendChild(text("li", "and " + i.more_signals + " more", "note"));
+				li.appendChild(sigs);
+				list.appendChild(li);
+			}
+			note = mine.length ? "" : "no incident of this agent in the last 256";
+		} catch (e) {
+			note = "incidents: " + e.message;
+		}
+		if (st.open !== name)
+			return;
+		$("incnote").textContent = note;
+		$("incidents").replaceWith(list);
+	}
+
+	// Cost per pool (a pool is an agent): replicas from /api/v1/pools, today's spend from
+	// /api/v1/cost. Hidden when no pools are configured.
+	async function loadPools() {
+		let pools, cost = null;
+		if (st.poolsOff)
+			return;
+		try {
+			const r = await fetch("/api/v1/pools");
+			if (!r.ok) {
+				st.poolsOff = r.status === 503; // no pools configured: not asked again
+				$("poolcost").hidden = true;
+				return;
+			}
+			pools = (await r.json()).pools;
+			const c = await fetch("/api/v1/cost");
+			if (c.ok)
+				cost = await c.json();
+		} catch (e) {
+			return;
+		}
+		const spend = new Map((cost ? cost.agents : []).map((a) => [a.agent, a]));
+		const body = document.createElement("tbody");
+		for (const p of pools) {
+			const tr = document.createElement("tr");
+			const a = spend.get(p.pool);
+			const usd = (v) => (v === null || v === undefined ? "–" : "$" + v.toFixed(2));
+			tr.dataset.pool = p.pool;
+			cell(tr, p.pool);
+			cell(tr, p.seen ? String(p.current_replicas) : "–", "num");
+			cell(tr, String(p.desired_replicas), "num");
+			cell(tr, usd(a && a.spent_usd), "num");
+			cell(tr, usd(a && a.budget_usd), "num");
+			cell(tr, usd(a && a.forecast && a.forecast.end_of_day_usd), "num");
+			cell(tr, usd(a && p.current_replicas > 0 ? a.spent_usd / p.current_replicas : null),
+				"num");
+			cell(tr, p.blocked ? p.blocked : !a ? "not priced" :
+				a.threshold === "none" ? "within budget" : "budget " + a.threshold);
+			body.appendChild(tr);
+		}
+		$("pools").tBodies[0].replaceWith(body);
+		$("poolcost").hidden = !pools.length;
+	}
+
 	function openAgent(name) {
 		st.open = name;
 		$("detail").hidden = !name;
@@ -387,6 +498,8 @@
 		const a = st.agents.get(name);
 		renderUpstreams(a && a.last);
 		drawCharts(liveData(a));
+		$("incnote").textContent = "";
+		loadIncidents();
 		renderOverview();
 		$("detail").scrollIntoView({ block: "nearest" });
 	}
@@ -422,6 +535,12 @@
 				if (e.plot)
 					e.plot.setSize({ width: chartWidth(), height: 180 });
 		});
+		loadPools();
+		setInterval(() => {
+			loadPools();
+			if (st.open)
+				loadIncidents();
+		}, 5000);
 		const es = new EventSource("/api/v1/stream");
 		es.addEventListener("overview", onOverview);
 		es.onerror = () => {

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz target: the tenant filters on any bytes. As JSON, the filtered document parses, and no
+ * object in it names ("agent", "pool") an agent of another tenant in an array; as a /metrics
+ * page, the filtered page is made of lines of the input and filtering it again changes
+ * nothing.
+ */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tenancy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct agent_tenant table[] = {{"a1", "blue"}, {"a2", "blue"}, {"r1", "red"}};
+static const char mine[][TENANT_NAME_MAX] = {"blue"};
+static const struct tenancy_filter f = {mine, 1, table, 3};
+
+/* Whether an array in v holds an object naming an agent f does not see. */
+static int leaks(json_t *v)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach (v, key, x)
+			if (leaks(x))
+				return 1;
+		return 0;
+	}
+	if (!json_is_array(v))
+		return 0;
+	json_array_foreach (v, i, x) {
+		const char *who = json_string_value(json_object_get(x, "agent"));
+
+		if (!who)
+			who = json_string_value(json_object_get(x, "pool"));
+		if ((who && !tenancy__visible(&f, who)) || leaks(x))
+			return 1;
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1), *out;
+	struct buf a, b;
+	json_t *doc;
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = 0;
+	out = tenancy__filter_text(text, &f);
+	if (out) {
+		doc = json_loads(out, 0, NULL);
+		if (!doc || leaks(doc))
+			abort();
+		json_decref(doc);
+		free(out);
+	}
+	buf__init(&a);
+	buf__init(&b);
+	if (!tenancy__filter_metrics(text, size, &f, &a) && a.data) {
+		const char *p = a.data, *end = a.data + a.len, *nl;
+
+		for (; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', end - p);
+			if (!nl || !memmem(data, size, p, nl - p))
+				abort(); /* a line that was not in the input */
+		}
+		if (tenancy__filter_metrics(a.data, a.len, &f, &b) ||
+		    (b.len != a.len || (b.len && memcmp(a.data, b.data, a.len))))
+			abort();
+	}
+	buf__free(&a);
+	buf__free(&b);
+	free(text);
+	return 0;
+}
