@@ -157,10 +157,15 @@ static inline const char *sw_collector_name(int c)
  * task-storage lookup.
  */
 struct sw_sys {
-	__u64 enter_ns; /* start of the syscall in progress, 0 if none */
-	__u32 nr; /* its number */
+	__u64 enter_ns; /* start of the syscall in progress; 0 if none, SW_ENTER_UNTIMED */
+	__u16 nr; /* its number, SW_SYSCALL_MAX for larger ones */
+	__u8 lat_shift; /* its latency counts 2^lat_shift times (SW_ENTER_UNTIMED: unused) */
+	__u8 gen; /* hot_gen at its entry: a different one means the hooks were off between */
 	__u32 slot; /* the task's agent slot; the `tasks` entry is authoritative */
 };
+
+/* enter_ns of a syscall in progress that is counted but not timed (latency sampling). */
+#define SW_ENTER_UNTIMED 1
 
 /*
  * Per-task state, in the `tasks` task-storage map. A task with no entry is
@@ -174,11 +179,24 @@ struct sw_task {
 	__u64 cpu_seen_ns; /* se.sum_exec_runtime already counted */
 };
 
-/* Per-CPU record in `oncpu`: the tracked task running on this CPU. */
+/*
+ * Per-CPU record in `oncpu`: the tracked task running on this CPU, and the state of latency
+ * sampling on the CPU (syscalls.bpf.c): tracked syscalls are timed 1 in N on average, N =
+ * 2^shift chosen from the CPU's own rate of tracked syscalls.
+ */
 struct sw_cpu {
 	__u32 tid; /* its thread id, 0 when the running task is not tracked */
-	__u32 untracked; /* syscall exits seen with tid 0, to pace the record checks */
+	__u32 untracked; /* syscall exits seen with tid 0 (wraps): pace the record checks */
 	struct sw_sys sys;
+	__s32 skip; /* tracked syscalls to let pass untimed before the next timed one */
+	__u8 shift; /* N = 2^shift for the next draw of skip */
+	__u8 skip_shift; /* the shift skip was drawn with: the next timed syscall's weight */
+	__u16 pad;
+	__u32 epoch; /* lat_epoch when `seen` started */
+	__u32 seen; /* tracked syscall entries on this CPU since then */
+	__u64 last_ns; /* exit of the last timed syscall on this CPU */
+	__u32 timed; /* tracked syscalls timed on this CPU (wraps) */
+	__u32 pad2;
 };
 
 /*

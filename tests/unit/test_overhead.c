@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pure parts of the overhead budget and of latency sampling: N from a CPU's rate, the
+ * random skips and their weights (simulated: the weights must add up to the syscalls), the
+ * cost share, the duty cycle, and extrapolation of counters seen for part of a tick.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include <linux/types.h>
+
+#include "overhead.h"
+#include "sample.h"
+
+static void test_shift_from_rate(void **state)
+{
+	(void)state;
+	assert_int_equal(sw_lat_shift(0, 100), 0);
+	assert_int_equal(sw_lat_shift(100, 100), 0); /* at the target: every one timed */
+	assert_int_equal(sw_lat_shift(199, 100), 0);
+	assert_int_equal(sw_lat_shift(200, 100), 1);
+	assert_int_equal(sw_lat_shift(300, 100), 2); /* 3 -> 4, the next power of two */
+	assert_int_equal(sw_lat_shift(400, 100), 2);
+	assert_int_equal(sw_lat_shift(500, 100), 3);
+	assert_int_equal(sw_lat_shift(5000000, 1000), 13); /* a getppid loop at 5 M/s, 1 s tick */
+	assert_int_equal(sw_lat_shift(0xffffffffu, 1), SW_LAT_MAX_SHIFT);
+	assert_int_equal(sw_lat_shift(1000000, 0), 0); /* sampling off */
+	assert_int_equal(overhead__samples_per_tick(1000000000ULL), OVERHEAD_TIMED_PER_S);
+	assert_int_equal(overhead__samples_per_tick(100000000ULL), OVERHEAD_TIMED_PER_S / 10);
+	assert_int_equal(overhead__samples_per_tick(1), 1); /* never 0 */
+}
+
+static void test_skip_bounds(void **state)
+{
+	__u32 shift, r;
+
+	(void)state;
+	for (r = 0; r < 1000; r++)
+		assert_int_equal(sw_lat_skip(0, r * 2654435761u), 1);
+	for (shift = 1; shift <= SW_LAT_MAX_SHIFT; shift++) {
+		__u32 n = 1u << shift;
+
+		assert_int_equal(sw_lat_skip(shift, 0), n / 2);
+		assert_int_equal(sw_lat_skip(shift, n), n / 2 + n);
+		assert_int_equal(sw_lat_skip(shift, n + 1), n / 2);
+		assert_true(sw_lat_skip(shift, 0xffffffffu) >= n / 2);
+		assert_true(sw_lat_skip(shift, 0xffffffffu) <= n / 2 + n);
+	}
+}
+
+static __u32 xorshift(__u32 *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/*
+ * A CPU's sampling as syscalls.bpf.c runs it, over `calls` syscalls with N = 2^shift: the sum
+ * of the weights of the timed ones, and how many were timed.
+ */
+static double simulate(__u64 calls, __u32 shift, __u32 seed, __u64 *timed)
+{
+	__u32 rng = seed;
+	__s64 skip = 0;
+	double weights = 0;
+	__u64 i;
+
+	*timed = 0;
+	for (i = 0; i < calls; i++) {
+		if (--skip > 0)
+			continue;
+		weights += (double)(1u << shift);
+		(*timed)++;
+		skip = sw_lat_skip(shift, xorshift(&rng));
+	}
+	return weights;
+}
+
+static void test_weights_unbiased(void **state)
+{
+	const __u64 calls = 2000000;
+	double sum = 0, w;
+	__u64 timed;
+	int seed;
+
+	(void)state;
+	/* N = 1: exact. */
+	assert_true(simulate(calls, 0, 1, &timed) == (double)calls);
+	assert_true(timed == calls);
+	/* N = 1024, about 2,000 timed per run: each run within 5 sigma (1/(3.5 sqrt(k)) = 0.6 %). */
+	for (seed = 1; seed <= 20; seed++) {
+		w = simulate(calls, 10, 0x9e3779b9u * seed, &timed);
+		assert_true(fabs(w - calls) / calls < 0.03);
+		assert_true(timed > calls / 1024 * 9 / 10 && timed < calls / 1024 * 11 / 10);
+		sum += w;
+	}
+	/* ... and their mean within 1 % (no bias; sigma of the mean 0.14 %). */
+	assert_true(fabs(sum / 20 - calls) / calls < 0.01);
+	/* A periodic workload: every other syscall slow. Half the timed ones are slow. */
+	{
+		__u32 rng = 7;
+		__s64 skip = 0;
+		__u64 i, slow = 0, all = 0;
+
+		for (i = 0; i < calls; i++) {
+			if (--skip > 0)
+				continue;
+			all++;
+			slow += i & 1;
+			skip = sw_lat_skip(4, xorshift(&rng));
+		}
+		assert_true(fabs((double)slow / all - 0.5) < 0.05);
+	}
+}
+
+static void test_share_and_duty(void **state)
+{
+	struct overhead_costs c = OVERHEAD_COSTS_DEFAULT;
+	struct overhead_tick t = {.seconds = 1, .attached = 1, .ncpus = 2};
+	double share;
+
+	(void)state;
+	assert_true(overhead__share(&c, &t) == 0);
+	/* 1 M syscalls at 150 ns on 2 CPUs for 1 s: 7.5 % of the host. */
+	t.syscalls = 1000000;
+	share = overhead__share(&c, &t);
+	assert_true(fabs(share - 0.075) < 1e-12);
+	t.timed = 1000;
+	t.switches = 10000;
+	assert_true(fabs(overhead__share(&c, &t) - (150e6 + 120e3 + 2e6) / 2e9) < 1e-12);
+	t.seconds = 0;
+	assert_true(overhead__share(&c, &t) == 0);
+	t.seconds = 1;
+	t.ncpus = 0;
+	assert_true(overhead__share(&c, &t) == 0);
+
+	/* Within budget: full capture. */
+	assert_true(overhead__duty(0.005, 1, 0.01) == 1);
+	assert_true(overhead__duty(0.01, 1, 0.01) == 1);
+	/* Above: the fraction that brings the cost to the budget. */
+	assert_true(fabs(overhead__duty(0.075, 1, 0.01) - 0.01 / 0.075) < 1e-12);
+	/* Seen for a fifth of the tick at 1 %: full capture would cost 5 %. */
+	assert_true(fabs(overhead__duty(0.01, 0.2, 0.01) - 0.2) < 1e-12);
+	/* The storm ended: what a fifth of the tick saw fits when scaled up, back to 1. */
+	assert_true(overhead__duty(0.001, 0.2, 0.01) == 1);
+	/* Never below the floor, and no budget means full capture. */
+	assert_true(overhead__duty(50, 1, 0.01) == OVERHEAD_MIN_DUTY);
+	assert_true(overhead__duty(0.5, 1, 0) == 1);
+	assert_true(overhead__duty(0.5, 0, 0.01) == 1);
+
+	/* Smoothing: a third of the way, at most times 4, but at once when a storm ends. */
+	assert_true(overhead__smooth(0, 0.05, 0.01) == 0.05);
+	assert_true(fabs(overhead__smooth(0.05, 0.08, 0.01) - 0.06) < 1e-12);
+	assert_true(fabs(overhead__smooth(0.05, 0.09, 0.01) - 0.05 - 0.04 / 3) < 1e-12);
+	assert_true(overhead__smooth(0.05, 0.5, 0.01) == 0.2);
+	assert_true(overhead__smooth(0.05, 0.009, 0.01) == 0.009);
+}
+
+static void test_extrapolate(void **state)
+{
+	__u64 raw[3] = {100, 0, 7}, last[3] = {0}, out[3];
+	double acc[3] = {0};
+
+	(void)state;
+	/* First sight: the raw values, whatever the ratio. */
+	overhead__extrapolate(raw, last, acc, out, 3, 0.5, true);
+	assert_true(out[0] == 100 && out[1] == 0 && out[2] == 7);
+	/* Full capture: growth as is. */
+	raw[0] = 150;
+	overhead__extrapolate(raw, last, acc, out, 3, 1, false);
+	assert_true(out[0] == 150 && out[2] == 7);
+	/* A quarter seen: growth times 4. */
+	raw[0] = 160;
+	raw[1] = 3;
+	overhead__extrapolate(raw, last, acc, out, 3, 0.25, false);
+	assert_true(out[0] == 190 && out[1] == 12 && out[2] == 7);
+	/* Fractions accumulate instead of being rounded away: 1 / 0.3 three times is 10. */
+	raw[2] = 8;
+	overhead__extrapolate(raw, last, acc, out, 3, 0.3, false);
+	assert_true(out[2] == 10); /* 7 + 3.33 */
+	raw[2] = 9;
+	overhead__extrapolate(raw, last, acc, out, 3, 0.3, false);
+	raw[2] = 10;
+	overhead__extrapolate(raw, last, acc, out, 3, 0.3, false);
+	assert_true(out[2] == 17);
+	/* A counter that went down (slot reset) starts again from raw. */
+	raw[0] = 5;
+	overhead__extrapolate(raw, last, acc, out, 3, 0.5, false);
+	assert_true(out[0] == 5 && out[1] == 12);
+	/* A ratio not above 0 is taken as 1; above 1 it shrinks the growth. */
+	raw[0] = 6;
+	overhead__extrapolate(raw, last, acc, out, 3, 0, false);
+	assert_true(out[0] == 6);
+	raw[0] = 7;
+	overhead__extrapolate(raw, last, acc, out, 3, NAN, false);
+	assert_true(out[0] == 7);
+	raw[0] = 11;
+	overhead__extrapolate(raw, last, acc, out, 3, 2, false);
+	assert_true(out[0] == 9);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shift_from_rate),	 cmocka_unit_test(test_skip_bounds),
+		cmocka_unit_test(test_weights_unbiased), cmocka_unit_test(test_share_and_duty),
+		cmocka_unit_test(test_extrapolate),
+	};
+
+	return cmocka_run_group_tests_name("overhead", tests, NULL, NULL);
+}
