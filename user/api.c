@@ -1252,10 +1252,10 @@ char *api__overhead(const struct snapshot *s)
 		}
 	}
 	api__rfc3339(s->time, t, sizeof(t));
-	root = json_pack("{s:s, s:f, s:f, s:f, s:I, s:o*}", "time", t, "budget", s->overhead_budget,
-			 "overhead", s->overhead_ratio, "latency_sampling_ratio",
-			 s->latency_sampling_ratio, "host_syscalls", (json_int_t)s->host_syscalls,
-			 "collectors", cols);
+	root = json_pack("{s:s, s:f, s:f, s:f, s:f, s:I, s:o*}", "time", t, "budget",
+			 s->overhead_budget, "overhead", s->overhead_ratio, "overhead_seconds",
+			 s->overhead_seconds, "latency_sampling_ratio", s->latency_sampling_ratio,
+			 "host_syscalls", (json_int_t)s->host_syscalls, "collectors", cols);
 	if (root)
 		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(root);

@@ -977,7 +977,7 @@ static int each_sampling_ratio(const struct entry *e, const struct snapshot *s, 
 	return 0;
 }
 
-enum overhead_field { OVH_SHARE, OVH_BUDGET, OVH_LATENCY_RATIO, OVH_HOST_SYSCALLS };
+enum overhead_field { OVH_SHARE, OVH_BUDGET, OVH_LATENCY_RATIO, OVH_HOST_SYSCALLS, OVH_SECONDS };
 
 static int each_overhead(const struct entry *e, const struct snapshot *s, struct out *o)
 {
@@ -985,6 +985,7 @@ static int each_overhead(const struct entry *e, const struct snapshot *s, struct
 		   e->n == OVH_SHARE	       ? s->overhead_ratio
 		   : e->n == OVH_BUDGET	       ? s->overhead_budget
 		   : e->n == OVH_LATENCY_RATIO ? s->latency_sampling_ratio
+		   : e->n == OVH_SECONDS       ? s->overhead_seconds
 					       : (double)s->host_syscalls);
 }
 
@@ -1869,8 +1870,8 @@ static const struct entry entries[] = {
 	       l_collector, each_collector_up, 0),
 	FAMILY("swarmwatch_sampling_ratio", CATALOG_GAUGE, "ratio",
 	       "Fraction of the last tick a collector's hooks were attached. Below 1 the overhead "
-	       "budget duty-cycled them, and the agent counters they feed are extrapolated (divided "
-	       "by it).",
+	       "budget duty-cycled them, and the agent counters they feed hold what was seen plus "
+	       "an estimate of what was not (seen times 1/ratio - 1, summed over ticks).",
 	       l_collector, each_sampling_ratio, 0),
 	SCALAR("swarmwatch_syscall_latency_sampling_ratio", CATALOG_GAUGE, "ratio",
 	       "Fraction of the tracked syscalls of the last tick whose latency was timed; each "
@@ -1884,6 +1885,10 @@ static const struct entry entries[] = {
 	SCALAR("swarmwatch_overhead_budget_ratio", CATALOG_GAUGE, "ratio",
 	       "The bound on swarmwatch_overhead_ratio (overhead_budget); 0 when there is none.",
 	       each_overhead, OVH_BUDGET),
+	SCALAR("swarmwatch_overhead_seconds_total", CATALOG_COUNTER, "seconds",
+	       "CPU seconds swarmwatch's BPF hooks cost the host since it started, estimated from "
+	       "the events they saw; its rate over CPUs is swarmwatch_overhead_ratio averaged.",
+	       each_overhead, OVH_SECONDS),
 	SCALAR("swarmwatch_host_syscalls_total", CATALOG_COUNTER, "",
 	       "Syscalls of every task on the host through the syscall hooks, extrapolated while "
 	       "duty-cycled (needs the sched collector).",

@@ -2235,31 +2235,12 @@ static void defaults(struct config *c)
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"listen",
-					   "interval",
-					   "pin_path",
-					   "max_agents",
-					   "identity",
-					   "syscalls",
-					   "collectors",
-					   "bpf_stats",
-					   "anomaly",
-					   "agent_retention",
-					   "upstreams",
-					   "top_upstreams",
-					   "tls",
-					   "store",
-					   "statsd",
-					   "alerts",
-					   "receivers",
-					   "notify",
-					   "web_config_file",
-					   "llm",
-					   "pools",
-					   "pool_defaults",
-					   "cost",
-					   "overhead_budget",
-					   NULL};
+	static const char *const keys[] = {
+		"listen",    "interval",      "pin_path",  "max_agents",      "identity",
+		"syscalls",  "collectors",    "bpf_stats", "anomaly",	      "agent_retention",
+		"upstreams", "top_upstreams", "tls",	   "store",	      "statsd",
+		"alerts",    "receivers",     "notify",	   "web_config_file", "llm",
+		"pools",     "pool_defaults", "cost",	   "overhead_budget", NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;

@@ -69,22 +69,75 @@ double overhead__share(const struct overhead_costs *c, const struct overhead_tic
 double overhead__duty(double share, double attached, double budget);
 
 /*
- * The share full capture would cost, smoothed over ticks: prev moves a third of the way to
- * cur, and at most quadruples in a tick, so that one short window that caught a burst does
- * not shrink the next windows much (their estimates would be noisier still); a storm that
- * starts is bounded within two or three ticks. It follows cur at once when cur is at or below budget: a storm
- * that ends gives full capture back at the next tick. prev 0: no history, cur as is.
+ * The share full capture would cost, smoothed over ticks. A tick seen whole (attached >= 1)
+ * measured the full cost itself: cur as is, so a storm that starts is bounded from the next
+ * tick. From a part of a tick, prev moves a third of the way to cur and at most quadruples,
+ * so that one short window that caught a burst does not shrink the next windows much (their
+ * estimates would be noisier still). It follows cur at once when cur is at or below budget:
+ * a storm that ends gives full capture back at the next tick. prev 0: no history, cur as is.
  */
-double overhead__smooth(double prev, double cur, double budget);
+double overhead__smooth(double prev, double cur, double budget, double attached);
 
 /*
- * Unbiased totals of counters sampled for a fraction of the time. For each of n cumulative
- * counters raw[i], the growth since last[i] is divided by ratio (the fraction seen, > 0; any
- * other value counts as 1) and added to acc[i]; out[i] is acc[i] rounded down, so out never decreases while raw grows.
- * A counter that went down (its slot was reset) starts again from raw. last[] and acc[] are
- * the caller's state, zero-initialised; first says they are not set yet (acc = raw).
+ * Counters seen for a fraction of the time, as exact seen + estimated unseen. For each of n
+ * cumulative counters raw[i] (the kernel's, exact for what the hooks saw), the growth d since
+ * last[i] is the seen part of the window that ends now; d * (1 / ratio - 1) is added to
+ * unseen[i], ratio being the fraction of the window the hooks were attached ((0, 1]; any
+ * other value counts as 1: nothing unseen). out[i] = raw[i] + floor(unseen[i]). Neither term
+ * ever decreases while raw does not, so out is monotonic by construction whatever the ratio
+ * does from one window to the next, and across detach and reattach; the estimate is unbiased
+ * when the windows fall at random in time (the Horvitz-Thompson estimator with inclusion
+ * probability ratio). A raw that went down (its kernel slot was zeroed) adds nothing and is
+ * followed from there; the caller zeroes last and unseen when it reuses a slot. first: last
+ * is not set yet (what raw holds was counted before this process): nothing is extrapolated.
  */
-void overhead__extrapolate(const __u64 *raw, __u64 *last, double *acc, __u64 *out, int n,
+void overhead__extrapolate(const __u64 *raw, __u64 *last, double *unseen, __u64 *out, int n,
 			   double ratio, bool first);
+
+/*
+ * The duty cycle of the hot hooks on a monotonic clock in ns. Pure: the functions say when
+ * to attach or detach, and the caller does it (kernel__hot_attach()) and tells the time.
+ */
+struct overhead_cycle {
+	__u64 interval_ns; /* the tick */
+	__u64 tick_ns; /* start of the time the next overhead__cycle_end() measures */
+	__u64 attached_since; /* when the hooks were last attached; 0 while detached */
+	__u64 attached_ns; /* time attached since tick_ns, before attached_since */
+	__u64 win[2][2]; /* this tick's window, [start, end) in one or two pieces */
+	int nwin, iwin; /* pieces, and the one under way */
+	unsigned int seed; /* where windows fall in their tick */
+};
+
+/* Starts the cycle at now, attached (the hooks are attached at load), ticks of interval_ns. */
+void overhead__cycle_init(struct overhead_cycle *c, __u64 interval_ns, unsigned int seed,
+			  __u64 now);
+
+/*
+ * Ends the measured time at now: returns the fraction of it the hooks were attached, in
+ * [0, 1]. 0 when they were not attached at all (the daemon woke too late for the window):
+ * then the time is not closed, and the next call measures both ticks together, so that
+ * what they saw stands for the whole of them.
+ */
+double overhead__cycle_end(struct overhead_cycle *c, __u64 now);
+
+/*
+ * Plans the tick that starts at now for duty in (0, 1]: full capture at 1, else a window of
+ * duty * interval starting at a uniformly random instant of the tick, wrapped around to the
+ * tick's start when it would run past its end (then in two pieces). Every instant of the tick
+ * is so seen with probability duty, and the part of the tick seen is duty: nothing periodic
+ * (the daemon's own tick first of all) falls in or out of every window and biases the
+ * extrapolation. Returns the change to make now: 1 attach, -1 detach, 0 none.
+ */
+int overhead__cycle_plan(struct overhead_cycle *c, __u64 now, double duty);
+
+/* When overhead__cycle_step() has something to do next, monotonic ns; 0: nothing. */
+__u64 overhead__cycle_due(const struct overhead_cycle *c);
+
+/*
+ * At now (at or after the due time): 1 attach, -1 detach, 0 nothing; records the change as
+ * made at now. A late attach shortens the window (its end stays), and the time attached,
+ * measured, says so; a window whose end has passed too is skipped.
+ */
+int overhead__cycle_step(struct overhead_cycle *c, __u64 now);
 
 #endif

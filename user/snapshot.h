@@ -103,6 +103,7 @@ struct snapshot {
 	double overhead_ratio; /* share of host CPU the BPF programs cost this tick, estimated */
 	double overhead_budget; /* the bound on it (overhead_budget); 0: none */
 	__u64 host_syscalls; /* syscalls of every task through the hooks, extrapolated */
+	double overhead_seconds; /* CPU seconds the hooks cost since start, estimated */
 	bool rss_up; /* the task iterator ran: agents' rss_bytes are set */
 	struct prog_stat progs[SNAPSHOT_MAX_PROGS];
 	int nprogs;

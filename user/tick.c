@@ -48,29 +48,24 @@ static const struct {
 /* Extrapolation state of one slot's hot counters (overhead__extrapolate()). */
 struct hot_slot {
 	__u64 last[HOT_WORDS];
-	double acc[HOT_WORDS];
-	__u64 untimed; /* syscalls of ticks whose window timed none: for the next that does */
+	double unseen[HOT_WORDS];
 	bool set;
 };
 
 /* The overhead budget: the duty cycle of the hot hooks and what it saw. */
 struct budget {
 	struct overhead_costs costs;
+	struct overhead_cycle cycle;
 	bool on; /* hot hooks exist to duty-cycle (budget may still be 0: then only measured) */
-	double duty; /* fraction of this tick to keep them attached */
-	__u64 tick_ns; /* monotonic start of the tick being measured */
-	__u64 attached_since; /* monotonic ns they were last attached; 0 while detached */
-	__u64 attached_ns; /* time attached in the tick being measured, before attached_since */
-	__u64 attach_at; /* monotonic ns to attach them in this tick; 0: none pending */
-	__u64 detach_at; /* ... and to detach them; 0: stay attached */
-	unsigned int seed; /* where windows fall in their tick */
-	__u64 window_ns; /* length of this tick's window */
+	double duty; /* fraction of the next tick to keep them attached */
 	bool measured; /* a tick was measured: agents seen from now on are new in this run */
 	double full; /* smoothed share full capture would cost (overhead__smooth()) */
 	__u64 tracked; /* last totals: tracked syscalls (raw), CPU-record events, switches */
 	struct kernel_cpu_events ev;
 	__u64 ctxt;
-	double host_syscalls; /* extrapolated */
+	__u64 host_seen; /* syscalls of every task the hooks saw */
+	double host_unseen; /* ... and the estimate of those they did not */
+	double cost_s; /* CPU seconds the hooks cost, estimated, since start */
 	struct hot_slot *slots; /* per slot */
 	int ncpus;
 };
@@ -245,7 +240,8 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 	t->b.on = kernel__hot_up(k);
 	t->b.duty = 1;
 	t->b.ncpus = sysconf(_SC_NPROCESSORS_ONLN);
-	t->b.seed = (unsigned int)clock__mono_ns();
+	overhead__cycle_init(&t->b.cycle, c->interval_ns, (unsigned int)clock__mono_ns(),
+			     clock__mono_ns());
 	if (!t->anomaly || !t->col || !t->reclaim || !t->freed || !t->b.slots ||
 	    ((c->statsd_udp[0] || c->statsd_socket[0]) && !t->apps)) {
 		tick__free(t);
@@ -590,30 +586,17 @@ static __u64 tracked_syscalls(const struct snapshot *s)
 	return n;
 }
 
-/* Sum of words [from, to) of a; with last, the growth since last (0 if it went down). */
-static __u64 growth(const __u64 *a, const __u64 *last, size_t from, size_t to)
-{
-	__u64 now = 0, then = 0;
-	size_t i;
-
-	for (i = from; i < to; i++) {
-		now += a[i];
-		then += last[i - from];
-	}
-	return now > then ? now - then : 0;
-}
-
 /*
- * Divides the growth of each agent's hot counters by ratio, the fraction of the tick seen. The
- * latency histogram is rescaled besides so that its count grows as the syscalls did: its
- * in-kernel weights estimate that count without bias over a long run, but a short window
- * ends in the middle of a sampling interval whose syscalls no timed one stands for yet.
+ * Adds to each agent's hot counters the estimate of what the hooks did not see while
+ * detached, ratio being the fraction of the tick they were attached: exact seen + estimated
+ * unseen, monotonic by construction (overhead__extrapolate()). The latency histogram's
+ * in-kernel weights already stand for the syscalls latency sampling did not time; the duty
+ * cycle's share is added on top the same way.
  */
 static void extrapolate(struct tick *t, struct snapshot *s, double ratio)
 {
-	__u64 out[HOT_WORDS], sys, lat;
+	__u64 out[HOT_WORDS];
 	size_t r, w, n;
-	double rr;
 	int i;
 
 	for (i = 0; i < s->nagents; i++) {
@@ -623,32 +606,31 @@ static void extrapolate(struct tick *t, struct snapshot *s, double ratio)
 		if (s->agents[i].slot > t->cfg->max_agents)
 			continue;
 		h = &t->b.slots[s->agents[i].slot];
-		/* Growth of the syscalls and of the histogram's count (its buckets). */
-		sys = growth(words, h->last, WORD(syscalls), WORD(syscall_errors));
-		lat = growth(words, h->last + (WORD(syscall_lat) - WORD(syscalls)),
-			     WORD(syscall_lat), WORD(syscall_lat_sum_ns));
 		for (r = 0, w = 0; r < HOT_RANGES; r++, w += n) {
 			n = hot_ranges[r].to - hot_ranges[r].from;
-			rr = ratio;
-			if (r == HOT_LATENCY && h->set && sys + h->untimed && lat) {
-				rr = ratio * lat / (sys + h->untimed);
-				h->untimed = 0;
-			} else if (r == HOT_LATENCY && h->set && !lat) {
-				h->untimed += sys;
-			}
 			/*
 			 * An agent first seen after the first tick started in this run: what it
-			 * counted, it counted in this tick's window (last and acc are zero).
+			 * counted, it counted in this tick's window (last and unseen are zero).
 			 */
-			overhead__extrapolate(words + hot_ranges[r].from, h->last + w, h->acc + w,
-					      out + w, n, rr, !h->set && !t->b.measured);
+			overhead__extrapolate(words + hot_ranges[r].from, h->last + w,
+					      h->unseen + w, out + w, n, ratio,
+					      !h->set && !t->b.measured);
 			memcpy(words + hot_ranges[r].from, out + w, n * sizeof(__u64));
 		}
 		h->set = true;
 	}
 }
 
-static void plan_window(struct tick *t, __u64 now);
+/* Attaches or detaches the hot hooks as the duty cycle says (change: 1, -1 or 0). */
+static void duty_apply(struct tick *t, int change)
+{
+	int err = change ? kernel__hot_attach(t->k, change > 0) : 0;
+
+	if (err)
+		pr_warn("overhead budget: cannot %s the syscall and sched hooks (%s); retrying at "
+			"the next tick",
+			change > 0 ? "attach" : "detach", strerror(-err));
+}
 
 /*
  * The overhead budget (overhead.h): what the hooks cost the host in the tick that ends now,
@@ -660,117 +642,59 @@ static void stage_budget(struct tick *t, struct snapshot *s, __u64 now)
 	struct budget *b = &t->b;
 	struct kernel_cpu_events ev;
 	struct overhead_tick o = {.ncpus = b->ncpus};
-	__u64 tracked = tracked_syscalls(s), ctxt = host_switches(), len;
+	__u64 tracked = tracked_syscalls(s), ctxt = host_switches(), start = b->cycle.tick_ns;
 	double ratio = 1;
 	int c;
 
 	kernel__cpu_events(t->k, &ev);
-	if (b->attached_since) {
-		b->attached_ns += now - b->attached_since;
-		b->attached_since = now;
-	}
-	len = b->tick_ns ? now - b->tick_ns : 0;
-	if (len && b->on) {
-		ratio = (double)b->attached_ns / len;
-		if (ratio > 1)
-			ratio = 1;
-		if (ratio <= 0)
-			ratio = OVERHEAD_MIN_DUTY; /* cannot happen: the hooks attach every tick */
-		o.seconds = len / 1e9;
+	s->latency_sampling_ratio = 1;
+	if (b->on)
+		ratio = overhead__cycle_end(&b->cycle, now);
+	if (b->on && b->measured && ratio > 0) {
+		o.seconds = (now - start) / 1e9;
 		o.attached = ratio;
 		o.syscalls = (tracked >= b->tracked ? tracked - b->tracked : 0) +
 			     (ev.untracked - b->ev.untracked);
 		o.timed = ev.timed - b->ev.timed;
 		o.switches = (__u64)((ctxt >= b->ctxt ? ctxt - b->ctxt : 0) * ratio);
 		s->overhead_ratio = overhead__share(&b->costs, &o);
-		b->host_syscalls += o.syscalls / ratio;
-		s->latency_sampling_ratio =
-			tracked > b->tracked ? (double)o.timed / (tracked - b->tracked) : 1;
+		b->cost_s += s->overhead_ratio * o.seconds * b->ncpus;
+		b->host_seen += o.syscalls;
+		b->host_unseen += o.syscalls * (1 / ratio - 1);
+		if (tracked > b->tracked)
+			s->latency_sampling_ratio = (double)o.timed / (tracked - b->tracked);
 		if (s->latency_sampling_ratio > 1)
 			s->latency_sampling_ratio = 1;
 		b->full = overhead__smooth(b->full, s->overhead_ratio / ratio,
-					   t->cfg->overhead_budget);
+					   t->cfg->overhead_budget, ratio);
 		b->duty = overhead__duty(b->full, 1, t->cfg->overhead_budget);
-	} else {
-		s->latency_sampling_ratio = 1;
 	}
-	extrapolate(t, s, ratio);
-	b->measured = true;
+	/* Not attached at all this tick: nothing was seen, the next tick stands for both. */
+	if (ratio > 0) {
+		extrapolate(t, s, ratio);
+		b->measured = true;
+		b->tracked = tracked;
+		b->ev = ev;
+		b->ctxt = ctxt;
+	}
 	for (c = 0; c < COLLECTOR_MAX; c++)
 		s->sampling_ratio[c] = c == COLLECTOR_SYSCALLS || c == COLLECTOR_SCHED ? ratio : 1;
 	s->overhead_budget = t->cfg->overhead_budget;
-	s->host_syscalls = (__u64)b->host_syscalls;
-	b->tracked = tracked;
-	b->ev = ev;
-	b->ctxt = ctxt;
-	b->tick_ns = now;
-	b->attached_ns = 0;
+	s->host_syscalls = b->host_seen + (__u64)b->host_unseen;
+	s->overhead_seconds = b->cost_s;
 	kernel__lat_tick(t->k);
 	if (b->on)
-		plan_window(t, now);
-}
-
-/* Starts the hooks' window: they were detached. */
-static void window_open(struct tick *t)
-{
-	kernel__hot_attach(t->k, true);
-	t->b.attached_since = clock__mono_ns();
-	/* A late wakeup shortens the gap before the window, not the window. */
-	if (t->b.attach_at && t->b.detach_at)
-		t->b.detach_at = t->b.attached_since + t->b.window_ns;
-	t->b.attach_at = 0;
-}
-
-/* Ends it: the time attached counts toward the tick's sampling ratio. */
-static void window_close(struct tick *t)
-{
-	__u64 now;
-
-	kernel__hot_attach(t->k, false);
-	now = clock__mono_ns();
-	t->b.attached_ns += now - t->b.attached_since;
-	t->b.attached_since = 0;
-	t->b.detach_at = 0;
-}
-
-/*
- * Where the next tick's window lies: the whole tick at full capture; else duty * interval at
- * a random place in it, so that nothing periodic (the daemon's own tick first of all) falls
- * in or out of every window and biases the extrapolation.
- */
-static void plan_window(struct tick *t, __u64 now)
-{
-	struct budget *b = &t->b;
-	__u64 len, slack;
-
-	b->attach_at = b->detach_at = 0;
-	if (b->duty >= 1) {
-		if (!b->attached_since) {
-			window_open(t);
-			b->tick_ns = b->attached_since; /* full capture from here on */
-		}
-		return;
-	}
-	if (b->attached_since)
-		window_close(t);
-	b->attached_ns = 0; /* closed at the start of the tick: nothing of it seen yet */
-	len = b->window_ns = (__u64)(b->duty * t->cfg->interval_ns);
-	slack = t->cfg->interval_ns > len ? t->cfg->interval_ns - len : 0;
-	b->attach_at = now + (slack ? (__u64)rand_r(&b->seed) % (slack * 9 / 10 + 1) : 0);
-	b->detach_at = b->attach_at + len;
+		duty_apply(t, overhead__cycle_plan(&b->cycle, clock__mono_ns(), b->duty));
 }
 
 __u64 tick__duty_at(const struct tick *t)
 {
-	return t->b.attach_at ? t->b.attach_at : t->b.detach_at;
+	return overhead__cycle_due(&t->b.cycle);
 }
 
 void tick__duty(struct tick *t, __u64 now)
 {
-	if (t->b.attach_at && now >= t->b.attach_at)
-		window_open(t);
-	else if (!t->b.attach_at && t->b.detach_at && now >= t->b.detach_at && t->b.attached_since)
-		window_close(t);
+	duty_apply(t, overhead__cycle_step(&t->b.cycle, now));
 }
 
 /* Anomaly scores and forecasts; the snapshot goes out without them if this fails. */
