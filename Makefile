@@ -169,7 +169,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $$(call mods_of,$$*) | $(BUILD)/tests/unit
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c | $(BUILD)/tests/bpf
 	$(msg) TEST $@
-	$(Q)$(CC) $(HELPER_CFLAGS) $< -lpthread -o $@
+	$(Q)$(CC) $(HELPER_CFLAGS) $< -lpthread -lm -o $@
 
 tests: $(BUILD)/swarmwatch $(UNIT_BINS) $(TEST_HELPER_BINS) $(FUZZ_BINS)
 

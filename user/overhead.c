@@ -34,6 +34,20 @@ double overhead__duty(double share, double attached, double budget)
 	return d < OVERHEAD_MIN_DUTY ? OVERHEAD_MIN_DUTY : d;
 }
 
+double overhead__target(double *debt, double paid, double budget, double seconds, double interval_s,
+			bool binding)
+{
+	double t;
+
+	if (!binding || budget <= 0 || interval_s <= 0) {
+		*debt = 0;
+		return budget;
+	}
+	*debt = *debt * 0.9 + (paid - budget) * seconds;
+	t = budget - *debt / (2 * interval_s);
+	return t < budget / 4 ? budget / 4 : t > 2 * budget ? 2 * budget : t;
+}
+
 double overhead__smooth(double prev, double cur, double budget, double attached)
 {
 	if (prev <= 0 || cur <= budget || attached >= 1)
@@ -112,6 +126,8 @@ int overhead__cycle_plan(struct overhead_cycle *c, __u64 now, double duty)
 	if (!(duty < 1)) {
 		if (c->attached_since)
 			return 0;
+		if (!c->attached_ns) /* full capture from here on: the tick starts now */
+			c->tick_ns = now;
 		c->attached_since = now;
 		return 1;
 	}
@@ -134,6 +150,15 @@ int overhead__cycle_plan(struct overhead_cycle *c, __u64 now, double duty)
 	}
 	cycle_detach(c, now);
 	return -1;
+}
+
+void overhead__cycle_attached(struct overhead_cycle *c, __u64 t)
+{
+	if (!c->attached_since || t <= c->attached_since)
+		return;
+	if (c->tick_ns == c->attached_since && !c->attached_ns) /* full capture from here on */
+		c->tick_ns = t;
+	c->attached_since = t;
 }
 
 __u64 overhead__cycle_due(const struct overhead_cycle *c)

@@ -69,6 +69,20 @@ double overhead__share(const struct overhead_costs *c, const struct overhead_tic
 double overhead__duty(double share, double attached, double budget);
 
 /*
+ * The share to aim the next tick at while the budget binds: budget less the overspend still
+ * owed. *debt (share x seconds, caller's state, 0 at start) gains (paid - budget) * seconds
+ * for the tick that ends, paid being the share it cost, and loses a tenth of itself each
+ * tick; the next tick aims half of it lower: target = budget - debt / (2 * interval_s),
+ * within [budget / 4, 2 * budget]. An integral term: whatever biases what a window's share
+ * says of full capture (noise in short windows makes budget / estimate too large on average;
+ * a storm that grows), the cost paid over a run of ticks comes to within a few percent of
+ * the budget. Not binding (full capture fits, or the budget is off): *debt is cleared and
+ * the budget returned.
+ */
+double overhead__target(double *debt, double paid, double budget, double seconds, double interval_s,
+			bool binding);
+
+/*
  * The share full capture would cost, smoothed over ticks. A tick seen whole (attached >= 1)
  * measured the full cost itself: cur as is, so a storm that starts is bounded from the next
  * tick. From a part of a tick, prev moves a third of the way to cur and at most quadruples,
@@ -129,6 +143,13 @@ double overhead__cycle_end(struct overhead_cycle *c, __u64 now);
  * extrapolation. Returns the change to make now: 1 attach, -1 detach, 0 none.
  */
 int overhead__cycle_plan(struct overhead_cycle *c, __u64 now, double duty);
+
+/*
+ * The hooks the last change attached were all attached by t, after the change was recorded:
+ * they are counted as attached from t (attaching can wait on the kernel for tens of ms on a
+ * loaded host; what they saw meanwhile is then counted as seen, not extrapolated).
+ */
+void overhead__cycle_attached(struct overhead_cycle *c, __u64 t);
 
 /* When overhead__cycle_step() has something to do next, monotonic ns; 0: nothing. */
 __u64 overhead__cycle_due(const struct overhead_cycle *c);

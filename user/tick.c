@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The tick: every stage in order, each one line in tick__run(). */
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@ struct budget {
 	double duty; /* fraction of the next tick to keep them attached */
 	bool measured; /* a tick was measured: agents seen from now on are new in this run */
 	double full; /* smoothed share full capture would cost (overhead__smooth()) */
+	double debt; /* overspend still owed, share x seconds (overhead__target()) */
 	__u64 tracked; /* last totals: tracked syscalls (raw), CPU-record events, switches */
 	struct kernel_cpu_events ev;
 	__u64 ctxt;
@@ -626,6 +628,9 @@ static void duty_apply(struct tick *t, int change)
 {
 	int err = change ? kernel__hot_attach(t->k, change > 0) : 0;
 
+	if (change > 0)
+		overhead__cycle_attached(&t->b.cycle, clock__mono_ns());
+
 	if (err)
 		pr_warn("overhead budget: cannot %s the syscall and sched hooks (%s); retrying at "
 			"the next tick",
@@ -643,15 +648,24 @@ static void stage_budget(struct tick *t, struct snapshot *s, __u64 now)
 	struct kernel_cpu_events ev;
 	struct overhead_tick o = {.ncpus = b->ncpus};
 	__u64 tracked = tracked_syscalls(s), ctxt = host_switches(), start = b->cycle.tick_ns;
-	double ratio = 1;
+	double ratio = 1, target, lag;
+	struct timespec rt;
+	__u64 read_ns;
 	int c;
 
 	kernel__cpu_events(t->k, &ev);
 	s->latency_sampling_ratio = 1;
+	/*
+	 * The tick's time ends when the counters were read: what the hooks saw after that, and
+	 * the time they were attached for it, belong to the next tick alike.
+	 */
+	clock_gettime(CLOCK_REALTIME, &rt);
+	lag = rt.tv_sec + rt.tv_nsec / 1e9 - s->time;
+	read_ns = lag > 0 && lag * 1e9 < now - start ? now - (__u64)(lag * 1e9) : now;
 	if (b->on)
-		ratio = overhead__cycle_end(&b->cycle, now);
+		ratio = overhead__cycle_end(&b->cycle, read_ns);
 	if (b->on && b->measured && ratio > 0) {
-		o.seconds = (now - start) / 1e9;
+		o.seconds = (read_ns - start) / 1e9;
 		o.attached = ratio;
 		o.syscalls = (tracked >= b->tracked ? tracked - b->tracked : 0) +
 			     (ev.untracked - b->ev.untracked);
@@ -668,11 +682,20 @@ static void stage_budget(struct tick *t, struct snapshot *s, __u64 now)
 		b->full = overhead__smooth(b->full, s->overhead_ratio / ratio,
 					   t->cfg->overhead_budget, ratio);
 		b->duty = overhead__duty(b->full, 1, t->cfg->overhead_budget);
+		/* While it binds, aim below or above the budget by what was overspent or not. */
+		target = overhead__target(&b->debt, s->overhead_ratio, t->cfg->overhead_budget,
+					  o.seconds, t->cfg->interval_ns / 1e9,
+					  ratio < 1 && b->duty < 1);
+		if (b->duty < 1)
+			b->duty = fmin(overhead__duty(b->full, 1, target), 1);
 	}
-	/* Not attached at all this tick: nothing was seen, the next tick stands for both. */
+	/*
+	 * Not attached at all this tick: nothing was seen, and the next tick stands for both;
+	 * the counters still carry the estimate made so far.
+	 */
+	extrapolate(t, s, ratio > 0 ? ratio : 1);
+	b->measured = true;
 	if (ratio > 0) {
-		extrapolate(t, s, ratio);
-		b->measured = true;
 		b->tracked = tracked;
 		b->ev = ev;
 		b->ctxt = ctxt;
@@ -684,7 +707,7 @@ static void stage_budget(struct tick *t, struct snapshot *s, __u64 now)
 	s->overhead_seconds = b->cost_s;
 	kernel__lat_tick(t->k);
 	if (b->on)
-		duty_apply(t, overhead__cycle_plan(&b->cycle, clock__mono_ns(), b->duty));
+		duty_apply(t, overhead__cycle_plan(&b->cycle, now, b->duty));
 }
 
 __u64 tick__duty_at(const struct tick *t)

@@ -352,12 +352,69 @@ static void test_cycle_fake_clock(void **state)
 	assert_true(fabs(sum / 64) < 0.02);
 }
 
+/*
+ * The integral term: a plant that pays 1.4 times the share aimed at (what noisy windows do to
+ * budget / estimate) comes to within a few percent of the budget over a run of ticks; one that
+ * pays what it aims at stays on it; a budget that stops binding forgets the debt.
+ */
+static void test_target(void **state)
+{
+	double debt = 0, target = 0.01, paid, sum = 0;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 200; k++) {
+		paid = 1.4 * target;
+		if (k >= 100)
+			sum += paid;
+		target = overhead__target(&debt, paid, 0.01, 0.5, 0.5, true);
+		assert_true(target >= 0.0025 && target <= 0.02);
+	}
+	print_message("paid 1.4 x the target: mean %.5f against a budget of 0.01\n", sum / 100);
+	assert_true(fabs(sum / 100 - 0.01) < 0.0006);
+	debt = 0;
+	target = overhead__target(&debt, 0.01, 0.01, 0.5, 0.5, true);
+	assert_true(target == 0.01 && debt == 0);
+	debt = 0.5;
+	assert_true(overhead__target(&debt, 0.05, 0.01, 0.5, 0.5, false) == 0.01 && debt == 0);
+	/* Far over: the target bottoms out at a quarter of the budget, never 0. */
+	debt = 0;
+	assert_true(overhead__target(&debt, 1, 0.01, 0.5, 0.5, true) == 0.0025);
+}
+
+/* Attaching that took time counts from when it was done, and full capture stays whole. */
+static void test_cycle_attached(void **state)
+{
+	struct overhead_cycle c;
+
+	(void)state;
+	overhead__cycle_init(&c, 1000, 1, 100);
+	c.attached_since = 0; /* detached, then full capture asked for at 1100 */
+	c.attached_ns = 0;
+	assert_true(overhead__cycle_plan(&c, 1100, 1) == 1);
+	overhead__cycle_attached(&c, 1150);
+	assert_true(overhead__cycle_end(&c, 2150) == 1);
+	/* In a window: the time attaching took is not counted as attached. */
+	c.attached_since = 0;
+	c.attached_ns = 0;
+	c.tick_ns = 3000;
+	c.nwin = 1;
+	c.iwin = 0;
+	c.win[0][0] = 3200;
+	c.win[0][1] = 3700;
+	assert_true(overhead__cycle_step(&c, 3200) == 1);
+	overhead__cycle_attached(&c, 3300);
+	assert_true(overhead__cycle_step(&c, 3700) == -1);
+	assert_true(fabs(overhead__cycle_end(&c, 4000) - 0.4) < 1e-12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shift_from_rate),	 cmocka_unit_test(test_skip_bounds),
 		cmocka_unit_test(test_weights_unbiased), cmocka_unit_test(test_share_and_duty),
 		cmocka_unit_test(test_extrapolate),	 cmocka_unit_test(test_cycle_fake_clock),
+		cmocka_unit_test(test_target),		 cmocka_unit_test(test_cycle_attached),
 	};
 
 	return cmocka_run_group_tests_name("overhead", tests, NULL, NULL);
