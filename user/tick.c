@@ -682,10 +682,15 @@ static void stage_budget(struct tick *t, struct snapshot *s, __u64 now)
 		b->full = overhead__smooth(b->full, s->overhead_ratio / ratio,
 					   t->cfg->overhead_budget, ratio);
 		b->duty = overhead__duty(b->full, 1, t->cfg->overhead_budget);
-		/* While it binds, aim below or above the budget by what was overspent or not. */
-		target = overhead__target(&b->debt, s->overhead_ratio, t->cfg->overhead_budget,
-					  o.seconds, t->cfg->interval_ns / 1e9,
-					  ratio < 1 && b->duty < 1);
+		/*
+		 * While it binds, aim below or above the budget by what was overspent or not. A
+		 * tick seen whole (the storm's first, found at full capture) is what finding it
+		 * costs, not repaid; the debt is kept through it.
+		 */
+		target = overhead__target(&b->debt,
+					  ratio < 1 ? s->overhead_ratio : t->cfg->overhead_budget,
+					  t->cfg->overhead_budget, o.seconds,
+					  t->cfg->interval_ns / 1e9, b->duty < 1);
 		if (b->duty < 1)
 			b->duty = fmin(overhead__duty(b->full, 1, target), 1);
 	}
