@@ -2211,7 +2211,7 @@ static void defaults(struct config *c)
 	c->statsd_max_series = 64;
 	c->statsd_max_values = 16;
 	c->llm_max_models = 16;
-	c->overhead_budget = 0; /* opt-in: extrapolated counters restart lower after a restart */
+	c->overhead_budget = 0; /* opt-in: counts are estimates while it binds */
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;

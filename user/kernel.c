@@ -40,6 +40,7 @@ _Static_assert(sizeof(struct sw_req_key) == 40, "sw_req_key layout");
 _Static_assert(sizeof(struct sw_host) == SW_HOST_LEN, "sw_host layout");
 _Static_assert(sizeof(struct sw_req_stats) == 42 * 8, "sw_req_stats layout");
 _Static_assert(sizeof(struct sw_agent_stats) == 328 * 8, "sw_agent_stats layout");
+_Static_assert(sizeof(struct sw_unseen) == 227 * 8, "sw_unseen layout");
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
 _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
 _Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");
@@ -594,6 +595,7 @@ static void set_rodata(struct kernel *k)
 	syscalls__fill_classes(ro->syscall_class, SW_SYSCALL_MAX);
 	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
 	bpf_map__set_max_entries(k->skel->maps.agent_stats, slots);
+	bpf_map__set_max_entries(k->skel->maps.agent_unseen, slots);
 	bpf_map__set_max_entries(k->skel->maps.user_starts, slots);
 	bpf_map__set_max_entries(k->skel->maps.user_opened, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_tls, slots);
@@ -1297,6 +1299,18 @@ int kernel__retire_slot(struct kernel *k, __u32 slot)
 	return bpf_map_update_elem(fd, &slot, &gen, BPF_ANY) ? -errno : 0;
 }
 
+int kernel__unseen(struct kernel *k, __u32 slot, struct sw_unseen *u, bool write)
+{
+	static const struct sw_unseen zero;
+	int fd = bpf_map__fd(k->skel->maps.agent_unseen);
+
+	if (slot >= bpf_map__max_entries(k->skel->maps.agent_unseen))
+		return -EINVAL;
+	if (write)
+		return bpf_map_update_elem(fd, &slot, u ? u : &zero, BPF_ANY) ? -errno : 0;
+	return bpf_map_lookup_elem(fd, &slot, u) ? -errno : 0;
+}
+
 int kernel__release_slot(struct kernel *k, __u32 slot)
 {
 	struct swarmwatch_bpf *s = k->skel;
@@ -1314,6 +1328,7 @@ int kernel__release_slot(struct kernel *k, __u32 slot)
 		return -ENOMEM;
 	memset(buf, 0, len);
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.agent_stats), &slot, buf, BPF_ANY) ||
+	    kernel__unseen(k, slot, NULL, true) ||
 	    bpf_map_update_elem(bpf_map__fd(s->maps.user_starts), &slot, &zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(s->maps.user_opened), &slot, &zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(s->maps.agent_tls), &slot, &off, BPF_ANY))

@@ -121,7 +121,8 @@ int kernel__retire_slot(struct kernel *k, __u32 slot);
 /*
  * Makes slot, whose agent is retired (kernel__retire_slot()) and which no
  * task carries any more, free for a new agent: zeroes its per-CPU counters,
- * the daemon's starts and adopted connections, its TLS decision, deletes
+ * the estimate of what the duty cycle did not see (kernel__unseen()), the
+ * daemon's starts and adopted connections, its TLS decision, deletes
  * its request series, then puts it on the kernel's free list, from which
  * the next new name takes it. 0, -EINVAL for slot 0 ("other") or out of
  * range, or -errno.
@@ -201,6 +202,13 @@ int kernel__cpu_events(struct kernel *k, struct kernel_cpu_events *out);
 
 /* Starts a new tick for latency sampling: each CPU chooses its N again from its last tick. */
 void kernel__lat_tick(struct kernel *k);
+
+/*
+ * Reads (write false) or writes slot's estimate of what the duty-cycled hooks did not see
+ * (struct sw_unseen, pinned with the counters); u NULL with write zeroes it. 0, -EINVAL for a
+ * slot out of range, or -errno of the map operation.
+ */
+int kernel__unseen(struct kernel *k, __u32 slot, struct sw_unseen *u, bool write);
 
 /* Whether there are hot hooks (syscalls, sched collectors up) to duty-cycle. */
 bool kernel__hot_up(const struct kernel *k);

@@ -45,6 +45,7 @@ static const struct {
 #define HOT_WORDS                                                                    \
 	(WORD(syscall_lat_sum_ns) + 1 - WORD(syscalls) + WORD(runq_lat_sum_ns) + 1 - \
 	 WORD(runq_lat) + WORD(ctx_involuntary) + 1 - WORD(ctx_voluntary))
+_Static_assert(HOT_WORDS == SW_UNSEEN_WORDS, "struct sw_unseen holds the hot words");
 
 /* Extrapolation state of one slot's hot counters (overhead__extrapolate()). */
 struct hot_slot {
@@ -60,6 +61,7 @@ struct budget {
 	bool on; /* hot hooks exist to duty-cycle (budget may still be 0: then only measured) */
 	double duty; /* fraction of the next tick to keep them attached */
 	bool measured; /* a tick was measured: agents seen from now on are new in this run */
+	bool warned; /* the estimate could not be kept in the kernel: said once */
 	double full; /* smoothed share full capture would cost (overhead__smooth()) */
 	double debt; /* overspend still owed, share x seconds (overhead__target()) */
 	__u64 tracked; /* last totals: tracked syscalls (raw), CPU-record events, switches */
@@ -597,22 +599,28 @@ static __u64 tracked_syscalls(const struct snapshot *s)
  */
 static void extrapolate(struct tick *t, struct snapshot *s, double ratio)
 {
+	struct sw_unseen u;
 	__u64 out[HOT_WORDS];
 	size_t r, w, n;
-	int i;
+	int i, err;
 
 	for (i = 0; i < s->nagents; i++) {
 		__u64 *words = (__u64 *)&s->agents[i].s;
+		__u32 slot = s->agents[i].slot;
 		struct hot_slot *h;
 
-		if (s->agents[i].slot > t->cfg->max_agents)
+		if (slot > t->cfg->max_agents)
 			continue;
-		h = &t->b.slots[s->agents[i].slot];
+		h = &t->b.slots[slot];
+		/* What an earlier run of the daemon estimated, kept beside the counters. */
+		if (!h->set && !kernel__unseen(t->k, slot, &u, false))
+			for (w = 0; w < HOT_WORDS; w++)
+				h->unseen[w] = u.q8[w] / 256.0;
 		for (r = 0, w = 0; r < HOT_RANGES; r++, w += n) {
 			n = hot_ranges[r].to - hot_ranges[r].from;
 			/*
 			 * An agent first seen after the first tick started in this run: what it
-			 * counted, it counted in this tick's window (last and unseen are zero).
+			 * counted, it counted in this tick's window (last is zero).
 			 */
 			overhead__extrapolate(words + hot_ranges[r].from, h->last + w,
 					      h->unseen + w, out + w, n, ratio,
@@ -620,6 +628,17 @@ static void extrapolate(struct tick *t, struct snapshot *s, double ratio)
 			memcpy(words + hot_ranges[r].from, out + w, n * sizeof(__u64));
 		}
 		h->set = true;
+		if (!(ratio < 1))
+			continue;
+		for (w = 0; w < HOT_WORDS; w++)
+			u.q8[w] = (__u64)(h->unseen[w] * 256);
+		err = kernel__unseen(t->k, slot, &u, true);
+		if (err && !t->b.warned) {
+			pr_warn("overhead budget: cannot keep the estimate of agent %s in the kernel "
+				"(%s): after a restart its extrapolated counters restart lower",
+				s->agents[i].name, strerror(-err));
+			t->b.warned = true;
+		}
 	}
 }
 
