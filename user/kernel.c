@@ -1041,6 +1041,7 @@ void kernel__close(struct kernel *k)
 		close(k->stats_fd);
 	swarmwatch_bpf__destroy(k->skel);
 	free(k->percpu_buf);
+	free(k->cpu_last);
 	free(k);
 }
 

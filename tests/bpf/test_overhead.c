@@ -326,8 +326,14 @@ int main(int argc, char **argv)
 			prev = v;
 		if (ratio < min_ratio)
 			min_ratio = ratio;
-		if (ratio < 1 && !api_storm)
-			api_storm = overhead_api(d.port);
+		/* The API's tick may be a later one than the page's: keep asking while duty-cycled. */
+		if (ratio < 1 && !api_storm) {
+			api = overhead_api(d.port);
+			if (strstr(api, "\"extrapolated\":true"))
+				api_storm = api;
+			else
+				free(api);
+		}
 		free(m);
 	}
 	n = read(done[0], line, sizeof(line) - 1);
