@@ -120,7 +120,7 @@ test_incidents_MODS := incidents incident alert buf snapshot $(STORE_MODS) $(ANO
 test_webconfig_MODS := webconfig ratelimit
 test_tenancy_MODS := tenancy $(TEXT_MODS)
 test_routes_MODS := http tenancy webconfig ratelimit stream web web_assets num snapshot api api_pools config scale breaker weights cost alert notify log $(METRICS_MODS)
-test_http_MODS := http tenancy webconfig ratelimit stream web web_assets num collector snapshot kernel identity config scale breaker weights cost log api api_pools \
+test_http_MODS := http tenancy webconfig ratelimit stream web web_assets num collector snapshot kernel overhead identity config scale breaker weights cost log api api_pools \
 	alert notify $(METRICS_MODS)
 test_identity_MODS := identity tenancy config scale breaker weights cost num log syscalls alert notify $(TEXT_MODS)
 test_log2_MODS :=
@@ -139,6 +139,7 @@ test_rates_MODS := rates
 test_snapshot_MODS := snapshot
 test_store_MODS := $(STORE_MODS)
 test_syscalls_MODS := syscalls
+test_overhead_MODS := overhead
 test_text_MODS := $(TEXT_MODS)
 test_statsd_MODS := statsd
 test_ingest_MODS := ingest log $(CATALOG_MODS)
@@ -148,7 +149,7 @@ test_llm_MODS := llm llmparse config scale breaker weights cost num syscalls ale
 fuzz_statsd_MODS := $(CATALOG_MODS)
 fuzz_config_MODS := config scale breaker weights cost num syscalls alert notify log $(TEXT_MODS)
 fuzz_detect_MODS := cmd_detect iforest log $(DETECT_MODS)
-fuzz_elf_MODS := tls kernel config scale breaker weights cost num syscalls log alert notify $(TEXT_MODS)
+fuzz_elf_MODS := tls kernel overhead config scale breaker weights cost num syscalls log alert notify $(TEXT_MODS)
 fuzz_gorilla_MODS := gorilla
 fuzz_cost_MODS := cost
 fuzz_rule_MODS := alert scale breaker weights buf
@@ -168,7 +169,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $$(call mods_of,$$*) | $(BUILD)/tests/unit
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c | $(BUILD)/tests/bpf
 	$(msg) TEST $@
-	$(Q)$(CC) $(HELPER_CFLAGS) $< -lpthread -o $@
+	$(Q)$(CC) $(HELPER_CFLAGS) $< -lpthread -lm -o $@
 
 tests: $(BUILD)/swarmwatch $(UNIT_BINS) $(TEST_HELPER_BINS) $(FUZZ_BINS)
 

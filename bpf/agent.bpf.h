@@ -35,8 +35,11 @@ static __always_inline struct sw_task *sw_task_of(struct task_struct *t)
  */
 #ifdef SW_DEFINE_MAPS
 const volatile __u8 use_oncpu = 0;
+/* Set by the daemon while the overhead budget has sched_switch detached: records are stale. */
+__u8 hot_off = 0;
 #else
 extern const volatile __u8 use_oncpu;
+extern __u8 hot_off;
 #endif
 
 static __always_inline struct sw_cpu *sw_oncpu(void)
@@ -59,7 +62,7 @@ static __always_inline struct sw_sys *sw_current_sys(void)
 {
 	struct sw_task *st;
 
-	if (use_oncpu) {
+	if (use_oncpu && !hot_off) {
 		struct sw_cpu *c = sw_oncpu();
 
 		if (!c || !c->tid)
@@ -97,7 +100,7 @@ static __always_inline struct sw_sys *sw_current_sys_checked(void)
 {
 	struct sw_sys *sys = sw_current_sys();
 
-	if (sys || !use_oncpu)
+	if (sys || !use_oncpu || hot_off)
 		return sys;
 	return sw_repair_record(sw_oncpu());
 }
@@ -191,6 +194,16 @@ static __always_inline void sw_hist_add(__u64 *hist, __u64 *sum, __u64 ns)
 	if (b < SW_LAT_SLOTS) /* always true; keeps the verifier's bound */
 		hist[b] += 1;
 	*sum += ns;
+}
+
+/* sw_hist_add() of a sampled value that stands for n values. */
+static __always_inline void sw_hist_add_n(__u64 *hist, __u64 *sum, __u64 ns, __u64 n)
+{
+	__u32 b = sw_log2_bucket(ns, SW_LAT_SLOTS);
+
+	if (b < SW_LAT_SLOTS) /* always true; keeps the verifier's bound */
+		hist[b] += n;
+	*sum += ns * n;
 }
 
 #endif /* SWARMWATCH_AGENT_BPF_H */

@@ -38,6 +38,16 @@ SW_MAP struct {
 	__type(value, struct sw_agent_stats);
 } agent_stats SEC(".maps");
 
+/* Per slot: what the daemon estimates its duty-cycled hooks did not see (struct
+ * sw_unseen). Only the daemon reads and writes it; pinned so that it lives as long as
+ * agent_stats. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 257);
+	__type(key, __u32);
+	__type(value, struct sw_unseen);
+} agent_unseen SEC(".maps");
+
 /* Agent name -> slot, filled by the kernel (environment marker) and by the
  * daemon (cgroup and command rules). */
 SW_MAP struct {

@@ -17,6 +17,9 @@
 
 #define TASK_RUNNING 0
 
+/* When the hooks were last attached (syscalls.bpf.c): older wakeups were not all seen. */
+extern __u64 hot_since_ns;
+
 static __always_inline int on_wakeup(struct task_struct *p)
 {
 	struct sw_task *st = sw_task_of(p);
@@ -53,6 +56,8 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 		if (c && c->tid == prev->pid) {
 			st->sys.enter_ns = c->sys.enter_ns;
 			st->sys.nr = c->sys.nr;
+			st->sys.lat_shift = c->sys.lat_shift;
+			st->sys.gen = c->sys.gen;
 		}
 		__u64 ran = prev->se.sum_exec_runtime; /* typed pointer: a plain load */
 
@@ -82,7 +87,7 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 	if (!now)
 		now = bpf_ktime_get_ns();
 	if (st->wake_ns) {
-		s = sw_stats(st->sys.slot);
+		s = st->wake_ns >= hot_since_ns ? sw_stats(st->sys.slot) : NULL;
 		if (s)
 			sw_hist_add(s->runq_lat, &s->runq_lat_sum_ns, now - st->wake_ns);
 		st->wake_ns = 0;

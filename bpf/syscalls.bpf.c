@@ -1,20 +1,96 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Syscalls of tracked tasks: count by class, errors by errno, latency
- * histogram; and user page faults. Everything is counted at syscall exit so
- * that a class total always equals its histogram count.
+ * histogram; and user page faults. Everything is counted at syscall exit.
+ *
+ * Every syscall and every error is counted. Latency is timed for a sample:
+ * two clock reads were most of what a tracked syscall cost. On each CPU a
+ * tracked syscall is timed, then the next skip - 1 ones are not, skip drawn
+ * at random with mean N = 2^shift (sw_lat_skip()), and the timed one counts N times
+ * in the histogram and its sum (a Horvitz-Thompson weight: by Wald's
+ * identity the weights sum to the syscalls covered, so the histogram's
+ * count estimates every syscall without bias). N follows the CPU's rate of
+ * tracked syscalls: at each daemon tick (lat_epoch) it is set so that about
+ * lat_samples_per_epoch are timed in the next, and within a tick it doubles
+ * whenever two timed syscalls come closer than half of lat_sample_gap_ns.
+ * N = 1 at low rates: every syscall is timed.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "agent.bpf.h"
+#include "sample.h"
 
 /* Set by the daemon before load. */
 const volatile __u8 syscall_class[SW_SYSCALL_MAX] = {};
 const volatile __u8 errno_ignored[SW_ERRNO_SLOTS] = {};
 
+/* Latency sampling, set by the daemon before load; 0 samples: time every syscall. */
+const volatile __u32 lat_samples_per_epoch = 0; /* timed syscalls per CPU per tick */
+const volatile __u64 lat_sample_gap_ns = 0; /* tick / lat_samples_per_epoch */
+
+/* Written by the daemon while the programs run (.bss, memory-mapped). */
+__u32 lat_epoch = 0; /* bumped each tick */
+__u8 hot_gen = 0; /* bumped each time the syscall hooks are attached again (duty cycle) */
+__u64 hot_since_ns = 0; /* ... and when, in bpf_ktime_get_ns() time (sched.bpf.c) */
+
 #define ERESTARTSYS 512
 #define ERESTART_RESTARTBLOCK 516
+
+/* A new tick: N from the tracked syscalls this CPU saw in the last one. */
+static __always_inline void lat_new_epoch(struct sw_cpu *c)
+{
+	__u32 shift = sw_lat_shift(c->seen, lat_samples_per_epoch);
+
+	if (shift < c->skip_shift) {
+		/* The rate fell: do not wait out a skip drawn for the storm. */
+		__s32 skip = sw_lat_skip(shift, bpf_get_prandom_u32());
+
+		if (skip < c->skip)
+			c->skip = skip;
+		c->skip_shift = shift;
+	}
+	c->shift = shift;
+	c->seen = 0;
+	c->epoch = lat_epoch;
+}
+
+/* Whether this tracked syscall is timed; sets the weight of its latency in sys. */
+static __always_inline bool lat_sample(struct sw_sys *sys)
+{
+	struct sw_cpu *c;
+
+	sys->lat_shift = 0;
+	if (!lat_samples_per_epoch)
+		return true;
+	c = sw_oncpu();
+	if (!c)
+		return true;
+	if (c->epoch != lat_epoch)
+		lat_new_epoch(c);
+	c->seen++;
+	if (--c->skip > 0)
+		return false;
+	sys->lat_shift = c->skip_shift;
+	c->skip_shift = c->shift;
+	c->skip = sw_lat_skip(c->shift, bpf_get_prandom_u32());
+	return true;
+}
+
+/* A timed syscall ended at now: timed ones coming too close together double N. */
+static __always_inline void lat_adapt(__u64 now)
+{
+	struct sw_cpu *c = sw_oncpu();
+
+	if (!c)
+		return;
+	c->timed++;
+	if (!lat_samples_per_epoch)
+		return;
+	if (now - c->last_ns < lat_sample_gap_ns / 2 && c->shift < SW_LAT_MAX_SHIFT)
+		c->shift++;
+	c->last_ns = now;
+}
 
 static __always_inline int on_sys_enter(long id)
 {
@@ -22,8 +98,9 @@ static __always_inline int on_sys_enter(long id)
 
 	if (!sys || id < 0)
 		return 0;
-	sys->enter_ns = bpf_ktime_get_ns();
-	sys->nr = (__u32)id;
+	sys->nr = id < SW_SYSCALL_MAX ? (__u16)id : SW_SYSCALL_MAX;
+	sys->gen = hot_gen;
+	sys->enter_ns = lat_sample(sys) ? bpf_ktime_get_ns() : SW_ENTER_UNTIMED;
 	return 0;
 }
 
@@ -40,7 +117,13 @@ static __always_inline void count_exit(struct sw_sys *sys, __u64 t0, long ret)
 	if (cls >= SW_CLASS_MAX)
 		cls = SW_CLASS_OTHER;
 	s->syscalls[cls] += 1;
-	sw_hist_add(s->syscall_lat, &s->syscall_lat_sum_ns, bpf_ktime_get_ns() - t0);
+	if (t0 != SW_ENTER_UNTIMED) {
+		__u64 now = bpf_ktime_get_ns();
+
+		sw_hist_add_n(s->syscall_lat, &s->syscall_lat_sum_ns, now - t0,
+			      1ULL << (sys->lat_shift & 31));
+		lat_adapt(now);
+	}
 	if (ret >= 0 || ret < -4095)
 		return;
 	err = -ret;
@@ -64,6 +147,9 @@ static __always_inline int on_sys_exit(long ret)
 	if (!t0)
 		return 0;
 	sys->enter_ns = 0;
+	/* Entered before the hooks were last detached: its exit belongs to no window. */
+	if (sys->gen != hot_gen)
+		return 0;
 	count_exit(sys, t0, ret);
 	return 0;
 }

@@ -157,10 +157,15 @@ static inline const char *sw_collector_name(int c)
  * task-storage lookup.
  */
 struct sw_sys {
-	__u64 enter_ns; /* start of the syscall in progress, 0 if none */
-	__u32 nr; /* its number */
+	__u64 enter_ns; /* start of the syscall in progress; 0 if none, SW_ENTER_UNTIMED */
+	__u16 nr; /* its number, SW_SYSCALL_MAX for larger ones */
+	__u8 lat_shift; /* its latency counts 2^lat_shift times (SW_ENTER_UNTIMED: unused) */
+	__u8 gen; /* hot_gen at its entry: a different one means the hooks were off between */
 	__u32 slot; /* the task's agent slot; the `tasks` entry is authoritative */
 };
+
+/* enter_ns of a syscall in progress that is counted but not timed (latency sampling). */
+#define SW_ENTER_UNTIMED 1
 
 /*
  * Per-task state, in the `tasks` task-storage map. A task with no entry is
@@ -174,11 +179,24 @@ struct sw_task {
 	__u64 cpu_seen_ns; /* se.sum_exec_runtime already counted */
 };
 
-/* Per-CPU record in `oncpu`: the tracked task running on this CPU. */
+/*
+ * Per-CPU record in `oncpu`: the tracked task running on this CPU, and the state of latency
+ * sampling on the CPU (syscalls.bpf.c): tracked syscalls are timed 1 in N on average, N =
+ * 2^shift chosen from the CPU's own rate of tracked syscalls.
+ */
 struct sw_cpu {
 	__u32 tid; /* its thread id, 0 when the running task is not tracked */
-	__u32 untracked; /* syscall exits seen with tid 0, to pace the record checks */
+	__u32 untracked; /* syscall exits seen with tid 0 (wraps): pace the record checks */
 	struct sw_sys sys;
+	__s32 skip; /* tracked syscalls to let pass untimed before the next timed one */
+	__u8 shift; /* N = 2^shift for the next draw of skip */
+	__u8 skip_shift; /* the shift skip was drawn with: the next timed syscall's weight */
+	__u16 pad;
+	__u32 epoch; /* lat_epoch when `seen` started */
+	__u32 seen; /* tracked syscall entries on this CPU since then */
+	__u64 last_ns; /* exit of the last timed syscall on this CPU */
+	__u32 timed; /* tracked syscalls timed on this CPU (wraps) */
+	__u32 pad2;
 };
 
 /*
@@ -213,6 +231,19 @@ struct sw_agent_stats {
 	__u64 client_requests; /* requests the agent made (client role), every peer */
 	__u64 client_failures; /* ... of which answered 5xx or ended in error */
 	__u64 client_req_lat[SW_LAT_SLOTS]; /* ... their latency */
+};
+
+/*
+ * Per slot, in the pinned `agent_unseen` map: the daemon's estimate of the hot counters'
+ * growth its duty-cycled hooks did not see (the words of struct sw_agent_stats from
+ * syscalls to syscall_lat_sum_ns, runq_lat to runq_lat_sum_ns, ctx_voluntary and
+ * ctx_involuntary, in that order), in 1/256ths. Kept beside the kernel's counters so that
+ * an extrapolated counter (seen + unseen) continues across a restart of the daemon. No BPF
+ * program touches it.
+ */
+#define SW_UNSEEN_WORDS (SW_CLASS_MAX + SW_ERRNO_SLOTS + 2 * (SW_LAT_SLOTS + 1) + 2)
+struct sw_unseen {
+	__u64 q8[SW_UNSEEN_WORDS];
 };
 
 enum sw_role {

@@ -1204,3 +1204,60 @@ char *api__cost(const struct cost_view *v)
 	json_decref(root);
 	return text;
 }
+
+/* Agent families fed by a collector's hooks: what its duty cycle extrapolates. */
+static const char *const *extrapolated_families(int collector)
+{
+	static const char *const syscalls[] = {"swarmwatch_agent_syscalls_total",
+					       "swarmwatch_agent_syscall_errors_total",
+					       "swarmwatch_agent_syscall_duration_seconds", NULL};
+	static const char *const sched[] = {"swarmwatch_agent_context_switches_total",
+					    "swarmwatch_agent_run_queue_delay_seconds", NULL};
+	static const char *const none[] = {NULL};
+
+	return collector == COLLECTOR_SYSCALLS ? syscalls
+	       : collector == COLLECTOR_SCHED  ? sched
+					       : none;
+}
+
+static json_t *collector_json(const struct snapshot *s, int c)
+{
+	const char *const *f = extrapolated_families(c);
+	json_t *o, *fams = json_array();
+
+	for (; fams && *f; f++)
+		if (json_array_append_new(fams, json_string(*f))) {
+			json_decref(fams);
+			return NULL;
+		}
+	o = json_pack("{s:s, s:f, s:b, s:o*}", "collector", sw_collector_name(c), "sampling_ratio",
+		      s->sampling_ratio[c], "extrapolated", s->sampling_ratio[c] < 1, "families",
+		      fams);
+	return o;
+}
+
+char *api__overhead(const struct snapshot *s)
+{
+	json_t *root, *cols = json_array(), *o;
+	char t[32], *text = NULL;
+	int c;
+
+	for (c = 0; cols && c < COLLECTOR_MAX; c++) {
+		if (!s->up[c])
+			continue;
+		o = collector_json(s, c);
+		if (!o || json_array_append_new(cols, o)) {
+			json_decref(cols);
+			return NULL;
+		}
+	}
+	api__rfc3339(s->time, t, sizeof(t));
+	root = json_pack("{s:s, s:f, s:f, s:f, s:f, s:I, s:o*}", "time", t, "budget",
+			 s->overhead_budget, "overhead", s->overhead_ratio, "overhead_seconds",
+			 s->overhead_seconds, "latency_sampling_ratio", s->latency_sampling_ratio,
+			 "host_syscalls", (json_int_t)s->host_syscalls, "collectors", cols);
+	if (root)
+		text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(root);
+	return text;
+}

@@ -959,6 +959,36 @@ static int each_collector_up(const struct entry *e, const struct snapshot *s, st
 	return 0;
 }
 
+/* swarmwatch_sampling_ratio: every collector that runs; the hot ones may be below 1. */
+static int each_sampling_ratio(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	int i, err;
+
+	(void)e;
+	for (i = 0; i < COLLECTOR_MAX; i++) {
+		const char *v[] = {sw_collector_name(i)};
+
+		if (!s->up[i])
+			continue;
+		err = put(o, v, s->sampling_ratio[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+enum overhead_field { OVH_SHARE, OVH_BUDGET, OVH_LATENCY_RATIO, OVH_HOST_SYSCALLS, OVH_SECONDS };
+
+static int each_overhead(const struct entry *e, const struct snapshot *s, struct out *o)
+{
+	return put(o, NULL,
+		   e->n == OVH_SHARE	       ? s->overhead_ratio
+		   : e->n == OVH_BUDGET	       ? s->overhead_budget
+		   : e->n == OVH_LATENCY_RATIO ? s->latency_sampling_ratio
+		   : e->n == OVH_SECONDS       ? s->overhead_seconds
+					       : (double)s->host_syscalls);
+}
+
 static int each_tls_processes(const struct entry *e, const struct snapshot *s, struct out *o)
 {
 	(void)e;
@@ -1838,6 +1868,31 @@ static const struct entry entries[] = {
 	FAMILY("swarmwatch_collector_up", CATALOG_GAUGE, "",
 	       "Whether a collector runs (1) or could not start on this kernel or is disabled (0).",
 	       l_collector, each_collector_up, 0),
+	FAMILY("swarmwatch_sampling_ratio", CATALOG_GAUGE, "ratio",
+	       "Fraction of the last tick a collector's hooks were attached. Below 1 the overhead "
+	       "budget duty-cycled them, and the agent counters they feed hold what was seen plus "
+	       "an estimate of what was not (seen times 1/ratio - 1, summed over ticks).",
+	       l_collector, each_sampling_ratio, 0),
+	SCALAR("swarmwatch_syscall_latency_sampling_ratio", CATALOG_GAUGE, "ratio",
+	       "Fraction of the tracked syscalls of the last tick whose latency was timed; each "
+	       "timed one counts for the untimed ones in the latency histogram, whose count still "
+	       "estimates every syscall.",
+	       each_overhead, OVH_LATENCY_RATIO),
+	SCALAR("swarmwatch_overhead_ratio", CATALOG_GAUGE, "ratio",
+	       "Share of host CPU swarmwatch's BPF hooks cost in the last tick, estimated from the "
+	       "events they saw (1 = every CPU busy).",
+	       each_overhead, OVH_SHARE),
+	SCALAR("swarmwatch_overhead_budget_ratio", CATALOG_GAUGE, "ratio",
+	       "The bound on swarmwatch_overhead_ratio (overhead_budget); 0 when there is none.",
+	       each_overhead, OVH_BUDGET),
+	SCALAR("swarmwatch_overhead_seconds_total", CATALOG_COUNTER, "seconds",
+	       "CPU seconds swarmwatch's BPF hooks cost the host since it started, estimated from "
+	       "the events they saw; its rate over CPUs is swarmwatch_overhead_ratio averaged.",
+	       each_overhead, OVH_SECONDS),
+	SCALAR("swarmwatch_host_syscalls_total", CATALOG_COUNTER, "",
+	       "Syscalls of every task on the host through the syscall hooks, extrapolated while "
+	       "duty-cycled (needs the sched collector).",
+	       each_overhead, OVH_HOST_SYSCALLS),
 	{
 		.f = {.name = "swarmwatch_tls_probed_processes",
 		      .help = "Processes of agents with TLS capture on whose OpenSSL calls are "

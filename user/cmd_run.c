@@ -38,8 +38,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: swarmwatch run [--config FILE] [--listen ADDR:PORT] [--interval DURATION]\n"
-		"                      [--pin-path DIR] [--state-dir DIR] [--webhook URL] [-v]\n"
-		"                      [--web.config.file FILE] [--unpin]\n"
+		"                      [--pin-path DIR] [--state-dir DIR] [--overhead-budget PCT]\n"
+		"                      [-v] [--unpin]\n"
 		"\n"
 		"Watches the agents on this host through eBPF and serves Prometheus metrics.\n"
 		"\n"
@@ -55,6 +55,9 @@ static void run_usage(FILE *f)
 		"      --web.config.file FILE\n"
 		"                           TLS, basic auth, bearer tokens and rate limit of the\n"
 		"                           HTTP endpoints (YAML, as Prometheus' exporters)\n"
+		"      --overhead-budget PCT\n"
+		"                           share of host CPU the BPF hooks may cost, in percent\n"
+		"                           (default 0: no bound, full capture always; 1 is a sensible bound)\n"
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
 		"  -h, --help               this text\n");
@@ -168,6 +171,7 @@ int cmd_run(int argc, char **argv)
 		{"unpin", no_argument, NULL, 'U'},
 		{"webhook", required_argument, NULL, 'w'},
 		{"web.config.file", required_argument, NULL, 'W'},
+		{"overhead-budget", required_argument, NULL, 'B'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -178,6 +182,7 @@ int cmd_run(int argc, char **argv)
 	const char *webhook = NULL, *web_file = NULL;
 	struct web_config web;
 	struct privs_need need;
+	const char *budget = NULL;
 	struct tick *tick = NULL;
 	struct identity *id = NULL;
 	struct handlers handlers;
@@ -218,6 +223,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'W':
 			web_file = optarg;
+			break;
+		case 'B':
+			budget = optarg;
 			break;
 		case 'v':
 			log__set_level(LOG_DEBUG);
@@ -279,6 +287,18 @@ int cmd_run(int argc, char **argv)
 	}
 	if (webhook && !cfg.alerts_on)
 		pr_warn("--webhook: alerts are off in the configuration, so nothing will be sent");
+	if (budget) {
+		char *end;
+		double pct = strtod(budget, &end);
+
+		if (end == budget || *end || !(pct >= 0 && pct <= 100)) {
+			pr_err("--overhead-budget \"%s\": must be a percentage from 0 to 100, like 1 "
+			       "or 0.5",
+			       budget);
+			goto out;
+		}
+		cfg.overhead_budget = pct / 100;
+	}
 	if (unpin) {
 		int n = kernel__unpin(cfg.pin_path);
 
@@ -389,7 +409,7 @@ int cmd_run(int argc, char **argv)
 		cfg.interval_ns / 1e9, cfg.pin_path);
 	next = clock__mono_ns();
 	while (!stopping) {
-		__u64 now = clock__mono_ns();
+		__u64 now = clock__mono_ns(), wake = next, off;
 
 		if (now >= next) {
 			tick__run(tick);
@@ -398,8 +418,15 @@ int cmd_run(int argc, char **argv)
 				next = now + cfg.interval_ns; /* fell behind: skip, don't burst */
 			continue;
 		}
+		off = tick__duty_at(tick);
+		if (off && now >= off) {
+			tick__duty(tick, now); /* the overhead budget's duty cycle */
+			continue;
+		}
+		if (off && off < wake)
+			wake = off;
 		/* Wait for the next tick, handling exec events as they come. */
-		kernel__poll(k, (int)((next - now + 999999) / 1000000));
+		kernel__poll(k, (int)((wake - now + 999999) / 1000000));
 	}
 	pr_info("stopping; pinned maps stay in %s (swarmwatch run --unpin removes them)",
 		cfg.pin_path);

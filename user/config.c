@@ -44,6 +44,7 @@ const char config__builtin[] =
 	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true,\n"
 	"                 \"net\": true},\n"
 	"  \"bpf_stats\": false,\n"
+	"  \"overhead_budget\": 0,\n"
 	"  \"tls\": {\"agents\": []},\n"
 	"  \"anomaly\": {\"hold\": \"1m\"},\n"
 	"  \"store\": {\"dir\": \"/var/lib/swarmwatch\", \"memory\": \"15m\", \"raw\": \"6h\",\n"
@@ -242,6 +243,23 @@ static int get_bool(const struct parse *p, json_t *obj, const char *key, bool *o
 	if (!json_is_boolean(v))
 		return fail_at(p, key, "\"%s\" must be true or false", key);
 	*out = json_is_true(v);
+	return 1;
+}
+
+/* Reads number `key` (an integer or a real) into *out when present and within [lo, hi]. */
+static int get_number(const struct parse *p, json_t *obj, const char *key, double lo, double hi,
+		      double *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_number(v))
+		return fail_at(p, key, "\"%s\" must be a number", key);
+	if (json_number_value(v) < lo || json_number_value(v) > hi)
+		return fail_at(p, key, "\"%s\" is %g, must be between %g and %g", key,
+			       json_number_value(v), lo, hi);
+	*out = json_number_value(v);
 	return 1;
 }
 
@@ -2193,6 +2211,7 @@ static void defaults(struct config *c)
 	c->statsd_max_series = 64;
 	c->statsd_max_values = 16;
 	c->llm_max_models = 16;
+	c->overhead_budget = 0; /* opt-in: counts are estimates while it binds */
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;
@@ -2216,33 +2235,16 @@ static void defaults(struct config *c)
 
 int config__parse(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"listen",
-					   "interval",
-					   "pin_path",
-					   "max_agents",
-					   "identity",
-					   "syscalls",
-					   "collectors",
-					   "bpf_stats",
-					   "anomaly",
-					   "agent_retention",
-					   "upstreams",
-					   "top_upstreams",
-					   "tls",
-					   "store",
-					   "statsd",
-					   "alerts",
-					   "receivers",
-					   "notify",
-					   "web_config_file",
-					   "llm",
-					   "pools",
-					   "pool_defaults",
-					   "cost",
-					   NULL};
+	static const char *const keys[] = {
+		"listen",    "interval",      "pin_path",  "max_agents",      "identity",
+		"syscalls",  "collectors",    "bpf_stats", "anomaly",	      "agent_retention",
+		"upstreams", "top_upstreams", "tls",	   "store",	      "statsd",
+		"alerts",    "receivers",     "notify",	   "web_config_file", "llm",
+		"pools",     "pool_defaults", "cost",	   "overhead_budget", NULL};
 	struct parse p = {text, origin, err, errlen};
 	const char *s = NULL;
 	long long n = 0;
+	double pct = 0;
 	json_error_t jerr;
 	json_t *root, *v;
 	int ret;
@@ -2314,6 +2316,11 @@ int config__parse(struct config *c, const char *text, const char *origin, char *
 	ret = get_bool(&p, root, "bpf_stats", &c->bpf_stats);
 	if (ret < 0)
 		goto out;
+	ret = get_number(&p, root, "overhead_budget", 0, 100, &pct);
+	if (ret < 0)
+		goto out;
+	if (ret)
+		c->overhead_budget = pct / 100; /* percent of host CPU in the file */
 	ret = 0;
 	if ((v = json_object_get(root, "identity")) && (ret = parse_identity(&p, v, c)))
 		goto out;

@@ -101,6 +101,7 @@ struct config {
 	char llm_prices[256]; /* price table file, "" for none */
 	int llm_max_models; /* model labels per agent before "other" */
 	struct cost_params *cost; /* prices, budgets, emergency action; malloc'd */
+	double overhead_budget; /* share of host CPU the BPF programs may cost; 0: no bound */
 };
 
 /* The configuration used when no file is given, as JSON text. */

@@ -723,6 +723,7 @@ VIEW_ROUTE(serve_cost, cost_json,
 	   "or memory ran out")
 VIEW_ROUTE(serve_pools, pools_json,
 	   "no pools: configure \"pools\" (see the README, Pools and scaling)")
+VIEW_ROUTE(serve_overhead, api__overhead, "no overhead data this tick: out of memory")
 
 /* GET /api/v1/incidents and /api/v1/incidents/{id} (a decimal id from the list). */
 static enum MHD_Result serve_incidents(struct http *h, struct MHD_Connection *c, const char *url,
@@ -1228,6 +1229,7 @@ static const struct route {
 	{"/api/v1/pools/", "GET", serve_pool_history, true, WEB_SCOPE_READ},
 	{"/api/v1/stream", "GET", serve_stream, false, WEB_SCOPE_READ},
 	{"/api/v1/cost", "GET", serve_cost, false, WEB_SCOPE_READ},
+	{"/api/v1/overhead", "GET", serve_overhead, false, WEB_SCOPE_READ},
 	{"/app.js", "GET", serve_app_js, false, WEB_SCOPE_READ},
 	{"/app.css", "GET", serve_app_css, false, WEB_SCOPE_READ},
 	{"/uplot.js", "GET", serve_uplot_js, false, WEB_SCOPE_READ},

@@ -26,12 +26,13 @@
 #include "identity.h"
 #include "kernel.h"
 #include "log.h"
+#include "overhead.h"
 #include "swarmwatch.skel.h"
 #include "syscalls.h"
 #include "text.h"
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
-_Static_assert(sizeof(struct sw_cpu) == 24, "sw_cpu layout");
+_Static_assert(sizeof(struct sw_cpu) == 56, "sw_cpu layout");
 _Static_assert(sizeof(struct sw_sock) == 72, "sw_sock layout");
 _Static_assert(sizeof(struct sw_proc_key) == 8, "sw_proc_key layout");
 _Static_assert(sizeof(struct sw_proc_stats) == 5 * 8, "sw_proc_stats layout");
@@ -39,6 +40,7 @@ _Static_assert(sizeof(struct sw_req_key) == 40, "sw_req_key layout");
 _Static_assert(sizeof(struct sw_host) == SW_HOST_LEN, "sw_host layout");
 _Static_assert(sizeof(struct sw_req_stats) == 42 * 8, "sw_req_stats layout");
 _Static_assert(sizeof(struct sw_agent_stats) == 328 * 8, "sw_agent_stats layout");
+_Static_assert(sizeof(struct sw_unseen) == 227 * 8, "sw_unseen layout");
 _Static_assert(sizeof(struct sw_event) == 40, "sw_event layout");
 _Static_assert(sizeof(struct sw_name) == SW_NAME_LEN, "sw_name layout");
 _Static_assert(sizeof(struct sw_meta) == 16, "sw_meta layout");
@@ -101,6 +103,9 @@ struct kernel {
 	struct map_stat maps[KERNEL_MAX_MAPS];
 	int nmaps;
 	size_t percpu_len;
+	bool hot_off; /* the hot hooks (syscalls, sched) are detached by the duty cycle */
+	__u32 *cpu_last; /* per CPU: untracked, timed of `oncpu` at the last read (2 words) */
+	struct kernel_cpu_events cpu_events; /* cumulative over the run */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -460,7 +465,7 @@ static int lock_pin_path(const char *pin_path)
 }
 
 /*
- * Maps kept across restarts. Per run: the ring buffer, rodata, the CPU
+ * Maps kept across restarts. Per run: the ring buffer, rodata and bss, the CPU
  * records, the resident memory sampled each tick, and the TLS state, which
  * follows this run's configuration and uprobes.
  */
@@ -473,7 +478,8 @@ static bool map_is_pinned(const struct bpf_map *m)
 	const char *name = bpf_map__name(m);
 	size_t i;
 
-	if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF || strstr(name, ".rodata"))
+	if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF || strstr(name, ".rodata") ||
+	    strstr(name, ".bss"))
 		return false;
 	for (i = 0; i < sizeof(per_run) / sizeof(per_run[0]); i++)
 		if (!strcmp(name, per_run[i]))
@@ -575,6 +581,9 @@ static void set_rodata(struct kernel *k)
 	ro->have_command_rules = c->nrules > 0; /* cgroups created later are checked too */
 	ro->exit_has_group_dead = exit_has_group_dead();
 	ro->use_oncpu = k->up[COLLECTOR_SCHED];
+	ro->lat_samples_per_epoch = overhead__samples_per_tick(c->interval_ns);
+	ro->lat_sample_gap_ns =
+		ro->lat_samples_per_epoch ? c->interval_ns / ro->lat_samples_per_epoch : 0;
 	ro->tls_capture = k->tls_up;
 	ro->llm_capture = k->llm_up;
 	ro->nr_read = syscalls__number("read");
@@ -586,6 +595,7 @@ static void set_rodata(struct kernel *k)
 	syscalls__fill_classes(ro->syscall_class, SW_SYSCALL_MAX);
 	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
 	bpf_map__set_max_entries(k->skel->maps.agent_stats, slots);
+	bpf_map__set_max_entries(k->skel->maps.agent_unseen, slots);
 	bpf_map__set_max_entries(k->skel->maps.user_starts, slots);
 	bpf_map__set_max_entries(k->skel->maps.user_opened, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_tls, slots);
@@ -1031,6 +1041,7 @@ void kernel__close(struct kernel *k)
 		close(k->stats_fd);
 	swarmwatch_bpf__destroy(k->skel);
 	free(k->percpu_buf);
+	free(k->cpu_last);
 	free(k);
 }
 
@@ -1289,6 +1300,18 @@ int kernel__retire_slot(struct kernel *k, __u32 slot)
 	return bpf_map_update_elem(fd, &slot, &gen, BPF_ANY) ? -errno : 0;
 }
 
+int kernel__unseen(struct kernel *k, __u32 slot, struct sw_unseen *u, bool write)
+{
+	static const struct sw_unseen zero;
+	int fd = bpf_map__fd(k->skel->maps.agent_unseen);
+
+	if (slot >= bpf_map__max_entries(k->skel->maps.agent_unseen))
+		return -EINVAL;
+	if (write)
+		return bpf_map_update_elem(fd, &slot, u ? u : &zero, BPF_ANY) ? -errno : 0;
+	return bpf_map_lookup_elem(fd, &slot, u) ? -errno : 0;
+}
+
 int kernel__release_slot(struct kernel *k, __u32 slot)
 {
 	struct swarmwatch_bpf *s = k->skel;
@@ -1306,6 +1329,7 @@ int kernel__release_slot(struct kernel *k, __u32 slot)
 		return -ENOMEM;
 	memset(buf, 0, len);
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.agent_stats), &slot, buf, BPF_ANY) ||
+	    kernel__unseen(k, slot, NULL, true) ||
 	    bpf_map_update_elem(bpf_map__fd(s->maps.user_starts), &slot, &zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(s->maps.user_opened), &slot, &zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(s->maps.agent_tls), &slot, &off, BPF_ANY))
@@ -1535,7 +1559,8 @@ static void read_map_stats(struct kernel *k)
 		enum bpf_map_type t = bpf_map__type(m);
 		struct map_stat *ms = &k->maps[k->nmaps];
 
-		if (k->nmaps >= KERNEL_MAX_MAPS || strstr(bpf_map__name(m), ".rodata"))
+		if (k->nmaps >= KERNEL_MAX_MAPS || strstr(bpf_map__name(m), ".rodata") ||
+		    strstr(bpf_map__name(m), ".bss"))
 			continue;
 		ms->name = bpf_map__name(m);
 		ms->max_entries = bpf_map__max_entries(m);
@@ -1553,6 +1578,119 @@ static int kernel__map_stats(struct kernel *k, struct map_stat *out, int max)
 
 	memcpy(out, k->maps, n * sizeof(*out));
 	return n;
+}
+
+/* The program of hook d that is loaded: its tp_btf variant, else its raw_tp one. */
+static struct bpf_program *prog_of(const struct prog_desc *d)
+{
+	return bpf_program__autoload(d->btf) ? d->btf : d->raw;
+}
+
+static bool is_hot(enum collector_id c)
+{
+	return c == COLLECTOR_SYSCALLS || c == COLLECTOR_SCHED;
+}
+
+/* Adds what the CPU records counted since the last call to k->cpu_events; zero: reset them. */
+static int fold_cpu_events(struct kernel *k, bool zero)
+{
+	int fd = bpf_map__fd(k->skel->maps.oncpu), cpu;
+	size_t len = sizeof(struct sw_cpu) * k->ncpus;
+	struct sw_cpu *c;
+	__u32 key = 0;
+
+	if (!k->cpu_last) {
+		k->cpu_last = calloc(k->ncpus * 2, sizeof(*k->cpu_last));
+		if (!k->cpu_last)
+			return -ENOMEM;
+	}
+	c = percpu_scratch(k, len);
+	if (!c)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, c))
+		return -errno;
+	for (cpu = 0; cpu < k->ncpus; cpu++) {
+		/* u32 counters: the difference modulo 2^32 is right for < 4e9 events per read. */
+		k->cpu_events.untracked += (__u32)(c[cpu].untracked - k->cpu_last[2 * cpu]);
+		k->cpu_events.timed += (__u32)(c[cpu].timed - k->cpu_last[2 * cpu + 1]);
+		k->cpu_last[2 * cpu] = zero ? 0 : c[cpu].untracked;
+		k->cpu_last[2 * cpu + 1] = zero ? 0 : c[cpu].timed;
+	}
+	if (!zero)
+		return 0;
+	memset(c, 0, len);
+	return bpf_map_update_elem(fd, &key, c, BPF_ANY) ? -errno : 0;
+}
+
+int kernel__cpu_events(struct kernel *k, struct kernel_cpu_events *out)
+{
+	int err = k->hot_off ? 0 : fold_cpu_events(k, false);
+
+	*out = k->cpu_events;
+	return err;
+}
+
+void kernel__lat_tick(struct kernel *k)
+{
+	if (k->skel->bss)
+		k->skel->bss->lat_epoch++;
+}
+
+bool kernel__hot_up(const struct kernel *k)
+{
+	return k->up[COLLECTOR_SYSCALLS] || k->up[COLLECTOR_SCHED];
+}
+
+int kernel__hot_attach(struct kernel *k, bool on)
+{
+	int i, pass, err = 0;
+
+	if (on == !k->hot_off)
+		return 0;
+	if (!on) {
+		/* From now on the CPU records go stale: hooks that stay ask task storage. */
+		if (k->skel->bss)
+			k->skel->bss->hot_off = 1;
+		/* Syscall hooks first: they read the CPU records that sched_switch keeps. */
+		for (i = k->nprogs - 1; i >= 0; i--) {
+			if (!is_hot(k->progs[i].col) || !k->links[i])
+				continue;
+			bpf_link__destroy(k->links[i]);
+			k->links[i] = NULL;
+		}
+		k->hot_off = true;
+		/* Nothing keeps the records current while detached: they restart empty. */
+		return fold_cpu_events(k, true);
+	}
+	err = fold_cpu_events(k, true); /* exec and fork may have written them meanwhile */
+	if (k->skel->bss) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
+		k->skel->bss->hot_since_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+		k->skel->bss->hot_gen++; /* syscalls entered while detached are not paired */
+	}
+	/* sched first, so that the records are kept before the syscall hooks read them. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < k->nprogs; i++) {
+			const struct prog_desc *d = &k->progs[i];
+			struct bpf_program *p = prog_of(d);
+
+			if (d->col != (pass ? COLLECTOR_SYSCALLS : COLLECTOR_SCHED) ||
+			    !k->up[d->col] || !p || k->links[i])
+				continue;
+			k->links[i] = bpf_program__attach(p);
+			if (!k->links[i] && !err) {
+				err = -errno;
+				pr_warn("collector %s: cannot attach to %s again: %s; retried next tick",
+					sw_collector_name(d->col), d->tp, strerror(-err));
+			}
+		}
+	}
+	if (k->skel->bss)
+		k->skel->bss->hot_off = 0;
+	k->hot_off = false;
+	return err;
 }
 
 int kernel__read(struct kernel *k, struct kernel_read *r)

@@ -121,7 +121,8 @@ int kernel__retire_slot(struct kernel *k, __u32 slot);
 /*
  * Makes slot, whose agent is retired (kernel__retire_slot()) and which no
  * task carries any more, free for a new agent: zeroes its per-CPU counters,
- * the daemon's starts and adopted connections, its TLS decision, deletes
+ * the estimate of what the duty cycle did not see (kernel__unseen()), the
+ * daemon's starts and adopted connections, its TLS decision, deletes
  * its request series, then puts it on the kernel's free list, from which
  * the next new name takes it. 0, -EINVAL for slot 0 ("other") or out of
  * range, or -errno.
@@ -186,5 +187,39 @@ struct kernel_read {
  * cannot be read (the rest of r is then unset).
  */
 int kernel__read(struct kernel *k, struct kernel_read *r);
+
+/* Events the per-CPU records counted, cumulative since start (while the hot hooks ran). */
+struct kernel_cpu_events {
+	__u64 untracked; /* syscalls of untracked tasks that went through the hooks */
+	__u64 timed; /* syscalls of tracked tasks that were timed (latency sampling) */
+};
+
+/*
+ * Fills out with the events counted so far; untracked syscalls are counted only while the
+ * sched collector runs (the CPU records). 0 or -errno (out then holds the last totals).
+ */
+int kernel__cpu_events(struct kernel *k, struct kernel_cpu_events *out);
+
+/* Starts a new tick for latency sampling: each CPU chooses its N again from its last tick. */
+void kernel__lat_tick(struct kernel *k);
+
+/*
+ * Reads (write false) or writes slot's estimate of what the duty-cycled hooks did not see
+ * (struct sw_unseen, pinned with the counters); u NULL with write zeroes it. 0, -EINVAL for a
+ * slot out of range, or -errno of the map operation.
+ */
+int kernel__unseen(struct kernel *k, __u32 slot, struct sw_unseen *u, bool write);
+
+/* Whether there are hot hooks (syscalls, sched collectors up) to duty-cycle. */
+bool kernel__hot_up(const struct kernel *k);
+
+/*
+ * Attaches (on) or detaches the hot hooks, the syscall and sched programs, which stay loaded
+ * with their maps. Detaching empties the per-CPU records, which nothing keeps current while
+ * the hooks are off; attaching makes syscalls in progress since then go uncounted. A no-op
+ * when they are already so. 0 or -errno of the first hook that failed to attach (the others
+ * are attached; call again to retry).
+ */
+int kernel__hot_attach(struct kernel *k, bool on);
 
 #endif

@@ -94,6 +94,16 @@ struct snapshot {
 	__u64 counters[SW_CNT_MAX];
 	__u64 slots_reclaimed; /* agent slots freed from retired agents since start */
 	bool up[COLLECTOR_MAX];
+	/*
+	 * Fraction of the tick each collector's hooks were attached, (0, 1]: below 1 the overhead
+	 * budget duty-cycled them and their agent counters are extrapolated (divided by it).
+	 */
+	double sampling_ratio[COLLECTOR_MAX];
+	double latency_sampling_ratio; /* tracked syscalls timed / counted this tick; 1 if none */
+	double overhead_ratio; /* share of host CPU the BPF programs cost this tick, estimated */
+	double overhead_budget; /* the bound on it (overhead_budget); 0: none */
+	__u64 host_syscalls; /* syscalls of every task through the hooks, extrapolated */
+	double overhead_seconds; /* CPU seconds the hooks cost since start, estimated */
 	bool rss_up; /* the task iterator ran: agents' rss_bytes are set */
 	struct prog_stat progs[SNAPSHOT_MAX_PROGS];
 	int nprogs;

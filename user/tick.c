@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* The tick: every stage in order, each one line in tick__run(). */
 #include <errno.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alerting.h"
 #include "clock.h"
@@ -18,6 +21,7 @@
 #include "ingest.h"
 #include "kernel.h"
 #include "log.h"
+#include "overhead.h"
 #include "reclaim.h"
 #include "scaling.h"
 #include "store.h"
@@ -26,6 +30,49 @@
 #include "llm.h"
 
 #define CGROUP_RESCAN_NS (5ULL * 1000000000ULL)
+
+/* Words of struct sw_agent_stats that the hot hooks count: [from, to) ranges. */
+#define WORD(f) (offsetof(struct sw_agent_stats, f) / sizeof(__u64))
+enum hot_range { HOT_COUNTS, HOT_LATENCY, HOT_RUNQ, HOT_SWITCHES, HOT_RANGES };
+static const struct {
+	size_t from, to;
+} hot_ranges[HOT_RANGES] = {
+	[HOT_COUNTS] = {WORD(syscalls), WORD(syscall_lat)}, /* syscalls by class, errors */
+	[HOT_LATENCY] = {WORD(syscall_lat), WORD(syscall_lat_sum_ns) + 1}, /* latency, sampled */
+	[HOT_RUNQ] = {WORD(runq_lat), WORD(runq_lat_sum_ns) + 1}, /* run-queue delay */
+	[HOT_SWITCHES] = {WORD(ctx_voluntary), WORD(ctx_involuntary) + 1},
+};
+#define HOT_WORDS                                                                    \
+	(WORD(syscall_lat_sum_ns) + 1 - WORD(syscalls) + WORD(runq_lat_sum_ns) + 1 - \
+	 WORD(runq_lat) + WORD(ctx_involuntary) + 1 - WORD(ctx_voluntary))
+_Static_assert(HOT_WORDS == SW_UNSEEN_WORDS, "struct sw_unseen holds the hot words");
+
+/* Extrapolation state of one slot's hot counters (overhead__extrapolate()). */
+struct hot_slot {
+	__u64 last[HOT_WORDS];
+	double unseen[HOT_WORDS];
+	bool set;
+};
+
+/* The overhead budget: the duty cycle of the hot hooks and what it saw. */
+struct budget {
+	struct overhead_costs costs;
+	struct overhead_cycle cycle;
+	bool on; /* hot hooks exist to duty-cycle (budget may still be 0: then only measured) */
+	double duty; /* fraction of the next tick to keep them attached */
+	bool measured; /* a tick was measured: agents seen from now on are new in this run */
+	bool warned; /* the estimate could not be kept in the kernel: said once */
+	double full; /* smoothed share full capture would cost (overhead__smooth()) */
+	double debt; /* overspend still owed, share x seconds (overhead__target()) */
+	__u64 tracked; /* last totals: tracked syscalls (raw), CPU-record events, switches */
+	struct kernel_cpu_events ev;
+	__u64 ctxt;
+	__u64 host_seen; /* syscalls of every task the hooks saw */
+	double host_unseen; /* ... and the estimate of those they did not */
+	double cost_s; /* CPU seconds the hooks cost, estimated, since start */
+	struct hot_slot *slots; /* per slot */
+	int ncpus;
+};
 
 struct tick {
 	const struct config *cfg;
@@ -49,6 +96,7 @@ struct tick {
 	struct llm_prices prices; /* llm.prices, loaded at start */
 	__u64 ticks;
 	__u64 last_cgroup_scan; /* monotonic ns */
+	struct budget b;
 	struct snapshot_slot slot;
 };
 
@@ -191,7 +239,14 @@ struct tick *tick__new(const struct config *c, struct kernel *k, struct identity
 	t->freed = calloc(c->max_agents + 1, sizeof(*t->freed));
 	if (c->statsd_udp[0] || c->statsd_socket[0])
 		t->apps = app_series(c, &t->app_params);
-	if (!t->anomaly || !t->col || !t->reclaim || !t->freed ||
+	t->b.slots = calloc(c->max_agents + 1, sizeof(*t->b.slots)); /* pages touched as used */
+	t->b.costs = (struct overhead_costs)OVERHEAD_COSTS_DEFAULT;
+	t->b.on = kernel__hot_up(k);
+	t->b.duty = 1;
+	t->b.ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	overhead__cycle_init(&t->b.cycle, c->interval_ns, (unsigned int)clock__mono_ns(),
+			     clock__mono_ns());
+	if (!t->anomaly || !t->col || !t->reclaim || !t->freed || !t->b.slots ||
 	    ((c->statsd_udp[0] || c->statsd_socket[0]) && !t->apps)) {
 		tick__free(t);
 		errno = ENOMEM;
@@ -278,6 +333,7 @@ void tick__free(struct tick *t)
 		kernel__on_llm(t->k, NULL, NULL);
 	llm__free(t->llm);
 	llmprices__free(&t->prices);
+	free(t->b.slots);
 	anomaly__free(t->anomaly);
 	costing__free(t->costing);
 	alerting__free(t->alerting);
@@ -354,10 +410,13 @@ static int stage_sample(struct tick *t, struct snapshot *s)
  */
 static void stage_reclaim(struct tick *t, struct snapshot *s, __u64 now)
 {
-	int n = reclaim__tick(t->reclaim, t->k, t->id, collector__idle(t->col), now, t->freed);
+	int n = reclaim__tick(t->reclaim, t->k, t->id, collector__idle(t->col), now, t->freed), i;
 
 	if (n > 0)
 		collector__forget(t->col, t->freed, n);
+	for (i = 0; i < n; i++) /* zeroed in the kernel: the next agent starts from nothing */
+		if (t->freed[i] <= t->cfg->max_agents)
+			memset(&t->b.slots[t->freed[i]], 0, sizeof(t->b.slots[0]));
 	s->slots_reclaimed = reclaim__count(t->reclaim);
 }
 
@@ -503,6 +562,188 @@ static void stage_cost(struct tick *t, struct snapshot *s)
 			strerror(-err));
 }
 
+/* Context switches on the host since boot (/proc/stat "ctxt"); 0 if unreadable. */
+static __u64 host_switches(void)
+{
+	unsigned long long v = 0;
+	char line[256];
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "ctxt %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* Tracked syscalls counted so far, summed over the agents of s (raw, not extrapolated). */
+static __u64 tracked_syscalls(const struct snapshot *s)
+{
+	__u64 n = 0;
+	int i, c;
+
+	for (i = 0; i < s->nagents; i++)
+		for (c = 0; c < SW_CLASS_MAX; c++)
+			n += s->agents[i].s.syscalls[c];
+	return n;
+}
+
+/*
+ * Adds to each agent's hot counters the estimate of what the hooks did not see while
+ * detached, ratio being the fraction of the tick they were attached: exact seen + estimated
+ * unseen, monotonic by construction (overhead__extrapolate()). The latency histogram's
+ * in-kernel weights already stand for the syscalls latency sampling did not time; the duty
+ * cycle's share is added on top the same way.
+ */
+static void extrapolate(struct tick *t, struct snapshot *s, double ratio)
+{
+	struct sw_unseen u;
+	__u64 out[HOT_WORDS];
+	size_t r, w, n;
+	int i, err;
+
+	for (i = 0; i < s->nagents; i++) {
+		__u64 *words = (__u64 *)&s->agents[i].s;
+		__u32 slot = s->agents[i].slot;
+		struct hot_slot *h;
+
+		if (slot > t->cfg->max_agents)
+			continue;
+		h = &t->b.slots[slot];
+		/* What an earlier run of the daemon estimated, kept beside the counters. */
+		if (!h->set && !kernel__unseen(t->k, slot, &u, false))
+			for (w = 0; w < HOT_WORDS; w++)
+				h->unseen[w] = u.q8[w] / 256.0;
+		for (r = 0, w = 0; r < HOT_RANGES; r++, w += n) {
+			n = hot_ranges[r].to - hot_ranges[r].from;
+			/*
+			 * An agent first seen after the first tick started in this run: what it
+			 * counted, it counted in this tick's window (last is zero).
+			 */
+			overhead__extrapolate(words + hot_ranges[r].from, h->last + w,
+					      h->unseen + w, out + w, n, ratio,
+					      !h->set && !t->b.measured);
+			memcpy(words + hot_ranges[r].from, out + w, n * sizeof(__u64));
+		}
+		h->set = true;
+		if (!(ratio < 1))
+			continue;
+		for (w = 0; w < HOT_WORDS; w++)
+			u.q8[w] = (__u64)(h->unseen[w] * 256);
+		err = kernel__unseen(t->k, slot, &u, true);
+		if (err && !t->b.warned) {
+			pr_warn("overhead budget: cannot keep the estimate of agent %s in the kernel "
+				"(%s): after a restart its extrapolated counters restart lower",
+				s->agents[i].name, strerror(-err));
+			t->b.warned = true;
+		}
+	}
+}
+
+/* Attaches or detaches the hot hooks as the duty cycle says (change: 1, -1 or 0). */
+static void duty_apply(struct tick *t, int change)
+{
+	int err = change ? kernel__hot_attach(t->k, change > 0) : 0;
+
+	if (change > 0)
+		overhead__cycle_attached(&t->b.cycle, clock__mono_ns());
+
+	if (err)
+		pr_warn("overhead budget: cannot %s the syscall and sched hooks (%s); retrying at "
+			"the next tick",
+			change > 0 ? "attach" : "detach", strerror(-err));
+}
+
+/*
+ * The overhead budget (overhead.h): what the hooks cost the host in the tick that ends now,
+ * the agents' hot counters extrapolated from the part of it they were attached, and the duty
+ * cycle of the next tick. With the budget off or no hot hooks, only measures.
+ */
+static void stage_budget(struct tick *t, struct snapshot *s, __u64 now)
+{
+	struct budget *b = &t->b;
+	struct kernel_cpu_events ev;
+	struct overhead_tick o = {.ncpus = b->ncpus};
+	__u64 tracked = tracked_syscalls(s), ctxt = host_switches(), start = b->cycle.tick_ns;
+	double ratio = 1, target, lag;
+	struct timespec rt;
+	__u64 read_ns;
+	int c;
+
+	kernel__cpu_events(t->k, &ev);
+	s->latency_sampling_ratio = 1;
+	/*
+	 * The tick's time ends when the counters were read: what the hooks saw after that, and
+	 * the time they were attached for it, belong to the next tick alike.
+	 */
+	clock_gettime(CLOCK_REALTIME, &rt);
+	lag = rt.tv_sec + rt.tv_nsec / 1e9 - s->time;
+	read_ns = lag > 0 && lag * 1e9 < now - start ? now - (__u64)(lag * 1e9) : now;
+	if (b->on)
+		ratio = overhead__cycle_end(&b->cycle, read_ns);
+	if (b->on && b->measured && ratio > 0) {
+		o.seconds = (read_ns - start) / 1e9;
+		o.attached = ratio;
+		o.syscalls = (tracked >= b->tracked ? tracked - b->tracked : 0) +
+			     (ev.untracked - b->ev.untracked);
+		o.timed = ev.timed - b->ev.timed;
+		o.switches = (__u64)((ctxt >= b->ctxt ? ctxt - b->ctxt : 0) * ratio);
+		s->overhead_ratio = overhead__share(&b->costs, &o);
+		b->cost_s += s->overhead_ratio * o.seconds * b->ncpus;
+		b->host_seen += o.syscalls;
+		b->host_unseen += o.syscalls * (1 / ratio - 1);
+		if (tracked > b->tracked)
+			s->latency_sampling_ratio = (double)o.timed / (tracked - b->tracked);
+		if (s->latency_sampling_ratio > 1)
+			s->latency_sampling_ratio = 1;
+		b->full = overhead__smooth(b->full, s->overhead_ratio / ratio,
+					   t->cfg->overhead_budget, ratio);
+		b->duty = overhead__duty(b->full, 1, t->cfg->overhead_budget);
+		/*
+		 * While it binds, aim below or above the budget by what was overspent or not. A
+		 * tick seen whole (the storm's first, found at full capture) is what finding it
+		 * costs, not repaid; the debt is kept through it.
+		 */
+		target = overhead__target(&b->debt,
+					  ratio < 1 ? s->overhead_ratio : t->cfg->overhead_budget,
+					  t->cfg->overhead_budget, o.seconds,
+					  t->cfg->interval_ns / 1e9, b->duty < 1);
+		if (b->duty < 1)
+			b->duty = fmin(overhead__duty(b->full, 1, target), 1);
+	}
+	/*
+	 * Not attached at all this tick: nothing was seen, and the next tick stands for both;
+	 * the counters still carry the estimate made so far.
+	 */
+	extrapolate(t, s, ratio > 0 ? ratio : 1);
+	b->measured = true;
+	if (ratio > 0) {
+		b->tracked = tracked;
+		b->ev = ev;
+		b->ctxt = ctxt;
+	}
+	for (c = 0; c < COLLECTOR_MAX; c++)
+		s->sampling_ratio[c] = c == COLLECTOR_SYSCALLS || c == COLLECTOR_SCHED ? ratio : 1;
+	s->overhead_budget = t->cfg->overhead_budget;
+	s->host_syscalls = b->host_seen + (__u64)b->host_unseen;
+	s->overhead_seconds = b->cost_s;
+	kernel__lat_tick(t->k);
+	if (b->on)
+		duty_apply(t, overhead__cycle_plan(&b->cycle, now, b->duty));
+}
+
+__u64 tick__duty_at(const struct tick *t)
+{
+	return overhead__cycle_due(&t->b.cycle);
+}
+
+void tick__duty(struct tick *t, __u64 now)
+{
+	duty_apply(t, overhead__cycle_step(&t->b.cycle, now));
+}
+
 /* Anomaly scores and forecasts; the snapshot goes out without them if this fails. */
 static void stage_detect(struct tick *t, struct snapshot *s)
 {
@@ -569,6 +810,7 @@ int tick__run(struct tick *t)
 		snapshot__put(s);
 		return err;
 	}
+	stage_budget(t, s, clock__mono_ns());
 	stage_reclaim(t, s, t0);
 	stage_apps(t, s);
 	stage_llm(t, s);

@@ -48,6 +48,15 @@ const struct apps_params *tick__app_params(const struct tick *t);
  * 0, or -EINVAL when StatsD is off in the configuration.
  */
 int tick__attach_statsd(struct tick *t, struct ingest *g);
+/*
+ * When, in CLOCK_MONOTONIC ns, the overhead budget's duty cycle next attaches or detaches the
+ * hot hooks in this tick; 0 when nothing is due before the next tick. The main loop calls
+ * tick__duty() then.
+ */
+__u64 tick__duty_at(const struct tick *t);
+
+/* Attaches or detaches the hot hooks if that is due at now (CLOCK_MONOTONIC ns). */
+void tick__duty(struct tick *t, __u64 now);
 
 /* Where the published snapshots are; valid until tick__free(). */
 struct snapshot_slot *tick__slot(struct tick *t);

@@ -2,7 +2,9 @@
 /*
  * The measured workload: N getppid() syscalls on one CPU, printing the mean
  * nanoseconds per call. With --agent it also serves as a light agent
- * process: a burst of syscalls every 100 ms until killed.
+ * process: a burst of syscalls every 100 ms until killed. With --paced N it
+ * makes exactly N calls, 100 every millisecond (absolute deadlines, so it
+ * keeps pace when it is late), as an agent paced by its peers would.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -35,6 +37,24 @@ int main(int argc, char **argv)
 				syscall(SYS_getppid);
 			nanosleep(&nap, NULL);
 		}
+	}
+	if (argc > 2 && !strcmp(argv[1], "--paced")) {
+		struct timespec next;
+
+		n = atol(argv[2]);
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		for (i = 0; i < n; i++) {
+			syscall(SYS_getppid);
+			if (i % 100 != 99)
+				continue;
+			next.tv_nsec += 1000000;
+			if (next.tv_nsec >= 1000000000L) {
+				next.tv_nsec -= 1000000000L;
+				next.tv_sec++;
+			}
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		}
+		return 0;
 	}
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);

@@ -273,6 +273,9 @@ static inline int daemon_start(struct daemon *d, const char *const *extra)
 	argv[i++] = d->pin_path;
 	argv[i++] = "--state-dir"; /* history in memory unless a test gives a directory */
 	argv[i++] = "";
+	/* Exact counts: no duty cycle unless a test asks for one (a later option wins). */
+	argv[i++] = "--overhead-budget";
+	argv[i++] = "0";
 	for (j = 0; extra && extra[j] && i < 31; j++)
 		argv[i++] = extra[j];
 	argv[i] = NULL;

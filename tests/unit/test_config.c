@@ -519,6 +519,29 @@ static void test_upstreams(void **state)
 	expect_error("{\"top_upstreams\": 0}", "between 1 and 64");
 }
 
+static void test_overhead_budget(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_true(c.overhead_budget == 0); /* off by default */
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"overhead_budget\": 2.5}"), 0);
+	assert_true(c.overhead_budget == 0.025);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"overhead_budget\": 0}"), 0);
+	assert_true(c.overhead_budget == 0); /* no bound */
+	config__free(&c);
+	assert_int_equal(parse(&c, "{\"overhead_budget\": 100}"), 0);
+	assert_true(c.overhead_budget == 1);
+	config__free(&c);
+	expect_error("{\"overhead_budget\": -1}", "between 0 and 100");
+	expect_error("{\"overhead_budget\": 101}", "between 0 and 100");
+	expect_error("{\"overhead_budget\": \"1%\"}", "must be a number");
+	expect_error("{\"overhead_budgett\": 1}", "did you mean \"overhead_budget\"");
+}
+
 static void test_duration(void **state)
 {
 	__u64 ns;
@@ -919,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_upstreams),
 		cmocka_unit_test(test_upstreams_mapped),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_overhead_budget),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_cost),
