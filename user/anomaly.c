@@ -835,17 +835,17 @@ static void request_windows(struct agent_state *st, const struct agent_snap *a, 
 
 /*
  * Sets st->gate, the signals whose departure at this tick may be the agent's: a request signal
- * when its window's evidence holds (request_evidence()); a latency or a ratio only upwards (a
+ * when its window's evidence holds (evident, from request_evidence()); a latency or a ratio only upwards (a
  * faster call or fewer errors is no fault); the others always. The request signals' confidence
  * is also that of their baseline: its requests against the prior's.
  */
-static void signal_gate(struct agent_state *st, const struct sample_in *in)
+static void signal_gate(struct agent_state *st, __u32 evident)
 {
 	struct detect_result *r;
 	double n;
 	int i;
 
-	st->gate = request_evidence(st, in);
+	st->gate = evident;
 	for (i = 0; i < ANOMALY_NLEARNED; i++) {
 		r = &st->v.signal[i];
 		if (EVIDENCE_SIGNALS & (1u << i)) {
@@ -868,6 +868,7 @@ static void agent_tick(struct agent_state *st, const struct agent_snap *a, const
 	struct events_delta ev = {0};
 	struct sample_in in = {0};
 	__u64 d, exits;
+	__u32 evident;
 	int i;
 
 	st->fresh = false;
@@ -908,9 +909,10 @@ static void agent_tick(struct agent_state *st, const struct agent_snap *a, const
 		/* Restarts: instances that came back after an exit that failed. */
 		if (exits && a->instances > st->prev_instances)
 			ev.starts = a->instances - st->prev_instances;
-		if (!verdict__update(&st->m, t, x, &ev, &st->v)) {
+		evident = request_evidence(st, &in);
+		if (!verdict__update(&st->m, t, x, &ev, evident, &st->v)) {
 			st->fresh = true;
-			signal_gate(st, &in);
+			signal_gate(st, evident);
 			for (i = 0; i < ANOMALY_NLEARNED; i++) {
 				y = x[i];
 				if (!isfinite(y))
