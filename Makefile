@@ -136,6 +136,7 @@ test_scaling_MODS := scaling values forecast config scale breaker weights cost n
 test_weights_MODS := weights
 test_prom_MODS := prom rates $(TEXT_MODS)
 test_rates_MODS := rates
+test_evidence_MODS := evidence
 test_snapshot_MODS := snapshot
 test_store_MODS := $(STORE_MODS)
 test_syscalls_MODS := syscalls

@@ -5,9 +5,6 @@
 
 #include "evidence.h"
 
-/* Largest n summed exactly; above, the normal approximation is within 1e-3 of it in the tails. */
-#define EXACT_MAX 400
-
 double evidence__betabinom_tail(long k, long n, double a, double b)
 {
 	double term, sum = 0.0;
@@ -27,52 +24,80 @@ double evidence__betabinom_tail(long k, long n, double a, double b)
 	return fmin(1.0, sum);
 }
 
-/* P(Binomial(n, q) <= j), by the normal approximation with continuity correction. */
-static double cdf_normal(long n, double q, long j)
+/* log P(Binomial(n, q) = j) */
+static double binom_lpmf(long n, double q, long j)
 {
-	double sd = sqrt(n * q * (1 - q));
+	return lgamma(n + 1.0) - lgamma(j + 1.0) - lgamma(n - j + 1.0) + j * log(q) +
+	       (n - j) * log1p(-q);
+}
 
-	return 0.5 * erfc(-((j + 0.5) - n * q) / (sd * M_SQRT2));
+/*
+ * P(Binomial(n, q) = i) summed from i = j away from the mode (dir -1: down to 0, +1: up to
+ * n), where every term is smaller than the one before: stops once a term no longer counts
+ * (under 1e-17 of the sum) or underflows.
+ */
+static double binom_tail(long n, double q, long j, int dir)
+{
+	double term = exp(binom_lpmf(n, q, j)), sum = 0.0;
+	long i = j;
+
+	while (term > 0 && term >= 1e-17 * sum) {
+		sum += term;
+		if ((dir < 0 && i == 0) || (dir > 0 && i == n))
+			break;
+		if (dir < 0)
+			term *= (double)i / (n - i + 1) * (1 - q) / q;
+		else
+			term *= (double)(n - i) / (i + 1) * q / (1 - q);
+		i += dir;
+	}
+	return fmin(sum, 1.0);
+}
+
+/* P(Binomial(n, q) <= j), always summed over the tail away from the mode. */
+static double binom_cdf(long n, double q, long j)
+{
+	long mode = (long)floor((n + 1) * q);
+
+	if (j < 0)
+		return 0.0;
+	if (j >= n)
+		return 1.0;
+	return j < mode ? binom_tail(n, q, j, -1) : 1.0 - binom_tail(n, q, j + 1, +1);
 }
 
 long evidence__quantile_rank(double nd, double q, double alpha, bool upper)
 {
-	double lq, lp, logc = 0.0, cdf = 0.0;
-	long n, j, a, b, mid;
+	long n, a, b, mid;
 
 	if (!(q > 0 && q < 1) || !(alpha > 0 && alpha < 0.5) || !isfinite(nd) || nd < 0)
 		return -EINVAL;
 	n = (long)floor(nd);
-	if (n > EXACT_MAX) {
-		/* F(j) is increasing in j: bisect for the first j with F(j) > alpha (lower) or
-		 * F(j) >= 1 - alpha (upper), over [0, n]. */
+	if (!upper) {
+		/* r - 1 is the last j with F(j) <= alpha: bisect for the first j with F(j) > alpha
+		 * over [0, n] (F(n) = 1). */
 		a = 0;
 		b = n;
 		while (a < b) {
 			mid = a + (b - a) / 2;
-			if (upper ? cdf_normal(n, q, mid) >= 1 - alpha
-				  : cdf_normal(n, q, mid) > alpha)
+			if (binom_cdf(n, q, mid) > alpha)
 				b = mid;
 			else
 				a = mid + 1;
 		}
-		/* lower: r - 1 = a - 1 is the last j with F(j) <= alpha; upper: s - 1 = a */
-		if (upper)
-			return cdf_normal(n, q, a) >= 1 - alpha && a < n ? a + 1 : n + 1;
 		return a;
 	}
-	lq = log(q);
-	lp = log1p(-q);
-	for (j = 0; j < n; j++) {
-		cdf += exp(logc + j * lq + (n - j) * lp);
-		/* lower: F(j) <= alpha means r = j + 1 still bounds; upper: s - 1 = j suffices */
-		if (!upper && cdf > alpha)
-			return j;
-		if (upper && cdf >= 1 - alpha)
-			return j + 1;
-		logc += log((double)(n - j)) - log((double)(j + 1));
+	/* s - 1 is the first j with F(j) >= 1 - alpha, over [0, n]; s = n + 1: none below n. */
+	a = 0;
+	b = n;
+	while (a < b) {
+		mid = a + (b - a) / 2;
+		if (binom_cdf(n, q, mid) >= 1 - alpha)
+			b = mid;
+		else
+			a = mid + 1;
 	}
-	return upper ? n + 1 : n;
+	return a + 1;
 }
 
 int evidence__log2_rank_value(const double *hist, int nslots, double r, bool upper, double *out)

@@ -33,8 +33,8 @@ double evidence__betabinom_tail(long k, long n, double a, double b);
  * 2003, section 7.1). upper false: the largest r with that probability >= 1 - alpha (a lower
  * bound); 0 when even the smallest sample is not one (too few samples). upper true: the
  * smallest s with P(Binomial(n, q) <= s - 1) >= 1 - alpha (an upper bound); n + 1 when even
- * the largest is not one. The binomial is summed exactly up to n = 400 and read from its
- * normal approximation with continuity correction above. n is rounded down. Returns the
+ * the largest is not one. The binomial is summed exactly, over the tail away from its mode,
+ * in O(sqrt(n) log n) terms. n is rounded down. Returns the
  * rank, or -EINVAL for q outside (0, 1), alpha outside (0, 0.5) or n negative or non-finite.
  */
 long evidence__quantile_rank(double n, double q, double alpha, bool upper);
