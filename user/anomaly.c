@@ -314,6 +314,7 @@ struct signal_out {
 	double last_hit; /* unix time it was last departed; 0: never */
 	double ctx_since; /* departure time of a departure found to be context; 0: none */
 	double own_since; /* departure time of a departure confirmed as the agent's; 0: none */
+	double down_since; /* departure time of one that began by falling (directional()) */
 	__u32 hot; /* ticks in a row at or above the settle level */
 };
 
@@ -833,6 +834,12 @@ static void request_windows(struct agent_state *st, const struct agent_snap *a, 
 	((1u << ANOMALY_REQUEST_FAILURES) | (1u << ANOMALY_REQUEST_429) | \
 	 (1u << ANOMALY_REQUEST_P50) | (1u << ANOMALY_REQUEST_P99))
 
+/* Whether only a rise of signal i can be a fault: a latency or a ratio (of errors, failures). */
+static bool directional(int i)
+{
+	return signals[i].kind == DETECT_KIND_LATENCY || signals[i].kind == DETECT_KIND_RATIO;
+}
+
 /*
  * Sets st->gate, the signals whose departure at this tick may be the agent's: a request signal
  * when its window's evidence holds (evident, from request_evidence()); a latency or a ratio only upwards (a
@@ -853,9 +860,7 @@ static void signal_gate(struct agent_state *st, __u32 evident)
 			r->confidence = fmin(r->confidence, n / (n + PRIOR_REQUESTS));
 			continue;
 		}
-		if ((signals[i].kind != DETECT_KIND_LATENCY &&
-		     signals[i].kind != DETECT_KIND_RATIO) ||
-		    r->value > r->baseline)
+		if (!directional(i) || r->value > r->baseline)
 			st->gate |= 1u << i;
 	}
 }
@@ -993,9 +998,13 @@ static __u32 host_wide(const struct anomaly *an, double t)
 
 /*
  * Whether departure d is the agent's own. Context: it started around a change of the agent's
- * instance count, or its signal moved with the host. Not yet: a signal's own departure until
- * it stayed above settle CONFIRM_TICKS ticks in a row (the forest has its own run).
- * Once context or confirmed, a departure stays so until it ends.
+ * instance count, or its signal moved with the host. Never: a latency or a ratio that
+ * departed by falling (a faster call or fewer errors is no fault, and what follows is its
+ * way back). Not yet: a signal's own departure until it stayed above settle, with its
+ * evidence (signal_gate()), CONFIRM_TICKS ticks in a row; the forest's (which has its own
+ * run) until the signal it blames is above settle itself: a signal that has not moved on its
+ * own is nothing an operator can act on. Once context or confirmed, a departure stays so
+ * until it ends.
  */
 static bool is_own(const struct anomaly *an, struct agent_state *st,
 		   const struct verdict_departure *d, __u32 host, bool *context)
@@ -1016,6 +1025,13 @@ static bool is_own(const struct anomaly *an, struct agent_state *st,
 	}
 	if (o->own_since && o->own_since == d->since)
 		return true;
+	if (o->down_since && o->down_since == d->since)
+		return false;
+	if (d->detector != VERDICT_BY_FOREST && d->since == st->prev_time &&
+	    directional(d->index) && !(st->v.signal[d->index].value > d->baseline)) {
+		o->down_since = d->since;
+		return false;
+	}
 	if ((d->since >= st->churn_t - 2 * an->p.interval_s &&
 	     d->since <= st->churn_t + an->p.churn_s) ||
 	    (host & (1u << d->index))) {
@@ -1024,7 +1040,7 @@ static bool is_own(const struct anomaly *an, struct agent_state *st,
 		return false;
 	}
 	if (!(st->gate & (1u << d->index)) ||
-	    (d->detector != VERDICT_BY_FOREST && o->hot < CONFIRM_TICKS))
+	    o->hot < (d->detector == VERDICT_BY_FOREST ? 1 : CONFIRM_TICKS))
 		return false;
 	o->own_since = d->since;
 	return true;

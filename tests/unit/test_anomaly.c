@@ -910,6 +910,36 @@ static void test_low_rate_error_burst(void **state)
 	run_low_rate_burst(30, 30, true);
 }
 
+/*
+ * An agent whose syscalls failed 10 % of the time for 300 ticks stops failing, and its
+ * syscalls get faster: both fall, which is no fault. No verdict.
+ */
+static void test_fall_is_no_fault(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k;
+
+	(void)state;
+	rng = 88172645463325252ULL;
+	agent_init(&a, "qt-mended", 1);
+	for (k = 0; k < 400; k++) {
+		advance(&a, 1000, 1.0);
+		if (k < 300) {
+			a.s.syscall_errors[3] += (__u64)(100 * jitter(0.1));
+			a.s.syscall_lat[20] += (__u64)(30 * jitter(0.1));
+		}
+		tick(an, &s, &a, 1, T0 + k);
+		if (s.anomalies->ncurrent)
+			fail_msg("tick %d: a verdict on a fall: %s", k,
+				 s.anomalies->current[0].why);
+	}
+	assert_int_equal(view_agent(s.anomalies, "qt-mended")->episodes, 0);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
 /* Saved blobs kept in memory, as the store would keep them. */
 struct saved {
 	char agent[SW_NAME_LEN], name[32];
@@ -1036,6 +1066,7 @@ int main(void)
 		cmocka_unit_test(test_request_429_share),
 		cmocka_unit_test(test_low_rate_noise_no_verdict),
 		cmocka_unit_test(test_low_rate_error_burst),
+		cmocka_unit_test(test_fall_is_no_fault),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_state_restored),
 	};
