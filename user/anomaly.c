@@ -48,32 +48,33 @@
 #define CONFIRM_TICKS 3
 /*
  * Evidence of the request signals (evidence.h): a departure of a request ratio or quantile
- * counts only when the window's requests put it above the baseline beyond sampling error.
- * A ratio: its count in the window is in the top RATIO_ALPHA (1 in 1000, the tail the
- * detectors' departure threshold stands for) of what the baseline predicts, by the
- * beta-binomial predictive distribution. A quantile: the window's lower bound lies above the
- * baseline's upper bound, each an order statistic at QUANTILE_ALPHA one-sided (1 %; so
- * chance alone puts a window above its baseline at most 2 % of the time, under the
- * detector's own 1-in-1000 departure and CONFIRM_TICKS of confirmation). The baseline is
- * every request older than the longest window, decaying with a time constant of BASE_TAU_S
- * (10 minutes): a window is never compared with itself, and a fault that lasts becomes the
- * baseline over minutes, as it does for the detectors.
+ * counts only when the window's requests put it above the baseline beyond sampling error, the
+ * baseline's included. A ratio: its count in the window is in the top RATIO_ALPHA (1 in 1000,
+ * the tail the detectors' departure threshold stands for) of what the baseline predicts, by
+ * the beta-binomial predictive distribution. A quantile q: the window's requests above the
+ * baseline's empirical q-quantile are in the top LATENCY_ALPHA (1 %) of what chance gives,
+ * by the order statistic's beta coverage (evidence.h); 1 %, under the detector's own
+ * 1-in-1000 departure and CONFIRM_TICKS of confirmation, because an agent's few requests
+ * carry little evidence: at 1 in 1000 a latency that doubles at one request every two seconds
+ * would not show within a minute. The baseline is every request older than the longest
+ * window, decaying with a time constant of BASE_TAU_S (10 minutes): a window is never
+ * compared with itself, and a fault that lasts becomes the baseline over minutes, as it
+ * does for the detectors; a latency needs BASE_MIN_REQUESTS of it.
  */
 #define RATIO_ALPHA 0.001
-#define QUANTILE_ALPHA 0.01
+#define LATENCY_ALPHA 0.01
 #define BASE_TAU_S 600.0
+#define BASE_MIN_REQUESTS 10
 /*
- * What an agent with no history is assumed to have seen (its prior, per kind of signal): a
- * request ratio of 1 % (a 99 % availability objective, as in B. Beyer et al., "Site
- * Reliability Engineering", O'Reilly 2016, ch. 4), weighted as PRIOR_REQUESTS requests, so
- * that a young agent's few requests neither make nor hide a departure on their own. Latency
- * has no level that fits every upstream, only a shape: until the agent's history bounds its
- * own 99th percentile (459 requests at 1 %), that bound is PRIOR_P99_OVER_P50 times its
- * median's, the ratio of a lognormal of sigma 1 (e^2.33 = 10.3), a heavy tail.
+ * What an agent with no history is assumed to have seen (its prior): a request ratio of 1 %
+ * (a 99 % availability objective, as in B. Beyer et al., "Site Reliability Engineering",
+ * O'Reilly 2016, ch. 4), weighted as PRIOR_REQUESTS requests, so that a young agent's few
+ * requests neither make nor hide a departure on their own. Latency has no level that fits
+ * every upstream: its evidence waits for BASE_MIN_REQUESTS of the agent's own, whose
+ * uncertainty the beta coverage carries.
  */
 #define PRIOR_RATIO 0.01
 #define PRIOR_REQUESTS 100.0
-#define PRIOR_P99_OVER_P50 10.0
 /* Baselines kept for agents that left or were restored before they appeared. */
 #define BASELINES_MAX 32
 /* Error and signal exits within this many ticks of a change in instances are crashes. */
@@ -732,10 +733,9 @@ static bool ratio_above(__u64 k, __u64 n, double base_k, double base_n)
 
 /*
  * Bit per request signal whose window lies above its baseline beyond the sampling error of
- * both: the ratios by their predictive tail (ratio_above()), the latency quantiles by their
- * order-statistic bounds (evidence__quantile_rank()): the window's lower bound above the
- * baseline's upper bound, or above the prior's for a 99th percentile the baseline's few
- * requests cannot bound. A window too small to bound its quantile is no evidence.
+ * both: the ratios by their predictive tail (ratio_above()), the latency quantiles by the
+ * exceedance of the baseline's empirical quantile (its top, read from the log2 slots, so
+ * that a window no slower than the baseline never counts).
  */
 static __u32 request_evidence(const struct agent_state *st, const struct sample_in *in)
 {
@@ -744,10 +744,9 @@ static __u32 request_evidence(const struct agent_state *st, const struct sample_
 		double q;
 	} lat[] = {{ANOMALY_REQUEST_P50, 0.5}, {ANOMALY_REQUEST_P99, 0.99}};
 	const struct req_base *b = &st->base;
-	double w[SW_LAT_SLOTS], n = 0.0, bn = 0.0, hi[2], lo;
+	double w[SW_LAT_SLOTS], n = 0.0, m = 0.0, j, x, p;
 	__u64 d[SW_LAT_SLOTS];
 	__u32 gate = 0;
-	long r;
 	int i, k;
 
 	if (in->win_ok && ratio_above(in->win_fail, in->win_req, b->fail, b->req))
@@ -759,20 +758,18 @@ static __u32 request_evidence(const struct agent_state *st, const struct sample_
 	for (i = 0; i < SW_LAT_SLOTS; i++) {
 		w[i] = (double)d[i];
 		n += w[i];
-		bn += b->lat[i];
+		m += b->lat[i];
 	}
+	m = floor(m);
+	if (m < BASE_MIN_REQUESTS || n < 1)
+		return gate;
 	for (k = 0; k < 2; k++) {
-		r = evidence__quantile_rank(bn, lat[k].q, QUANTILE_ALPHA, true);
-		hi[k] = INFINITY;
-		if (r >= 1 && r <= (long)floor(bn))
-			evidence__log2_rank_value(b->lat, SW_LAT_SLOTS, r, true, &hi[k]);
-		else if (k)
-			hi[k] = PRIOR_P99_OVER_P50 * hi[0];
-	}
-	for (k = 0; k < 2; k++) {
-		r = evidence__quantile_rank(n, lat[k].q, QUANTILE_ALPHA, false);
-		if (r >= 1 && !evidence__log2_rank_value(w, SW_LAT_SLOTS, r, false, &lo) &&
-		    lo > hi[k])
+		j = ceil(lat[k].q * m);
+		if (evidence__log2_rank_value(b->lat, SW_LAT_SLOTS, j, true, &x))
+			continue;
+		p = evidence__betabinom_tail((long)floor(evidence__log2_above(w, SW_LAT_SLOTS, x)),
+					     (long)n, m - j + 1, j);
+		if (p >= 0 && p <= LATENCY_ALPHA)
 			gate |= 1u << lat[k].signal;
 	}
 	return gate;

@@ -26,18 +26,13 @@
 double evidence__betabinom_tail(long k, long n, double a, double b);
 
 /*
- * evidence__quantile_rank - rank (1-based) of the order statistic that bounds the q-quantile
- * of a distribution with confidence 1 - alpha, from n independent samples, without assuming
- * its shape: the r-th smallest of n is at or below the q-quantile with probability
- * P(Binomial(n, q) >= r) (H. A. David and H. N. Nagaraja, "Order Statistics", 3rd ed., Wiley
- * 2003, section 7.1). upper false: the largest r with that probability >= 1 - alpha (a lower
- * bound); 0 when even the smallest sample is not one (too few samples). upper true: the
- * smallest s with P(Binomial(n, q) <= s - 1) >= 1 - alpha (an upper bound); n + 1 when even
- * the largest is not one. The binomial is summed exactly, over the tail away from its mode,
- * in O(sqrt(n) log n) terms. n is rounded down. Returns the
- * rank, or -EINVAL for q outside (0, 1), alpha outside (0, 0.5) or n negative or non-finite.
+ * Exceedance: among m samples of a baseline, the j-th smallest X_(j) has a coverage
+ * F(X_(j)) distributed Beta(j, m - j + 1) whatever the distribution (H. A. David and
+ * H. N. Nagaraja, "Order Statistics", 3rd ed., Wiley 2003, section 2.5), so the count of n new
+ * samples of the same distribution above X_(j) is beta-binomial(n, m - j + 1, j): its tail,
+ * evidence__betabinom_tail(k, n, m - j + 1, j), says whether k of them above the baseline's
+ * empirical quantile is more than chance, with the baseline's own sampling error included.
  */
-long evidence__quantile_rank(double n, double q, double alpha, bool upper);
 
 /*
  * evidence__log2_rank_value - value of the r-th smallest (1-based, 1 <= r <= total) of the
@@ -48,5 +43,12 @@ long evidence__quantile_rank(double n, double q, double alpha, bool upper);
  * Returns 0 or -ENODATA when r is outside 1 .. the histogram's total.
  */
 int evidence__log2_rank_value(const double *hist, int nslots, double r, bool upper, double *out);
+
+/*
+ * evidence__log2_above - how many of the values counted in a log2 histogram (as above) lie
+ * above x, those of the slot that holds x taken as spread evenly over it. Returns the count,
+ * 0 to the histogram's total.
+ */
+double evidence__log2_above(const double *hist, int nslots, double x);
 
 #endif

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Sampling uncertainty of request ratios and quantiles: the beta-binomial tail against closed
- * forms, order-statistic ranks against binomial sums done by hand, and the bounds read from
- * a log2 histogram.
+ * forms and as an exceedance test, and order statistics read from a log2 histogram.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,32 +36,17 @@ static void test_betabinom_tail(void **state)
 	assert_true(evidence__betabinom_tail(1, 2, 1, NAN) < 0);
 }
 
-static void test_quantile_rank(void **state)
+/*
+ * Exceedance of a baseline's median: with m = 15 baseline requests, 14 of 15 new ones above
+ * its 8th is rare (under 1 %), 10 of 15 is not; one of 20 above the maximum of 200 is common.
+ */
+static void test_exceedance(void **state)
 {
 	(void)state;
-	/* The minimum of 10 is below the median with probability 1 - 0.5^10 = 0.99902: a bound
-	 * at 1 in 1000; of 9 (0.998) it is not. */
-	assert_int_equal(evidence__quantile_rank(10, 0.5, 0.001, false), 1);
-	assert_int_equal(evidence__quantile_rank(9, 0.5, 0.001, false), 0);
-	/* 20 samples, median at 1 %: P(Bin(20, .5) <= 4) = 0.0059, <= 5 is 0.0207. */
-	assert_int_equal(evidence__quantile_rank(20, 0.5, 0.01, false), 5);
-	assert_int_equal(evidence__quantile_rank(20, 0.5, 0.01, true), 16);
-	/* 99th percentile of 20: three or more of them above it has probability 0.001. One or
-	 * two slow calls never lift the bound. */
-	assert_true(evidence__quantile_rank(20, 0.99, 0.001, false) <= 18);
-	assert_true(evidence__quantile_rank(20, 0.99, 0.001, false) >= 17);
-	/* No upper bound for a 99th percentile before 0.99^n <= alpha: 459 samples at 1 %. */
-	assert_int_equal(evidence__quantile_rank(458, 0.99, 0.01, true), 459);
-	assert_true(evidence__quantile_rank(459, 0.99, 0.01, true) <= 459);
-	/* Large n: a median at 1 % lies within 2.33 standard deviations (sqrt(n) / 2) of n / 2. */
-	assert_true(labs(evidence__quantile_rank(10000, 0.5, 0.01, false) - (5000 - 116)) <= 2);
-	assert_true(labs(evidence__quantile_rank(10000, 0.5, 0.01, true) - (5000 + 117)) <= 2);
-	/* Monotone in n. */
-	assert_true(evidence__quantile_rank(401, 0.99, 0.001, false) >=
-		    evidence__quantile_rank(400, 0.99, 0.001, false));
-	assert_int_equal(evidence__quantile_rank(10, 1.0, 0.01, false), -EINVAL);
-	assert_int_equal(evidence__quantile_rank(10, 0.5, 0.6, false), -EINVAL);
-	assert_int_equal(evidence__quantile_rank(-1, 0.5, 0.01, false), -EINVAL);
+	assert_true(evidence__betabinom_tail(14, 15, 15 - 8 + 1, 8) < 0.01);
+	assert_true(evidence__betabinom_tail(10, 15, 15 - 8 + 1, 8) > 0.05);
+	assert_true(evidence__betabinom_tail(1, 20, 1, 200) > 0.05);
+	assert_true(evidence__betabinom_tail(20, 20, 1, 200) < 1e-9);
 }
 
 static void test_log2_rank_value(void **state)
@@ -84,13 +68,17 @@ static void test_log2_rank_value(void **state)
 	assert_float_equal(v, 32.0, 1e-12);
 	assert_int_equal(evidence__log2_rank_value(h, 8, 6, false, &v), -ENODATA);
 	assert_int_equal(evidence__log2_rank_value(h, 8, 0, false, &v), -ENODATA);
+	assert_float_equal(evidence__log2_above(h, 8, 0.5), 5.0, 1e-12);
+	assert_float_equal(evidence__log2_above(h, 8, 6.0), 3.0, 1e-12); /* half of (4, 8] */
+	assert_float_equal(evidence__log2_above(h, 8, 8.0), 1.0, 1e-12);
+	assert_float_equal(evidence__log2_above(h, 8, 32.0), 0.0, 1e-12);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_betabinom_tail),
-		cmocka_unit_test(test_quantile_rank),
+		cmocka_unit_test(test_exceedance),
 		cmocka_unit_test(test_log2_rank_value),
 	};
 
