@@ -911,6 +911,45 @@ static void test_low_rate_error_burst(void **state)
 }
 
 /*
+ * The same low-rate agent, warmed for 300 ticks with its occasional slow call, then every
+ * call takes four times as long (log2 slots 29 and 30): request_latency_p50 departs, on its
+ * evidence, within 30 ticks.
+ */
+static void test_low_rate_latency_step(void **state)
+{
+	struct anomaly *an = tracker_warmup(0);
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k, hit = -1, e;
+	__u64 n;
+
+	(void)state;
+	rng = 88172645463325252ULL;
+	agent_init(&a, "qt-slowed", 1);
+	for (k = 0; k < 330 && hit < 0; k++) {
+		advance(&a, 1000, 1.0);
+		n = low_rate_requests(&a, 2.0, k % 37 == 20, 0);
+		if (k >= 300) {
+			a.s.client_req_lat[27] -= n / 2;
+			a.s.client_req_lat[28] -= n - n / 2;
+			a.s.client_req_lat[29] += n / 2;
+			a.s.client_req_lat[30] += n - n / 2;
+		}
+		tick(an, &s, &a, 1, T0 + k);
+		if (k < 300 && request_verdict(s.anomalies, "qt-slowed"))
+			fail_msg("tick %d: a verdict before the step", k);
+		if (k >= 300 && s.anomalies->ncurrent)
+			hit = k;
+	}
+	assert_true(hit >= 300);
+	e = current_of(s.anomalies, "qt-slowed");
+	assert_true(e >= 0);
+	assert_true(s.anomalies->current[e].signals & (1u << ANOMALY_REQUEST_P50));
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
  * An agent whose syscalls failed 10 % of the time for 300 ticks stops failing, and its
  * syscalls get faster: both fall, which is no fault. No verdict.
  */
@@ -1066,6 +1105,7 @@ int main(void)
 		cmocka_unit_test(test_request_429_share),
 		cmocka_unit_test(test_low_rate_noise_no_verdict),
 		cmocka_unit_test(test_low_rate_error_burst),
+		cmocka_unit_test(test_low_rate_latency_step),
 		cmocka_unit_test(test_fall_is_no_fault),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_state_restored),
