@@ -102,7 +102,7 @@ $(BUILD)/swarmwatch: $(USER_OBJS)
 TEXT_MODS := text buf
 DETECT_MODS := detect forecast blob
 STORE_MODS := store gorilla log
-ANOMALY_MODS := anomaly rates verdict events iforest $(DETECT_MODS)
+ANOMALY_MODS := anomaly evidence rates verdict events iforest $(DETECT_MODS)
 CATALOG_MODS := catalog incident apps statsd syscalls llmparse cost $(STORE_MODS) $(ANOMALY_MODS)
 METRICS_MODS := metrics prom $(TEXT_MODS) $(CATALOG_MODS)
 test_anomaly_MODS := api alert $(METRICS_MODS)
@@ -136,6 +136,7 @@ test_scaling_MODS := scaling values forecast config scale breaker weights cost n
 test_weights_MODS := weights
 test_prom_MODS := prom rates $(TEXT_MODS)
 test_rates_MODS := rates
+test_evidence_MODS := evidence
 test_snapshot_MODS := snapshot
 test_store_MODS := $(STORE_MODS)
 test_syscalls_MODS := syscalls

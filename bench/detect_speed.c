@@ -105,7 +105,7 @@ static int bench_verdict(void)
 	t0 = now();
 	for (i = 0; i < TICKS; i++) {
 		ev.exits_error = i % 50000 == 49999 ? 3 : 0;
-		verdict__update(m, i, &x[(size_t)i * VERDICT_SIGNALS_MAX], &ev, &v);
+		verdict__update(m, i, &x[(size_t)i * VERDICT_SIGNALS_MAX], &ev, 0, &v);
 		raised += v.raised;
 	}
 	t1 = now();

@@ -15,6 +15,7 @@
 #include "anomaly.h"
 #include "blob.h"
 #include "detect.h"
+#include "evidence.h"
 #include "forecast.h"
 #include "rates.h"
 #include "snapshot.h"
@@ -27,12 +28,15 @@
 #define MIN_RATIO_SYSCALLS 50 /* an idle agent's handful of syscalls: one error is 10 % */
 #define MIN_REQ_SAMPLES 5 /* fewest requests in the window for a latency quantile */
 /*
- * Agents make a few requests a second: their ratios are over the last RATIO_TICKS ticks and
- * their latency quantiles over the last LATENCY_TICKS, sliding, so that a tick's sample
- * holds enough requests to mean something.
+ * Agents make a few requests a second: their ratios and latency quantiles are over a sliding
+ * window of the last WINDOW_TICKS ticks, longer (up to WINDOW_MAX_TICKS) while that holds
+ * fewer than WINDOW_REQUESTS requests, so that a tick's sample holds enough requests to mean
+ * something: 20 is the fewest whose median an order statistic can bound at 1 % within a
+ * fifth of the sample on either side (the 5th and 16th of 20).
  */
-#define RATIO_TICKS 10
-#define LATENCY_TICKS 10
+#define WINDOW_TICKS 10
+#define WINDOW_MAX_TICKS 30
+#define WINDOW_REQUESTS 20
 /* Ticks of resident memory the growth signal is the slope over (16 s at 1 s). */
 #define GROWTH_TICKS 16
 /*
@@ -42,12 +46,41 @@
  * young detector's own history, and its surprise then hovers around the threshold.
  */
 #define CONFIRM_TICKS 3
+/*
+ * Evidence of the request signals (evidence.h): a departure of a request ratio or quantile
+ * counts only when the window's requests put it above the baseline beyond sampling error, the
+ * baseline's included. A ratio: its count in the window is in the top RATIO_ALPHA (1 in 1000,
+ * the tail the detectors' departure threshold stands for) of what the baseline predicts, by
+ * the beta-binomial predictive distribution. A quantile q: the window's requests above the
+ * baseline's empirical q-quantile are in the top LATENCY_ALPHA (1 %) of what chance gives,
+ * by the order statistic's beta coverage (evidence.h); 1 %, under the detector's own
+ * 1-in-1000 departure and CONFIRM_TICKS of confirmation, because an agent's few requests
+ * carry little evidence: at 1 in 1000 a latency that doubles at one request every two seconds
+ * would not show within a minute. The baseline is every request older than the longest
+ * window, decaying with a time constant of BASE_TAU_S (10 minutes): a window is never
+ * compared with itself, and a fault that lasts becomes the baseline over minutes, as it
+ * does for the detectors; a latency needs BASE_MIN_REQUESTS of it.
+ */
+#define RATIO_ALPHA 0.001
+#define LATENCY_ALPHA 0.01
+#define BASE_TAU_S 600.0
+#define BASE_MIN_REQUESTS 10
+/*
+ * What an agent with no history is assumed to have seen (its prior): a request ratio of 1 %
+ * (a 99 % availability objective, as in B. Beyer et al., "Site Reliability Engineering",
+ * O'Reilly 2016, ch. 4), weighted as PRIOR_REQUESTS requests, so that a young agent's few
+ * requests neither make nor hide a departure on their own. Latency has no level that fits
+ * every upstream: its evidence waits for BASE_MIN_REQUESTS of the agent's own, whose
+ * uncertainty the beta coverage carries.
+ */
+#define PRIOR_RATIO 0.01
+#define PRIOR_REQUESTS 100.0
 /* Baselines kept for agents that left or were restored before they appeared. */
 #define BASELINES_MAX 32
 /* Error and signal exits within this many ticks of a change in instances are crashes. */
 #define CRASH_TICKS 2
 #define SAVE_MAGIC 0x4e415753u /* "SWAN" */
-#define SAVE_VERSION 1u
+#define SAVE_VERSION 2u
 
 /* What one agent's tick adds to its cumulative counters, beyond its stats. */
 struct sample_in {
@@ -56,12 +89,12 @@ struct sample_in {
 	__u32 instances; /* live instances now */
 	double rss; /* resident bytes now, NAN when not sampled */
 	double growth; /* resident bytes per instance per second over GROWTH_TICKS, or NAN */
-	/* Over the last RATIO_TICKS ticks: client requests, those that failed (5xx, error), and
+	/* Over the window (WINDOW_TICKS or more): client requests, those that failed (5xx, error), and
 	 * from the request series, client requests and those answered 429. */
 	__u64 win_req, win_fail, win_all, win_429;
 	bool win_ok; /* the window's deltas are valid */
 	double win_s; /* the window's length, seconds */
-	/* Client request latency histograms now and LATENCY_TICKS ago; NULL: no window. */
+	/* Client request latency histograms now and at the window's start; NULL: no window. */
 	const __u64 *lat_cur, *lat_base;
 };
 
@@ -71,6 +104,17 @@ struct req_mark {
 	double t; /* unix time of that tick */
 	__u64 req, fail, all, r429;
 	__u64 lat[SW_LAT_SLOTS];
+};
+
+/*
+ * An agent's requests up to the start of its current window, decaying with BASE_TAU_S: the
+ * baseline that a window's evidence is judged against.
+ */
+struct req_base {
+	bool ok; /* mark holds the counters absorbed last */
+	struct req_mark mark;
+	double req, fail, all, r429; /* decayed counts, as in struct req_mark */
+	double lat[SW_LAT_SLOTS]; /* decayed latency histogram of the client requests */
 };
 
 /*
@@ -271,6 +315,7 @@ struct signal_out {
 	double last_hit; /* unix time it was last departed; 0: never */
 	double ctx_since; /* departure time of a departure found to be context; 0: none */
 	double own_since; /* departure time of a departure confirmed as the agent's; 0: none */
+	double down_since; /* departure time of one that began by falling (directional()) */
 	__u32 hot; /* ticks in a row at or above the settle level */
 };
 
@@ -283,7 +328,9 @@ struct agent_state {
 	double prev_time;
 	struct sw_agent_stats prev;
 	__u32 prev_instances;
-	struct req_mark req[RATIO_TICKS + 1]; /* ring by tick */
+	struct req_mark req[WINDOW_MAX_TICKS + 1]; /* ring by tick */
+	struct req_base base; /* requests before the window */
+	__u32 gate; /* bit per learned signal whose departure this tick's evidence supports */
 	double churn_t; /* unix time the instance count last changed (or the agent appeared) */
 	__u64 ticks; /* ticks fed */
 	__u64 churn_tick; /* tick of that change */
@@ -640,15 +687,115 @@ static double memory_growth(struct agent_state *st, double t, double per_inst)
 }
 
 /*
- * Records the tick's cumulative request counters and sets the windows' deltas in *in: ratios
- * over the oldest mark up to RATIO_TICKS back, latencies over the mark LATENCY_TICKS back (or
- * the oldest there is). A counter that went backwards leaves the window out.
+ * Moves the requests from the baseline's last mark up to mark b (the start of the window)
+ * into the baseline, after decaying it over the time between them. Counters that went back
+ * (a new process in the slot) only move the mark.
+ */
+static void base_absorb(struct req_base *base, const struct req_mark *b)
+{
+	const struct req_mark *m = &base->mark;
+	__u64 d[SW_LAT_SLOTS], req, fail, all, r429;
+	double k;
+	int i;
+
+	if (base->ok && b->t > m->t && !rates__delta(b->req, m->req, &req) &&
+	    !rates__delta(b->fail, m->fail, &fail) && !rates__delta(b->all, m->all, &all) &&
+	    !rates__delta(b->r429, m->r429, &r429) &&
+	    !rates__delta_hist(b->lat, m->lat, SW_LAT_SLOTS, d)) {
+		k = exp(-(b->t - m->t) / BASE_TAU_S);
+		base->req = base->req * k + req;
+		base->fail = base->fail * k + fail;
+		base->all = base->all * k + all;
+		base->r429 = base->r429 * k + r429;
+		for (i = 0; i < SW_LAT_SLOTS; i++)
+			base->lat[i] = base->lat[i] * k + d[i];
+	}
+	if (!base->ok || b->t >= m->t) {
+		base->mark = *b;
+		base->ok = true;
+	}
+}
+
+/*
+ * Whether k of n requests in the window are more than the baseline's base_k of base_n
+ * (plus the prior's PRIOR_REQUESTS at PRIOR_RATIO) predicts at RATIO_ALPHA.
+ */
+static bool ratio_above(__u64 k, __u64 n, double base_k, double base_n)
+{
+	double a = base_k + PRIOR_RATIO * PRIOR_REQUESTS,
+	       b = fmax(base_n - base_k, 0.0) + (1 - PRIOR_RATIO) * PRIOR_REQUESTS, p;
+
+	if (!n || k > n)
+		return false;
+	p = evidence__betabinom_tail((long)k, (long)n, a, b);
+	return p >= 0 && p <= RATIO_ALPHA;
+}
+
+/*
+ * Bit per request signal whose window lies above its baseline beyond the sampling error of
+ * both: the ratios by their predictive tail (ratio_above()), the latency quantiles by the
+ * exceedance of the baseline's empirical quantile (its top, read from the log2 slots, so
+ * that a window no slower than the baseline never counts).
+ */
+static __u32 request_evidence(const struct agent_state *st, const struct sample_in *in)
+{
+	static const struct {
+		int signal;
+		double q;
+	} lat[] = {{ANOMALY_REQUEST_P50, 0.5}, {ANOMALY_REQUEST_P99, 0.99}};
+	const struct req_base *b = &st->base;
+	double w[SW_LAT_SLOTS], n = 0.0, m = 0.0, j, x, p;
+	__u64 d[SW_LAT_SLOTS];
+	__u32 gate = 0;
+	int i, k;
+
+	if (in->win_ok && ratio_above(in->win_fail, in->win_req, b->fail, b->req))
+		gate |= 1u << ANOMALY_REQUEST_FAILURES;
+	if (in->win_ok && ratio_above(in->win_429, in->win_all, b->r429, b->all))
+		gate |= 1u << ANOMALY_REQUEST_429;
+	if (!in->lat_base || rates__delta_hist(in->lat_cur, in->lat_base, SW_LAT_SLOTS, d))
+		return gate;
+	for (i = 0; i < SW_LAT_SLOTS; i++) {
+		w[i] = (double)d[i];
+		n += w[i];
+		m += b->lat[i];
+	}
+	m = floor(m);
+	if (m < BASE_MIN_REQUESTS || n < 1)
+		return gate;
+	for (k = 0; k < 2; k++) {
+		j = ceil(lat[k].q * m);
+		if (evidence__log2_rank_value(b->lat, SW_LAT_SLOTS, j, true, &x))
+			continue;
+		p = evidence__betabinom_tail((long)floor(evidence__log2_above(w, SW_LAT_SLOTS, x)),
+					     (long)n, m - j + 1, j);
+		if (p >= 0 && p <= LATENCY_ALPHA)
+			gate |= 1u << lat[k].signal;
+	}
+	return gate;
+}
+
+/* Requests between marks b and m (the larger of the two counts), 0 when one went back. */
+static __u64 window_requests(const struct req_mark *m, const struct req_mark *b)
+{
+	__u64 req, all;
+
+	if (rates__delta(m->req, b->req, &req) || rates__delta(m->all, b->all, &all))
+		return 0;
+	return req > all ? req : all;
+}
+
+/*
+ * Records the tick's cumulative request counters and sets the window's deltas in *in: from
+ * the mark WINDOW_TICKS back, or further back until the window holds WINDOW_REQUESTS, up to
+ * WINDOW_MAX_TICKS (or the oldest mark there is). The mark WINDOW_MAX_TICKS back goes into
+ * the baseline. A counter that went backwards leaves the window out.
  */
 static void request_windows(struct agent_state *st, const struct agent_snap *a, double t, __u64 all,
 			    __u64 r429, struct sample_in *in)
 {
-	const __u32 n = RATIO_TICKS + 1;
-	struct req_mark *m = &st->req[st->ticks % n], *b;
+	const __u32 n = WINDOW_MAX_TICKS + 1;
+	struct req_mark *m = &st->req[st->ticks % n], *b = NULL, *c;
 	__u32 back;
 
 	m->ok = true;
@@ -658,24 +805,61 @@ static void request_windows(struct agent_state *st, const struct agent_snap *a, 
 	m->all = all;
 	m->r429 = r429;
 	memcpy(m->lat, a->s.client_req_lat, sizeof(m->lat));
-	for (back = RATIO_TICKS; back > 0; back--) {
-		b = &st->req[(st->ticks + n - back) % n];
-		if (back <= st->ticks && b->ok)
+	for (back = 1; back <= WINDOW_MAX_TICKS && back <= st->ticks; back++) {
+		c = &st->req[(st->ticks + n - back) % n];
+		if (!c->ok)
+			break;
+		b = c;
+		if (back >= WINDOW_TICKS && window_requests(m, b) >= WINDOW_REQUESTS)
 			break;
 	}
-	if (!back)
+	if (!b)
 		return;
+	if (st->ticks >= WINDOW_MAX_TICKS && st->req[(st->ticks + 1) % n].ok)
+		base_absorb(&st->base, &st->req[(st->ticks + 1) % n]);
 	in->win_ok = !rates__delta(m->req, b->req, &in->win_req) &&
 		     !rates__delta(m->fail, b->fail, &in->win_fail) &&
 		     !rates__delta(m->all, b->all, &in->win_all) &&
 		     !rates__delta(m->r429, b->r429, &in->win_429);
 	in->win_s = t - b->t;
-	if (back > LATENCY_TICKS) {
-		back = LATENCY_TICKS;
-		b = &st->req[(st->ticks + n - back) % n];
-	}
 	in->lat_cur = m->lat;
-	in->lat_base = b->ok ? b->lat : NULL;
+	in->lat_base = b->lat;
+}
+
+/* Request signals whose departures need evidence beyond their sampling error. */
+#define EVIDENCE_SIGNALS                                                  \
+	((1u << ANOMALY_REQUEST_FAILURES) | (1u << ANOMALY_REQUEST_429) | \
+	 (1u << ANOMALY_REQUEST_P50) | (1u << ANOMALY_REQUEST_P99))
+
+/* Whether only a rise of signal i can be a fault: a latency or a ratio (of errors, failures). */
+static bool directional(int i)
+{
+	return signals[i].kind == DETECT_KIND_LATENCY || signals[i].kind == DETECT_KIND_RATIO;
+}
+
+/*
+ * Sets st->gate, the signals whose departure at this tick may be the agent's: a request signal
+ * when its window's evidence holds (evident, from request_evidence()); a latency or a ratio only upwards (a
+ * faster call or fewer errors is no fault); the others always. The request signals' confidence
+ * is also that of their baseline: its requests against the prior's.
+ */
+static void signal_gate(struct agent_state *st, __u32 evident)
+{
+	struct detect_result *r;
+	double n;
+	int i;
+
+	st->gate = evident;
+	for (i = 0; i < ANOMALY_NLEARNED; i++) {
+		r = &st->v.signal[i];
+		if (EVIDENCE_SIGNALS & (1u << i)) {
+			n = i == ANOMALY_REQUEST_429 ? st->base.all : st->base.req;
+			r->confidence = fmin(r->confidence, n / (n + PRIOR_REQUESTS));
+			continue;
+		}
+		if (!directional(i) || r->value > r->baseline)
+			st->gate |= 1u << i;
+	}
 }
 
 /* Feeds one agent's tick to its model; the verdict waits in st->v for the context pass. */
@@ -686,6 +870,7 @@ static void agent_tick(struct agent_state *st, const struct agent_snap *a, const
 	struct events_delta ev = {0};
 	struct sample_in in = {0};
 	__u64 d, exits;
+	__u32 evident;
 	int i;
 
 	st->fresh = false;
@@ -726,8 +911,10 @@ static void agent_tick(struct agent_state *st, const struct agent_snap *a, const
 		/* Restarts: instances that came back after an exit that failed. */
 		if (exits && a->instances > st->prev_instances)
 			ev.starts = a->instances - st->prev_instances;
-		if (!verdict__update(&st->m, t, x, &ev, &st->v)) {
+		evident = request_evidence(st, &in);
+		if (!verdict__update(&st->m, t, x, &ev, evident, &st->v)) {
 			st->fresh = true;
+			signal_gate(st, evident);
 			for (i = 0; i < ANOMALY_NLEARNED; i++) {
 				y = x[i];
 				if (!isfinite(y))
@@ -736,7 +923,8 @@ static void agent_tick(struct agent_state *st, const struct agent_snap *a, const
 				st->out[i].scored = true;
 				st->out[i].value = y;
 				st->out[i].confidence = st->v.signal[i].confidence;
-				st->out[i].hot = st->v.signal[i].surprise >= st->m.p.settle
+				st->out[i].hot = st->v.signal[i].surprise >= st->m.p.settle &&
+								 (st->gate & (1u << i))
 							 ? st->out[i].hot + 1
 							 : 0;
 			}
@@ -807,9 +995,13 @@ static __u32 host_wide(const struct anomaly *an, double t)
 
 /*
  * Whether departure d is the agent's own. Context: it started around a change of the agent's
- * instance count, or its signal moved with the host. Not yet: a signal's own departure until
- * it stayed above settle CONFIRM_TICKS ticks in a row (the forest has its own run).
- * Once context or confirmed, a departure stays so until it ends.
+ * instance count, or its signal moved with the host. Never: a latency or a ratio that
+ * departed by falling (a faster call or fewer errors is no fault, and what follows is its
+ * way back). Not yet: a signal's own departure until it stayed above settle, with its
+ * evidence (signal_gate()), CONFIRM_TICKS ticks in a row; the forest's (which has its own
+ * run) until the signal it blames is above settle itself: a signal that has not moved on its
+ * own is nothing an operator can act on. Once context or confirmed, a departure stays so
+ * until it ends.
  */
 static bool is_own(const struct anomaly *an, struct agent_state *st,
 		   const struct verdict_departure *d, __u32 host, bool *context)
@@ -830,6 +1022,13 @@ static bool is_own(const struct anomaly *an, struct agent_state *st,
 	}
 	if (o->own_since && o->own_since == d->since)
 		return true;
+	if (o->down_since && o->down_since == d->since)
+		return false;
+	if (d->detector != VERDICT_BY_FOREST && d->since == st->prev_time &&
+	    directional(d->index) && !(st->v.signal[d->index].value > d->baseline)) {
+		o->down_since = d->since;
+		return false;
+	}
 	if ((d->since >= st->churn_t - 2 * an->p.interval_s &&
 	     d->since <= st->churn_t + an->p.churn_s) ||
 	    (host & (1u << d->index))) {
@@ -837,7 +1036,8 @@ static bool is_own(const struct anomaly *an, struct agent_state *st,
 		*context = true;
 		return false;
 	}
-	if (d->detector != VERDICT_BY_FOREST && o->hot < CONFIRM_TICKS)
+	if (!(st->gate & (1u << d->index)) ||
+	    o->hot < (d->detector == VERDICT_BY_FOREST ? 1 : CONFIRM_TICKS))
 		return false;
 	o->own_since = d->since;
 	return true;
@@ -1098,6 +1298,7 @@ int anomaly__update(struct anomaly *an, struct snapshot *s)
 			st->slot = a->slot;
 			st->have_prev = false;
 			memset(st->req, 0, sizeof(st->req));
+			st->base.ok = false;
 		}
 		if (!st)
 			st = agent_new(an, a);

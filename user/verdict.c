@@ -18,14 +18,16 @@ _Static_assert(sizeof(struct verdict_model) <= 200 * 1024, "verdict_model over 2
 #define Z_CLIP 50.0
 
 static const char *const component_names[] = {
-	[DETECT_C_MAD] = "mad",	      [DETECT_C_LEVEL] = "level",     [DETECT_C_EWMA] = "ewma",
-	[DETECT_C_BAND] = "band",     [DETECT_C_TREND] = "trend",     [DETECT_C_SEASON] = "season",
-	[DETECT_C_SPREAD] = "spread", [VERDICT_BY_FOREST] = "forest", [VERDICT_BY_EVENT] = "event",
+	[DETECT_C_MAD] = "mad",	      [DETECT_C_LEVEL] = "level",
+	[DETECT_C_EWMA] = "ewma",     [DETECT_C_BAND] = "band",
+	[DETECT_C_TREND] = "trend",   [DETECT_C_SEASON] = "season",
+	[DETECT_C_SPREAD] = "spread", [VERDICT_BY_FOREST] = "forest",
+	[VERDICT_BY_EVENT] = "event", [VERDICT_BY_EVIDENCE] = "evidence",
 };
 
 const char *verdict__detector_name(uint32_t detector)
 {
-	if (detector > VERDICT_BY_EVENT)
+	if (detector > VERDICT_BY_EVIDENCE)
 		return "unknown";
 	return component_names[detector];
 }
@@ -276,7 +278,7 @@ static void add_departure(struct verdict *v, uint32_t source, uint32_t index, ui
 }
 
 int verdict__update(struct verdict_model *m, double ts, const double *x,
-		    const struct events_delta *ev, struct verdict *v)
+		    const struct events_delta *ev, uint32_t evident, struct verdict *v)
 {
 	static const struct events_delta none;
 	const struct verdict_params *p = &m->p;
@@ -296,7 +298,14 @@ int verdict__update(struct verdict_model *m, double ts, const double *x,
 			continue;
 		r = &v->signal[i];
 		departs = signal_ready(&m->sig[i]) && r->surprise >= p->depart;
-		track_step(p, &m->track[i], departs, r->surprise, ts, r->driver);
+		/* A young detector's baseline is its few samples: the caller's evidence rules. */
+		if (r->young && (evident & (1u << i)) && m->sig[i].n >= m->sig[i].p.short_len) {
+			v->signal[i].surprise = fmax(r->surprise, p->depart);
+			track_step(p, &m->track[i], true, r->surprise, ts,
+				   departs ? r->driver : VERDICT_BY_EVIDENCE);
+		} else {
+			track_step(p, &m->track[i], departs, r->surprise, ts, r->driver);
+		}
 		conf_sum += r->confidence;
 		nconf++;
 	}

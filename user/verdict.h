@@ -36,6 +36,7 @@ enum verdict_detector {
 	/* 0 .. DETECT_C_COUNT - 1: enum detect_component */
 	VERDICT_BY_FOREST = DETECT_C_COUNT,
 	VERDICT_BY_EVENT,
+	VERDICT_BY_EVIDENCE, /* the caller's evidence, while the signal's detector is young */
 };
 
 /* What a departure is about. */
@@ -152,11 +153,16 @@ int verdict__init(struct verdict_model *m, const struct verdict_params *p);
 /*
  * verdict__update - feed the tick at ts seconds (ticks in time order): x holds p.nsig signal
  * values (NAN for a signal with no sample this tick: it is skipped and keeps its state), ev
- * the event counts since the previous tick (NULL: none). Fills *v. Returns 0, or -EINVAL for
- * a non-finite ts or an uninitialised m, in which case nothing is learned.
+ * the event counts since the previous tick (NULL: none), evident a bit per signal whose
+ * departure the caller has established on its own evidence (e.g. a ratio's count against a
+ * prior): while that signal's detector is young (detect_result.young) and has short_len
+ * samples of its own, such a signal departs, and its surprise is at least depart, whatever
+ * its few samples say (a young detector's baseline may be the fault itself); later, its own
+ * surprise decides. Fills *v. Returns 0, or -EINVAL for a non-finite ts or an uninitialised
+ * m, in which case nothing is learned.
  */
 int verdict__update(struct verdict_model *m, double ts, const double *x,
-		    const struct events_delta *ev, struct verdict *v);
+		    const struct events_delta *ev, uint32_t evident, struct verdict *v);
 
 /*
  * verdict__seed - start m from what from has learned: every signal's baseline

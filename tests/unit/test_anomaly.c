@@ -796,6 +796,189 @@ static void test_request_429_share(void **state)
 	anomaly__free(an);
 }
 
+/*
+ * One tick of a low-rate agent's requests: about `rate` calls a second around 70-270 ms
+ * (log2 slots 27 and 28 of nanoseconds), none slow and none failing unless asked: `slow`
+ * adds one call of 4.3 s (slot 32), `failures` that many failed calls. Returns the calls
+ * besides the slow one.
+ */
+static __u64 low_rate_requests(struct agent_snap *a, double rate, int slow, int failures)
+{
+	__u64 n = (__u64)(rate * jitter(0.5) + uniform());
+
+	a->s.client_requests += n + slow;
+	a->s.client_failures += (__u64)failures < n ? (__u64)failures : n;
+	a->s.client_req_lat[27] += n / 2;
+	a->s.client_req_lat[28] += n - n / 2;
+	a->s.client_req_lat[32] += slow;
+	return n;
+}
+
+/*
+ * Whether a request signal of the agent scored at the threshold or its episode opened at
+ * this tick: what an operator would have been shown.
+ */
+static bool request_verdict(const struct anomaly_view *v, const char *name)
+{
+	static const int sig[] = {ANOMALY_REQUEST_FAILURES, ANOMALY_REQUEST_429,
+				  ANOMALY_REQUEST_P50, ANOMALY_REQUEST_P99};
+	const struct anomaly_agent *a = view_agent(v, name);
+	size_t i;
+
+	for (i = 0; i < sizeof(sig) / sizeof(sig[0]); i++)
+		if (a->score[sig[i]] >= v->threshold)
+			return true;
+	return a->anomalous;
+}
+
+/*
+ * A low-rate agent (two calls a second: 20 in a window), new at the first tick, with the
+ * production warm-up: every 37 ticks one call takes 4.3 s (twenty times the others: its
+ * window's 99th percentile doubles and more), every 53 ticks one call fails (5 % of its
+ * window), for 15 minutes. Neither is a fault: no verdict, young or warmed.
+ */
+static void test_low_rate_noise_no_verdict(void **state)
+{
+	struct anomaly *an = tracker_warmup(0);
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k;
+
+	(void)state;
+	rng = 88172645463325252ULL;
+	agent_init(&a, "qt-lowrate", 1);
+	for (k = 0; k < 900; k++) {
+		advance(&a, 1000, 1.0);
+		low_rate_requests(&a, 2.0, k % 37 == 20, k % 53 == 30);
+		tick(an, &s, &a, 1, T0 + k);
+		if (request_verdict(s.anomalies, "qt-lowrate"))
+			fail_msg("tick %d: a verdict on a slow call or a single failure (%s)", k,
+				 s.anomalies->ncurrent ? s.anomalies->current[0].why : "scores");
+	}
+	assert_int_equal(view_agent(s.anomalies, "qt-lowrate")->episodes, 0);
+	assert_true(view_agent(s.anomalies, "qt-lowrate")->scored &
+		    (1u << ANOMALY_REQUEST_FAILURES));
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
+ * The same low-rate agent, with the same occasional slow call and failure, then half of its
+ * calls fail: warmed (after 300 ticks) the episode opens within 15 ticks and names
+ * request_failure_ratio; brand new (the burst from tick 30) within 60 ticks of its first
+ * instance, with a confidence that says how little it had learned.
+ */
+static void run_low_rate_burst(int burst_at, int within, bool young)
+{
+	struct anomaly *an = tracker_warmup(0);
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k, hit = -1, e;
+	__u64 n;
+
+	rng = 88172645463325252ULL;
+	agent_init(&a, "qt-burst", 1);
+	for (k = 0; k < burst_at + within && hit < 0; k++) {
+		advance(&a, 1000, 1.0);
+		n = low_rate_requests(&a, 2.0, k % 37 == 20, k < burst_at && k % 53 == 30);
+		if (k >= burst_at)
+			a.s.client_failures += (n + (k & 1)) / 2;
+		tick(an, &s, &a, 1, T0 + k);
+		if (k < burst_at && request_verdict(s.anomalies, "qt-burst"))
+			fail_msg("tick %d: a verdict before the burst", k);
+		if (k >= burst_at && s.anomalies->ncurrent)
+			hit = k;
+	}
+	if (hit < 0)
+		print_message("burst at %d: value %g score %g\n", burst_at,
+			      view_agent(s.anomalies, "qt-burst")->value[ANOMALY_REQUEST_FAILURES],
+			      view_agent(s.anomalies, "qt-burst")->score[ANOMALY_REQUEST_FAILURES]);
+	assert_true(hit >= burst_at);
+	e = current_of(s.anomalies, "qt-burst");
+	assert_true(e >= 0);
+	assert_true(s.anomalies->current[e].signals & (1u << ANOMALY_REQUEST_FAILURES));
+	if (young)
+		assert_true(s.anomalies->current[e].confidence < 0.5);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+static void test_low_rate_error_burst(void **state)
+{
+	(void)state;
+	run_low_rate_burst(300, 15, false);
+	run_low_rate_burst(30, 30, true);
+}
+
+/*
+ * The same low-rate agent, warmed for 300 ticks with its occasional slow call, then every
+ * call takes four times as long (log2 slots 29 and 30): request_latency_p50 departs, on its
+ * evidence, within 30 ticks.
+ */
+static void test_low_rate_latency_step(void **state)
+{
+	struct anomaly *an = tracker_warmup(0);
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k, hit = -1, e;
+	__u64 n;
+
+	(void)state;
+	rng = 88172645463325252ULL;
+	agent_init(&a, "qt-slowed", 1);
+	for (k = 0; k < 330 && hit < 0; k++) {
+		advance(&a, 1000, 1.0);
+		n = low_rate_requests(&a, 2.0, k % 37 == 20, 0);
+		if (k >= 300) {
+			a.s.client_req_lat[27] -= n / 2;
+			a.s.client_req_lat[28] -= n - n / 2;
+			a.s.client_req_lat[29] += n / 2;
+			a.s.client_req_lat[30] += n - n / 2;
+		}
+		tick(an, &s, &a, 1, T0 + k);
+		if (k < 300 && request_verdict(s.anomalies, "qt-slowed"))
+			fail_msg("tick %d: a verdict before the step", k);
+		if (k >= 300 && s.anomalies->ncurrent)
+			hit = k;
+	}
+	assert_true(hit >= 300);
+	e = current_of(s.anomalies, "qt-slowed");
+	assert_true(e >= 0);
+	assert_true(s.anomalies->current[e].signals & (1u << ANOMALY_REQUEST_P50));
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
+ * An agent whose syscalls failed 10 % of the time for 300 ticks stops failing, and its
+ * syscalls get faster: both fall, which is no fault. No verdict.
+ */
+static void test_fall_is_no_fault(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k;
+
+	(void)state;
+	rng = 88172645463325252ULL;
+	agent_init(&a, "qt-mended", 1);
+	for (k = 0; k < 400; k++) {
+		advance(&a, 1000, 1.0);
+		if (k < 300) {
+			a.s.syscall_errors[3] += (__u64)(100 * jitter(0.1));
+			a.s.syscall_lat[20] += (__u64)(30 * jitter(0.1));
+		}
+		tick(an, &s, &a, 1, T0 + k);
+		if (s.anomalies->ncurrent)
+			fail_msg("tick %d: a verdict on a fall: %s", k,
+				 s.anomalies->current[0].why);
+	}
+	assert_int_equal(view_agent(s.anomalies, "qt-mended")->episodes, 0);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
 /* Saved blobs kept in memory, as the store would keep them. */
 struct saved {
 	char agent[SW_NAME_LEN], name[32];
@@ -920,6 +1103,10 @@ int main(void)
 		cmocka_unit_test(test_churn_and_host_are_context),
 		cmocka_unit_test(test_memory_growth),
 		cmocka_unit_test(test_request_429_share),
+		cmocka_unit_test(test_low_rate_noise_no_verdict),
+		cmocka_unit_test(test_low_rate_error_burst),
+		cmocka_unit_test(test_low_rate_latency_step),
+		cmocka_unit_test(test_fall_is_no_fault),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_state_restored),
 	};

@@ -83,7 +83,7 @@ static void test_departure_order(void **state)
 			x[LATENCY] = 1.0 + 0.05 * gen_normal(&g);
 		if (t >= 712)
 			x[ERRORS] = 0.3;
-		assert_int_equal(verdict__update(m, t, x, NULL, &v), 0);
+		assert_int_equal(verdict__update(m, t, x, NULL, 0, &v), 0);
 		if (v.raised) {
 			raised++;
 			if (first < 0)
@@ -132,7 +132,7 @@ static void test_forest_catches_joint_drift(void **state)
 			x[LATENCY] += 4 * 0.01;
 			x[ERRORS] += 4 * 0.003;
 		}
-		assert_int_equal(verdict__update(m, t, x, NULL, &v), 0);
+		assert_int_equal(verdict__update(m, t, x, NULL, 0, &v), 0);
 		if (t < 3000 && t > 500 && v.forest.ready)
 			max_normal = fmax(max_normal, v.forest.smoothed);
 		if (t < 3000 && v.forest.active)
@@ -175,7 +175,7 @@ static void test_crash_loop_new_agent(void **state)
 	(void)state;
 	for (t = 0; t < 10; t++) {
 		healthy(&g, x);
-		assert_int_equal(verdict__update(m, t, x, t % 2 ? &crash : NULL, &v), 0);
+		assert_int_equal(verdict__update(m, t, x, t % 2 ? &crash : NULL, 0, &v), 0);
 		if (v.raised && first < 0)
 			first = t;
 	}
@@ -210,7 +210,7 @@ static void test_cold_start_agent(void **state)
 			x[CPU] = NAN;
 		if (t >= 55)
 			x[ERRORS] = 0.4;
-		assert_int_equal(verdict__update(m, t, x, NULL, &v), 0);
+		assert_int_equal(verdict__update(m, t, x, NULL, 0, &v), 0);
 		if (v.raised && first < 0)
 			first = t;
 		if (t % 7 == 3)
@@ -238,15 +238,15 @@ static void test_seed_from_sibling(void **state)
 	(void)state;
 	for (t = 0; t < 2000; t++) {
 		healthy(&g, x);
-		assert_int_equal(verdict__update(sib, t, x, NULL, &v), 0);
+		assert_int_equal(verdict__update(sib, t, x, NULL, 0, &v), 0);
 	}
 	assert_int_equal(verdict__seed(m, sib), 0);
 	for (t = 0; t < 11; t++) {
 		healthy(&g, x);
 		if (t == 10)
 			x[LATENCY] = 0.9;
-		assert_int_equal(verdict__update(m, 2000 + t, x, NULL, &v), 0);
-		assert_int_equal(verdict__update(fresh, t, x, NULL, &vf), 0);
+		assert_int_equal(verdict__update(m, 2000 + t, x, NULL, 0, &v), 0);
+		assert_int_equal(verdict__update(fresh, t, x, NULL, 0, &vf), 0);
 		assert_false(vf.anomaly);
 		if (t < 10)
 			assert_false(v.anomaly);

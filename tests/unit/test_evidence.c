@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Sampling uncertainty of request ratios and quantiles: the beta-binomial tail against closed
+ * forms and as an exceedance test, and order statistics read from a log2 histogram.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evidence.h"
+
+static void test_betabinom_tail(void **state)
+{
+	long k;
+
+	(void)state;
+	/* Beta(1, 1): every count of 20 equally likely, P(X >= k) = (21 - k) / 21. */
+	for (k = 0; k <= 20; k++)
+		assert_float_equal(evidence__betabinom_tail(k, 20, 1, 1), (21.0 - k) / 21, 1e-9);
+	/* Beta(1, b): P(X >= 1 of n) = 1 - b / (n + b), so one failure in 20 against a clean
+	 * baseline of 1,200 requests is no 1-in-1000 event. */
+	assert_float_equal(evidence__betabinom_tail(1, 20, 1, 1300), 20.0 / 1320, 1e-9);
+	assert_true(evidence__betabinom_tail(1, 20, 1, 1300) > 0.001);
+	/* Half of 20 failing against a 1 % prior is. */
+	assert_true(evidence__betabinom_tail(10, 20, 1, 99) < 1e-6);
+	/* A large b approaches the binomial: P(X >= 2 of 10 | p = 0.1) = 0.2639. */
+	assert_float_equal(evidence__betabinom_tail(2, 10, 1e5, 9e5), 0.2639, 1e-3);
+	assert_true(evidence__betabinom_tail(3, 2, 1, 1) < 0);
+	assert_true(evidence__betabinom_tail(1, 2, 0, 1) < 0);
+	assert_true(evidence__betabinom_tail(1, 2, 1, NAN) < 0);
+}
+
+/*
+ * Exceedance of a baseline's median: with m = 15 baseline requests, 14 of 15 new ones above
+ * its 8th is rare (under 1 %), 10 of 15 is not; one of 20 above the maximum of 200 is common.
+ */
+static void test_exceedance(void **state)
+{
+	(void)state;
+	assert_true(evidence__betabinom_tail(14, 15, 15 - 8 + 1, 8) < 0.01);
+	assert_true(evidence__betabinom_tail(10, 15, 15 - 8 + 1, 8) > 0.05);
+	assert_true(evidence__betabinom_tail(1, 20, 1, 200) > 0.05);
+	assert_true(evidence__betabinom_tail(20, 20, 1, 200) < 1e-9);
+}
+
+static void test_log2_rank_value(void **state)
+{
+	double h[8] = {0}, v;
+
+	(void)state;
+	h[3] = 4; /* (4, 8] */
+	h[5] = 1; /* (16, 32] */
+	assert_int_equal(evidence__log2_rank_value(h, 8, 1, false, &v), 0);
+	assert_float_equal(v, 4.0, 1e-12);
+	assert_int_equal(evidence__log2_rank_value(h, 8, 1, true, &v), 0);
+	assert_float_equal(v, 5.0, 1e-12);
+	assert_int_equal(evidence__log2_rank_value(h, 8, 4, true, &v), 0);
+	assert_float_equal(v, 8.0, 1e-12);
+	assert_int_equal(evidence__log2_rank_value(h, 8, 5, false, &v), 0);
+	assert_float_equal(v, 16.0, 1e-12);
+	assert_int_equal(evidence__log2_rank_value(h, 8, 5, true, &v), 0);
+	assert_float_equal(v, 32.0, 1e-12);
+	assert_int_equal(evidence__log2_rank_value(h, 8, 6, false, &v), -ENODATA);
+	assert_int_equal(evidence__log2_rank_value(h, 8, 0, false, &v), -ENODATA);
+	assert_float_equal(evidence__log2_above(h, 8, 0.5), 5.0, 1e-12);
+	assert_float_equal(evidence__log2_above(h, 8, 6.0), 3.0, 1e-12); /* half of (4, 8] */
+	assert_float_equal(evidence__log2_above(h, 8, 8.0), 1.0, 1e-12);
+	assert_float_equal(evidence__log2_above(h, 8, 32.0), 0.0, 1e-12);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_betabinom_tail),
+		cmocka_unit_test(test_exceedance),
+		cmocka_unit_test(test_log2_rank_value),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
