@@ -57,7 +57,7 @@ static void run_usage(FILE *f)
 		"                           HTTP endpoints (YAML, as Prometheus' exporters)\n"
 		"      --overhead-budget PCT\n"
 		"                           share of host CPU the BPF hooks may cost, in percent\n"
-		"                           (default 0: no bound, full capture always; 1 is a sensible bound)\n"
+		"                           (default 1; 0: no bound, full capture always)\n"
 		"      --unpin              remove the pinned maps and programs, then exit\n"
 		"  -v, --verbose            debug output, including libbpf's messages\n"
 		"  -h, --help               this text\n");

@@ -44,7 +44,7 @@ const char config__builtin[] =
 	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true,\n"
 	"                 \"net\": true},\n"
 	"  \"bpf_stats\": false,\n"
-	"  \"overhead_budget\": 0,\n"
+	"  \"overhead_budget\": 1,\n"
 	"  \"tls\": {\"agents\": []},\n"
 	"  \"anomaly\": {\"hold\": \"1m\"},\n"
 	"  \"store\": {\"dir\": \"/var/lib/swarmwatch\", \"memory\": \"15m\", \"raw\": \"6h\",\n"
@@ -2211,7 +2211,7 @@ static void defaults(struct config *c)
 	c->statsd_max_series = 64;
 	c->statsd_max_values = 16;
 	c->llm_max_models = 16;
-	c->overhead_budget = 0; /* opt-in: counts are estimates while it binds */
+	c->overhead_budget = 0.01; /* 1 % of host CPU; counts are estimates while it binds */
 	c->errno_ignored[EAGAIN] = 1;
 	c->errno_ignored[EINTR] = 1;
 	c->errno_ignored[EINPROGRESS] = 1;

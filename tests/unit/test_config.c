@@ -525,7 +525,7 @@ static void test_overhead_budget(void **state)
 
 	(void)state;
 	assert_int_equal(parse(&c, "{}"), 0);
-	assert_true(c.overhead_budget == 0); /* off by default */
+	assert_true(c.overhead_budget == 0.01); /* 1 % of host CPU by default */
 	config__free(&c);
 	assert_int_equal(parse(&c, "{\"overhead_budget\": 2.5}"), 0);
 	assert_true(c.overhead_budget == 0.025);
