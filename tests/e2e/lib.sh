@@ -54,3 +54,40 @@ stop_gently() {
 	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
 	kill -KILL "$1" 2>/dev/null
 }
+
+# needs_root_bpf TOOL...: skips every check of the `checks` array unless run as root on a
+# kernel with BTF; fails the test when a TOOL is missing (make deps installs them all).
+needs_root_bpf() {
+	local tool
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
+	[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
+	done
+}
+
+# watchdog SECONDS: ends the test with SIGTERM after SECONDS, whatever it is waiting on (its
+# EXIT trap cleans up); teardown stops it. Sets dog_pid.
+watchdog() {
+	(
+		trap 'kill $s 2>/dev/null; exit 0' TERM
+		sleep "$1" &
+		s=$!
+		wait $s && echo "# timed out" && kill -TERM $$
+	) &
+	dog_pid=$!
+}
+
+# teardown PID...: a test's end: the watchdog, then each PID in order (stop_gently: agentsim
+# cleans up its agents on SIGTERM), every child reaped, then the daemon's pins ($pin; they can
+# be removed only once it has exited) and the work directory ($work) removed. Empty PIDs are
+# skipped.
+teardown() {
+	local p
+	[ -n "${dog_pid:-}" ] && kill "$dog_pid" 2>/dev/null
+	for p in "$@"; do stop_gently "$p"; done
+	wait 2>/dev/null
+	[ -n "${pin:-}" ] && "$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
+	[ -n "${work:-}" ] && rm -rf "$work"
+	return 0
+}

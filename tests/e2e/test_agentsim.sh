@@ -28,11 +28,7 @@ checks=("swarmwatch serves /metrics"
 	"client requests per agent are within 5 % of agentsim's request records for every pool"
 	"app metrics over StatsD: cost per agent equals agentsim's, quality and queue wait reported")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3
 
 agentsim=$top/tools/agentsim/agentsim
 work=$(mktemp -d)
@@ -41,23 +37,10 @@ sw_port=$(free_port)
 sw_pid=
 as_pid=
 dog_pid=
-cleanup() {
-	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
-	stop_gently "$as_pid"
-	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$as_pid" "$sw_pid"; }
 trap cleanup EXIT
 # Whatever happens, the test ends within a minute (cleanup runs on the way out).
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 55 &
-	s=$!
-	wait $s && echo "# timed out" && kill -TERM $$
-) &
-dog_pid=$!
+watchdog 55
 
 metrics_url=http://127.0.0.1:$sw_port/metrics
 echo "{\"statsd\": {\"udp\": \"\", \"socket\": \"$work/statsd.sock\"}}" >"$work/config.json"

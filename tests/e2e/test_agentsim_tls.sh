@@ -20,11 +20,7 @@ checks=("swarmwatch starts with TLS capture for planner and coder"
 	"planner and coder: LLM requests per status class match agentsim's records within 5 %"
 	"reviewer (not captured): its LLM requests are counted, with status unknown")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3 openssl; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3 openssl
 
 agentsim=$top/tools/agentsim/agentsim
 work=$(mktemp -d)
@@ -32,13 +28,7 @@ pin=/sys/fs/bpf/swarmwatch-agentsim-tls-$$
 sw_port=$(free_port)
 sw_pid=
 as_pid=
-cleanup() {
-	stop_gently "$as_pid"
-	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$as_pid" "$sw_pid"; }
 trap cleanup EXIT
 
 metrics_url=http://127.0.0.1:$sw_port/metrics

@@ -20,11 +20,7 @@ checks=("swarmwatch starts with a webhook receiver that answers 500"
 	"the resolved notification arrives once the receiver answers"
 	"each notification arrived exactly once: one firing, one resolved")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-faults-$$
@@ -32,21 +28,9 @@ agent=faults$$
 sw_port=$(free_port)
 hook_port=$(free_port)
 sw_pid= sink_pid= proc_pid= dog_pid=
-cleanup() {
-	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
-	for p in $proc_pid $sw_pid $sink_pid; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$proc_pid" "$sw_pid" "$sink_pid"; }
 trap cleanup EXIT
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 100 &
-	s=$!
-	wait $s && echo "# timed out" && kill -TERM $$
-) &
-dog_pid=$!
+watchdog 100
 
 start_sink() {
 	"$top/tools/webhook-sink" --port $hook_port --log "$work/hook.jsonl" \

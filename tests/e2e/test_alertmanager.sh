@@ -16,11 +16,7 @@ checks=("Alertmanager starts on loopback"
 	"after the process ends, the receiver gets the alert resolved"
 	"swarmwatch counts its pushes as sent and none rejected")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3 prometheus-alertmanager; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3 prometheus-alertmanager
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-am-$$
@@ -28,21 +24,9 @@ agent=amtest$$
 sw_port=$(free_port)
 am_port=$(free_port)
 sw_pid= am_pid= sink_pid= proc_pid= dog_pid=
-cleanup() {
-	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
-	for p in $proc_pid $sw_pid $am_pid $sink_pid; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$proc_pid" "$sw_pid" "$am_pid" "$sink_pid"; }
 trap cleanup EXIT
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 80 &
-	s=$!
-	wait $s && echo "# timed out" && kill -TERM $$
-) &
-dog_pid=$!
+watchdog 80
 
 "$top/tools/webhook-sink" --port 0 --log "$work/hook.jsonl" >"$work/sink.port" 2>"$work/sink.err" &
 sink_pid=$!

@@ -30,11 +30,7 @@ checks=("swarmwatch starts with --webhook and a state directory"
 	"a silence is created, listed and expired through /api/v1/silences; bad ones are refused"
 	"GET on the ack path is a 405 that allows POST")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3 promtool; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3 promtool
 
 agentsim=$top/tools/agentsim/agentsim
 work=$(mktemp -d)
@@ -42,23 +38,9 @@ pin=/sys/fs/bpf/swarmwatch-alerts-$$
 pool=alertburst$$
 sw_port=$(free_port)
 sw_pid= as_pid= sink_pid= dog_pid=
-cleanup() {
-	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
-	stop_gently "$as_pid"
-	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
-	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$as_pid" "$sw_pid" "$sink_pid"; }
 trap cleanup EXIT
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 110 &
-	s=$!
-	wait $s && echo "# timed out" && kill -TERM $$
-) &
-dog_pid=$!
+watchdog 110
 
 "$top/tools/webhook-sink" --port 0 --log "$work/hook.jsonl" >"$work/sink.port" 2>"$work/sink.err" &
 sink_pid=$!

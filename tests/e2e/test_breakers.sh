@@ -22,11 +22,7 @@ checks=("swarmwatch starts with a pool whose webhook is a sink"
 	"after the fault the breaker goes half-open and closes again"
 	"the sink received the half-open and closed events, and none for healthy instances")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3 promtool; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3 promtool
 
 agentsim=$top/tools/agentsim/agentsim
 work=$(mktemp -d)
@@ -35,23 +31,9 @@ pool=tbrk$$
 sw_port=$(free_port)
 as_port=$(free_port)
 sw_pid='' as_pid='' sink_pid='' dog_pid=''
-cleanup() {
-	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
-	stop_gently "$as_pid"
-	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
-	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$as_pid" "$sw_pid" "$sink_pid"; }
 trap cleanup EXIT
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 75 &
-	s=$!
-	wait $s && echo "# timed out" && kill -TERM $$
-) &
-dog_pid=$!
+watchdog 75
 
 "$top/tools/webhook-sink" --port 0 --log "$work/hooks.jsonl" >"$work/sink.out" 2>&1 &
 sink_pid=$!

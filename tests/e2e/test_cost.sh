@@ -23,11 +23,7 @@ checks=("swarmwatch starts with a cost model and an emergency command"
 	"the emergency command ran exactly once, the notification was sent once"
 	"the agent's pool was taken to min_replicas once, by the rule budget_emergency")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3 promtool; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3 promtool
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-cost-$$
@@ -35,24 +31,9 @@ agent=tcost$$
 sw_port=$(free_port)
 api_port=$(free_port)
 sw_pid= load_pid= sink_pid= dog_pid= api_pid=
-cleanup() {
-	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
-	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null
-	[ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null
-	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
-	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$api_pid" "$load_pid" "$sw_pid" "$sink_pid"; }
 trap cleanup EXIT
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 85 &
-	s=$!
-	wait $s && echo "# timed out" && kill -TERM $$
-) &
-dog_pid=$!
+watchdog 85
 
 "$top/tools/webhook-sink" --port 0 --log "$work/hook.jsonl" >"$work/sink.port" 2>"$work/sink.err" &
 sink_pid=$!

@@ -32,12 +32,7 @@ pin=/sys/fs/bpf/swarmwatch-e2e-$$
 port=$(free_port)
 up_port=$(free_port)
 pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "${pids[@]}"; }
 trap cleanup EXIT
 
 agent=dashprobe

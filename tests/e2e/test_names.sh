@@ -25,11 +25,7 @@ checks=("daemon starts"
 	"Prometheus scrapes swarmwatch (up == 1) and finds the 36-byte agent by its cut name"
 	"promtool check metrics still reports nothing with anomalies open")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in prometheus promtool curl python3; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf prometheus promtool curl python3
 burst=$top/build/tests/bpf/test_anomaly
 [ -x "$burst" ] || { echo "# $burst is missing (make tests)"; exit 1; }
 
@@ -41,12 +37,7 @@ pin=/sys/fs/bpf/swarmwatch-e2e-$$
 sw_port=$(free_port)
 prom_port=$(free_port)
 pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "${pids[@]}"; }
 trap cleanup EXIT
 
 # Checks on the fetched documents; the expected names are written out in

@@ -11,23 +11,14 @@ checks=("promtool check metrics on the live output reports nothing"
 	"Prometheus API returns the probe agent's syscall series"
 	"Prometheus API returns the probe agent's instance count")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in prometheus promtool curl python3; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf prometheus promtool curl python3
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-e2e-$$
 sw_port=$(free_port)
 prom_port=$(free_port)
 pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "${pids[@]}"; }
 trap cleanup EXIT
 
 "$SWARMWATCH" run --listen 127.0.0.1:$sw_port --interval 200ms --pin-path "$pin" --state-dir "" \

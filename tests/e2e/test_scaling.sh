@@ -21,11 +21,7 @@ checks=("swarmwatch starts with a pool whose webhook is agentsim's control endpo
 	"an unknown pool's history is a 404"
 	"the pool's command ran without a shell with the pool and desired count as arguments")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3 promtool; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3 promtool
 
 agentsim=$top/tools/agentsim/agentsim
 work=$(mktemp -d)
@@ -34,22 +30,9 @@ pool=tscale$$
 sw_port=$(free_port)
 as_port=$(free_port)
 sw_pid='' as_pid='' dog_pid=''
-cleanup() {
-	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
-	stop_gently "$as_pid"
-	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$as_pid" "$sw_pid"; }
 trap cleanup EXIT
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 90 &
-	s=$!
-	wait $s && echo "# timed out" && kill -TERM $$
-) &
-dog_pid=$!
+watchdog 90
 
 # One rule on the pool's request rate: about 1/s at baseline, 4 to 5/s at load x4.
 cat >"$work/config.json" <<JSON

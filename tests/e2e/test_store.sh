@@ -19,11 +19,7 @@ checks=("the daemon serves with a state directory"
 	"state directory read-only: /metrics serves, the error is counted"
 	"detector state is saved at a stop and restored at the start: confidence carries over")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3 sqlite3; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3 sqlite3
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-e2e-store-$$

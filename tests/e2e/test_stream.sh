@@ -15,11 +15,7 @@ checks=("the stream answers 200 text/event-stream and sends an overview event at
 	"a client that reads nothing is dropped and the drop is logged with its count"
 	"the daemon stops cleanly (status 0) with clients connected")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-e2e-$$
@@ -27,13 +23,7 @@ port=$(free_port)
 up_port=$(free_port)
 pids=()
 sw=
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	[ -n "$sw" ] && kill "$sw" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "${pids[@]}" "$sw"; }
 trap cleanup EXIT
 url=http://127.0.0.1:$port
 

@@ -15,24 +15,14 @@ checks=("identity rules with a tenant name the two agents; a token without tenan
 	"another tenant's incident, pool history and weights answer as ones that do not exist"
 	"ack and silence on another tenant's agent are refused as for one that does not exist")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-e2e-tenants-$$
 port=$(free_port)
 pids=()
 sw=
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	[ -n "$sw" ] && kill "$sw" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "${pids[@]}" "$sw"; }
 trap cleanup EXIT
 url=http://127.0.0.1:$port
 a=tna$$a # alpha's agent

@@ -16,11 +16,7 @@ checks=("top lists the probe agent and follows the ticks"
 	"q quits"
 	"an unreachable daemon is reported on screen with a retry")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in tmux curl python3; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf tmux curl python3
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-e2e-$$

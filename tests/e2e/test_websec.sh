@@ -24,24 +24,14 @@ checks=("check-config and run refuse a bad web configuration with one line namin
 	"every thread of the daemon keeps only CAP_SYS_PTRACE (CapEff, CapPrm, CapBnd), as logged"
 	"after the drop the daemon still classifies new agents (marker and comm rule) and ticks")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3 openssl; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3 openssl
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-e2e-websec-$$
 port=$(free_port)
 pids=()
 sw=
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	[ -n "$sw" ] && kill "$sw" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "${pids[@]}" "$sw"; }
 trap cleanup EXIT
 url=https://127.0.0.1:$port
 
