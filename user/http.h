@@ -112,9 +112,9 @@ void http__set_scaling(struct http *h, const struct http_scale_ops *ops, void *c
 int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen);
 
 /*
- * Scrapes are prerendered while /metrics was scraped within the last max(60 s, 2 x the gap
- * between its last two scrapes) seconds, at most an hour: Prometheus' default scrape interval is
- * 1 min (15 s in its example config), so a scraper that keeps its pace never finds the window
+ * The page is pre-rendered while /metrics was scraped within the last max(60 s, 2 x the gap
+ * between its last two scrapes), at most an hour: Prometheus' default scrape interval is 1 min
+ * (15 s in its example configuration), so a scraper that keeps its pace never finds the window
  * closed, and one that stops costs at most a minute (or two of its gaps) of renderings.
  */
 #define HTTP_PRERENDER_MIN_S 60
