@@ -413,6 +413,9 @@ int cmd_run(int argc, char **argv)
 
 		if (now >= next) {
 			tick__run(tick);
+			/* While /metrics is scraped, its page is made here rather than by the scrape. */
+			if (http__prerender(h) < 0)
+				pr_warn("/metrics not prerendered: out of memory; scrapes render it");
 			next += cfg.interval_ns;
 			if (next <= now)
 				next = now + cfg.interval_ns; /* fell behind: skip, don't burst */

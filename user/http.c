@@ -79,6 +79,11 @@ struct http {
 	struct MHD_Daemon *mhd;
 	pthread_mutex_t page_lock; /* guards page, and the making of a page */
 	struct page *page; /* the latest rendering of /metrics; NULL before the first scrape */
+	/* Scrapes of /metrics seen, for http__prerender(): monotonic ns of the last one, of the
+	 * last one that asked for gzip (0: none yet), and the gap between the last two. */
+	__u64 scraped_ns;
+	__u64 gz_scraped_ns;
+	__u64 scrape_gap_ns;
 	struct snapshot_slot *slot; /* NULL until attached */
 	struct store *store; /* NULL until attached: no history endpoints */
 	struct http_alert_ops ops; /* zero until set */
@@ -381,6 +386,46 @@ out:
 	return p;
 }
 
+/* Notes a scrape of /metrics now, for http__prerender(); gz: it will take the gzip copy. */
+static void note_scrape(struct http *h, bool gz)
+{
+	__u64 now = clock__mono_ns();
+	__u64 last = __atomic_exchange_n(&h->scraped_ns, now, __ATOMIC_RELAXED);
+
+	if (last && now > last)
+		__atomic_store_n(&h->scrape_gap_ns, now - last, __ATOMIC_RELAXED);
+	if (gz)
+		__atomic_store_n(&h->gz_scraped_ns, now, __ATOMIC_RELAXED);
+}
+
+int http__prerender(struct http *h)
+{
+	__u64 now = clock__mono_ns(), window, last, gz_last;
+	struct snapshot *s;
+	struct page *p;
+
+	last = __atomic_load_n(&h->scraped_ns, __ATOMIC_RELAXED);
+	if (!last)
+		return 0;
+	window = 2 * __atomic_load_n(&h->scrape_gap_ns, __ATOMIC_RELAXED);
+	if (window < HTTP_PRERENDER_MIN_S * 1000000000ULL)
+		window = HTTP_PRERENDER_MIN_S * 1000000000ULL;
+	if (window > HTTP_PRERENDER_MAX_S * 1000000000ULL)
+		window = HTTP_PRERENDER_MAX_S * 1000000000ULL;
+	if (now - last > window)
+		return 0;
+	gz_last = __atomic_load_n(&h->gz_scraped_ns, __ATOMIC_RELAXED);
+	s = acquire(h);
+	if (!s)
+		return 0;
+	p = page_of(h, s, gz_last && now - gz_last <= window);
+	snapshot__release(s);
+	if (!p)
+		return -ENOMEM;
+	page_put(p);
+	return 1;
+}
+
 /* Answers with bytes of page p (taken over: released once they are sent). */
 static enum MHD_Result respond_page(struct MHD_Connection *c, struct page *p, bool gz)
 {
@@ -420,6 +465,7 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *c, c
 	char *z;
 
 	(void)url;
+	note_scrape(h, gz && !restricted(rq));
 	if (!s)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "no data yet: first tick pending");

@@ -111,6 +111,25 @@ void http__set_scaling(struct http *h, const struct http_scale_ops *ops, void *c
 /* Splits "host:port" / "[v6]:port" into host and port; 0 or -EINVAL. */
 int http__split_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen);
 
+/*
+ * The page is pre-rendered while /metrics was scraped within the last max(60 s, 2 x the gap
+ * between its last two scrapes), at most an hour: Prometheus' default scrape interval is 1 min
+ * (15 s in its example configuration), so a scraper that keeps its pace never finds the window
+ * closed, and one that stops costs at most a minute (or two of its gaps) of renderings.
+ */
+#define HTTP_PRERENDER_MIN_S 60
+#define HTTP_PRERENDER_MAX_S 3600
+
+/*
+ * Renders the /metrics page of the latest published snapshot ahead of its scrapes, with its
+ * gzip copy when a scrape within the window asked for gzip, so that the first scrape after a
+ * tick finds it made; the scrapes' single-flight rendering stays for what this has not made.
+ * Does nothing while /metrics is not being scraped (see HTTP_PRERENDER_MIN_S). Called by the
+ * tick's thread after each publication, never by the server's. Returns 1 when it rendered (or
+ * found the page already made), 0 when idle or nothing is published yet, -ENOMEM.
+ */
+int http__prerender(struct http *h);
+
 /* Whether an Accept-Encoding header value accepts gzip. */
 int http__accepts_gzip(const char *accept_encoding);
 

@@ -33,7 +33,7 @@ def ok(cond, name, why=""):
     sys.stdout.flush()
 
 
-print("1..12")
+print("1..15")
 profile = tempfile.mkdtemp(prefix="swarmwatch-chromium-")
 b = Browser(profile)
 try:
@@ -129,9 +129,38 @@ try:
     ok(bool(pool) and pool[1] == "1" and pool[3].startswith("$") and pool[4] == "$5.00",
        "cost per pool lists the probe's pool with its replicas, spend and budget", pool)
 
+    # The pool view of the open agent: its instance's breaker and weight, its scaling decision.
+    inst = b.wait("""(() => { const r = document.querySelector('#instances tbody tr:not(.gone)');
+        return !document.getElementById('poolview').hidden && !!r &&
+            [...r.cells].map(c => c.textContent); })()""", 10)
+    ok(bool(inst) and inst[1].split(" ")[0] in ("closed", "open", "half-open") and
+       inst[3].endswith(" %"),
+       "the pool view shows the probe's instance with its breaker state and routing weight",
+       inst or b.js("document.getElementById('poolsum').textContent"))
+    ev = b.wait("""(() => { const li = document.querySelector('#scaling > li.up');
+        return !!li && li.textContent; })()""", 10)
+    ok(bool(ev) and "up 1 → 2" in ev and "rule grow" in ev,
+       "the pool view shows the probe's scaling decision in its history",
+       ev or b.js("document.getElementById('scalenote').textContent"))
+
+    # A second instance of the pool that lives 4 s: listed live, then greyed as gone.
+    extra = subprocess.Popen(["sleep", "4"], env=dict(os.environ, SWARMWATCH_AGENT=agent))
+    inst_row = "document.querySelector('#instances tr[data-instance=\"%d\"]')" % extra.pid
+    seen = b.wait("!!%s && !%s.classList.contains('gone')" % (inst_row, inst_row), 6)
+    extra.wait()
+    gone = b.wait("!!%s && %s.classList.contains('gone') && %s.cells[3].textContent" %
+                  (inst_row, inst_row, inst_row), 6)
+    ok(seen and gone == "–", "an instance of the pool that exits stays listed, greyed",
+       "seen live %s, then %r; rows %s" % (seen, gone, b.js(
+           "[...document.querySelectorAll('#instances tbody tr')].map(r => r.className + ' ' + "
+           "r.textContent)")))
+
     b.screenshot(1280, 900, False, os.path.join(artifacts, "dashboard-desktop.png"))
     b.screenshot(390, 844, True, os.path.join(artifacts, "dashboard-phone.png"))
     over = b.js("document.documentElement.scrollWidth - window.innerWidth")
+    b.js("document.getElementById('poolview').scrollIntoView()")
+    b.screenshot(390, 844, True, os.path.join(artifacts, "dashboard-pool-phone.png"))
+    b.screenshot(1280, 900, False, os.path.join(artifacts, "dashboard-pool.png"))
     ok(over <= 1, "at phone width (390 px) the page does not scroll sideways",
        "overflows by %s px" % over)
     errs = b.errors()
@@ -139,7 +168,7 @@ try:
        "no console errors through the session; screenshots saved", errs)
 except Exception as e:
     print("# %s: %s" % (type(e).__name__, e))
-    while n < 10:
+    while n < 15:
         ok(False, "not reached")
 finally:
     b.close()

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The dashboard at / in headless Chromium (tests/e2e/dashboard.py drives it over the DevTools
 # protocol) against a real daemon: it loads without console errors, goes live, values change
-# within 2 s, names are escaped, sorting, filtering, drill-down and CSV export work, and the
-# page fits a phone. Screenshots at desktop and phone width go to build/artifacts/.
+# within 2 s, names are escaped, sorting, filtering, drill-down and CSV export work, the pool
+# view shows breakers, weights and scaling history, and the page fits a phone. Screenshots at desktop and phone width go to build/artifacts/.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -17,6 +17,9 @@ checks=("the page loads and goes live with no console errors"
 	"a chart's data exports as CSV"
 	"the drill-down shows the agent's incidents on a timeline with the likely cause"
 	"cost per pool lists the probe's pool with its replicas, spend and budget"
+	"the pool view shows the probe's instance with its breaker state and routing weight"
+	"the pool view shows the probe's scaling decision in its history"
+	"an instance of the pool that exits stays listed, greyed"
 	"at phone width (390 px) the page does not scroll sideways"
 	"no console errors through the session; screenshots saved")
 [ "$(id -u)" -eq 0 ] || { echo "1..${#checks[@]}"; skip_all "needs root" "${checks[@]}"; }
@@ -36,14 +39,15 @@ cleanup() { teardown "${pids[@]}"; }
 trap cleanup EXIT
 
 agent=dashprobe
-# The probe fires an alert (so it has an incident) and is a priced pool.
+# The probe fires an alert (so it has an incident) and is a priced pool, which its rule `grow`
+# scales from 1 to 2 at once (the command does nothing: the decision is what is shown).
 cat >"$work/config.json" <<EOF
 {"alerts": {"default_rules": false,
             "rules": [{"name": "DashProbeUp", "expr": "instances > 0", "for": "1s",
                        "severity": "warning"}]},
  "cost": {"agents": {"$agent": {"cpu_second_usd": 0.01, "daily_budget_usd": 5}}},
  "pools": {"$agent": {"min_replicas": 0, "max_replicas": 4, "command": ["/bin/true"],
-                      "rules": [{"name": "never", "expr": "instances > 1000", "action": "up 1"}]}}}
+                      "rules": [{"name": "grow", "expr": "instances > 0", "action": "to 2"}]}}}
 EOF
 "$SWARMWATCH" run --config "$work/config.json" --listen 127.0.0.1:$port --interval 500ms \
 	--pin-path "$pin" --state-dir "" >"$work/swarmwatch.log" 2>&1 &

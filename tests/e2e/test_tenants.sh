@@ -13,7 +13,8 @@ checks=("identity rules with a tenant name the two agents; a token without tenan
 	"alpha's token: no endpoint names beta's agent, and its own agent shows in each"
 	"beta's token: no endpoint names alpha's agent, and its own agent shows in each"
 	"another tenant's incident, pool history and weights answer as ones that do not exist"
-	"ack and silence on another tenant's agent are refused as for one that does not exist")
+	"ack and silence on another tenant's agent are refused as for one that does not exist"
+	"/metrics pre-rendered with its gzip copy for a token of every tenant: alpha's gzip scrape names only its agent")
 echo "1..${#checks[@]}"
 needs_root_bpf curl python3
 
@@ -168,6 +169,18 @@ echo "# ack of no alert: $y"
 	same /api/v1/silences/$sil_b /api/v1/silences/999999 "$sil_b" 999999 DELETE &&
 	[ "$(ack beta "$alert_b")" = 200 ]
 ok $? "${checks[4]}"
+
+# A gzip scrape of every agent: from now on each tick pre-renders the page and its gzip copy;
+# alpha's gzip scrape, a few ticks later, is still cut from it for alpha only.
+c -H "$(tok all)" --compressed -o /dev/null $url/metrics
+sleep 1.5
+c -H "$(tok alpha)" --compressed $url/metrics >"$work/alpha.gz.metrics"
+c -H "$(tok all)" --compressed $url/metrics >"$work/all.gz.metrics"
+echo "# gzip scrapes: alpha's names $b $(grep -c -- "$b" "$work/alpha.gz.metrics") times, $a $(grep -c -- "$a" "$work/alpha.gz.metrics"); all's names $b $(grep -c -- "$b" "$work/all.gz.metrics")"
+grep -q -- "agent=\"$a\"" "$work/alpha.gz.metrics" && ! grep -q -- "$b" "$work/alpha.gz.metrics" &&
+	! grep -q "swarmwatch_collector_ticks_total" "$work/alpha.gz.metrics" &&
+	grep -q -- "agent=\"$b\"" "$work/all.gz.metrics"
+ok $? "${checks[5]}"
 
 kill "$sw"
 wait "$sw" 2>/dev/null

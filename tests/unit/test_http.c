@@ -186,6 +186,54 @@ static void test_serve_fd(void **state)
 	http__stop(h);
 }
 
+/* Publishes an empty snapshot of tick `ticks` in slot. */
+static void publish(struct snapshot_slot *slot, __u64 ticks)
+{
+	struct snapshot *s = snapshot__new();
+
+	assert_non_null(s);
+	s->ticks = ticks;
+	s->time = 1700000000.0 + ticks;
+	snapshot__publish(slot, s);
+}
+
+/*
+ * Pre-rendering: nothing while /metrics is not scraped, a page of the latest tick once it is,
+ * and the scrapes that follow get that tick's page, plain or gzip.
+ */
+static void test_prerender(void **state)
+{
+	static char reply[1 << 20];
+	struct snapshot_slot slot;
+	char err[256];
+	struct http *h;
+
+	(void)state;
+	snapshot__slot_init(&slot);
+	h = http__start(NULL, 1000000000ULL, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(http__prerender(h), 0); /* nothing attached */
+	http__attach(h, &slot);
+	assert_int_equal(http__prerender(h), 0); /* nothing published */
+	publish(&slot, 1);
+	assert_int_equal(http__prerender(h), 0); /* published, but never scraped: idle */
+	exchange(h, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", reply, sizeof(reply));
+	assert_int_equal(strncmp(reply, "HTTP/1.1 200 ", 13), 0);
+	publish(&slot, 2);
+	assert_int_equal(http__prerender(h), 1); /* scraped a moment ago */
+	assert_int_equal(http__prerender(h), 1); /* the page already made: shared */
+	exchange(h, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n", reply,
+		 sizeof(reply));
+	assert_int_equal(strncmp(reply, "HTTP/1.1 200 ", 13), 0);
+	assert_non_null(strstr(reply, "Content-Encoding: gzip"));
+	publish(&slot, 3);
+	assert_int_equal(http__prerender(h), 1); /* with its gzip copy, asked for a moment ago */
+	exchange(h, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "swarmwatch_collector_ticks_total 3\n"));
+	http__stop(h);
+	snapshot__slot_fini(&slot);
+}
+
 /* A server with a web configuration: rate 1/s, burst burst; one token with the read scope. */
 static struct http *secured(struct web_config *w, double burst)
 {
@@ -276,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_auth),	     cmocka_unit_test(test_rate_limited),
 		cmocka_unit_test(test_split_listen), cmocka_unit_test(test_accepts_gzip),
 		cmocka_unit_test(test_serve_fd),     cmocka_unit_test(test_pick_errnos_sticky),
+		cmocka_unit_test(test_prerender),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);

@@ -24,6 +24,9 @@
 		sortKey: "agent", sortDir: 1, open: null, range: "live", history: null,
 		charts: [], events: 0,
 		incidentsOff: "", poolsOff: false, // the daemon answered 503: alerts, pools are off
+		pools: new Set(), // names of the configured pools
+		inst: new Map(), // instance -> {x, live}: the open pool's instances, gone ones kept
+		poolBusy: false, // a fetch of the open pool's view is under way
 	};
 	const $ = (id) => document.getElementById(id);
 
@@ -177,6 +180,7 @@
 		if (st.open) {
 			const a = st.agents.get(st.open);
 			renderUpstreams(a && a.last);
+			loadPoolView();
 			if (st.range === "live")
 				drawCharts(liveData(a));
 		}
@@ -458,6 +462,7 @@
 		} catch (e) {
 			return;
 		}
+		st.pools = new Set(pools.map((p) => p.pool));
 		const spend = new Map((cost ? cost.agents : []).map((a) => [a.agent, a]));
 		const body = document.createElement("tbody");
 		for (const p of pools) {
@@ -481,6 +486,112 @@
 		$("poolcost").hidden = !pools.length;
 	}
 
+	const GONE_KEPT = 32; // gone instances listed at most, the last seen first dropped
+
+	// The open pool's instances: breaker state and routing weight, the gone ones greyed.
+	function renderInstances(w) {
+		const seen = new Set();
+		for (const x of w.instances) {
+			st.inst.delete(x.instance); // re-inserted: the Map's order is last seen
+			st.inst.set(x.instance, { x, live: true });
+			seen.add(x.instance);
+		}
+		const gone = [];
+		for (const [k, v] of st.inst)
+			if (!seen.has(k)) {
+				v.live = false;
+				gone.push(k);
+			}
+		for (const k of gone.slice(0, Math.max(0, gone.length - GONE_KEPT)))
+			st.inst.delete(k);
+		const list = [...st.inst.values()].sort((p, q) => (p.live !== q.live ? (p.live ? -1 : 1) :
+			p.x.instance.localeCompare(q.x.instance)));
+		const body = document.createElement("tbody");
+		for (const { x, live } of list) {
+			const tr = document.createElement("tr");
+			tr.dataset.instance = x.instance;
+			if (!live)
+				tr.classList.add("gone");
+			cell(tr, x.instance);
+			const state = x.breaker.replace("_", "-");
+			cell(tr, x.breaker === "open" && x.retry_at && live ?
+				state + " (retry " + when(x.retry_at).slice(11) + ")" : state,
+				"breaker " + x.breaker);
+			const since = cell(tr, x.breaker_since ? when(x.breaker_since).slice(11) : "–");
+			since.title = x.breaker_since ? when(x.breaker_since) : "";
+			const wt = cell(tr, live ? (x.weight * 100).toFixed(1) + " %" : "–", "num weight");
+			if (live) {
+				const bar = document.createElement("span");
+				bar.className = "bar";
+				bar.style.width = (x.weight * 6).toFixed(2) + "em";
+				wt.prepend(bar);
+			}
+			cell(tr, String(x.requests), "num");
+			cell(tr, String(x.failures), "num");
+			cell(tr, fmt(x.latency_seconds, "seconds"), "num");
+			body.appendChild(tr);
+		}
+		$("instances").tBodies[0].replaceWith(body);
+		$("poolsum").textContent = "· routing " + w.routing + " · " + seen.size +
+			" live instance" + (seen.size === 1 ? "" : "s") + " · " + w.open_breakers +
+			" open breaker" + (w.open_breakers === 1 ? "" : "s") +
+			(gone.length ? " · " + Math.min(gone.length, GONE_KEPT) + " gone" : "");
+	}
+
+	// The open pool's scaling decisions, newest first.
+	function renderScaling(h) {
+		const list = document.createElement("ol");
+		list.id = "scaling";
+		list.className = "timeline";
+		for (const d of h.decisions) {
+			const li = document.createElement("li");
+			li.className = d.direction;
+			const head = document.createElement("div");
+			head.appendChild(text("span", when(d.time) + " · ", "when"));
+			head.appendChild(text("span", d.direction + " " + d.current_replicas + " → " +
+				d.desired_replicas, "cause"));
+			head.appendChild(text("span", " · rule " + d.rule));
+			li.appendChild(head);
+			li.appendChild(text("div", d.reason, "note"));
+			list.appendChild(li);
+		}
+		$("scaling").replaceWith(list);
+		$("scalenote").textContent = h.decisions.length ? "" : "no scaling decision yet";
+	}
+
+	// Refreshes the pool view of the open agent when it is a pool: on open and on each tick.
+	async function loadPoolView() {
+		const name = st.open;
+		if (!name || st.poolsOff || !st.pools.has(name)) {
+			$("poolview").hidden = true;
+			return;
+		}
+		if (st.poolBusy)
+			return;
+		st.poolBusy = true;
+		try {
+			const p = "/api/v1/pools/" + encodeURIComponent(name);
+			const [w, h] = await Promise.all([fetch(p + "/weights"),
+				fetch(p + "/history?limit=20")]);
+			const wd = await w.json(), hd = await h.json();
+			if (st.open !== name)
+				return;
+			if (!w.ok)
+				throw new Error("breakers: " + (wd.error || w.statusText));
+			renderInstances(wd);
+			if (h.ok)
+				renderScaling(hd);
+			else
+				$("scalenote").textContent = "scaling history: " + (hd.error || h.statusText);
+			$("poolview").hidden = false;
+		} catch (e) {
+			if (st.open === name)
+				$("poolsum").textContent = e.message;
+		} finally {
+			st.poolBusy = false;
+		}
+	}
+
 	function openAgent(name) {
 		st.open = name;
 		$("detail").hidden = !name;
@@ -500,6 +611,12 @@
 		drawCharts(liveData(a));
 		$("incnote").textContent = "";
 		loadIncidents();
+		if (st.inst.size && name !== st.instOf)
+			st.inst = new Map();
+		st.instOf = name;
+		$("poolview").hidden = true;
+		$("poolsum").textContent = "";
+		loadPoolView();
 		renderOverview();
 		$("detail").scrollIntoView({ block: "nearest" });
 	}
@@ -521,6 +638,11 @@
 				openAgent(tr.dataset.agent);
 		});
 		$("close").addEventListener("click", () => openAgent(null));
+		$("pools").addEventListener("click", (e) => {
+			const tr = e.target.closest("tr[data-pool]");
+			if (tr && st.agents.has(tr.dataset.pool))
+				openAgent(tr.dataset.pool);
+		});
 		$("range").addEventListener("change", () => {
 			st.range = $("range").value;
 			if (st.range === "live") {
@@ -535,7 +657,7 @@
 				if (e.plot)
 					e.plot.setSize({ width: chartWidth(), height: 180 });
 		});
-		loadPools();
+		loadPools().then(() => loadPoolView());
 		setInterval(() => {
 			loadPools();
 			if (st.open)
