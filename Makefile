@@ -110,6 +110,7 @@ test_alerting_MODS := alerting values alert snapshot notify config scale breaker
 	$(TEXT_MODS)
 test_api_MODS := api api_pools scale breaker weights alert cost incident snapshot $(TEXT_MODS) $(STORE_MODS) $(ANOMALY_MODS)
 test_blob_MODS := blob
+test_forecast_MODS := forecast blob alert buf
 test_cost_MODS := costing snapshot notify $(CATALOG_MODS)
 test_catalog_MODS := $(CATALOG_MODS)
 test_config_MODS := config scale breaker weights cost num syscalls alert notify log $(TEXT_MODS)

@@ -26,15 +26,8 @@
 
 extern char **environ;
 
-/* Points kept per trend() series; forecast() steps per horizon. */
+/* Points kept per trend() series. */
 #define TREND_POINTS 600
-#define FORECAST_STEPS 60
-/*
- * A forecast is given once its model has seen a horizon's worth of steps: it does not look
- * further ahead than it has looked back (a pool's figures start from 0 when it appears, and a
- * young model extrapolates that start).
- */
-#define FORECAST_MIN_STEPS FORECAST_STEPS
 #define SERIES_MAX 256
 #define COUNTS_MAX 256
 /* Decisions kept in the history. */
@@ -50,11 +43,7 @@ struct series {
 	struct alert_query q; /* fn TREND or FORECAST, with its window */
 	double t[TREND_POINTS], v[TREND_POINTS]; /* trend: ring, oldest at head */
 	uint32_t head, n;
-	struct forecast *f; /* forecast: the model */
-	double step_s, step_start, acc;
-	double step_len; /* measured length of a step, s: at least the tick */
-	double last_step; /* when the last step ended */
-	uint32_t acc_n;
+	struct forecast_track *f; /* forecast: the model */
 	double last; /* time of the last sample taken */
 };
 
@@ -88,6 +77,8 @@ struct scaling {
 	struct snapshot *last; /* the snapshot being decided on (a reference) */
 	struct notify *notify; /* NULL when no pool has a webhook */
 	sqlite3 *db;
+	double tick_s; /* the tick's interval */
+	double window_s; /* the figures' window (alerts.window): a forecast's warm-up */
 	struct series *series[SERIES_MAX];
 	int nseries;
 	struct count counts[COUNTS_MAX];
@@ -198,7 +189,6 @@ static bool same_query(const struct alert_query *a, const struct alert_query *b)
 static struct series *series_find(struct scaling *sc, const struct alert_query *q, const char *pool,
 				  bool create)
 {
-	struct forecast_params fp;
 	struct series *x;
 	int i;
 
@@ -215,12 +205,12 @@ static struct series *series_find(struct scaling *sc, const struct alert_query *
 	x->last = -1;
 	if (q->fn == ALERT_FN_FORECAST) {
 		x->f = malloc(sizeof(*x->f));
-		if (!x->f || forecast__params_default(&fp, 0) || forecast__init(x->f, &fp)) {
+		if (!x->f ||
+		    forecast_track__init(x->f, q->window_ms / 1e3, sc->tick_s, sc->window_s)) {
 			free(x->f);
 			free(x);
 			return NULL;
 		}
-		x->step_s = q->window_ms / 1e3 / FORECAST_STEPS;
 	}
 	sc->series[sc->nseries++] = x;
 	return x;
@@ -256,46 +246,25 @@ static void series_sample(struct scaling *sc, struct series *x, double now)
 		x->n++;
 		return;
 	}
-	if (!x->acc_n)
-		x->step_start = now;
-	x->acc += v.value;
-	x->acc_n++;
-	if (now - x->step_start >= x->step_s) {
-		/* A step is the time from the end of the one before: at least a tick. */
-		double len = x->last_step > 0 ? now - x->last_step : 0;
-
-		if (len > 0)
-			x->step_len = x->step_len > 0 ? 0.9 * x->step_len + 0.1 * len : len;
-		x->last_step = now;
-		forecast__update(x->f, x->acc / x->acc_n);
-		x->acc = 0;
-		x->acc_n = 0;
-	}
+	forecast_track__sample(x->f, now, v.value);
 }
 
 static int series_value(struct scaling *sc, const struct alert_query *q, const char *pool,
 			struct alert_value *out)
 {
 	struct series *x = series_find(sc, q, pool, false);
-	double now = sc->last ? sc->last->time : 0, st = 0, sv = 0, stt = 0, stv = 0, lo, hi;
+	double now = sc->last ? sc->last->time : 0, st = 0, sv = 0, stt = 0, stv = 0;
 	uint32_t i, k = 0;
 	double first = 0;
 
 	if (!x)
 		return -ENOENT;
 	if (q->fn == ALERT_FN_FORECAST) {
-		uint32_t h = x->step_len > 0 ? (uint32_t)lround(q->window_ms / 1e3 / x->step_len)
-					     : 0;
-
-		if (!h)
-			h = 1;
-		if (x->f->n < FORECAST_MIN_STEPS || x->f->n < h ||
-		    forecast__predict(x->f, h, &out->value, &lo, &hi) ||
-		    forecast__sd(x->f, h, &out->sd))
+		if (forecast_track__predict(x->f, q->window_ms / 1e3, &out->value, &out->sd))
 			return -ENOENT;
 		snprintf(out->cause, sizeof(out->cause),
 			 "%s forecast %.0f s ahead: %.3g [%.3g, %.3g]", q->name, q->window_ms / 1e3,
-			 out->value, lo, hi);
+			 out->value, out->value - 1.96 * out->sd, out->value + 1.96 * out->sd);
 		return 0;
 	}
 	/* Least squares over the points inside the window, which must cover half of it. */
@@ -1097,6 +1066,8 @@ struct scaling *scaling__new(const struct config *c, double interval_s, char *er
 	pthread_mutex_init(&sc->lock, NULL);
 	pthread_cond_init(&sc->reaped, NULL);
 	sc->cfg = c;
+	sc->tick_s = interval_s > 0 ? interval_s : 1;
+	sc->window_s = c->alerts_window_ns / 1e9;
 	values__params_default(&vp, interval_s);
 	vp.window_s = c->alerts_window_ns / 1e9;
 	sc->values = values__new(&vp);

@@ -14,10 +14,12 @@
  *   instances      live instances (current replicas)
  *   open_breakers  instances of the pool whose circuit breaker is open
  *   trend(x, W)    least-squares slope per second of x over the last W
- *   forecast(x, H) Holt's forecast of x H ahead (forecast.h), from x averaged over steps of
- *                  H / 60 (at least a tick), with its error deviation so that
- *                  `with confidence > c` is the probability that the comparison holds; no
- *                  value until the model has seen H of data
+ *   forecast(x, H) a damped Holt forecast of x H ahead (forecast.h, struct forecast_track),
+ *                  from x averaged over steps of H / 12 (at least a tick), with its error
+ *                  deviation so that `with confidence > c` is the probability that the
+ *                  comparison holds; x is learned from alerts.window after the pool first
+ *                  had a value of it (a windowed figure is whole then), and forecast after
+ *                  5 steps
  *
  * Each live instance of a pool (snapshot.h's instances) has a circuit breaker (breaker.h) fed
  * by what its processes' requests did since the last tick, and a routing weight (weights.h) by
