@@ -368,6 +368,12 @@ int forecast_track__restore(struct forecast_track *t, const void *buf, size_t le
 	    x.f.p.period != 0 || !(x.f.p.phi >= 0.0f && x.f.p.phi <= 1.0f) ||
 	    !isfinite(x.f.level) || !isfinite(x.f.trend) || !(x.f.var >= 0.0))
 		return -EBADMSG;
+	/* The figure's window refills after a restart, and the time stopped is not a step. */
+	x.first = -1.0;
+	x.last = -1.0;
+	x.last_step = -1.0;
+	x.acc = 0.0;
+	x.acc_n = 0;
 	*t = x;
 	return 0;
 }

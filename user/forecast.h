@@ -153,7 +153,12 @@ int forecast_track__sample(struct forecast_track *t, double now, double v);
 int forecast_track__predict(const struct forecast_track *t, double horizon_s, double *mean,
 			    double *sd);
 
-/* forecast_track__save, forecast_track__restore - as forecast__save() and __restore(). */
+/*
+ * forecast_track__save, forecast_track__restore - as forecast__save() and __restore(). A
+ * restored track forecasts at once from the saved model, and learns again after a new warm-up
+ * from its next sample (a windowed figure refills its window after a restart); the time it was
+ * stopped is not taken for a step.
+ */
 size_t forecast_track__state_size(void);
 long forecast_track__save(const struct forecast_track *t, void *buf, size_t len);
 int forecast_track__restore(struct forecast_track *t, const void *buf, size_t len);

@@ -244,7 +244,10 @@ static void test_warmup(void **state)
 	free(tr);
 }
 
-/* Saved and restored, a track goes on exactly as the one that was not; bad blobs are refused. */
+/*
+ * Saved and restored, a track forecasts as the one saved, then learns again after a new
+ * warm-up; bad blobs are refused.
+ */
 static void test_save_restore(void **state)
 {
 	struct forecast_track *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
@@ -262,13 +265,19 @@ static void test_save_restore(void **state)
 		forecast_track__sample(a, T0 + t, 1.0 + 0.01 * t + 0.1 * (t % 4));
 	assert_int_equal(forecast_track__save(a, buf, len), (long)len);
 	assert_int_equal(forecast_track__restore(b, buf, len), 0);
-	for (; t < 130; t++) {
-		forecast_track__sample(a, T0 + t, 2.0 + 0.02 * t);
-		forecast_track__sample(b, T0 + t, 2.0 + 0.02 * t);
-	}
 	assert_int_equal(forecast_track__predict(a, 60, &ma, &sa), 0);
 	assert_int_equal(forecast_track__predict(b, 60, &mb, &sb), 0);
 	assert_true(ma == mb && sa == sb);
+	/* An hour later: the first WINDOW seconds are not learned, then the new level is. */
+	for (t = 0; t < WINDOW; t++) {
+		forecast_track__sample(b, T0 + 3600 + t, 50.0);
+		assert_int_equal(forecast_track__predict(b, 60, &mb, &sb), 0);
+		assert_true(mb == ma);
+	}
+	for (; t < WINDOW + 30; t++)
+		forecast_track__sample(b, T0 + 3600 + t, 50.0);
+	assert_int_equal(forecast_track__predict(b, 60, &mb, &sb), 0);
+	assert_true(mb > 25.0);
 	assert_int_equal(forecast_track__restore(b, buf, len - 1), -EBADMSG);
 	buf[len / 2] ^= 0x40;
 	assert_int_not_equal(forecast_track__restore(b, buf, len), 0);
