@@ -97,6 +97,7 @@ struct llm_headroom {
 /* What the snapshot carries: copies, valid for the snapshot's life. */
 struct llm_view {
 	double *spend_today; /* per snapshot agent: USD since 00:00 UTC, < 0 when it never cost */
+	double *spend_total; /* per snapshot agent: USD since swarmwatch started, < 0: never cost */
 	struct llm_series *series;
 	int nseries;
 	struct llm_headroom *room;
