@@ -5,8 +5,10 @@
  * pool, and for each scaling event: queues the scaling webhook in a durable outbox (notify.h,
  * channel "json", <store dir>/scaling/notify.db), runs the pool's command without a shell
  * under its timeout, and records the decision in <store dir>/scaling.db (SQLite; in memory
- * when there is no store directory). It attaches a view of the pools to the snapshot for
- * /metrics and /api/v1/pools.
+ * when there is no store directory). The same database keeps each pool's decision state
+ * (scale__save()) and each forecast's model, every 10 s and in the transaction of each
+ * decision, and gives them back at start (scale__load(), forecast_track__restore()). It
+ * attaches a view of the pools to the snapshot for /metrics and /api/v1/pools.
  *
  * Figures a pool rule reads, besides every figure of values.h (the pool is the agent):
  *   load           CPU seconds per second per live instance (1 = one core busy per instance),
