@@ -51,6 +51,8 @@ struct llm {
 	double spend_total[SW_MAX_AGENTS_LIMIT + 1]; /* since start, every day */
 	double spend_pending[SW_MAX_AGENTS_LIMIT + 1];
 	__s64 spend_day[SW_MAX_AGENTS_LIMIT + 1];
+	/* The agent each slot's spend belongs to: a reclaimed slot's next agent starts at 0. */
+	char spend_agent[SW_MAX_AGENTS_LIMIT + 1][SW_NAME_LEN];
 };
 
 size_t llm__exchange_bytes(void)
@@ -618,6 +620,18 @@ struct llm_view *llm__view(struct llm *l, const struct snapshot *s, const __u64 
 	if (!v->spend_today || !v->spend_total) {
 		llm__view_free(v);
 		return NULL;
+	}
+	for (j = 0; j < s->nagents; j++) {
+		__u32 slot = s->agents[j].slot;
+
+		if (slot > SW_MAX_AGENTS_LIMIT || !strcmp(l->spend_agent[slot], s->agents[j].name))
+			continue;
+		if (l->spend_agent[slot][0]) {
+			l->spend[slot] = 0;
+			l->spend_total[slot] = 0;
+			l->spend_day[slot] = 0;
+		}
+		snprintf(l->spend_agent[slot], SW_NAME_LEN, "%s", s->agents[j].name);
 	}
 	day = (__s64)(s->time / 86400) + 1; /* + 1: 0 stays "never" */
 	for (i = 0; i <= SW_MAX_AGENTS_LIMIT; i++) {
