@@ -194,9 +194,13 @@ static int read_file(const char *path, char **text)
 static void print_model(const char *who, const struct cost_model *m)
 {
 	printf("  %s: budget %g USD a day; %g USD per CPU-second, %g per GB sent, %g per GB "
-	       "received; app-reported costs %s",
+	       "received; app-reported costs %s; LLM spend from %s",
 	       who, m->daily_budget_usd, m->cpu_second_usd, m->gb_sent_usd, m->gb_received_usd,
-	       m->app_costs ? "counted" : "ignored");
+	       m->app_costs ? "counted" : "ignored",
+	       m->llm == COST_LLM_AUTO	 ? "the wire, or the agent's report once it sends one"
+	       : m->llm == COST_LLM_WIRE ? "the wire"
+	       : m->llm == COST_LLM_APP	 ? "the agent's report"
+					 : "both the wire and the agent's report");
 	for (int i = 0; i < m->nprices; i++)
 		printf("%s %s %g USD", i ? "," : "; per request:", m->prices[i].upstream,
 		       m->prices[i].request_usd);

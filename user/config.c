@@ -2001,6 +2001,18 @@ static int parse_cost_model(const struct parse *p, json_t *o, const char *where,
 	if (!(m->daily_budget_usd > 0))
 		return fail_at(p, "daily_budget_usd", "%s.daily_budget_usd must be more than 0",
 			       where);
+	if ((u = json_object_get(o, "llm"))) {
+		for (i = 0; i < 4; i++)
+			if (json_is_string(u) && !strcmp(json_string_value(u), cost_llm_names[i]))
+				break;
+		if (i == 4)
+			return fail_at(
+				p, "llm",
+				"%s.llm must be \"auto\", \"wire\", \"app\" or \"both\" "
+				"(which LLM spend counts: see the README's Cost and budgets)",
+				where);
+		m->llm = (enum cost_llm_source)i;
+	}
 	ups = json_object_get(o, "upstreams");
 	if (!ups)
 		return 0;
@@ -2095,13 +2107,23 @@ static int parse_cost_emergency(const struct parse *p, json_t *o, struct cost_ac
  */
 static int parse_cost(const struct parse *p, json_t *o, struct config *c)
 {
-	static const char *const keys[] = {"enabled",	       "cpu_second_usd", "gb_sent_usd",
-					   "gb_received_usd",  "upstreams",	 "app_costs",
-					   "daily_budget_usd", "warning_ratio",	 "emergency_ratio",
-					   "agents",	       "emergency",	 NULL};
-	static const char *const agent_keys[] = {
-		"cpu_second_usd",   "gb_sent_usd", "gb_received_usd", "upstreams", "app_costs",
-		"daily_budget_usd", NULL};
+	static const char *const keys[] = {"enabled",
+					   "cpu_second_usd",
+					   "gb_sent_usd",
+					   "gb_received_usd",
+					   "upstreams",
+					   "app_costs",
+					   "llm",
+					   "daily_budget_usd",
+					   "warning_ratio",
+					   "emergency_ratio",
+					   "agents",
+					   "emergency",
+					   NULL};
+	static const char *const agent_keys[] = {"cpu_second_usd",   "gb_sent_usd",
+						 "gb_received_usd",  "upstreams",
+						 "app_costs",	     "llm",
+						 "daily_budget_usd", NULL};
 	struct cost_params *cp = c->cost;
 	const char *name;
 	json_t *agents, *a, *v;

@@ -17,8 +17,9 @@
 #define STATE_VERSION 1
 #define AMOUNT_MAX 1e15 /* USD; a saved amount above is not a saved state */
 
-const char *const cost_kind_names[COST_KINDS] = {"cpu", "network_sent", "network_received",
-						 "requests", "app"};
+const char *const cost_kind_names[COST_KINDS] = {"cpu",	     "network_sent", "network_received",
+						 "requests", "app",	     "llm"};
+const char *const cost_llm_names[4] = {"auto", "wire", "app", "both"};
 
 /* One upstream of one agent: the last cumulative counts and today's. */
 struct up {
@@ -41,6 +42,9 @@ struct agent {
 	double total[COST_KINDS];
 	uint64_t cpu_ns, sent, received; /* cumulative, at the last tick */
 	double app_usd; /* cumulative app cost at the last tick (this process's series) */
+	double app_llm_usd; /* cumulative app-reported LLM cost at the last tick (the same) */
+	double llm_usd; /* cumulative LLM spend on the wire at the last tick (the same) */
+	bool llm_app; /* the agent reported its LLM cost: COST_LLM_AUTO counts that, not the wire */
 	struct up ups[COST_AGENT_UPSTREAMS];
 	int nups;
 	bool warned, emergency;
@@ -348,6 +352,42 @@ static double spent(const struct agent *a)
 	return s;
 }
 
+/*
+ * The LLM spend of the tick from the source the model says (cost.h). Both cumulative figures
+ * live in this process's memory and count from zero, like app costs.
+ */
+static void llm(struct agent *a, const struct cost_input *in)
+{
+	const struct cost_model *m = a->m;
+	double app = 0, wire = 0;
+	bool reported;
+
+	if (isfinite(in->app_llm_usd) && m->app_costs)
+		app = increase_f(in->app_llm_usd, a->app_llm_usd);
+	if (isfinite(in->llm_usd))
+		wire = increase_f(in->llm_usd, a->llm_usd);
+	reported = isfinite(in->app_llm_usd) && in->app_llm_usd > 0 && m->app_costs;
+	if (reported && !a->llm_app) {
+		a->llm_app = true;
+		a->changed = true;
+	}
+	switch (m->llm) {
+	case COST_LLM_WIRE:
+		add(a, COST_LLM, wire);
+		break;
+	case COST_LLM_APP:
+		add(a, COST_LLM, app);
+		break;
+	case COST_LLM_BOTH:
+		add(a, COST_LLM, app);
+		add(a, COST_LLM, wire);
+		break;
+	case COST_LLM_AUTO:
+		add(a, COST_LLM, a->llm_app ? app : wire);
+		break;
+	}
+}
+
 static void account(struct agent *a, const struct cost_input *in)
 {
 	const struct cost_model *m = a->m;
@@ -361,6 +401,7 @@ static void account(struct agent *a, const struct cost_input *in)
 	}
 	if (m->app_costs && isfinite(in->app_usd))
 		add(a, COST_APP, increase_f(in->app_usd, a->app_usd));
+	llm(a, in);
 	for (i = 0; i < in->nrequests; i++) {
 		const struct cost_requests *r = &in->requests[i];
 		uint64_t dr = 0, ds = 0;
@@ -391,6 +432,10 @@ static void account(struct agent *a, const struct cost_input *in)
 	a->received = in->received_bytes;
 	if (isfinite(in->app_usd))
 		a->app_usd = in->app_usd;
+	if (isfinite(in->app_llm_usd))
+		a->app_llm_usd = in->app_llm_usd;
+	if (isfinite(in->llm_usd))
+		a->llm_usd = in->llm_usd;
 	a->based = true;
 }
 
@@ -494,14 +539,14 @@ static char *save_agent(const struct agent *a, size_t *len)
 						     (json_int_t)u->successes, "usd", u->usd));
 	}
 	o = json_pack("{s:i, s:I, s:o, s:o, s:b, s:I, s:I, s:I, s:b, s:b, s:f, s:f, s:f, s:i, s:f, "
-		      "s:f, s:o, s:o}",
+		      "s:f, s:o, s:o, s:b}",
 		      "version", STATE_VERSION, "day", (json_int_t)a->day, "today",
 		      kinds_json(a->today), "total", kinds_json(a->total), "based", a->based,
 		      "cpu_ns", (json_int_t)a->cpu_ns, "sent", (json_int_t)a->sent, "received",
 		      (json_int_t)a->received, "warned", a->warned, "emergency", a->emergency,
 		      "started", a->started, "minute_start", a->minute_start, "minute_usd",
 		      a->minute_usd, "minutes", a->minutes, "mu", a->mu, "var", a->var, "upstreams",
-		      ups, "past", past);
+		      ups, "past", past, "llm_app", a->llm_app);
 	if (o)
 		text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	json_decref(o);
@@ -545,6 +590,10 @@ static bool get_kinds(json_t *o, double *out)
 	for (k = 0; k < COST_KINDS; k++) {
 		json_t *v = json_object_get(o, cost_kind_names[k]);
 
+		if (!v && k == COST_LLM) {
+			out[k] = 0; /* a state saved before the kind existed */
+			continue;
+		}
 		if (!json_is_number(v) || !(json_number_value(v) >= 0) ||
 		    !(json_number_value(v) < AMOUNT_MAX))
 			return false;
@@ -612,6 +661,10 @@ int cost__restore(struct cost *c, const char *agent, const char *text, size_t le
 		t.past[i].day = pd;
 	}
 	t.npast = past ? (int)json_array_size(past) : 0;
+	e = json_object_get(o, "llm_app");
+	if (e && !json_is_boolean(e))
+		goto out;
+	t.llm_app = e && json_is_true(e);
 	a = find(c, agent);
 	if (!a)
 		a = slot_for(c, agent);

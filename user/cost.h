@@ -15,9 +15,24 @@
  * counter that went down (the kernel's maps were recreated, a request series was folded) counts
  * from zero, as Prometheus' increase() does. An agent met for the first time counts from its
  * figures then (its kernel counters may hold days of history), except app costs, which live in
- * swarmwatch's memory and count from zero. The day is the UTC day of the tick's time; the first
+ * swarmwatch's memory and count from zero (and so does the LLM spend measured on the wire). The
+ * day is the UTC day of the tick's time; the first
  * tick of a new day starts it at zero (spend of a gap across midnight goes to the new day), and
  * a wall clock stepped back across midnight keeps the later day rather than start it again.
+ *
+ * LLM spend (kind "llm") has two sources: what swarmwatch measures on the wire (llm.h: the
+ * tokens of each answered call at the price table's prices) and what the agent reports itself
+ * as its LLM cost (an app counter named ...llm_cost_usd_total, or a ...cost_usd_total counter
+ * tagged kind=llm). They are the same calls, so the model's llm source says which counts:
+ *   COST_LLM_AUTO  the app's report for an agent that has made one since swarmwatch started
+ *                  (or before a restart), else the wire's: the default
+ *   COST_LLM_WIRE  the wire's; the app's LLM report is not added at all
+ *   COST_LLM_APP   the app's; the wire's is not added (it stays in
+ *                  swarmwatch_agent_llm_spend_today_usd)
+ *   COST_LLM_BOTH  both added (the app's report is of other calls than those on the wire)
+ * Other app costs (untagged ...cost_usd_total) are kind "app" and always added: an agent that
+ * reports its LLM calls there is counted twice with the wire, and should name or tag them as
+ * LLM, or use COST_LLM_APP.
  *
  * Thresholds: the first tick at which the day's spend reaches warning_ratio of the budget
  * (default 80 %) gives a COST_WARNING event, and emergency_ratio (95 %) a COST_EMERGENCY
@@ -59,12 +74,19 @@ enum cost_kind {
 	COST_SENT, /* bytes sent */
 	COST_RECEIVED, /* bytes received */
 	COST_REQUESTS, /* requests to priced upstreams */
-	COST_APP, /* reported by the agent */
+	COST_APP, /* reported by the agent, other than its LLM calls */
+	COST_LLM, /* LLM calls: measured on the wire, or reported by the agent (see above) */
 	COST_KINDS,
 };
 
-/* The `kind` label: "cpu", "network_sent", "network_received", "requests", "app". */
+/* The `kind` label: "cpu", "network_sent", "network_received", "requests", "app", "llm". */
 extern const char *const cost_kind_names[COST_KINDS];
+
+/* Where the LLM spend comes from (see above). */
+enum cost_llm_source { COST_LLM_AUTO, COST_LLM_WIRE, COST_LLM_APP, COST_LLM_BOTH };
+
+/* "auto", "wire", "app", "both": the config's cost.llm. */
+extern const char *const cost_llm_names[4];
 
 struct cost_price {
 	char upstream[COST_NAME_LEN]; /* upstream label, or an fnmatch(3) pattern */
@@ -78,6 +100,7 @@ struct cost_model {
 	struct cost_price prices[COST_UPSTREAMS_MAX]; /* first match wins */
 	int nprices;
 	bool app_costs; /* add app-reported *cost_usd_total counters (default true) */
+	enum cost_llm_source llm; /* which LLM spend counts (default COST_LLM_AUTO) */
 	double daily_budget_usd; /* > 0; default COST_DEFAULT_BUDGET_USD */
 };
 
@@ -132,7 +155,9 @@ struct cost_input {
 	uint64_t cpu_ns;
 	uint64_t sent_bytes;
 	uint64_t received_bytes;
-	double app_usd; /* sum of its *cost_usd_total app counters */
+	double app_usd; /* sum of its *cost_usd_total app counters, but its LLM ones */
+	double app_llm_usd; /* sum of its app counters of LLM cost (see above) */
+	double llm_usd; /* LLM spend measured on the wire since swarmwatch started; NAN: none */
 	const struct cost_requests *requests; /* one per upstream (the caller sums statuses) */
 	int nrequests;
 };

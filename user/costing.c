@@ -17,6 +17,7 @@
 #include "catalog.h"
 #include "clock.h"
 #include "costing.h"
+#include "llm.h"
 #include "log.h"
 #include "notify.h"
 #include "snapshot.h"
@@ -29,6 +30,7 @@ extern char **environ;
 #define KILL_GRACE_NS 2000000000ULL /* SIGTERM, then SIGKILL this much later */
 #define CHILDREN_MAX 64 /* emergency commands running at once */
 #define APP_COST_SUFFIX "cost_usd_total"
+#define APP_LLM_COST_SUFFIX "llm_cost_usd_total" /* the app's own LLM cost (cost.h) */
 
 enum { ACT_COMMAND, ACT_WEBHOOK };
 enum { RES_OK, RES_FAILED, RES_TIMEOUT };
@@ -360,7 +362,25 @@ static int by_name(const void *x, const void *y)
 	return strcmp(((const struct named *)x)->name, ((const struct named *)y)->name);
 }
 
-/* App-reported costs into in[]: counters named ...cost_usd_total, by the agent's name. */
+/* Whether app sample x is an LLM cost: named ...llm_cost_usd_total, or tagged kind=llm. */
+static bool app_llm(const struct app_sample *x)
+{
+	const struct catalog_family *f = x->fam;
+	size_t l = strlen(f->name), sl = strlen(APP_LLM_COST_SUFFIX);
+	int k;
+
+	if (l >= sl && !strcmp(f->name + l - sl, APP_LLM_COST_SUFFIX))
+		return true;
+	for (k = 1; k < f->nlabels && k <= APPS_TAGS_MAX; k++)
+		if (!strcmp(f->labels[k], "kind") && x->values[k] && !strcmp(x->values[k], "llm"))
+			return true;
+	return false;
+}
+
+/*
+ * App-reported costs into in[]: counters named ...cost_usd_total, by the agent's name; its LLM
+ * costs apart (app_llm()).
+ */
 static void app_costs(const struct snapshot *s, struct cost_input *in)
 {
 	size_t sl = strlen(APP_COST_SUFFIX);
@@ -388,7 +408,9 @@ static void app_costs(const struct snapshot *s, struct cost_input *in)
 		}
 		key.name = x->values[0];
 		hit = bsearch(&key, idx, s->nagents, sizeof(*idx), by_name);
-		if (hit)
+		if (hit && app_llm(x))
+			in[hit->i].app_llm_usd += x->value;
+		else if (hit)
 			in[hit->i].app_usd += x->value;
 	}
 	free(idx);
@@ -426,6 +448,9 @@ int costing__inputs(const struct snapshot *s, struct cost_input **inp, struct co
 		in[i].cpu_ns = a->s.cpu_ns;
 		in[i].sent_bytes = a->s.net_sent_bytes;
 		in[i].received_bytes = a->s.net_received_bytes;
+		in[i].llm_usd = s->llm && s->llm->spend_total && s->llm->spend_total[i] >= 0
+					? s->llm->spend_total[i]
+					: NAN;
 	}
 	/* Client series; the snapshot sorts them by agent and upstream (sorted again if not). */
 	for (i = 0; i < s->nrequests; i++) {

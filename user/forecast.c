@@ -32,11 +32,18 @@ int forecast__params_default(struct forecast_params *p, uint32_t period)
 	return 0;
 }
 
+/* The damping factor: 0 (states saved before damping existed) is 1. */
+static double phi_of(const struct forecast_params *p)
+{
+	return p->phi > 0.0f ? (double)p->phi : 1.0;
+}
+
 int forecast__init(struct forecast *f, const struct forecast_params *p)
 {
 	if (!(p->alpha > 0.0 && p->alpha < 1.0) || !(p->beta >= 0.0 && p->beta < 1.0) ||
 	    !(p->gamma >= 0.0 && p->gamma < 1.0) || !(p->var_alpha > 0.0 && p->var_alpha <= 1.0) ||
-	    p->period == 1 || p->period > FORECAST_SEASON_MAX)
+	    !(p->phi >= 0.0f && p->phi <= 1.0f) || p->period == 1 ||
+	    p->period > FORECAST_SEASON_MAX || (p->period && phi_of(p) < 1.0))
 		return -EINVAL;
 	memset(f, 0, sizeof(*f));
 	f->p = *p;
@@ -89,7 +96,7 @@ int forecast__update(struct forecast *f, double y)
 {
 	const struct forecast_params *p = &f->p;
 	uint32_t ph = p->period ? (uint32_t)(f->n % p->period) : 0;
-	double s, e, level, w;
+	double s, e, level, w, phi = phi_of(p);
 
 	if (!isfinite(y))
 		return -EINVAL;
@@ -100,9 +107,9 @@ int forecast__update(struct forecast *f, double y)
 		return 0;
 	}
 	s = p->period ? f->season[ph] : 0.0;
-	e = y - (f->level + f->trend + s);
-	level = p->alpha * (y - s) + (1.0 - p->alpha) * (f->level + f->trend);
-	f->trend = p->beta * (level - f->level) + (1.0 - p->beta) * f->trend;
+	e = y - (f->level + phi * f->trend + s);
+	level = p->alpha * (y - s) + (1.0 - p->alpha) * (f->level + phi * f->trend);
+	f->trend = p->beta * (level - f->level) + (1.0 - p->beta) * phi * f->trend;
 	f->level = level;
 	if (p->period)
 		f->season[ph] = p->gamma * (y - level) + (1.0 - p->gamma) * s;
@@ -118,12 +125,22 @@ int forecast__sd(const struct forecast *f, uint32_t h, double *sd)
 {
 	const struct forecast_params *p = &f->p;
 	double a = p->alpha, b = p->alpha * p->beta, g = p->gamma * (1.0 - p->alpha);
-	double hh = h, k, v;
+	double hh = h, k, v, phi = phi_of(p), ph;
 
 	if (h == 0)
 		return -EINVAL;
 	if (!forecast__ready(f))
 		return -ENODATA;
+	if (phi < 1.0) {
+		/* AAdN: FPP 2nd ed., table 7.8; 1 at h = 1, Holt's in the limit phi -> 1. */
+		ph = pow(phi, hh);
+		v = 1.0 + a * a * (hh - 1.0) +
+		    b * phi * hh / ((1.0 - phi) * (1.0 - phi)) * (2.0 * a * (1.0 - phi) + b * phi) -
+		    b * phi * (1.0 - ph) / ((1.0 - phi) * (1.0 - phi) * (1.0 - phi * phi)) *
+			    (2.0 * a * (1.0 - phi * phi) + b * phi * (1.0 + 2.0 * phi - ph));
+		*sd = sqrt(f->var * fmax(v, 1.0));
+		return 0;
+	}
 	v = 1.0 + (hh - 1.0) * (a * a + a * b * hh + b * b * hh * (2.0 * hh - 1.0) / 6.0);
 	if (p->period) {
 		k = floor((hh - 1.0) / p->period);
@@ -136,7 +153,9 @@ int forecast__sd(const struct forecast *f, uint32_t h, double *sd)
 /* Point forecast h samples past the last one learned. */
 static double point(const struct forecast *f, uint32_t h)
 {
-	double y = f->level + h * f->trend;
+	double phi = phi_of(&f->p);
+	/* phi + phi^2 + ... + phi^h steps of the trend: h when undamped. */
+	double y = f->level + (phi < 1.0 ? phi * (1.0 - pow(phi, h)) / (1.0 - phi) : h) * f->trend;
 
 	if (f->p.period)
 		y += f->season[(f->n - 1 + h) % f->p.period];
@@ -231,8 +250,130 @@ int forecast__restore(struct forecast *f, const void *buf, size_t len)
 		return err;
 	memcpy(&magic, b + offsetof(struct forecast, magic), sizeof(magic));
 	memcpy(&p, b + offsetof(struct forecast, p), sizeof(p));
-	if (magic != FORECAST_MAGIC || p.period == 1 || p.period > FORECAST_SEASON_MAX)
+	if (magic != FORECAST_MAGIC || p.period == 1 || p.period > FORECAST_SEASON_MAX ||
+	    !(p.phi >= 0.0f && p.phi <= 1.0f) || (p.period && p.phi > 0.0f && p.phi < 1.0f))
 		return -EBADMSG;
 	memcpy(f, b, sizeof(*f));
+	return 0;
+}
+
+/* --- a forecast of a figure sampled at ticks --- */
+
+#define TRACK_MAGIC 0x54465753u /* "SWFT" */
+#define TRACK_VERSION 1u
+
+int forecast_track__init(struct forecast_track *t, double horizon_s, double tick_s, double warmup_s)
+{
+	struct forecast_params p;
+	int err;
+
+	if (!(horizon_s > 0.0 && horizon_s < 1e9) || !(tick_s > 0.0 && tick_s < 1e9) ||
+	    !(warmup_s >= 0.0 && warmup_s < 1e9))
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	t->magic = TRACK_MAGIC;
+	t->version = TRACK_VERSION;
+	t->step_s = fmax(horizon_s / FORECAST_TRACK_STEPS, tick_s);
+	t->warmup_s = warmup_s;
+	t->first = -1.0;
+	t->last = -1.0;
+	t->last_step = -1.0;
+	err = forecast__params_default(&p, 0);
+	if (err)
+		return err;
+	/* Chosen on simulated ramps and flat Poisson series (bench/RESULTS.md, predictive lead). */
+	p.alpha = 0.5;
+	p.beta = 0.3;
+	p.phi = 0.98f;
+	return forecast__init(&t->f, &p);
+}
+
+int forecast_track__sample(struct forecast_track *t, double now, double v)
+{
+	double len;
+
+	if (!isfinite(now) || !isfinite(v))
+		return -EINVAL;
+	if (t->last >= 0.0 && now <= t->last)
+		return 0;
+	t->last = now;
+	if (t->first < 0.0)
+		t->first = now;
+	if (now < t->first + t->warmup_s)
+		return 0;
+	if (!t->acc_n)
+		t->step_start = now;
+	t->acc += v;
+	t->acc_n++;
+	/* A step ends at the first sample step_s after the end of the one before (the first one
+	 * step_s after its first sample). */
+	if (now - (t->last_step >= 0.0 ? t->last_step : t->step_start) < t->step_s - 1e-9)
+		return 0;
+	len = t->last_step >= 0.0 ? now - t->last_step : 0.0;
+	if (len > 0.0)
+		t->step_len = t->step_len > 0.0 ? 0.9 * t->step_len + 0.1 * len : len;
+	t->last_step = now;
+	forecast__update(&t->f, t->acc / t->acc_n);
+	t->acc = 0.0;
+	t->acc_n = 0;
+	return 0;
+}
+
+int forecast_track__predict(const struct forecast_track *t, double horizon_s, double *mean,
+			    double *sd)
+{
+	double step = t->step_len > 0.0 ? t->step_len : t->step_s;
+	long h;
+	int err;
+
+	if (!(horizon_s > 0.0))
+		return -EINVAL;
+	if (t->f.n < FORECAST_TRACK_MIN_STEPS)
+		return -ENODATA;
+	h = lround(horizon_s / step);
+	if (h < 1)
+		h = 1;
+	if (h > 100000)
+		h = 100000;
+	err = forecast__predict(&t->f, (uint32_t)h, mean, NULL, NULL);
+	if (!err)
+		err = forecast__sd(&t->f, (uint32_t)h, sd);
+	return err;
+}
+
+size_t forecast_track__state_size(void)
+{
+	return blob__size(sizeof(struct forecast_track));
+}
+
+long forecast_track__save(const struct forecast_track *t, void *buf, size_t len)
+{
+	if (t->magic != TRACK_MAGIC)
+		return -EINVAL;
+	return blob__save(buf, len, TRACK_MAGIC, TRACK_VERSION, t, sizeof(*t));
+}
+
+int forecast_track__restore(struct forecast_track *t, const void *buf, size_t len)
+{
+	const unsigned char *b;
+	struct forecast_track x;
+	int err;
+
+	err = blob__open(buf, len, TRACK_MAGIC, TRACK_VERSION, sizeof(x), (const void **)&b);
+	if (err)
+		return err;
+	memcpy(&x, b, sizeof(x));
+	if (x.magic != TRACK_MAGIC || !(x.step_s > 0.0) || !(x.warmup_s >= 0.0) ||
+	    !isfinite(x.first) || !isfinite(x.last) || x.f.magic != FORECAST_MAGIC ||
+	    x.f.p.period != 0 || !(x.f.p.phi >= 0.0f && x.f.p.phi <= 1.0f) ||
+	    !isfinite(x.f.level) || !isfinite(x.f.trend) || !(x.f.var >= 0.0))
+		return -EBADMSG;
+	/* The figure's window refills after a restart, and the time stopped is not a step. */
+	x.first = -1.0;
+	x.last = -1.0;
+	x.last_step = -1.0;
+	x.acc = 0.0;
+	x.acc_n = 0;
+	*t = x;
 	return 0;
 }

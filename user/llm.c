@@ -48,8 +48,11 @@ struct llm {
 	bool warned_series;
 	/* Per agent slot: spend of the UTC day spend_day[] (0: never), and what is not added yet. */
 	double spend[SW_MAX_AGENTS_LIMIT + 1];
+	double spend_total[SW_MAX_AGENTS_LIMIT + 1]; /* since start, every day */
 	double spend_pending[SW_MAX_AGENTS_LIMIT + 1];
 	__s64 spend_day[SW_MAX_AGENTS_LIMIT + 1];
+	/* The agent each slot's spend belongs to: a reclaimed slot's next agent starts at 0. */
+	char spend_agent[SW_MAX_AGENTS_LIMIT + 1][SW_NAME_LEN];
 };
 
 size_t llm__exchange_bytes(void)
@@ -613,9 +616,22 @@ struct llm_view *llm__view(struct llm *l, const struct snapshot *s, const __u64 
 		return NULL;
 	}
 	v->spend_today = calloc(s->nagents ? s->nagents : 1, sizeof(*v->spend_today));
-	if (!v->spend_today) {
+	v->spend_total = calloc(s->nagents ? s->nagents : 1, sizeof(*v->spend_total));
+	if (!v->spend_today || !v->spend_total) {
 		llm__view_free(v);
 		return NULL;
+	}
+	for (j = 0; j < s->nagents; j++) {
+		__u32 slot = s->agents[j].slot;
+
+		if (slot > SW_MAX_AGENTS_LIMIT || !strcmp(l->spend_agent[slot], s->agents[j].name))
+			continue;
+		if (l->spend_agent[slot][0]) {
+			l->spend[slot] = 0;
+			l->spend_total[slot] = 0;
+			l->spend_day[slot] = 0;
+		}
+		snprintf(l->spend_agent[slot], SW_NAME_LEN, "%s", s->agents[j].name);
 	}
 	day = (__s64)(s->time / 86400) + 1; /* + 1: 0 stays "never" */
 	for (i = 0; i <= SW_MAX_AGENTS_LIMIT; i++) {
@@ -625,6 +641,7 @@ struct llm_view *llm__view(struct llm *l, const struct snapshot *s, const __u64 
 			l->spend[i] = 0;
 		l->spend_day[i] = day;
 		l->spend[i] += l->spend_pending[i];
+		l->spend_total[i] += l->spend_pending[i];
 		l->spend_pending[i] = 0;
 	}
 	for (j = 0; j < s->nagents; j++) {
@@ -632,6 +649,9 @@ struct llm_view *llm__view(struct llm *l, const struct snapshot *s, const __u64 
 
 		v->spend_today[j] =
 			slot <= SW_MAX_AGENTS_LIMIT && l->spend_day[slot] ? l->spend[slot] : -1;
+		v->spend_total[j] = slot <= SW_MAX_AGENTS_LIMIT && l->spend_day[slot]
+					    ? l->spend_total[slot]
+					    : -1;
 	}
 	memcpy(v->truncated, l->truncated, sizeof(v->truncated));
 	for (i = 0; kc && i < (int)(sizeof(kmap) / sizeof(kmap[0])); i++)
@@ -660,6 +680,7 @@ void llm__view_free(struct llm_view *v)
 	if (!v)
 		return;
 	free(v->spend_today);
+	free(v->spend_total);
 	free(v->series);
 	free(v->room);
 	free(v);

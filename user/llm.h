@@ -97,6 +97,7 @@ struct llm_headroom {
 /* What the snapshot carries: copies, valid for the snapshot's life. */
 struct llm_view {
 	double *spend_today; /* per snapshot agent: USD since 00:00 UTC, < 0 when it never cost */
+	double *spend_total; /* per snapshot agent: USD since swarmwatch started, < 0: never cost */
 	struct llm_series *series;
 	int nseries;
 	struct llm_headroom *room;
@@ -159,8 +160,9 @@ void llm__event(struct llm *l, const struct sw_llm_event *e, size_t size);
  * kernel's counters (enum sw_llm_counter, NULL if unknown) and returns a copy of the figures
  * with agents resolved against snapshot s (series of slots s has no agent for are left out).
  * Each agent's spend of the UTC day of s->time (unix seconds) starts from 0 at midnight: the
- * cost of the calls that ended since the last view is added to the day of this one. NULL on
- * out of memory. Free it with llm__view_free().
+ * cost of the calls that ended since the last view is added to the day of this one, and to
+ * the spend since start, which goes on across days. A slot that s gives to another agent than
+ * before (reclaimed) starts both from 0. NULL on out of memory. Free it with llm__view_free().
  */
 struct llm_view *llm__view(struct llm *l, const struct snapshot *s, const __u64 *kernel_counters,
 			   __u64 now);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* scale: HPA-style decisions per pool: rules, clamps, priorities, stabilisation, cooldowns. */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blob.h"
 #include "scale.h"
 
 const char *const scale_direction_names[3] = {"none", "up", "down"};
@@ -592,6 +594,121 @@ int scale__restore(struct scale_engine *e, const struct scale_event *ev)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+#define SAVED_MAGIC 0x43535753u /* "SWSC" */
+#define SAVED_VERSION 1u
+
+/* A pool's saved state: the header, then nrecs recommendations, oldest first. */
+struct saved {
+	char pool[SCALE_NAME_MAX];
+	int64_t saved_ms;
+	int64_t since_ms;
+	int64_t cooldown_until_ms;
+	int64_t capped_until_ms;
+	uint32_t last_dir;
+	uint32_t last_desired;
+	uint32_t cap_asked;
+	uint32_t nrecs;
+	struct rec recs[SCALE_RECS_MAX];
+};
+
+size_t scale__state_size(void)
+{
+	return blob__size(sizeof(struct saved));
+}
+
+long scale__save(const struct scale_engine *e, const char *pool, int64_t now_ms, void *buf,
+		 size_t len)
+{
+	const struct pool_state *s;
+	struct saved *v;
+	uint32_t i, k;
+	long n;
+
+	for (i = 0; i < e->p.npools; i++)
+		if (!strcmp(e->p.pools[i].name, pool))
+			break;
+	if (i == e->p.npools)
+		return -ENOENT;
+	s = &e->st[i];
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	snprintf(v->pool, sizeof(v->pool), "%s", pool);
+	v->saved_ms = now_ms;
+	v->since_ms = s->since_ms;
+	v->cooldown_until_ms = s->cooldown_until_ms;
+	v->capped_until_ms = s->capped_until_ms;
+	v->last_dir = s->last_dir;
+	v->last_desired = s->last_desired;
+	v->cap_asked = s->cap_asked;
+	v->nrecs = s->nrecs;
+	for (k = 0; k < s->nrecs; k++)
+		v->recs[k] = s->recs[(s->head + k) % SCALE_RECS_MAX];
+	/* Only the recommendations kept are written: the blob's size says how many. */
+	n = blob__save(buf, len, SAVED_MAGIC, SAVED_VERSION, v,
+		       offsetof(struct saved, recs) + s->nrecs * sizeof(struct rec));
+	free(v);
+	return n;
+}
+
+int scale__load(struct scale_engine *e, const void *buf, size_t len, int64_t now_ms)
+{
+	size_t head = offsetof(struct saved, recs), size;
+	const struct scale_pool *p;
+	const unsigned char *b;
+	struct pool_state *s;
+	struct saved *v;
+	uint32_t i, k;
+	int err;
+
+	if (len < blob__size(head) || len > blob__size(sizeof(*v)))
+		return -EBADMSG;
+	size = len - blob__size(0);
+	err = blob__open(buf, len, SAVED_MAGIC, SAVED_VERSION, size, (const void **)&b);
+	if (err)
+		return err;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, b, size);
+	err = -EBADMSG;
+	if (memchr(v->pool, 0, sizeof(v->pool)) == NULL || v->nrecs > SCALE_RECS_MAX ||
+	    size != head + v->nrecs * sizeof(struct rec) || v->last_dir > SCALE_DOWN)
+		goto out;
+	for (k = 0; k < v->nrecs; k++)
+		if (v->recs[k].rule < -5 || v->recs[k].rule >= SCALE_RULES_MAX ||
+		    (k && v->recs[k].t_ms < v->recs[k - 1].t_ms))
+			goto out;
+	err = -ENOENT;
+	for (i = 0; i < e->p.npools; i++)
+		if (!strcmp(e->p.pools[i].name, v->pool))
+			break;
+	if (i == e->p.npools)
+		goto out;
+	p = &e->p.pools[i];
+	s = &e->st[i];
+	for (k = 0; k < v->nrecs; k++)
+		if (v->recs[k].rule >= (int)p->nrules)
+			v->recs[k].rule = -5; /* a rule no longer configured: "stabilisation" */
+	s->head = 0;
+	s->nrecs = v->nrecs;
+	memcpy(s->recs, v->recs, v->nrecs * sizeof(struct rec));
+	s->cooldown_until_ms = v->cooldown_until_ms;
+	s->capped_until_ms = v->capped_until_ms;
+	s->cap_asked = v->cap_asked;
+	s->last_dir = (enum scale_direction)v->last_dir;
+	s->last_desired = v->last_desired;
+	/* Down for longer than a tenth of the window: what it would have recommended is unknown. */
+	if (v->since_ms >= 0 && now_ms - v->saved_ms <= p->down_window_ms / 10)
+		s->since_ms = v->since_ms;
+	else
+		s->since_ms = -1; /* set at the next tick that sees the pool */
+	err = 0;
+out:
+	free(v);
+	return err;
 }
 
 void scale__foreach(struct scale_engine *e, int (*fn)(void *ctx, const struct scale_pool_info *p),

@@ -182,6 +182,27 @@ int scale__evaluate(struct scale_engine *e, const char *pool, long current, aler
  */
 int scale__restore(struct scale_engine *e, const struct scale_event *ev);
 
+/*
+ * scale__save - pool's decision state into buf (len bytes) as a blob (blob.h): the
+ * recommendations of its stabilisation windows, when it was first seen, its cooldown, last
+ * direction and count asked for, and a budget cap, stamped with now_ms. Returns the blob's
+ * length, -ENOSPC when len is below scale__state_size(), or -ENOENT for an unknown pool.
+ */
+size_t scale__state_size(void);
+long scale__save(const struct scale_engine *e, const char *pool, int64_t now_ms, void *buf,
+		 size_t len);
+
+/*
+ * scale__load - resumes a pool from a blob of scale__save() at now_ms (a restart). The
+ * cooldown, last decision and budget cap come back as saved, and so do the recommendations, so
+ * that a scale-down still takes the highest of its window, those made before the restart
+ * included. The time the daemon was down was not watched: when it is longer than a tenth of
+ * the pool's down_window, the pool waits a whole window again before it scales down, as a
+ * pool first seen. Returns 0, -ENOENT when the blob's pool is not configured, or
+ * -EBADMSG / -EPROTO for a blob that is not one (nothing changes).
+ */
+int scale__load(struct scale_engine *e, const void *buf, size_t len, int64_t now_ms);
+
 /* scale__foreach - calls fn for each configured pool; stops when fn returns != 0. */
 void scale__foreach(struct scale_engine *e, int (*fn)(void *ctx, const struct scale_pool_info *p),
 		    void *ctx);

@@ -26,15 +26,8 @@
 
 extern char **environ;
 
-/* Points kept per trend() series; forecast() steps per horizon. */
+/* Points kept per trend() series. */
 #define TREND_POINTS 600
-#define FORECAST_STEPS 60
-/*
- * A forecast is given once its model has seen a horizon's worth of steps: it does not look
- * further ahead than it has looked back (a pool's figures start from 0 when it appears, and a
- * young model extrapolates that start).
- */
-#define FORECAST_MIN_STEPS FORECAST_STEPS
 #define SERIES_MAX 256
 #define COUNTS_MAX 256
 /* Decisions kept in the history. */
@@ -43,6 +36,8 @@ extern char **environ;
 #define INSTANCES_MAX 4096
 /* Weight of a tick's figures in an instance's smoothed success ratio and latency. */
 #define INSTANCE_ALPHA 0.3
+/* The decision state and the forecasts are saved this often, and with every decision. */
+#define STATE_SAVE_MS 10000
 
 /* The history of one figure of one pool, for trend() or forecast(). */
 struct series {
@@ -50,11 +45,7 @@ struct series {
 	struct alert_query q; /* fn TREND or FORECAST, with its window */
 	double t[TREND_POINTS], v[TREND_POINTS]; /* trend: ring, oldest at head */
 	uint32_t head, n;
-	struct forecast *f; /* forecast: the model */
-	double step_s, step_start, acc;
-	double step_len; /* measured length of a step, s: at least the tick */
-	double last_step; /* when the last step ended */
-	uint32_t acc_n;
+	struct forecast_track *f; /* forecast: the model */
 	double last; /* time of the last sample taken */
 };
 
@@ -88,6 +79,10 @@ struct scaling {
 	struct snapshot *last; /* the snapshot being decided on (a reference) */
 	struct notify *notify; /* NULL when no pool has a webhook */
 	sqlite3 *db;
+	double tick_s; /* the tick's interval */
+	double window_s; /* the figures' window (alerts.window): a forecast's warm-up */
+	int64_t saved_ms; /* when the state was last saved */
+	bool save_failing; /* the last save failed (logged once until one succeeds) */
 	struct series *series[SERIES_MAX];
 	int nseries;
 	struct count counts[COUNTS_MAX];
@@ -195,10 +190,11 @@ static bool same_query(const struct alert_query *a, const struct alert_query *b)
 	return true;
 }
 
+static void series_restore(struct scaling *sc, struct series *x);
+
 static struct series *series_find(struct scaling *sc, const struct alert_query *q, const char *pool,
 				  bool create)
 {
-	struct forecast_params fp;
 	struct series *x;
 	int i;
 
@@ -215,12 +211,13 @@ static struct series *series_find(struct scaling *sc, const struct alert_query *
 	x->last = -1;
 	if (q->fn == ALERT_FN_FORECAST) {
 		x->f = malloc(sizeof(*x->f));
-		if (!x->f || forecast__params_default(&fp, 0) || forecast__init(x->f, &fp)) {
+		if (!x->f ||
+		    forecast_track__init(x->f, q->window_ms / 1e3, sc->tick_s, sc->window_s)) {
 			free(x->f);
 			free(x);
 			return NULL;
 		}
-		x->step_s = q->window_ms / 1e3 / FORECAST_STEPS;
+		series_restore(sc, x);
 	}
 	sc->series[sc->nseries++] = x;
 	return x;
@@ -256,46 +253,25 @@ static void series_sample(struct scaling *sc, struct series *x, double now)
 		x->n++;
 		return;
 	}
-	if (!x->acc_n)
-		x->step_start = now;
-	x->acc += v.value;
-	x->acc_n++;
-	if (now - x->step_start >= x->step_s) {
-		/* A step is the time from the end of the one before: at least a tick. */
-		double len = x->last_step > 0 ? now - x->last_step : 0;
-
-		if (len > 0)
-			x->step_len = x->step_len > 0 ? 0.9 * x->step_len + 0.1 * len : len;
-		x->last_step = now;
-		forecast__update(x->f, x->acc / x->acc_n);
-		x->acc = 0;
-		x->acc_n = 0;
-	}
+	forecast_track__sample(x->f, now, v.value);
 }
 
 static int series_value(struct scaling *sc, const struct alert_query *q, const char *pool,
 			struct alert_value *out)
 {
 	struct series *x = series_find(sc, q, pool, false);
-	double now = sc->last ? sc->last->time : 0, st = 0, sv = 0, stt = 0, stv = 0, lo, hi;
+	double now = sc->last ? sc->last->time : 0, st = 0, sv = 0, stt = 0, stv = 0;
 	uint32_t i, k = 0;
 	double first = 0;
 
 	if (!x)
 		return -ENOENT;
 	if (q->fn == ALERT_FN_FORECAST) {
-		uint32_t h = x->step_len > 0 ? (uint32_t)lround(q->window_ms / 1e3 / x->step_len)
-					     : 0;
-
-		if (!h)
-			h = 1;
-		if (x->f->n < FORECAST_MIN_STEPS || x->f->n < h ||
-		    forecast__predict(x->f, h, &out->value, &lo, &hi) ||
-		    forecast__sd(x->f, h, &out->sd))
+		if (forecast_track__predict(x->f, q->window_ms / 1e3, &out->value, &out->sd))
 			return -ENOENT;
 		snprintf(out->cause, sizeof(out->cause),
 			 "%s forecast %.0f s ahead: %.3g [%.3g, %.3g]", q->name, q->window_ms / 1e3,
-			 out->value, lo, hi);
+			 out->value, out->value - 1.96 * out->sd, out->value + 1.96 * out->sd);
 		return 0;
 	}
 	/* Least squares over the points inside the window, which must cover half of it. */
@@ -415,7 +391,9 @@ static int history_open(struct scaling *sc, const char *dir, char *err, size_t e
 		"CREATE TABLE IF NOT EXISTS decisions (time_ms INTEGER NOT NULL, pool TEXT NOT NULL, "
 		"direction TEXT NOT NULL, current INTEGER, desired INTEGER, rule TEXT, metric TEXT, "
 		"value REAL, reason TEXT, cooldown_until_ms INTEGER, key TEXT UNIQUE);"
-		"CREATE INDEX IF NOT EXISTS decisions_pool ON decisions (pool, time_ms);";
+		"CREATE INDEX IF NOT EXISTS decisions_pool ON decisions (pool, time_ms);"
+		"CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, saved_ms INTEGER NOT NULL, "
+		"blob BLOB NOT NULL);";
 	char path[512];
 	char *msg = NULL;
 
@@ -567,6 +545,162 @@ static void restore(struct scaling *sc)
 		}
 		free(ev);
 	}
+}
+
+/* --- saved state: each pool's decision state and each forecast's model --- */
+
+/* The key of a forecast's saved model: its pool and its query, every field of it. */
+static void series_key(const struct series *x, char *buf, size_t len)
+{
+	const struct alert_query *q = &x->q;
+	size_t o;
+	uint32_t i;
+
+	o = snprintf(buf, len, "forecast/%s/%d/%.17g/%s/%lld", x->pool, (int)q->inner, q->inner_q,
+		     q->name, (long long)q->window_ms);
+	for (i = 0; i < q->nm && o < len; i++)
+		o += snprintf(buf + o, len - o, "/%s%s%s", q->m[i].name,
+			      q->m[i].negate ? "!=" : "=", q->m[i].value);
+}
+
+static int state_put(struct scaling *sc, const char *key, int64_t now_ms, const void *blob,
+		     long len)
+{
+	static const char *const ins = "INSERT OR REPLACE INTO state VALUES (?1, ?2, ?3)";
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(sc->db, ins, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_blob(st, 3, blob, (int)len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = -EIO;
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* The saved blob of key into a malloc'd *out; its length, or -ENOENT, -EIO, -ENOMEM. */
+static long state_get(struct scaling *sc, const char *key, int64_t *saved_ms, void **out)
+{
+	static const char *const sel = "SELECT saved_ms, blob FROM state WHERE key = ?1";
+	sqlite3_stmt *st = NULL;
+	long n = -ENOENT;
+	int rc;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(sc->db, sel, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_bytes(st, 1);
+		*saved_ms = sqlite3_column_int64(st, 0);
+		*out = malloc(n ? n : 1);
+		if (!*out)
+			n = -ENOMEM;
+		else if (n)
+			memcpy(*out, sqlite3_column_blob(st, 1), n);
+	} else if (rc != SQLITE_DONE) {
+		n = -EIO;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* A new forecast takes its saved model, unless it is older than the horizon it looks at. */
+static void series_restore(struct scaling *sc, struct series *x)
+{
+	double now = sc->last ? sc->last->time : 0;
+	int64_t saved_ms = 0;
+	char key[512];
+	void *blob;
+	long n;
+
+	series_key(x, key, sizeof(key));
+	n = state_get(sc, key, &saved_ms, &blob);
+	if (n > 0 && now * 1e3 - saved_ms <= x->q.window_ms &&
+	    forecast_track__restore(x->f, blob, n))
+		pr_warn("scaling: pool %s: the saved forecast of %s is not usable; it learns again",
+			x->pool, x->q.name);
+	free(blob);
+}
+
+/* Each pool's saved decision state: its windows' recommendations, cooldown, cap. */
+static void pools_restore(struct scaling *sc)
+{
+	struct timespec ts;
+	int64_t now_ms, saved_ms;
+	char key[SCALE_NAME_MAX + 8];
+	uint32_t i;
+	void *blob;
+	long n;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_ms = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	for (i = 0; i < sc->cfg->pools->npools; i++) {
+		snprintf(key, sizeof(key), "pool/%s", sc->cfg->pools->pools[i].name);
+		n = state_get(sc, key, &saved_ms, &blob);
+		if (n > 0 && (err = scale__load(sc->engine, blob, n, now_ms)))
+			pr_warn("scaling: pool %s: the saved decision state is not usable (%s); its "
+				"windows start again",
+				sc->cfg->pools->pools[i].name, strerror(-err));
+		free(blob);
+	}
+}
+
+/* Saves every pool's decision state and every forecast's model; 0 or -errno. */
+static int state_save(struct scaling *sc, int64_t now_ms)
+{
+	size_t cap = scale__state_size() > forecast_track__state_size()
+			     ? scale__state_size()
+			     : forecast_track__state_size();
+	char key[512];
+	void *buf = malloc(cap);
+	int err = 0, i;
+	uint32_t k;
+	long n;
+
+	if (!buf)
+		return -ENOMEM;
+	for (k = 0; !err && k < sc->cfg->pools->npools; k++) {
+		const char *pool = sc->cfg->pools->pools[k].name;
+
+		snprintf(key, sizeof(key), "pool/%s", pool);
+		n = scale__save(sc->engine, pool, now_ms, buf, cap);
+		err = n < 0 ? (int)n : state_put(sc, key, now_ms, buf, n);
+	}
+	for (i = 0; !err && i < sc->nseries; i++) {
+		if (!sc->series[i]->f)
+			continue;
+		series_key(sc->series[i], key, sizeof(key));
+		n = forecast_track__save(sc->series[i]->f, buf, cap);
+		err = n < 0 ? (int)n : state_put(sc, key, now_ms, buf, n);
+	}
+	free(buf);
+	return err;
+}
+
+/* Ends the transaction of a tick that saves: its decisions and the state, or neither. */
+static void state_commit(struct scaling *sc, int64_t now_ms)
+{
+	int err = state_save(sc, now_ms);
+
+	if (!err && sqlite3_exec(sc->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		err = -EIO;
+	if (err) {
+		if (!sc->save_failing)
+			pr_warn("scaling: the scaling state was not saved: %s (%s); a restart would "
+				"start the pools' windows again, check the store directory",
+				strerror(-err), sqlite3_errmsg(sc->db));
+		sqlite3_exec(sc->db, "ROLLBACK", NULL, NULL, NULL);
+		sc->save_failing = true;
+		return;
+	}
+	sc->save_failing = false;
+	sc->saved_ms = now_ms;
 }
 
 /* --- actions --- */
@@ -1097,6 +1231,8 @@ struct scaling *scaling__new(const struct config *c, double interval_s, char *er
 	pthread_mutex_init(&sc->lock, NULL);
 	pthread_cond_init(&sc->reaped, NULL);
 	sc->cfg = c;
+	sc->tick_s = interval_s > 0 ? interval_s : 1;
+	sc->window_s = c->alerts_window_ns / 1e9;
 	values__params_default(&vp, interval_s);
 	vp.window_s = c->alerts_window_ns / 1e9;
 	sc->values = values__new(&vp);
@@ -1108,6 +1244,7 @@ struct scaling *scaling__new(const struct config *c, double interval_s, char *er
 	if ((e = -history_open(sc, c->store_dir, err, errlen)))
 		goto fail;
 	restore(sc);
+	pools_restore(sc);
 	np = calloc(1, sizeof(*np));
 	if (!np) {
 		e = ENOMEM;
@@ -1158,6 +1295,9 @@ void scaling__free(struct scaling *sc)
 
 	if (!sc)
 		return;
+	if (sc->db && sc->engine && sc->last &&
+	    sqlite3_exec(sc->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+		state_commit(sc, (int64_t)(sc->last->time * 1e3));
 	__atomic_store_n(&sc->stopping, true, __ATOMIC_RELEASE);
 	/* Commands see the flag within 50 ms, kill their child and reap it. */
 	pthread_mutex_lock(&sc->lock);
@@ -1264,7 +1404,9 @@ int scaling__cap(struct scaling *sc, const char *pool, int64_t until_ms)
 int scaling__tick(struct scaling *sc, struct snapshot *s)
 {
 	const struct scale_event *out;
+	int64_t now_ms = (int64_t)(s->time * 1e3);
 	size_t nout = 0, i;
+	bool saving;
 	int err, e;
 
 	pthread_mutex_lock(&sc->lock);
@@ -1275,11 +1417,15 @@ int scaling__tick(struct scaling *sc, struct snapshot *s)
 	snapshot__put(sc->last);
 	sc->last = s;
 	sample_all(sc, s->time);
-	err = scale__tick(sc->engine, (int64_t)(s->time * 1e3), current_of, pool_lookup, sc, &out,
-			  &nout);
+	err = scale__tick(sc->engine, now_ms, current_of, pool_lookup, sc, &out, &nout);
+	/* A decision and the state after it are saved together (one transaction). */
+	saving = (nout || now_ms - sc->saved_ms >= STATE_SAVE_MS) &&
+		 sqlite3_exec(sc->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	for (i = 0; !err && i < nout; i++)
 		if ((e = act(sc, &out[i])) && !err)
 			err = e;
+	if (saving)
+		state_commit(sc, now_ms);
 	s->scale = view(sc, s->time);
 	s->scale_free = scaling__view_free;
 	pthread_mutex_unlock(&sc->lock);

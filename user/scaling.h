@@ -5,8 +5,10 @@
  * pool, and for each scaling event: queues the scaling webhook in a durable outbox (notify.h,
  * channel "json", <store dir>/scaling/notify.db), runs the pool's command without a shell
  * under its timeout, and records the decision in <store dir>/scaling.db (SQLite; in memory
- * when there is no store directory). It attaches a view of the pools to the snapshot for
- * /metrics and /api/v1/pools.
+ * when there is no store directory). The same database keeps each pool's decision state
+ * (scale__save()) and each forecast's model, every 10 s and in the transaction of each
+ * decision, and gives them back at start (scale__load(), forecast_track__restore()). It
+ * attaches a view of the pools to the snapshot for /metrics and /api/v1/pools.
  *
  * Figures a pool rule reads, besides every figure of values.h (the pool is the agent):
  *   load           CPU seconds per second per live instance (1 = one core busy per instance),
@@ -14,10 +16,12 @@
  *   instances      live instances (current replicas)
  *   open_breakers  instances of the pool whose circuit breaker is open
  *   trend(x, W)    least-squares slope per second of x over the last W
- *   forecast(x, H) Holt's forecast of x H ahead (forecast.h), from x averaged over steps of
- *                  H / 60 (at least a tick), with its error deviation so that
- *                  `with confidence > c` is the probability that the comparison holds; no
- *                  value until the model has seen H of data
+ *   forecast(x, H) a damped Holt forecast of x H ahead (forecast.h, struct forecast_track),
+ *                  from x averaged over steps of H / 12 (at least a tick), with its error
+ *                  deviation so that `with confidence > c` is the probability that the
+ *                  comparison holds; x is learned from alerts.window after the pool first
+ *                  had a value of it (a windowed figure is whole then), and forecast after
+ *                  5 steps
  *
  * Each live instance of a pool (snapshot.h's instances) has a circuit breaker (breaker.h) fed
  * by what its processes' requests did since the last tick, and a routing weight (weights.h) by

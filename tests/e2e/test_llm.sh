@@ -42,7 +42,8 @@ checks=("swarmwatch starts with LLM capture on two upstreams and a price table"
 	"plaintext, Ollama /api/chat: mean time to first chunk within 5 ms of agentsim's"
 	"rate-limit headroom is exported per agent and upstream"
 	"no prompt or completion text in /metrics"
-	"promtool check metrics passes")
+	"promtool check metrics passes"
+	"each agent's budget counts its wire LLM spend once, as cost kind llm")
 echo "1..${#checks[@]}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
 [ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
@@ -280,6 +281,25 @@ promtool check metrics <"$work/metrics.txt" >"$work/promtool.out" 2>&1
 st=$?
 [ $st -eq 0 ] || sed 's/^/# promtool: /' "$work/promtool.out" | head -10
 ok $st "${checks[$tap_n]}"
+# cost.llm "auto" and no app costs (StatsD off): kind llm is the wire's spend, the same ticks.
+python3 - "$work/metrics.txt" <<'PY'
+import re, sys
+spend, llm = {}, {}
+for line in open(sys.argv[1]):
+    m = re.match(r'swarmwatch_agent_llm_spend_today_usd\{agent="(tllm-[^"]*)"\} (\S+)', line)
+    if m:
+        spend[m.group(1)] = float(m.group(2))
+    m = re.match(r'swarmwatch_agent_cost_usd_total\{agent="(tllm-[^"]*)",kind="llm"\} (\S+)',
+                 line)
+    if m:
+        llm[m.group(1)] = float(m.group(2))
+print("# wire LLM spend / cost kind llm: %s" %
+      ", ".join("%s %.6g / %s" % (a, spend[a], llm.get(a)) for a in sorted(spend)))
+sys.exit(0 if spend and any(v > 0 for v in spend.values()) and
+         all(a in llm and abs(llm[a] - v) <= 1e-9 * max(v, 1e-9) for a, v in spend.items())
+         else 1)
+PY
+ok $? "${checks[$tap_n]}"
 if [ $tap_failed -ne 0 ]; then
 	grep -E '^(gen_ai|swarmwatch_(agent_)?llm)' "$work/metrics.txt" | grep tllm- |
 		grep -v _bucket | sed 's/^/# metrics: /' | head -40

@@ -410,6 +410,8 @@ static void test_cost_document(void **state)
 
 	(void)state;
 	a[0].today[COST_APP] = 8.5;
+	a[0].today[COST_LLM] = 0.25;
+	a[0].total[COST_LLM] = 1.5;
 	a[0].npast = 1;
 	a[0].past[0] = (struct cost_day){20421, 9.75};
 	snprintf(v.scale_down[0].agent, sizeof(v.scale_down[0].agent), "coder");
@@ -424,6 +426,10 @@ static void test_cost_document(void **state)
 	assert_string_equal(json_string_value(json_object_get(x, "threshold")), "warning");
 	assert_true(json_real_value(json_object_get(json_object_get(x, "today_usd"), "app")) ==
 		    8.5);
+	assert_true(json_real_value(json_object_get(json_object_get(x, "today_usd"), "llm")) ==
+		    0.25);
+	assert_true(json_real_value(json_object_get(json_object_get(x, "total_usd"), "llm")) ==
+		    1.5);
 	assert_true(json_real_value(json_object_get(json_object_get(x, "forecast"), "upper_usd")) ==
 		    13);
 	assert_true(json_is_string(json_object_get(x, "budget_exhausted_at")));

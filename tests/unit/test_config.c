@@ -918,6 +918,19 @@ static void test_cost(void **state)
 	expect_error("{\"cost\": {\"upstreams\": {\"llm\": {}}}}", "needs \"request_usd\"");
 	expect_error("{\"cost\": {\"agents\": {\"coder\": {\"warning_ratio\": 0.5}}}}",
 		     "unknown key \"warning_ratio\" in cost.agents.coder");
+	/* Which LLM spend counts: auto by default, per agent too. */
+	assert_int_equal(parse(&c, "{\"cost\": {\"llm\": \"wire\", \"agents\": {\"coder\": "
+				   "{\"llm\": \"app\"}}}}"),
+			 0);
+	assert_int_equal(cost__model(c.cost, "planner")->llm, COST_LLM_WIRE);
+	assert_int_equal(cost__model(c.cost, "coder")->llm, COST_LLM_APP);
+	config__free(&c);
+	assert_int_equal(parse(&c, "{}"), 0);
+	assert_int_equal(c.cost->base.llm, COST_LLM_AUTO);
+	config__free(&c);
+	expect_error("{\"cost\": {\"llm\": \"tokens\"}}",
+		     "cost.llm must be \"auto\", \"wire\", \"app\" or \"both\"");
+	expect_error("{\"cost\": {\"llm\": 1}}", "cost.llm must be");
 }
 
 int main(void)

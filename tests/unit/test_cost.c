@@ -17,10 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "apps.h"
 #include "catalog.h"
 #include "cost.h"
 #include "costing.h"
+#include "llm.h"
 #include "snapshot.h"
 
 #define DAY 86400.0
@@ -323,6 +326,158 @@ static void test_save_restore(void **state)
 	cost__free(c2);
 }
 
+/* One agent's LLM figures: the wire's since start, the app's LLM and other costs. */
+static struct cost_input llm_input(double wire, double app_llm, double app)
+{
+	struct cost_input in = input("coder", 0, 0, 0, app, NULL, 0);
+
+	in.llm_usd = wire;
+	in.app_llm_usd = app_llm;
+	return in;
+}
+
+/*
+ * Which LLM spend counts, each source (cost.h): the same ticks for every model. The agent
+ * reports no LLM cost of its own at first, then does from the third tick.
+ */
+static void test_llm_sources(void **state)
+{
+	static const struct {
+		enum cost_llm_source src;
+		double llm[3]; /* today[COST_LLM] after ticks 2, 3, 4 */
+	} want[] = {
+		{COST_LLM_AUTO, {2.0, 2.9, 3.2}}, /* the wire's, then the app's once it reports */
+		{COST_LLM_WIRE, {2.0, 3.0, 4.0}},
+		{COST_LLM_APP, {0.0, 0.9, 1.2}},
+		{COST_LLM_BOTH, {2.0, 3.9, 5.2}},
+	};
+	static const double wire[4] = {0, 2.0, 3.0, 4.0}, app_llm[4] = {0, 0, 0.9, 1.2},
+			    app[4] = {0, 0.1, 0.1, 0.7};
+	struct cost_event ev[4];
+	struct cost_view *v;
+	size_t i;
+	int k;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct cost_params p;
+		struct cost *c;
+
+		cost__params_default(&p);
+		p.base.llm = want[i].src;
+		c = cost__new(&p);
+		assert_non_null(c);
+		for (k = 0; k < 4; k++) {
+			struct cost_input in = llm_input(wire[k], app_llm[k], app[k]);
+
+			assert_int_equal(cost__update(c, T0 + k, &in, 1, ev, 4), 0);
+			v = cost__view(c, T0 + k);
+			if (k) {
+				assert_non_null(agent_of(v, "coder"));
+				assert_near(agent_of(v, "coder")->today[COST_LLM],
+					    want[i].llm[k - 1]);
+				/* Other app costs are "app", whatever the LLM source. */
+				assert_near(agent_of(v, "coder")->today[COST_APP], app[k]);
+				assert_near(agent_of(v, "coder")->spent,
+					    want[i].llm[k - 1] + app[k]);
+			}
+			cost__view_free(v);
+		}
+		cost__free(c);
+	}
+	/* With app costs off, the app's LLM report is not counted either: the wire's is. */
+	{
+		struct cost_params p;
+		struct cost *c;
+		struct cost_input in;
+
+		cost__params_default(&p);
+		p.base.app_costs = false;
+		c = cost__new(&p);
+		for (k = 0; k < 4; k++) {
+			in = llm_input(wire[k], app_llm[k], app[k]);
+			cost__update(c, T0 + k, &in, 1, ev, 4);
+		}
+		v = cost__view(c, T0 + 3);
+		assert_near(agent_of(v, "coder")->today[COST_LLM], 4.0);
+		assert_near(agent_of(v, "coder")->today[COST_APP], 0);
+		cost__view_free(v);
+		cost__free(c);
+	}
+	assert_string_equal(cost_kind_names[COST_LLM], "llm");
+}
+
+/*
+ * The LLM spend across a restart: today's is kept with the rest of the state, the wire's and
+ * the app's counters start again from zero in the new process and count from there, and an
+ * agent that reported its own LLM cost goes on being counted from its reports. A state saved
+ * before the llm kind existed is read as no LLM spend.
+ */
+static void test_llm_restart(void **state)
+{
+	struct cost_params p;
+	struct cost *c, *c2;
+	static struct saved s;
+	struct cost_event ev[4];
+	struct cost_input in;
+	struct cost_view *v;
+	json_t *o;
+	char *text;
+
+	(void)state;
+	cost__params_default(&p);
+	c = cost__new(&p);
+	in = llm_input(0, 0, 0);
+	cost__update(c, T0, &in, 1, ev, 4);
+	in = llm_input(1.5, 0, 0);
+	cost__update(c, T0 + 1, &in, 1, ev, 4);
+	assert_int_equal(cost__save(c, true, 0, save_fn, &s), 0);
+	cost__free(c);
+
+	c2 = cost__new(&p);
+	cost__set_restore(c2, restore_fn, &s);
+	in = llm_input(0.25, 0, 0); /* the new process's wire spend so far */
+	cost__update(c2, T0 + 60, &in, 1, ev, 4);
+	v = cost__view(c2, T0 + 60);
+	assert_near(agent_of(v, "coder")->today[COST_LLM], 1.75);
+	assert_near(agent_of(v, "coder")->total[COST_LLM], 1.75);
+	cost__view_free(v);
+	/* Now the app reports its LLM cost: from then on that counts, not the wire. */
+	in = llm_input(1.25, 0.5, 0);
+	cost__update(c2, T0 + 61, &in, 1, ev, 4);
+	assert_int_equal(cost__save(c2, true, 0, save_fn, &s), 0);
+	assert_non_null(strstr(s.text, "\"llm_app\":true"));
+	cost__free(c2);
+	c2 = cost__new(&p);
+	cost__set_restore(c2, restore_fn, &s);
+	in = llm_input(3.0, 0, 0); /* restarted: the app has not reported again yet */
+	cost__update(c2, T0 + 120, &in, 1, ev, 4);
+	v = cost__view(c2, T0 + 120);
+	assert_near(agent_of(v, "coder")->today[COST_LLM], 1.75 + 0.5);
+	cost__view_free(v);
+	cost__free(c2);
+
+	/* A state of before: no "llm" in today and total, no "llm_app". */
+	o = json_loadb(s.text, s.len, 0, NULL);
+	assert_non_null(o);
+	json_object_del(json_object_get(o, "today"), "llm");
+	json_object_del(json_object_get(o, "total"), "llm");
+	json_object_del(o, "llm_app");
+	json_object_set_new(json_object_get(o, "today"), "app", json_real(0.5));
+	json_object_set_new(json_object_get(o, "total"), "app", json_real(0.5));
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	c2 = cost__new(&p);
+	assert_int_equal(cost__restore(c2, "coder", text, strlen(text)), 0);
+	v = cost__view(c2, T0 + 120);
+	assert_non_null(agent_of(v, "coder"));
+	assert_near(agent_of(v, "coder")->today[COST_LLM], 0);
+	assert_near(agent_of(v, "coder")->spent, 0.5);
+	cost__view_free(v);
+	free(text);
+	cost__free(c2);
+}
+
 /* The forecast's arithmetic, both ways: weighted minutes, and the day's average at first. */
 static void test_forecast(void **state)
 {
@@ -509,6 +664,13 @@ static const struct catalog_family app_cost = {.name = "swarmwatch_agent_app_cos
 					       .type = CATALOG_COUNTER};
 static const struct catalog_family app_other = {.name = "swarmwatch_agent_app_tokens_total",
 						.type = CATALOG_COUNTER};
+static const struct catalog_family app_llm = {.name = "swarmwatch_agent_app_llm_cost_usd_total",
+					      .type = CATALOG_COUNTER};
+static const char *const kind_labels[] = {"agent", "kind"};
+static const struct catalog_family app_tagged = {.name = "swarmwatch_agent_app_cost_usd_total",
+						 .type = CATALOG_COUNTER,
+						 .labels = kind_labels,
+						 .nlabels = 2};
 
 /* A snapshot of two agents with requests in every role and status, and app counters. */
 static struct snapshot *snap(double t, uint64_t cpu_ns)
@@ -584,6 +746,57 @@ static void test_inputs(void **state)
 	assert_near(in[1].app_usd, 0);
 	free(in);
 	free(reqs);
+	free_snap(s);
+}
+
+/*
+ * The LLM inputs: the wire's spend since start from the LLM view, the app's LLM costs (by name
+ * or kind=llm tag) apart from its other costs.
+ */
+static void test_inputs_llm(void **state)
+{
+	struct snapshot *s = snap(T0, 5);
+	struct app_sample smp[4] = {0};
+	struct llm_view lv = {0};
+	double total[2] = {1.5, -1};
+	struct cost_requests *reqs;
+	struct cost_input *in;
+	struct app_view *keep = s->apps;
+	struct app_view *av = calloc(1, sizeof(*av) + 8);
+
+	(void)state;
+	assert_non_null(av);
+	smp[0].fam = &app_cost;
+	smp[0].values[0] = "tcost-a";
+	smp[0].value = 0.5;
+	smp[1].fam = &app_llm;
+	smp[1].values[0] = "tcost-a";
+	smp[1].value = 0.3;
+	smp[2].fam = &app_tagged;
+	smp[2].values[0] = "tcost-a";
+	smp[2].values[1] = "llm";
+	smp[2].value = 0.2;
+	smp[3].fam = &app_tagged;
+	smp[3].values[0] = "tcost-b";
+	smp[3].values[1] = "tools";
+	smp[3].value = 0.125;
+	av->samples = smp;
+	av->n = 4;
+	s->apps = av;
+	lv.spend_total = total;
+	s->llm = &lv;
+	assert_int_equal(costing__inputs(s, &in, &reqs), 2);
+	assert_near(in[0].app_usd, 0.5);
+	assert_near(in[0].app_llm_usd, 0.5);
+	assert_near(in[0].llm_usd, 1.5);
+	assert_near(in[1].app_usd, 0.125);
+	assert_near(in[1].app_llm_usd, 0);
+	assert_true(isnan(in[1].llm_usd)); /* never cost on the wire */
+	free(in);
+	free(reqs);
+	s->llm = NULL;
+	s->apps = keep;
+	free(av);
 	free_snap(s);
 }
 
@@ -708,6 +921,9 @@ int main(void)
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_inputs),
+		cmocka_unit_test(test_inputs_llm),
+		cmocka_unit_test(test_llm_sources),
+		cmocka_unit_test(test_llm_restart),
 		cmocka_unit_test(test_emergency_command_once),
 		cmocka_unit_test(test_emergency_command_timeout),
 	};

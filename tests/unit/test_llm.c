@@ -162,6 +162,7 @@ static void test_exchanges(void **state)
 	struct llm_view *v;
 	struct llm *l;
 	char err[256];
+	double total;
 	int i;
 
 	(void)state;
@@ -216,6 +217,8 @@ static void test_exchanges(void **state)
 			assert_true(x->cost[LLM_TOKEN_INPUT] == 0); /* no price for claude-x */
 		}
 	}
+	total = v->spend_total[0];
+	assert_true(total >= 100 * 2.5 / 1e6);
 	assert_int_equal(v->nroom, 1);
 	assert_true(v->room[0].rate[LLM_RATE_TOKENS] == 900);
 	assert_string_equal(v->room[0].server, "127.0.0.1:443");
@@ -229,7 +232,15 @@ static void test_exchanges(void **state)
 	s.time += 86400;
 	v = llm__view(l, &s, NULL, 2 * LLM_IDLE_NS);
 	assert_true(v->spend_today[0] == 0);
+	/* The spend since start goes on across days (the budgets' cost kind llm counts from it). */
+	assert_true(fabs(v->spend_total[0] - (total + (100 * 2.5 + 20 * 10.0) / 1e6)) < 1e-15);
 	llm__view_free(v);
+	/* A reclaimed slot's next agent starts from nothing. */
+	snprintf(a.name, sizeof(a.name), "reviewer");
+	v = llm__view(l, &s, NULL, 2 * LLM_IDLE_NS);
+	assert_true(v->spend_total[0] < 0 && v->spend_today[0] < 0);
+	llm__view_free(v);
+	snprintf(a.name, sizeof(a.name), "coder");
 	/* Agents the snapshot does not have are left out. */
 	a.slot = 4;
 	v = llm__view(l, &s, NULL, 0);

@@ -555,6 +555,136 @@ static void test_restore(void **state)
 	scale__free(e);
 }
 
+static int until_of(void *ctx, const struct scale_pool_info *p)
+{
+	*(int64_t *)ctx = p->cooldown_until_ms;
+	return 1;
+}
+
+/* The cooldown of e's first pool. */
+static int64_t cooldown_of(struct scale_engine *e)
+{
+	int64_t until = -1;
+
+	scale__foreach(e, until_of, &until);
+	return until;
+}
+
+/* e's pool "p" saved at now into a new engine of the same rules, loaded at later. */
+static struct scale_engine *reload(struct scale_engine *e, int nrules, const char *const *rules,
+				   int64_t now, int64_t later)
+{
+	size_t cap = scale__state_size();
+	unsigned char *buf = malloc(cap);
+	struct scale_engine *e2 = engine(1, 10, nrules, rules);
+	long n;
+
+	assert_non_null(buf);
+	n = scale__save(e, "p", now, buf, cap);
+	assert_true(n > 0 && (size_t)n <= cap);
+	assert_int_equal(scale__load(e2, buf, (size_t)n, later), 0);
+	free(buf);
+	return e2;
+}
+
+/*
+ * Saved and loaded (a restart), a pool goes on as if it had not stopped: the windows keep the
+ * recommendations made before, the cooldown and the budget cap hold. After a long stop the
+ * down window is watched again in full.
+ */
+static void test_save_load(void **state)
+{
+	struct scale_engine *e = engine(1, 10, 2, down_rules), *e2, *e3;
+	size_t cap = scale__state_size();
+	unsigned char *buf = malloc(cap);
+	const struct scale_event *ev;
+	struct world w;
+	int64_t t;
+	long n;
+
+	(void)state;
+	assert_non_null(buf);
+	world_init(&w);
+	w.current = 4;
+	w.load = 0.5;
+	for (t = 0; t <= 300 * S; t += 15 * S)
+		assert_int_equal(tick(e, T0 + t, &w, NULL), 0);
+	w.load = 0.1;
+	for (t = 315 * S; t <= 450 * S; t += 15 * S)
+		assert_int_equal(tick(e, T0 + t, &w, NULL), 0);
+	/* Stopped at 450 s, back 5 s later: the 4s of 300 s and before still hold until 600 s. */
+	e2 = reload(e, 2, down_rules, T0 + 450 * S, T0 + 455 * S);
+	for (t = 455 * S; t <= 600 * S; t += 15 * S)
+		assert_int_equal(tick(e2, T0 + t, &w, NULL), 0);
+	assert_int_equal(tick(e2, T0 + 605 * S, &w, &ev), 3);
+	assert_string_equal(ev->rule, "idle");
+	/* Back after 100 s (more than a tenth of the window): a whole window from then. */
+	e3 = reload(e, 2, down_rules, T0 + 450 * S, T0 + 550 * S);
+	for (t = 550 * S; t < 850 * S; t += 15 * S)
+		assert_int_equal(tick(e3, T0 + t, &w, NULL), 0);
+	assert_int_equal(tick(e3, T0 + 850 * S, &w, NULL), 3);
+	/* The cooldown of e2's decision comes back with the next restart. */
+	scale__free(e3);
+	e3 = reload(e2, 2, down_rules, T0 + 605 * S, T0 + 610 * S);
+	assert_int_equal(cooldown_of(e3), T0 + 665 * S);
+	assert_int_equal(cooldown_of(e2), T0 + 665 * S);
+	scale__free(e3);
+	scale__free(e2);
+	scale__free(e);
+
+	/* A budget cap asked for before the restart is not asked again, nor lifted. */
+	e = engine(1, 10, 2, down_rules);
+	w.current = 5;
+	w.load = 0.95;
+	assert_int_equal(scale__cap(e, "p", T0 + 600 * S), 0);
+	assert_int_equal(tick(e, T0, &w, &ev), 1);
+	e2 = reload(e, 2, down_rules, T0, T0 + 3 * S);
+	assert_int_equal(tick(e2, T0 + 5 * S, &w, NULL), 0);
+	w.current = 1;
+	assert_int_equal(tick(e2, T0 + 590 * S, &w, NULL), 0);
+	assert_int_equal(tick(e2, T0 + 600 * S, &w, NULL), 2);
+	scale__free(e2);
+	scale__free(e);
+
+	/* An up cooldown: the count asked for is not asked again until it ends. */
+	e = engine(1, 10, 1, track_rules);
+	w.current = 2;
+	w.load = 0.9;
+	assert_int_equal(tick(e, T0, &w, NULL), 3);
+	e2 = reload(e, 1, track_rules, T0, T0 + 2 * S);
+	assert_int_equal(tick(e2, T0 + 15 * S, &w, NULL), 0);
+	assert_int_equal(tick(e2, T0 + 61 * S, &w, NULL), 3);
+	scale__free(e2);
+
+	/* Blobs that are not one, and a pool not configured. */
+	n = scale__save(e, "p", T0, buf, cap);
+	assert_true(n > 0);
+	assert_int_equal(scale__save(e, "nosuch", T0, buf, cap), -ENOENT);
+	assert_int_equal(scale__save(e, "p", T0, buf, 8), -ENOSPC);
+	e2 = engine(1, 10, 1, track_rules);
+	assert_int_equal(scale__load(e2, buf, (size_t)n - 1, T0), -EBADMSG);
+	assert_int_equal(scale__load(e2, buf, 3, T0), -EBADMSG);
+	buf[n / 2] ^= 1;
+	assert_int_not_equal(scale__load(e2, buf, (size_t)n, T0), 0);
+	buf[n / 2] ^= 1;
+	scale__free(e2);
+	{
+		struct scale_params *p = calloc(1, sizeof(*p));
+		char err[128];
+
+		assert_non_null(p);
+		scale__pool_default(&p->pools[0], "q");
+		p->npools = 1;
+		e2 = scale__new(p, err, sizeof(err));
+		assert_non_null(e2);
+		assert_int_equal(scale__load(e2, buf, (size_t)n, T0), -ENOENT);
+		scale__free(e2);
+		free(p);
+	}
+	scale__free(e);
+	free(buf);
+}
+
 static void test_defaults_parse(void **state)
 {
 	struct scale_rule r[SCALE_RULES_MAX];
@@ -599,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_min_max_and_unseen),
 		cmocka_unit_test(test_percent_and_evaluate),
 		cmocka_unit_test(test_restore),
+		cmocka_unit_test(test_save_load),
 		cmocka_unit_test(test_defaults_parse),
 	};
 
