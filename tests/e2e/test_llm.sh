@@ -45,11 +45,7 @@ checks=("swarmwatch starts with LLM capture on two upstreams and a price table"
 	"promtool check metrics passes"
 	"each agent's budget counts its wire LLM spend once, as cost kind llm")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3 openssl promtool; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3 openssl promtool
 
 agentsim=$top/tools/agentsim/agentsim
 work=$(mktemp -d)
@@ -60,14 +56,7 @@ plain_port=$(free_port)
 sw_pid=
 tls_pid=
 plain_pid=
-cleanup() {
-	stop_gently "$tls_pid"
-	stop_gently "$plain_pid"
-	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$tls_pid" "$plain_pid" "$sw_pid"; }
 trap cleanup EXIT
 
 # agentsim's default prices (USD per 1000 tokens) per million, as a price table.

@@ -14,33 +14,16 @@ checks=("swarmwatch decides 1 -> 3 once for the pool and runs its command"
 	"restarted on the same state, it sees the pool again and resumes its cooldown"
 	"no second decision after the restart: one in the history, the command ran once")
 echo "1..${#checks[@]}"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root" "${checks[@]}"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel has no BTF" "${checks[@]}"
-for tool in curl python3; do
-	command -v $tool >/dev/null || { echo "# $tool is not installed (make deps)"; exit 1; }
-done
+needs_root_bpf curl python3
 
 work=$(mktemp -d)
 pin=/sys/fs/bpf/swarmwatch-screstart-$$
 pool=trestart$$
 port=$(free_port)
 sw_pid='' inst_pid='' dog_pid=''
-cleanup() {
-	[ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null
-	[ -n "$inst_pid" ] && kill "$inst_pid" 2>/dev/null
-	[ -n "$sw_pid" ] && kill "$sw_pid" 2>/dev/null
-	wait 2>/dev/null
-	"$SWARMWATCH" run --unpin --pin-path "$pin" >/dev/null 2>&1
-	rm -rf "$work"
-}
+cleanup() { teardown "$inst_pid" "$sw_pid"; }
 trap cleanup EXIT
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 55 &
-	s=$!
-	wait $s && echo "# timed out" && kill -TERM $$
-) &
-dog_pid=$!
+watchdog 55
 
 cat >"$work/config.json" <<JSON
 {"alerts": {"enabled": false},
