@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "config.h"
 #include "http.h"
+#include "incident.h"
 #include "log.h"
 #include "metrics.h"
 #include "num.h"
@@ -222,6 +223,8 @@ static const struct tenancy_filter *filter_of(const struct req *rq, const struct
 	f->ntenants = rq->tok->ntenants;
 	f->table = s ? s->tenants : NULL;
 	f->ntable = s ? s->ntenants : 0;
+	f->incident_agent = incident__agent_of;
+	f->incident_ctx = s ? s->incidents : NULL;
 	return f;
 }
 

@@ -775,3 +775,10 @@ out:
 	json_decref(root);
 	return err;
 }
+
+const char *incident__agent_of(const void *view, uint64_t id)
+{
+	const struct incident *in = view ? incident__view_get(view, id) : NULL;
+
+	return in ? in->agent : NULL;
+}

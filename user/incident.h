@@ -154,6 +154,12 @@ const struct incident *incident__view_open(const struct incident_view *v, const 
 const struct incident *incident__view_get(const struct incident_view *v, uint64_t id);
 
 /*
+ * The agent of incident id in view (a const struct incident_view *, NULL allowed), or NULL
+ * when the view does not hold it: the tenancy filter's incident_agent callback.
+ */
+const char *incident__agent_of(const void *view, uint64_t id);
+
+/*
  * incident__alert_cause - for alert__set_cause_fn() with ctx an incident view (NULL: none):
  * when agent has an open incident, the alert's likely cause (cause, cap bytes) becomes the
  * incident's (its earliest signal; the rule's own text when that signal is this rule's

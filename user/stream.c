@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "api.h"
+#include "incident.h"
 #include "log.h"
 #include "stream.h"
 #include "tenancy.h"
@@ -220,6 +221,8 @@ static struct event *event_for(const struct client *cl, struct event *ev)
 	if (ev->snap) {
 		f.table = ev->snap->tenants;
 		f.ntable = ev->snap->ntenants;
+		f.incident_agent = incident__agent_of;
+		f.incident_ctx = ev->snap->incidents;
 	}
 	json = strndup(ev->data + ev->json_off, ev->json_len);
 	cut = json ? tenancy__filter_text(json, &f) : NULL;

@@ -63,6 +63,24 @@ static const char *named_agent(json_t *o)
 	return NULL;
 }
 
+/* Cuts from an incident's "linked" array the ids of incidents of agents f does not see. */
+static void filter_linked(json_t *ids, const struct tenancy_filter *f)
+{
+	const char *agent;
+	json_t *x;
+	size_t i;
+
+	for (i = json_array_size(ids); i-- > 0;) {
+		x = json_array_get(ids, i);
+		agent = json_is_integer(x) && json_integer_value(x) > 0 && f->incident_agent
+				? f->incident_agent(f->incident_ctx,
+						    (uint64_t)json_integer_value(x))
+				: NULL;
+		if (!agent || !tenancy__visible(f, agent))
+			json_array_remove(ids, i);
+	}
+}
+
 /* inside: v is within an object that named an agent f sees. */
 static void filter(json_t *v, const struct tenancy_filter *f, bool inside)
 {
@@ -71,8 +89,12 @@ static void filter(json_t *v, const struct tenancy_filter *f, bool inside)
 	size_t i;
 
 	if (json_is_object(v)) {
-		json_object_foreach (v, key, x)
-			filter(x, f, inside);
+		json_object_foreach (v, key, x) {
+			if (!strcmp(key, "linked") && json_is_array(x))
+				filter_linked(x, f);
+			else
+				filter(x, f, inside);
+		}
 		return;
 	}
 	if (!json_is_array(v))

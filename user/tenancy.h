@@ -12,6 +12,7 @@
 #include <linux/types.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "swarmwatch.h"
@@ -30,6 +31,12 @@ struct tenancy_filter {
 	int ntenants;
 	const struct agent_tenant *table; /* sorted by agent (tenancy__sort), ntable of them */
 	int ntable;
+	/*
+	 * The agent of incident id, for the ids an incident's "linked" lists; NULL (or no
+	 * callback) when unknown, and an id of an unknown agent is cut. ctx is incident_ctx.
+	 */
+	const char *(*incident_agent)(const void *ctx, uint64_t id);
+	const void *incident_ctx;
 };
 
 /* Sorts table[0..n) by agent name, as tenancy__of() and the filter need. */
@@ -51,7 +58,8 @@ bool tenancy__visible(const struct tenancy_filter *f, const char *agent);
  * an object that names an agent ("agent", "pool" (a pool is an agent), "labels"."agent" or
  * "matchers"."agent") stays when f sees that agent; an object that names none stays only
  * inside an object that named a seen agent (an agent's upstreams), so host-wide entries and
- * aggregates over agents (costliest upstreams, silences without an agent matcher) go. Returns
+ * aggregates over agents (costliest upstreams, silences without an agent matcher) go. An
+ * incident's "linked" ids stay only for incidents of agents f sees (f->incident_agent). Returns
  * 0, or -ENOENT when doc's root (or its "incident") names an agent f does not see: answer as
  * for one that does not exist.
  */

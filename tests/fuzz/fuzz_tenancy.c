@@ -16,10 +16,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct agent_tenant table[] = {{"a1", "blue"}, {"a2", "blue"}, {"r1", "red"}};
 static const char mine[][TENANT_NAME_MAX] = {"blue"};
-static const struct tenancy_filter f = {mine, 1, table, 3};
 
-/* Whether an array in v holds an object naming an agent f does not see. */
-static int leaks(json_t *v)
+/* Incidents: odd ids are a1's, even ids r1's, 0 and ids over 100 unknown. */
+static const char *incident_agent(const void *ctx, uint64_t id)
+{
+	(void)ctx;
+	return !id || id > 100 ? NULL : id % 2 ? "a1" : "r1";
+}
+
+static const struct tenancy_filter f = {mine, 1, table, 3, incident_agent, NULL};
+
+/*
+ * Whether an array in v holds an object naming an agent f does not see, or (linked: v is the
+ * value of a "linked" key) the id of an incident of such an agent.
+ */
+static int leaks_in(json_t *v, int linked)
 {
 	const char *key;
 	json_t *x;
@@ -27,7 +38,7 @@ static int leaks(json_t *v)
 
 	if (json_is_object(v)) {
 		json_object_foreach (v, key, x)
-			if (leaks(x))
+			if (leaks_in(x, !strcmp(key, "linked")))
 				return 1;
 		return 0;
 	}
@@ -36,12 +47,23 @@ static int leaks(json_t *v)
 	json_array_foreach (v, i, x) {
 		const char *who = json_string_value(json_object_get(x, "agent"));
 
+		/* An id that survives in an array of linked incidents is one of a seen agent. */
+		if (json_is_integer(x) && linked &&
+		    !(json_integer_value(x) > 0 && json_integer_value(x) <= 100 &&
+		      json_integer_value(x) % 2))
+			return 1;
+
 		if (!who)
 			who = json_string_value(json_object_get(x, "pool"));
-		if ((who && !tenancy__visible(&f, who)) || leaks(x))
+		if ((who && !tenancy__visible(&f, who)) || leaks_in(x, 0))
 			return 1;
 	}
 	return 0;
+}
+
+static int leaks(json_t *v)
+{
+	return leaks_in(v, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

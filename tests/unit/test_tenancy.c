@@ -19,15 +19,23 @@ static struct agent_tenant table[] = {
 };
 static const char blue[][TENANT_NAME_MAX] = {"blue"};
 static const char both[][TENANT_NAME_MAX] = {"green", "red"};
-static struct tenancy_filter fblue, fboth, fnone;
+static struct tenancy_filter fblue, fboth, fnone, flinked;
+
+/* Incidents 1 of blue-1 and 2 of red-1; no other is known. */
+static const char *incident_agent(const void *ctx, uint64_t id)
+{
+	(void)ctx;
+	return id == 1 ? "blue-1" : id == 2 ? "red-1" : NULL;
+}
 
 static int setup(void **state)
 {
 	(void)state;
 	tenancy__sort(table, 3);
-	fblue = (struct tenancy_filter){blue, 1, table, 3};
-	fboth = (struct tenancy_filter){both, 2, table, 3};
-	fnone = (struct tenancy_filter){blue, 1, NULL, 0}; /* no agent has a tenant */
+	fblue = (struct tenancy_filter){blue, 1, table, 3, NULL, NULL};
+	fboth = (struct tenancy_filter){both, 2, table, 3, NULL, NULL};
+	fnone = (struct tenancy_filter){blue, 1, NULL, 0, NULL, NULL}; /* no agent has a tenant */
+	flinked = (struct tenancy_filter){blue, 1, table, 3, incident_agent, NULL};
 	return 0;
 }
 
@@ -94,8 +102,12 @@ static void test_json(void **state)
 	/* Numbers come back as written. */
 	expect_json("{\"agents\":[{\"agent\":\"blue-1\",\"cpu\":0.123456,\"usd\":1e-7}]}", &fblue,
 		    "{\"agents\":[{\"agent\":\"blue-1\",\"cpu\":0.123456,\"usd\":1e-7}]}");
-	/* Arrays of plain values stay. */
-	expect_json("{\"linked\":[1,2]}", &fblue, "{\"linked\":[1,2]}");
+	/* Linked incidents: only those of agents it sees; none when they cannot be looked up. */
+	expect_json("{\"agent\":\"blue-2\",\"linked\":[1,2,3]}", &flinked,
+		    "{\"agent\":\"blue-2\",\"linked\":[1]}");
+	expect_json("{\"incidents\":[{\"agent\":\"blue-2\",\"linked\":[2,1]}]}", &flinked,
+		    "{\"incidents\":[{\"agent\":\"blue-2\",\"linked\":[1]}]}");
+	expect_json("{\"linked\":[1,2]}", &fblue, "{\"linked\":[]}");
 }
 
 static void test_json_not_found(void **state)
