@@ -39,7 +39,8 @@ const char config__builtin[] =
 	"  },\n"
 	"  \"syscalls\": {\n"
 	"    \"ignored_errnos\": [\"EAGAIN\", \"EINTR\", \"EINPROGRESS\", \"EALREADY\"],\n"
-	"    \"top_errnos\": 8\n"
+	"    \"top_errnos\": 8,\n"
+	"    \"latency_sampling\": false\n"
 	"  },\n"
 	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true,\n"
 	"                 \"net\": true},\n"
@@ -537,7 +538,7 @@ static int builtin_rules(struct config *c, char *err, size_t errlen)
 
 static int parse_syscalls(const struct parse *p, json_t *s, struct config *c)
 {
-	static const char *const keys[] = {"ignored_errnos", "top_errnos", NULL};
+	static const char *const keys[] = {"ignored_errnos", "top_errnos", "latency_sampling", NULL};
 	long long top = 0;
 	json_t *list, *e;
 	size_t i;
@@ -553,6 +554,9 @@ static int parse_syscalls(const struct parse *p, json_t *s, struct config *c)
 		return err;
 	if (err)
 		c->top_errnos = top;
+	err = get_bool(p, s, "latency_sampling", &c->latency_sampling);
+	if (err < 0)
+		return err;
 	list = json_object_get(s, "ignored_errnos");
 	if (!list)
 		return 0;

@@ -67,6 +67,7 @@ struct config {
 	bool builtin_rules; /* the file does not set identity.rules: the built-in ones apply */
 	__u8 errno_ignored[SW_ERRNO_SLOTS]; /* 1: not counted as an error */
 	int top_errnos; /* errno labels per agent before "other" */
+	bool latency_sampling; /* time 1 in N tracked syscalls (kernel.c), not every one */
 	struct upstream upstreams[CONFIG_MAX_UPSTREAMS];
 	int nupstreams;
 	int top_upstreams; /* upstream labels per agent before "other" */
