@@ -538,7 +538,8 @@ static int builtin_rules(struct config *c, char *err, size_t errlen)
 
 static int parse_syscalls(const struct parse *p, json_t *s, struct config *c)
 {
-	static const char *const keys[] = {"ignored_errnos", "top_errnos", "latency_sampling", NULL};
+	static const char *const keys[] = {"ignored_errnos", "top_errnos", "latency_sampling",
+					   NULL};
 	long long top = 0;
 	json_t *list, *e;
 	size_t i;

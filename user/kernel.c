@@ -586,8 +586,8 @@ static void set_rodata(struct kernel *k)
 	 * syscall's weight can stand for another task's syscalls, and an agent's histogram
 	 * count strayed 6-13 % from its exact syscall count in bpf/test_capture.
 	 */
-	ro->lat_samples_per_epoch =
-		c->latency_sampling ? overhead__samples_per_tick(c->interval_ns) : 0;
+	ro->lat_samples_per_epoch = c->latency_sampling ? overhead__samples_per_tick(c->interval_ns)
+							: 0;
 	ro->lat_sample_gap_ns =
 		ro->lat_samples_per_epoch ? c->interval_ns / ro->lat_samples_per_epoch : 0;
 	ro->tls_capture = k->tls_up;
