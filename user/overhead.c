@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Cost of the BPF programs, the duty cycle that bounds it, and extrapolation (overhead.h). */
+#include <math.h>
 #include <stdlib.h>
 
 #include "overhead.h"
@@ -69,6 +70,64 @@ void overhead__extrapolate(const __u64 *raw, __u64 *last, double *unseen, __u64 
 		last[i] = raw[i];
 		out[i] = raw[i] + (__u64)unseen[i];
 	}
+}
+
+/* To 1/256ths: what the kernel keeps of adj (struct sw_unseen), so a restart sees the same. */
+static double q8(double x)
+{
+	return llround(x * 256) / 256.0;
+}
+
+bool overhead__calibrate(const __u64 *raw, __u64 *last, double *adj, __u64 *out, int nb,
+			 __u64 total, bool first)
+{
+	double d_count = 0, have = 0, owed, s, cum = 0, done = 0;
+	bool changed = false;
+	int i;
+
+	for (i = 0; i <= nb; i++) {
+		if (first || raw[i] < last[i])
+			last[i] = raw[i];
+		if (i < nb) {
+			d_count += raw[i] - last[i];
+			have += last[i] + adj[i];
+		}
+	}
+	owed = (double)total - have;
+	if (owed > 0 && (d_count > 0 || have > 0)) {
+		/* This window's sample, or failing that the histogram so far, gives the shape. */
+		s = owed / (d_count > 0 ? d_count : have);
+		for (i = 0; i <= nb; i++) {
+			double d = d_count > 0 ? raw[i] - last[i] : last[i] + adj[i];
+			double step = d_count > 0 ? d * (s - 1) : d * s;
+
+			if (step != 0) {
+				adj[i] = q8(adj[i] + step);
+				changed = true;
+			}
+		}
+	} else if (d_count > 0 || raw[nb] > last[nb]) {
+		/* Nothing owed: the window's growth is not passed on. */
+		for (i = 0; i <= nb; i++) {
+			if (raw[i] == last[i])
+				continue;
+			adj[i] -= raw[i] - last[i];
+			changed = true;
+		}
+	}
+	for (i = 0; i <= nb; i++)
+		last[i] = raw[i];
+	/* Rounded on the cumulative buckets: each bound's count never decreases. */
+	for (i = 0; i < nb; i++) {
+		__u64 c;
+
+		cum += raw[i] + adj[i];
+		c = cum > 0 ? (__u64)llround(cum) : 0;
+		out[i] = c > done ? c - done : 0;
+		done += out[i];
+	}
+	out[nb] = raw[nb] + adj[nb] > 0 ? (__u64)llround(raw[nb] + adj[nb]) : 0;
+	return changed;
 }
 
 void overhead__cycle_init(struct overhead_cycle *c, __u64 interval_ns, unsigned int seed, __u64 now)

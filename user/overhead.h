@@ -109,6 +109,28 @@ void overhead__extrapolate(const __u64 *raw, __u64 *last, double *unseen, __u64 
 			   double ratio, bool first);
 
 /*
+ * A sampled histogram calibrated to an exact count (a ratio estimator). raw holds nb
+ * cumulative bucket counts and then their cumulative sum (nb + 1 words), as the kernel keeps
+ * them: only some of the events were timed (latency sampling, the duty cycle), each weighted
+ * by what it stands for, so raw's count only estimates total, the exact cumulative count of
+ * events (its unseen part included). The growth d of raw since last is this window's sample;
+ * the growth the calibrated histogram owes, total minus its count so far, is spread over the
+ * buckets and the sum in proportion to d (its share of each bucket, and its mean), by
+ * moving adj (one double per word, the calibrated value minus raw). A window with nothing
+ * timed spreads what it owes in proportion to the calibrated histogram so far, and one with
+ * nothing timed yet, ever, owes it to the next. Owing less than nothing (the weights ran
+ * ahead of the count) adds nothing until the count catches up. So out[i] = raw[i] + adj[i]
+ * rounded, cumulated over the buckets, never decreases, and the buckets' count equals total
+ * once anything was timed: an agent's histogram `_count` is its exact syscall count.
+ * A raw word that went down (its kernel slot was zeroed) restarts from there; the caller
+ * zeroes last and adj when it reuses a slot. first: last is not set yet (raw was counted
+ * before this process): the window is empty. adj is kept in 1/256ths (the resolution of
+ * struct sw_unseen, so that a restart continues exactly). Returns whether adj changed.
+ */
+bool overhead__calibrate(const __u64 *raw, __u64 *last, double *adj, __u64 *out, int nb,
+			 __u64 total, bool first);
+
+/*
  * The duty cycle of the hot hooks on a monotonic clock in ns. Pure: the functions say when
  * to attach or detach, and the caller does it (kernel__hot_attach()) and tells the time.
  */

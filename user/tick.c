@@ -590,17 +590,38 @@ static __u64 tracked_syscalls(const struct snapshot *s)
 	return n;
 }
 
+/* Whether word w of struct hot_slot is the latency histogram's: a signed adjustment there. */
+static bool is_lat_word(size_t w)
+{
+	size_t from = hot_ranges[HOT_LATENCY].from - hot_ranges[HOT_COUNTS].from;
+
+	return w >= from && w < from + hot_ranges[HOT_LATENCY].to - hot_ranges[HOT_LATENCY].from;
+}
+
+/* Syscalls of every class in the hot words (they start with syscalls[]). */
+static __u64 syscalls_of(const __u64 *hot)
+{
+	__u64 n = 0;
+	int c;
+
+	for (c = 0; c < SW_CLASS_MAX; c++)
+		n += hot[c];
+	return n;
+}
+
 /*
  * Adds to each agent's hot counters the estimate of what the hooks did not see while
  * detached, ratio being the fraction of the tick they were attached: exact seen + estimated
- * unseen, monotonic by construction (overhead__extrapolate()). The latency histogram's
- * in-kernel weights already stand for the syscalls latency sampling did not time; the duty
- * cycle's share is added on top the same way.
+ * unseen, monotonic by construction (overhead__extrapolate()). The syscall latency histogram,
+ * timed for a sample (latency sampling, the duty cycle), is calibrated to the agent's syscall
+ * count so estimated (overhead__calibrate()): its `_count` is that count. Both estimates
+ * are kept in the kernel (struct sw_unseen) so that they continue across a restart.
  */
 static void extrapolate(struct tick *t, struct snapshot *s, double ratio)
 {
 	struct sw_unseen u;
 	__u64 out[HOT_WORDS];
+	bool calibrated;
 	size_t r, w, n;
 	int i, err;
 
@@ -615,23 +636,33 @@ static void extrapolate(struct tick *t, struct snapshot *s, double ratio)
 		/* What an earlier run of the daemon estimated, kept beside the counters. */
 		if (!h->set && !kernel__unseen(t->k, slot, &u, false))
 			for (w = 0; w < HOT_WORDS; w++)
-				h->unseen[w] = u.q8[w] / 256.0;
+				h->unseen[w] = is_lat_word(w) ? (__s64)u.q8[w] / 256.0
+							      : u.q8[w] / 256.0;
+		calibrated = false;
 		for (r = 0, w = 0; r < HOT_RANGES; r++, w += n) {
-			n = hot_ranges[r].to - hot_ranges[r].from;
 			/*
 			 * An agent first seen after the first tick started in this run: what it
 			 * counted, it counted in this tick's window (last is zero).
 			 */
-			overhead__extrapolate(words + hot_ranges[r].from, h->last + w,
-					      h->unseen + w, out + w, n, ratio,
-					      !h->set && !t->b.measured);
+			bool first = !h->set && !t->b.measured;
+
+			n = hot_ranges[r].to - hot_ranges[r].from;
+			if (r == HOT_LATENCY)
+				calibrated = overhead__calibrate(words + hot_ranges[r].from,
+								 h->last + w, h->unseen + w,
+								 out + w, (int)n - 1,
+								 syscalls_of(out), first);
+			else
+				overhead__extrapolate(words + hot_ranges[r].from, h->last + w,
+						      h->unseen + w, out + w, n, ratio, first);
 			memcpy(words + hot_ranges[r].from, out + w, n * sizeof(__u64));
 		}
 		h->set = true;
-		if (!(ratio < 1))
+		if (!(ratio < 1) && !calibrated)
 			continue;
 		for (w = 0; w < HOT_WORDS; w++)
-			u.q8[w] = (__u64)(h->unseen[w] * 256);
+			u.q8[w] = is_lat_word(w) ? (__u64)llround(h->unseen[w] * 256)
+						 : (__u64)(h->unseen[w] * 256);
 		err = kernel__unseen(t->k, slot, &u, true);
 		if (err && !t->b.warned) {
 			pr_warn("overhead budget: cannot keep the estimate of agent %s in the kernel "

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/types.h>
@@ -163,6 +164,130 @@ static void test_share_and_duty(void **state)
 	assert_true(overhead__smooth(0.05, 0.009, 0.01, 0.5) == 0.009);
 	/* A tick seen whole measured the full cost: a storm that starts is bounded at once. */
 	assert_true(overhead__smooth(0.001, 0.5, 0.01, 1) == 0.5);
+}
+
+/* Cumulative count of out's first k + 1 buckets. */
+static __u64 cum(const __u64 *out, int k)
+{
+	__u64 c = 0;
+	int i;
+
+	for (i = 0; i <= k; i++)
+		c += out[i];
+	return c;
+}
+
+static void test_calibrate(void **state)
+{
+	__u64 raw[4] = {3, 5, 2, 100}, last[4] = {0}, out[4];
+	double adj[4] = {0};
+
+	(void)state;
+	/* Every syscall timed: the histogram is the count, nothing moves. */
+	assert_false(overhead__calibrate(raw, last, adj, out, 3, 10, true));
+	assert_true(out[0] == 3 && out[1] == 5 && out[2] == 2 && out[3] == 100);
+	raw[0] = 4;
+	raw[3] = 110;
+	assert_false(overhead__calibrate(raw, last, adj, out, 3, 11, false));
+	assert_true(out[0] == 4 && cum(out, 2) == 11 && out[3] == 110);
+	/* Four timed (two fast, two slow) stand for 12: spread 3 to 1 on the window's shape. */
+	raw[0] = 6;
+	raw[2] = 4;
+	raw[3] = 150;
+	assert_true(overhead__calibrate(raw, last, adj, out, 3, 23, false));
+	assert_true(out[0] == 10 && out[1] == 5 && out[2] == 8 && cum(out, 2) == 23);
+	assert_true(out[3] == 230); /* 110 + 3 x 40 */
+	/* A window with nothing timed: its 10 syscalls take the shape of the histogram so far. */
+	assert_true(overhead__calibrate(raw, last, adj, out, 3, 33, false));
+	assert_true(cum(out, 2) == 33 && out[0] > 10 && out[1] > 5 && out[2] > 8);
+	assert_true(out[3] == 330); /* the mean so far, 10 ns, for each */
+	/* Weights of 20 for 7 syscalls: scaled down, the count stays exact. */
+	raw[1] = 25;
+	raw[3] = 530;
+	assert_true(overhead__calibrate(raw, last, adj, out, 3, 40, false));
+	assert_true(cum(out, 2) == 40 && out[3] == 463); /* 330 + 0.35 x 200 */
+	/*
+	 * A restart (first) after the kernel's weights ran ahead of the count while the daemon
+	 * was away: the histogram shows what it holds, then grows only once the count catches up.
+	 */
+	raw[1] = 45;
+	raw[3] = 730;
+	overhead__calibrate(raw, last, adj, out, 3, 42, true);
+	assert_true(cum(out, 2) == 60 && out[3] == 663);
+	raw[1] = 47;
+	raw[3] = 750;
+	assert_true(overhead__calibrate(raw, last, adj, out, 3, 55, false));
+	assert_true(cum(out, 2) == 60 && out[3] == 663);
+	raw[0] = 12;
+	raw[3] = 800;
+	overhead__calibrate(raw, last, adj, out, 3, 70, false);
+	assert_true(cum(out, 2) == 70 && out[0] > 10 && out[3] > 663);
+	/* A slot zeroed in the kernel restarts from its new values, never going down. */
+	memset(raw, 0, sizeof(raw));
+	memset(last, 0, sizeof(last));
+	memset(adj, 0, sizeof(adj));
+	raw[0] = 1;
+	raw[3] = 5;
+	overhead__calibrate(raw, last, adj, out, 3, 8, false);
+	assert_true(out[0] == 8 && cum(out, 2) == 8 && out[3] == 40);
+	/* Nothing timed yet, ever: the count waits for the first timed syscall. */
+	memset(raw, 0, sizeof(raw));
+	memset(last, 0, sizeof(last));
+	memset(adj, 0, sizeof(adj));
+	assert_false(overhead__calibrate(raw, last, adj, out, 3, 8, false));
+	assert_true(cum(out, 2) == 0 && out[3] == 0);
+	raw[2] = 1;
+	raw[3] = 1000;
+	overhead__calibrate(raw, last, adj, out, 3, 9, false);
+	assert_true(out[2] == 9 && cum(out, 2) == 9 && out[3] == 9000);
+}
+
+/*
+ * Sampled histograms with weights that wander from the count, windows with nothing timed and
+ * restarts of the daemon (adj kept in 1/256ths as the kernel keeps it): every cumulative
+ * bucket never decreases, and the count is exact whenever the weights are not ahead.
+ */
+static void test_calibrate_monotonic(void **state)
+{
+	enum { NB = 6 };
+	__u64 raw[NB + 1] = {0}, last[NB + 1] = {0}, out[NB + 1], prev[NB + 1] = {0};
+	__u64 total = 0;
+	double adj[NB + 1] = {0};
+	unsigned int seed = 7;
+	int t, i, k, restarts = 0, exact = 0;
+
+	(void)state;
+	for (t = 0; t < 20000; t++) {
+		int timed = rand_r(&seed) % 4 ? rand_r(&seed) % 20 : 0;
+		__u64 w = 1ULL << (rand_r(&seed) % 6);
+
+		for (i = 0; i < timed; i++) {
+			int b = rand_r(&seed) % NB;
+
+			raw[b] += w;
+			raw[NB] += w * (__u64)(b + 1) * 100;
+		}
+		/* The true count: near the weights' sum, off by up to a third either way. */
+		total += timed * w + (rand_r(&seed) % (timed * w / 3 * 2 + 1)) - timed * w / 3;
+		if (rand_r(&seed) % 500 == 0) { /* restart: adj through 1/256ths, last unknown */
+			for (i = 0; i <= NB; i++)
+				adj[i] = (double)(__s64)(__u64)llround(adj[i] * 256) / 256.0;
+			restarts++;
+			overhead__calibrate(raw, last, adj, out, NB, total, true);
+		} else {
+			overhead__calibrate(raw, last, adj, out, NB, total, false);
+			/* Past its count only as a restart left it, and then not growing. */
+			assert_true(cum(out, NB - 1) <= total ||
+				    cum(out, NB - 1) == cum(prev, NB - 1));
+		}
+		for (k = 0; k < NB; k++)
+			assert_true(cum(out, k) >= cum(prev, k));
+		assert_true(out[NB] >= prev[NB]);
+		exact += cum(out, NB - 1) == total;
+		memcpy(prev, out, sizeof(out));
+	}
+	assert_true(restarts > 10);
+	assert_true(exact > 15000);
 }
 
 static void test_extrapolate(void **state)
@@ -413,7 +538,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shift_from_rate),	 cmocka_unit_test(test_skip_bounds),
 		cmocka_unit_test(test_weights_unbiased), cmocka_unit_test(test_share_and_duty),
-		cmocka_unit_test(test_extrapolate),	 cmocka_unit_test(test_cycle_fake_clock),
+		cmocka_unit_test(test_extrapolate), cmocka_unit_test(test_calibrate),
+		cmocka_unit_test(test_calibrate_monotonic),	 cmocka_unit_test(test_cycle_fake_clock),
 		cmocka_unit_test(test_target),		 cmocka_unit_test(test_cycle_attached),
 	};
 
