@@ -40,7 +40,7 @@ const char config__builtin[] =
 	"  \"syscalls\": {\n"
 	"    \"ignored_errnos\": [\"EAGAIN\", \"EINTR\", \"EINPROGRESS\", \"EALREADY\"],\n"
 	"    \"top_errnos\": 8,\n"
-	"    \"latency_sampling\": false\n"
+	"    \"latency_sampling\": true\n"
 	"  },\n"
 	"  \"collectors\": {\"syscalls\": true, \"sched\": true, \"page_faults\": true, \"oom\": true,\n"
 	"                 \"net\": true},\n"
@@ -2223,6 +2223,7 @@ static void defaults(struct config *c)
 	c->max_agents = 256;
 	c->marker = true;
 	c->top_errnos = 8;
+	c->latency_sampling = true;
 	c->anomaly_hold_ns = 60000000000ULL;
 	c->agent_retention_ns = 600000000000ULL;
 	c->top_upstreams = 8;

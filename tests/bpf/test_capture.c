@@ -269,7 +269,10 @@ int main(int argc, char **argv)
 	count = metric(m, "swarmwatch_agent_syscall_duration_seconds_count{agent=\"probe\"}");
 	total = probe_syscalls(m);
 	tap_diag("probe histogram count %.0f, syscall total %.0f", count, total);
-	/* Every tracked syscall is timed (syscalls.latency_sampling is off by default). */
+	/*
+	 * Latency is timed for a sample of the syscalls (syscalls.latency_sampling, on by default)
+	 * and the histogram calibrated to the exact count: `_count` is the syscall count.
+	 */
 	tap_check(total > 0 && count == total, "%s", checks[4]);
 	tap_check(metric(m, "swarmwatch_agent_syscall_duration_seconds_bucket{agent=\"probe\","
 			    "le=\"+Inf\"}") == count,

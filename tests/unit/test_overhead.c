@@ -536,11 +536,16 @@ static void test_cycle_attached(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shift_from_rate),	 cmocka_unit_test(test_skip_bounds),
-		cmocka_unit_test(test_weights_unbiased), cmocka_unit_test(test_share_and_duty),
-		cmocka_unit_test(test_extrapolate), cmocka_unit_test(test_calibrate),
-		cmocka_unit_test(test_calibrate_monotonic),	 cmocka_unit_test(test_cycle_fake_clock),
-		cmocka_unit_test(test_target),		 cmocka_unit_test(test_cycle_attached),
+		cmocka_unit_test(test_shift_from_rate),
+		cmocka_unit_test(test_skip_bounds),
+		cmocka_unit_test(test_weights_unbiased),
+		cmocka_unit_test(test_share_and_duty),
+		cmocka_unit_test(test_extrapolate),
+		cmocka_unit_test(test_calibrate),
+		cmocka_unit_test(test_calibrate_monotonic),
+		cmocka_unit_test(test_cycle_fake_clock),
+		cmocka_unit_test(test_target),
+		cmocka_unit_test(test_cycle_attached),
 	};
 
 	return cmocka_run_group_tests_name("overhead", tests, NULL, NULL);
