@@ -237,9 +237,11 @@ struct sw_agent_stats {
  * Per slot, in the pinned `agent_unseen` map: the daemon's estimate of the hot counters'
  * growth its duty-cycled hooks did not see (the words of struct sw_agent_stats from
  * syscalls to syscall_lat_sum_ns, runq_lat to runq_lat_sum_ns, ctx_voluntary and
- * ctx_involuntary, in that order), in 1/256ths. Kept beside the kernel's counters so that
- * an extrapolated counter (seen + unseen) continues across a restart of the daemon. No BPF
- * program touches it.
+ * ctx_involuntary, in that order), in 1/256ths. The words of syscall_lat and
+ * syscall_lat_sum_ns hold instead the signed adjustment that calibrates the sampled latency
+ * histogram to the syscall count (two's complement; overhead__calibrate()). Kept beside the
+ * kernel's counters so that an extrapolated counter (seen + unseen) continues across a
+ * restart of the daemon. No BPF program touches it.
  */
 #define SW_UNSEEN_WORDS (SW_CLASS_MAX + SW_ERRNO_SLOTS + 2 * (SW_LAT_SLOTS + 1) + 2)
 struct sw_unseen {
