@@ -104,6 +104,7 @@ struct kernel {
 	int nmaps;
 	size_t percpu_len;
 	bool hot_off; /* the hot hooks (syscalls, sched) are detached by the duty cycle */
+	bool hot_missing; /* ... attached, but one failed to attach again: retried each tick */
 	__u32 *cpu_last; /* per CPU: untracked, timed of `oncpu` at the last read (2 words) */
 	struct kernel_cpu_events cpu_events; /* cumulative over the run */
 };
@@ -1647,11 +1648,17 @@ bool kernel__hot_up(const struct kernel *k)
 	return k->up[COLLECTOR_SYSCALLS] || k->up[COLLECTOR_SCHED];
 }
 
+bool kernel__hot_missing(const struct kernel *k)
+{
+	return !k->hot_off && k->hot_missing;
+}
+
 int kernel__hot_attach(struct kernel *k, bool on)
 {
+	bool retry = on && !k->hot_off, warned = k->hot_missing;
 	int i, pass, err = 0;
 
-	if (on == !k->hot_off)
+	if (on == !k->hot_off && !(retry && k->hot_missing))
 		return 0;
 	if (!on) {
 		/* From now on the CPU records go stale: hooks that stay ask task storage. */
@@ -1665,11 +1672,13 @@ int kernel__hot_attach(struct kernel *k, bool on)
 			k->links[i] = NULL;
 		}
 		k->hot_off = true;
+		k->hot_missing = false; /* all are attached again next time */
 		/* Nothing keeps the records current while detached: they restart empty. */
 		return fold_cpu_events(k, true);
 	}
-	err = fold_cpu_events(k, true); /* exec and fork may have written them meanwhile */
-	if (k->skel->bss) {
+	if (!retry)
+		err = fold_cpu_events(k, true); /* exec and fork may have written them meanwhile */
+	if (!retry && k->skel->bss) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
@@ -1688,11 +1697,16 @@ int kernel__hot_attach(struct kernel *k, bool on)
 			k->links[i] = bpf_program__attach(p);
 			if (!k->links[i] && !err) {
 				err = -errno;
-				pr_warn("collector %s: cannot attach to %s again: %s; retried next tick",
-					sw_collector_name(d->col), d->tp, strerror(-err));
+				if (!warned)
+					pr_warn("collector %s: cannot attach to %s again: %s; retried "
+						"each tick",
+						sw_collector_name(d->col), d->tp, strerror(-err));
 			}
 		}
 	}
+	if (warned && !err)
+		pr_info("hot hooks: attached again");
+	k->hot_missing = err != 0;
 	if (k->skel->bss)
 		k->skel->bss->hot_off = 0;
 	k->hot_off = false;

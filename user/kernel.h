@@ -217,9 +217,13 @@ bool kernel__hot_up(const struct kernel *k);
  * Attaches (on) or detaches the hot hooks, the syscall and sched programs, which stay loaded
  * with their maps. Detaching empties the per-CPU records, which nothing keeps current while
  * the hooks are off; attaching makes syscalls in progress since then go uncounted. A no-op
- * when they are already so. 0 or -errno of the first hook that failed to attach (the others
- * are attached; call again to retry).
+ * when they are already so, except that attaching again while a hook is missing
+ * (kernel__hot_missing()) retries that hook alone. 0 or -errno of the first hook that failed
+ * to attach (the others are attached); the failure is logged once, not at every retry.
  */
 int kernel__hot_attach(struct kernel *k, bool on);
+
+/* Whether the hot hooks are attached but one of them failed to attach again: retry it. */
+bool kernel__hot_missing(const struct kernel *k);
 
 #endif

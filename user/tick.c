@@ -676,15 +676,17 @@ static void extrapolate(struct tick *t, struct snapshot *s, double ratio)
 /* Attaches or detaches the hot hooks as the duty cycle says (change: 1, -1 or 0). */
 static void duty_apply(struct tick *t, int change)
 {
-	int err = change ? kernel__hot_attach(t->k, change > 0) : 0;
+	/* A hook that failed to attach again is retried while the others are attached. */
+	int err = change || kernel__hot_missing(t->k) ? kernel__hot_attach(t->k, change >= 0) : 0;
 
 	if (change > 0)
 		overhead__cycle_attached(&t->b.cycle, clock__mono_ns());
 
-	if (err)
-		pr_warn("overhead budget: cannot %s the syscall and sched hooks (%s); retrying at "
-			"the next tick",
-			change > 0 ? "attach" : "detach", strerror(-err));
+	/* A hook that cannot attach is logged by kernel.c once, not at every retry. */
+	if (err && change < 0)
+		pr_warn("overhead budget: cannot detach the syscall and sched hooks (%s); retrying "
+			"at the next tick",
+			strerror(-err));
 }
 
 /*
