@@ -138,11 +138,12 @@ char *api__overview(const struct snapshot *prev, const struct snapshot *cur);
 
 /*
  * api__overhead - GET /api/v1/overhead for snapshot s: {"time", "budget", "overhead",
- * "latency_sampling_ratio", "host_syscalls", "collectors": [{"collector", "sampling_ratio",
- * "extrapolated", "families": [...]}]}, one entry per collector that runs. "extrapolated" is
- * true when the collector's hooks were duty-cycled in the last tick: the agent families listed
- * then hold estimates (the growth seen divided by sampling_ratio), not exact counts. Ratios
- * are shares of host CPU in [0, 1]; budget 0 means no bound.
+ * "overhead_seconds", "latency_sampling_ratio", "host_syscalls", "collectors": [{"collector",
+ * "sampling_ratio", "extrapolated", "families": [...]}]}, one entry per collector that runs.
+ * "extrapolated" is true when the collector's hooks were duty-cycled in the last tick: the
+ * agent families listed then hold estimates (what was seen plus the growth seen times
+ * 1 / sampling_ratio - 1, overhead__extrapolate()), not exact counts. Ratios are shares of
+ * host CPU in [0, 1]; budget 0 means no bound.
  */
 char *api__overhead(const struct snapshot *s);
 

@@ -38,8 +38,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: swarmwatch run [--config FILE] [--listen ADDR:PORT] [--interval DURATION]\n"
-		"                      [--pin-path DIR] [--state-dir DIR] [--overhead-budget PCT]\n"
-		"                      [-v] [--unpin]\n"
+		"                      [--pin-path DIR] [--state-dir DIR] [--webhook URL]\n"
+		"                      [--web.config.file FILE] [--overhead-budget PCT] [-v] [--unpin]\n"
 		"\n"
 		"Watches the agents on this host through eBPF and serves Prometheus metrics.\n"
 		"\n"

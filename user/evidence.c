@@ -5,6 +5,13 @@
 
 #include "evidence.h"
 
+/* log P(X = j): C(n, j) B(j + a, n - j + b) / B(a, b) */
+static double log_pmf(long j, long n, double a, double b)
+{
+	return lgamma(n + 1.0) - lgamma(j + 1.0) - lgamma(n - j + 1.0) + lgamma(j + a) +
+	       lgamma(n - j + b) - lgamma(n + a + b) + lgamma(a + b) - lgamma(a) - lgamma(b);
+}
+
 double evidence__betabinom_tail(long k, long n, double a, double b)
 {
 	double term, sum = 0.0;
@@ -14,9 +21,22 @@ double evidence__betabinom_tail(long k, long n, double a, double b)
 		return -EINVAL;
 	if (k <= 0)
 		return 1.0;
-	/* P(X = j) = C(n, j) B(j + a, n - j + b) / B(a, b) */
-	term = exp(lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) + lgamma(k + a) +
-		   lgamma(n - k + b) - lgamma(n + a + b) + lgamma(a + b) - lgamma(a) - lgamma(b));
+	/*
+	 * Summed from the side of k away from the mean, so that the first term is the largest:
+	 * the probability of a count far from the mean of many trials is below the smallest
+	 * double, and a sum that started there would be 0 instead of about 1.
+	 */
+	if (k - 1 < n * (a / (a + b))) {
+		/* 1 - P(X <= k - 1), from k - 1 down: P(X = j - 1) / P(X = j) */
+		term = exp(log_pmf(k - 1, n, a, b));
+		for (j = k - 1; j >= 0; j--) {
+			sum += term;
+			if (j)
+				term *= (double)j / (n - j + 1) * (n - j + b) / (j - 1 + a);
+		}
+		return fmin(1.0, fmax(0.0, 1.0 - sum));
+	}
+	term = exp(log_pmf(k, n, a, b));
 	for (j = k; j <= n; j++) {
 		sum += term;
 		term *= (double)(n - j) / (j + 1) * (j + a) / (n - j - 1 + b);

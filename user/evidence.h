@@ -19,7 +19,9 @@
  * prior): the beta-binomial predictive distribution (e.g. A. Gelman et al., "Bayesian Data
  * Analysis", 3rd ed., CRC 2013, section 2.4). It carries the sampling error of both the
  * baseline and the window, and stays exact at k = 0 or 1 where normal and Wilson intervals
- * are not. Summed exactly, from k up, by the ratio of consecutive terms. Returns the
+ * are not. Summed exactly by the ratio of consecutive terms, from k up when k is above the
+ * mean, else as 1 - P(X <= k - 1) from k - 1 down (a sum started from a term too small for a
+ * double, far below the mean of many trials, would be 0 instead of about 1). Returns the
  * probability in [0, 1], 1 for k <= 0, or -EINVAL for a, b not positive or non-finite, n or
  * k negative, or k > n.
  */

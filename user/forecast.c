@@ -368,6 +368,11 @@ int forecast_track__restore(struct forecast_track *t, const void *buf, size_t le
 	    x.f.p.period != 0 || !(x.f.p.phi >= 0.0f && x.f.p.phi <= 1.0f) ||
 	    !isfinite(x.f.level) || !isfinite(x.f.trend) || !(x.f.var >= 0.0))
 		return -EBADMSG;
+	/* A model learned over steps of another length would be extrapolated in the wrong unit. */
+	if (fabs(x.step_s - t->step_s) > 1e-9 * t->step_s)
+		return -ESTALE;
+	/* The warm-up in force now (the figure's window may have changed with the restart). */
+	x.warmup_s = t->warmup_s;
 	/* The figure's window refills after a restart, and the time stopped is not a step. */
 	x.first = -1.0;
 	x.last = -1.0;

@@ -157,7 +157,9 @@ int forecast_track__predict(const struct forecast_track *t, double horizon_s, do
  * forecast_track__save, forecast_track__restore - as forecast__save() and __restore(). A
  * restored track forecasts at once from the saved model, and learns again after a new warm-up
  * from its next sample (a windowed figure refills its window after a restart); the time it was
- * stopped is not taken for a step.
+ * stopped is not taken for a step. t is the track as forecast_track__init() made it for the
+ * configuration in force: its warm-up is kept, and a model saved with another step length (the
+ * horizon or the tick changed) is refused with -ESTALE, t unchanged.
  */
 size_t forecast_track__state_size(void);
 long forecast_track__save(const struct forecast_track *t, void *buf, size_t len);

@@ -772,7 +772,21 @@ VIEW_ROUTE(serve_cost, cost_json,
 	   "or memory ran out")
 VIEW_ROUTE(serve_pools, pools_json,
 	   "no pools: configure \"pools\" (see the README, Pools and scaling)")
-VIEW_ROUTE(serve_overhead, api__overhead, "no overhead data this tick: out of memory")
+
+/*
+ * GET /api/v1/overhead: host-wide figures only (syscalls of every task, the hooks' share of the
+ * host's CPU), which a token with tenants does not see, as in /metrics.
+ */
+static enum MHD_Result serve_overhead(struct http *h, struct MHD_Connection *c, const char *url,
+				      const struct req *rq)
+{
+	(void)url;
+	if (restricted(rq))
+		return respond_error(c, MHD_HTTP_FORBIDDEN,
+				     "forbidden: /api/v1/overhead is host-wide and a token with "
+				     "tenants sees only its agents; use a token without tenants");
+	return serve_view(h, c, rq, api__overhead, "no overhead data this tick: out of memory");
+}
 
 /* GET /api/v1/incidents and /api/v1/incidents/{id} (a decimal id from the list). */
 static enum MHD_Result serve_incidents(struct http *h, struct MHD_Connection *c, const char *url,

@@ -1041,54 +1041,60 @@ static int cmp_inst(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* The routing weights of pool's instances (a run of sc->insts from first, n long). */
-static void pool_weights(struct scaling *sc, const struct scale_pool *p, struct inst *first, int n)
+/*
+ * The routing weights of pool's instances (a run of sc->insts from first, n long), weighed
+ * all together so that they sum to 1 over the pool. 0, or -ENOMEM (the weights stay as they
+ * were).
+ */
+static int pool_weights(struct scaling *sc, const struct scale_pool *p, struct inst *first, int n)
 {
 	struct alert_query qq = {.fn = ALERT_FN_VALUE, .name = "swarmwatch_agent_app_quality"};
 	struct alert_value q = {.confidence = 1};
-	struct weights_in in[64];
-	double w[64];
-	int i, k, m;
+	struct weights_in *in = malloc(n * sizeof(*in));
+	double *w = malloc(n * sizeof(*w));
+	int k;
 
+	if (!in || !w) {
+		free(in);
+		free(w);
+		return -ENOMEM;
+	}
 	if (values__lookup(sc->values, &qq, p->name, &q))
 		q.value = NAN;
-	for (i = 0; i < n; i += m) {
-		m = n - i < 64 ? n - i : 64;
-		for (k = 0; k < m; k++) {
-			const struct inst *x = &first[i + k];
-			struct alert_query iq = qq;
-			struct alert_value v = {.confidence = 1};
-			uint32_t j;
+	for (k = 0; k < n; k++) {
+		const struct inst *x = &first[k];
+		struct alert_query iq = qq;
+		struct alert_value v = {.confidence = 1};
+		uint32_t j;
 
-			/* The instance's own quality when agents tag it (statsd.tags "instance"). */
-			iq.nm = 1;
-			snprintf(iq.m[0].name, sizeof(iq.m[0].name), "instance");
-			snprintf(iq.m[0].value, sizeof(iq.m[0].value), "%s", x->name);
-			if (values__lookup(sc->values, &iq, p->name, &v))
-				v.value = q.value;
-			first[i + k].quality = v.value;
+		/* The instance's own quality when agents tag it (statsd.tags "instance"). */
+		iq.nm = 1;
+		snprintf(iq.m[0].name, sizeof(iq.m[0].name), "instance");
+		snprintf(iq.m[0].value, sizeof(iq.m[0].value), "%s", x->name);
+		if (values__lookup(sc->values, &iq, p->name, &v))
+			v.value = q.value;
+		first[k].quality = v.value;
 
-			in[k] = (struct weights_in){
-				.open = x->b.state == BREAKER_OPEN,
-				.configured = NAN,
-				.connections = x->connections,
-				.success_ratio = x->scored && x->req_avg > 0
-							 ? 1 - x->fail_avg / x->req_avg
-							 : NAN,
-				.latency_s = x->scored && x->req_avg > 0
-						     ? x->lat_avg_ns / x->req_avg / 1e9
-						     : NAN,
-				.quality = v.value,
-			};
-			for (j = 0; j < p->nweights; j++)
-				if (!strcmp(p->weights[j].instance, x->name))
-					in[k].configured = p->weights[j].weight;
-		}
-		/* A pool of more than 64 instances is weighed 64 at a time. */
-		weights__compute(p->routing, in, m, w);
-		for (k = 0; k < m; k++)
-			first[i + k].weight = w[k];
+		in[k] = (struct weights_in){
+			.open = x->b.state == BREAKER_OPEN,
+			.configured = NAN,
+			.connections = x->connections,
+			.success_ratio = x->scored && x->req_avg > 0 ? 1 - x->fail_avg / x->req_avg
+								     : NAN,
+			.latency_s = x->scored && x->req_avg > 0 ? x->lat_avg_ns / x->req_avg / 1e9
+								 : NAN,
+			.quality = v.value,
+		};
+		for (j = 0; j < p->nweights; j++)
+			if (!strcmp(p->weights[j].instance, x->name))
+				in[k].configured = p->weights[j].weight;
 	}
+	weights__compute(p->routing, in, n, w);
+	for (k = 0; k < n; k++)
+		first[k].weight = w[k];
+	free(in);
+	free(w);
+	return 0;
 }
 
 void scaling__breaker_view_free(struct breaker_view *v)
@@ -1196,7 +1202,9 @@ int scaling__breakers(struct scaling *sc, struct snapshot *s)
 	for (i = 0; i < sc->ninsts; i = j) {
 		for (j = i; j < sc->ninsts && sc->insts[j].pool == sc->insts[i].pool; j++)
 			;
-		pool_weights(sc, &pp->pools[sc->insts[i].pool], &sc->insts[i], j - i);
+		e = pool_weights(sc, &pp->pools[sc->insts[i].pool], &sc->insts[i], j - i);
+		if (e && !err)
+			err = e;
 	}
 	s->breakers = breaker_view(sc, s);
 	s->breakers_free = scaling__breaker_view_free;

@@ -96,7 +96,8 @@ struct snapshot {
 	bool up[COLLECTOR_MAX];
 	/*
 	 * Fraction of the tick each collector's hooks were attached, (0, 1]: below 1 the overhead
-	 * budget duty-cycled them and their agent counters are extrapolated (divided by it).
+	 * budget duty-cycled them and their agent counters are extrapolated (what they saw plus
+	 * the estimate of what they did not, overhead__extrapolate()).
 	 */
 	double sampling_ratio[COLLECTOR_MAX];
 	double latency_sampling_ratio; /* tracked syscalls timed / counted this tick; 1 if none */

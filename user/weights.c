@@ -88,6 +88,10 @@ int weights__compute(enum weights_algorithm a, const struct weights_in *in, size
 		out[i] = w;
 		sum += w;
 	}
+	/* Every instance that may take traffic scored 0: they share it equally. */
+	if (a == WEIGHTS_QUALITY && !(sum > 0))
+		for (i = 0, sum = 0; i < n; i++)
+			sum += out[i] = in[i].open ? 0 : 1;
 	for (i = 0; i < n; i++)
 		out[i] = sum > 0 ? out[i] / sum : 0;
 	return 0;

@@ -14,7 +14,9 @@
  *                      app-reported quality (0..1) where there is one: the instances that
  *                      answer most often and fastest get the most. An instance with no
  *                      request seen yet gets the mean score of the others (all equal when none
- *                      has one); the latency is taken as at least 1 ms.
+ *                      has one); the latency is taken as at least 1 ms. When every instance
+ *                      whose breaker is closed scores 0 (all failing, or every app quality at
+ *                      0), they share the traffic equally rather than all getting 0.
  *
  * Pure: no I/O, no allocation.
  */

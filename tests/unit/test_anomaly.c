@@ -950,6 +950,63 @@ static void test_low_rate_latency_step(void **state)
 }
 
 /*
+ * A busy agent (about 500 calls a second, 70-270 ms, log2 slots 27 and 28) whose calls get
+ * four times faster (slots 25 and 26) after `at` ticks, a few of them still as slow as before:
+ * its latency falls, which is no fault, and a window of thousands of calls with a few above
+ * the baseline's median is no evidence of a rise. No verdict, no score at the threshold, and
+ * no median held at the edge of a departure, young (production warm-up, the fall at tick 60)
+ * or warmed (at tick 300).
+ */
+static void run_busy_agent_faster(struct anomaly *an, int at)
+{
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k;
+	__u64 n;
+
+	rng = 88172645463325252ULL;
+	agent_init(&a, "qt-faster", 1);
+	for (k = 0; k < at + 100; k++) {
+		advance(&a, 1000, 1.0);
+		n = (__u64)(500 * jitter(0.02));
+		a.s.client_requests += n;
+		if (k < at) {
+			a.s.client_req_lat[27] += n / 2;
+			a.s.client_req_lat[28] += n - n / 2;
+		} else {
+			a.s.client_req_lat[25] += n / 2;
+			a.s.client_req_lat[26] += n - n / 2 - 3;
+			a.s.client_req_lat[28] += 3;
+		}
+		tick(an, &s, &a, 1, T0 + k);
+		if (request_verdict(s.anomalies, "qt-faster"))
+			fail_msg("fall at %d, tick %d: a verdict on faster calls (%s)", at, k,
+				 s.anomalies->ncurrent ? s.anomalies->current[0].why : "scores");
+		/*
+		 * Well after its window holds only faster calls, the median is not held at the
+		 * edge of a departure (just under 0.5, a 1-in-1000 tail) by evidence of a rise
+		 * that a few slow calls among thousands are not.
+		 */
+		if (k >= at + 50 &&
+		    view_agent(s.anomalies, "qt-faster")->score[ANOMALY_REQUEST_P50] >= 0.49)
+			fail_msg(
+				"fall at %d, tick %d: request_latency_p50 scored %.6f on faster calls",
+				at, k,
+				view_agent(s.anomalies, "qt-faster")->score[ANOMALY_REQUEST_P50]);
+	}
+	assert_int_equal(view_agent(s.anomalies, "qt-faster")->episodes, 0);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+static void test_busy_agent_faster_no_verdict(void **state)
+{
+	(void)state;
+	run_busy_agent_faster(tracker_warmup(0), 60);
+	run_busy_agent_faster(tracker(), 300);
+}
+
+/*
  * An agent whose syscalls failed 10 % of the time for 300 ticks stops failing, and its
  * syscalls get faster: both fall, which is no fault. No verdict.
  */
@@ -1107,6 +1164,7 @@ int main(void)
 		cmocka_unit_test(test_low_rate_error_burst),
 		cmocka_unit_test(test_low_rate_latency_step),
 		cmocka_unit_test(test_fall_is_no_fault),
+		cmocka_unit_test(test_busy_agent_faster_no_verdict),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_state_restored),
 	};

@@ -49,6 +49,27 @@ static void test_exceedance(void **state)
 	assert_true(evidence__betabinom_tail(20, 20, 1, 200) < 1e-9);
 }
 
+/*
+ * Counts far below the mean of many trials: the tail is about 1. The probability of the count
+ * itself is below the smallest double there (1 of 2,000 around a median: 2000 / 2^2000; 1 of
+ * 100,000 against a 1 % baseline: about e^-998), which must not make the tail 0, the "rare
+ * event" answer that a faster window or fewer failures would then give.
+ */
+static void test_betabinom_tail_far_below_the_mean(void **state)
+{
+	(void)state;
+	assert_true(evidence__betabinom_tail(1, 2000, 1000, 1000) > 0.999);
+	assert_true(evidence__betabinom_tail(3, 5000, 2500, 2501) > 0.999);
+	assert_true(evidence__betabinom_tail(1, 100000, 1e4, 99e4) > 0.999);
+	/* Three standard deviations below the mean of 1,000 (sd about 33). */
+	assert_true(evidence__betabinom_tail(900, 100000, 1e4, 99e4) > 0.99);
+	/* ... and above it, a rare event still. */
+	assert_true(evidence__betabinom_tail(1200, 100000, 1e4, 99e4) < 1e-6);
+	/* Exact where both ways of summing meet: the binomial limit of P(X >= 5 of 10 | 0.5). */
+	assert_float_equal(evidence__betabinom_tail(5, 10, 1e7, 1e7), 638.0 / 1024, 1e-5);
+	assert_float_equal(evidence__betabinom_tail(6, 10, 1e7, 1e7), 386.0 / 1024, 1e-5);
+}
+
 static void test_log2_rank_value(void **state)
 {
 	double h[8] = {0}, v;
@@ -78,6 +99,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_betabinom_tail),
+		cmocka_unit_test(test_betabinom_tail_far_below_the_mean),
 		cmocka_unit_test(test_exceedance),
 		cmocka_unit_test(test_log2_rank_value),
 	};

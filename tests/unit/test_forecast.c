@@ -264,6 +264,7 @@ static void test_save_restore(void **state)
 	for (t = 0; t < 100; t++)
 		forecast_track__sample(a, T0 + t, 1.0 + 0.01 * t + 0.1 * (t % 4));
 	assert_int_equal(forecast_track__save(a, buf, len), (long)len);
+	assert_int_equal(forecast_track__init(b, 60, 1, WINDOW), 0);
 	assert_int_equal(forecast_track__restore(b, buf, len), 0);
 	assert_int_equal(forecast_track__predict(a, 60, &ma, &sa), 0);
 	assert_int_equal(forecast_track__predict(b, 60, &mb, &sb), 0);
@@ -286,12 +287,57 @@ static void test_save_restore(void **state)
 	free(b);
 }
 
+/*
+ * A restored track takes the configuration in force at the restart: the warm-up of its
+ * figure's window now (alerts.window grew from 10 to 30 s: nothing is learned for 30 s), and a
+ * model learned over steps of another length (the tick grew from 1 to 10 s, beyond the 5 s
+ * steps of a 60 s horizon) is refused, not extrapolated in the wrong unit.
+ */
+static void test_restore_takes_configuration(void **state)
+{
+	struct forecast_track *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	size_t len = forecast_track__state_size();
+	unsigned char *buf = malloc(len);
+	double ma, sa, mb, sb;
+	int t;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(buf);
+	assert_int_equal(forecast_track__init(a, 60, 1, WINDOW), 0);
+	for (t = 0; t < 100; t++)
+		forecast_track__sample(a, T0 + t, 1.0 + 0.01 * t);
+	assert_int_equal(forecast_track__save(a, buf, len), (long)len);
+	assert_int_equal(forecast_track__predict(a, 60, &ma, &sa), 0);
+
+	assert_int_equal(forecast_track__init(b, 60, 1, 3 * WINDOW), 0);
+	assert_int_equal(forecast_track__restore(b, buf, len), 0);
+	for (t = 0; t < 3 * WINDOW; t++) {
+		forecast_track__sample(b, T0 + 3600 + t, 50.0);
+		assert_int_equal(forecast_track__predict(b, 60, &mb, &sb), 0);
+		if (mb != ma)
+			fail_msg("%d s after the restart, within the 30 s warm-up: learned %g", t,
+				 mb);
+	}
+
+	assert_int_equal(forecast_track__init(b, 60, 10, WINDOW), 0);
+	assert_int_equal(forecast_track__restore(b, buf, len), -ESTALE);
+	assert_int_equal(forecast_track__predict(b, 60, &mb, &sb), -ENODATA);
+	free(buf);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_damped_sd),    cmocka_unit_test(test_ramp_leads),
-		cmocka_unit_test(test_flat_quiet),   cmocka_unit_test(test_warmup),
+		cmocka_unit_test(test_damped_sd),
+		cmocka_unit_test(test_ramp_leads),
+		cmocka_unit_test(test_flat_quiet),
+		cmocka_unit_test(test_warmup),
 		cmocka_unit_test(test_save_restore),
+		cmocka_unit_test(test_restore_takes_configuration),
 	};
 
 	return cmocka_run_group_tests_name("forecast", tests, NULL, NULL);

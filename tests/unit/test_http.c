@@ -297,6 +297,65 @@ static void test_auth(void **state)
 	webconfig__free(&w);
 }
 
+/*
+ * /api/v1/overhead is host-wide (syscalls of every task, the hooks' share of host CPU): a token
+ * with tenants does not see it, as it does not see those series in /metrics; a token without
+ * tenants does.
+ */
+static void test_overhead_not_for_tenants(void **state)
+{
+	/* The SHA-256 of "0123456789abcdef-read" and of "0123456789abcdef-team". */
+	static const char conf[] =
+		"bearer_tokens:\n"
+		"  - name: dash\n"
+		"    token_sha256: "
+		"bedd61db0f64852ca55af9cb7d2c496c1959f6642cb65b4c56780cf6d139312d\n"
+		"    scopes: [read]\n"
+		"  - name: team\n"
+		"    token_sha256: "
+		"06f876924838134b84c7c7eda48773d02eeba83170ed40844ccc34a1fa73ff40\n"
+		"    scopes: [read]\n"
+		"    tenants: [team-a]\n";
+	static char reply[16384];
+	struct snapshot_slot slot;
+	struct snapshot *s;
+	struct web_config w;
+	char err[256];
+	struct http *h;
+
+	(void)state;
+	assert_int_equal(webconfig__parse(&w, conf, strlen(conf), "t.yml", "/", err, sizeof(err)),
+			 0);
+	h = http__new(NULL, 1000000000ULL, &w, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(http__run(h, err, sizeof(err)), 0);
+	snapshot__slot_init(&slot);
+	http__attach(h, &slot);
+	s = snapshot__new();
+	assert_non_null(s);
+	s->ticks = 1;
+	s->time = 1700000001.0;
+	s->host_syscalls = 987654321;
+	s->overhead_ratio = 0.004;
+	snapshot__publish(&slot, s);
+	exchange(h,
+		 "GET /api/v1/overhead HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer 0123456789abcdef-read\r\n\r\n",
+		 reply, sizeof(reply));
+	assert_non_null(strstr(reply, "HTTP/1.1 200 "));
+	assert_non_null(strstr(reply, "987654321"));
+	exchange(h,
+		 "GET /api/v1/overhead HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer 0123456789abcdef-team\r\n\r\n",
+		 reply, sizeof(reply));
+	assert_null(strstr(reply, "987654321"));
+	assert_null(strstr(reply, "HTTP/1.1 200 "));
+	assert_non_null(strstr(reply, "HTTP/1.1 403 "));
+	http__stop(h);
+	snapshot__slot_fini(&slot);
+	webconfig__free(&w);
+}
+
 /* Past the burst a client gets 429 with Retry-After, whatever it asks. */
 static void test_rate_limited(void **state)
 {
@@ -321,10 +380,14 @@ static void test_rate_limited(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_auth),	     cmocka_unit_test(test_rate_limited),
-		cmocka_unit_test(test_split_listen), cmocka_unit_test(test_accepts_gzip),
-		cmocka_unit_test(test_serve_fd),     cmocka_unit_test(test_pick_errnos_sticky),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_rate_limited),
+		cmocka_unit_test(test_split_listen),
+		cmocka_unit_test(test_accepts_gzip),
+		cmocka_unit_test(test_serve_fd),
+		cmocka_unit_test(test_pick_errnos_sticky),
 		cmocka_unit_test(test_prerender),
+		cmocka_unit_test(test_overhead_not_for_tenants),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);

@@ -177,10 +177,56 @@ static void test_breakers_in_the_stage(void **state)
 	config__free(&c);
 }
 
+/* A pool of more instances than one batch of weights: round robin still gives equal shares. */
+static void test_weights_of_a_large_pool(void **state)
+{
+	const int n = 100;
+	double sum = 0;
+	char err[256];
+	struct scaling *sc;
+	struct snapshot *s;
+	struct config c;
+	int i;
+
+	(void)state;
+	assert_int_equal(config__parse(&c, conf, "test.json", err, sizeof(err)), 0);
+	sc = scaling__new(&c, 1, err, sizeof(err));
+	assert_non_null(sc);
+	s = snapshot__new();
+	assert_non_null(s);
+	s->time = T0;
+	s->nagents = 1;
+	s->agents = calloc(1, sizeof(*s->agents));
+	s->instances = calloc(n, sizeof(*s->instances));
+	assert_non_null(s->agents);
+	assert_non_null(s->instances);
+	snprintf(s->agents[0].name, sizeof(s->agents[0].name), "tp");
+	s->agents[0].slot = 1;
+	s->agents[0].instances = n;
+	for (i = 0; i < n; i++) {
+		struct instance_snap *x = &s->instances[s->ninstances++];
+
+		x->pid = 1000 + i;
+		snprintf(x->name, sizeof(x->name), "tp-%d", i);
+	}
+	assert_int_equal(scaling__breakers(sc, s), 0);
+	assert_non_null(s->breakers);
+	assert_int_equal(s->breakers->ninstances, n);
+	for (i = 0; i < n; i++) {
+		assert_float_equal(s->breakers->instances[i].weight, 1.0 / n, 1e-9);
+		sum += s->breakers->instances[i].weight;
+	}
+	assert_float_equal(sum, 1, 1e-9);
+	snapshot__put(s);
+	scaling__free(sc);
+	config__free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_breakers_in_the_stage),
+		cmocka_unit_test(test_weights_of_a_large_pool),
 	};
 
 	return cmocka_run_group_tests_name("scaling", tests, NULL, NULL);

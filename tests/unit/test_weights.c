@@ -142,6 +142,33 @@ static void test_quality(void **state)
 	assert_float_equal(w[1], 0.5, EPS);
 }
 
+/*
+ * Instances that may take traffic all scored 0 (every app quality gauge at 0, or every request
+ * failed before a breaker opened): they share the traffic equally, the open ones still get 0;
+ * the weights do not all go to 0 while some breaker is closed.
+ */
+static void test_quality_all_zero(void **state)
+{
+	struct weights_in in[3] = {inst(), inst(), inst()};
+	double w[3];
+
+	(void)state;
+	in[0].success_ratio = in[1].success_ratio = in[2].success_ratio = 1;
+	in[0].latency_s = in[1].latency_s = in[2].latency_s = 0.1;
+	in[0].quality = in[1].quality = in[2].quality = 0;
+	assert_int_equal(weights__compute(WEIGHTS_QUALITY, in, 3, w), 0);
+	assert_float_equal(w[0], 1.0 / 3, EPS);
+	assert_float_equal(w[1], 1.0 / 3, EPS);
+	assert_float_equal(w[2], 1.0 / 3, EPS);
+	in[1].open = true;
+	in[0].quality = in[2].quality = NAN;
+	in[0].success_ratio = in[2].success_ratio = 0;
+	assert_int_equal(weights__compute(WEIGHTS_QUALITY, in, 3, w), 0);
+	assert_float_equal(w[0], 0.5, EPS);
+	assert_float_equal(w[1], 0, EPS);
+	assert_float_equal(w[2], 0.5, EPS);
+}
+
 /* Every breaker open: every weight 0. */
 static void test_all_open(void **state)
 {
@@ -165,7 +192,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),	 cmocka_unit_test(test_round_robin),
 		cmocka_unit_test(test_weighted), cmocka_unit_test(test_least_connections),
-		cmocka_unit_test(test_quality),	 cmocka_unit_test(test_all_open),
+		cmocka_unit_test(test_quality),	 cmocka_unit_test(test_quality_all_zero),
+		cmocka_unit_test(test_all_open),
 	};
 
 	return cmocka_run_group_tests_name("weights", tests, NULL, NULL);
