@@ -12,9 +12,21 @@ static double log_pmf(long j, long n, double a, double b)
 	       lgamma(n - j + b) - lgamma(n + a + b) + lgamma(a + b) - lgamma(a) - lgamma(b);
 }
 
+/*
+ * Whether the terms left, from term on, cannot move sum: for a, b >= 1 the ratio r of
+ * consecutive terms only falls further from the mode on (the beta-binomial is log-concave),
+ * so once r < 1 what is left is below the geometric series term / (1 - r). A sum over n
+ * terms then stops after a few dozen past the mode instead of running to the end (a window
+ * of 100,000 requests took 0.55 ms a call).
+ */
+static bool negligible(double term, double r, double sum, double a, double b)
+{
+	return a >= 1 && b >= 1 && r < 1 && term / (1 - r) < sum * 1e-17;
+}
+
 double evidence__betabinom_tail(long k, long n, double a, double b)
 {
-	double term, sum = 0.0;
+	double term, r, sum = 0.0;
 	long j;
 
 	if (!(a > 0) || !(b > 0) || !isfinite(a) || !isfinite(b) || n < 0 || k > n)
@@ -31,15 +43,22 @@ double evidence__betabinom_tail(long k, long n, double a, double b)
 		term = exp(log_pmf(k - 1, n, a, b));
 		for (j = k - 1; j >= 0; j--) {
 			sum += term;
-			if (j)
-				term *= (double)j / (n - j + 1) * (n - j + b) / (j - 1 + a);
+			if (!j)
+				break;
+			r = (double)j / (n - j + 1) * (n - j + b) / (j - 1 + a);
+			term *= r;
+			if (negligible(term, r, sum, a, b))
+				break;
 		}
 		return fmin(1.0, fmax(0.0, 1.0 - sum));
 	}
 	term = exp(log_pmf(k, n, a, b));
 	for (j = k; j <= n; j++) {
 		sum += term;
-		term *= (double)(n - j) / (j + 1) * (j + a) / (n - j - 1 + b);
+		r = (double)(n - j) / (j + 1) * (j + a) / (n - j - 1 + b);
+		term *= r;
+		if (negligible(term, r, sum, a, b))
+			break;
 	}
 	return fmin(1.0, sum);
 }

@@ -21,7 +21,9 @@
  * baseline and the window, and stays exact at k = 0 or 1 where normal and Wilson intervals
  * are not. Summed exactly by the ratio of consecutive terms, from k up when k is above the
  * mean, else as 1 - P(X <= k - 1) from k - 1 down (a sum started from a term too small for a
- * double, far below the mean of many trials, would be 0 instead of about 1). Returns the
+ * double, far below the mean of many trials, would be 0 instead of about 1); for a, b >= 1 it
+ * stops once the terms left are below 1e-17 of the sum, so a window of many requests costs
+ * about as much as a few. Returns the
  * probability in [0, 1], 1 for k <= 0, or -EINVAL for a, b not positive or non-finite, n or
  * k negative, or k > n.
  */
