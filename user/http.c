@@ -857,6 +857,7 @@ static bool alert_seen(struct http *h, const struct req *rq, const char *id)
  */
 static bool silence_seen(struct http *h, const struct req *rq, const struct alert_silence *sil)
 {
+	const struct tenancy_filter *fp;
 	struct snapshot *s;
 	struct tenancy_filter f;
 	bool seen = false;
@@ -864,10 +865,21 @@ static bool silence_seen(struct http *h, const struct req *rq, const struct aler
 
 	if (!restricted(rq))
 		return true;
+	/*
+	 * Listed when it names an agent the token sees, and every agent it names, = or !=, is one
+	 * the token sees: a name in any matcher would tell another tenant's agent.
+	 */
 	s = acquire(h);
-	for (i = 0; i < sil->nm && i < ALERT_MATCHERS_MAX; i++)
-		if (!strcmp(sil->m[i].name, "agent") && !sil->m[i].negate)
-			seen = tenancy__visible(filter_of(rq, s, &f), sil->m[i].value);
+	fp = filter_of(rq, s, &f);
+	for (i = 0; i < sil->nm && i < ALERT_MATCHERS_MAX; i++) {
+		if (strcmp(sil->m[i].name, "agent"))
+			continue;
+		if (!tenancy__visible(fp, sil->m[i].value)) {
+			seen = false;
+			break;
+		}
+		seen |= !sil->m[i].negate;
+	}
 	snapshot__release(s);
 	return seen;
 }
