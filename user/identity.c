@@ -32,17 +32,22 @@
 #define MAX_CGROUPS 4096
 #define MAX_CGROUP_DEPTH 32
 
-void identity__expand(const char *tmpl, const char *subject, const regmatch_t *m, size_t nm,
+bool identity__expand(const char *tmpl, const char *subject, const regmatch_t *m, size_t nm,
 		      char name[SW_NAME_LEN])
 {
-	/* text__name() never reads more bytes than it writes, plus 3 ahead. */
-	char raw[SW_NAME_LEN + 4];
+	/* Room to tell a cut name from a whole one: text__name() writes at most 3 bytes a byte. */
+	char raw[4 * SW_NAME_LEN] = "", whole[3 * sizeof(raw) + 1];
+	bool cut = false;
 	size_t len = 0;
 
-	for (; *tmpl && len < sizeof(raw); tmpl++) {
+	for (; *tmpl; tmpl++) {
 		size_t g, n;
 
 		if (*tmpl != '$' || tmpl[1] < '0' || tmpl[1] > '9') {
+			if (len == sizeof(raw)) {
+				cut = true;
+				break;
+			}
 			raw[len++] = *tmpl;
 			continue;
 		}
@@ -50,12 +55,15 @@ void identity__expand(const char *tmpl, const char *subject, const regmatch_t *m
 		if (g >= nm || m[g].rm_so < 0)
 			continue;
 		n = m[g].rm_eo - m[g].rm_so;
-		if (n > sizeof(raw) - len)
+		if (n > sizeof(raw) - len) {
 			n = sizeof(raw) - len;
+			cut = true;
+		}
 		memcpy(raw + len, subject + m[g].rm_so, n);
 		len += n;
 	}
 	text__name(name, SW_NAME_LEN, raw, len);
+	return !cut && text__name(whole, sizeof(whole), raw, len) < SW_NAME_LEN;
 }
 
 static const char *rule_subject(const struct rule *r, const struct proc_info *p)
@@ -80,6 +88,8 @@ enum identity_source identity__classify(const struct config *c, const struct pro
 
 	return identity__classify_tenant(c, p, sources, name, tenant);
 }
+
+static bool tenant_cut_said; /* a tenant too long was logged (once per run) */
 
 enum identity_source identity__classify_tenant(const struct config *c, const struct proc_info *p,
 					       unsigned sources, char name[SW_NAME_LEN],
@@ -106,8 +116,18 @@ enum identity_source identity__classify_tenant(const struct config *c, const str
 		identity__expand(r->name, subject, m, 10, name);
 		if (!name[0])
 			continue;
-		if (r->tenant)
-			identity__expand(r->tenant, subject, m, 10, tenant);
+		/*
+		 * A tenant too long to keep whole is none: cut, two tenants with the same first
+		 * 31 bytes would see each other's agents.
+		 */
+		if (r->tenant && !identity__expand(r->tenant, subject, m, 10, tenant)) {
+			if (!__atomic_exchange_n(&tenant_cut_said, true, __ATOMIC_RELAXED))
+				pr_warn("identity: the tenant a rule gives agent %s is longer than %d "
+					"bytes: the agent gets no tenant (only tokens without "
+					"tenants see it); shorten the rule's \"tenant\"",
+					name, SW_NAME_LEN - 1);
+			tenant[0] = 0;
+		}
 		return src;
 	}
 	return IDENTITY_NONE;

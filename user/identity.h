@@ -52,9 +52,10 @@ enum identity_source identity__classify_tenant(const struct config *c, const str
 /*
  * Expands a name template ($0..$9) over a regexec match of `subject`, then
  * makes the result a name with text__name(): captures of comm, exe, cmdline
- * or cgroup paths may hold any bytes.
+ * or cgroup paths may hold any bytes. Returns whether the name is whole:
+ * false when it was cut to SW_NAME_LEN - 1 bytes.
  */
-void identity__expand(const char *tmpl, const char *subject, const regmatch_t *m, size_t nm,
+bool identity__expand(const char *tmpl, const char *subject, const regmatch_t *m, size_t nm,
 		      char name[SW_NAME_LEN]);
 
 struct identity;

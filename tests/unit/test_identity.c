@@ -25,7 +25,9 @@ static int setup(void **state)
 		" {\"match\": \"exe\", \"regex\": \"/opt/agents/([^/]+)/([^/]+)/bin/\","
 		"  \"name\": \"opt-$2\", \"tenant\": \"t-$1\"},\n"
 		" {\"match\": \"cgroup\", \"regex\": \"^/system\\\\.slice/([^/]+)\\\\.service$\"},\n"
-		" {\"match\": \"comm\", \"regex\": \"^(empty)()$\", \"name\": \"$2\"}\n"
+		" {\"match\": \"comm\", \"regex\": \"^(empty)()$\", \"name\": \"$2\"},\n"
+		" {\"match\": \"cmdline\", \"regex\": \"--tenant=([a-z0-9-]+)\", \"name\": \"t\","
+		"  \"tenant\": \"$1\"}\n"
 		"]}}",
 		"test", err, sizeof(err));
 }
@@ -111,7 +113,20 @@ static void test_tenant(void **state)
 	assert_int_equal(identity__classify_tenant(&cfg, &p, IDENTITY_ALL, name, tenant),
 			 IDENTITY_MARKER);
 	assert_string_equal(tenant, "");
+	/*
+	 * A tenant longer than a name holds is none, not cut: two tenants with the same first
+	 * 31 bytes would see each other's agents.
+	 */
 	p.marker = NULL;
+	p.exe = NULL;
+	p.cmdline = "run --tenant=customer-organisation-alpha-prod-1";
+	assert_int_equal(identity__classify_tenant(&cfg, &p, IDENTITY_ALL, name, tenant),
+			 IDENTITY_COMMAND);
+	assert_string_equal(name, "t");
+	assert_string_equal(tenant, "");
+	p.cmdline = "run --tenant=0123456789012345678901234567890";
+	identity__classify_tenant(&cfg, &p, IDENTITY_ALL, name, tenant);
+	assert_string_equal(tenant, "0123456789012345678901234567890"); /* 31 bytes: whole */
 	p.exe = "/usr/bin/bash";
 	p.cmdline = "bash";
 	assert_int_equal(identity__classify_tenant(&cfg, &p, IDENTITY_ALL, name, tenant),
@@ -170,10 +185,10 @@ static void test_expand_truncates(void **state)
 	char name[SW_NAME_LEN];
 
 	(void)state;
-	identity__expand("x-$0", subject, m, 2, name);
+	assert_false(identity__expand("x-$0", subject, m, 2, name));
 	assert_int_equal(strlen(name), SW_NAME_LEN - 1);
 	assert_memory_equal(name, "x-0123", 6);
-	identity__expand("[$1]", subject, m, 2, name);
+	assert_true(identity__expand("[$1]", subject, m, 2, name));
 	assert_string_equal(name, "[56789]");
 	identity__expand("$7", subject, m, 2, name); /* group out of range: empty */
 	assert_string_equal(name, "");
