@@ -136,7 +136,8 @@ int breaker__update(struct breaker *b, const struct breaker_params *p, int64_t n
 		go(b, BREAKER_HALF_OPEN, now_ms, &out[n]);
 		snprintf(out[n].reason, sizeof(out[n].reason),
 			 "open for %lld ms: letting probe requests through", (long long)b->wait_ms);
-		n++;
+		/* This batch was made while it was open (most of it): the probes are the next. */
+		return n + 1;
 	}
 	switch (b->state) {
 	case BREAKER_OPEN:

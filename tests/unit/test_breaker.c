@@ -171,13 +171,17 @@ static void test_half_open_probes(void **state)
 	/* Closed again with an empty window and the first wait. */
 	feed(&b, &p, T0 + 33 * S, 0, 5, 1, BREAKER_OPEN);
 	assert_int_equal(b.wait_ms, p.open_wait_ms);
-	/* The wait ends and a failure in the same batch: two changes, half-open then open. */
-	assert_int_equal(breaker__update(&b, &p, T0 + 63 * S, 3, 1, c), 2);
+	/*
+	 * The wait ends with a batch made while it was open (a failure in it): half-open, and
+	 * nothing of that batch counts as a probe. The next batch's failure reopens it.
+	 */
+	assert_int_equal(breaker__update(&b, &p, T0 + 63 * S, 3, 1, c), 1);
 	assert_int_equal(c[0].from, BREAKER_OPEN);
 	assert_int_equal(c[0].to, BREAKER_HALF_OPEN);
-	assert_int_equal(c[1].from, BREAKER_HALF_OPEN);
-	assert_int_equal(c[1].to, BREAKER_OPEN);
-	assert_int_equal(b.state, BREAKER_OPEN);
+	assert_int_equal(b.state, BREAKER_HALF_OPEN);
+	assert_int_equal(b.probes, 0);
+	feed(&b, &p, T0 + 64 * S, 2, 1, 1, BREAKER_OPEN);
+	assert_int_equal(b.wait_ms, 2 * p.open_wait_ms);
 }
 
 /* Each reopening from half-open doubles the wait, up to the cap; closing resets it. */
@@ -200,8 +204,9 @@ static void test_wait_doubles_to_cap(void **state)
 		assert_int_equal(b.until_ms, t + 1 + want[i] * S);
 	}
 	t = b.until_ms;
-	feed(&b, &p, t, 3, 0, 2, BREAKER_CLOSED);
-	feed(&b, &p, t + 1, 0, 5, 1, BREAKER_OPEN);
+	feed(&b, &p, t, 3, 0, 1, BREAKER_HALF_OPEN);
+	feed(&b, &p, t + 1, 3, 0, 1, BREAKER_CLOSED);
+	feed(&b, &p, t + 2, 0, 5, 1, BREAKER_OPEN);
 	assert_int_equal(b.wait_ms, 30 * S);
 }
 

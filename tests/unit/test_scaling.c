@@ -152,8 +152,16 @@ static void test_breakers_in_the_stage(void **state)
 	assert_float_equal(transitions(s, "open"), 1, 1e-12);
 	snapshot__put(s);
 
-	/* The wait is over and its calls succeed: half-open, then closed, in one tick. */
+	/*
+	 * The wait is over: half-open. That tick's calls were made while it was open and are no
+	 * probes; the next tick's succeed: closed.
+	 */
 	s = tick(sc, &w, T0 + 3, 0);
+	assert_int_equal(inst(s, "tp-0")->state, BREAKER_HALF_OPEN);
+	assert_float_equal(transitions(s, "half_open"), 1, 1e-12);
+	assert_float_equal(transitions(s, "closed"), 0, 1e-12);
+	snapshot__put(s);
+	s = tick(sc, &w, T0 + 4, 0);
 	x = inst(s, "tp-0");
 	assert_int_equal(x->state, BREAKER_CLOSED);
 	assert_true(x->weight > 0);
@@ -167,7 +175,7 @@ static void test_breakers_in_the_stage(void **state)
 
 	/* An instance that goes away leaves the view. */
 	w.n = 2;
-	s = tick(sc, &w, T0 + 4, 0);
+	s = tick(sc, &w, T0 + 5, 0);
 	assert_int_equal(s->breakers->ninstances, 2);
 	assert_null(inst(s, "tp-2"));
 	assert_float_equal(inst(s, "tp-1")->weight, 0.5, 1e-9);
