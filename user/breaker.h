@@ -79,9 +79,9 @@ void breaker__init(struct breaker *b, int64_t now_ms);
  * breaker__update - the time is now_ms and the instance answered ok requests and failed
  * failed ones since the last call. An open breaker whose wait is over turns half-open, and
  * those outcomes, made while it was open (most of them), are not probes: the next call's
- * are. Otherwise the outcomes are applied. The changes of state, at most two (closed, a
- * trip from half-open reopening at once is one), go to out[0..], oldest first. Returns how
- * many (0, 1 or 2). p must pass breaker__check().
+ * are. Otherwise the outcomes are applied. A change of state goes to out[0]; there is at
+ * most one a call (out has room for two, as callers were written for). Returns how many
+ * (0 or 1). p must pass breaker__check().
  */
 int breaker__update(struct breaker *b, const struct breaker_params *p, int64_t now_ms, uint32_t ok,
 		    uint32_t failed, struct breaker_change out[2]);
