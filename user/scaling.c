@@ -620,6 +620,10 @@ static void series_restore(struct scaling *sc, struct series *x)
 
 	series_key(x, key, sizeof(key));
 	n = state_get(sc, key, &saved_ms, &blob);
+	if (n < 0 && n != -ENOENT)
+		pr_warn("scaling: pool %s: cannot read the saved forecast of %s from %s (%s); it "
+			"learns again",
+			x->pool, x->q.name, sqlite3_db_filename(sc->db, "main"), strerror((int)-n));
 	if (n > 0 && now * 1e3 - saved_ms <= x->q.window_ms &&
 	    forecast_track__restore(x->f, blob, n))
 		pr_warn("scaling: pool %s: the saved forecast of %s is not usable; it learns again",
@@ -643,6 +647,11 @@ static void pools_restore(struct scaling *sc)
 	for (i = 0; i < sc->cfg->pools->npools; i++) {
 		snprintf(key, sizeof(key), "pool/%s", sc->cfg->pools->pools[i].name);
 		n = state_get(sc, key, &saved_ms, &blob);
+		if (n < 0 && n != -ENOENT)
+			pr_warn("scaling: pool %s: cannot read the saved decision state from %s (%s); "
+				"its windows start again",
+				sc->cfg->pools->pools[i].name, sqlite3_db_filename(sc->db, "main"),
+				strerror((int)-n));
 		if (n > 0 && (err = scale__load(sc->engine, blob, n, now_ms)))
 			pr_warn("scaling: pool %s: the saved decision state is not usable (%s); its "
 				"windows start again",
