@@ -19,15 +19,22 @@
 #include "detect.h"
 
 #define DETECT_MAGIC 0x54445753u /* "SWDT" */
-#define DETECT_VERSION 4u
+#define DETECT_VERSION 5u
 
 /* Scale floor relative to |median| so a flat series does not turn every wobble into an alarm. */
 #define SCALE_FLOOR_REL 1e-3
 /* Absolute scale floor for series that sit at zero. */
 #define SCALE_FLOOR_ABS 1e-9
-/* Surprise histograms: bin 0 holds values <= TAIL_MIN, the others split [TAIL_MIN, TAIL_MAX]. */
-#define TAIL_MIN 1e-4
-#define TAIL_MAX 1e8
+/*
+ * Surprise histograms: bins of equal width in log, TAIL_STEP = ln(1e12) / 255 (11.4 % each).
+ * Bin 0 holds every value at or below TAIL_LOW = 1e-4 * exp(84 * TAIL_STEP) = 0.897, under the
+ * smallest component floor (1.0), so a quantile that falls there is never the one used; the
+ * top bin ends at TAIL_LOW * exp(127 * TAIL_STEP) = 8.5e5 and holds everything above. These
+ * are bins 85 to 211 of the earlier 256-bin histogram from 1e-4 to 1e8: the same edges and the
+ * same quantile wherever it can matter, in half the memory.
+ */
+#define TAIL_STEP 0.10835694555266097
+#define TAIL_LOW 0.8973072494285629
 /* Halve the histogram counts when they reach this total: a long but finite memory. */
 #define TAIL_CAP (1u << 15)
 /* Floor of a bucket's seasonal scale, relative to the robust scale of the whole window. */
@@ -419,7 +426,7 @@ static void season_step(struct detect_season *s, double ts, double x, double *de
 	 */
 	s->mean[b] += fmax(s->alpha, 1.0 / (s->seen[b] + 1)) * d;
 	s->mad[b] += fmax(s->alpha, 1.0 / s->seen[b]) * (fabs(d) - s->mad[b]);
-	if (s->seen[b] < UINT16_MAX)
+	if (s->seen[b] < UINT8_MAX)
 		s->seen[b]++;
 }
 
@@ -431,17 +438,11 @@ int detect__season_update(struct detect_season *s, double ts, double x, double *
 	return 0;
 }
 
-/* Width of one logarithmic histogram bin, in natural-log units. */
-static double tail_step(void)
-{
-	return log(TAIL_MAX / TAIL_MIN) / (DETECT_TAIL_BINS - 1);
-}
-
 static uint32_t tail_bin(double v)
 {
-	if (!(v > TAIL_MIN))
+	if (!(v > TAIL_LOW))
 		return 0;
-	return clamp_u32(1.0 + log(v / TAIL_MIN) / tail_step(), 1, DETECT_TAIL_BINS - 1);
+	return clamp_u32(1.0 + log(v / TAIL_LOW) / TAIL_STEP, 1, DETECT_TAIL_BINS - 1);
 }
 
 static void tail_push(struct detect_tail *t, double v)
@@ -486,7 +487,7 @@ static double tail_quantile(const struct detect_tail *t, double q)
 		return 0.0;
 	/* Share of the bin that lies below the quantile. */
 	pos = 1.0 - (above - acc) / t->count[b];
-	return TAIL_MIN * exp((b - 1 + pos) * tail_step());
+	return TAIL_LOW * exp((b - 1 + pos) * TAIL_STEP);
 }
 
 /* Samples in span_s seconds at interval_s, clamped to [lo, hi]. */
@@ -498,6 +499,7 @@ static uint32_t span(double span_s, double interval_s, uint32_t lo, uint32_t hi)
 int detect__params_default(struct detect_params *p, double interval_s)
 {
 	const double day = 86400.0;
+	uint32_t half;
 
 	if (!(interval_s > 0.0) || !isfinite(interval_s))
 		return -EINVAL;
@@ -505,11 +507,16 @@ int detect__params_default(struct detect_params *p, double interval_s)
 	p->interval_s = interval_s;
 	/* Spans of time turned into samples, clamped to what the structs hold. */
 	p->window = span(4 * day, interval_s, 64, DETECT_WINDOW_MAX);
-	p->warmup = span(day, interval_s, 32, p->window / 2);
+	/*
+	 * Warm-up and refractory period: at most half the window, and at most 256 samples, so a
+	 * 1 s series gives its first verdict after about 4 minutes whatever the window holds.
+	 */
+	half = p->window / 2 < 256 ? p->window / 2 : 256;
+	p->warmup = span(day, interval_s, 32, half);
 	p->verdict_after = p->warmup;
 	p->short_len = 4;
 	p->trend_len = clamp_u32(p->window / 4, 16, DETECT_TREND_MAX);
-	p->refractory = span(day / 3, interval_s, 16, p->window / 2);
+	p->refractory = span(day / 3, interval_s, 16, half);
 	p->peak_halflife = span(1.5 * day, interval_s, 64, 8192);
 	p->mask = DETECT_MASK_DEFAULT;
 	p->ewma_alpha = 2.0 / (span(2 * day, interval_s, 32, 4096) + 1);
