@@ -266,6 +266,11 @@ $(BUILD)/bench/hookbench: bench/statsd/hookbench.c $(SKEL) | $(BUILD)/bench
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD) $< -lbpf -lelf -lz -o $@
 
+$(BUILD)/bench/falseraise: bench/anomaly/falseraise.c $(patsubst %,$(BUILD)/user/%.o,verdict \
+		events iforest $(DETECT_MODS)) | $(BUILD)/bench
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -lm -o $@
+
 INGEST_MODS := $(sort ingest log $(CATALOG_MODS))
 $(BUILD)/bench/ingestbench: bench/statsd/ingestbench.c $(INGEST_MODS:%=$(BUILD)/user/%.o) | $(BUILD)/bench
 	$(msg) CC $@

@@ -725,9 +725,16 @@ static void score_components(struct detect_ensemble *d, double ts, double x, dou
 	if (fabs(tstat) > 3.0 && d->trend.n == d->trend.cap)
 		c[DETECT_C_TREND] = fabs(slope) * d->trend.n / scale;
 
+	/*
+	 * A bucket counts its updates, which are periods only while a sample spans a bucket (300
+	 * s of a day). Sampled faster, a bucket sees many samples per visit and would score within
+	 * minutes on a mean of a few samples: the season scores once the history spans
+	 * DETECT_SEASON_MIN_SEEN periods, whatever the interval.
+	 */
 	if (d->season.buckets) {
 		season_step(&d->season, ts, x, &dev, &sscale);
-		if (sscale > 0.0)
+		if (sscale > 0.0 && ((double)d->n + d->borrowed) * p->interval_s >=
+					    DETECT_SEASON_MIN_SEEN * d->season.period_s)
 			c[DETECT_C_SEASON] = fabs(dev) / fmax(sscale, SEASON_SCALE_REL * scale);
 	}
 
