@@ -10,7 +10,7 @@
  * raised verdict is false. Prints one line per noise: seeds, agent-hours, raises, raises per
  * agent-hour, seeds with at least one raise, the raises by first detector and signal, and the
  * anomalies the daemon's confirmation would keep (confirmed()). FALSERAISE_VERBOSE=1 lists
- * each raise.
+ * each raise; FALSERAISE_FOREST_THRESHOLD=0.66 sets the forest's threshold.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -152,6 +152,8 @@ static int sweep(const char *noise, void (*tick)(struct gen *, int, double *), i
 		fprintf(stderr, "falseraise: bad verdict parameters\n");
 		return 1;
 	}
+	if (getenv("FALSERAISE_FOREST_THRESHOLD"))
+		p.forest_threshold = atof(getenv("FALSERAISE_FOREST_THRESHOLD"));
 	for (s = 1; s <= seeds; s++) {
 		struct gen g = {(uint64_t)s};
 
