@@ -687,6 +687,22 @@ static double ewma_z_floored(const struct detect_ensemble *d, double x)
 }
 
 /*
+ * Whether the seasonal baseline has seen DETECT_SEASON_MIN_SEEN periods. A bucket counts its
+ * updates, which are periods while a sample spans a bucket (300 s of a day or more: gaps in
+ * the series do not matter then). Sampled faster, a bucket sees many samples per visit and
+ * would score within minutes on the mean of a few: then the history must span the periods.
+ */
+static bool season_ripe(const struct detect_ensemble *d)
+{
+	const struct detect_season *s = &d->season;
+
+	if (d->p.interval_s * s->buckets >= s->period_s)
+		return true;
+	return ((double)d->n + d->borrowed) * d->p.interval_s >=
+	       DETECT_SEASON_MIN_SEEN * s->period_s;
+}
+
+/*
  * Compute every component deviation of x against the state learned so far; *base and *sc get
  * the window median and robust scale (NAN while the window is too short to score).
  */
@@ -725,16 +741,9 @@ static void score_components(struct detect_ensemble *d, double ts, double x, dou
 	if (fabs(tstat) > 3.0 && d->trend.n == d->trend.cap)
 		c[DETECT_C_TREND] = fabs(slope) * d->trend.n / scale;
 
-	/*
-	 * A bucket counts its updates, which are periods only while a sample spans a bucket (300
-	 * s of a day). Sampled faster, a bucket sees many samples per visit and would score within
-	 * minutes on a mean of a few samples: the season scores once the history spans
-	 * DETECT_SEASON_MIN_SEEN periods, whatever the interval.
-	 */
 	if (d->season.buckets) {
 		season_step(&d->season, ts, x, &dev, &sscale);
-		if (sscale > 0.0 && ((double)d->n + d->borrowed) * p->interval_s >=
-					    DETECT_SEASON_MIN_SEEN * d->season.period_s)
+		if (sscale > 0.0 && season_ripe(d))
 			c[DETECT_C_SEASON] = fabs(dev) / fmax(sscale, SEASON_SCALE_REL * scale);
 	}
 
