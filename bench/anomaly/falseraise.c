@@ -20,30 +20,11 @@
 #include <string.h>
 
 #include "verdict.h"
+#include "../../tests/unit/gen.h"
 
 enum { CPU, LATENCY, ERRORS, NSIG };
 static const char *const names[] = {"cpu", "latency", "errors"};
 static const uint32_t kinds[] = {DETECT_KIND_ANY, DETECT_KIND_LATENCY, DETECT_KIND_RATIO};
-
-/* Deterministic generator (xorshift64*, Box-Muller), as in tests/unit/test_verdict.c. */
-struct gen {
-	uint64_t s;
-};
-
-static double gen_unit(struct gen *g)
-{
-	g->s ^= g->s >> 12;
-	g->s ^= g->s << 25;
-	g->s ^= g->s >> 27;
-	return ((g->s * 0x2545f4914f6cdd1dull) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double gen_normal(struct gen *g)
-{
-	double u = gen_unit(g), v = gen_unit(g);
-
-	return sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v);
-}
 
 /* Poisson count of mean lambda (Knuth's product method under 30, else normal approximation). */
 static double gen_poisson(struct gen *g, double lambda)

@@ -20,6 +20,7 @@
 #include "detect.h"
 #include "forecast.h"
 #include "iforest.h"
+#include "gen.h"
 
 /* Closeness of doubles, naming the expression and both values when it fails. */
 #define assert_near(a, b, tol) check_near((a), (b), (tol), #a, __FILE__, __LINE__)
@@ -34,26 +35,6 @@ static void check_near(double a, double b, double tol, const char *what, const c
 
 /* Sample interval of the synthetic series: five minutes, like most public benchmark data. */
 #define INTERVAL 300.0
-
-/* Deterministic generator for the synthetic series (xorshift64*, Box-Muller for normals). */
-struct gen {
-	uint64_t s;
-};
-
-static double gen_unit(struct gen *g)
-{
-	g->s ^= g->s >> 12;
-	g->s ^= g->s << 25;
-	g->s ^= g->s >> 27;
-	return ((g->s * 0x2545f4914f6cdd1dull) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double gen_normal(struct gen *g)
-{
-	double u = gen_unit(g), v = gen_unit(g);
-
-	return sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v);
-}
 
 /* Run of an ensemble over a series: which samples raised an anomaly. */
 struct run {

@@ -18,26 +18,7 @@
 #include <cmocka.h>
 
 #include "verdict.h"
-
-/* Deterministic generator (xorshift64*, Box-Muller). */
-struct gen {
-	uint64_t s;
-};
-
-static double gen_unit(struct gen *g)
-{
-	g->s ^= g->s >> 12;
-	g->s ^= g->s << 25;
-	g->s ^= g->s >> 27;
-	return ((g->s * 0x2545f4914f6cdd1dull) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double gen_normal(struct gen *g)
-{
-	double u = gen_unit(g), v = gen_unit(g);
-
-	return sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v);
-}
+#include "gen.h"
 
 /* Signals of the synthetic agent. */
 enum { CPU, LATENCY, ERRORS, NSIG };
