@@ -106,7 +106,7 @@ bool overhead__calibrate(const __u64 *raw, __u64 *last, double *adj, __u64 *out,
 				changed = true;
 			}
 		}
-	} else if (d_count > 0 || raw[nb] > last[nb]) {
+	} else {
 		/* Nothing owed: the window's growth is not passed on. */
 		for (i = 0; i <= nb; i++) {
 			if (raw[i] == last[i])
