@@ -10,7 +10,7 @@
 #include "iforest.h"
 
 #define IFOREST_MAGIC 0x46495753u /* "SWIF" */
-#define IFOREST_VERSION 2u
+#define IFOREST_VERSION 3u
 #define EULER_GAMMA 0.5772156649015329
 
 /* splitmix64: small, fast and good enough to pick samples and split points. */
@@ -55,6 +55,7 @@ int iforest__params_default(struct iforest_params *p, uint32_t dim)
 	p->window = IFOREST_WINDOW_MAX;
 	p->retrain = p->window / 4;
 	p->max_depth = 8;
+	p->smooth = 1;
 	p->seed = 0x5357494646ull;
 	return 0;
 }
@@ -64,7 +65,8 @@ int iforest__init(struct iforest *f, const struct iforest_params *p)
 	if (p->trees == 0 || p->trees > IFOREST_TREES_MAX || p->psi < 2 ||
 	    p->psi > IFOREST_PSI_MAX || p->dim == 0 || p->dim > IFOREST_DIM_MAX ||
 	    p->window < p->psi || p->window > IFOREST_WINDOW_MAX || p->retrain == 0 ||
-	    p->max_depth == 0 || p->max_depth > 30)
+	    p->max_depth == 0 || p->max_depth > 30 || p->smooth == 0 ||
+	    p->smooth > IFOREST_SMOOTH_MAX)
 		return -EINVAL;
 	memset(f, 0, sizeof(*f));
 	f->p = *p;
@@ -99,6 +101,8 @@ static uint16_t build_node(struct build *b, uint32_t lo, uint32_t hi, uint32_t d
 
 	memset(n, 0, sizeof(*n));
 	n->size = (uint16_t)(hi - lo);
+	/* As an external node it adds c(size) to a path: kept here, not computed per walk. */
+	n->split = (float)iforest__c(n->size);
 	if (hi - lo <= 1 || depth >= f->p.max_depth)
 		return (uint16_t)me;
 	/* A random feature that still varies here; a few tries, then give up as a leaf. */
@@ -153,6 +157,8 @@ static void fit_scaler(struct iforest *f)
 	}
 }
 
+static void calibrate(struct iforest *f);
+
 int iforest__train(struct iforest *f)
 {
 	uint16_t all[IFOREST_WINDOW_MAX], sample[IFOREST_PSI_MAX];
@@ -182,6 +188,7 @@ int iforest__train(struct iforest *f)
 	}
 	f->trained_psi = psi;
 	f->since_train = 0;
+	calibrate(f);
 	return 0;
 }
 
@@ -218,7 +225,7 @@ static double tree_path(const struct iforest_node *nodes, const double *z)
 		n = z[n->feature] < n->split ? &nodes[n->left] : &nodes[n->right];
 		h += 1.0;
 	}
-	return h + iforest__c(n->size);
+	return h + n->split;
 }
 
 int iforest__path_length(const struct iforest *f, const double *x, double *h)
@@ -248,6 +255,33 @@ int iforest__score(const struct iforest *f, const double *x, double *score)
 	return 0;
 }
 
+/*
+ * The window's scores under the trees just built, as means of p.smooth consecutive points from
+ * the oldest (see iforest__train()).
+ */
+static void calibrate(struct iforest *f)
+{
+	double x[IFOREST_DIM_MAX], last[IFOREST_SMOOTH_MAX], s, run = 0.0, sum = 0.0, ss = 0.0;
+	uint32_t i, j, k = f->p.smooth, first = f->held < f->p.window ? 0 : f->head, got = 0, n = 0;
+
+	for (i = 0; i < f->held; i++) {
+		for (j = 0; j < f->p.dim; j++)
+			x[j] = f->window[(first + i) % f->p.window][j];
+		if (iforest__score(f, x, &s))
+			return;
+		/* run is the sum of the last k scores. */
+		run += s - (got >= k ? last[got % k] : 0.0);
+		last[got % k] = s;
+		if (++got < k)
+			continue;
+		sum += run / k;
+		ss += (run / k) * (run / k);
+		n++;
+	}
+	f->score_mean = n ? sum / n : 0.5;
+	f->score_sd = n ? sqrt(fmax(0.0, ss / n - f->score_mean * f->score_mean)) : 0.0;
+}
+
 size_t iforest__state_size(void)
 {
 	return blob__size(sizeof(struct iforest));
@@ -269,7 +303,9 @@ static int check_restored(const struct iforest *f)
 	if (f->magic != IFOREST_MAGIC || p->trees == 0 || p->trees > IFOREST_TREES_MAX ||
 	    p->psi < 2 || p->psi > IFOREST_PSI_MAX || p->dim == 0 || p->dim > IFOREST_DIM_MAX ||
 	    p->window < p->psi || p->window > IFOREST_WINDOW_MAX || f->held > p->window ||
-	    f->head >= p->window || f->trained_psi > IFOREST_PSI_MAX)
+	    f->head >= p->window || f->trained_psi > IFOREST_PSI_MAX || p->smooth == 0 ||
+	    p->smooth > IFOREST_SMOOTH_MAX || !(f->score_mean >= 0.0 && f->score_mean <= 1.0) ||
+	    !(f->score_sd >= 0.0 && f->score_sd <= 1.0))
 		return -EBADMSG;
 	for (t = 0; t < p->trees; t++) {
 		if (f->nodes_used[t] > IFOREST_NODES_MAX)

@@ -29,10 +29,12 @@
 #define IFOREST_WINDOW_MAX 256
 /* A tree over psi points has at most 2 * psi - 1 nodes. */
 #define IFOREST_NODES_MAX (2 * IFOREST_PSI_MAX - 1)
+/* Most consecutive scores one calibration statistic is the mean of. */
+#define IFOREST_SMOOTH_MAX 16
 
 /* One tree node: internal when left != 0, else an external node holding size points. */
 struct iforest_node {
-	float split; /* go left when x[feature] < split */
+	float split; /* go left when x[feature] < split; external: c(size), added to the path */
 	uint16_t left; /* index of the left child, 0 for an external node */
 	uint16_t right; /* index of the right child */
 	uint16_t size; /* points that reached an external node */
@@ -47,6 +49,7 @@ struct iforest_params {
 	uint32_t window; /* sliding training window, <= IFOREST_WINDOW_MAX (default 2048) */
 	uint32_t retrain; /* points between rebuilds (default window / 4) */
 	uint32_t max_depth; /* height limit (default 8) */
+	uint32_t smooth; /* calibration: mean of this many consecutive scores, 1 .. IFOREST_SMOOTH_MAX */
 	uint64_t seed; /* generator seed */
 };
 
@@ -60,6 +63,13 @@ struct iforest {
 	uint32_t head; /* ring index of the oldest point */
 	uint32_t since_train; /* points since the last rebuild */
 	uint32_t trained_psi; /* sample of the current trees, 0 = none */
+	/*
+	 * The forest's picture of "ordinary", set by iforest__train(): mean and standard
+	 * deviation of the means of p.smooth consecutive scores of the window's own points
+	 * under the current trees.
+	 */
+	double score_mean;
+	double score_sd;
 	double mean[IFOREST_DIM_MAX]; /* feature means of the training sample */
 	double inv_sd[IFOREST_DIM_MAX]; /* 1 / feature deviation */
 	float window[IFOREST_WINDOW_MAX][IFOREST_DIM_MAX]; /* recent points, raw units */
@@ -77,7 +87,7 @@ double iforest__c(double n);
 /*
  * iforest__params_default - 32 trees of 64 points, a 256-point window rebuilt every 64 points,
  * height limit 8 (two levels past ceil(log2(psi)): with 32 trees the extra depth keeps inliers
- * and outliers further apart), for dim features. Returns 0, or -EINVAL when dim is 0
+ * and outliers further apart), calibration on single scores (smooth 1), for dim features. Returns 0, or -EINVAL when dim is 0
  * or above IFOREST_DIM_MAX.
  */
 int iforest__params_default(struct iforest_params *p, uint32_t dim);
@@ -96,8 +106,14 @@ int iforest__init(struct iforest *f, const struct iforest_params *p);
 int iforest__push(struct iforest *f, const double *x);
 
 /*
- * iforest__train - rebuild the forest now from a random sub-sample of the window. Returns 0, or
- * -ENODATA when fewer than 2 points are held.
+ * iforest__train - rebuild the forest now from a random sub-sample of the window, then score
+ * every point of the window with the new trees and keep, in f->score_mean and f->score_sd, the
+ * mean and standard deviation of the means of p.smooth consecutive scores, in the window's time
+ * order: how high ordinary data scores under these trees, which depends on the dimension and
+ * on the shape of the data (the more features, the nearer every score is to 0.5; heavy tails
+ * reach higher) and, for p.smooth > 1, on how long a departure of the data lasts. Scoring the
+ * window costs as much as scoring p.window points. Returns 0, or -ENODATA when fewer than 2
+ * points are held.
  */
 int iforest__train(struct iforest *f);
 

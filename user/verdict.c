@@ -10,7 +10,7 @@
 #include "verdict.h"
 
 #define VERDICT_MAGIC 0x56445753u /* "SWDV" */
-#define VERDICT_VERSION 1u
+#define VERDICT_VERSION 2u
 /* The per-agent memory budget (issue: at most 200 KiB per agent). */
 _Static_assert(sizeof(struct verdict_model) <= 200 * 1024, "verdict_model over 200 KiB");
 
@@ -53,7 +53,8 @@ int verdict__params_default(struct verdict_params *p, double interval_s, uint32_
 	p->settle_ticks = 10;
 	p->forest_stride = 1;
 	p->forest_min = IFOREST_WINDOW_MAX;
-	p->forest_threshold = 0.64;
+	p->forest_sigmas = 5.0;
+	p->forest_threshold = 0.55;
 	p->forest_ticks = 3;
 	events__params_default(&p->events);
 	return 0;
@@ -69,7 +70,8 @@ int verdict__init(struct verdict_model *m, const struct verdict_params *p)
 	if (p->nsig == 0 || p->nsig > VERDICT_SIGNALS_MAX || !(p->depart > 0.0) ||
 	    !(p->settle >= 0.0 && p->settle <= p->depart) || !p->settle_ticks ||
 	    !p->forest_stride || !p->forest_ticks || p->forest_ticks > VERDICT_FOREST_TICKS_MAX ||
-	    !(p->forest_threshold > 0.0))
+	    !(p->forest_threshold > 0.0) || !(p->forest_sigmas >= 0.0) ||
+	    !isfinite(p->forest_sigmas))
 		return -EINVAL;
 	memset(m, 0, sizeof(*m));
 	m->p = *p;
@@ -89,6 +91,8 @@ int verdict__init(struct verdict_model *m, const struct verdict_params *p)
 		return err;
 	if (p->forest_min < 2 || p->forest_min > fp.window)
 		return -EINVAL;
+	/* Calibrated on the statistic the threshold applies to: the mean of forest_ticks scores. */
+	fp.smooth = p->forest_ticks;
 	err = iforest__init(&m->forest, &fp);
 	if (!err)
 		err = events__init(&m->events, &p->events);
@@ -217,7 +221,9 @@ static void forest_step(struct verdict_model *m, double ts, struct verdict *v)
 		for (i = 0; i < m->p.forest_ticks; i++)
 			f->smoothed += m->forest_recent[i];
 		f->smoothed /= m->p.forest_ticks;
-		high = m->forest_run >= m->p.forest_ticks && f->smoothed >= m->p.forest_threshold;
+		f->threshold = fmax(m->p.forest_threshold,
+				    m->forest.score_mean + m->p.forest_sigmas * m->forest.score_sd);
+		high = m->forest_run >= m->p.forest_ticks && f->smoothed >= f->threshold;
 		f->active = high;
 		if (high)
 			forest_shares(m, z, f->score, f->share);

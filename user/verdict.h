@@ -26,7 +26,7 @@
 #include "iforest.h"
 
 /* Most forest scores averaged before the forest threshold applies. */
-#define VERDICT_FOREST_TICKS_MAX 16
+#define VERDICT_FOREST_TICKS_MAX IFOREST_SMOOTH_MAX
 
 /* Signals per agent. */
 #define VERDICT_SIGNALS_MAX IFOREST_DIM_MAX
@@ -56,10 +56,17 @@ struct verdict_params {
 	uint32_t forest_stride; /* ticks between points given to the forest (1) */
 	uint32_t forest_min; /* forest points before it scores (its window, 256) */
 	/*
-	 * Mean forest score that counts as a departure (0.64). With 32 trees of 64 points a
-	 * vector outside the training range in every feature scores about 0.68 (mean path 4.2
-	 * against c(64) = 7.5), while ordinary vectors stayed under 0.59 in the unit tests.
+	 * When the forest departs: its mean score over forest_ticks ticks reaches the mean of
+	 * that same statistic over its own training window, under its current trees, plus
+	 * forest_sigmas of its deviation there (5; iforest__train()), and at least
+	 * forest_threshold (0.55). Ordinary scores depend on the number of signals and the shape
+	 * of their noise: over 3 Gaussian signals the forest departs near 0.63; over 12 near 0.57,
+	 * where a 4-sigma drift of half the signals scores about 0.6 and rarely reached the fixed
+	 * 0.64 used before; a heavy-tailed ratio whose window makes one tick last ten lifts it
+	 * with its tail (bench/anomaly/falseraise.c, bench/RESULTS.md). The floor keeps a forest
+	 * trained on identical points (every score 0.5, no deviation) from firing on everything.
 	 */
+	double forest_sigmas;
 	double forest_threshold;
 	uint32_t forest_ticks; /* ticks that mean is over, <= VERDICT_FOREST_TICKS_MAX (3) */
 	struct events_params events; /* crash loop, OOM kill, restarts */
@@ -82,9 +89,10 @@ struct verdict_departure {
 /* The forest's view of the tick. */
 struct verdict_forest {
 	bool ready; /* trained on at least forest_min points */
-	bool active; /* fired: forest_ticks ticks at or above forest_threshold */
+	bool active; /* fired: the mean of forest_ticks scores at or above threshold */
 	double score; /* isolation score of this tick's vector, (0, 1] (0 until ready) */
 	double smoothed; /* mean score of the last forest_ticks ticks, what the threshold is on */
+	double threshold; /* the score it departs at (see forest_sigmas), 0 until ready */
 	double share[VERDICT_SIGNALS_MAX]; /* each signal's share of the score, sums to 1 */
 };
 

@@ -10,7 +10,14 @@
  * raised verdict is false. Prints one line per noise: seeds, agent-hours, raises, raises per
  * agent-hour, seeds with at least one raise, the raises by first detector and signal, and the
  * anomalies the daemon's confirmation would keep (confirmed()). FALSERAISE_VERBOSE=1 lists
- * each raise; FALSERAISE_FOREST_THRESHOLD=0.66 sets the forest's threshold.
+ * each raise; FALSERAISE_FOREST_SIGMAS=5 and FALSERAISE_FOREST_THRESHOLD=0.6 set when the
+ * forest departs (verdict.h).
+ *
+ * falseraise drift [seeds [signals [drifting [sigmas]]]]: what the forest catches and what it
+ * raises in vain, for any number of signals (12, as the daemon scores, by default). Each seed
+ * feeds `signals` Gaussian signals for 1200 ticks, then shifts the first `drifting` of them (6)
+ * by `sigmas` of their deviation (4) for 60 ticks. Prints the forest's fires before the drift
+ * (false) and the seeds whose drift it caught within the 60 ticks, with the mean delay.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -25,22 +32,6 @@
 enum { CPU, LATENCY, ERRORS, NSIG };
 static const char *const names[] = {"cpu", "latency", "errors"};
 static const uint32_t kinds[] = {DETECT_KIND_ANY, DETECT_KIND_LATENCY, DETECT_KIND_RATIO};
-
-/* Poisson count of mean lambda (Knuth's product method under 30, else normal approximation). */
-static double gen_poisson(struct gen *g, double lambda)
-{
-	double l, p = 1.0;
-	int k = 0;
-
-	if (lambda >= 30.0)
-		return fmax(0.0, round(lambda + sqrt(lambda) * gen_normal(g)));
-	l = exp(-lambda);
-	do {
-		k++;
-		p *= gen_unit(g);
-	} while (p > l);
-	return k - 1;
-}
 
 /* The unit test's healthy tick: 30 % CPU, 200 ms latency, 1 % errors, Gaussian noise. */
 static void gauss(struct gen *g, int t, double *x)
@@ -86,6 +77,32 @@ static void real(struct gen *g, int t, double *x)
 }
 
 /*
+ * A model and a verdict for nsig signals of the given kinds, and their parameters in p, with
+ * FALSERAISE_FOREST_SIGMAS and FALSERAISE_FOREST_THRESHOLD applied (verdict.h). Returns the
+ * model, or NULL after saying why.
+ */
+static struct verdict_model *setup(struct verdict_params *p, uint32_t nsig, const uint32_t *kind,
+				   struct verdict **v)
+{
+	struct verdict_model *m = malloc(sizeof(*m));
+
+	*v = malloc(sizeof(**v));
+	if (!m || !*v) {
+		fprintf(stderr, "falseraise: out of memory\n");
+		return NULL;
+	}
+	if (verdict__params_default(p, 1.0, nsig, kind)) {
+		fprintf(stderr, "falseraise: bad verdict parameters\n");
+		return NULL;
+	}
+	if (getenv("FALSERAISE_FOREST_SIGMAS"))
+		p->forest_sigmas = atof(getenv("FALSERAISE_FOREST_SIGMAS"));
+	if (getenv("FALSERAISE_FOREST_THRESHOLD"))
+		p->forest_threshold = atof(getenv("FALSERAISE_FOREST_THRESHOLD"));
+	return m;
+}
+
+/*
  * The daemon's confirmation (anomaly.c, is_own()) without its request evidence and context:
  * a signal's departure is the agent's own once its surprise stayed at or above settle for 3
  * ticks in a row (1 for the forest's), rising for a latency or a ratio. hot[] counts those
@@ -115,9 +132,9 @@ static bool confirmed(const struct verdict_model *m, const struct verdict *v, ui
 
 static int sweep(const char *noise, void (*tick)(struct gen *, int, double *), int seeds, int ticks)
 {
-	struct verdict_model *m = malloc(sizeof(*m));
-	struct verdict *v = malloc(sizeof(*v));
 	struct verdict_params p;
+	struct verdict *v;
+	struct verdict_model *m = setup(&p, NSIG, kinds, &v);
 	unsigned long by[VERDICT_BY_EVIDENCE + 1][NSIG] = {{0}};
 	unsigned long raises = 0, hit = 0, first_sum = 0, confirms = 0, chit = 0;
 	uint32_t hot[NSIG];
@@ -125,16 +142,8 @@ static int sweep(const char *noise, void (*tick)(struct gen *, int, double *), i
 	double x[NSIG];
 	int s, t, seed_raises, d, i;
 
-	if (!m || !v) {
-		fprintf(stderr, "falseraise: out of memory\n");
+	if (!m)
 		return 1;
-	}
-	if (verdict__params_default(&p, 1.0, NSIG, kinds)) {
-		fprintf(stderr, "falseraise: bad verdict parameters\n");
-		return 1;
-	}
-	if (getenv("FALSERAISE_FOREST_THRESHOLD"))
-		p.forest_threshold = atof(getenv("FALSERAISE_FOREST_THRESHOLD"));
 	for (s = 1; s <= seeds; s++) {
 		struct gen g = {(uint64_t)s};
 
@@ -190,8 +199,76 @@ static int sweep(const char *noise, void (*tick)(struct gen *, int, double *), i
 	return 0;
 }
 
+/* The forest alone, on a joint drift of `drifting` of `nsig` Gaussian signals (see the head). */
+static int drift(int seeds, uint32_t nsig, uint32_t drifting, double sigmas)
+{
+	enum { HEALTHY = 1200, AFTER = 60 };
+	static const uint32_t any[VERDICT_SIGNALS_MAX]; /* DETECT_KIND_ANY is 0 */
+	struct verdict_params p;
+	struct verdict *v;
+	struct verdict_model *m = setup(&p, nsig, any, &v);
+	uint32_t i;
+	unsigned long before = 0, caught = 0, delay = 0;
+	double x[VERDICT_SIGNALS_MAX];
+	int s, t, first;
+	bool fired;
+
+	if (!m)
+		return 1;
+	for (s = 1; s <= seeds; s++) {
+		struct gen g = {(uint64_t)s};
+
+		if (verdict__init(m, &p))
+			return 1;
+		first = -1;
+		fired = false;
+		for (t = 0; t < HEALTHY + AFTER; t++) {
+			for (i = 0; i < nsig; i++)
+				x[i] = 0.3 + 0.02 * gen_normal(&g) +
+				       (t >= HEALTHY && i < drifting ? sigmas * 0.02 : 0.0);
+			if (verdict__update(m, t, x, NULL, 0, v))
+				return 1;
+			if (t < HEALTHY && v->forest.active && !fired) {
+				before++;
+				fired = true;
+			}
+			if (!v->forest.active)
+				fired = false;
+			if (t >= HEALTHY && v->forest.active && first < 0)
+				first = t - HEALTHY;
+		}
+		if (first >= 0) {
+			caught++;
+			delay += first;
+		}
+	}
+	printf("drift: %d seeds, %u signals, %u drifting by %.1f sigma: forest fires before the "
+	       "drift %lu (%.3f per agent-hour), caught %lu of %d (mean delay %.1f ticks)\n",
+	       seeds, nsig, drifting, sigmas, before, before / (seeds * HEALTHY / 3600.0), caught,
+	       seeds, caught ? (double)delay / caught : 0.0);
+	free(m);
+	free(v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "drift")) {
+		int seeds = argc > 2 ? atoi(argv[2]) : 30, nsig = argc > 3 ? atoi(argv[3]) : 12;
+		int drifting = argc > 4 ? atoi(argv[4]) : 6;
+		double sigmas = argc > 5 ? atof(argv[5]) : 4.0;
+
+		if (seeds < 1 || nsig < 1 || nsig > VERDICT_SIGNALS_MAX || drifting < 0 ||
+		    drifting > nsig || !(sigmas >= 0.0)) {
+			fprintf(stderr,
+				"falseraise: drift [seeds [signals (1-%d) [drifting [sigmas]]]], "
+				"e.g. falseraise drift 30 12 6 4\n",
+				VERDICT_SIGNALS_MAX);
+			return 2;
+		}
+		return drift(seeds, (uint32_t)nsig, (uint32_t)drifting, sigmas);
+	}
+
 	int seeds = argc > 1 ? atoi(argv[1]) : 300, ticks = argc > 2 ? atoi(argv[2]) : 3600;
 	const char *noise = argc > 3 ? argv[3] : "all";
 	int err = 0;

@@ -32,4 +32,20 @@ static inline double gen_normal(struct gen *g)
 	return sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v);
 }
 
+/* A Poisson count of mean lambda (Knuth's product method under 30, else normal approximation). */
+static inline double gen_poisson(struct gen *g, double lambda)
+{
+	double l, p = 1.0;
+	int k = 0;
+
+	if (lambda >= 30.0)
+		return fmax(0.0, round(lambda + sqrt(lambda) * gen_normal(g)));
+	l = exp(-lambda);
+	do {
+		k++;
+		p *= gen_unit(g);
+	} while (p > l);
+	return k - 1;
+}
+
 #endif /* SW_TEST_GEN_H */

@@ -447,6 +447,65 @@ static void test_iforest_isolates_planted_outliers(void **state)
 	free(f);
 }
 
+/* Fills f's window with standard normal points, then trains it. */
+static void fill_normal(struct iforest *f, struct gen *g)
+{
+	double pt[IFOREST_DIM_MAX];
+	uint32_t i, j;
+
+	for (i = 0; i < f->p.window; i++) {
+		for (j = 0; j < f->p.dim; j++)
+			pt[j] = gen_normal(g);
+		assert_int_equal(iforest__push(f, pt), 0);
+	}
+	assert_int_equal(iforest__train(f), 0);
+}
+
+/*
+ * Each training calibrates the forest on its window: score_mean and score_sd are the mean and
+ * deviation of the window's scores, recomputed here from the scores themselves; with smooth 3
+ * they describe means of 3 consecutive scores, whose deviation on independent points is about
+ * 1/sqrt(3) of a single score's. smooth outside 1 .. IFOREST_SMOOTH_MAX is refused.
+ */
+static void test_iforest_calibration(void **state)
+{
+	struct iforest *f = malloc(sizeof(*f));
+	struct iforest_params p;
+	struct gen g = {24};
+	double x[3], s, sum = 0.0, ss = 0.0, mean, sd1;
+	uint32_t i, j;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(iforest__params_default(&p, 3), 0);
+	assert_int_equal(p.smooth, 1);
+	p.smooth = 0;
+	assert_int_equal(iforest__init(f, &p), -EINVAL);
+	p.smooth = IFOREST_SMOOTH_MAX + 1;
+	assert_int_equal(iforest__init(f, &p), -EINVAL);
+	p.smooth = 1;
+	assert_int_equal(iforest__init(f, &p), 0);
+	fill_normal(f, &g);
+	for (i = 0; i < f->held; i++) {
+		for (j = 0; j < 3; j++)
+			x[j] = f->window[i][j];
+		assert_int_equal(iforest__score(f, x, &s), 0);
+		sum += s;
+		ss += s * s;
+	}
+	mean = sum / f->held;
+	assert_near(f->score_mean, mean, 1e-12);
+	assert_near(f->score_sd, sqrt(ss / f->held - mean * mean), 1e-9);
+	assert_true(f->score_mean > 0.4 && f->score_mean < 0.55 && f->score_sd > 0.01);
+	sd1 = f->score_sd;
+
+	p.smooth = 3;
+	assert_int_equal(iforest__init(f, &p), 0);
+	fill_normal(f, &g);
+	assert_near(f->score_sd, sd1 / sqrt(3.0), 0.35 * sd1 / sqrt(3.0));
+	free(f);
+}
+
 static void test_iforest_path_length_matches_c(void **state)
 {
 	struct iforest *f = malloc(sizeof(*f));
@@ -944,6 +1003,7 @@ int main(void)
 		cmocka_unit_test(test_seed_from_sibling_and_baseline),
 		cmocka_unit_test(test_params_set),
 		cmocka_unit_test(test_iforest_isolates_planted_outliers),
+		cmocka_unit_test(test_iforest_calibration),
 		cmocka_unit_test(test_iforest_path_length_matches_c),
 		cmocka_unit_test(test_iforest_round_trip),
 		cmocka_unit_test(test_holt_winters_recovers_trend_and_season),
