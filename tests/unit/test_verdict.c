@@ -250,9 +250,8 @@ static void test_forest_threshold_fits_dimension(void **state)
 /*
  * An error ratio over a 10-s window of Poisson requests (50 a second, 1 % failing) has a long
  * tail, and a tick in it lasts 10 ticks, so a 3-tick mean of the forest's scores does not
- * average it away. Calibrated on its own window's 3-tick means, the forest fires on at most
- * 2 of 10 healthy agent-hours of it (a fixed 0.64 fired on about 8: 85 in 100 in
- * bench/anomaly/falseraise.c's `real` series).
+ * average it away. Calibrated on its own window's 3-tick means, the forest fires at most
+ * twice in 10 healthy agent-hours of it (0 times here; a fixed 0.64 fired 17 times).
  */
 static void test_forest_heavy_tail_quiet(void **state)
 {
