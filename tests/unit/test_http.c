@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* HTTP helpers and the errno label selection: pure parts of the serving path. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -298,11 +300,10 @@ static void test_auth(void **state)
 }
 
 /*
- * /api/v1/overhead is host-wide (syscalls of every task, the hooks' share of host CPU): a token
- * with tenants does not see it, as it does not see those series in /metrics; a token without
- * tenants does.
+ * A server with two read tokens, "0123456789abcdef-read" (no tenants) and
+ * "0123456789abcdef-team" (tenant team-a), attached to slot.
  */
-static void test_overhead_not_for_tenants(void **state)
+static struct http *tenant_server(struct web_config *w, struct snapshot_slot *slot)
 {
 	/* The SHA-256 of "0123456789abcdef-read" and of "0123456789abcdef-team". */
 	static const char conf[] =
@@ -316,21 +317,33 @@ static void test_overhead_not_for_tenants(void **state)
 		"06f876924838134b84c7c7eda48773d02eeba83170ed40844ccc34a1fa73ff40\n"
 		"    scopes: [read]\n"
 		"    tenants: [team-a]\n";
+	char err[256];
+	struct http *h;
+
+	assert_int_equal(webconfig__parse(w, conf, strlen(conf), "t.yml", "/", err, sizeof(err)),
+			 0);
+	h = http__new(NULL, 1000000000ULL, w, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(http__run(h, err, sizeof(err)), 0);
+	snapshot__slot_init(slot);
+	http__attach(h, slot);
+	return h;
+}
+
+/*
+ * /api/v1/overhead is host-wide (syscalls of every task, the hooks' share of host CPU): a token
+ * with tenants does not see it, as it does not see those series in /metrics; a token without
+ * tenants does.
+ */
+static void test_overhead_not_for_tenants(void **state)
+{
 	static char reply[16384];
 	struct snapshot_slot slot;
 	struct snapshot *s;
 	struct web_config w;
-	char err[256];
-	struct http *h;
+	struct http *h = tenant_server(&w, &slot);
 
 	(void)state;
-	assert_int_equal(webconfig__parse(&w, conf, strlen(conf), "t.yml", "/", err, sizeof(err)),
-			 0);
-	h = http__new(NULL, 1000000000ULL, &w, err, sizeof(err));
-	assert_non_null(h);
-	assert_int_equal(http__run(h, err, sizeof(err)), 0);
-	snapshot__slot_init(&slot);
-	http__attach(h, &slot);
 	s = snapshot__new();
 	assert_non_null(s);
 	s->ticks = 1;
@@ -351,6 +364,82 @@ static void test_overhead_not_for_tenants(void **state)
 	assert_null(strstr(reply, "987654321"));
 	assert_null(strstr(reply, "HTTP/1.1 200 "));
 	assert_non_null(strstr(reply, "HTTP/1.1 403 "));
+	http__stop(h);
+	snapshot__slot_fini(&slot);
+	webconfig__free(&w);
+}
+
+/* The alert engine's silences, as test_silences_for_tenants() sets them: see there. */
+static size_t four_silences(void *ctx, struct alert_silence *out, size_t cap)
+{
+	static const struct {
+		const char *name, *value;
+		bool negate;
+	} m[4][2] = {{{"agent", "coder-a", false}, {"severity", "page", false}},
+		     {{"agent", "coder-b", false}, {NULL, NULL, false}},
+		     {{"agent", "coder-a", false}, {"agent", "coder-b", true}},
+		     {{"agent", "coder-a", true}, {NULL, NULL, false}}};
+	size_t i, j;
+
+	(void)ctx;
+	for (i = 0; i < 4 && i < cap; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].id = i + 1;
+		out[i].ends_ms = 4102444800000LL;
+		for (j = 0; j < 2 && m[i][j].name; j++) {
+			snprintf(out[i].m[j].name, sizeof(out[i].m[j].name), "%s", m[i][j].name);
+			snprintf(out[i].m[j].value, sizeof(out[i].m[j].value), "%s", m[i][j].value);
+			out[i].m[j].negate = m[i][j].negate;
+			out[i].nm++;
+		}
+	}
+	return i;
+}
+
+/*
+ * GET /api/v1/silences to a token with tenants lists a silence only when one of its = agent
+ * matchers names an agent the token sees and every agent it names, = or !=, is one: of
+ * agent=coder-a (1), agent=coder-b (2), agent=coder-a with agent!=coder-b (3, which names
+ * another tenant's agent; it was listed while the last = matcher alone decided) and
+ * agent!=coder-a alone (4), team-a's token sees 1 only; a token without tenants sees all four.
+ */
+static void test_silences_for_tenants(void **state)
+{
+	static const struct http_alert_ops ops = {.silences = four_silences};
+	static char reply[16384];
+	struct snapshot_slot slot;
+	struct snapshot *s;
+	struct web_config w;
+	struct http *h = tenant_server(&w, &slot);
+
+	(void)state;
+	http__set_alerts(h, &ops, NULL);
+	s = snapshot__new();
+	assert_non_null(s);
+	s->ticks = 1;
+	s->time = 1700000001.0;
+	s->tenants = calloc(2, sizeof(*s->tenants));
+	assert_non_null(s->tenants);
+	s->ntenants = 2;
+	strcpy(s->tenants[0].agent, "coder-a");
+	strcpy(s->tenants[0].tenant, "team-a");
+	strcpy(s->tenants[1].agent, "coder-b");
+	strcpy(s->tenants[1].tenant, "team-b");
+	snapshot__publish(&slot, s);
+	exchange(h,
+		 "GET /api/v1/silences HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer 0123456789abcdef-team\r\n\r\n",
+		 reply, sizeof(reply));
+	print_message("# team-a: %s\n", strstr(reply, "{\"silences\""));
+	assert_non_null(strstr(reply, "HTTP/1.1 200 "));
+	assert_non_null(strstr(reply, "\"id\":1,"));
+	assert_int_equal(count(reply, "\"id\":"), 1);
+	assert_null(strstr(reply, "coder-b"));
+	exchange(h,
+		 "GET /api/v1/silences HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer 0123456789abcdef-read\r\n\r\n",
+		 reply, sizeof(reply));
+	assert_int_equal(count(reply, "\"id\":"), 4);
 	http__stop(h);
 	snapshot__slot_fini(&slot);
 	webconfig__free(&w);
@@ -388,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_pick_errnos_sticky),
 		cmocka_unit_test(test_prerender),
 		cmocka_unit_test(test_overhead_not_for_tenants),
+		cmocka_unit_test(test_silences_for_tenants),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
