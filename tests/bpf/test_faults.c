@@ -5,14 +5,20 @@
  *   crashy - the test restarts it each time it exits; every instance exits with status 3
  *            after half a second: a crash loop;
  *   leaky  - steady for 15 s, then its resident memory grows by 16 MiB/s up to 192 MiB;
- *   calm   - steady all along.
+ *   calm   - steady all along;
+ *   oomy   - after crashy's last crash: steady for 2 s in a memory cgroup limited to 32 MiB,
+ *            then allocating until the kernel's OOM killer kills it; the test then starts an
+ *            instance again (as an orchestrator restarts what was killed), steady for 15 s.
  * crashy must get an episode caused by crash_loop that starts within 10 s of its first crash,
  * leaky one whose departures name its resident memory within 60 s of the start of the ramp,
- * each with an explanation, and calm none. Times are the daemon's own: the episode's start
+ * oomy its OOM kill counted and an episode caused by oom_kill within 10 s of the kill, each
+ * with an explanation, and calm none. oomy's checks are skipped on a host with no memory
+ * cgroup controller. Times are the daemon's own: the episode's start
  * against when the fault began, both on the wall clock.
  */
 #include <math.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "tap.h"
@@ -24,6 +30,8 @@
 #define LEAK_MIB_S 16 /* ... at this rate */
 #define LEAK_MAX_MIB 192 /* ... up to this */
 #define RUN_S 45.0 /* how long leaky and calm run */
+#define OOM_LIMIT "33554432" /* oomy's memory cgroup limit, bytes (32 MiB) */
+#define OOM_AGAIN_S 15.0 /* how long oomy's instance after the kill runs */
 
 static double wall_s(void)
 {
@@ -43,6 +51,93 @@ static void steady_step(void)
 	usleep(10000);
 }
 
+/* Whether the comma-separated mount options opts hold opt. */
+static int has_opt(const char *opts, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = opts; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, opt, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The memory cgroup oomy runs in for the test process `owner`, a directory under the cgroup v1
+ * memory hierarchy or under a cgroup v2 root that offers the memory controller; its path goes
+ * into out. Returns 1 (v1), 2 (v2), or 0 when the host has no memory controller mounted.
+ */
+static int oom_cgroup(pid_t owner, char *out, size_t len)
+{
+	char dev[64], dir[200], type[32], opts[512], ctl[256], line[256] = "";
+	FILE *f = fopen("/proc/self/mounts", "r"), *c;
+	int v = 0;
+
+	while (f && fscanf(f, "%63s %199s %31s %511s %*d %*d", dev, dir, type, opts) == 4) {
+		if (!strcmp(type, "cgroup") && has_opt(opts, "memory")) {
+			v = 1;
+			break;
+		}
+		if (strcmp(type, "cgroup2") || v)
+			continue;
+		snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", dir);
+		c = fopen(ctl, "r");
+		if (c && fgets(line, sizeof(line), c) && strstr(line, "memory"))
+			v = 2;
+		if (c)
+			fclose(c);
+		if (v)
+			break;
+	}
+	if (f)
+		fclose(f);
+	if (v)
+		snprintf(out, len, "%s/swarmwatch-test-oom-%d", dir, (int)owner);
+	return v;
+}
+
+/* Writes text to dir/file; returns 0 or -1. */
+static int put(const char *dir, const char *file, const char *text)
+{
+	char path[320];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = fputs(text, f) >= 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/*
+ * Makes oomy's cgroup, limited to OOM_LIMIT with no swap (v2: the root hands the memory
+ * controller down first). Returns 0, or -1 with the reason in why.
+ */
+static int oom_cgroup_make(const char *dir, int v, char *why, size_t len)
+{
+	char parent[256];
+
+	if (v == 2) {
+		snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(dir, '/') - dir), dir);
+		put(parent, "cgroup.subtree_control", "+memory");
+	}
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		snprintf(why, len, "mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (put(dir, v == 1 ? "memory.limit_in_bytes" : "memory.max", OOM_LIMIT)) {
+		snprintf(why, len, "cannot limit %s: %s", dir, strerror(errno));
+		rmdir(dir);
+		return -1;
+	}
+	/* Without swap limits the cgroup would swap instead; absent where there is no swap. */
+	put(dir, v == 1 ? "memory.memsw.limit_in_bytes" : "memory.swap.max",
+	    v == 1 ? OOM_LIMIT : "0");
+	return 0;
+}
+
 static int workload(const char *kind)
 {
 	double start = now_s();
@@ -52,6 +147,30 @@ static int workload(const char *kind)
 	if (!strcmp(kind, "crash")) {
 		usleep(CRASH_LIFE_US);
 		return 3;
+	}
+	if (!strcmp(kind, "oom")) {
+		char dir[256], pid[16];
+
+		while (now_s() - start < 2.0)
+			steady_step();
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		if (!oom_cgroup(getppid(), dir, sizeof(dir)) || put(dir, "cgroup.procs", pid))
+			return 2;
+		/* Up to 1 GiB, a page at a time: the OOM killer ends it long before. */
+		for (held = 0; held < 1024; held++) {
+			mem = mmap(NULL, mib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				   -1, 0);
+			if (mem == MAP_FAILED)
+				return 4;
+			for (size_t off = 0; off < mib; off += 4096)
+				mem[off] = 1;
+		}
+		return 5;
+	}
+	if (!strcmp(kind, "again")) {
+		while (now_s() - start < OOM_AGAIN_S)
+			steady_step();
+		return 0;
 	}
 	if (!strcmp(kind, "leak")) {
 		mem = mmap(NULL, LEAK_MAX_MIB * mib, PROT_READ | PROT_WRITE,
@@ -138,6 +257,8 @@ static const char *const checks[] = {
 	"leaky: it starts within 60 s of the start of the ramp",
 	"every episode says why",
 	"calm: no episode",
+	"oomy: its OOM kill is counted",
+	"oomy: an episode caused by oom_kill starts within 10 s of the kill",
 	"daemon exits 0 on SIGTERM",
 };
 
@@ -146,11 +267,12 @@ static const char *const checks[] = {
 int main(int argc, char **argv)
 {
 	const char *const extra[] = {"--interval", "250ms", NULL};
-	static char doc_ep[3][8192], buf[256];
-	double t0, first_crash = 0, crash_start, leak_start;
-	pid_t leaky, calm, crashy;
-	const char *crash_ep, *leak_ep, *calm_ep, *body;
-	char *resp = NULL;
+	static char doc_ep[4][8192], buf[256];
+	double t0, first_crash = 0, crash_start, leak_start, oom_at = 0, oom_start;
+	pid_t leaky, calm, crashy, oomy = -1;
+	const char *crash_ep, *leak_ep, *calm_ep, *oom_ep, *body;
+	char *resp = NULL, *page, cg[256], why[320] = "";
+	int cgv;
 	struct daemon d = {0};
 	int n = 0, st;
 	size_t i;
@@ -185,8 +307,23 @@ int main(int argc, char **argv)
 	}
 	crash_start = first_crash;
 	leak_start = t0 + LEAK_AT_S;
+	/* oomy: killed by the OOM killer in its cgroup, then an instance runs again. */
+	cgv = oom_cgroup(getpid(), cg, sizeof(cg));
+	if (!cgv)
+		snprintf(why, sizeof(why), "no memory cgroup controller is mounted");
+	else if (!oom_cgroup_make(cg, cgv, why, sizeof(why))) {
+		st = wait_status(spawn_workload(NULL, "oomy", "oom"));
+		oom_at = wall_s();
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+			tap_diag("oomy ended with status %#x, not killed", st);
+		oomy = spawn_workload(NULL, "oomy", "again");
+	}
 	wait_status(leaky);
 	wait_status(calm);
+	if (oomy > 0)
+		wait_status(oomy);
+	if (cgv && !why[0])
+		rmdir(cg);
 	sleep(1);
 
 	http_get(d.port, "/api/v1/anomalies", &resp);
@@ -194,6 +331,7 @@ int main(int argc, char **argv)
 	crash_ep = episode_of(body, "crashy", doc_ep[0], sizeof(doc_ep[0]));
 	leak_ep = episode_of(body, "leaky", doc_ep[1], sizeof(doc_ep[1]));
 	calm_ep = episode_of(body, "calm", doc_ep[2], sizeof(doc_ep[2]));
+	oom_ep = episode_of(body, "oomy", doc_ep[3], sizeof(doc_ep[3]));
 	tap_diag("crashy: %s", crash_ep ? crash_ep : "no episode");
 	tap_diag("leaky: %s", leak_ep ? leak_ep : "no episode");
 	if (calm_ep)
@@ -214,8 +352,28 @@ int main(int argc, char **argv)
 			  field(leak_ep, "why", buf, sizeof(buf))[0],
 		  "%s", checks[5]);
 	tap_check(!calm_ep, "%s", checks[6]);
+	if (why[0]) {
+		tap_skip(why, "%s", checks[7]);
+		tap_skip(why, "%s", checks[8]);
+	} else {
+		page = scrape(d.port);
+		tap_diag("oomy: %s", oom_ep ? oom_ep : "no episode");
+		tap_diag("oomy: swarmwatch_agent_oom_kills_total %g",
+			 page ? sum_metric(page, "swarmwatch_agent_oom_kills_total",
+					   "agent=\"oomy\"", NULL)
+			      : -1.0);
+		tap_check(page && sum_metric(page, "swarmwatch_agent_oom_kills_total",
+					     "agent=\"oomy\"", NULL) >= 1,
+			  "%s", checks[7]);
+		free(page);
+		oom_start = rfc3339(field(oom_ep, "start", buf, sizeof(buf)));
+		tap_diag("oomy flagged %.2f s after its OOM kill", oom_start - oom_at);
+		tap_check(!strcmp(field(oom_ep, "cause", buf, sizeof(buf)), "oom_kill") &&
+				  oom_start - oom_at <= 10.0 && oom_start - oom_at >= -2.0,
+			  "%s", checks[8]);
+	}
 	free(resp);
-	tap_check(daemon_stop(&d) == 0, "%s", checks[7]);
+	tap_check(daemon_stop(&d) == 0, "%s", checks[9]);
 	if (tap_failed)
 		daemon_dump_log(&d);
 	daemon_unpin(&d);
