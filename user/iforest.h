@@ -87,8 +87,8 @@ double iforest__c(double n);
 /*
  * iforest__params_default - 32 trees of 64 points, a 256-point window rebuilt every 64 points,
  * height limit 8 (two levels past ceil(log2(psi)): with 32 trees the extra depth keeps inliers
- * and outliers further apart), calibration on single scores (smooth 1), for dim features. Returns 0, or -EINVAL when dim is 0
- * or above IFOREST_DIM_MAX.
+ * and outliers further apart), calibration on single scores (smooth 1), for dim features.
+ * Returns 0, or -EINVAL when dim is 0 or above IFOREST_DIM_MAX.
  */
 int iforest__params_default(struct iforest_params *p, uint32_t dim);
 

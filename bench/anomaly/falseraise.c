@@ -89,6 +89,7 @@ static struct verdict_model *setup(struct verdict_params *p, uint32_t nsig, cons
 	*v = malloc(sizeof(**v));
 	if (!m || !*v) {
 		fprintf(stderr, "falseraise: out of memory\n");
+		free(m);
 		return NULL;
 	}
 	if (verdict__params_default(p, 1.0, nsig, kind)) {
