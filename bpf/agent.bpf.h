@@ -37,9 +37,12 @@ static __always_inline struct sw_task *sw_task_of(struct task_struct *t)
 const volatile __u8 use_oncpu = 0;
 /* Set by the daemon while the overhead budget has sched_switch detached: records are stale. */
 __u8 hot_off = 0;
+/* Bumped by the daemon each time it tags running tasks from userspace: records are stale. */
+__u32 tag_gen = 0;
 #else
 extern const volatile __u8 use_oncpu;
 extern __u8 hot_off;
+extern __u32 tag_gen;
 #endif
 
 static __always_inline struct sw_cpu *sw_oncpu(void)
@@ -49,81 +52,106 @@ static __always_inline struct sw_cpu *sw_oncpu(void)
 	return bpf_map_lookup_elem(&oncpu, &zero);
 }
 
+static __always_inline void sw_count(__u32 counter);
+
+/*
+ * This CPU's record, rebuilt to describe the running task t from its task
+ * storage; counted when t is tracked. See sw_record_at().
+ */
+static __always_inline struct sw_cpu *sw_record_rebuild(struct sw_cpu *c, struct task_struct *t)
+{
+	struct sw_task *st = sw_task_of(t);
+
+	c->tid = t->pid;
+	c->regs = (__u64)bpf_task_pt_regs(t);
+	c->tag_gen = tag_gen;
+	c->tracked = st != NULL;
+	if (st) {
+		c->sys = st->sys;
+		sw_count(SW_CNT_ONCPU_REPAIRED);
+	}
+	return c;
+}
+
+/*
+ * This CPU's record, made to describe the running task, whose user
+ * register frame (task_pt_regs(), one per live task) is at regs: the
+ * syscall tracepoints pass it, so the check costs no helper call.
+ * sched_switch rewrites the record at every switch it sees, before the
+ * incoming task runs, and stamps it with that task's thread id and frame.
+ * Not every switch is seen: on the project's 6.18 kernel, switches away
+ * from the threads of PID 1 (a nice -10 service) reached neither this
+ * program nor ftrace's own sched_switch event, and the next task ran under
+ * the record of the one before. So a hook that finds another task's stamp
+ * rebuilds the record. The daemon bumps `tag_gen` when it tags running
+ * tasks from userspace, which makes every record stale at once, so those
+ * tasks are counted from their next syscall. NULL only if the per-CPU
+ * lookup fails.
+ */
+static __always_inline struct sw_cpu *sw_record_at(struct pt_regs *regs)
+{
+	struct sw_cpu *c = sw_oncpu();
+
+	if (!c || (c->regs == (__u64)regs && c->tag_gen == tag_gen))
+		return c;
+	return sw_record_rebuild(c, bpf_get_current_task_btf());
+}
+
+/* sw_record_at() for hooks without the register frame: checked by thread id. */
+static __always_inline struct sw_cpu *sw_record(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_cpu *c = sw_oncpu();
+
+	if (!c || (c->tid == (__u32)t->pid && c->tag_gen == tag_gen))
+		return c;
+	return sw_record_rebuild(c, t);
+}
+
 /*
  * Syscall state of the current task, or NULL when it is not tracked. With
- * `oncpu` this is one per-CPU array read, for tracked and untracked tasks
- * alike: sched_switch rewrites the record at every switch, before the
- * incoming task runs, so the record always describes the current task and
- * needs no identity check. (A running task that the daemon tags from
- * userspace keeps its old record until its next switch: a few syscalls go
- * uncounted, or to the agent it had before.)
+ * `oncpu` this is one per-CPU array read and a check of the record's stamp,
+ * for tracked and untracked tasks alike; without it (the sched collector
+ * is off, or the overhead budget has sched_switch detached), one
+ * task-storage lookup. regs: the task's user register frame when the hook
+ * has it (syscall tracepoints), else NULL.
  */
-static __always_inline struct sw_sys *sw_current_sys(void)
+static __always_inline struct sw_sys *sw_current_sys_at(struct pt_regs *regs)
 {
 	struct sw_task *st;
 
 	if (use_oncpu && !hot_off) {
-		struct sw_cpu *c = sw_oncpu();
+		struct sw_cpu *c = regs ? sw_record_at(regs) : sw_record();
 
-		if (!c || !c->tid)
-			return NULL;
-		return &c->sys;
+		return c && c->tracked ? &c->sys : NULL;
 	}
 	st = sw_task_of(bpf_get_current_task_btf());
 	return st ? &st->sys : NULL;
 }
 
-static __always_inline void sw_count(__u32 counter);
-
-/*
- * A tracked task is, rarely, seen running with no CPU record (a few times
- * in 10,000 switches on the project's kernel; the cause is not known).
- * Task storage has the last word: rebuild the record from it, and count it.
- */
-static __always_inline struct sw_sys *sw_repair_record(struct sw_cpu *c)
+static __always_inline struct sw_sys *sw_current_sys(void)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct sw_task *st = sw_task_of(t);
-
-	if (!st)
-		return NULL;
-	if (!c)
-		return &st->sys;
-	c->sys = st->sys;
-	c->tid = t->pid;
-	sw_count(SW_CNT_ONCPU_REPAIRED);
-	return &c->sys;
-}
-
-/* sw_current_sys() for hooks off the syscall hot path (connects, sends, receives). */
-static __always_inline struct sw_sys *sw_current_sys_checked(void)
-{
-	struct sw_sys *sys = sw_current_sys();
-
-	if (sys || !use_oncpu || hot_off)
-		return sys;
-	return sw_repair_record(sw_oncpu());
+	return sw_current_sys_at(NULL);
 }
 
 /*
- * sw_current_sys() for syscall exit: an untracked-looking task is checked
- * against task storage once every 64 exits on the CPU, so a missing record
- * costs at most a few dozen syscalls and the common path stays one read.
+ * sw_current_sys() for syscall exit, which also counts the exits of
+ * untracked tasks per CPU (`untracked`: the daemon prices the hooks' cost
+ * with it, see user/tick.c).
  */
-static __always_inline struct sw_sys *sw_current_sys_paced(void)
+static __always_inline struct sw_sys *sw_current_sys_exit(struct pt_regs *regs)
 {
 	struct sw_cpu *c;
 
-	if (!use_oncpu)
-		return sw_current_sys();
-	c = sw_oncpu();
+	if (!use_oncpu || hot_off)
+		return sw_current_sys_at(regs);
+	c = sw_record_at(regs);
 	if (!c)
 		return NULL;
-	if (c->tid)
+	if (c->tracked)
 		return &c->sys;
-	if (++c->untracked & 63)
-		return NULL;
-	return sw_repair_record(c);
+	c->untracked++;
+	return NULL;
 }
 
 static __always_inline struct sw_agent_stats *sw_stats(__u32 slot)

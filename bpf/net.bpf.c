@@ -253,7 +253,7 @@ int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int 
 		return 0;
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 		/* connect(): the only transition made in the connecting task's context */
-		struct sw_sys *cur = sw_current_sys_checked();
+		struct sw_sys *cur = sw_current_sys();
 
 		if (!cur)
 			return 0;
@@ -377,8 +377,8 @@ static __always_inline int on_length(struct sock *sk, int ret, int flags, bool s
 	 * an unowned one gets the current task's agent if it is tracked.
 	 */
 	ss = bpf_sk_storage_get(&socks, sk, 0, 0);
-	cur = ss ? sw_current_sys() : sw_current_sys_checked();
-	if (!ss && cur)
+	cur = ss ? NULL : sw_current_sys();
+	if (cur)
 		ss = sock_of(sk, cur);
 	if (!ss)
 		return 0;

@@ -53,7 +53,7 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 	st = sw_task_of(prev);
 	if (st) {
 		/* Its syscall in progress waits in task storage while it is off the CPU. */
-		if (c && c->tid == prev->pid) {
+		if (c && c->tid == prev->pid && c->tracked) {
 			st->sys.enter_ns = c->sys.enter_ns;
 			st->sys.nr = c->sys.nr;
 			st->sys.lat_shift = c->sys.lat_shift;
@@ -75,15 +75,17 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 		}
 		st->cpu_seen_ns = ran;
 	}
-	if (c)
-		c->tid = 0;
 	st = sw_task_of(next);
+	if (c) {
+		c->tid = next->pid;
+		c->regs = (__u64)bpf_task_pt_regs(next);
+		c->tag_gen = tag_gen;
+		c->tracked = st != NULL;
+	}
 	if (!st)
 		return 0;
-	if (c) {
+	if (c)
 		c->sys = st->sys;
-		c->tid = next->pid;
-	}
 	if (!now)
 		now = bpf_ktime_get_ns();
 	if (st->wake_ns) {

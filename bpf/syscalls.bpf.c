@@ -92,9 +92,9 @@ static __always_inline void lat_adapt(__u64 now)
 	c->last_ns = now;
 }
 
-static __always_inline int on_sys_enter(long id)
+static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 {
-	struct sw_sys *sys = sw_current_sys();
+	struct sw_sys *sys = sw_current_sys_at(regs);
 
 	if (!sys || id < 0)
 		return 0;
@@ -136,9 +136,9 @@ static __always_inline void count_exit(struct sw_sys *sys, __u64 t0, long ret)
 		s->syscall_errors[err] += 1;
 }
 
-static __always_inline int on_sys_exit(long ret)
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 {
-	struct sw_sys *sys = sw_current_sys_paced();
+	struct sw_sys *sys = sw_current_sys_exit(regs);
 	__u64 t0;
 
 	if (!sys)
@@ -157,25 +157,25 @@ static __always_inline int on_sys_exit(long ret)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sw_sys_enter_btf, struct pt_regs *regs, long id)
 {
-	return on_sys_enter(id);
+	return on_sys_enter(regs, id);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sw_sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(ret);
+	return on_sys_exit(regs, ret);
 }
 
 SEC("raw_tp/sys_enter")
 int sw_sys_enter_raw(__u64 *ctx)
 {
-	return on_sys_enter((long)ctx[1]);
+	return on_sys_enter((struct pt_regs *)ctx[0], (long)ctx[1]);
 }
 
 SEC("raw_tp/sys_exit")
 int sw_sys_exit_raw(__u64 *ctx)
 {
-	return on_sys_exit((long)ctx[1]);
+	return on_sys_exit((struct pt_regs *)ctx[0], (long)ctx[1]);
 }
 
 static __always_inline int on_fault(void)

@@ -180,23 +180,25 @@ struct sw_task {
 };
 
 /*
- * Per-CPU record in `oncpu`: the tracked task running on this CPU, and the state of latency
+ * Per-CPU record in `oncpu`: the task running on this CPU (bpf/agent.bpf.h, sw_record()), and the state of latency
  * sampling on the CPU (syscalls.bpf.c): tracked syscalls are timed 1 in N on average, N =
  * 2^shift chosen from the CPU's own rate of tracked syscalls.
  */
 struct sw_cpu {
-	__u32 tid; /* its thread id, 0 when the running task is not tracked */
-	__u32 untracked; /* syscall exits seen with tid 0 (wraps): pace the record checks */
+	__u32 tid; /* thread id of the task the record describes, tracked or not */
+	__u32 untracked; /* syscall exits of untracked tasks seen (wraps) */
 	struct sw_sys sys;
 	__s32 skip; /* tracked syscalls to let pass untimed before the next timed one */
 	__u8 shift; /* N = 2^shift for the next draw of skip */
 	__u8 skip_shift; /* the shift skip was drawn with: the next timed syscall's weight */
-	__u16 pad;
+	__u8 tracked; /* whether task tid is tracked: `sys` is its state */
+	__u8 pad;
 	__u32 epoch; /* lat_epoch when `seen` started */
 	__u32 seen; /* tracked syscall entries on this CPU since then */
 	__u64 last_ns; /* exit of the last timed syscall on this CPU */
 	__u32 timed; /* tracked syscalls timed on this CPU (wraps) */
-	__u32 pad2;
+	__u32 tag_gen; /* `tag_gen` when the record was made */
+	__u64 regs; /* address of task tid's user register frame (task_pt_regs()) */
 };
 
 /*

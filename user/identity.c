@@ -506,6 +506,9 @@ static int tag_process(struct identity *id, pid_t pid, __u32 slot, bool root)
 		close(fd);
 	}
 	closedir(d);
+	/* Threads running now keep a record that says "not tracked": make every one stale. */
+	if (tagged && id->maps.tag_gen)
+		__atomic_add_fetch(id->maps.tag_gen, 1, __ATOMIC_RELEASE);
 	return tagged;
 }
 

@@ -72,6 +72,7 @@ struct identity_maps {
 	int free_slots_fd; /* queue of reclaimed slots, shared with the kernel */
 	int slot_gen_fd; /* generation per slot, given to the sockets it owns */
 	__u32 *slot_next; /* mapped `slot_next`, shared with the kernel */
+	__u32 *tag_gen; /* mapped `tag_gen` (.bss): bumped after tagging running tasks */
 };
 
 /* Creates the runtime identity state; NULL and errno on failure. */

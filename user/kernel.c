@@ -32,7 +32,7 @@
 #include "text.h"
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
-_Static_assert(sizeof(struct sw_cpu) == 56, "sw_cpu layout");
+_Static_assert(sizeof(struct sw_cpu) == 64, "sw_cpu layout");
 _Static_assert(sizeof(struct sw_sock) == 72, "sw_sock layout");
 _Static_assert(sizeof(struct sw_proc_key) == 8, "sw_proc_key layout");
 _Static_assert(sizeof(struct sw_proc_stats) == 5 * 8, "sw_proc_stats layout");
@@ -1099,6 +1099,7 @@ void kernel__identity_maps(struct kernel *k, struct identity_maps *maps)
 	maps->free_slots_fd = bpf_map__fd(k->skel->maps.free_slots);
 	maps->slot_gen_fd = bpf_map__fd(k->skel->maps.slot_gen);
 	maps->slot_next = k->slot_next;
+	maps->tag_gen = &k->skel->bss->tag_gen;
 }
 
 int kernel__udp_owners_fd(const struct kernel *k)
