@@ -154,7 +154,14 @@ echo "# unknown pool: $code $(cat "$work/404.json")"
 [ $st -eq 0 ] && [ "$code" = 404 ]
 ok $? "${checks[4]}"
 
-curl -sf "http://127.0.0.1:$sw_port/metrics" >"$work/metrics.txt"
+# The breaker cycles open -> half-open (after 2 s) -> open while the fault lasts: read a
+# scrape taken while it is open (up to 15 s), so that every family is seen in one state.
+for _ in $(seq 150); do
+	curl -sf "http://127.0.0.1:$sw_port/metrics" >"$work/metrics.txt"
+	grep -q "^swarmwatch_instance_breaker_state{agent=\"$pool\",instance=\"$pool-0\"} 1$" \
+		"$work/metrics.txt" && break
+	sleep 0.1
+done
 grep -E "^swarmwatch_(instance_|breaker_|agent_open_breakers).*$pool" "$work/metrics.txt" |
 	sed 's/^/# /'
 grep -q "^swarmwatch_instance_breaker_state{agent=\"$pool\",instance=\"$pool-0\"} 1$" \
