@@ -29,7 +29,7 @@
 #define LEAK_AT_S 15.0 /* leaky starts growing this long after it started */
 #define LEAK_MIB_S 16 /* ... at this rate */
 #define LEAK_MAX_MIB 192 /* ... up to this */
-#define RUN_S 45.0 /* how long leaky and calm run */
+#define RUN_S 33.0 /* how long leaky and calm run (the ramp ends at 27 s) */
 #define OOM_LIMIT "33554432" /* oomy's memory cgroup limit, bytes (32 MiB) */
 #define OOM_AGAIN_S 15.0 /* how long oomy's instance after the kill runs */
 

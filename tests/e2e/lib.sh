@@ -49,10 +49,19 @@ fail_rest() {
 # stop_gently PID: SIGTERM, up to 20 s to exit, then SIGKILL (agentsim's own
 # cleanup of its agents runs on SIGTERM).
 stop_gently() {
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+	running "$1" || return 0
 	kill -TERM "$1" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
+	for _ in $(seq 100); do running "$1" || return 0; sleep 0.2; done
 	kill -KILL "$1" 2>/dev/null
+}
+
+# running PID: whether PID is a process that has not exited. A zombie has: a process that a
+# test started through another (python's Popen) is reaped by init, which may take a second or
+# two (the project's VM), and kill -0 still finds it until then.
+running() {
+	local st
+	[ -n "$1" ] && st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st:0:1}" != Z ] && [ "${st:0:1}" != X ]
 }
 
 # needs_root_bpf TOOL...: skips every check of the `checks` array unless run as root on a

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Detection against ground truth: swarmwatch (1 s tick) watches a 90-second agentsim run whose
-# agents are new: 50 s of normal work, then reviewer's instances crash 1-2 s after each start
-# for 20 s, then 20 s of recovery. /api/v1/anomalies, scored against agentsim's fault log
+# Detection against ground truth: swarmwatch (1 s tick) watches a 60-second agentsim run whose
+# agents are new: 30 s of normal work, then reviewer's instances crash 1-2 s after each start
+# for 20 s, then 10 s of recovery. /api/v1/anomalies, scored against agentsim's fault log
 # (bench/detect-live/score.py), must show the crash loop, caused by crash_loop, flagged
 # within 10 s of the fault's start, with an explanation, and no crash loop blamed on the
 # pools that did not crash (other false verdicts are a rate measured by bench/detect-live).
@@ -35,13 +35,13 @@ watchdog 170
 
 cat >"$work/crash.json" <<'JSON'
 {"name": "detect-crash", "extends": "normal", "loop": false,
- "description": "a crash loop in reviewer after 50 s of normal work",
+ "description": "a crash loop in reviewer after 30 s of normal work",
  "phases": [
-  {"name": "baseline", "duration": 50},
+  {"name": "baseline", "duration": 30},
   {"name": "crash-loop", "duration": 20,
    "faults": [{"kind": "crash", "pool": "reviewer", "after_s": [1, 2], "exit_code": 3,
                "name": "reviewer-crash-loop"}]},
-  {"name": "recovery", "duration": 20}]}
+  {"name": "recovery", "duration": 10}]}
 JSON
 # Pools of their own, apart from any other agentsim run on the host.
 python3 "$bench/isolate.py" "$work/crash.json" "$work/scenario.json" "e2e$$"
