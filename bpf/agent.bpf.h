@@ -54,6 +54,15 @@ static __always_inline struct sw_cpu *sw_oncpu(void)
 
 static __always_inline void sw_count(__u32 counter);
 
+/* Stamps record c as describing task t (see sw_record_at()); tracked: t has task storage. */
+static __always_inline void sw_record_stamp(struct sw_cpu *c, struct task_struct *t, bool tracked)
+{
+	c->tid = t->pid;
+	c->regs = (__u64)bpf_task_pt_regs(t);
+	c->tag_gen = tag_gen;
+	c->tracked = tracked;
+}
+
 /*
  * This CPU's record, rebuilt to describe the running task t from its task
  * storage; counted when t is tracked. See sw_record_at().
@@ -62,10 +71,7 @@ static __always_inline struct sw_cpu *sw_record_rebuild(struct sw_cpu *c, struct
 {
 	struct sw_task *st = sw_task_of(t);
 
-	c->tid = t->pid;
-	c->regs = (__u64)bpf_task_pt_regs(t);
-	c->tag_gen = tag_gen;
-	c->tracked = st != NULL;
+	sw_record_stamp(c, t, st != NULL);
 	if (st) {
 		c->sys = st->sys;
 		sw_count(SW_CNT_ONCPU_REPAIRED);

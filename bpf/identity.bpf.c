@@ -290,10 +290,7 @@ static __always_inline void oncpu_load(struct task_struct *t, struct sw_task *st
 	if (c->tid != (__u32)BPF_CORE_READ(t, pid) || !c->tracked) {
 		c->sys.enter_ns = 0;
 		c->sys.nr = 0;
-		c->tid = BPF_CORE_READ(t, pid);
-		c->regs = (__u64)bpf_task_pt_regs(t);
-		c->tag_gen = tag_gen;
-		c->tracked = 1;
+		sw_record_stamp(c, t, true);
 	}
 }
 

@@ -76,12 +76,8 @@ int BPF_PROG(sw_switch, bool preempt, struct task_struct *prev, struct task_stru
 		st->cpu_seen_ns = ran;
 	}
 	st = sw_task_of(next);
-	if (c) {
-		c->tid = next->pid;
-		c->regs = (__u64)bpf_task_pt_regs(next);
-		c->tag_gen = tag_gen;
-		c->tracked = st != NULL;
-	}
+	if (c)
+		sw_record_stamp(c, next, st != NULL);
 	if (!st)
 		return 0;
 	if (c)
