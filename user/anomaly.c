@@ -334,6 +334,8 @@ struct agent_state {
 	double churn_t; /* unix time the instance count last changed (or the agent appeared) */
 	__u64 ticks; /* ticks fed */
 	__u64 churn_tick; /* tick of that change */
+	double fail_t; /* unix time of the last tick that counted a crash (0: none yet) */
+	double back_t; /* unix time an instance last came back after a crash (0: never) */
 	double mem[GROWTH_TICKS + 1]; /* resident bytes per instance, ring by tick (NAN: none) */
 	double mem_t[GROWTH_TICKS + 1];
 	bool in_episode; /* ep is ongoing */
@@ -906,6 +908,10 @@ static void agent_tick(struct agent_state *st, const struct agent_snap *a, const
 			ev.exits_error = 0;
 			ev.exits_signal = 0;
 		}
+		if (st->fail_t && a->instances > st->prev_instances)
+			st->back_t = t;
+		if (ev.exits_error + ev.exits_signal)
+			st->fail_t = t;
 		if (!rates__delta(a->s.oom_kills, st->prev.oom_kills, &d))
 			ev.oom_kills = d;
 		/* Restarts: instances that came back after an exit that failed. */
@@ -1010,11 +1016,14 @@ static bool is_own(const struct anomaly *an, struct agent_state *st,
 
 	*context = false;
 	/*
-	 * Crash loops and OOM kills are the agent's own from the first, once an instance runs
-	 * again: instances that all exit and stay gone are a stop, however they exited.
+	 * Events are the agent's own from the first. An OOM kill always: nobody stops an agent
+	 * that way. A crash loop once an instance runs, or came back after a crash in the rule's
+	 * window (the loop's last exit may leave none running until the next restart): instances
+	 * that all exit and stay gone are a stop, however they exited.
 	 */
 	if (d->source != VERDICT_SRC_SIGNAL)
-		return st->prev_instances > 0 || st->in_episode;
+		return d->index == EVENTS_OOM_KILL || st->prev_instances > 0 || st->in_episode ||
+		       (st->back_t && st->prev_time - st->back_t <= st->m.events.p.window_s);
 	o = &st->out[d->index];
 	if (o->ctx_since && o->ctx_since == d->since) {
 		*context = true;

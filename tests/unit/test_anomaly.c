@@ -629,7 +629,8 @@ static void test_cold_start_verdict(void **state)
 
 /*
  * A crash loop on a brand-new agent: its instance exits with an error, comes back, exits
- * again. The second failed exit raises the episode, caused by crash_loop, with the count.
+ * again. The second failed exit raises the episode, caused by crash_loop, with the count,
+ * though it leaves no instance running: one came back after the first.
  */
 static void test_crash_loop_first_occurrence(void **state)
 {
@@ -649,13 +650,46 @@ static void test_crash_loop_first_occurrence(void **state)
 		if (hit < 0 && s.anomalies->ncurrent)
 			hit = k;
 	}
-	/* Exits at ticks 2 and 5; the instance is back at tick 6. */
-	assert_int_equal(hit, 6);
+	/* Exits at ticks 2 and 5, back at tick 3. */
+	assert_int_equal(hit, 5);
 	e = current_of(s.anomalies, "crashy");
 	assert_true(e >= 0);
 	assert_int_equal(s.anomalies->current[e].departed[0].signal, ANOMALY_CRASH_LOOP);
 	assert_non_null(strstr(s.anomalies->current[e].why, "crash loop: "));
 	assert_true(view_agent(s.anomalies, "crashy")->score[ANOMALY_CRASH_LOOP] >= 0.5);
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
+ * An OOM kill of a brand-new agent's only instance, which does not come back: the episode is
+ * raised at the tick that sees the kill, caused by oom_kill. An OOM kill is never a stop.
+ */
+static void test_oom_kill_last_instance(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k, hit = -1, e;
+
+	(void)state;
+	agent_init(&a, "hungry", 1);
+	for (k = 0; k < 8; k++) {
+		advance(&a, 500, 1.0);
+		if (k == 4) {
+			a.instances = 0;
+			a.s.oom_kills++;
+			a.s.process_exits[SW_EXIT_SIGNAL]++;
+		}
+		tick(an, &s, &a, 1, T0 + k);
+		if (hit < 0 && s.anomalies->ncurrent)
+			hit = k;
+	}
+	assert_int_equal(hit, 4);
+	e = current_of(s.anomalies, "hungry");
+	assert_true(e >= 0);
+	assert_int_equal(s.anomalies->current[e].departed[0].signal, ANOMALY_OOM_KILL);
+	assert_non_null(strstr(s.anomalies->current[e].why, "OOM kill"));
 	free(s.anomalies);
 	anomaly__free(an);
 }
@@ -1157,6 +1191,7 @@ int main(void)
 		cmocka_unit_test(test_cost_100_agents),
 		cmocka_unit_test(test_cold_start_verdict),
 		cmocka_unit_test(test_crash_loop_first_occurrence),
+		cmocka_unit_test(test_oom_kill_last_instance),
 		cmocka_unit_test(test_churn_and_host_are_context),
 		cmocka_unit_test(test_memory_growth),
 		cmocka_unit_test(test_request_429_share),
