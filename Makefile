@@ -248,7 +248,7 @@ $(BUILD)/bench/outboxbench: bench/alerts/outboxbench.c $(BUILD)/user/notify.o $(
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) -ljansson -lsqlite3 -lcurl -lcrypto -lpthread -o $@
 
-$(BUILD)/bench/evalbench: bench/alerts/evalbench.c $(patsubst %,$(BUILD)/user/%.o,values alert \
+$(BUILD)/bench/evalbench: bench/alerts/evalbench.c $(patsubst %,$(BUILD)/user/%.o,values alert buf \
 		snapshot $(CATALOG_MODS)) | $(BUILD)/bench
 	$(msg) CC $@
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
