@@ -11,6 +11,7 @@ The package is split by what each module does:
   toolserver  the mock tool API agents call between LLM calls
   control     the scaling webhook / status endpoint and its client
   groundtruth the JSON-lines ground-truth log
+  oomcg       the memory-limited cgroups of oom faults (real OOM kills)
   supervisor  pools of agent processes and the run's event loop
   agent       the agent process itself
   cli         the command line

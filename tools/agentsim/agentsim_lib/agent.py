@@ -6,9 +6,13 @@ environment (that marker is how swarmwatch tells agents apart), in a process
 group of its own, with a pipe on stdin and one on stdout:
 
   stdin   JSON lines from the supervisor: "init" first, then "config" when the
-          scenario changes what the pool does, "stop" to finish
+          scenario changes what the pool does, "stop" to finish; a thread reads
+          them as they come, so they take effect even while the main loop waits
+          on a call
   stdout  JSON lines to the supervisor: one "request" per HTTP request made
-          (LLM or tool), "tool" per tool action, "crash" before a crash exit
+          (LLM or tool), "tool" per tool action, "crash" before a crash exit,
+          "hog" when a memory hog reaches its cap or frees its memory,
+          "oom_missed" when an oom fault's growth was not ended by the OOM killer
 
 The agent loops over steps: a few LLM calls (with retries), a few tool calls
 (file writes and reads in its workspace, a subprocess, an HTTP call to the
@@ -32,6 +36,7 @@ see, as a real agent would, in one datagram per LLM call:
 import http.client
 import json
 import os
+import queue
 import select
 import threading
 import signal
@@ -55,6 +60,15 @@ WORKSPACE_FILES = 8
 
 # Weight of the newest call in the quality moving average.
 QUALITY_WEIGHT = 0.3
+# How often the oom fault's thread allocates what its rate allows.
+OOM_STEP_S = 0.01
+
+
+def _touched_mib():
+    """One MiB of memory with every page written, so it is resident (and charged)."""
+    chunk = bytearray(1 << 20)
+    chunk[::4096] = b"\x01" * (len(chunk) // 4096)
+    return chunk
 
 
 class _StatsD:
@@ -161,6 +175,7 @@ class Agent:
         self.stopping = False
         self.orphaned = False
         self.inbuf = b""
+        self.inbox = queue.SimpleQueue()  # configs read by the reader thread, for the main loop
         self.workspace = os.path.join(init["workspace"], self.instance)
         os.makedirs(self.workspace, exist_ok=True)
         self.nfile = 0
@@ -173,6 +188,7 @@ class Agent:
         self.hog_start = None
         self.cpu_hog_share = 0.0
         self.cpu_hog_thread = None
+        self.oom_spec = None
         self.hog_cap_mb = float(init.get("hog_cap_mb", 1024))
         self.statsd = _StatsD(init["statsd"]) if init.get("statsd") else None
         self.quality = 1.0
@@ -185,6 +201,7 @@ class Agent:
         # Started with both blocked: a stop sent during start-up is delivered now.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
         self.apply(self.cfg)
+        self.set_oom(self.cfg.get("oom"))
 
     def _on_signal(self, signum, frame):
         self.stopping = True
@@ -198,21 +215,30 @@ class Agent:
             self.stopping = True
             self.orphaned = True
 
-    def read_stdin(self):
+    def _wake(self):
         try:
-            data = os.read(0, 65536)
-        except BlockingIOError:
-            return
+            os.write(self.wake_w, b"w")
         except OSError:
-            data = b""
-        if not data:
-            self.stopping = True
-            self.orphaned = True
-            return
-        self.inbuf += data
-        self.handle_lines()
+            pass
+
+    def read_control(self):
+        """Reader thread: take the supervisor's lines until end of file on stdin."""
+        for _ in range(10 ** 12):
+            try:
+                data = os.read(0, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                self.stopping = True
+                self.orphaned = True
+                self._wake()
+                return
+            self.inbuf += data
+            self.handle_lines()
+            self._wake()
 
     def handle_lines(self):
+        """Act at once on what cannot wait (stop, an oom fault); queue configs for the loop."""
         while b"\n" in self.inbuf:
             line, self.inbuf = self.inbuf.split(b"\n", 1)
             try:
@@ -220,9 +246,19 @@ class Agent:
             except ValueError:
                 continue
             if msg.get("type") == "config":
-                self.apply(msg["config"])
+                self.set_oom(msg["config"].get("oom"))
+                self.inbox.put(msg["config"])
             elif msg.get("type") == "stop":
                 self.stopping = True
+
+    def drain_inbox(self):
+        """Main loop: take the configs the reader thread queued, in order."""
+        for _ in range(10 ** 6):
+            try:
+                cfg = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            self.apply(cfg)
 
     def apply(self, cfg):
         """Take new settings; arm or disarm the crash timer and the memory hog."""
@@ -264,9 +300,46 @@ class Agent:
                 pass
             time.sleep(max(0.0, 0.1 * (1.0 - share)))
 
+    def set_oom(self, oom):
+        """Start or end an oom fault's growth (called as soon as the config is read)."""
+        if oom is None:
+            self.oom_spec = None
+        elif self.oom_spec is None:
+            self.oom_spec = oom
+            threading.Thread(target=self._grow_until_killed, args=(oom,), daemon=True).start()
+
+    def _grow_until_killed(self, spec):
+        """oom fault: allocate and touch mb_per_s MiB a second, with no cap of its own.
+
+        The supervisor has moved this process into a cgroup limited to limit_mb, so
+        the kernel's OOM killer ends it with SIGKILL.  A thread of its own keeps the
+        rate while the main loop waits on an LLM call.  It stops at the fault's end
+        (spec["until"], on the monotonic clock every process shares) or when the
+        supervisor takes the fault back; past stop_mb (well above the limit) the
+        limit is evidently not working, so it says so and gives the memory back.
+        """
+        chunks = []
+        start = time.monotonic()
+        rate = float(spec["mb_per_s"])
+        stop_mb = int(spec["stop_mb"])
+        until = spec.get("until")
+        while not self.stopping and self.oom_spec is spec:
+            now = time.monotonic()
+            if until is not None and now >= float(until):
+                break
+            want = min(stop_mb, int((now - start) * rate) + 1)
+            while len(chunks) < want:
+                chunks.append(_touched_mib())
+            if len(chunks) >= stop_mb:
+                self.report({"type": "oom_missed", "mb": len(chunks)})
+                break
+            time.sleep(OOM_STEP_S)
+        del chunks[:]
+
     # -- time ---------------------------------------------------------------
 
     def tick(self):
+        self.drain_inbox()
         now = time.monotonic()
         if now >= self.deadline:
             self.stopping = True
@@ -278,15 +351,13 @@ class Agent:
             want = min(cap, (now - self.hog_start) * float(hog["mb_per_s"]))
             grew = False
             while len(self.hog_chunks) < int(want):
-                chunk = bytearray(1 << 20)
-                chunk[::4096] = b"\x01" * (len(chunk) // 4096)
-                self.hog_chunks.append(chunk)
+                self.hog_chunks.append(_touched_mib())
                 grew = True
             if grew and len(self.hog_chunks) >= int(cap):
                 self.report({"type": "hog", "mb": len(self.hog_chunks)})
 
     def wait(self, seconds):
-        """Sleep while serving stdin, signals and timers; False once stopping."""
+        """Sleep while serving configs, signals and timers; False once stopping."""
         end = time.monotonic() + max(seconds, 0.0)
         for _ in range(1000000):
             self.tick()
@@ -296,11 +367,9 @@ class Agent:
             if left <= 0:
                 return True
             try:
-                ready, _, _ = select.select([0, self.wake_r], [], [], min(left, 0.25))
+                ready, _, _ = select.select([self.wake_r], [], [], min(left, 0.25))
             except InterruptedError:
                 continue
-            if 0 in ready:
-                self.read_stdin()
             if self.wake_r in ready:
                 try:
                     os.read(self.wake_r, 512)
@@ -555,6 +624,7 @@ class Agent:
         self.wait(sampling.draw_range(self.rng, beh["think_ms"]) / 1000.0 / load)
 
     def run(self):
+        threading.Thread(target=self.read_control, daemon=True).start()
         self.report({"type": "ready", "pid": os.getpid()})
         # Spread the first steps so instances do not march in lockstep.
         first = sampling.draw_range(self.rng, self.cfg["behaviour"]["think_ms"]) / 1000.0
@@ -605,7 +675,6 @@ def main(argv=None):
         return 2
     if init is None:
         return 2
-    os.set_blocking(0, False)
     agent = Agent(init)
     agent.inbuf = rest
     agent.handle_lines()

@@ -171,7 +171,7 @@ def cmd_list(args):
 
 
 def cmd_run(args):
-    from . import supervisor, tlscert
+    from . import oomcg, supervisor, tlscert
     sc = scn.load(args.scenario)
     opts = supervisor.Options(
         duration=args.duration, seed=args.seed, log=args.log, tls=args.tls,
@@ -186,6 +186,9 @@ def cmd_run(args):
     except tlscert.TLSError as e:
         sys.stderr.write("agentsim: %s\n" % e)
         return 1
+    except oomcg.Unavailable as e:
+        sys.stderr.write("agentsim: %s: %s\n" % (sc.name, e))
+        return 2
 
 
 def cmd_scale(args):
@@ -242,6 +245,12 @@ def cmd_check(args):
             sc = scn.load(name)
             sc.timeline(sc.duration)
             print("%s: ok (%d phases, %g s)" % (name, len(sc.phases), sc.duration))
+            if sc.has_oom(sc.duration):
+                from . import oomcg
+                try:
+                    oomcg.detect()
+                except oomcg.Unavailable as e:
+                    print("%s: note: `run` will refuse it on this host: %s" % (name, e))
         except scn.ScenarioError as e:
             print("%s" % e)
             bad += 1

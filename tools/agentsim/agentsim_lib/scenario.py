@@ -112,7 +112,14 @@ FAULT_KINDS = {
     "memory_hog": {"mb_per_s", "max_mb", "instances"},
     # agents spin on the CPU for a share of their time
     "cpu_hog": {"share", "instances"},
+    # agents put in a memory-limited cgroup grow until the kernel's OOM killer kills them
+    "oom": {"limit_mb", "mb_per_s", "instances"},
 }
+
+# oom faults: defaults, and the smallest memory limit an agent can start its hog under.
+OOM_DEFAULTS = {"instances": 1, "limit_mb": 64, "mb_per_s": 64}
+OOM_MIN_LIMIT_MB = 16
+OOM_MAX_LIMIT_MB = 65536
 
 
 class ScenarioError(ValueError):
@@ -297,6 +304,16 @@ def _validate_fault(fault, where, pools, phase_duration):
     elif kind == "cpu_hog":
         if "share" in fault:
             _number(fault["share"], where + ".share", 0.05, 1)
+    elif kind == "oom":
+        if "limit_mb" in fault:
+            _number(fault["limit_mb"], where + ".limit_mb", OOM_MIN_LIMIT_MB, OOM_MAX_LIMIT_MB)
+        if "mb_per_s" in fault:
+            if _number(fault["mb_per_s"], where + ".mb_per_s", None, 4096) <= 0:
+                raise ScenarioError("%s.mb_per_s: must be > 0" % where)
+        if "instances" in fault:
+            n = _number(fault["instances"], where + ".instances", 1, MAX_POOL_INSTANCES)
+            if int(n) != n:
+                raise ScenarioError("%s.instances: expected an integer" % where)
     if kind in ("crash", "memory_hog", "cpu_hog", "errors") and fault.get("instances") is not None:
         _number(fault["instances"], where + ".instances", 1, MAX_POOL_INSTANCES)
 
@@ -477,6 +494,13 @@ class Fault:
     def applies_to(self, pool):
         return "*" in self.pools or pool in self.pools
 
+    def oom_spec(self):
+        """An oom fault's settings with their defaults: instances, limit_mb, mb_per_s."""
+        out = dict(OOM_DEFAULTS)
+        out.update({k: self.doc[k] for k in OOM_DEFAULTS if k in self.doc})
+        return {"instances": int(out["instances"]), "limit_mb": float(out["limit_mb"]),
+                "mb_per_s": float(out["mb_per_s"])}
+
 
 class Event:
     """One timeline event: a phase or fault starts or ends at offset t."""
@@ -532,6 +556,11 @@ class Scenario:
         self.phases = [Phase(i, p) for i, p in enumerate(phases)]
         self.period = sum(p.duration for p in self.phases)
         self.duration = float(doc.get("duration", self.period))
+
+    def has_oom(self, run_s):
+        """True when a run of run_s seconds starts an oom fault (it needs cgroups)."""
+        return any(ev.kind == "fault_start" and ev.fault.kind == "oom"
+                   for ev in self.timeline(run_s))
 
     def timeline(self, run_s):
         """Return the sorted list of Events of a run lasting run_s seconds.
@@ -630,6 +659,8 @@ def effective(scenario, active, t):
             elif fault.kind == "cpu_hog":
                 agent["cpu_hog"] = {"share": float(d.get("share", 0.8)),
                                     "instances": d.get("instances", 1), "fault": fault.name}
+            # An oom fault changes no setting: the supervisor arms each instance itself
+            # (a cgroup, then an "oom" entry in that instance's config).
         if error_rates:
             # Slots at or above error_instances keep the pool's own rate (base).
             llm["error_rate_base"] = float(llm.get("error_rate", 0.0))

@@ -14,10 +14,14 @@ Event loop, until the run's duration is over or a stop is asked for:
     the agents whose settings changed (ramps change them every push period)
   - reconcile pools: start missing instances, stop surplus ones, restart
     crashed ones after their pool's restart delay, SIGKILL stuck ones
+  - arm the instances an active oom fault hits (once per slot and fault): a
+    memory-limited cgroup, then an "oom" entry in their config; remove the
+    cgroups that have emptied
   - read what agents report on their stdout (requests, tool calls, crashes)
   - write a pool sample to the log every sample interval
 Then stop every instance (SIGTERM to its group, SIGKILL after a grace
-period), write run_end with the per-pool totals, and remove what it made.
+period), write run_end with the per-pool totals, and remove what it made
+(temporary folder, state file, oom cgroups).
 """
 
 import json
@@ -32,7 +36,7 @@ import threading
 import time
 import uuid
 
-from . import control, groundtruth, llmserver, scenario as scn, tlscert, toolserver
+from . import control, groundtruth, llmserver, oomcg, scenario as scn, tlscert, toolserver
 
 AGENT_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "agentsim")
@@ -46,6 +50,10 @@ STOP_GRACE_EXTRA_S = 2.0
 MAX_STOP_GRACE_S = 15.0
 # Largest memory a memory_hog agent may take, whatever the scenario says.
 DEFAULT_HOG_CAP_MB = 1024
+# An oom agent gives up growing at 2 x its cgroup's limit + this (the limit is not working).
+OOM_STOP_EXTRA_MB = 64
+# How often cgroups that were not empty yet are tried again.
+CGROUP_SWEEP_S = 0.5
 
 
 def _mem_available_mb():
@@ -108,6 +116,15 @@ class Instance:
         self.inbuf = b""
         self.outbuf = b""
         self.last_cfg = None
+        self.ready = False
+        # oom fault: the spec the agent got, its cgroup, where it came from, the
+        # fault's timeline key and name, and the cgroup's OOM kills before it went in.
+        self.oom = None
+        self.oom_cg = None
+        self.oom_origin = None
+        self.oom_key = None
+        self.oom_fault = None
+        self.oom_kills0 = None
 
     @property
     def name(self):
@@ -131,7 +148,7 @@ class Pool:
                          "tool": {"total": 0, "by_status": {}}},
             "llm_calls_ok": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
             "tool_actions": {}, "starts": 0, "exits": {"ok": 0, "error": 0, "signal": 0},
-            "crashes": 0, "restarts": 0,
+            "crashes": 0, "restarts": 0, "oom_kills": 0,
         }
 
     def alive(self):
@@ -176,6 +193,9 @@ class Supervisor:
         self._status = {}
         self._old_handlers = {}
         self._old_wakeup = None
+        self.cgroups = None
+        self.oom_done = set()  # (fault key, pool, slot) already armed by that fault
+        self.next_sweep = 0.0
         self.hog_cap = opts.hog_cap_mb
         avail = _mem_available_mb()
         if avail is not None:
@@ -215,6 +235,9 @@ class Supervisor:
             out.flush()
 
     def _setup(self):
+        if self.sc.has_oom(self.duration):
+            # Before anything starts: an oom fault that cannot work is an error, not a no-op.
+            self.cgroups = oomcg.Cgroups.open()
         self.tmp = tempfile.mkdtemp(prefix="agentsim-%s-" % self.run_id)
         os.makedirs(os.path.join(self.tmp, "work"))
         ssl_ctx = None
@@ -362,7 +385,7 @@ class Supervisor:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         inst = Instance(pool, slot, gen, proc, time.monotonic())
-        cfg = scn.agent_config(self.settings[pool.name], slot)
+        cfg = self._config(inst)
         inst.last_cfg = json.dumps(cfg, sort_keys=True)
         init = {"type": "init", "run_id": self.run_id, "seed": self.seed, "pool": pool.name,
                 "slot": slot, "generation": gen, "llm_url": self.llm.url,
@@ -475,6 +498,13 @@ class Supervisor:
             acts[msg.get("tool", "?")] = acts.get(msg.get("tool", "?"), 0) + 1
         elif kind == "crash":
             inst.crash = msg
+        elif kind == "ready":
+            inst.ready = True
+        elif kind == "oom_missed":
+            self.log.write("oom_missed", pool=pool.name, instance=inst.name, pid=inst.pid,
+                           fault=inst.oom_fault, mb=msg.get("mb"), cgroup=inst.oom_cg)
+            self.say("oom %s: %s MiB taken and still alive: the cgroup's limit does not hold",
+                     inst.name, msg.get("mb"))
         elif kind == "hog":
             self.log.write("memory_hog", pool=pool.name, instance=inst.name, pid=inst.pid,
                            mb=msg.get("mb"))
@@ -512,8 +542,20 @@ class Supervisor:
         else:
             outcome = "error"
         pool.counts["exits"][outcome] += 1
+        oom_killed = False
+        if inst.oom_cg is not None:
+            # Killed by the OOM killer: SIGKILL, and the cgroup counted one more OOM kill
+            # (a kernel that does not count them is taken at its SIGKILL).
+            kills = self.cgroups.oom_kills(inst.oom_cg)
+            oom_killed = code == -signal.SIGKILL and (
+                kills is None or inst.oom_kills0 is None or kills > inst.oom_kills0)
+            self.cgroups.remove(inst.oom_cg)
         if inst.stop_reason is not None:
             reason = inst.stop_reason
+        elif oom_killed:
+            reason = "oom"
+            pool.counts["crashes"] += 1
+            pool.counts["oom_kills"] += 1
         elif inst.crash is not None:
             reason = "crash"
             pool.counts["crashes"] += 1
@@ -526,10 +568,16 @@ class Supervisor:
             rec["signal"] = signal.Signals(-code).name
         else:
             rec["exit_code"] = code
-        if inst.crash is not None:
+        if reason == "oom":
+            rec["crash"] = "fault"
+            rec["fault"] = inst.oom_fault
+            rec["cgroup"] = inst.oom_cg
+        elif inst.crash is not None:
             rec["crash"] = inst.crash.get("reason")
         self.log.write("instance_exit", t=self.log.offset(now), **rec)
-        if reason in ("crash", "unexpected") and self.stop_reason is None:
+        if reason == "oom":
+            self.say("instance %s killed by the OOM killer (%s)", inst.name, inst.oom_fault)
+        if reason in ("crash", "unexpected", "oom") and self.stop_reason is None:
             pool.restart_at[inst.slot] = now + pool.restart_delay
 
     def _reap(self, now):
@@ -586,6 +634,8 @@ class Supervisor:
             self.say("fault %s starts", ev.fault.name)
         elif ev.kind == "fault_end":
             self.active.pop(key, None)
+            if ev.fault.kind == "oom":
+                self._oom_end(key)
             self.log.write("fault_end", t=t, fault=ev.fault.name, kind=ev.fault.kind,
                            pools=self._pools_of(ev.fault),
                            truncated=ev.truncated or interrupted, **base)
@@ -596,13 +646,88 @@ class Supervisor:
         self.llm.set_profiles({n: s["llm"] for n, s in self.settings.items()})
         for name, pool in self.pools.items():
             for inst in pool.instances.values():
-                if inst.stopping:
-                    continue
-                cfg = scn.agent_config(self.settings[name], inst.slot)
-                text = json.dumps(cfg, sort_keys=True)
-                if text != inst.last_cfg:
-                    inst.last_cfg = text
-                    self._send(inst, {"type": "config", "config": cfg})
+                if not inst.stopping:
+                    self._push(inst)
+
+    def _config(self, inst):
+        cfg = scn.agent_config(self.settings[inst.pool.name], inst.slot)
+        cfg["oom"] = inst.oom
+        return cfg
+
+    def _push(self, inst):
+        """Send the instance its settings if they changed since the last time."""
+        cfg = self._config(inst)
+        text = json.dumps(cfg, sort_keys=True)
+        if text != inst.last_cfg:
+            inst.last_cfg = text
+            self._send(inst, {"type": "config", "config": cfg})
+
+    # -- oom faults -----------------------------------------------------
+
+    def _oom_arm_all(self):
+        """Arm each running instance an active oom fault hits, once per slot and fault."""
+        for key, (fault, _, end) in list(self.active.items()):
+            if fault.kind != "oom":
+                continue
+            spec = fault.oom_spec()
+            for name in self._pools_of(fault):
+                pool = self.pools[name]
+                for slot in range(spec["instances"]):
+                    inst = pool.instances.get(slot)
+                    if inst is None or inst.stopping or not inst.ready or inst.oom is not None:
+                        continue
+                    if (key, name, slot) in self.oom_done:
+                        continue
+                    self.oom_done.add((key, name, slot))
+                    self._oom_arm(inst, fault, key, spec, end)
+
+    def _oom_arm(self, inst, fault, key, spec, end):
+        """Put the instance in a cgroup limited to limit_mb, then have it grow past it."""
+        if self._exited(inst):
+            return
+        path = None
+        try:
+            origin = oomcg.cgroup_of(inst.pid, self.cgroups.version)
+            path = self.cgroups.make(inst.name, spec["limit_mb"])
+            kills0 = self.cgroups.oom_kills(path)
+            self.cgroups.move(path, inst.pid)
+        except OSError as e:
+            if path is not None:
+                self.cgroups.remove(path)
+            if self._exited(inst):
+                return
+            self.log.write("oom_error", pool=inst.pool.name, instance=inst.name, pid=inst.pid,
+                           fault=fault.name, error=e.strerror or str(e))
+            self.say("oom %s: cannot put it in a memory-limited cgroup: %s", inst.name,
+                     e.strerror or e)
+            return
+        inst.oom_cg, inst.oom_origin, inst.oom_kills0 = path, origin, kills0
+        inst.oom_key, inst.oom_fault = key, fault.name
+        inst.oom = {"fault": fault.name, "mb_per_s": spec["mb_per_s"],
+                    "limit_mb": spec["limit_mb"],
+                    "stop_mb": int(2 * spec["limit_mb"] + OOM_STOP_EXTRA_MB),
+                    "until": round(self.t0 + end, 6)}
+        self.log.write("oom_armed", pool=inst.pool.name, instance=inst.name, slot=inst.slot,
+                       generation=inst.gen, pid=inst.pid, fault=fault.name, cgroup=path,
+                       limit_mb=spec["limit_mb"], mb_per_s=spec["mb_per_s"])
+        self._push(inst)
+
+    def _oom_end(self, key):
+        """The oom fault ended: instances it armed that are still alive go back to normal."""
+        self.oom_done = {m for m in self.oom_done if m[0] != key}
+        for pool in self.pools.values():
+            for inst in pool.instances.values():
+                if inst.oom_key != key or self._exited(inst):
+                    continue  # an exit not reaped yet is accounted by _finish
+                inst.oom = None
+                self._push(inst)
+                try:
+                    self.cgroups.move(inst.oom_origin, inst.pid)
+                except OSError as e:
+                    self.say("oom %s: cannot move it back to %s: %s", inst.name,
+                             inst.oom_origin, e.strerror or e)
+                self.cgroups.remove(inst.oom_cg)
+                inst.oom_cg = inst.oom_origin = inst.oom_key = None
 
     # -- reporting ------------------------------------------------------
 
@@ -689,6 +814,11 @@ class Supervisor:
                 next_push = t + PUSH_INTERVAL_S
             self._reap(now)
             self._reconcile(now)
+            if self.cgroups is not None:
+                self._oom_arm_all()
+                if self.cgroups.pending and now >= self.next_sweep:
+                    self.cgroups.sweep()
+                    self.next_sweep = now + CGROUP_SWEEP_S
             if t >= next_status:
                 self._update_status(now)
                 next_status = t + 0.25
@@ -816,3 +946,7 @@ class Supervisor:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+        if self.cgroups is not None:
+            if not self.cgroups.close():
+                self.say("cannot remove %s: cgroups in it are not empty", self.cgroups.base)
+            self.cgroups = None

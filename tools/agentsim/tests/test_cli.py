@@ -21,6 +21,25 @@ def agentsim(*args, env=None, timeout=30):
                           stderr=subprocess.PIPE, timeout=timeout, text=True)
 
 
+def _unprivileged_python():
+    """(uid of nobody, a Python 3.11+ it can run), or (None, None)."""
+    try:
+        import pwd
+        uid = pwd.getpwnam("nobody").pw_uid
+    except (ImportError, KeyError):
+        return None, None
+    for exe in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        try:
+            res = subprocess.run([exe, "-c", "import sys; sys.exit(sys.version_info < (3, 11))"],
+                                 user=uid, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if res.returncode == 0:
+            return uid, exe
+    return None, None
+
+
 class CommandLineTest(unittest.TestCase):
 
     def setUp(self):
@@ -75,6 +94,32 @@ class CommandLineTest(unittest.TestCase):
                        env={"PATH": empty, "AGENTSIM_STATE_DIR": self.tmp})
         self.assertEqual(res.returncode, 1)
         self.assertIn("--tls needs the openssl command", res.stderr)
+
+    def test_oom_fault_without_root_is_a_one_line_error(self):
+        """Not root: the run is refused before anything starts, naming what is missing."""
+        doc = common.fast_scenario(phases=[{"name": "p", "duration": 2, "faults": [
+            {"kind": "oom", "pool": "coder"}]}])
+        path = os.path.join(self.tmp, "oom.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+        os.chmod(self.tmp, 0o755)
+        os.chmod(path, 0o644)
+        env = dict(os.environ, AGENTSIM_STATE_DIR=os.path.join(self.tmp, "state"))
+        env.pop("SWARMWATCH_AGENT", None)
+        user, python = None, sys.executable
+        if os.geteuid() == 0:
+            user, python = _unprivileged_python()
+            if user is None:
+                self.skipTest("running as root, and no Python 3.11 that user nobody may run")
+        res = subprocess.run([python, common.AGENTSIM, "run", "--scenario", path,
+                              "--control-port", "0", "--log", os.path.join(self.tmp, "t.jsonl")],
+                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=30, text=True, user=user)
+        self.assertEqual(res.returncode, 2, res.stderr)
+        self.assertEqual(len(res.stderr.strip().splitlines()), 1, res.stderr)
+        self.assertIn("oom faults need root", res.stderr)
+        self.assertEqual(res.stdout, "")
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "t.jsonl")))
 
     def test_scale_without_a_run(self):
         res = agentsim("scale", "coder", "2", "--control", "http://127.0.0.1:9")

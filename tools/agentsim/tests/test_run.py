@@ -382,6 +382,102 @@ class ScalingTest(_RunCase):
         self.assertEqual(self.finish(run, 20), 0)
 
 
+def _oom_host():
+    """Why oom faults cannot run here, or None when they can."""
+    from agentsim_lib import oomcg
+    try:
+        oomcg.detect()
+    except oomcg.Unavailable as e:
+        return str(e)
+    return None
+
+
+def _cgroup_base(run_start):
+    """The agentsim-<pid> folder a run makes in the memory hierarchy."""
+    from agentsim_lib import oomcg
+    version, hierarchy = oomcg.detect()
+    return os.path.join(hierarchy, "agentsim-%d" % run_start["pid"])
+
+
+@unittest.skipIf(_oom_host(), "oom faults cannot run here: %s" % _oom_host())
+class OomRunTest(_RunCase):
+    """Real OOM kills: the kernel's OOM killer ends an agent in a memory-limited cgroup."""
+
+    def _doc(self, fault, duration=3.5, fault_s=2.0):
+        doc = fast_scenario(duration=duration, phases=[
+            {"name": "calm", "duration": 0.5},
+            {"name": "oom", "duration": fault_s, "faults": [fault]},
+            {"name": "after", "duration": duration - 0.5 - fault_s}])
+        doc["pools"]["coder"]["restart_delay_s"] = 0.2
+        return doc
+
+    def test_oom_fault_kills_one_instance_once(self):
+        run = self.start(self._doc({"kind": "oom", "pool": "coder", "limit_mb": 32,
+                                    "mb_per_s": 128, "name": "coder-oom"}))
+        self.assertEqual(self.finish(run, 20), 0, run.output())
+        ev = run.events()
+        start = [e for e in ev if e["event"] == "fault_start"][0]
+        end = [e for e in ev if e["event"] == "fault_end"][0]
+        self.assertEqual((start["kind"], start["fault"], start["pools"], end["kind"]),
+                         ("oom", "coder-oom", ["coder"], "oom"))
+        armed = [e for e in ev if e["event"] == "oom_armed"]
+        self.assertEqual([(e["instance"], e["generation"]) for e in armed], [("coder-0", 0)])
+        exits = [e for e in ev if e["event"] == "instance_exit" and e["reason"] != "shutdown"]
+        self.assertEqual(len(exits), 1, exits)
+        kill = exits[0]
+        self.assertEqual((kill["pool"], kill["instance"], kill["generation"], kill["reason"],
+                          kill["outcome"], kill["signal"], kill["crash"], kill["fault"]),
+                         ("coder", "coder-0", 0, "oom", "signal", "SIGKILL", "fault",
+                          "coder-oom"))
+        self.assertEqual(kill["pid"], armed[0]["pid"])
+        self.assertGreater(kill["t"], start["t"])
+        self.assertLess(kill["t"], end["t"])
+        restart = [e for e in ev if e["event"] == "instance_start" and e["generation"] == 1]
+        self.assertEqual([e["instance"] for e in restart], ["coder-0"])
+        self.assertGreaterEqual(restart[0]["t"], kill["t"] + 0.2 - 0.01)
+        self.assertLess(restart[0]["t"], end["t"])
+        self.assertEqual([e for e in ev if e["event"] in ("oom_missed", "oom_error")], [])
+        coder = ev[-1]["pools"]["coder"]
+        self.assertEqual((coder["oom_kills"], coder["crashes"], coder["restarts"]), (1, 1, 1))
+        self.assertEqual(coder["exits"]["signal"], 1)
+        self.assertFalse(os.path.exists(kill["cgroup"]))
+        self.assertFalse(os.path.exists(_cgroup_base(ev[0])))
+
+    def test_oom_fault_end_gives_a_live_instance_back(self):
+        # Too slow to reach its limit before the fault ends: the instance goes back
+        # to its own cgroup, stops growing, and the oom cgroup is removed at once.
+        run = self.start(self._doc({"kind": "oom", "pool": "coder", "limit_mb": 256,
+                                    "mb_per_s": 2}, duration=4.0, fault_s=1.5))
+        armed = wait_for(lambda: run.events("oom_armed"), 10)
+        self.assertTrue(armed, run.output())
+        pid, cg = armed[0]["pid"], armed[0]["cgroup"]
+        hierarchy = os.path.dirname(_cgroup_base(run.run_start()))
+        with open("/proc/%d/cgroup" % pid, "r", encoding="ascii") as f:
+            self.assertIn(":" + cg[len(hierarchy):] + "\n", f.read())
+        self.assertTrue(wait_for(lambda: run.events("fault_end"), 5))
+        self.assertTrue(wait_for(lambda: not os.path.exists(cg), 2.0), "%s still there" % cg)
+        with open("/proc/%d/cgroup" % pid, "r", encoding="ascii") as f:
+            self.assertNotIn("agentsim-", f.read())
+        self.assertEqual(self.finish(run, 20), 0, run.output())
+        ev = run.events()
+        exits = [e for e in ev if e["event"] == "instance_exit"]
+        self.assertTrue(all(e["reason"] == "shutdown" for e in exits), exits)
+        self.assertEqual(ev[-1]["pools"]["coder"]["oom_kills"], 0)
+        self.assertFalse(os.path.exists(_cgroup_base(ev[0])))
+
+    def test_sigterm_during_an_oom_fault_removes_its_cgroups(self):
+        run = self.start(self._doc({"kind": "oom", "pool": "coder", "instances": 2,
+                                    "limit_mb": 256, "mb_per_s": 2}, duration=10, fault_s=8))
+        armed = wait_for(lambda: len(run.events("oom_armed")) == 2, 10)
+        self.assertTrue(armed, run.output())
+        base = _cgroup_base(run.run_start())
+        self.assertTrue(os.path.isdir(base))
+        run.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.finish(run, 20), 0, run.output())
+        self.assertFalse(os.path.exists(base))
+        self.assertEqual(run.events()[-1]["reason"], "signal:SIGTERM")
+
+
 class CleanupTest(_RunCase):
     """Nothing a run started may survive it, however it ends."""
 

@@ -7,7 +7,7 @@ import tempfile
 import unittest
 
 import common  # noqa: F401  (puts agentsim_lib on sys.path)
-from agentsim_lib import llmserver, sampling, scenario as scn
+from agentsim_lib import llmserver, oomcg, sampling, scenario as scn
 
 
 def _doc(**over):
@@ -102,6 +102,21 @@ class ShippedScenariosTest(unittest.TestCase):
         sc = scn.load("normal")
         self.assertEqual(sorted(sc.pools), ["coder", "planner", "reviewer"])
 
+    def test_faults_b_ends_with_an_oom_kill_in_coder_0(self):
+        sc = scn.load("faults-b")
+        self.assertEqual([(p.name, p.duration) for p in sc.phases], [
+            ("baseline", 60), ("error-burst", 30), ("recovery-1", 30),
+            ("rate-limit-storm", 30), ("recovery-2", 30), ("slow-upstream", 30),
+            ("recovery-3", 30), ("cpu-hog", 30), ("cool-down", 40), ("oom-kill", 20),
+            ("recovery-4", 30)])
+        oom = [f for p in sc.phases for f in p.faults if f.kind == "oom"]
+        self.assertEqual(len(oom), 1)
+        self.assertEqual((oom[0].name, oom[0].pools, oom[0].oom_spec()),
+                         ("coder-oom-kill", ["coder"],
+                          {"instances": 1, "limit_mb": 64.0, "mb_per_s": 64.0}))
+        self.assertTrue(sc.has_oom(sc.duration))
+        self.assertFalse(sc.has_oom(300))
+
     def test_extends_inherits_pools_not_phases(self):
         sc = scn.load("load-spike")
         self.assertEqual(sorted(sc.pools), ["coder", "planner", "reviewer"])
@@ -163,10 +178,93 @@ class ValidationTest(unittest.TestCase):
         finally:
             os.unlink(f.name)
 
+    def _oom(self, **fields):
+        fault = {"kind": "oom", "pool": "coder"}
+        fault.update(fields)
+        return _doc(phases=[{"name": "p", "duration": 2, "faults": [fault]}])
+
+    def test_oom_fault_fields(self):
+        sc = scn.Scenario(self._oom(), "t.json")
+        self.assertEqual(sc.phases[0].faults[0].oom_spec(),
+                         {"instances": 1, "limit_mb": 64.0, "mb_per_s": 64.0})
+        sc = scn.Scenario(self._oom(instances=2, limit_mb=16, mb_per_s=0.5), "t.json")
+        self.assertEqual(sc.phases[0].faults[0].oom_spec(),
+                         {"instances": 2, "limit_mb": 16.0, "mb_per_s": 0.5})
+        self.assertInvalid(self._oom(limit_mb=8), "faults[0].limit_mb: must be >= 16")
+        self.assertInvalid(self._oom(limit_mb="64"), "limit_mb: expected a number")
+        self.assertInvalid(self._oom(mb_per_s=0), "faults[0].mb_per_s: must be > 0")
+        self.assertInvalid(self._oom(mb_per_s=-4), "mb_per_s: must be > 0")
+        self.assertInvalid(self._oom(mb_per_s=True), "mb_per_s: expected a number")
+        self.assertInvalid(self._oom(instances=0), "instances: must be >= 1")
+        self.assertInvalid(self._oom(instances=1.5), "instances: expected an integer")
+        self.assertInvalid(self._oom(max_mb=64), "unknown key 'max_mb'")
+        self.assertInvalid(self._oom(pool="codr"), "unknown pool 'codr'")
+
+    def test_oom_fault_changes_no_setting(self):
+        sc = scn.Scenario(self._oom(), "t.json")
+        fault = sc.phases[0].faults[0]
+        self.assertEqual(scn.effective(sc, [(fault, 0.0, 2.0)], 1.0), scn.effective(sc, [], 1.0))
+        self.assertTrue(sc.has_oom(2))
+        sc = scn.Scenario(_doc(phases=[{"name": "a", "duration": 2},
+                                       {"name": "b", "duration": 2, "faults": [
+                                           {"kind": "oom", "pool": "coder"}]}]), "t.json")
+        self.assertFalse(sc.has_oom(2))
+        self.assertTrue(sc.has_oom(2.5))
+
     def test_unknown_scenario_name(self):
         with self.assertRaises(scn.ScenarioError) as cm:
             scn.load("normall")
         self.assertIn("did you mean 'normal'", str(cm.exception))
+
+
+class OomHostTest(unittest.TestCase):
+    """What an oom fault needs from the host, checked on fake cgroup trees (no privileges)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="agentsim-cg-")
+
+    def tearDown(self):
+        import shutil
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _file(self, rel, text):
+        path = os.path.join(self.tmp, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="ascii") as f:
+            f.write(text)
+
+    def assertUnavailable(self, text, euid=0):
+        with self.assertRaises(oomcg.Unavailable) as cm:
+            oomcg.detect(self.tmp, euid=euid)
+        msg = str(cm.exception)
+        self.assertIn(text, msg)
+        self.assertNotIn("\n", msg)
+
+    def test_needs_root(self):
+        self._file("cgroup.controllers", "cpu memory pids\n")
+        self.assertUnavailable("need root", euid=1000)
+
+    def test_needs_a_cgroup_hierarchy(self):
+        self.assertUnavailable("need cgroup v2 with the memory controller at %s" % self.tmp)
+
+    def test_needs_the_memory_controller(self):
+        self._file("cgroup.controllers", "cpu io pids\n")
+        self.assertUnavailable("memory controller: %s/cgroup.controllers lists cpu io pids"
+                               % self.tmp)
+
+    def test_v2_then_v1(self):
+        self._file("memory/memory.limit_in_bytes", "9223372036854771712\n")
+        self.assertEqual(oomcg.detect(self.tmp, euid=0), ("v1", os.path.join(self.tmp, "memory")))
+        self._file("cgroup.controllers", "cpu memory pids\n")
+        self.assertEqual(oomcg.detect(self.tmp, euid=0), ("v2", self.tmp))
+
+    def test_cgroup_of_a_pid(self):
+        self._file("42/cgroup", "4:memory:/sys/box\n1:cpu,cpuacct:/\n0::/user.slice/a\n")
+        self.assertEqual(oomcg.cgroup_of(42, "v2", proc=self.tmp), "/user.slice/a")
+        self.assertEqual(oomcg.cgroup_of(42, "v1", proc=self.tmp), "/sys/box")
+        self._file("43/cgroup", "1:cpu:/\n")
+        with self.assertRaises(OSError):
+            oomcg.cgroup_of(43, "v2", proc=self.tmp)
 
 
 class TimelineTest(unittest.TestCase):
