@@ -144,6 +144,7 @@ static void cycle_detach(struct overhead_cycle *c, __u64 now)
 {
 	c->attached_ns += now - c->attached_since;
 	c->attached_since = 0;
+	c->detached_at = now;
 }
 
 double overhead__cycle_end(struct overhead_cycle *c, __u64 now)
@@ -218,6 +219,18 @@ void overhead__cycle_attached(struct overhead_cycle *c, __u64 t)
 	if (c->tick_ns == c->attached_since && !c->attached_ns) /* full capture from here on */
 		c->tick_ns = t;
 	c->attached_since = t;
+}
+
+void overhead__cycle_detached(struct overhead_cycle *c, __u64 t)
+{
+	if (c->attached_since || !c->detached_at || t <= c->detached_at)
+		return;
+	/* The tick may have ended since: only its own part counts in it. */
+	if (c->detached_at < c->tick_ns)
+		c->detached_at = c->tick_ns;
+	if (t > c->detached_at)
+		c->attached_ns += t - c->detached_at;
+	c->detached_at = t;
 }
 
 __u64 overhead__cycle_due(const struct overhead_cycle *c)

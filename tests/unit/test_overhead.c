@@ -533,6 +533,32 @@ static void test_cycle_attached(void **state)
 	assert_true(fabs(overhead__cycle_end(&c, 4000) - 0.4) < 1e-12);
 }
 
+/*
+ * Detaching that took time counts as attached until it was done; only the part of it after a
+ * tick's end counts in the next tick.
+ */
+static void test_cycle_detached(void **state)
+{
+	struct overhead_cycle c;
+
+	(void)state;
+	overhead__cycle_init(&c, 1000, 1, 3000);
+	c.nwin = 1;
+	c.iwin = 0;
+	c.win[0][0] = 3000;
+	c.win[0][1] = 3500;
+	assert_true(overhead__cycle_step(&c, 3500) == -1);
+	overhead__cycle_detached(&c, 3560);
+	overhead__cycle_detached(&c, 3540); /* earlier than the last: nothing */
+	assert_true(fabs(overhead__cycle_end(&c, 4000) - 0.56) < 1e-12);
+	/* Attached, or detached long ago and a tick ended since: nothing from before it. */
+	overhead__cycle_detached(&c, 4100);
+	assert_true(fabs(overhead__cycle_end(&c, 5000) - 0.1) < 1e-12);
+	c.attached_since = 5000;
+	overhead__cycle_detached(&c, 5100);
+	assert_true(fabs(overhead__cycle_end(&c, 6000) - 1) < 1e-12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_cycle_fake_clock),
 		cmocka_unit_test(test_target),
 		cmocka_unit_test(test_cycle_attached),
+		cmocka_unit_test(test_cycle_detached),
 	};
 
 	return cmocka_run_group_tests_name("overhead", tests, NULL, NULL);
