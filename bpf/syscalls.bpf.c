@@ -136,9 +136,9 @@ static __always_inline void count_exit(struct sw_sys *sys, __u64 t0, long ret)
 		s->syscall_errors[err] += 1;
 }
 
-static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u64 mix)
 {
-	struct sw_sys *sys = sw_current_sys_exit(regs);
+	struct sw_sys *sys = sw_current_sys_exit(regs, mix);
 	__u64 t0;
 
 	if (!sys)
@@ -163,7 +163,7 @@ int BPF_PROG(sw_sys_enter_btf, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sw_sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(regs, ret);
+	return on_sys_exit(regs, ret, SW_USER_MIX(regs));
 }
 
 SEC("raw_tp/sys_enter")
@@ -175,7 +175,8 @@ int sw_sys_enter_raw(__u64 *ctx)
 SEC("raw_tp/sys_exit")
 int sw_sys_exit_raw(__u64 *ctx)
 {
-	return on_sys_exit((struct pt_regs *)ctx[0], (long)ctx[1]);
+	/* The frame is not a typed pointer here: the census chooses by slice alone. */
+	return on_sys_exit((struct pt_regs *)ctx[0], (long)ctx[1], 0);
 }
 
 static __always_inline int on_fault(void)

@@ -168,6 +168,13 @@ struct sw_sys {
 #define SW_ENTER_UNTIMED 1
 
 /*
+ * Census of the syscalls of tasks without task storage (bpf/agent.bpf.h, sw_census()): 1 in
+ * 2^SW_CENSUS_SHIFT of a task's scheduler slices is counted, each of its syscalls as
+ * 2^SW_CENSUS_SHIFT, so that struct sw_cpu's `untracked` estimates them without bias.
+ */
+#define SW_CENSUS_SHIFT 2
+
+/*
  * Per-task state, in the `tasks` task-storage map. A task with no entry is
  * not tracked. Children and threads inherit the slot at fork.
  */
@@ -186,7 +193,7 @@ struct sw_task {
  */
 struct sw_cpu {
 	__u32 tid; /* thread id of the task the record describes, tracked or not */
-	__u32 untracked; /* syscall exits of untracked tasks seen (wraps) */
+	__u32 untracked; /* syscall exits of untracked tasks, an estimate (sw_census()) (wraps) */
 	struct sw_sys sys;
 	__s32 skip; /* tracked syscalls to let pass untimed before the next timed one */
 	__u8 shift; /* N = 2^shift for the next draw of skip */

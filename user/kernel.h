@@ -190,7 +190,9 @@ int kernel__read(struct kernel *k, struct kernel_read *r);
 
 /* Events the per-CPU records counted, cumulative since start (while the hot hooks ran). */
 struct kernel_cpu_events {
-	__u64 untracked; /* syscalls of untracked tasks that went through the hooks */
+	__u64 untracked; /* syscalls of untracked tasks that went through the hooks: exact for
+			  * tasks with task storage, a sampled estimate for the rest
+			  * (SW_CENSUS_SHIFT, bpf/agent.bpf.h sw_census()) */
 	__u64 timed; /* syscalls of tracked tasks that were timed (latency sampling) */
 };
 
