@@ -17,8 +17,9 @@
 #define SW_USER_MIX(r) ((r)->bx ^ (r)->bp ^ (r)->r12 ^ (r)->r13 ^ (r)->r14 ^ (r)->r15)
 #elif defined(__TARGET_ARCH_arm64)
 #define SW_SYSCALL_NR(regs) ((regs)->syscallno)
-#define SW_USER_MIX(r) \
-	((r)->regs[19] ^ (r)->regs[20] ^ (r)->regs[21] ^ (r)->regs[22] ^ (r)->regs[23] ^ (r)->regs[24])
+#define SW_USER_MIX(r)                                                                   \
+	((r)->regs[19] ^ (r)->regs[20] ^ (r)->regs[21] ^ (r)->regs[22] ^ (r)->regs[23] ^ \
+	 (r)->regs[24])
 #else
 #error "swarmwatch: name this architecture's syscall-number register"
 #endif

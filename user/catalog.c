@@ -1890,8 +1890,9 @@ static const struct entry entries[] = {
 	       "the events they saw; its rate over CPUs is swarmwatch_overhead_ratio averaged.",
 	       each_overhead, OVH_SECONDS),
 	SCALAR("swarmwatch_host_syscalls_total", CATALOG_COUNTER, "",
-	       "Syscalls of every task on the host through the syscall hooks, extrapolated while "
-	       "duty-cycled (needs the sched collector).",
+	       "Syscalls of every task on the host through the syscall hooks, an estimate: "
+	       "untracked tasks' by a 1-in-4 census, extrapolated while duty-cycled (needs the "
+	       "sched collector).",
 	       each_overhead, OVH_HOST_SYSCALLS),
 	{
 		.f = {.name = "swarmwatch_tls_probed_processes",

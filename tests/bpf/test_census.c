@@ -72,7 +72,8 @@ static double host_syscalls(int port, double *ratio)
 	double v = metric(m, "swarmwatch_host_syscalls_total");
 
 	if (ratio)
-		*ratio = fmin(*ratio, metric(m, "swarmwatch_sampling_ratio{collector=\"syscalls\"}"));
+		*ratio = fmin(*ratio,
+			      metric(m, "swarmwatch_sampling_ratio{collector=\"syscalls\"}"));
 	free(m);
 	return v;
 }
