@@ -7,10 +7,11 @@
 #include "log2.h"
 #include "maps.bpf.h"
 
-/* Number of the syscall that a task's saved user registers belong to. */
 /*
- * A mix of the callee-saved registers of a task's user frame, where a loop keeps its state
- * (a counter, a pointer): it tells one syscall of a task from the next, for sw_census().
+ * SW_SYSCALL_NR: number of the syscall that a task's saved user registers belong to.
+ * SW_USER_MIX: a mix of the callee-saved registers of a task's user frame, where a loop keeps
+ * its state (a counter, a pointer): it tells one syscall of a task from the next, for
+ * sw_census(). (The arm64 variant has not been built: the tree has no arm64 vmlinux.h.)
  */
 #if defined(__TARGET_ARCH_x86)
 #define SW_SYSCALL_NR(regs) ((regs)->orig_ax)
@@ -126,9 +127,9 @@ static __always_inline struct sw_cpu *sw_record(void)
  * Whether the running task t has no task storage at all, as most tasks on a host do: then it
  * is not tracked, and a syscall hook is done with it without touching a map. The per-CPU
  * record is one more page of memory a syscall reads, and on the project's VM (a PTI guest,
- * where a syscall leaves the TLB cold) reading it cost 35-45 ns a syscall where the empty
- * floor programs cost none (bench/overhead/programs, 2026-12-02); t->bpf_storage is in the
- * task_struct the syscall path has just used.
+ * where a syscall leaves the TLB cold) reading it cost 27-56 ns a syscall where the empty
+ * floor programs cost none, and reading t->bpf_storage, in the task_struct the syscall path
+ * has just used, 2-9 ns (bench/RESULTS.md, "The untracked path touches no map").
  */
 static __always_inline bool sw_storage_less(struct task_struct *t)
 {
@@ -169,23 +170,28 @@ static __always_inline struct sw_sys *sw_current_sys(void)
  * Counts a syscall exit of storage-less task t in this CPU's `untracked` (the daemon prices
  * the hooks' cost by every syscall that went through them, user/tick.c) without touching the
  * record on most syscalls: 1 in 2^SW_CENSUS_SHIFT is counted, as 2^SW_CENSUS_SHIFT (a
- * Horvitz-Thompson weight: the count is unbiased). Which one is decided by a multiplicative
- * hash (Knuth, TAOCP vol. 3, 6.4) of what is at hand without a memory access: t's CPU time
- * so far, se.sum_exec_runtime, which the scheduler advances at each tick and switch
- * (kernel/sched/fair.c, update_curr()) and which sits beside bpf_storage in the
- * task_struct; and mix, SW_USER_MIX() of the syscall's user frame (0 where the hook cannot
- * read it), which tells the syscalls within one slice apart. The CPU time alone makes the
- * choice per slice, unbiased but coarse: a 4.5 s getppid loop was estimated 9 % off in one
- * run of six. Counted only while the CPU records are kept (the sched collector runs and the
- * budget has not detached it).
+ * Horvitz-Thompson weight). Which one is decided by a multiplicative hash (Knuth, TAOCP
+ * vol. 3, 6.4) of what is at hand in memory the syscall has already used: t's CPU time so
+ * far, se.sum_exec_runtime in its task_struct, which the scheduler advances at each tick and
+ * switch (kernel/sched/fair.c, update_curr()); and mix, SW_USER_MIX() of the syscall's user
+ * frame (0 where the hook cannot read it), which tells the syscalls within one slice apart.
+ * The count is unbiased as far as the hash behaves as random over its inputs; where the
+ * registers do not change, the choice is per scheduler slice, coarser (a 4.5 s getppid loop
+ * was 9 % off in one run of six with the CPU time alone) and, on a CPU whose tick stops
+ * (nohz_full), all or nothing for up to a second. An input of 0 (a new task's first
+ * syscalls, whose CPU time is 0 and whose registers exec cleared) would always get the same
+ * answer: it draws at random instead. Counted while the CPU records are kept (the sched
+ * collector runs), through a detach too, as the duty cycle counts the hooks attached until
+ * the syscall hooks are gone (overhead__cycle_detached()).
  */
 static __always_inline void sw_census(struct task_struct *t, __u64 mix)
 {
-	__u64 h = ((t->se.sum_exec_runtime >> 10) ^ mix) * 0x9E3779B97F4A7C15ULL;
+	__u64 x = (t->se.sum_exec_runtime >> 10) ^ mix;
 	struct sw_cpu *c;
 
-	/* The globals too are a page of their own: read only for a counted slice. */
-	if (h >> (64 - SW_CENSUS_SHIFT) || !use_oncpu || hot_off)
+	if (!x)
+		x = bpf_get_prandom_u32() | 1ULL << 32;
+	if ((x * 0x9E3779B97F4A7C15ULL) >> (64 - SW_CENSUS_SHIFT) || !use_oncpu)
 		return;
 	c = sw_oncpu();
 	if (c)

@@ -169,8 +169,8 @@ struct sw_sys {
 
 /*
  * Census of the syscalls of tasks without task storage (bpf/agent.bpf.h, sw_census()): 1 in
- * 2^SW_CENSUS_SHIFT of a task's scheduler slices is counted, each of its syscalls as
- * 2^SW_CENSUS_SHIFT, so that struct sw_cpu's `untracked` estimates them without bias.
+ * 2^SW_CENSUS_SHIFT is counted, as 2^SW_CENSUS_SHIFT, so that struct sw_cpu's `untracked`
+ * estimates them without bias.
  */
 #define SW_CENSUS_SHIFT 2
 

@@ -80,7 +80,7 @@
 /* Error and signal exits within this many ticks of a change in instances are crashes. */
 #define CRASH_TICKS 2
 #define SAVE_MAGIC 0x4e415753u /* "SWAN" */
-#define SAVE_VERSION 2u
+#define SAVE_VERSION 3u /* 3: err_t and back_t in the tracker */
 
 /* What one agent's tick adds to its cumulative counters, beyond its stats. */
 struct sample_in {
@@ -334,8 +334,8 @@ struct agent_state {
 	double churn_t; /* unix time the instance count last changed (or the agent appeared) */
 	__u64 ticks; /* ticks fed */
 	__u64 churn_tick; /* tick of that change */
-	double fail_t; /* unix time of the last tick that counted a crash (0: none yet) */
-	double back_t; /* unix time an instance last came back after a crash (0: never) */
+	double err_t; /* unix time of the last tick that counted an error exit (0: none yet) */
+	double back_t; /* unix time an instance last came back after one, within the window */
 	double mem[GROWTH_TICKS + 1]; /* resident bytes per instance, ring by tick (NAN: none) */
 	double mem_t[GROWTH_TICKS + 1];
 	bool in_episode; /* ep is ongoing */
@@ -908,10 +908,11 @@ static void agent_tick(struct agent_state *st, const struct agent_snap *a, const
 			ev.exits_error = 0;
 			ev.exits_signal = 0;
 		}
-		if (st->fail_t && a->instances > st->prev_instances)
+		if (st->err_t && t - st->err_t <= st->m.events.p.window_s &&
+		    a->instances > st->prev_instances)
 			st->back_t = t;
-		if (ev.exits_error + ev.exits_signal)
-			st->fail_t = t;
+		if (ev.exits_error)
+			st->err_t = t;
 		if (!rates__delta(a->s.oom_kills, st->prev.oom_kills, &d))
 			ev.oom_kills = d;
 		/* Restarts: instances that came back after an exit that failed. */
@@ -1016,14 +1017,22 @@ static bool is_own(const struct anomaly *an, struct agent_state *st,
 
 	*context = false;
 	/*
-	 * Events are the agent's own from the first. An OOM kill always: nobody stops an agent
-	 * that way. A crash loop once an instance runs, or came back after a crash in the rule's
-	 * window (the loop's last exit may leave none running until the next restart): instances
-	 * that all exit and stay gone are a stop, however they exited.
+	 * Events are the agent's own from the first, once an instance runs: instances that all
+	 * exit and stay gone are a stop, however they exited. With none running: an OOM kill that
+	 * took the last instance down (within CRASH_TICKS of the count's change; one long after
+	 * is a leftover process's), and a crash loop whose instance came back after an error
+	 * exit within the rule's window and exited with an error again (the loop's last exit
+	 * leaves none running until the next restart). A stop by signal, a start and a stop
+	 * again are no crash loop: signal exits do not count here.
 	 */
-	if (d->source != VERDICT_SRC_SIGNAL)
-		return d->index == EVENTS_OOM_KILL || st->prev_instances > 0 || st->in_episode ||
-		       (st->back_t && st->prev_time - st->back_t <= st->m.events.p.window_s);
+	if (d->source != VERDICT_SRC_SIGNAL) {
+		if (st->prev_instances > 0 || st->in_episode)
+			return true;
+		if (d->index == EVENTS_OOM_KILL)
+			return st->ticks - st->churn_tick <= CRASH_TICKS + 1;
+		return d->index == EVENTS_CRASH_LOOP && st->back_t && st->err_t >= st->back_t &&
+		       st->prev_time - st->back_t <= st->m.events.p.window_s;
+	}
 	o = &st->out[d->index];
 	if (o->ctx_since && o->ctx_since == d->since) {
 		*context = true;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "identity.h"
 #include "kernel.h"
 #include "log.h"
@@ -105,6 +106,7 @@ struct kernel {
 	size_t percpu_len;
 	bool hot_off; /* the hot hooks (syscalls, sched) are detached by the duty cycle */
 	bool hot_missing; /* ... attached, but one failed to attach again: retried each tick */
+	__u64 hot_gone_ns; /* CLOCK_MONOTONIC when the last detach had the syscall hooks gone */
 	__u32 *cpu_last; /* per CPU: untracked, timed of `oncpu` at the last read (2 words) */
 	struct kernel_cpu_events cpu_events; /* cumulative over the run */
 };
@@ -1594,11 +1596,6 @@ static struct bpf_program *prog_of(const struct prog_desc *d)
 	return bpf_program__autoload(d->btf) ? d->btf : d->raw;
 }
 
-static bool is_hot(enum collector_id c)
-{
-	return c == COLLECTOR_SYSCALLS || c == COLLECTOR_SCHED;
-}
-
 /* Adds what the CPU records counted since the last call to k->cpu_events; zero: reset them. */
 static int fold_cpu_events(struct kernel *k, bool zero)
 {
@@ -1665,12 +1662,21 @@ int kernel__hot_attach(struct kernel *k, bool on)
 		/* From now on the CPU records go stale: hooks that stay ask task storage. */
 		if (k->skel->bss)
 			k->skel->bss->hot_off = 1;
-		/* Syscall hooks first: they read the CPU records that sched_switch keeps. */
-		for (i = k->nprogs - 1; i >= 0; i--) {
-			if (!is_hot(k->progs[i].col) || !k->links[i])
-				continue;
-			bpf_link__destroy(k->links[i]);
-			k->links[i] = NULL;
+		/*
+		 * Syscall hooks first, they count what the duty cycle extrapolates: the tick's
+		 * attached time ends when they are gone (kernel__hot_gone_ns()); sched then.
+		 */
+		for (pass = 0; pass < 2; pass++) {
+			for (i = k->nprogs - 1; i >= 0; i--) {
+				if (k->progs[i].col !=
+					    (pass ? COLLECTOR_SCHED : COLLECTOR_SYSCALLS) ||
+				    !k->links[i])
+					continue;
+				bpf_link__destroy(k->links[i]);
+				k->links[i] = NULL;
+			}
+			if (!pass)
+				k->hot_gone_ns = clock__mono_ns();
 		}
 		k->hot_off = true;
 		k->hot_missing = false; /* all are attached again next time */
@@ -1712,6 +1718,11 @@ int kernel__hot_attach(struct kernel *k, bool on)
 		k->skel->bss->hot_off = 0;
 	k->hot_off = false;
 	return err;
+}
+
+__u64 kernel__hot_gone_ns(const struct kernel *k)
+{
+	return k->hot_gone_ns;
 }
 
 int kernel__read(struct kernel *k, struct kernel_read *r)

@@ -225,6 +225,13 @@ bool kernel__hot_up(const struct kernel *k);
  */
 int kernel__hot_attach(struct kernel *k, bool on);
 
+/*
+ * When the last detach (kernel__hot_attach(k, false)) had the syscall hooks gone, in
+ * CLOCK_MONOTONIC ns (clock__mono_ns()): they are detached first, and until then what they
+ * saw was counted. 0 before the first detach.
+ */
+__u64 kernel__hot_gone_ns(const struct kernel *k);
+
 /* Whether the hot hooks are attached but one of them failed to attach again: retry it. */
 bool kernel__hot_missing(const struct kernel *k);
 

@@ -230,7 +230,7 @@ void overhead__cycle_detached(struct overhead_cycle *c, __u64 t)
 		c->detached_at = c->tick_ns;
 	if (t > c->detached_at)
 		c->attached_ns += t - c->detached_at;
-	c->detached_at = t;
+	c->detached_at = 0; /* once per detach */
 }
 
 __u64 overhead__cycle_due(const struct overhead_cycle *c)

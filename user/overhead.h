@@ -139,7 +139,7 @@ struct overhead_cycle {
 	__u64 tick_ns; /* start of the time the next overhead__cycle_end() measures */
 	__u64 attached_since; /* when the hooks were last attached; 0 while detached */
 	__u64 attached_ns; /* time attached since tick_ns, before attached_since */
-	__u64 detached_at; /* when the hooks were last recorded detached (while detached) */
+	__u64 detached_at; /* when a detach was recorded, until overhead__cycle_detached() */
 	__u64 win[2][2]; /* this tick's window, [start, end) in one or two pieces */
 	int nwin, iwin; /* pieces, and the one under way */
 	unsigned int seed; /* where windows fall in their tick */

@@ -681,8 +681,8 @@ static void duty_apply(struct tick *t, int change)
 
 	if (change > 0)
 		overhead__cycle_attached(&t->b.cycle, clock__mono_ns());
-	else if (change < 0)
-		overhead__cycle_detached(&t->b.cycle, clock__mono_ns());
+	else if (change < 0 && !err)
+		overhead__cycle_detached(&t->b.cycle, kernel__hot_gone_ns(t->k));
 
 	/* A hook that cannot attach is logged by kernel.c once, not at every retry. */
 	if (err && change < 0)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The census of untracked syscalls against the running kernel: the syscall hooks turn a task
- * without task storage away without touching a map, and count its syscalls in 1 of
- * 2^SW_CENSUS_SHIFT of its scheduler slices, each as 2^SW_CENSUS_SHIFT (bpf/agent.bpf.h,
- * sw_census()). What the daemon makes of them, swarmwatch_host_syscalls_total, must still
+ * without task storage away without touching a map, and count 1 in 2^SW_CENSUS_SHIFT of its
+ * syscalls, as 2^SW_CENSUS_SHIFT, chosen by a hash of its CPU time and user registers
+ * (bpf/agent.bpf.h, sw_census()). What the daemon makes of them, swarmwatch_host_syscalls_total, must still
  * estimate every syscall on the host: an untracked getppid() loop of a known number of calls,
  * on each CPU in turn, is found within 10 % of its count once the host's own rate, measured
  * just before, is taken off. A census that forgot its weight would read a quarter of it.

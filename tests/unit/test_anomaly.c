@@ -695,6 +695,40 @@ static void test_oom_kill_last_instance(void **state)
 }
 
 /*
+ * An operator's work, not a fault: an agent stopped by a signal, started again and stopped
+ * again within the crash-loop window (two signal exits, a comeback between them), and long
+ * after, an OOM kill of a process it left behind. No episode.
+ */
+static void test_stop_start_stop_no_verdict(void **state)
+{
+	struct anomaly *an = tracker();
+	struct agent_snap a;
+	struct snapshot s = {0};
+	int k;
+
+	(void)state;
+	agent_init(&a, "operated", 1);
+	for (k = 0; k < 80; k++) {
+		if (k == 10 || k == 20) {
+			a.instances = 0;
+			a.s.process_exits[SW_EXIT_SIGNAL]++;
+		}
+		if (k == 15)
+			a.instances = 1;
+		if (k == 70)
+			a.s.oom_kills++;
+		if (a.instances)
+			advance(&a, 500, 1.0);
+		tick(an, &s, &a, 1, T0 + k);
+		for (int i = 0; i < s.anomalies->ncurrent; i++)
+			fail_msg("tick %d: %s anomalous: %s", k, s.anomalies->current[i].agent,
+				 s.anomalies->current[i].why);
+	}
+	free(s.anomalies);
+	anomaly__free(an);
+}
+
+/*
  * Context, not anomalies: an agent that scales from 1 to 4 instances (four times the
  * syscalls), one whose instances all stop with failed exits and stay gone, and a run-queue
  * delay that jumps tenfold for every agent at once (host-wide contention).
@@ -1192,6 +1226,7 @@ int main(void)
 		cmocka_unit_test(test_cold_start_verdict),
 		cmocka_unit_test(test_crash_loop_first_occurrence),
 		cmocka_unit_test(test_oom_kill_last_instance),
+		cmocka_unit_test(test_stop_start_stop_no_verdict),
 		cmocka_unit_test(test_churn_and_host_are_context),
 		cmocka_unit_test(test_memory_growth),
 		cmocka_unit_test(test_request_429_share),

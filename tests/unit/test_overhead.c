@@ -549,14 +549,22 @@ static void test_cycle_detached(void **state)
 	c.win[0][1] = 3500;
 	assert_true(overhead__cycle_step(&c, 3500) == -1);
 	overhead__cycle_detached(&c, 3560);
-	overhead__cycle_detached(&c, 3540); /* earlier than the last: nothing */
+	overhead__cycle_detached(&c, 3600); /* once per detach: nothing more */
 	assert_true(fabs(overhead__cycle_end(&c, 4000) - 0.56) < 1e-12);
-	/* Attached, or detached long ago and a tick ended since: nothing from before it. */
-	overhead__cycle_detached(&c, 4100);
-	assert_true(fabs(overhead__cycle_end(&c, 5000) - 0.1) < 1e-12);
-	c.attached_since = 5000;
-	overhead__cycle_detached(&c, 5100);
-	assert_true(fabs(overhead__cycle_end(&c, 6000) - 1) < 1e-12);
+	/* A detach recorded before a tick's end and done after it: only the part after. */
+	c.attached_since = 4000;
+	c.nwin = 1;
+	c.iwin = 0;
+	c.win[0][0] = 4000;
+	c.win[0][1] = 4900;
+	assert_true(overhead__cycle_step(&c, 4900) == -1);
+	assert_true(fabs(overhead__cycle_end(&c, 5000) - 0.9) < 1e-12);
+	overhead__cycle_detached(&c, 5050);
+	assert_true(fabs(overhead__cycle_end(&c, 6000) - 0.05) < 1e-12);
+	/* Attached: nothing. */
+	c.attached_since = 6000;
+	overhead__cycle_detached(&c, 6100);
+	assert_true(fabs(overhead__cycle_end(&c, 7000) - 1) < 1e-12);
 }
 
 int main(void)

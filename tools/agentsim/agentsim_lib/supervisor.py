@@ -685,12 +685,26 @@ class Supervisor:
         """Put the instance in a cgroup limited to limit_mb, then have it grow past it."""
         if self._exited(inst):
             return
+        # The agent stops growing at twice the limit (the limit did not hold) or at what this
+        # host can spare for a hog, whichever is less: never a host-wide OOM.
+        stop_mb = int(min(2 * spec["limit_mb"] + OOM_STOP_EXTRA_MB, self.hog_cap))
+        if stop_mb <= spec["limit_mb"]:
+            self.log.write("oom_error", pool=inst.pool.name, instance=inst.name, pid=inst.pid,
+                           fault=fault.name,
+                           error="limit_mb %g is above what this host can spare (%d MiB)" % (
+                               spec["limit_mb"], self.hog_cap))
+            self.say("oom %s: limit_mb %g is above what this host can spare (%d MiB)",
+                     inst.name, spec["limit_mb"], self.hog_cap)
+            return
         path = None
         try:
             origin = oomcg.cgroup_of(inst.pid, self.cgroups.version)
             path = self.cgroups.make(inst.name, spec["limit_mb"])
             kills0 = self.cgroups.oom_kills(path)
             self.cgroups.move(path, inst.pid)
+            if self._exited(inst):  # gone meanwhile: the move moved nothing
+                self.cgroups.remove(path)
+                return
         except OSError as e:
             if path is not None:
                 self.cgroups.remove(path)
@@ -705,7 +719,7 @@ class Supervisor:
         inst.oom_key, inst.oom_fault = key, fault.name
         inst.oom = {"fault": fault.name, "mb_per_s": spec["mb_per_s"],
                     "limit_mb": spec["limit_mb"],
-                    "stop_mb": int(2 * spec["limit_mb"] + OOM_STOP_EXTRA_MB),
+                    "stop_mb": stop_mb,
                     "until": round(self.t0 + end, 6)}
         self.log.write("oom_armed", pool=inst.pool.name, instance=inst.name, slot=inst.slot,
                        generation=inst.gen, pid=inst.pid, fault=fault.name, cgroup=path,
