@@ -202,15 +202,18 @@ static __always_inline void sw_census(struct task_struct *t, __u64 mix)
  * sw_current_sys() for syscall exit, which also counts the exits of
  * untracked tasks per CPU (`untracked`: the daemon prices the hooks' cost
  * with it, see user/tick.c): exactly for those with task storage, by
- * sw_census() for the storage-less ones (mix: SW_USER_MIX() of regs, or 0).
+ * sw_census() for the storage-less ones. typed: regs is a typed pointer the
+ * hook may read (tp_btf), so the census mixes in SW_USER_MIX(regs); a
+ * constant, so that the raw_tp variant has no such read, and only the
+ * census path does it.
  */
-static __always_inline struct sw_sys *sw_current_sys_exit(struct pt_regs *regs, __u64 mix)
+static __always_inline struct sw_sys *sw_current_sys_exit(struct pt_regs *regs, bool typed)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct sw_cpu *c;
 
 	if (sw_storage_less(t)) {
-		sw_census(t, mix);
+		sw_census(t, typed ? SW_USER_MIX(regs) : 0);
 		return NULL;
 	}
 	if (!use_oncpu || hot_off)

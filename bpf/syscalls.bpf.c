@@ -136,9 +136,9 @@ static __always_inline void count_exit(struct sw_sys *sys, __u64 t0, long ret)
 		s->syscall_errors[err] += 1;
 }
 
-static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u64 mix)
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, bool typed)
 {
-	struct sw_sys *sys = sw_current_sys_exit(regs, mix);
+	struct sw_sys *sys = sw_current_sys_exit(regs, typed);
 	__u64 t0;
 
 	if (!sys)
@@ -163,7 +163,7 @@ int BPF_PROG(sw_sys_enter_btf, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sw_sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(regs, ret, SW_USER_MIX(regs));
+	return on_sys_exit(regs, ret, true);
 }
 
 SEC("raw_tp/sys_enter")
@@ -176,7 +176,7 @@ SEC("raw_tp/sys_exit")
 int sw_sys_exit_raw(__u64 *ctx)
 {
 	/* The frame is not a typed pointer here: the census chooses by slice alone. */
-	return on_sys_exit((struct pt_regs *)ctx[0], (long)ctx[1], 0);
+	return on_sys_exit((struct pt_regs *)ctx[0], (long)ctx[1], false);
 }
 
 static __always_inline int on_fault(void)
