@@ -202,6 +202,15 @@ SW_MAP struct {
 	__type(value, struct sw_tls_call);
 } tls_calls SEC(".maps");
 
+/* LLM capture: the plaintext of a task's last SSL_write, copied at its return, for
+ * memory-BIO programs (struct sw_tls_wcopy). Per run. */
+SW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sw_tls_wcopy);
+} tls_wcopy SEC(".maps");
+
 /* Client requests over TLS whose response bytes have arrived and are being
  * decrypted, by SSL * and process: the socket hook hands them to the
  * SSL_read return probe. Short-lived; LRU bounds what is never finished. */

@@ -210,16 +210,28 @@ yes:
 	return true;
 }
 
+/* llm_emit()'s kind_flags: buf is a kernel copy (struct sw_tls_wcopy), not user memory. */
+#define SW_LLM_EMIT_KERNEL (1u << 31)
+
+/* Copies n (<= SW_LLM_DATA) bytes at buf, user memory or a kernel copy, to dst. */
+static __always_inline long llm_read(void *dst, __u32 n, __u64 buf, bool kernel)
+{
+	return kernel ? bpf_probe_read_kernel(dst, n, (const void *)buf)
+		      : bpf_probe_read_user(dst, n, (const void *)buf);
+}
+
 /*
- * Hands len bytes at user address buf, of the exchange `key` in flight (st), to the daemon:
- * all of them up to SW_LLM_DATA, else the first and last SW_LLM_DATA / 2 (usage sits at the end
- * of a body) with the count left out between. kind_flags: enum sw_llm_kind | SW_LLM_F_* << 8.
+ * Hands len bytes at buf (user memory, or a kernel copy with SW_LLM_EMIT_KERNEL), of the
+ * exchange `key` in flight (st), to the daemon: all of them up to SW_LLM_DATA, else the first
+ * and last SW_LLM_DATA / 2 (usage sits at the end of a body) with the count left out between.
+ * kind_flags: enum sw_llm_kind | SW_LLM_F_* << 8 | SW_LLM_EMIT_KERNEL.
  */
 static __noinline int llm_emit(const struct sw_tls_key *key, const struct sw_llm_stream *st,
 			       __u64 buf, __u32 len, __u32 kind_flags)
 {
 	struct sw_llm_event *e;
 	__u32 zero = 0, n = len, half = SW_LLM_DATA / 2;
+	bool kernel = kind_flags & SW_LLM_EMIT_KERNEL;
 	__u64 wake;
 
 	if (!buf || !len)
@@ -228,7 +240,7 @@ static __noinline int llm_emit(const struct sw_tls_key *key, const struct sw_llm
 	if (!e)
 		return 0;
 	e->kind = kind_flags & 0xff;
-	e->flags = kind_flags >> 8;
+	e->flags = (kind_flags & ~SW_LLM_EMIT_KERNEL) >> 8;
 	e->family = st->family;
 	e->port = st->port;
 	e->slot = st->slot;
@@ -240,8 +252,8 @@ static __noinline int llm_emit(const struct sw_tls_key *key, const struct sw_llm
 	__builtin_memcpy(e->addr, st->addr, sizeof(e->addr));
 	e->skipped = 0;
 	if (len > SW_LLM_DATA) {
-		if (bpf_probe_read_user(e->data, half, (const void *)buf) ||
-		    bpf_probe_read_user(e->data + half, half, (const void *)(buf + len - half)))
+		if (llm_read(e->data, half, buf, kernel) ||
+		    llm_read(e->data + half, half, buf + len - half, kernel))
 			return 0;
 		e->skipped = len - SW_LLM_DATA;
 		n = SW_LLM_DATA;
@@ -250,7 +262,7 @@ static __noinline int llm_emit(const struct sw_tls_key *key, const struct sw_llm
 		barrier_var(n);
 		if (n > SW_LLM_DATA)
 			return 0;
-		if (bpf_probe_read_user(e->data, n, (const void *)buf))
+		if (llm_read(e->data, n, buf, kernel))
 			return 0;
 	}
 	e->len = n;
@@ -295,6 +307,9 @@ static __always_inline void llm_response(__u64 id, __u32 tgid, __u64 buf, __u64 
 }
 
 #define SW_LLM_ARG_SENT (1ull << 32) /* sw_llm_bytes(): the bytes were sent (else received) */
+/* sw_llm_bytes(): the bytes are the current task's `tls_wcopy` copy (buf is ignored: a global
+ * function takes no pointer to a map value as a number) */
+#define SW_LLM_ARG_KERNEL (1ull << 33)
 
 /*
  * Bytes a client moved on a connection to a configured LLM upstream (or not: checked here
@@ -321,6 +336,15 @@ __noinline int sw_llm_bytes(struct sw_sock *ss, __u64 id, __u64 arg, __u64 buf, 
 		llm_response(id, (__u32)arg, buf, len);
 		return 0;
 	}
+	if (arg & SW_LLM_ARG_KERNEL) {
+		struct sw_tls_wcopy *w =
+			bpf_task_storage_get(&tls_wcopy, bpf_get_current_task_btf(), 0, 0);
+
+		if (!w)
+			return 0;
+		barrier_var(w); /* no arithmetic on w before its null check */
+		buf = (__u64)w->data;
+	}
 	st = bpf_map_lookup_elem(&llm_streams, &key);
 	if (!st || st->resp_bytes) {
 		struct sw_llm_stream fresh = {};
@@ -346,10 +370,33 @@ __noinline int sw_llm_bytes(struct sw_sock *ss, __u64 id, __u64 arg, __u64 buf, 
 	if (len > room)
 		llm_count(SW_LLM_CNT_REQ_BUDGET);
 	st->req_bytes += n;
-	llm_emit(&key, st, buf, n, SW_LLM_REQUEST | (start ? SW_LLM_F_START << 8 : 0));
+	llm_emit(&key, st, buf, n,
+		 SW_LLM_REQUEST | (start ? SW_LLM_F_START << 8 : 0) |
+			 (arg & SW_LLM_ARG_KERNEL ? SW_LLM_EMIT_KERNEL : 0));
 	return 0;
 }
 #endif
+
+/*
+ * Hands the plaintext of task t's last SSL_write (call c), whose records ss is sending, to the
+ * LLM parser: the copy taken when SSL_write returned if there is one (a memory-BIO program,
+ * which may have freed the buffer since; struct sw_tls_wcopy), else the buffer itself (the
+ * send happens inside SSL_write).
+ */
+static __always_inline void tls_llm_sent(struct sw_sock *ss, struct sw_tls_call *c,
+					 struct task_struct *t)
+{
+	struct sw_tls_wcopy *w = bpf_task_storage_get(&tls_wcopy, t, 0, 0);
+
+	if (w && w->len && w->ssl == c->wssl && w->buf == c->wbuf) {
+		__u32 n = w->len;
+
+		w->len = 0;
+		sw_llm_bytes(ss, c->wssl, t->tgid | SW_LLM_ARG_SENT | SW_LLM_ARG_KERNEL, 0, n);
+		return;
+	}
+	sw_llm_bytes(ss, c->wssl, t->tgid | SW_LLM_ARG_SENT, c->wbuf, c->wlen);
+}
 
 /*
  * Takes socket ss over for the OpenSSL probes: from now on they pair its
@@ -397,8 +444,7 @@ static __always_inline bool tls_on_socket(struct sw_sock *ss, bool sent)
 				if (!ss->req_ns)
 					ss->req_ns = c->wstart_ns;
 				if (llm_capture)
-					sw_llm_bytes(ss, c->wssl, t->tgid | SW_LLM_ARG_SENT,
-						     c->wbuf, c->wlen);
+					tls_llm_sent(ss, c, t);
 			} else if (ss->req_ns) {
 				__u32 status = final_status(c->wbuf, c->wlen);
 

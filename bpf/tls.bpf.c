@@ -63,19 +63,42 @@ int BPF_KPROBE(sw_ssl_write, void *ssl, const void *buf, __u64 num)
  * Return of SSL_write, for memory-BIO programs only (Node.js): a write that
  * fails (mostly: the handshake is not done yet, the program retries later)
  * produced no bytes, and the next TLS send on the task, perhaps another
- * connection's, must not be taken for its own.
+ * connection's, must not be taken for its own. A write that succeeded has
+ * its records sent after this return, when the program may have freed its
+ * plaintext: with LLM capture on, the plaintext is copied now (as much as
+ * a request hands over, SW_LLM_REQ_BUDGET) for the send to hand over.
  */
 SEC("uretprobe")
 int BPF_KRETPROBE(sw_ssl_write_ret, long ret)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
+	struct sw_tls_wcopy *w;
 	struct sw_tls_call *c;
+	__u32 n;
 
-	if (!t->bpf_storage || (int)ret > 0)
+	if (!t->bpf_storage)
 		return 0;
 	c = bpf_task_storage_get(&tls_calls, t, 0, 0);
-	if (c)
+	if (!c)
+		return 0;
+	if ((int)ret <= 0) {
 		c->wpend = 0;
+		return 0;
+	}
+	if (!llm_capture || !c->wpend || !c->wlen)
+		return 0;
+	w = bpf_task_storage_get(&tls_wcopy, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!w)
+		return 0;
+	n = c->wlen < SW_LLM_REQ_BUDGET ? c->wlen : SW_LLM_REQ_BUDGET;
+	barrier_var(n);
+	if (n > SW_LLM_REQ_BUDGET || bpf_probe_read_user(w->data, n, (const void *)c->wbuf)) {
+		w->len = 0;
+		return 0;
+	}
+	w->ssl = c->wssl;
+	w->buf = c->wbuf;
+	w->len = n;
 	return 0;
 }
 

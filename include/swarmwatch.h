@@ -494,6 +494,22 @@ struct sw_llm_event {
 	char data[SW_LLM_DATA];
 };
 
+/*
+ * A request's plaintext copied when SSL_write returns, in the `tls_wcopy` task storage (LLM
+ * capture, programs that drive OpenSSL through memory BIOs: Node.js). Such a program sends
+ * the encrypted records after SSL_write has returned, and may free the plaintext first (Node
+ * frees what was written before the handshake ended once SSL_write has taken it; the
+ * allocator then writes its free-list links over the buffer's first 16 bytes), so the send
+ * hands over this copy rather than what the buffer holds by then.
+ */
+struct sw_tls_wcopy {
+	__u64 ssl; /* SSL * of the SSL_write */
+	__u64 buf; /* its plaintext, where the copy came from */
+	__u32 len; /* bytes in data; 0: none waiting */
+	__u32 pad;
+	char data[SW_LLM_REQ_BUDGET];
+};
+
 /* Indexes of the per-CPU `llm_counters` array. */
 enum sw_llm_counter {
 	SW_LLM_CNT_EVENTS = 0, /* events handed over */

@@ -1843,7 +1843,7 @@ static const struct entry entries[] = {
 	LLM_FAMILY("swarmwatch_llm_truncated_total", CATALOG_COUNTER, "",
 		   "LLM capture: bytes or results lost, by reason (cut_reads, request_budget, "
 		   "response_budget, ringbuf_full, no_buffer, parse_cut, usage_lost, "
-		   "inflight_full, series_full).",
+		   "inflight_full, series_full, head_lost).",
 		   l_reason, each_llm_self, LF_TRUNCATED, NULL),
 	{
 		.f = {.name = "swarmwatch_llm_events_total",

@@ -477,7 +477,8 @@ static bool map_is_pinned(const struct bpf_map *m)
 	static const char *const per_run[] = {"oncpu",	      "agent_rss",   "agent_tls",
 					      "tls_calls",    "tls_pending", "slot_tasks",
 					      "scratch",      "llm_peers",   "llm_streams",
-					      "llm_counters", "llm_scratch", "udp_owners"};
+					      "llm_counters", "llm_scratch", "udp_owners",
+					      "tls_wcopy"};
 	const char *name = bpf_map__name(m);
 	size_t i;
 

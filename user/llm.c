@@ -449,6 +449,8 @@ static void record(struct llm *l, struct exchange *x)
 	llmparse__finish(&x->q, &x->r, &res);
 	if ((x->q.line && !x->q.post) || res.api == LLM_API_UNKNOWN || !res.status)
 		return; /* not an API call (a listing), or no answer was read */
+	if (!x->q.line)
+		l->truncated[LLM_TR_HEAD_LOST]++; /* counted by the API its answer shows */
 	if (res.cuts)
 		l->truncated[LLM_TR_PARSE_CUT]++;
 	op = llm_operation_name(res.api);

@@ -51,6 +51,7 @@ enum llm_trunc {
 	LLM_TR_USAGE_LOST, /* ... of which a 2xx whose usage could not be read */
 	LLM_TR_INFLIGHT_FULL, /* exchanges ended early: LLM_MAX_INFLIGHT in flight */
 	LLM_TR_SERIES_FULL, /* calls not counted: LLM_MAX_SERIES reached */
+	LLM_TR_HEAD_LOST, /* answered calls whose request did not start with a request line */
 	LLM_TR_MAX,
 };
 
@@ -58,7 +59,7 @@ static inline const char *llm_trunc_name(int r)
 {
 	static const char *const names[LLM_TR_MAX] = {
 		"cut_reads", "request_budget", "response_budget", "ringbuf_full", "no_buffer",
-		"parse_cut", "usage_lost",     "inflight_full",	  "series_full",
+		"parse_cut", "usage_lost",     "inflight_full",	  "series_full",  "head_lost",
 	};
 
 	return r >= 0 && r < LLM_TR_MAX ? names[r] : "unknown";

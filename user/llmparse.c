@@ -834,9 +834,9 @@ void llmparse__finish(struct llm_request *q, struct llm_response *r, struct llm_
 	out->api = q->api;
 	if (!q->line && q->len) {
 		/*
-		 * The request's first bytes were not its start (a program that wrote its head and
-		 * body in two calls before one send, as Node.js does on a new connection, shows the
-		 * last only): the usage fields say which API answered.
+		 * The request's first bytes were not its start (bytes the probes could not read as
+		 * they were written, swarmwatch_llm_truncated_total{reason="head_lost"}): the usage
+		 * fields say which API answered.
 		 */
 		static const enum llm_api api_of[] = {
 			[KIND_NONE] = LLM_API_UNKNOWN,

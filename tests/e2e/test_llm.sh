@@ -32,7 +32,7 @@ checks=("swarmwatch starts with LLM capture on two upstreams and a price table"
 	"HTTPS: cost equals the price table applied to agentsim's tokens"
 	"HTTPS, Anthropic /v1/messages: tokens equal agentsim's log exactly"
 	"HTTPS, Anthropic /v1/messages: mean time to first chunk within 5 ms of agentsim's"
-	"HTTPS from Node.js (OpenSSL in the executable): tokens equal agentsim's server counts"
+	"HTTPS from Node.js (OpenSSL in the executable): tokens equal agentsim's server counts, every request read from its head"
 	"plaintext: tokens by type equal agentsim's log exactly"
 	"plaintext: usage_missing counts the streams without include_usage"
 	"plaintext: 429s per model equal agentsim's"
@@ -116,11 +116,14 @@ AGENTSIM_STATE_DIR=$work/p timeout -k 5 50 "$agentsim" run --scenario "$work/pla
 	--llm-port "$plain_port" --control-port 0 --statsd off --log "$work/plain.jsonl" -q \
 	>"$work/plain.out" 2>&1 &
 plain_pid=$!
-# A Node.js client of the HTTPS mock: 8 JSON calls and 8 streamed ones with include_usage.
+# A Node.js client of the HTTPS mock: 8 JSON calls and 8 streamed ones with include_usage; the
+# first 8 each on a new connection, whose request Node writes before the handshake has ended
+# (and frees once SSL_write has taken it, before the records are sent), the rest on one.
 cat >"$work/node_client.js" <<'JS'
 'use strict';
 const https = require('https');
 const agent = new https.Agent({keepAlive: true, maxSockets: 1});
+const fresh = new https.Agent({keepAlive: false});
 const port = Number(process.argv[2]);
 function call(i) {
   const stream = i % 2 === 1;
@@ -129,7 +132,7 @@ function call(i) {
     stream_options: stream ? {include_usage: true} : undefined});
   return new Promise((resolve, reject) => {
     const req = https.request({host: '127.0.0.1', port, path: '/v1/chat/completions',
-      method: 'POST', agent, rejectUnauthorized: false,
+      method: 'POST', agent: i < 8 ? fresh : agent, rejectUnauthorized: false,
       headers: {'Content-Type': 'application/json', 'X-Request-Id': 'node-' + i}}, (res) => {
       res.resume();
       res.on('end', () => (res.statusCode === 200 ? resolve() : reject(res.statusCode)));
@@ -248,12 +251,17 @@ for line in open(sys.argv[2]):
                  r'gen_ai_token_type="(input|output)"\} (\S+)', line)
     if m:
         seen[m.group(1)] = seen.get(m.group(1), 0) + float(m.group(2))
-print("# node: swarmwatch input %d output %d, agentsim's server input %d output %d over %d calls"
+    m = re.match(r'swarmwatch_llm_truncated_total\{reason="head_lost"\} (\S+)', line)
+    if m:
+        seen["head_lost"] = float(m.group(1))
+print("# node: swarmwatch input %d output %d, agentsim's server input %d output %d over %d calls;"
+      " requests read without their head: %s"
       % (seen.get("input", 0), seen.get("output", 0), st.get("prompt_tokens", 0),
-         st.get("completion_tokens", 0), st.get("requests", 0)))
+         st.get("completion_tokens", 0), st.get("requests", 0), seen.get("head_lost")))
 sys.exit(0 if st.get("requests") == 16 and st.get("by_outcome", {}).get("ok") == 16 and
          (seen.get("input"), seen.get("output")) ==
-         (st.get("prompt_tokens"), st.get("completion_tokens")) else 1)
+         (st.get("prompt_tokens"), st.get("completion_tokens")) and
+         seen.get("head_lost") == 0 else 1)
 PY
 	ok $? "${checks[$tap_n]}"
 done
