@@ -63,9 +63,42 @@ static __always_inline struct sw_cpu *sw_oncpu(void)
 
 static __always_inline void sw_count(__u32 counter);
 
-/* Stamps record c as describing task t (see sw_record_at()); tracked: t has task storage. */
+static __always_inline struct sw_agent_stats *sw_stats(__u32 slot)
+{
+	return bpf_map_lookup_elem(&agent_stats, &slot);
+}
+
+/*
+ * Adds record c's pending syscall counts (struct sw_cpu `pend`) to the counters of its agent
+ * s (sw_stats(c->sys.slot), NULL: looked up here). Counting an untimed syscall in the record
+ * rather than in the agent's counters leaves a tracked syscall one page fewer to touch (on a
+ * PTI guest each costs about 30 ns, bench/RESULTS.md); the counts move to the agent's
+ * counters before the record changes task or slot, and at every timed or failed syscall,
+ * which latency sampling keeps at several per tick on a CPU that makes syscalls.
+ */
+static __always_inline void sw_record_flush(struct sw_cpu *c, struct sw_agent_stats *s)
+{
+	int i;
+
+	if (!c->npend)
+		return;
+	if (!s)
+		s = sw_stats(c->sys.slot);
+	if (s)
+		for (i = 0; i < SW_CLASS_MAX; i++)
+			s->syscalls[i] += c->pend[i];
+	for (i = 0; i < SW_CLASS_MAX; i++)
+		c->pend[i] = 0;
+	c->npend = 0;
+}
+
+/*
+ * Stamps record c as describing task t (see sw_record_at()); tracked: t has task storage.
+ * The counts pending for the task it described go to that task's agent first.
+ */
 static __always_inline void sw_record_stamp(struct sw_cpu *c, struct task_struct *t, bool tracked)
 {
+	sw_record_flush(c, NULL);
 	c->tid = t->pid;
 	c->regs = (__u64)bpf_task_pt_regs(t);
 	c->tag_gen = tag_gen;
@@ -205,13 +238,16 @@ static __always_inline void sw_census(struct task_struct *t, __u64 mix)
  * sw_census() for the storage-less ones. typed: regs is a typed pointer the
  * hook may read (tp_btf), so the census mixes in SW_USER_MIX(regs); a
  * constant, so that the raw_tp variant has no such read, and only the
- * census path does it.
+ * census path does it. *rec: the CPU record when the state returned is its
+ * `sys` (its pending counts are the task's), else NULL.
  */
-static __always_inline struct sw_sys *sw_current_sys_exit(struct pt_regs *regs, bool typed)
+static __always_inline struct sw_sys *sw_current_sys_exit(struct pt_regs *regs, bool typed,
+							  struct sw_cpu **rec)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct sw_cpu *c;
 
+	*rec = NULL;
 	if (sw_storage_less(t)) {
 		sw_census(t, typed ? SW_USER_MIX(regs) : 0);
 		return NULL;
@@ -221,15 +257,12 @@ static __always_inline struct sw_sys *sw_current_sys_exit(struct pt_regs *regs, 
 	c = sw_record_at(regs);
 	if (!c)
 		return NULL;
-	if (c->tracked)
+	if (c->tracked) {
+		*rec = c;
 		return &c->sys;
+	}
 	c->untracked++;
 	return NULL;
-}
-
-static __always_inline struct sw_agent_stats *sw_stats(__u32 slot)
-{
-	return bpf_map_lookup_elem(&agent_stats, &slot);
 }
 
 /* Whether socket ss still belongs to the agent of its slot (not reclaimed since). */

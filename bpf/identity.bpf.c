@@ -286,6 +286,7 @@ static __always_inline void oncpu_load(struct task_struct *t, struct sw_task *st
 
 	if (!c)
 		return;
+	sw_record_flush(c, NULL); /* what is pending belongs to the slot it leaves */
 	c->sys.slot = st->sys.slot;
 	if (c->tid != (__u32)BPF_CORE_READ(t, pid) || !c->tracked) {
 		c->sys.enter_ns = 0;

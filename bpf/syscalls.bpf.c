@@ -104,18 +104,32 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 	return 0;
 }
 
-static __always_inline void count_exit(struct sw_sys *sys, __u64 t0, long ret)
+/*
+ * Counts a tracked syscall that entered at t0 and returned ret. rec: the CPU record that
+ * holds sys, NULL when sys is in task storage. An untimed one that succeeded is counted in
+ * the record (sw_record_flush()); any other goes to the agent's counters with what the
+ * record holds.
+ */
+static __always_inline void count_exit(struct sw_sys *sys, struct sw_cpu *rec, __u64 t0, long ret)
 {
-	struct sw_agent_stats *s = sw_stats(sys->slot);
 	__u32 nr = sys->nr, cls = SW_CLASS_OTHER;
+	struct sw_agent_stats *s;
 	long err;
 
-	if (!s)
-		return;
 	if (nr < SW_SYSCALL_MAX)
 		cls = syscall_class[nr];
 	if (cls >= SW_CLASS_MAX)
 		cls = SW_CLASS_OTHER;
+	if (rec && t0 == SW_ENTER_UNTIMED && (ret >= 0 || ret < -4095)) {
+		rec->pend[cls] += 1;
+		rec->npend += 1;
+		return;
+	}
+	s = sw_stats(sys->slot);
+	if (!s)
+		return;
+	if (rec)
+		sw_record_flush(rec, s);
 	s->syscalls[cls] += 1;
 	if (t0 != SW_ENTER_UNTIMED) {
 		__u64 now = bpf_ktime_get_ns();
@@ -138,7 +152,8 @@ static __always_inline void count_exit(struct sw_sys *sys, __u64 t0, long ret)
 
 static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, bool typed)
 {
-	struct sw_sys *sys = sw_current_sys_exit(regs, typed);
+	struct sw_cpu *rec;
+	struct sw_sys *sys = sw_current_sys_exit(regs, typed, &rec);
 	__u64 t0;
 
 	if (!sys)
@@ -150,7 +165,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, bool type
 	/* Entered before the hooks were last detached: its exit belongs to no window. */
 	if (sys->gen != hot_gen)
 		return 0;
-	count_exit(sys, t0, ret);
+	count_exit(sys, rec, t0, ret);
 	return 0;
 }
 

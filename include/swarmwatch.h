@@ -206,6 +206,13 @@ struct sw_cpu {
 	__u32 timed; /* tracked syscalls timed on this CPU (wraps) */
 	__u32 tag_gen; /* `tag_gen` when the record was made */
 	__u64 regs; /* address of task tid's user register frame (task_pt_regs()) */
+	/*
+	 * Untimed tracked syscalls that succeeded, by class, not yet added to the counters of
+	 * agent `sys.slot` (bpf/agent.bpf.h, sw_record_flush()): added at the next timed or
+	 * failed one and whenever the record changes task or slot.
+	 */
+	__u32 pend[SW_CLASS_MAX];
+	__u32 npend; /* their sum */
 };
 
 /*

@@ -33,7 +33,7 @@
 #include "text.h"
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
-_Static_assert(sizeof(struct sw_cpu) == 64, "sw_cpu layout");
+_Static_assert(sizeof(struct sw_cpu) == 96, "sw_cpu layout");
 _Static_assert(sizeof(struct sw_sock) == 72, "sw_sock layout");
 _Static_assert(sizeof(struct sw_proc_key) == 8, "sw_proc_key layout");
 _Static_assert(sizeof(struct sw_proc_stats) == 5 * 8, "sw_proc_stats layout");
