@@ -14,7 +14,7 @@ checks=("the daemon serves with a state directory"
 	"swarmwatch query prints the agent's points"
 	"after kill -9 and a restart, the earlier points are still returned"
 	"after the restart, the agent's syscall counter is not lower than before"
-	"kill -9 / restart cycles under load (20; 5 sanitized): integrity_check is ok and the history continues"
+	"kill -9 / restart cycles under load (12; 5 sanitized): integrity_check is ok and the history continues"
 	"state directory on a full tmpfs: /metrics serves, the error is counted"
 	"state directory read-only: /metrics serves, the error is counted"
 	"detector state is saved at a stop and restored at the start: confidence carries over")
@@ -131,7 +131,7 @@ echo "# syscalls before the kill $before, after the restart $after"
 
 # The sanitized pass (tests/run) runs fewer: a daemon killed -9 never reports, and the start-up
 # and recovery each cycle repeats run sanitized from the first ones.
-cycles=20
+cycles=12
 [ -n "${SWARMWATCH_SANITIZED:-}" ] && cycles=5
 rc=0
 for i in $(seq $cycles); do
