@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The series store in the daemon: a tagged workload's history through /api/v1/query_range and
 # `swarmwatch query`, a 400 naming the parameter for bad input, kill -9 and restart (earlier
-# points still returned, the syscall counter not lower), 20 kill -9 / restart cycles (5 in the
+# points still returned, the syscall counter not lower), 12 kill -9 / restart cycles (5 in the
 # sanitized pass) under load with `PRAGMA integrity_check` ok after them, and a state directory
 # on a full tmpfs and on a read-only one: /metrics keeps serving and the error is counted.
 set -u
