@@ -94,8 +94,11 @@ static __always_inline void lat_adapt(__u64 now)
 
 static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 {
-	struct sw_sys *sys = sw_current_sys_at(regs);
+	struct sw_sys *sys;
 
+	if (sw_storage_less(bpf_get_current_task_btf()))
+		SW_EXIT_NOW();
+	sys = sw_current_sys_at(regs);
 	if (!sys || id < 0)
 		return 0;
 	sys->nr = id < SW_SYSCALL_MAX ? (__u16)id : SW_SYSCALL_MAX;
