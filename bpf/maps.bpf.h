@@ -22,9 +22,12 @@ SW_MAP struct {
 	__type(value, struct sw_task);
 } tasks SEC(".maps");
 
-/* The tracked task running on each CPU (see struct sw_cpu). Per run, not pinned. */
+/*
+ * The tracked task running on each CPU (see struct sw_cpu), one element per possible CPU (the
+ * daemon sizes it). A plain array, not a per-CPU one: see sw_oncpu(). Per run, not pinned.
+ */
 SW_MAP struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct sw_cpu);

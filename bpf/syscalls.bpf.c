@@ -34,6 +34,17 @@ __u32 lat_epoch = 0; /* bumped each tick */
 __u8 hot_gen = 0; /* bumped each time the syscall hooks are attached again (duty cycle) */
 __u64 hot_since_ns = 0; /* ... and when, in bpf_ktime_get_ns() time (sched.bpf.c) */
 
+/*
+ * The hooks' out-of-line part (tail calls): sw_sys_enter_rest and sw_sys_exit_rest, filled
+ * in by the daemon after load (user/kernel.c). See sw_sys_enter_btf.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sys_enter_rest SEC(".maps"), sys_exit_rest SEC(".maps");
+
 #define ERESTARTSYS 512
 #define ERESTART_RESTARTBLOCK 516
 
@@ -172,14 +183,105 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, bool type
 	return 0;
 }
 
+/*
+ * The common case of a syscall entry, when it is one: a tracked task whose CPU record is
+ * current, and a syscall that latency sampling lets pass untimed (lat_sample() would not time
+ * it). Stamps it in the record as on_sys_enter() would and says true; false, having changed
+ * nothing, for anything else.
+ */
+static __always_inline bool enter_common(struct pt_regs *regs, long id)
+{
+	struct sw_cpu *c = sw_oncpu();
+
+	if (!(use_oncpu && !hot_off && c && c->regs == (__u64)regs && c->tag_gen == tag_gen &&
+	      c->tracked && id >= 0 && lat_samples_per_epoch && c->epoch == lat_epoch &&
+	      c->skip > 1))
+		return false;
+	c->seen++;
+	c->skip--;
+	c->sys.nr = id < SW_SYSCALL_MAX ? (__u16)id : SW_SYSCALL_MAX;
+	c->sys.gen = hot_gen;
+	c->sys.lat_shift = 0;
+	c->sys.enter_ns = SW_ENTER_UNTIMED;
+	return true;
+}
+
+/*
+ * The common case of a syscall exit, when it is one: the untimed syscall of a tracked task
+ * whose CPU record is current, entered while the hooks were on, that succeeded. Counts it in
+ * the record as count_exit() would and says true; false, having changed nothing, otherwise.
+ */
+static __always_inline bool exit_common(struct pt_regs *regs, long ret)
+{
+	struct sw_cpu *c = sw_oncpu();
+	__u32 nr, cls;
+
+	if (!(use_oncpu && !hot_off && c && c->regs == (__u64)regs && c->tag_gen == tag_gen &&
+	      c->tracked && c->sys.enter_ns == SW_ENTER_UNTIMED && c->sys.gen == hot_gen &&
+	      (ret >= 0 || ret < -4095)))
+		return false;
+	nr = c->sys.nr;
+	cls = nr < SW_SYSCALL_MAX ? syscall_class[nr] : SW_CLASS_OTHER;
+	if (cls >= SW_CLASS_MAX)
+		cls = SW_CLASS_OTHER;
+	c->sys.enter_ns = 0;
+	c->pend[cls] += 1;
+	c->npend += 1;
+	return true;
+}
+
+/*
+ * sys_enter and sys_exit hold the common cases only: a task without task storage leaves at
+ * once (SW_EXIT_NOW()), and enter_common() / exit_common() handle a tracked task's untimed
+ * syscall. Everything else is a tail call to the whole of on_sys_enter() / on_sys_exit() in
+ * sw_sys_enter_rest / sw_sys_exit_rest, which the kernel loads after both hooks: so the code
+ * a common syscall runs is the first bytes of two short programs laid out one after the
+ * other, which on the project's VM is one code page more often than not, and each code page
+ * a syscall runs costs a TLB walk there (bench/RESULTS.md, "Short hooks"). Should the tail
+ * call fail (the daemon fills the maps before it attaches the hooks, so it does not), the
+ * syscall is left uncounted, never counted wrong: its exit finds no entry.
+ */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sw_sys_enter_btf, struct pt_regs *regs, long id)
+{
+	if (sw_storage_less(bpf_get_current_task_btf()))
+		SW_EXIT_NOW();
+	if (enter_common(regs, id))
+		return 0;
+	bpf_tail_call(ctx, &sys_enter_rest, 0);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sw_sys_exit_btf, struct pt_regs *regs, long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	if (sw_storage_less(t)) {
+		sw_census(t, SW_USER_MIX(regs));
+		SW_EXIT_NOW();
+	}
+	if (exit_common(regs, ret))
+		return 0;
+	bpf_tail_call(ctx, &sys_exit_rest, 0);
+	return 0;
+}
+
+/*
+ * The hooks' out-of-line part, defined here, after sw_sys_exit_btf and in its section, so
+ * that libbpf loads it after both hooks and the kernel places its code after theirs. The
+ * daemon attaches sw_sys_enter_rest to sys_enter before load (a tail call needs a program of
+ * the caller's tracepoint); neither is attached itself. sw_sys_exit_rest never sees a task
+ * without task storage, so its census does not run twice.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sw_sys_enter_rest, struct pt_regs *regs, long id)
 {
 	return on_sys_enter(regs, id);
 }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(sw_sys_exit_btf, struct pt_regs *regs, long ret)
+int BPF_PROG(sw_sys_exit_rest, struct pt_regs *regs, long ret)
 {
 	return on_sys_exit(regs, ret, true);
 }

@@ -187,9 +187,12 @@ struct sw_task {
 };
 
 /*
- * Per-CPU record in `oncpu`: the task running on this CPU (bpf/agent.bpf.h, sw_record()), and the state of latency
- * sampling on the CPU (syscalls.bpf.c): tracked syscalls are timed 1 in N on average, N =
- * 2^shift chosen from the CPU's own rate of tracked syscalls.
+ * Per-CPU record in `oncpu`, element i for CPU i: the task running on this CPU (bpf/agent.bpf.h,
+ * sw_record()), and the state of latency sampling on the CPU (syscalls.bpf.c): tracked
+ * syscalls are timed 1 in N on average, N = 2^shift chosen from the CPU's own rate of tracked
+ * syscalls. The records sit side by side in one array, so each ends in a cache line's worth
+ * of bytes that nothing touches: whatever the array's alignment, no cache line holds bytes
+ * that two CPUs use.
  */
 struct sw_cpu {
 	__u32 tid; /* thread id of the task the record describes, tracked or not */
@@ -213,6 +216,7 @@ struct sw_cpu {
 	 */
 	__u32 pend[SW_CLASS_MAX];
 	__u32 npend; /* their sum */
+	__u8 unshared[64]; /* never touched (see above) */
 };
 
 /*

@@ -33,7 +33,7 @@
 #include "text.h"
 
 _Static_assert(sizeof(struct sw_task) == 40, "sw_task layout");
-_Static_assert(sizeof(struct sw_cpu) == 96, "sw_cpu layout");
+_Static_assert(sizeof(struct sw_cpu) == 96 + 64, "sw_cpu layout");
 _Static_assert(sizeof(struct sw_sock) == 72, "sw_sock layout");
 _Static_assert(sizeof(struct sw_proc_key) == 8, "sw_proc_key layout");
 _Static_assert(sizeof(struct sw_proc_stats) == 5 * 8, "sw_proc_stats layout");
@@ -392,6 +392,7 @@ static void set_autoload(struct kernel *k)
 					   s->progs.sw_ssl_read_ex, s->progs.sw_ssl_read_ret,
 					   s->progs.sw_ssl_write_ret};
 	size_t i;
+	bool rest;
 
 	for (i = 0; i < (size_t)k->nprogs; i++) {
 		struct prog_desc *d = &k->progs[i];
@@ -414,6 +415,39 @@ static void set_autoload(struct kernel *k)
 	bpf_program__set_autoload(s->progs.sw_mmap_exit_btf, k->tls_up && k->mmap_btf);
 	bpf_program__set_autoload(s->progs.sw_task_rss, k->rss_on);
 	bpf_program__set_autoload(s->progs.sw_udp_owner, k->udp_on);
+	/* The tp_btf syscall hooks' out-of-line part (bpf/syscalls.bpf.c), by tail call. */
+	rest = k->up[COLLECTOR_SYSCALLS] && k->btf_ok;
+	bpf_program__set_autoload(s->progs.sw_sys_enter_rest, rest);
+	bpf_program__set_autoload(s->progs.sw_sys_exit_rest, rest);
+	if (rest)
+		bpf_program__set_attach_target(s->progs.sw_sys_enter_rest, 0, "sys_enter");
+}
+
+/*
+ * Fills the syscall hooks' tail-call maps with their out-of-line part, before the hooks are
+ * attached (a hook whose tail call fails leaves the syscall uncounted); 0 or -errno from the
+ * map update. Nothing to do when the raw_tp hooks run, which hold everything themselves.
+ */
+static int link_syscall_rest(struct kernel *k)
+{
+	struct swarmwatch_bpf *s = k->skel;
+	const struct {
+		struct bpf_map *map;
+		struct bpf_program *prog;
+	} t[] = {{s->maps.sys_enter_rest, s->progs.sw_sys_enter_rest},
+		 {s->maps.sys_exit_rest, s->progs.sw_sys_exit_rest}};
+	__u32 key = 0;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (!bpf_program__autoload(t[i].prog))
+			continue;
+		fd = bpf_program__fd(t[i].prog);
+		if (fd < 0 || bpf_map_update_elem(bpf_map__fd(t[i].map), &key, &fd, BPF_ANY))
+			return fd < 0 ? fd : -errno;
+	}
+	return 0;
 }
 
 static int ensure_bpffs(const char *pin_path)
@@ -469,16 +503,17 @@ static int lock_pin_path(const char *pin_path)
 
 /*
  * Maps kept across restarts. Per run: the ring buffer, rodata and bss, the CPU
- * records, the resident memory sampled each tick, and the TLS state, which
- * follows this run's configuration and uprobes.
+ * records, the resident memory sampled each tick, the TLS state, which
+ * follows this run's configuration and uprobes, and the syscall hooks'
+ * tail-call maps, which hold this run's programs.
  */
 static bool map_is_pinned(const struct bpf_map *m)
 {
-	static const char *const per_run[] = {"oncpu",	      "agent_rss",   "agent_tls",
-					      "tls_calls",    "tls_pending", "slot_tasks",
-					      "scratch",      "llm_peers",   "llm_streams",
-					      "llm_counters", "llm_scratch", "udp_owners",
-					      "tls_wcopy"};
+	static const char *const per_run[] = {"oncpu",	      "agent_rss",	"agent_tls",
+					      "tls_calls",    "tls_pending",	"slot_tasks",
+					      "scratch",      "llm_peers",	"llm_streams",
+					      "llm_counters", "llm_scratch",	"udp_owners",
+					      "tls_wcopy",    "sys_enter_rest", "sys_exit_rest"};
 	const char *name = bpf_map__name(m);
 	size_t i;
 
@@ -604,6 +639,7 @@ static void set_rodata(struct kernel *k)
 	ro->page_size = sysconf(_SC_PAGESIZE);
 	syscalls__fill_classes(ro->syscall_class, SW_SYSCALL_MAX);
 	memcpy(ro->errno_ignored, c->errno_ignored, sizeof(ro->errno_ignored));
+	bpf_map__set_max_entries(k->skel->maps.oncpu, k->ncpus);
 	bpf_map__set_max_entries(k->skel->maps.agent_stats, slots);
 	bpf_map__set_max_entries(k->skel->maps.agent_unseen, slots);
 	bpf_map__set_max_entries(k->skel->maps.user_starts, slots);
@@ -965,6 +1001,8 @@ struct kernel *kernel__open(const struct config *c)
 		goto err_destroy;
 	}
 	err = init_shared_state(k);
+	if (!err)
+		err = link_syscall_rest(k);
 	if (!err && k->llm_up)
 		err = fill_llm_peers(k);
 	if (err) {
@@ -1561,6 +1599,11 @@ static __u64 fd_memlock(int fd)
 }
 
 /* Sizes and memory are fixed once loaded: read them once. */
+/* Every map of the object has room in the snapshot (the skeleton's count includes .rodata). */
+_Static_assert(sizeof(((struct swarmwatch_bpf *)0)->maps) / sizeof(struct bpf_map *) <=
+		       KERNEL_MAX_MAPS,
+	       "SNAPSHOT_MAX_MAPS is smaller than the BPF object's maps");
+
 static void read_map_stats(struct kernel *k)
 {
 	struct bpf_map *m;
@@ -1597,13 +1640,17 @@ static struct bpf_program *prog_of(const struct prog_desc *d)
 	return bpf_program__autoload(d->btf) ? d->btf : d->raw;
 }
 
-/* Adds what the CPU records counted since the last call to k->cpu_events; zero: reset them. */
+/*
+ * Adds what the CPU records counted since the last call to k->cpu_events; zero: reset them.
+ * The records are the k->ncpus elements of `oncpu`, read (and zeroed) in one batch.
+ */
 static int fold_cpu_events(struct kernel *k, bool zero)
 {
 	int fd = bpf_map__fd(k->skel->maps.oncpu), cpu;
-	size_t len = sizeof(struct sw_cpu) * k->ncpus;
+	size_t len = (sizeof(struct sw_cpu) + sizeof(__u32)) * k->ncpus;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys, out_batch, count = k->ncpus;
 	struct sw_cpu *c;
-	__u32 key = 0;
 
 	if (!k->cpu_last) {
 		k->cpu_last = calloc(k->ncpus * 2, sizeof(*k->cpu_last));
@@ -1613,9 +1660,11 @@ static int fold_cpu_events(struct kernel *k, bool zero)
 	c = percpu_scratch(k, len);
 	if (!c)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, c))
+	keys = (__u32 *)(c + k->ncpus);
+	/* An array's batch read ends with ENOENT when it reaches the last element. */
+	if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, c, &count, &opts) && errno != ENOENT)
 		return -errno;
-	for (cpu = 0; cpu < k->ncpus; cpu++) {
+	for (cpu = 0; cpu < (int)count; cpu++) {
 		/* u32 counters: the difference modulo 2^32 is right for < 4e9 events per read. */
 		k->cpu_events.untracked += (__u32)(c[cpu].untracked - k->cpu_last[2 * cpu]);
 		k->cpu_events.timed += (__u32)(c[cpu].timed - k->cpu_last[2 * cpu + 1]);
@@ -1624,8 +1673,11 @@ static int fold_cpu_events(struct kernel *k, bool zero)
 	}
 	if (!zero)
 		return 0;
-	memset(c, 0, len);
-	return bpf_map_update_elem(fd, &key, c, BPF_ANY) ? -errno : 0;
+	memset(c, 0, sizeof(*c) * k->ncpus);
+	for (cpu = 0; cpu < k->ncpus; cpu++)
+		keys[cpu] = cpu;
+	count = k->ncpus;
+	return bpf_map_update_batch(fd, keys, c, &count, &opts) ? -errno : 0;
 }
 
 int kernel__cpu_events(struct kernel *k, struct kernel_cpu_events *out)

@@ -69,7 +69,7 @@ struct map_stat {
 };
 
 #define SNAPSHOT_MAX_PROGS 24
-#define SNAPSHOT_MAX_MAPS 24
+#define SNAPSHOT_MAX_MAPS 48 /* the BPF object has 34 (user/kernel.c checks at build time) */
 
 struct anomaly_view;
 struct alert_view;
