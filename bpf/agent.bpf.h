@@ -147,11 +147,17 @@ static __always_inline struct sw_cpu *sw_record_rebuild(struct sw_cpu *c, struct
  * tasks are counted from their next syscall. NULL only if the per-CPU
  * lookup fails.
  */
+/* Whether record c describes the task whose user register frame is at regs (see sw_record_at()). */
+static __always_inline bool sw_record_is(const struct sw_cpu *c, struct pt_regs *regs)
+{
+	return c->regs == (__u64)regs && c->tag_gen == tag_gen;
+}
+
 static __always_inline struct sw_cpu *sw_record_at(struct pt_regs *regs)
 {
 	struct sw_cpu *c = sw_oncpu();
 
-	if (!c || (c->regs == (__u64)regs && c->tag_gen == tag_gen))
+	if (!c || sw_record_is(c, regs))
 		return c;
 	return sw_record_rebuild(c, bpf_get_current_task_btf());
 }

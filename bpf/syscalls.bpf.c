@@ -103,6 +103,13 @@ static __always_inline void lat_adapt(__u64 now)
 	c->last_ns = now;
 }
 
+/* Notes in sys which syscall (id >= 0) the task entered, and in which attachment of the hooks. */
+static __always_inline void stamp_entry(struct sw_sys *sys, long id)
+{
+	sys->nr = id < SW_SYSCALL_MAX ? (__u16)id : SW_SYSCALL_MAX;
+	sys->gen = hot_gen;
+}
+
 static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 {
 	struct sw_sys *sys;
@@ -112,10 +119,24 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 	sys = sw_current_sys_at(regs);
 	if (!sys || id < 0)
 		return 0;
-	sys->nr = id < SW_SYSCALL_MAX ? (__u16)id : SW_SYSCALL_MAX;
-	sys->gen = hot_gen;
+	stamp_entry(sys, id);
 	sys->enter_ns = lat_sample(sys) ? bpf_ktime_get_ns() : SW_ENTER_UNTIMED;
 	return 0;
+}
+
+/* The class (SW_CLASS_*) of syscall nr, as the daemon filled in syscall_class. */
+static __always_inline __u32 syscall_cls(__u32 nr)
+{
+	__u32 cls = nr < SW_SYSCALL_MAX ? syscall_class[nr] : SW_CLASS_OTHER;
+
+	return cls < SW_CLASS_MAX ? cls : SW_CLASS_OTHER;
+}
+
+/* Counts an untimed syscall of class cls that succeeded in record rec (sw_record_flush()). */
+static __always_inline void record_pend(struct sw_cpu *rec, __u32 cls)
+{
+	rec->pend[cls] += 1;
+	rec->npend += 1;
 }
 
 /*
@@ -126,17 +147,12 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
  */
 static __always_inline void count_exit(struct sw_sys *sys, struct sw_cpu *rec, __u64 t0, long ret)
 {
-	__u32 nr = sys->nr, cls = SW_CLASS_OTHER;
+	__u32 cls = syscall_cls(sys->nr);
 	struct sw_agent_stats *s;
 	long err;
 
-	if (nr < SW_SYSCALL_MAX)
-		cls = syscall_class[nr];
-	if (cls >= SW_CLASS_MAX)
-		cls = SW_CLASS_OTHER;
 	if (rec && t0 == SW_ENTER_UNTIMED && (ret >= 0 || ret < -4095)) {
-		rec->pend[cls] += 1;
-		rec->npend += 1;
+		record_pend(rec, cls);
 		return;
 	}
 	s = sw_stats(sys->slot);
@@ -184,6 +200,17 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, bool type
 }
 
 /*
+ * This CPU's record when the hooks keep it (sw_current_sys_at()), it describes the running
+ * task, whose user register frame is at regs, and that task is tracked; else NULL.
+ */
+static __always_inline struct sw_cpu *current_tracked(struct pt_regs *regs)
+{
+	struct sw_cpu *c = sw_oncpu();
+
+	return use_oncpu && !hot_off && c && sw_record_is(c, regs) && c->tracked ? c : NULL;
+}
+
+/*
  * The common case of a syscall entry, when it is one: a tracked task whose CPU record is
  * current, and a syscall that latency sampling lets pass untimed (lat_sample() would not time
  * it). Stamps it in the record as on_sys_enter() would and says true; false, having changed
@@ -191,16 +218,13 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, bool type
  */
 static __always_inline bool enter_common(struct pt_regs *regs, long id)
 {
-	struct sw_cpu *c = sw_oncpu();
+	struct sw_cpu *c = current_tracked(regs);
 
-	if (!(use_oncpu && !hot_off && c && c->regs == (__u64)regs && c->tag_gen == tag_gen &&
-	      c->tracked && id >= 0 && lat_samples_per_epoch && c->epoch == lat_epoch &&
-	      c->skip > 1))
+	if (!(c && id >= 0 && lat_samples_per_epoch && c->epoch == lat_epoch && c->skip > 1))
 		return false;
 	c->seen++;
 	c->skip--;
-	c->sys.nr = id < SW_SYSCALL_MAX ? (__u16)id : SW_SYSCALL_MAX;
-	c->sys.gen = hot_gen;
+	stamp_entry(&c->sys, id);
 	c->sys.lat_shift = 0;
 	c->sys.enter_ns = SW_ENTER_UNTIMED;
 	return true;
@@ -213,20 +237,13 @@ static __always_inline bool enter_common(struct pt_regs *regs, long id)
  */
 static __always_inline bool exit_common(struct pt_regs *regs, long ret)
 {
-	struct sw_cpu *c = sw_oncpu();
-	__u32 nr, cls;
+	struct sw_cpu *c = current_tracked(regs);
 
-	if (!(use_oncpu && !hot_off && c && c->regs == (__u64)regs && c->tag_gen == tag_gen &&
-	      c->tracked && c->sys.enter_ns == SW_ENTER_UNTIMED && c->sys.gen == hot_gen &&
+	if (!(c && c->sys.enter_ns == SW_ENTER_UNTIMED && c->sys.gen == hot_gen &&
 	      (ret >= 0 || ret < -4095)))
 		return false;
-	nr = c->sys.nr;
-	cls = nr < SW_SYSCALL_MAX ? syscall_class[nr] : SW_CLASS_OTHER;
-	if (cls >= SW_CLASS_MAX)
-		cls = SW_CLASS_OTHER;
 	c->sys.enter_ns = 0;
-	c->pend[cls] += 1;
-	c->npend += 1;
+	record_pend(c, syscall_cls(c->sys.nr));
 	return true;
 }
 

@@ -1598,11 +1598,12 @@ static __u64 fd_memlock(int fd)
 	return v;
 }
 
-/* Sizes and memory are fixed once loaded: read them once. */
 /* Every map of the object has room in the snapshot (the skeleton's count includes .rodata). */
 _Static_assert(sizeof(((struct swarmwatch_bpf *)0)->maps) / sizeof(struct bpf_map *) <=
 		       KERNEL_MAX_MAPS,
 	       "SNAPSHOT_MAX_MAPS is smaller than the BPF object's maps");
+
+/* Sizes and memory are fixed once loaded: read them once. */
 
 static void read_map_stats(struct kernel *k)
 {
